@@ -1,0 +1,75 @@
+"""Atomic writes and content hashes.
+
+Every output is written to a temporary file in the target folder and moved
+into place with :func:`os.replace`, so a reader never sees half a file and a
+crash never leaves one behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+
+@contextmanager
+def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it onto ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(target: str | os.PathLike, text: str) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+    return Path(target)
+
+
+def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return Path(target)
+
+
+def dumps_json(obj: Any) -> str:
+    """Canonical JSON: sorted keys, fixed indentation, trailing newline, no NaN."""
+    return json.dumps(obj, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json_atomic(target: str | os.PathLike, obj: Any) -> Path:
+    return write_text_atomic(target, dumps_json(obj))
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_tree(root: str | os.PathLike, exclude: tuple[str, ...] = (".git", "__pycache__")) -> str:
+    """Hash of every file's relative path and content under ``root`` (sorted)."""
+    root = Path(root)
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if any(part in exclude for part in rel.parts) or not p.is_file():
+            continue
+        h.update(str(rel.as_posix()).encode() + b"\0" + sha256_file(p).encode() + b"\n")
+    return h.hexdigest()

@@ -1,0 +1,242 @@
+"""The one way a notebook writes tables, figures and recorded numbers.
+
+A notebook opens an :class:`Outputs` for its study and parameters, writes
+through it, and closes it in its last cell::
+
+    out = open_outputs("code_survival", params, output_dir)
+    out.save_table(df, "hazard_ratios", caption="Cox models")
+    out.save_figure(fig, "km_by_author", caption="Kaplan-Meier curves")
+    out.record("cox.hr_agent", hr)
+    out.close()
+
+Every write is atomic and logged with the notebook cell that made it; on
+:meth:`Outputs.close` the log becomes ``manifest.json`` (parameters,
+provenance, input hashes, seeds, outputs with their hashes and cells).
+
+Layout of an output folder::
+
+    tables/<name>.csv .tex .html
+    figures/<name>.png .svg
+    results.json          flat {dotted.name: number | string | bool | null}
+    manifest.json
+    notebook.ipynb        (written by the runner)
+
+Determinism: CSV floats are written with ``%.10g`` and ``\\n`` line ends, and
+``results.json`` with sorted keys, so the same inputs and parameters give
+byte-identical tables and results.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import numbers
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from studykit.fileio import atomic_path, dumps_json, sha256_file, write_json_atomic, write_text_atomic
+from studykit.paths import outputs_dir, resolve
+
+FLOAT_FORMAT = "%.10g"
+_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-+/ ()\[\]:]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+def _current_cell() -> dict[str, Any]:
+    """Execution count and cell id of the running notebook cell, when in a kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return {}
+    ip = get_ipython()
+    if ip is None:
+        return {}
+    info: dict[str, Any] = {"execution_count": ip.execution_count}
+    try:
+        parent = ip.kernel.get_parent()  # type: ignore[attr-defined]
+        cell_id = (parent or {}).get("metadata", {}).get("cellId")
+        if cell_id:
+            info["cell_id"] = cell_id
+    except Exception:
+        pass
+    return info
+
+
+def _to_json_value(key: str, value: Any) -> Any:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if math.isnan(v) or math.isinf(v):
+            raise ValueError(
+                f"record('{key}'): value is {v}; record None and explain why in the notebook instead"
+            )
+        return v
+    raise TypeError(f"record('{key}'): expected a number, string, bool or None, got {type(value).__name__}")
+
+
+class Outputs:
+    """Writer for one study run's output folder. See the module docstring."""
+
+    def __init__(self, study: str, params: Any = None, output_dir: str | Path | None = None):
+        self.study = study
+        self.params = params
+        self.dir = resolve(output_dir) if output_dir else outputs_dir() / study / "interactive"
+        (self.dir / "tables").mkdir(parents=True, exist_ok=True)
+        (self.dir / "figures").mkdir(parents=True, exist_ok=True)
+        self.results: dict[str, Any] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.data_issues: list[dict[str, Any]] = []
+        self.record_cells: dict[str, dict[str, Any]] = {}
+        self.started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self.closed = False
+
+    # ---- logging --------------------------------------------------------------
+    def _log(self, path: Path, kind: str, name: str, caption: str) -> None:
+        rel = path.relative_to(self.dir).as_posix()
+        self.entries[rel] = {"path": rel, "kind": kind, "name": name, "caption": caption, **_current_cell()}
+
+    # ---- tables ---------------------------------------------------------------
+    def save_table(
+        self,
+        df: pd.DataFrame,
+        name: str,
+        caption: str = "",
+        *,
+        index: bool = False,
+        formats: tuple[str, ...] = ("csv", "tex", "html"),
+        float_format: str = FLOAT_FORMAT,
+    ) -> Path:
+        """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path."""
+        if not _NAME_RE.match(name):
+            raise ValueError(f"save_table: table name '{name}' must be letters, digits, _ . -")
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"save_table('{name}'): expected a DataFrame, got {type(df).__name__}")
+        base = self.dir / "tables" / name
+        written = []
+        for fmt in formats:
+            target = base.with_suffix(f".{fmt}")
+            if fmt == "csv":
+                with atomic_path(target) as tmp:
+                    df.to_csv(tmp, index=index, float_format=float_format, lineterminator="\n")
+            elif fmt == "parquet":
+                with atomic_path(target) as tmp:
+                    df.to_parquet(tmp, index=index)
+            elif fmt == "tex":
+                body = df.to_latex(index=index, float_format=lambda x: f"{x:.4g}", caption=caption or None,
+                                   label=f"tab:{name}", escape=True)
+                write_text_atomic(target, body)
+            elif fmt == "html":
+                show = df if len(df) <= 2000 else df.head(2000)
+                note = "" if show is df else f"<p>First 2,000 of {len(df):,} rows; the CSV has all.</p>"
+                html = (f"<figure class='table'><figcaption>{caption}</figcaption>"
+                        + show.to_html(index=index, float_format=lambda x: f"{x:.4g}", border=0,
+                                       classes="dataframe") + note + "</figure>\n")
+                write_text_atomic(target, html)
+            else:
+                raise ValueError(f"save_table('{name}'): unknown format '{fmt}'")
+            self._log(target, "table", name, caption)
+            written.append(target)
+        return written[0]
+
+    # ---- figures --------------------------------------------------------------
+    def save_figure(self, fig: Any, name: str, caption: str = "", *, formats: tuple[str, ...] = ("png", "svg"),
+                    dpi: int = 150) -> Path:
+        """Write a matplotlib figure as ``figures/<name>.png`` and ``.svg``; return the PNG path."""
+        import matplotlib as mpl
+
+        if not _NAME_RE.match(name):
+            raise ValueError(f"save_figure: figure name '{name}' must be letters, digits, _ . -")
+        fig = getattr(fig, "figure", fig)  # accept seaborn grids / axes
+        if hasattr(fig, "fig") and not hasattr(fig, "savefig"):
+            fig = fig.fig
+        written = []
+        with mpl.rc_context({"svg.hashsalt": "studykit", "svg.fonttype": "path"}):
+            for fmt in formats:
+                target = self.dir / "figures" / f"{name}.{fmt}"
+                meta = {"Date": None} if fmt in ("svg", "pdf") else {"Software": "studykit"}
+                if fmt == "pdf":
+                    meta = {"CreationDate": None, "ModDate": None}
+                with atomic_path(target) as tmp:
+                    fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
+                self._log(target, "figure", name, caption)
+                written.append(target)
+        return written[0]
+
+    # ---- numbers ----------------------------------------------------------------
+    def record(self, key: str, value: Any) -> Any:
+        """Record one key number under a dotted name; rewrites ``results.json`` atomically.
+
+        Values are numbers, strings, bools or None; NaN and infinities raise,
+        so that a silent NaN never reaches a paper. Returns ``value``.
+        """
+        if not isinstance(key, str) or not _KEY_RE.match(key):
+            raise ValueError(f"record: key {key!r} must be a dotted name (letters, digits, _ . -)")
+        self.results[key] = _to_json_value(key, value)
+        self.entries.setdefault("results.json", {"path": "results.json", "kind": "results", "name": "results",
+                                                  "caption": "Recorded numbers"})
+        self.record_cells[key] = _current_cell()
+        write_json_atomic(self.dir / "results.json", self.results)
+        return value
+
+    def record_many(self, mapping: Mapping[str, Any], prefix: str = "") -> None:
+        """Record every ``key: value`` of ``mapping`` (keys prefixed with ``prefix.``)."""
+        for k, v in mapping.items():
+            self.record(f"{prefix}.{k}" if prefix else str(k), v)
+
+    # ---- data problems ------------------------------------------------------------
+    def note_data_issue(self, check: str, count: int, rule: str, detail: str = "") -> None:
+        """Report a data problem found and the documented rule applied to it.
+
+        Each call adds a row to ``tables/data_issues.csv`` (written on close)
+        and records ``data_issues.<check>`` = count, so that nothing is
+        dropped silently.
+        """
+        self.data_issues.append({"check": check, "count": int(count), "rule": rule, "detail": detail})
+        self.record(f"data_issues.{check}", int(count))
+
+    # ---- closing ------------------------------------------------------------------
+    def close(self, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write ``tables/data_issues.csv`` and ``manifest.json``; return the manifest path."""
+        from studykit.provenance import describe_inputs, environment_info, git_info
+
+        if self.data_issues or not (self.dir / "tables" / "data_issues.csv").exists():
+            df = pd.DataFrame(self.data_issues, columns=["check", "count", "rule", "detail"])
+            self.save_table(df, "data_issues", caption="Data problems found and the rule applied", formats=("csv",))
+        write_json_atomic(self.dir / "results.json", self.results)
+        outputs = []
+        for rel, entry in sorted(self.entries.items()):
+            p = self.dir / rel
+            if p.is_file():
+                outputs.append({**entry, "bytes": p.stat().st_size, "sha256": sha256_file(p)})
+        params = self.params
+        manifest = {
+            "study": self.study,
+            "parameters": params.to_notebook() if hasattr(params, "to_notebook") else (params or {}),
+            "seeds": params.seeds() if hasattr(params, "seeds") else {},
+            "inputs": describe_inputs(params) if hasattr(params, "input_paths") else [],
+            "git": git_info(),
+            "environment": environment_info(),
+            "started_at": self.started_at,
+            "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "outputs": outputs,
+            "records": {k: self.record_cells.get(k, {}) for k in sorted(self.results)},
+            **(dict(extra) if extra else {}),
+        }
+        self.closed = True
+        return write_json_atomic(self.dir / "manifest.json", manifest)
+
+
+def open_outputs(study: str, params: Any = None, output_dir: str | Path | None = None) -> Outputs:
+    """Open the output folder of a run (``output_dir`` None: ``outputs/<study>/interactive``)."""
+    return Outputs(study, params, output_dir)
+
+
+__all__ = ["Outputs", "open_outputs", "FLOAT_FORMAT", "dumps_json"]

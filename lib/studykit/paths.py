@@ -1,0 +1,55 @@
+"""Where things live: project root, data, params, outputs and caches."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+
+@lru_cache(maxsize=1)
+def project_root() -> Path:
+    """The folder holding ``pyproject.toml`` and ``lib/studykit``.
+
+    ``STUDYKIT_ROOT`` overrides the search (used by tests that copy the project).
+    """
+    env = os.environ.get("STUDYKIT_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "lib" / "studykit").is_dir():
+            return parent
+    return Path.cwd().resolve()
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    """Resolve a user path: absolute as is, relative to the project root otherwise.
+
+    Notebooks run with ``notebooks/`` as working directory and the CLI from
+    anywhere, so every path parameter is taken relative to the project root.
+    """
+    p = Path(os.path.expanduser(str(path)))
+    return p if p.is_absolute() else (project_root() / p)
+
+
+def notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
+def data_dir(study: str | None = None) -> Path:
+    d = project_root() / "data"
+    return d / study if study else d
+
+
+def params_dir(study: str | None = None) -> Path:
+    d = project_root() / "params"
+    return d / study if study else d
+
+
+def outputs_dir() -> Path:
+    return Path(os.environ.get("STUDYKIT_OUTPUTS", project_root() / "outputs"))
+
+
+def cache_dir() -> Path:
+    """Git-ignored cache for generated inputs (paper-scale simulations, downloads)."""
+    return Path(os.environ.get("STUDYKIT_CACHE", project_root() / ".cache"))

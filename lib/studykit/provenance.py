@@ -1,0 +1,84 @@
+"""Provenance for the manifest: git state, environment, input hashes."""
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from studykit.fileio import sha256_file, sha256_tree
+from studykit.paths import project_root
+
+KEY_PACKAGES = (
+    "numpy", "pandas", "scipy", "statsmodels", "lifelines", "scikit-learn", "matplotlib", "seaborn",
+    "pyarrow", "pydantic", "papermill", "nbconvert", "ipykernel", "polars", "duckdb", "simplemma",
+    "wordfreq", "dask", "distributed", "vaderSentiment", "textblob", "afinn",
+)
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        res = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def git_info(root: Path | None = None) -> dict[str, Any]:
+    """Commit of the project checkout and whether its tree is dirty (outputs excluded)."""
+    root = root or project_root()
+    commit = _git(["rev-parse", "HEAD"], root)
+    status = _git(["status", "--porcelain", "--untracked-files=no"], root)
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+@lru_cache(maxsize=1)
+def environment_info() -> dict[str, Any]:
+    """Python, platform and the versions of the packages that shape results."""
+    versions = {}
+    for name in KEY_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    lock = project_root() / "requirements.lock"
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "lock_sha256": sha256_file(lock) if lock.is_file() else None,
+    }
+
+
+def repo_fingerprint(path: Path) -> str:
+    """A git repository's identity for caching: HEAD plus any uncommitted change."""
+    head = _git(["rev-parse", "HEAD"], path) or "no-head"
+    status = _git(["status", "--porcelain"], path) or ""
+    import hashlib
+
+    return hashlib.sha256(f"{head}\n{status}".encode()).hexdigest()
+
+
+def fingerprint(kind: str, path: Path) -> str:
+    if kind == "file":
+        return sha256_file(path)
+    if kind == "repo":
+        return repo_fingerprint(path)
+    return sha256_tree(path)
+
+
+def describe_inputs(params: Any) -> list[dict[str, Any]]:
+    """Key, path, kind, size and sha256 (or repo fingerprint) of every input."""
+    out = []
+    for key, kind, path in params.input_paths():
+        entry: dict[str, Any] = {"key": key, "kind": kind, "path": str(path)}
+        if path.exists():
+            entry["sha256"] = fingerprint(kind, path)
+            if kind == "file":
+                entry["bytes"] = path.stat().st_size
+        out.append(entry)
+    return out
