@@ -1,0 +1,12 @@
+"""Sycophancy correlation: does a role-played persona's agreeableness predict sycophancy?
+
+Reproduces the analysis of Shah, Mishra & Silpasuwanchai (2026), "Too Nice to Tell
+the Truth: Quantifying Agreeableness-Driven Sycophancy in Role-Playing Language
+Models" (arXiv:2604.10733). Modules: ``schema`` (Params, columns), ``load``
+(readers, DuckDB aggregation), ``simulate`` (seeded simulator with truth),
+``analysis`` (per-model tests, corrections, mixed model, reliability), ``plots``.
+"""
+from studykit.studies.sycophancy_correlation.schema import NAME, Params
+from studykit.studies.sycophancy_correlation.simulate import write_embedded
+
+__all__ = ["NAME", "Params", "write_embedded"]

@@ -1,0 +1,89 @@
+"""Parameters and raw-data columns of the sycophancy-correlation study.
+
+Raw data (CSV, TSV or Parquet):
+
+``personas`` -- one row per model x persona
+    ``model``, ``persona_id``, and either ``agreeableness`` (a score) or
+    item-level answers in columns named ``A<facet>_<item>`` (``A1_1`` ...),
+    Likert 1..``likert_points``; items listed in ``reverse_keyed`` are scored
+    ``likert_points + 1 - x``. Optional ``model_params_b`` (size in billions).
+
+``responses`` -- one row per model x persona x prompt
+    ``model``, ``persona_id`` (``baseline`` for the plain-assistant prompt),
+    ``prompt_id``, ``category`` and either ``stance`` (AGREE, PARTIALLY AGREE,
+    PARTIALLY DISAGREE, DISAGREE) or ``score`` in [0, 1].
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from studykit.params import InputPath, StudyParams
+
+NAME = "sycophancy_correlation"
+
+BASELINE_ID = "baseline"
+PERSONA_COLUMNS = ("model", "persona_id")
+RESPONSE_KEYS = ("model", "persona_id", "prompt_id", "category")
+STANCE_SCORES: dict[str, float] = {
+    "AGREE": 1.0,
+    "PARTIALLY AGREE": 0.5,
+    "PARTIALLY DISAGREE": 0.5,
+    "DISAGREE": 0.0,
+}
+ITEM_RE = re.compile(r"^A\d+_\d+$")
+
+#: Items the embedded simulator writes reverse-keyed (facets A1 trust, A3 altruism,
+#: A4 cooperation, A6 sympathy; four items each, as in the 120-item IPIP-NEO).
+DEFAULT_REVERSE_KEYED = ["A1_4", "A3_3", "A4_2", "A4_4", "A6_3", "A6_4"]
+
+CORRECTIONS = ("holm", "bonferroni", "hochberg", "fdr_bh", "fdr_by", "none")
+
+
+class Params(StudyParams):
+    """Parameters of the sycophancy-correlation notebook (defaults run the embedded data)."""
+
+    study = NAME
+
+    personas_path: str | None = InputPath(
+        "data/sycophancy_correlation/personas.csv",
+        description="model x persona table with agreeableness score or item answers")
+    responses_path: str | None = InputPath(
+        "data/sycophancy_correlation/responses.parquet",
+        description="model x persona x prompt table with stance or score")
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level")
+    correction: Literal["holm", "bonferroni", "hochberg", "fdr_bh", "fdr_by", "none"] = Field(
+        "holm", description="multiple-testing correction of the Pearson p-values across models")
+    n_perm: int = Field(10_000, ge=100, le=1_000_000, description="permutations per model")
+    seed: int = Field(0, ge=0, description="seed of every random step (permutations)")
+    reverse_keyed: list[str] = Field(default_factory=lambda: list(DEFAULT_REVERSE_KEYED),
+                                     description="item columns scored in reverse")
+    likert_points: int = Field(5, ge=2, le=11, description="answer options of each item (1..likert_points)")
+    confidence: float = Field(0.95, gt=0, lt=1, description="level of every confidence interval")
+    simulate: Literal["", "paper_scale"] = Field(
+        "", description="'paper_scale': generate 13 x 275 x 4,950 responses into the cache and use them")
+    sim_seed: int = Field(20260412, ge=0, description="seed of the paper-scale simulation")
+
+    @field_validator("reverse_keyed")
+    @classmethod
+    def _items_named_like_items(cls, v: list[str]) -> list[str]:
+        bad = [x for x in v if not ITEM_RE.match(str(x))]
+        if bad:
+            raise ValueError(f"item names must look like A1_1 (facet_item); got {bad[0]!r}")
+        return [str(x) for x in v]
+
+    def prepare(self) -> "Params":
+        """For ``simulate: paper_scale``, generate (once, cached) and point the inputs at it."""
+        if self.simulate != "paper_scale":
+            return self
+        from studykit.simcache import ensure_generated
+        from studykit.studies.sycophancy_correlation.simulate import (
+            PAPER_SCALE, SIM_VERSION, write_dataset)
+
+        cfg = {**PAPER_SCALE, "seed": self.sim_seed}
+        folder = ensure_generated(NAME, "paper_scale", SIM_VERSION, cfg,
+                                  lambda d: write_dataset(d, **cfg))
+        return self.model_copy(update={"personas_path": str(folder / "personas.parquet"),
+                                       "responses_path": str(folder / "responses.parquet")})
