@@ -54,7 +54,9 @@ def _current_cell() -> dict[str, Any]:
     ip = get_ipython()
     if ip is None:
         return {}
-    info: dict[str, Any] = {"execution_count": ip.execution_count}
+    # IPython bumps ``execution_count`` before running a cell's code, so the
+    # running cell's ``In [n]`` is one less (as ipykernel's execute_reply says).
+    info: dict[str, Any] = {"execution_count": ip.execution_count - 1}
     try:
         parent = ip.kernel.get_parent()  # type: ignore[attr-defined]
         cell_id = (parent or {}).get("metadata", {}).get("cellId")

@@ -1,0 +1,231 @@
+"""The ``studykit`` command (also ``python -m studykit``).
+
+::
+
+    studykit list
+    studykit run STUDY|all [--profile NAME | --params FILE] [--set KEY=VALUE ...] [--out DIR] [--force] [--jobs N]
+    studykit report [--out DIR]
+    studykit simulate STUDY|all [--out DIR]
+    studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--no-progress]
+
+Every :class:`~studykit.errors.StudykitError` is printed as one line on
+stderr and the process exits with its ``exit_code`` (2 for bad parameters or
+input data, 1 for a failing notebook); no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from studykit.errors import ParamError, StudykitError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as a one-line ParamError (exit 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise ParamError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def _studies_arg(value: str) -> list[str]:
+    from studykit.studies import STUDIES, get_study
+
+    if value == "all":
+        return list(STUDIES)
+    get_study(value)  # one-line error for an unknown study
+    return [value]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="studykit", description="Run, cache and report the studykit study notebooks.")
+    from studykit import __version__
+
+    p.add_argument("--version", action="version", version=f"studykit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    sub.add_parser("list", help="the studies, their notebooks and parameter profiles")
+
+    r = sub.add_parser("run", help="execute study notebooks (cached), writing outputs/<study>/<profile>/")
+    r.add_argument("study", help="a study name or 'all'")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--profile", default="default", help="params/<study>/<NAME>.yaml (default: default)")
+    g.add_argument("--params", dest="params_file", metavar="FILE", help="a YAML parameter file instead of a profile")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one parameter (VALUE read as YAML); repeatable")
+    r.add_argument("--out", metavar="DIR", help="output folder (with 'all': DIR/<study>/<profile>)")
+    r.add_argument("--force", action="store_true", help="execute even if the cached run is up to date")
+    r.add_argument("--jobs", type=int, default=1, metavar="N", help="studies run in parallel processes (all)")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+
+    rep = sub.add_parser("report", help="build the HTML report of every run (outputs/site/index.html)")
+    rep.add_argument("--out", metavar="DIR", help="site folder (default: outputs/site)")
+    rep.add_argument("--outputs", metavar="DIR", help="runs to report (default: outputs/)")
+
+    s = sub.add_parser("simulate", help="regenerate a study's embedded data with its seeded simulator")
+    s.add_argument("study", help="a study name or 'all'")
+    s.add_argument("--out", metavar="DIR", help="target folder (default: data/<study>/; with 'all': DIR/<study>)")
+
+    m = sub.add_parser("mine", help="mine git repositories into a line-survival table (code_survival)")
+    m.add_argument("repos", nargs="+", metavar="REPO", help="local git repositories")
+    m.add_argument("--out", required=True, metavar="FILE", help="output table: .csv, .csv.gz or .parquet")
+    m.add_argument("--observation-end", metavar="ISO", help="censoring date (default: each repository's HEAD)")
+    m.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="path glob to skip; repeatable")
+    m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    from studykit import paths
+    from studykit.runner import list_profiles, notebook_path
+    from studykit.studies import STUDIES
+
+    rows = []
+    for s in STUDIES:
+        nb = notebook_path(s)
+        nb_s = os.path.relpath(nb, paths.project_root()) if nb.is_file() else "(no notebook yet)"
+        data = paths.data_dir(s)
+        data_s = os.path.relpath(data, paths.project_root()) + "/" if data.is_dir() else "(no data yet)"
+        rows.append((s, nb_s, ", ".join(list_profiles(s)), data_s))
+    head = ("study", "notebook", "profiles", "embedded data")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    for r in [head, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from studykit.runner import RunAllError, run_all, run_study
+
+    studies = _studies_arg(args.study)
+    progress = not args.quiet
+    if args.jobs < 1:
+        raise ParamError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.study != "all":
+        res = run_study(studies[0], profile=args.profile, params_file=args.params_file,
+                        overrides=args.overrides, out_dir=args.out, force=args.force, progress=progress)
+        print(res.describe())
+        return 0
+    if args.params_file:
+        raise ParamError("--params FILE names one study's parameters; use it with one study, not 'all'")
+
+    def report(study: str, res) -> None:
+        if isinstance(res, StudykitError):
+            print(f"{study}: FAILED: {res}", file=sys.stderr, flush=True)
+        else:
+            print(res.describe(), flush=True)
+
+    try:
+        run_all(studies, profile=args.profile, jobs=args.jobs, overrides=args.overrides or None,
+                out_root=args.out, force=args.force, progress=progress, on_result=report)
+    except RunAllError as exc:
+        n_failed = exc.args[0].split(" ", 1)[0]
+        raise RunAllError(f"{n_failed} of {len(studies)} studies failed (see above)",
+                          exc.results, exc.exit_code) from None
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from studykit.report import build_report
+
+    index = build_report(out_dir=args.out, outputs_root=args.outputs)
+    print(f"report: {index}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from studykit import paths
+    from studykit.studies import get_study
+
+    studies = _studies_arg(args.study)
+    for s in studies:
+        if args.out:
+            out = paths.resolve(args.out) / s if args.study == "all" else paths.resolve(args.out)
+        else:
+            out = paths.data_dir(s)
+        mod = get_study(s)
+        if not hasattr(mod, "write_embedded"):
+            raise ParamError(f"study {s} has no simulator (write_embedded)")
+        out.mkdir(parents=True, exist_ok=True)
+        written = mod.write_embedded(out) or []
+        print(f"{s}: wrote {len(written)} files to {out}")
+    return 0
+
+
+def _parse_iso(value: str | None):
+    if value is None:
+        return None
+    import datetime as dt
+
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParamError(f"--observation-end: '{value}' is not an ISO date or timestamp") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    return stamp
+
+
+def cmd_mine(args: argparse.Namespace) -> int:
+    from studykit import paths
+    from studykit.fileio import atomic_path
+
+    out = paths.resolve(args.out)
+    name = out.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        fmt = "csv"
+    elif name.endswith((".parquet", ".pq")):
+        fmt = "parquet"
+    else:
+        raise ParamError(f"--out {args.out}: use a .csv, .csv.gz or .parquet file name")
+    repos = []
+    for r in args.repos:
+        p = paths.resolve(r)
+        if not p.is_dir():
+            raise ParamError(f"repository not found: {p}")
+        repos.append(str(p))
+    end = _parse_iso(args.observation_end)
+    try:
+        from studykit.studies.code_survival.mining import mine_repositories
+    except ImportError as exc:
+        raise StudykitError(f"the code_survival miner is not available: {exc}") from None
+    df = mine_repositories(repos, observation_end=end, exclude_globs=args.exclude or None,
+                           progress=not args.no_progress)
+    with atomic_path(out) as tmp:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g",
+                      compression="gzip" if name.endswith(".gz") else None)
+        else:
+            df.to_parquet(tmp, index=False)
+    print(f"mined {len(df):,} rows from {len(repos)} repositories -> {out}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "simulate": cmd_simulate, "mine": cmd_mine}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (also used as ``sys.exit(main())``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+        return COMMANDS[args.command](args)
+    except StudykitError as exc:
+        sys.stdout.flush()
+        print(f"studykit: error: {exc}", file=sys.stderr, flush=True)
+        return int(getattr(exc, "exit_code", 1))
+    except KeyboardInterrupt:
+        print("studykit: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:  # pragma: no cover - console script wrapper
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
