@@ -1,0 +1,353 @@
+"""Read and check the raw data; encode it as integer arrays for the counting hot path.
+
+Every problem in the raw data is either a one-line :class:`~studykit.errors.InputError`
+(a missing column, a duplicated item, an unknown group column) or a counted issue with a
+documented rule, returned in :attr:`AnnotationData.issues` for ``out.note_data_issue``:
+
+=====================  ===========================================================================
+check                  rule
+=====================  ===========================================================================
+missing_gold           items without a gold label are left out of every analysis
+unknown_items          annotation rows whose item_id is not in items are left out
+duplicate_annotations  a second row for the same item x configuration is left out (first kept)
+missing_labels         NA labels are left out of that configuration's tests and quality scores
+invalid_labels         labels that are not gold classes are treated like missing labels
+partial_coverage       configurations that label only some items are tested on the items they label
+missing_group_value    items with NA in a group column belong to no group of that column
+no_seed_column         without a ``seed`` column every configuration gets seed 0
+=====================  ===========================================================================
+
+Raw files are only read, never modified.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from studykit.errors import InputError
+from studykit.paths import resolve
+from studykit.tables import read_table, require_columns
+
+from .schema import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS
+
+
+@dataclass(frozen=True, eq=False)
+class AnnotationData:
+    """The encoded study data.
+
+    Attributes
+    ----------
+    items : DataFrame
+        item_id, gold and the group columns as strings (NA kept), plus human_single if given;
+        only items with a gold label.
+    classes : tuple of str
+        Sorted gold classes; label codes index this tuple.
+    gold : ndarray of int8, shape (n_items,)
+        Gold class code of each item.
+    human : ndarray of int8 or None
+        Class code of ``human_single`` (-1 where missing or not a gold class), or None.
+    groups : dict
+        group column -> (codes int32 per item with NA coded as ``len(levels)``, levels tuple).
+    configs : DataFrame
+        config_id (0..C-1), model, prompt, temperature, seed, n_rows, n_valid, coverage.
+    ann_item, ann_config : ndarray of int32
+        Item position and configuration id of every valid annotation row.
+    ann_label : ndarray of int8
+        Class code of every valid annotation row.
+    issues : DataFrame
+        check, count, rule, detail for every data problem found.
+    """
+
+    items: pd.DataFrame
+    classes: tuple[str, ...]
+    gold: np.ndarray
+    human: np.ndarray | None
+    groups: dict[str, tuple[np.ndarray, tuple[str, ...]]]
+    configs: pd.DataFrame
+    ann_item: np.ndarray
+    ann_config: np.ndarray
+    ann_label: np.ndarray
+    issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["check", "count", "rule", "detail"]))
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_configs(self) -> int:
+        return len(self.configs)
+
+
+def _str_values(s: pd.Series) -> pd.Series:
+    """Values as strings with NA kept (integers without a trailing .0)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if pd.api.types.is_float_dtype(s) and s.dropna().apply(float.is_integer).all():
+        s = s.astype("Int64")
+    out = s.astype("string")
+    return out
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted factorisation (codes, uniques) that is fast for categoricals; NA -> -1."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories
+        order = np.argsort(np.asarray(cats.astype(str)), kind="stable")
+        remap = np.empty(len(cats) + 1, dtype=np.int32)
+        remap[order] = np.arange(len(cats), dtype=np.int32)
+        remap[-1] = -1
+        codes = remap[s.cat.codes.to_numpy()]  # code -1 picks remap[-1] = -1
+        return codes, np.asarray(cats)[order]
+    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int32), np.asarray(uniques)
+
+
+def read_items(path: str | Path) -> pd.DataFrame:
+    df = read_table(path, what="items")
+    require_columns(df, ITEM_COLUMNS, what=f"items file {resolve(path)}")
+    return df
+
+
+def read_annotations(path: str | Path) -> pd.DataFrame:
+    """Read annotations; Parquet string columns are read as categoricals (13M rows in ~1 s)."""
+    p = resolve(path)
+    if p.suffix.lower() in (".parquet", ".pq") and p.is_file():
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(p)
+            want = [c for c in (*ANNOTATION_COLUMNS, "seed") if c in schema.names]
+            strings = [c for c in want if str(schema.field(c).type) in ("string", "large_string")]
+            table = pq.read_table(p, columns=want, read_dictionary=strings)
+            df = table.to_pandas()
+        except Exception as exc:
+            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"annotations file {p}: cannot be read as parquet: {last}") from None
+    else:
+        df = read_table(p, what="annotations", columns=[*ANNOTATION_COLUMNS, "seed"])
+    require_columns(df, ANNOTATION_COLUMNS, what=f"annotations file {p}")
+    return df
+
+
+def read_hypotheses(path: str | Path) -> pd.DataFrame:
+    df = read_table(path, what="hypotheses")
+    require_columns(df, HYPOTHESIS_COLUMNS, what=f"hypotheses file {resolve(path)}")
+    df = df[list(HYPOTHESIS_COLUMNS)].copy()
+    for c in HYPOTHESIS_COLUMNS:
+        df[c] = _str_values(df[c])
+    if df["hypothesis_id"].isna().any():
+        raise InputError(f"hypotheses file {resolve(path)}: column 'hypothesis_id' has missing values")
+    dup = df["hypothesis_id"].duplicated()
+    if dup.any():
+        raise InputError(f"hypotheses file {resolve(path)}: hypothesis_id '{df['hypothesis_id'][dup].iloc[0]}' "
+                         "appears more than once")
+    return df.reset_index(drop=True)
+
+
+class _Issues:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, check: str, count: int, rule: str, detail: str = "") -> None:
+        if count:
+            self.rows.append({"check": check, "count": int(count), "rule": rule, "detail": detail})
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["check", "count", "rule", "detail"])
+
+
+def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[str],
+           *, what_items: str = "items", what_annotations: str = "annotations") -> AnnotationData:
+    """Check raw tables and encode them (see the module docstring for the rules)."""
+    issues = _Issues()
+    require_columns(items, ITEM_COLUMNS, what=what_items)
+    require_columns(annotations, ANNOTATION_COLUMNS, what=what_annotations)
+    for col in group_columns:
+        if col not in items.columns:
+            raise InputError(f"{what_items}: missing group column '{col}' (named in group_columns)")
+    if items["item_id"].isna().any():
+        raise InputError(f"{what_items}: column 'item_id' has missing values")
+    ids = _str_values(items["item_id"])
+    dup = ids.duplicated()
+    if dup.any():
+        raise InputError(f"{what_items}: item_id '{ids[dup].iloc[0]}' appears more than once")
+
+    gold_s = _str_values(items["gold"])
+    no_gold = gold_s.isna().to_numpy()
+    issues.add("missing_gold", no_gold.sum(), "items without a gold label are left out of every analysis")
+    keep = ~no_gold
+    it = pd.DataFrame({"item_id": ids[keep].to_numpy(), "gold": gold_s[keep].to_numpy()})
+    for col in group_columns:
+        it[col] = _str_values(items[col])[keep].to_numpy()
+    classes = tuple(sorted(it["gold"].unique()))
+    if len(classes) < 2:
+        raise InputError(f"{what_items}: column 'gold' needs at least two classes, found {len(classes)}")
+    class_index = pd.Index(classes)
+    gold = class_index.get_indexer(it["gold"]).astype(np.int8)
+
+    human = None
+    if "human_single" in items.columns:
+        hs = _str_values(items["human_single"])[keep].to_numpy()
+        it["human_single"] = hs
+        human = class_index.get_indexer(pd.Series(hs, dtype="string").fillna("\0missing")).astype(np.int8)
+        bad = int(((human < 0) & pd.notna(hs)).sum())
+        issues.add("invalid_human_single", bad, "human_single values that are not gold classes are treated as "
+                   "missing; such items are left out of the single-rater subsample")
+        issues.add("missing_human_single", int(pd.isna(hs).sum()),
+                   "items without human_single are left out of the single-rater subsample")
+
+    groups: dict[str, tuple[np.ndarray, tuple[str, ...]]] = {}
+    for col in group_columns:
+        codes, levels = _codes(it[col])
+        n_na = int((codes < 0).sum())
+        issues.add("missing_group_value", n_na, "items with NA in a group column belong to no group of it",
+                   detail=col)
+        codes = np.where(codes < 0, len(levels), codes).astype(np.int32)
+        groups[col] = (codes, tuple(str(v) for v in levels))
+
+    # ---- annotations -------------------------------------------------------------------
+    ann = annotations
+    n_rows = len(ann)
+    if n_rows == 0:
+        raise InputError(f"{what_annotations}: no rows")
+    for c in ("model", "prompt", "temperature"):
+        if ann[c].isna().any():
+            raise InputError(f"{what_annotations}: column '{c}' has {int(ann[c].isna().sum())} missing values "
+                             "(a configuration needs model, prompt and temperature)")
+    if not pd.api.types.is_numeric_dtype(ann["temperature"]):
+        temp = pd.to_numeric(ann["temperature"], errors="coerce")
+        if temp.isna().any():
+            raise InputError(f"{what_annotations}: column 'temperature' must be numeric")
+    else:
+        temp = ann["temperature"]
+    if "seed" in ann.columns:
+        seed = ann["seed"]
+        if seed.isna().any():
+            raise InputError(f"{what_annotations}: column 'seed' has {int(seed.isna().sum())} missing values")
+    else:
+        seed = pd.Series(np.zeros(n_rows, dtype=np.int64))
+        issues.add("no_seed_column", 1, "without a seed column every configuration gets seed 0; a "
+                   "configuration is then (model, prompt, temperature)")
+
+    # item positions: compare as strings unless both sides are integers
+    ann_ids = ann["item_id"]
+    if pd.api.types.is_integer_dtype(ann_ids) and pd.api.types.is_integer_dtype(items["item_id"]):
+        index = pd.Index(items["item_id"].to_numpy()[keep])
+        item_pos = index.get_indexer(ann_ids.to_numpy())
+    else:
+        index = pd.Index(it["item_id"].to_numpy())
+        item_pos = index.get_indexer(_str_values(ann_ids).to_numpy(dtype=object, na_value=None))
+    item_pos = item_pos.astype(np.int32)
+    unknown = item_pos < 0
+    if no_gold.any():
+        # rows of items that exist but lack gold are not "unknown"; count them apart
+        all_ids = pd.Index(ids.to_numpy())
+        exists = all_ids.get_indexer(_str_values(ann_ids).to_numpy(dtype=object, na_value=None)) >= 0
+        n_no_gold_rows = int((unknown & exists).sum())
+        issues.add("annotations_of_items_without_gold", n_no_gold_rows,
+                   "annotation rows of items without a gold label are left out")
+        issues.add("unknown_items", int((unknown & ~exists).sum()),
+                   "annotation rows whose item_id is not in items are left out")
+    else:
+        issues.add("unknown_items", int(unknown.sum()), "annotation rows whose item_id is not in items are left out")
+
+    # configuration ids, sorted by (model, prompt, temperature, seed)
+    parts = [_codes(ann["model"]), _codes(ann["prompt"]), _codes(pd.Series(np.asarray(temp, dtype=float))),
+             _codes(seed)]
+    combo = np.zeros(n_rows, dtype=np.int64)
+    for codes, uniques in parts:
+        combo = combo * len(uniques) + codes
+    conf_codes, conf_uniques = pd.factorize(combo, sort=True)
+    conf_codes = conf_codes.astype(np.int32)
+    n_conf = len(conf_uniques)
+    rest = conf_uniques.astype(np.int64)
+    cols = {}
+    for name, (codes, uniques) in zip(reversed(CONFIG_COLUMNS), reversed(parts)):
+        cols[name] = uniques[rest % len(uniques)]
+        rest = rest // len(uniques)
+    configs = pd.DataFrame({"config_id": np.arange(n_conf, dtype=np.int32),
+                            "model": [str(v) for v in cols["model"]],
+                            "prompt": [str(v) for v in cols["prompt"]],
+                            "temperature": np.asarray(cols["temperature"], dtype=float),
+                            "seed": cols["seed"]})
+    n_rows_conf = np.bincount(conf_codes, minlength=n_conf)
+
+    # labels -> class codes
+    lab = ann["label"]
+    if isinstance(lab.dtype, pd.CategoricalDtype):
+        cat_str = _str_values(pd.Series(lab.cat.categories.to_numpy()))
+        lut = np.append(class_index.get_indexer(cat_str.fillna("\0missing")), -2).astype(np.int8)
+        label = lut[lab.cat.codes.to_numpy()]  # NA code -1 -> lut[-1] = -2
+    else:
+        ls = _str_values(lab)
+        label = class_index.get_indexer(ls.fillna("\0missing")).astype(np.int8)
+        label[ls.isna().to_numpy()] = -2
+    missing = label == -2
+    invalid = label == -1
+    ok_item = ~unknown
+    n_missing = int((missing & ok_item).sum())
+    n_invalid = int((invalid & ok_item).sum())
+    if n_invalid:
+        bad_vals = pd.Series(np.asarray(lab)[invalid & ok_item]).astype(str).value_counts().head(3)
+        detail = "; ".join(f"'{k}' x{v}" for k, v in bad_vals.items())
+    else:
+        detail = ""
+    issues.add("missing_labels", n_missing, "NA labels are left out of that configuration's tests and quality")
+    issues.add("invalid_labels", n_invalid, "labels that are not gold classes are treated like missing labels",
+               detail=detail)
+
+    valid = ok_item & (label >= 0)
+    # duplicates of item x configuration
+    n_items = len(it)
+    key = conf_codes.astype(np.int64) * n_items + item_pos
+    if n_conf * n_items <= 8 * max(n_rows, 1) + 1_000_000:
+        seen = np.bincount(key[ok_item], minlength=n_conf * n_items)
+        has_dup = bool((seen > 1).any())
+    else:
+        has_dup = True
+    if has_dup:
+        dup_rows = np.zeros(n_rows, dtype=bool)
+        dup_rows[ok_item] = pd.Series(key[ok_item]).duplicated(keep="first").to_numpy()
+        n_dup = int(dup_rows.sum())
+        issues.add("duplicate_annotations", n_dup,
+                   "a second row for the same item x configuration is left out (the first row is kept)")
+        valid &= ~dup_rows
+    n_valid_conf = np.bincount(conf_codes[valid], minlength=n_conf)
+    configs["n_rows"] = n_rows_conf
+    configs["n_valid"] = n_valid_conf
+    configs["coverage"] = n_valid_conf / n_items
+    keep_conf = n_valid_conf > 0
+    if not keep_conf.all():
+        empty = configs.loc[~keep_conf]
+        issues.add("configurations_without_labels", len(empty),
+                   "configurations with no valid label are left out of every analysis",
+                   detail="; ".join(f"{r.model}/{r.prompt}/{r.temperature:g}/{r.seed}" for r in empty.head(3).itertuples()))
+        remap = (np.cumsum(keep_conf) - 1).astype(np.int32)
+        conf_codes = remap[conf_codes]
+        configs = configs.loc[keep_conf].reset_index(drop=True)
+        configs["config_id"] = np.arange(len(configs), dtype=np.int32)
+    partial = int((configs["n_valid"] < n_items).sum())
+    issues.add("partial_coverage", partial,
+               "configurations with valid labels for only some items are tested on the items they label",
+               detail=f"lowest coverage {configs['coverage'].min():.3f}" if partial else "")
+
+    data = AnnotationData(
+        items=it, classes=classes, gold=gold, human=human, groups=groups, configs=configs,
+        ann_item=item_pos[valid], ann_config=conf_codes[valid], ann_label=label[valid].astype(np.int8),
+        issues=issues.frame(),
+    )
+    return data
+
+
+def load(params) -> tuple[AnnotationData, pd.DataFrame | None]:
+    """Read and encode the inputs named by ``params``; hypotheses are None when not given."""
+    items = read_items(params.items_path)
+    annotations = read_annotations(params.annotations_path)
+    data = encode(items, annotations, list(params.group_columns),
+                  what_items=f"items file {resolve(params.items_path)}",
+                  what_annotations=f"annotations file {resolve(params.annotations_path)}")
+    hyps = read_hypotheses(params.hypotheses_path) if params.hypotheses_path else None
+    return data, hyps

@@ -1,0 +1,220 @@
+r"""Prediction-powered inference (PPI) for a difference of two proportions, and the mitigation study.
+
+PPI (Angelopoulos, Bates, Fannjiang, Jordan & Zrnic 2023, *Science* 382:669-674, "Prediction-
+powered inference", eq. for the mean) corrects the mean of model predictions :math:`f` on the
+unlabelled items with a *rectifier* estimated on a small human-labelled sample. In group *g*,
+with :math:`N_g` unlabelled items and :math:`n_g` labelled ones (disjoint, both random):
+
+.. math::
+
+    \hat\theta_g = \frac{1}{N_g}\sum_{i \le N_g} f_i \;+\; \frac{1}{n_g}\sum_{j \le n_g} (y_j - f_j),
+    \qquad
+    \widehat{\operatorname{Var}}(\hat\theta_g) = \frac{\hat\sigma^2_f}{N_g} + \frac{\hat\sigma^2_{y-f}}{n_g},
+
+where :math:`f = 1[\text{LLM label} = k]`, :math:`y = 1[\text{human label} = k]` and the two
+sample variances use :math:`n - 1`. The rectifier makes :math:`\hat\theta_g` unbiased for the
+human-label share whatever the LLM's bias; the groups are independent, so for
+:math:`\Delta = \theta_a - \theta_b`:
+:math:`\hat\Delta \pm z_{1-\alpha/2}\,(\widehat{\operatorname{Var}}_a + \widehat{\operatorname{Var}}_b)^{1/2}`,
+and the two-sided z-test gives the conclusion. A group with fewer than 2 labelled or
+unlabelled items, or a zero standard error, gives no conclusion (``none``; counted as undefined).
+
+:func:`mitigation` compares, over random human subsamples of several sizes, (1) the human
+labels of the subsample alone (the GLM Wald test on the subsample), (2) the LLM labels of all
+items (the grid) and (3) PPI, on their Type I, Type II and Type S rates against the full-data
+gold conclusion, as Baumann et al. (2025) do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from .analysis import Grid, logit_tests
+from .counts import confusion_counts, label_counts
+from .hypotheses import gold_level_counts
+from .load import AnnotationData
+from .schema import CONCLUSIONS, ERROR_TYPES
+
+
+@dataclass(frozen=True)
+class PPIResult:
+    """Vectorised PPI estimates of :math:`p_a - p_b` (arrays of the broadcast input shape)."""
+
+    estimate: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    z: np.ndarray
+    p_value: np.ndarray
+    valid: np.ndarray
+
+
+def ppi_mean(f_unl, n_unl, f_lab, y_lab, mismatch_lab, n_lab):
+    """PPI estimate of a proportion and its variance from counts (binary f and y).
+
+    Parameters
+    ----------
+    f_unl, n_unl : array_like
+        Number of unlabelled items with f = 1, and of unlabelled items.
+    f_lab, y_lab, mismatch_lab, n_lab : array_like
+        On the labelled items: number with f = 1, with y = 1, with f != y, and their number.
+
+    Returns
+    -------
+    theta, var, valid : ndarray
+        :math:`\\hat\\theta = \\bar f_{unl} + \\overline{(y - f)}_{lab}`; :math:`s^2_f/N + s^2_{y-f}/n`
+        (sample variances with n - 1; for binary data :math:`s^2_f = N\\bar f(1-\\bar f)/(N-1)` and
+        :math:`s^2_{y-f} = (D - (Y - F)^2/n)/(n-1)` with D the mismatches); ``valid`` where both
+        samples have at least 2 items.
+    """
+    f_unl, n_unl, f_lab, y_lab, d, n_lab = (np.asarray(v, dtype=float) for v in
+                                            (f_unl, n_unl, f_lab, y_lab, mismatch_lab, n_lab))
+    valid = (n_unl >= 2) & (n_lab >= 2)
+    N = np.where(valid, n_unl, 2.0)
+    n = np.where(valid, n_lab, 2.0)
+    fbar = f_unl / N
+    rect = (y_lab - f_lab) / n
+    theta = fbar + rect
+    s2_f = fbar * (1.0 - fbar) * N / (N - 1.0)
+    s2_r = np.maximum(d - (y_lab - f_lab) ** 2 / n, 0.0) / (n - 1.0)
+    var = s2_f / N + s2_r / n
+    return np.where(valid, theta, np.nan), np.where(valid, var, np.nan), valid
+
+
+def ppi_difference(a: tuple, b: tuple, *, alpha: float = 0.05) -> PPIResult:
+    """PPI estimate, CI and z-test of :math:`\\theta_a - \\theta_b`; ``a`` and ``b`` are the
+    :func:`ppi_mean` count tuples ``(f_unl, n_unl, f_lab, y_lab, mismatch_lab, n_lab)``."""
+    ta, va, oka = ppi_mean(*a)
+    tb, vb, okb = ppi_mean(*b)
+    est = ta - tb
+    se = np.sqrt(va + vb)
+    valid = oka & okb & (se > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(valid, est / np.where(valid, se, 1.0), np.nan)
+    p = np.where(valid, 2.0 * special.ndtr(-np.abs(z)), np.nan)
+    q = special.ndtri(1.0 - alpha / 2.0)
+    return PPIResult(est, se, est - q * se, est + q * se, z, p, valid)
+
+
+def _conclusion(effect: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
+    """Codes into CONCLUSIONS (undefined p -> none)."""
+    sig = np.nan_to_num(p, nan=1.0) < alpha
+    out = np.full(effect.shape, CONCLUSIONS.index("none"), dtype=np.int8)
+    out[sig & (effect > 0)] = CONCLUSIONS.index("a_larger")
+    out[sig & (effect < 0)] = CONCLUSIONS.index("b_larger")
+    return out
+
+
+def _rates(concl: np.ndarray, gold_concl: np.ndarray) -> dict[str, float]:
+    """Type I rate among gold-null pairs, Type II and Type S rates among gold-significant ones."""
+    none = CONCLUSIONS.index("none")
+    g = np.broadcast_to(gold_concl.reshape(-1, *([1] * (concl.ndim - 1))), concl.shape)
+    gnull = g == none
+    sig = concl != none
+    gsig = ~gnull
+    opposite = sig & gsig & (concl != g)
+    n_null, n_sig = int(gnull.sum()), int(gsig.sum())
+    wrong = (sig & gnull) | (~sig & gsig) | opposite
+    return {
+        "type_I_rate": float((sig & gnull).sum() / n_null) if n_null else np.nan,
+        "type_II_rate": float((~sig & gsig).sum() / n_sig) if n_sig else np.nan,
+        "type_S_rate": float(opposite.sum() / n_sig) if n_sig else np.nan,
+        "risk": float(wrong.mean()),
+    }
+
+
+def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: int, *, seed: int = 0,
+               alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Human-only, LLM-only and PPI conclusions over random human subsamples.
+
+    For each size n and replicate r, a simple random sample of n items (seeded by
+    ``(seed, n, r)``) is "human-labelled". Human labels are ``gold`` and, when the items carry
+    ``human_single``, also that single rater's labels (items without it are left out of that
+    variant). The reference is always the gold conclusion on all items.
+
+    Returns ``(summary, per_replicate)``: rates averaged over replicates with their standard
+    deviation, and the per-replicate rates.
+    """
+    hyps = grid.hypotheses
+    cols = list(data.groups)
+    H, C = grid.shape
+    gold_concl = pd.Categorical(hyps["gold_conclusion"], categories=list(CONCLUSIONS)).codes.astype(np.int8)
+    gold_eff = hyps["gold_effect"].to_numpy()
+    totals = {c: label_counts(data, c) for c in cols}
+    references = [("gold", data.gold)]
+    if data.human is not None:
+        references.append(("human_single", data.human))
+    rows = []
+    llm = _rates(grid.conclusion, gold_concl)
+    llm_rmse = float(np.sqrt(np.nanmean((grid.effect - gold_eff[:, None]) ** 2)))
+    col_idx = hyps["col_idx"].to_numpy()
+    for n_h in sizes:
+        n_take = min(int(n_h), data.n_items)
+        for r in range(replicates):
+            rng = np.random.default_rng([seed, n_take, r])
+            in_s = np.zeros(data.n_items, dtype=bool)
+            in_s[rng.choice(data.n_items, size=n_take, replace=False)] = True
+            row_mask = in_s[data.ann_item]
+            base = {"n_human": n_take, "replicate": r}
+            rows.append({"method": "llm_only", "human_labels": "none", **base, **llm, "rmse_effect": llm_rmse,
+                         "undefined_share": float((~grid.defined).mean())})
+            for ref_name, ref in references:
+                # (1) human labels of the subsample only
+                hx_a = np.zeros(H)
+                hn_a = np.zeros(H)
+                hx_b = np.zeros(H)
+                hn_b = np.zeros(H)
+                # (3) PPI pieces, (H, C)
+                parts = {key: np.zeros((H, C)) for key in
+                         ("fu_a", "nu_a", "fl_a", "yl_a", "dl_a", "nl_a", "fu_b", "nu_b", "fl_b", "yl_b", "dl_b", "nl_b")}
+                for j, col in enumerate(cols):
+                    m = np.flatnonzero(col_idx == j)
+                    if not len(m):
+                        continue
+                    cnt = gold_level_counts(data, col, labels=ref, mask=in_s)  # (L+1, K)
+                    tot_lv = cnt.sum(axis=1)
+                    lv_a, lv_b, k = hyps["a"].to_numpy()[m], hyps["b"].to_numpy()[m], hyps["k"].to_numpy()[m]
+                    hx_a[m], hn_a[m] = cnt[lv_a, k], tot_lv[lv_a]
+                    hx_b[m], hn_b[m] = cnt[lv_b, k], tot_lv[lv_b]
+                    # labelled: sampled rows with a valid reference; unlabelled: rows not sampled
+                    conf = confusion_counts(data, col, row_mask=row_mask, reference=ref)  # (C, L+1, K, K)
+                    f_lab = conf.sum(axis=3)
+                    y_lab = conf.sum(axis=2)
+                    mism = f_lab + y_lab - 2 * np.einsum("clkk->clk", conf)
+                    n_lab = conf.sum(axis=(2, 3))
+                    in_s_counts = label_counts(data, col, row_mask=row_mask)
+                    f_unl = totals[col] - in_s_counts
+                    n_unl = totals[col].sum(axis=2) - in_s_counts.sum(axis=2)
+                    for side, lv in (("a", lv_a), ("b", lv_b)):
+                        parts[f"fu_{side}"][m] = f_unl[:, lv, k].T
+                        parts[f"nu_{side}"][m] = n_unl[:, lv].T
+                        parts[f"fl_{side}"][m] = f_lab[:, lv, k].T
+                        parts[f"yl_{side}"][m] = y_lab[:, lv, k].T
+                        parts[f"dl_{side}"][m] = mism[:, lv, k].T
+                        parts[f"nl_{side}"][m] = n_lab[:, lv].T
+                res, defined, p, p_dec = logit_tests(hx_a, hn_a, hx_b, hn_b, alpha)
+                eff = np.where((hn_a > 0) & (hn_b > 0), res.diff, np.nan)
+                hc = _conclusion(np.nan_to_num(eff), p, alpha)
+                rows.append({"method": "human_only", "human_labels": ref_name, **base, **_rates(hc, gold_concl),
+                             "rmse_effect": float(np.sqrt(np.nanmean((eff - gold_eff) ** 2))),
+                             "undefined_share": float((~defined).mean())})
+                pp = ppi_difference(tuple(parts[f"{x}_a"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
+                                    tuple(parts[f"{x}_b"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
+                                    alpha=alpha)
+                pc = _conclusion(np.nan_to_num(pp.estimate), pp.p_value, alpha)
+                rows.append({"method": "ppi", "human_labels": ref_name, **base, **_rates(pc, gold_concl),
+                             "rmse_effect": float(np.sqrt(np.nanmean((pp.estimate - gold_eff[:, None]) ** 2))),
+                             "undefined_share": float((~pp.valid).mean())})
+    per_rep = pd.DataFrame(rows)
+    keys = ["method", "human_labels", "n_human"]
+    metrics = ["type_I_rate", "type_II_rate", "type_S_rate", "risk", "rmse_effect", "undefined_share"]
+    g = per_rep.groupby(keys, sort=False)[metrics]
+    summary = g.mean().join(g.std(ddof=1).add_suffix("_sd")).reset_index()
+    summary.insert(3, "n_replicates", replicates)
+    order = {"human_only": 0, "llm_only": 1, "ppi": 2}
+    summary = summary.sort_values(["human_labels", "method", "n_human"],
+                                  key=lambda s: s.map(order) if s.name == "method" else s, kind="stable")
+    return summary.reset_index(drop=True), per_rep

@@ -1,0 +1,95 @@
+"""Parameters and raw-data columns of the annotation-robustness ("LLM hacking") study.
+
+Raw data (CSV, TSV, Parquet or JSONL; see ``docs/studies/annotation_robustness.md``):
+
+items
+    ``item_id``, ``gold`` (the human label), covariate columns named in ``group_columns``;
+    optional ``text`` and ``human_single`` (the label of one randomly chosen human rater,
+    a noisy human annotator used by the mitigation analysis).
+annotations
+    one row per item x configuration: ``item_id``, ``model``, ``prompt``, ``temperature``,
+    ``label``; optional ``seed``, ``confidence``. A configuration is the distinct
+    (model, prompt, temperature, seed).
+hypotheses (optional)
+    ``hypothesis_id``, ``label_value``, ``group_column``, ``group_a``, ``group_b``. When absent,
+    every class against the rest x every pair of levels of every ``group_columns`` column.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from studykit.params import InputPath, StudyParams
+
+NAME = "annotation_robustness"
+
+ITEM_COLUMNS = ("item_id", "gold")
+ANNOTATION_COLUMNS = ("item_id", "model", "prompt", "temperature", "label")
+OPTIONAL_ANNOTATION_COLUMNS = ("seed", "confidence")
+HYPOTHESIS_COLUMNS = ("hypothesis_id", "label_value", "group_column", "group_a", "group_b")
+CONFIG_COLUMNS = ("model", "prompt", "temperature", "seed")
+ERROR_TYPES = ("correct", "type_I", "type_II", "type_S")
+CONCLUSIONS = ("a_larger", "b_larger", "none")
+PAIR_COLUMNS = ("hypothesis_id", "model", "prompt", "temperature", "seed", "effect", "p_value", "conclusion",
+                "gold_effect", "gold_p_value", "gold_conclusion", "error")
+
+
+class Params(StudyParams):
+    """Parameters of the annotation-robustness study (defaults run the embedded data)."""
+
+    study = NAME
+
+    items_path: str | None = InputPath("data/annotation_robustness/items.csv",
+                                       description="items: item_id, gold, covariates")
+    annotations_path: str | None = InputPath("data/annotation_robustness/annotations.parquet",
+                                             description="one row per item x configuration")
+    hypotheses_path: str | None = InputPath(None, description="optional explicit hypotheses")
+    group_columns: list[str] = Field(["party", "year", "platform"], min_length=1,
+                                     description="covariates whose level pairs define hypotheses")
+    alpha: float = Field(0.05, gt=0, lt=1, description="two-sided significance level")
+    min_group_size: int = Field(30, ge=2, description="hypotheses with a smaller gold group are skipped")
+    seed: int = Field(0, ge=0, description="seed of every random step (subsamples, bootstrap)")
+    human_sample_sizes: list[int] = Field([100, 200, 400, 800], min_length=1,
+                                          description="sizes of the human-labelled subsample (mitigation)")
+    mitigation_replicates: int = Field(20, ge=1, le=10_000, description="random subsamples per size")
+    n_bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for CIs over hypotheses")
+    spec_curve_hypothesis: str | None = Field(None, description="hypothesis for the specification curve "
+                                              "(None: the one whose configurations disagree most)")
+    pairs_formats: list[Literal["csv", "parquet"]] = Field(["csv"], min_length=1,
+                                                           description="formats of tables/pairs")
+    simulated: Literal["none", "paper_scale"] = Field(
+        "none", description="paper_scale: generate 13M simulated labels (cached) and analyse them")
+    # --- real-data profile (issue 9; module sentiment_real.py is owned by its helper) ---
+    dataset: Literal["files", "sentiment_real"] = Field(
+        "files", description="files: read items/annotations paths; sentiment_real: build them from the "
+                             "Hutto & Gilbert (2014) human-rated sentences and offline sentiment annotators")
+    sentiment_max_items: int | None = Field(None, ge=200, description="sentiment_real: subsample of items")
+    sentiment_embeddings: Literal["auto", "on", "off"] = Field(
+        "auto", description="sentiment_real: embedding-based annotators (auto: when installed)")
+
+    @field_validator("human_sample_sizes")
+    @classmethod
+    def _positive_sizes(cls, v: list[int]) -> list[int]:
+        if any(n < 4 for n in v):
+            raise ValueError("every human sample size must be at least 4")
+        return sorted(set(v))
+
+    @field_validator("group_columns")
+    @classmethod
+    def _unique_columns(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("group_columns must not repeat a column")
+        return v
+
+    def prepare(self) -> "Params":
+        """Fill in generated inputs: the real sentiment data or the paper-scale simulation."""
+        if self.dataset == "sentiment_real":
+            from .sentiment_real import build_inputs
+
+            return self.model_copy(update=build_inputs(self))
+        if self.simulated == "paper_scale":
+            from .simulate import ensure_paper_scale
+
+            return self.model_copy(update=ensure_paper_scale(self.seed))
+        return self
