@@ -1,0 +1,636 @@
+"""Mining line events from git histories in one pass.
+
+A *unit* is one line added to a text file by a non-merge commit. It is born
+at its commit's committer time and ends (``event = 1``) at the first later
+commit that deletes or changes it (a changed line is a deletion plus an
+addition in the diff); otherwise it is censored at the observation end.
+
+Algorithm (cost linear in the size of the history's diffs)
+----------------------------------------------------------
+1. ``git rev-list --parents HEAD`` gives every commit's parents, hence the
+   number of children of each commit.
+2. For merge commits only, one ``git diff-tree --stdin`` call gives the
+   zero-context diff of the merge against each parent after the first.
+3. One ``git log --topo-order --reverse --diff-merges=first-parent -p
+   --unified=0 -M`` pass is parsed line by line. For each commit we keep,
+   per file, the list of unit ids in line order (``-1`` for lines that are
+   not units). A commit's state is its first parent's state with the diff
+   applied: deleted positions end their units, added lines become new units.
+   States are handed from parent to child without copying; a commit with
+   several children is copied shallowly (per-file lists are never mutated in
+   place, so they are shared safely).
+
+Branches and merges: all commits reachable from HEAD are followed (not only
+``--first-parent``), so lines written on a side branch keep the side
+branch's commit (and its author, which matters for agent pull requests).
+At a merge, each line of the merged file is traced to the first parent in
+which it is unchanged (the rule ``git blame`` uses); lines that exist in no
+parent (conflict resolutions written in the merge) are not units, because
+merges are not authored changes. A unit present in the first parent and
+removed by the merge ends at the merge unless a side-branch commit already
+ended it (the earliest deletion in topological order counts).
+
+Renames (``-M``, git's default 50 % similarity) move a file's list to its
+new path, so lines keep their identity. Binary files (git's "Binary files
+differ" marker, which honours ``.gitattributes``), submodules and symlinks
+are skipped; lines added to paths matched by the exclusion globs are not
+units (the globs are matched on the path at the time the line is added).
+
+Rules for bad input (each raises a one-line :class:`InputError` or is
+counted in the mining report, ``DataFrame.attrs["mining_report"]``):
+
+- missing path, folder that is not a git repository, empty repository: error;
+- shallow clone: error unless ``allow_shallow=True``; then the units born in
+  the grafted boundary commits (whose diffs add the whole tree) are dropped
+  and counted (``shallow_boundary_units``);
+- commit timestamps that are not positive integers: replaced by the latest
+  parent time (or the earliest valid time for a root) and counted
+  (``invalid_dates``);
+- non-UTF-8 line content: decoded with U+FFFD replacement, counted
+  (``non_utf8_lines``); non-UTF-8 paths likewise (``non_utf8_paths``);
+- observation end before some commits: units born after it are dropped
+  (``born_after_observation_end``) and ends after it are censored.
+
+The mined repository is never written to: only ``rev-parse``, ``rev-list``,
+``log`` and ``diff-tree`` run, with ``GIT_OPTIONAL_LOCKS=0``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import posixpath
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from studykit.errors import InputError, ParamError
+from studykit.studies.code_survival.gitio import (
+    DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, display_path, git_cmd, iter_lines, parse_records,
+    run_git,
+)
+from studykit.studies.code_survival.rules import AgentClassifier, IntentClassifier, PathFilter, is_bot
+
+LOG_FORMAT = "%x00C%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%ct%x00%B%x00E%x00"
+
+LINE_EVENT_COLUMNS = (
+    "unit_id", "repo", "path", "commit", "author_type", "agent", "agent_rule", "born_at", "ended_at", "event",
+    "end_intent", "end_commit", "text", "line_no", "file_ext", "commit_lines_added", "commit_lines_deleted",
+    "commit_files", "is_bot", "observed_until", "duration_days",
+)
+
+
+class _Commit:
+    __slots__ = ("sha", "parents", "author", "committer", "at", "ct", "message", "added", "deleted", "files")
+
+    def __init__(self, sha, parents, author, committer, at, ct, message):
+        self.sha, self.parents, self.author, self.committer = sha, parents, author, committer
+        self.at, self.ct, self.message = at, ct, message
+        self.added = self.deleted = self.files = 0
+
+
+def _parse_header(buf: bytes) -> tuple[str, list[str], str, str, str, str, str, str, str]:
+    parts = buf.split(b"\x00")
+    # parts: ['', 'C', H, P, an, ae, cn, ce, at, ct, B, 'E', '\n']
+    f = [p.decode("utf-8", "replace") for p in parts[2:11]]
+    sha, parents, an, ae, cn, ce, at, ct, body = f
+    return sha, parents.split(), an, ae, cn, ce, at, ct, body
+
+
+def _int_time(s: str) -> int | None:
+    try:
+        v = int(s.strip())
+    except ValueError:
+        return None
+    return v if v > 0 else None
+
+
+class _Miner:
+    """State of one repository's pass. See the module docstring."""
+
+    def __init__(self, info: RepoInfo, path_filter: PathFilter, agents: AgentClassifier,
+                 intents: IntentClassifier):
+        self.info = info
+        self.pf = path_filter
+        self.agents = agents
+        self.intents = intents
+        self.commits: list[_Commit] = []
+        self.u_commit: list[int] = []
+        self.u_path: list[int] = []
+        self.u_line: list[int] = []
+        self.u_text: list[bytes] = []
+        self.ended: list[int] = []
+        self.paths: list[str] = []
+        self.path_ids: dict[str, int] = {}
+        self.states: dict[str, dict[str, list[int]]] = {}
+        self.children: dict[str, int] = {}
+        self.final_state: dict[str, list[int]] = {}
+        self.report: dict[str, int] = {"commits": 0, "merges": 0, "binary_files_skipped": 0,
+                                       "special_files_skipped": 0, "excluded_lines": 0, "merge_born_lines": 0,
+                                       "unknown_base_lines": 0, "missing_parent_states": 0}
+
+    # ---- helpers ------------------------------------------------------------------
+    def _pid(self, path: str) -> int:
+        i = self.path_ids.get(path)
+        if i is None:
+            i = self.path_ids[path] = len(self.paths)
+            self.paths.append(path)
+        return i
+
+    def _take(self, parent: str) -> dict[str, list[int]]:
+        st = self.states.get(parent)
+        if st is None:
+            self.report["missing_parent_states"] += 1
+            return {}
+        left = self.children[parent] - 1
+        self.children[parent] = left
+        if left <= 0:
+            del self.states[parent]
+            return st
+        return dict(st)
+
+    def _peek_release(self, parent: str) -> dict[str, list[int]]:
+        st = self.states.get(parent)
+        if st is None:
+            self.report["missing_parent_states"] += 1
+            return {}
+        left = self.children[parent] - 1
+        self.children[parent] = left
+        if left <= 0:
+            del self.states[parent]
+        return st
+
+    def _carry(self, old: Sequence[int], fd: FileDiff) -> tuple[list, list[int]]:
+        """Apply ``fd``'s hunks to ``old``; added positions are None. Returns (new, deleted ids)."""
+        out: list = []
+        deleted: list[int] = []
+        pos = 0
+        n = len(old)
+        for a, b, c, d in fd.hunks:
+            start = a if b == 0 else a - 1
+            if start < pos:
+                raise InputError(f"{self.info.path}: overlapping hunks in the diff of {fd.new_path}")
+            if start + b > n:  # base content unknown (e.g. binary -> text): pad with non-units
+                self.report["unknown_base_lines"] += start + b - n
+                old = list(old) + [-1] * (start + b - n)
+                n = len(old)
+            out.extend(old[pos:start])
+            if b:
+                deleted.extend(old[start:start + b])
+            if d:
+                out.extend([None] * d)
+            pos = start + b
+        out.extend(old[pos:])
+        return out, deleted
+
+    def _end(self, units: Iterable[int], cidx: int, keep: set | None = None) -> None:
+        ended = self.ended
+        for u in units:
+            if u >= 0 and ended[u] < 0 and (keep is None or u not in keep):
+                ended[u] = cidx
+
+    def _apply_added(self, new: list, fd: FileDiff, cidx: int) -> list[int]:
+        """Replace the None placeholders of ``new`` by fresh units for ``fd``'s added lines."""
+        d_total = len(fd.added)
+        if d_total == 0:
+            return new
+        if self.pf.excluded(fd.new_path):
+            self.report["excluded_lines"] += d_total
+            return [-1 if u is None else u for u in new]
+        pid = self._pid(fd.new_path)
+        first = len(self.u_commit)
+        self.u_commit.extend([cidx] * d_total)
+        self.u_path.extend([pid] * d_total)
+        self.u_text.extend(fd.added)
+        self.ended.extend([-1] * d_total)
+        lines = []
+        for a, b, c, d in fd.hunks:
+            lines.extend(range(c, c + d))
+        self.u_line.extend(lines[:d_total] if len(lines) >= d_total else lines + [0] * (d_total - len(lines)))
+        it = iter(range(first, first + d_total))
+        return [next(it, -1) if u is None else u for u in new]
+
+    # ---- one commit ------------------------------------------------------------------
+    def apply(self, commit: _Commit, files: list[FileDiff], extra: list[list[FileDiff]]) -> None:
+        cidx = len(self.commits)
+        self.commits.append(commit)
+        parents = commit.parents
+        base = self._take(parents[0]) if parents else {}
+        if len(parents) > 1:
+            self._apply_merge(base, files, extra, cidx)
+        else:
+            self._apply_plain(base, files, cidx, commit)
+        if self.children.get(commit.sha, 0) > 0:
+            self.states[commit.sha] = base
+        self.final_state = base
+
+    def _apply_plain(self, base: dict, files: list[FileDiff], cidx: int, commit: _Commit) -> None:
+        updates = []
+        for fd in files:
+            old = base.get(fd.old_path) if fd.old_path is not None else None
+            commit.files += 1
+            if fd.binary or fd.special:
+                self.report["binary_files_skipped" if fd.binary else "special_files_skipped"] += 1
+                if old:
+                    self._end(old, cidx)
+                updates.append((fd.old_path, fd.new_path, None))
+                continue
+            commit.deleted += fd.n_deleted
+            commit.added += len(fd.added)
+            if fd.new_path is None:
+                if old:
+                    self._end(old, cidx)
+                updates.append((fd.old_path, None, None))
+                continue
+            new, deleted = self._carry(old or (), fd)
+            self._end(deleted, cidx)
+            updates.append((fd.old_path, fd.new_path, self._apply_added(new, fd, cidx)))
+        self._commit_updates(base, updates)
+
+    @staticmethod
+    def _commit_updates(base: dict, updates: list) -> None:
+        for op, np_, _ in updates:
+            if op is not None and op != np_:
+                base.pop(op, None)
+        for op, np_, new in updates:
+            if np_ is not None:
+                if new is None:
+                    base.pop(np_, None)
+                else:
+                    base[np_] = new
+
+    def _apply_merge(self, base: dict, files: list[FileDiff], extra: list[list[FileDiff]], cidx: int) -> None:
+        self.report["merges"] += 1
+        commit = self.commits[cidx]
+        others = []
+        for k, pk in enumerate(commit.parents[1:]):
+            st = self._peek_release(pk)
+            diffs = extra[k] if k < len(extra) else []
+            others.append((st, {fd.new_path: fd for fd in diffs if fd.new_path is not None}, diffs))
+        updates = []
+        for fd in files:
+            old = base.get(fd.old_path) if fd.old_path is not None else None
+            if fd.binary or fd.special or fd.new_path is None:
+                if old:
+                    self._end(old, cidx)
+                updates.append((fd.old_path, fd.new_path, None))
+                continue
+            new, deleted1 = self._carry(old or (), fd)
+            holes = [i for i, u in enumerate(new) if u is None]
+            for st, by_path, _ in others:
+                if not holes:
+                    break
+                fdk = by_path.get(fd.new_path)
+                if fdk is None:
+                    lk = st.get(fd.new_path)
+                    if lk is None or len(lk) != len(new):
+                        continue
+                    for i in holes:
+                        new[i] = lk[i]
+                elif fdk.binary or fdk.special:
+                    continue
+                else:
+                    ck, _ = self._carry(st.get(fdk.old_path, ()) if fdk.old_path is not None else (), fdk)
+                    if len(ck) != len(new):
+                        continue
+                    for i in holes:
+                        if ck[i] is not None:
+                            new[i] = ck[i]
+                holes = [i for i in holes if new[i] is None]
+            if holes:
+                self.report["merge_born_lines"] += len(holes)
+                for i in holes:
+                    new[i] = -1
+            self._end(deleted1, cidx, keep=set(new))
+            updates.append((fd.old_path, fd.new_path, new))
+        self._commit_updates(base, updates)
+        # units of a side branch that the merge dropped
+        for st, _, diffs in others:
+            for fdk in diffs:
+                if fdk.binary or fdk.special or fdk.old_path is None:
+                    continue
+                oldk = st.get(fdk.old_path)
+                if not oldk:
+                    continue
+                if fdk.new_path is None:
+                    self._end(oldk, cidx)
+                    continue
+                _, delk = self._carry(oldk, fdk)
+                self._end(delk, cidx, keep=set(base.get(fdk.new_path, ())))
+
+
+def _merge_parent_diffs(info: RepoInfo, merges: list[tuple[str, list[str]]]) -> dict[str, list[list[FileDiff]]]:
+    """Diffs of each merge against its 2nd, 3rd, ... parents (positions only), in one diff-tree call."""
+    requests = [(m, p) for m, ps in merges for p in ps[1:]]
+    if not requests:
+        return {}
+    stdin = b"".join(f"{m} {p}\n".encode() for m, p in requests)
+    cmd = git_cmd(info.path, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS)
+    out: dict[str, list[list[FileDiff]]] = {}
+    for k, (_hdr, files) in enumerate(parse_records(iter_lines(cmd, stdin=stdin), keep_text=False,
+                                                      hexlen=len(info.head))):
+        if k < len(requests):
+            out.setdefault(requests[k][0], []).append(files)
+    return out
+
+
+def mine_repository(
+    repo: str | os.PathLike,
+    *,
+    name: str | None = None,
+    observation_end: Any = None,
+    exclude_globs: Sequence[str] | None = None,
+    agent_rules: Iterable[Any] | None = None,
+    intent_rules: Iterable[Any] | None = None,
+    progress: bool = True,
+    allow_shallow: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Mine one repository; return (line-events table, mining report). See :func:`mine_repositories`."""
+    info = check_repository(repo, name)
+    if info.shallow and not allow_shallow:
+        raise InputError(f"{info.path} is a shallow clone: its oldest commits would claim every older line; "
+                         "run `git fetch --unshallow` (or pass allow_shallow=True to drop those lines)")
+    pf = exclude_globs if isinstance(exclude_globs, PathFilter) else PathFilter(exclude_globs)
+    agents = agent_rules if isinstance(agent_rules, AgentClassifier) else AgentClassifier(agent_rules)
+    intents = intent_rules if isinstance(intent_rules, IntentClassifier) else IntentClassifier(intent_rules)
+    m = _Miner(info, pf, agents, intents)
+
+    revs = run_git(info.path, "rev-list", "--parents", "HEAD").decode().split("\n")
+    merges = []
+    n_commits = 0
+    for ln in revs:
+        parts = ln.split()
+        if not parts:
+            continue
+        n_commits += 1
+        m.children.setdefault(parts[0], 0)
+        for p in parts[1:]:
+            m.children[p] = m.children.get(p, 0) + 1
+        if len(parts) > 2:
+            merges.append((parts[0], parts[1:]))
+    extra = _merge_parent_diffs(info, merges)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n_commits, disable=not progress, unit="commit", desc=info.name, mininterval=0.5, leave=False)
+    cmd = git_cmd(info.path, "log", "--topo-order", "--reverse", "--diff-merges=first-parent", "-p", *DIFF_OPTS,
+                  "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
+    try:
+        for header, files in parse_records(iter_lines(cmd), keep_text=True):
+            sha, parents, an, ae, cn, ce, at, ct, body = _parse_header(header)
+            m.apply(_Commit(sha, parents, f"{an} <{ae}>", f"{cn} <{ce}>", at, ct, body), files,
+                    extra.get(sha, []))
+            bar.update(1)
+    finally:
+        bar.close()
+    m.report["commits"] = len(m.commits)
+    return _to_frame(m, observation_end)
+
+
+def _to_utc(ts: np.ndarray) -> pd.DatetimeIndex:
+    return pd.to_datetime(ts, unit="s", utc=True)
+
+
+def parse_observation_end(value: Any) -> pd.Timestamp | None:
+    """ISO string / datetime / Timestamp -> UTC Timestamp (naive values are taken as UTC); None passes."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ParamError(f"observation_end: not an ISO date or datetime (got {value!r})") from None
+    if ts is pd.NaT:
+        raise ParamError(f"observation_end: not an ISO date or datetime (got {value!r})")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    info = m.info
+    rep: dict[str, Any] = dict(m.report)
+    commits = m.commits
+    n_c = len(commits)
+    # commit times with the invalid-date rule
+    idx_of = {c.sha: i for i, c in enumerate(commits)}
+    ct = np.zeros(n_c, dtype=np.int64)
+    raw = [_int_time(c.ct) for c in commits]
+    valid = [v for v in raw if v is not None]
+    floor = min(valid) if valid else 0
+    invalid = 0
+    for i, c in enumerate(commits):
+        v = raw[i]
+        if v is None:
+            invalid += 1
+            ps = [ct[idx_of[p]] for p in c.parents if p in idx_of]
+            v = max(ps) if ps else floor
+        ct[i] = v
+    rep["invalid_dates"] = invalid
+    if not valid:
+        raise InputError(f"{info.path}: no commit has a valid timestamp")
+    obs = parse_observation_end(observation_end)
+    obs_s = int(ct.max()) if obs is None else int(obs.timestamp())
+    rep["observation_end"] = _dt.datetime.fromtimestamp(obs_s, _dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+    # commit-level labels
+    agent = np.empty(n_c, dtype=object)
+    rule = np.empty(n_c, dtype=object)
+    bot = np.zeros(n_c, dtype=bool)
+    intent_cache: dict[int, str] = {}
+    for i, c in enumerate(commits):
+        agent[i], rule[i] = m.agents.classify(c.author, c.committer, c.message)
+        bot[i] = is_bot(c.author)
+
+    u_commit = np.asarray(m.u_commit, dtype=np.int64)
+    ended = np.asarray(m.ended, dtype=np.int64)
+    n = len(u_commit)
+    # consistency of the final state with the recorded ends
+    alive_final = np.zeros(n, dtype=bool)
+    for lst in m.final_state.values():
+        for u in lst:
+            if u >= 0:
+                alive_final[u] = True
+    rep["units_ended_but_in_head"] = int(np.sum(alive_final & (ended >= 0)))
+    rep["units_open_but_not_in_head"] = int(np.sum(~alive_final & (ended < 0)))
+
+    keep = np.ones(n, dtype=bool)
+    if info.shallow:
+        roots = np.array([c.sha in info.shallow_roots for c in commits], dtype=bool)
+        drop = roots[u_commit] if n else np.zeros(0, dtype=bool)
+        rep["shallow_boundary_units"] = int(drop.sum())
+        keep &= ~drop
+    born_s = ct[u_commit] if n else np.zeros(0, dtype=np.int64)
+    after = born_s > obs_s
+    rep["born_after_observation_end"] = int(np.sum(after & keep))
+    keep &= ~after
+    end_s = np.where(ended >= 0, ct[np.maximum(ended, 0)], -1) if n else np.zeros(0, dtype=np.int64)
+    event = (ended >= 0) & (end_s <= obs_s)
+
+    texts = []
+    bad_text = 0
+    for t in m.u_text:
+        if t.endswith(b"\n"):
+            t = t[:-1]
+        if t.endswith(b"\r"):
+            t = t[:-1]
+        try:
+            texts.append(t.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad_text += 1
+            texts.append(t.decode("utf-8", "replace"))
+    rep["non_utf8_lines"] = bad_text
+    paths = [display_path(p) for p in m.paths]
+    rep["non_utf8_paths"] = sum(1 for p, q in zip(m.paths, paths) if p != q)
+    exts = [(posixpath.splitext(p)[1].lower() or posixpath.basename(p).lower()) for p in paths]
+
+    ui = np.flatnonzero(keep)
+    uc = u_commit[ui]
+    up = np.asarray(m.u_path, dtype=np.int64)[ui]
+    ue = ended[ui]
+    ev = event[ui]
+    for c in np.unique(ue[ev]):
+        intent_cache[int(c)] = m.intents.classify(commits[int(c)].message)
+    sha = np.array([c.sha for c in commits], dtype=object)
+    added = np.array([c.added for c in commits], dtype=np.int64)
+    deleted = np.array([c.deleted for c in commits], dtype=np.int64)
+    nfiles = np.array([c.files for c in commits], dtype=np.int64)
+    born = _to_utc(ct[uc])
+    end_times = pd.Series(_to_utc(np.where(ev, end_s[ui], 0)))
+    end_times[~ev] = pd.NaT
+    obs_ts = pd.Timestamp(obs_s, unit="s", tz="UTC")
+    stop = np.where(ev, end_s[ui], obs_s)
+    paths_arr = np.array(paths, dtype=object)
+    exts_arr = np.array(exts, dtype=object)
+    ag = agent[uc]
+    df = pd.DataFrame({
+        "unit_id": [f"{info.name}:{i}" for i in ui],
+        "repo": info.name,
+        "path": paths_arr[up] if len(up) else np.array([], dtype=object),
+        "commit": sha[uc],
+        "author_type": np.where(ag != "", "agent", "human"),
+        "agent": ag,
+        "agent_rule": rule[uc],
+        "born_at": born,
+        "ended_at": end_times.values,
+        "event": ev.astype(np.int64),
+        "end_intent": [intent_cache[int(c)] if e else "" for c, e in zip(ue, ev)],
+        "end_commit": [sha[int(c)] if e else "" for c, e in zip(ue, ev)],
+        "text": [texts[i] for i in ui],
+        "line_no": np.asarray(m.u_line, dtype=np.int64)[ui],
+        "file_ext": exts_arr[up] if len(up) else np.array([], dtype=object),
+        "commit_lines_added": added[uc],
+        "commit_lines_deleted": deleted[uc],
+        "commit_files": nfiles[uc],
+        "is_bot": bot[uc],
+        "observed_until": obs_ts,
+        "duration_days": (stop - ct[uc]) / 86400.0,
+    }, columns=list(LINE_EVENT_COLUMNS))
+    df["ended_at"] = pd.to_datetime(df["ended_at"], utc=True)
+    rep.update({"repo": info.name, "path": str(info.path), "head": info.head, "units": int(len(df)),
+                "agent_units": int((df["author_type"] == "agent").sum()), "shallow": info.shallow,
+                "agent_commits": int(np.sum(agent != "")), "human_commits": int(np.sum(agent == ""))})
+    return df, rep
+
+
+def mine_repositories(
+    repos: Sequence[str | os.PathLike] | str | os.PathLike,
+    observation_end: Any = None,
+    exclude_globs: Sequence[str] | None = None,
+    progress: bool = True,
+    agent_rules: Iterable[Any] | None = None,
+    intent_rules: Iterable[Any] | None = None,
+    allow_shallow: bool = False,
+) -> pd.DataFrame:
+    """Mine line events from git repositories: one row per line added by a non-merge commit.
+
+    Parameters
+    ----------
+    repos : path or sequence of paths
+        Git repositories (working trees or bare). The repository name (the
+        ``repo`` column) is the folder name, suffixed ``-2``, ``-3`` on clashes.
+    observation_end : ISO string, datetime or None
+        Censoring time; None uses each repository's last commit time.
+    exclude_globs : sequence of str or None
+        Globs of paths whose added lines are not units; None uses
+        :data:`~studykit.studies.code_survival.rules.DEFAULT_EXCLUDE_GLOBS`;
+        ``[]`` excludes nothing.
+    progress : bool
+        Show a tqdm progress bar per repository.
+    agent_rules, intent_rules : rule lists or None
+        See :mod:`studykit.studies.code_survival.rules`; None uses the defaults.
+    allow_shallow : bool
+        Mine shallow clones, dropping the units of their boundary commits.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`LINE_EVENT_COLUMNS`. ``born_at``/``ended_at``/``observed_until``
+        are UTC timestamps (``ended_at`` NaT when censored; ``end_intent`` and
+        ``end_commit`` empty then); ``duration_days`` is
+        :math:`(\\min(\\text{end}, \\text{observation end}) - \\text{born}) / 86400`.
+        ``df.attrs["mining_report"]`` holds one dict per repository with the
+        counts of every rule applied (see the module docstring).
+    """
+    if isinstance(repos, (str, os.PathLike)):
+        repos = [repos]
+    repos = list(repos)
+    if not repos:
+        raise InputError("no repositories given to mine")
+    pf = PathFilter(exclude_globs)
+    agents = AgentClassifier(agent_rules)
+    intents = IntentClassifier(intent_rules)
+    parse_observation_end(observation_end)
+    frames, reports, used = [], [], {}
+    for r in repos:
+        base = Path(r).expanduser().resolve().name or "repo"
+        k = used.get(base, 0) + 1
+        used[base] = k
+        name = base if k == 1 else f"{base}-{k}"
+        df, rep = mine_repository(r, name=name, observation_end=observation_end, exclude_globs=pf,
+                                  agent_rules=agents, intent_rules=intents, progress=progress,
+                                  allow_shallow=allow_shallow)
+        frames.append(df)
+        reports.append(rep)
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    out.attrs["mining_report"] = reports
+    return out
+
+
+def blame_counts(repo: str | os.PathLike, exclude_globs: Sequence[str] | None = None,
+                 rev: str = "HEAD") -> dict[str, int]:
+    """Lines per commit by ``git blame --line-porcelain`` over every text file at ``rev``.
+
+    Binary files (numstat ``-``), submodules, symlinks and paths matched by
+    ``exclude_globs`` (same rule as the miner; None = defaults) are skipped.
+    Used to cross-check the miner: alive units by born commit must agree.
+    """
+    info = check_repository(repo)
+    pf = exclude_globs if isinstance(exclude_globs, PathFilter) else PathFilter(exclude_globs)
+    from studykit.studies.code_survival.gitio import EMPTY_TREE, decode_path, unquote_path
+
+    raw = run_git(info.path, "diff-tree", "-r", "--numstat", "-z", "--no-renames", EMPTY_TREE, rev)
+    items = raw.split(b"\x00")
+    counts: dict[str, int] = {}
+    modes = {}
+    for ent in run_git(info.path, "ls-tree", "-r", "-z", rev).split(b"\x00"):
+        if ent:
+            meta, path = ent.split(b"\t", 1)
+            modes[path] = meta.split()[0]
+    for it in items:
+        if not it:
+            continue
+        added, _deleted, path = it.split(b"\t", 2)
+        if added == b"-" or modes.get(path) in (b"160000", b"120000"):
+            continue
+        p = decode_path(path)
+        if pf.excluded(p):
+            continue
+        out = run_git(info.path, "blame", "--line-porcelain", "--root", rev, "--", path)
+        for ln in out.split(b"\n"):
+            if len(ln) > 40 and ln[:1] != b"\t" and ln[40:41] == b" " and _is_hex(ln[:40]):
+                s = ln[:40].decode()
+                counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
+__all__ = ["mine_repositories", "mine_repository", "blame_counts", "LINE_EVENT_COLUMNS",
+           "parse_observation_end"]

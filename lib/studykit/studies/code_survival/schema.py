@@ -1,0 +1,84 @@
+"""Parameters of the code-survival study and the line-events schema."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from studykit.params import InputPath, StudyParams
+
+NAME = "code_survival"
+
+#: Columns a line-events table must have for the analysis (the miner writes more).
+REQUIRED_COLUMNS = ("unit_id", "repo", "path", "commit", "author_type", "agent", "born_at", "ended_at", "event",
+                    "end_intent", "text")
+#: Optional columns used when present (process features of the born commit).
+OPTIONAL_COLUMNS = ("file_ext", "commit_lines_added", "commit_lines_deleted", "commit_files", "observed_until",
+                    "duration_days", "line_no", "is_bot")
+
+
+class Params(StudyParams):
+    """Parameters of ``notebooks/code_survival.ipynb``.
+
+    Input: ``line_events_path`` (a table from ``studykit mine`` or any table
+    with :data:`REQUIRED_COLUMNS`) or ``repos`` (git repositories mined in the
+    notebook). With neither, ``simulate`` decides what :meth:`prepare`
+    generates into the cache: ``repos`` (small real git repositories mined by
+    the real miner; the default) or ``line_events`` (a simulated table with a
+    known hazard ratio; ``paper_scale``).
+    """
+
+    study = NAME
+
+    repos: list[str] = InputPath([], kind="repo", description="git repositories to mine")
+    line_events_path: str | None = InputPath(None, kind="file", description="a mined line-events table")
+    simulate: Literal["repos", "line_events"] = "repos"
+    sim_repos: int = Field(4, ge=1, le=50)
+    sim_commits: int = Field(150, ge=10, le=20000)
+    sim_line_repos: int = Field(200, ge=2, le=2000)
+    sim_units_per_repo: int = Field(1100, ge=20, le=100000)
+    sim_hr_agent: float = Field(0.842, gt=0)
+    observation_end: str | None = None
+    exclude_globs: list[str] | None = None
+    horizon_days: float = Field(90.0, gt=0)
+    timing_bins_days: list[float] = Field(default_factory=lambda: [7.0, 30.0])
+    km_times_days: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0, 180.0, 365.0])
+    adjust: Literal["cluster", "strata"] = "cluster"
+    min_agent_units: int = Field(30, ge=1)
+    ph_alpha: float = Field(0.05, gt=0, lt=1)
+    ph_split_days: list[float] = Field(default_factory=lambda: [30.0, 180.0])
+    cv_folds: int = Field(5, ge=2, le=20)
+    tfidf_max_features: int = Field(5000, ge=10)
+    prediction_max_units: int = Field(60000, ge=100)
+    n_bootstrap: int = Field(1000, ge=100)
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    recovery_path: str | None = InputPath("data/code_survival/line_events_sim.csv", kind="file",
+                                          description="simulated line events with a known hazard ratio")
+    recovery_truth_path: str | None = InputPath("data/code_survival/truth.json", kind="file",
+                                                description="truth of the simulated line events")
+    seed: int = 20260
+
+    @field_validator("timing_bins_days", "km_times_days", "ph_split_days")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(x <= 0 for x in v) or list(v) != sorted(set(v)):
+            raise ValueError("must be strictly increasing positive numbers of days")
+        return v
+
+    def prepare(self) -> "Params":
+        """Generate the cached simulated input when neither ``repos`` nor ``line_events_path`` is given."""
+        if self.line_events_path or self.repos:
+            return self
+        from studykit.simcache import ensure_generated
+        from studykit.studies.code_survival import simulate as sim
+
+        if self.simulate == "repos":
+            args = {"n_repos": self.sim_repos, "n_commits": self.sim_commits, "seed": self.seed}
+            folder = ensure_generated(NAME, "repos", sim.SIM_VERSION, args, lambda d: sim.write_repos(d, **args))
+            return self.model_copy(update={"repos": [str(folder / f"repo_{i + 1:02d}")
+                                                     for i in range(self.sim_repos)]})
+        args: dict[str, Any] = {"n_repos": self.sim_line_repos, "units_per_repo": self.sim_units_per_repo,
+                                "seed": self.seed, "hr_agent": self.sim_hr_agent}
+        folder = ensure_generated(NAME, "line_events", sim.SIM_VERSION, args,
+                                  lambda d: sim.write_paper_scale(d, **args))
+        return self.model_copy(update={"line_events_path": str(folder / "line_events.parquet")})
