@@ -377,6 +377,10 @@ def pooled_slope(persona_rates: pd.DataFrame, *, confidence: float = 0.95,
 
     df = persona_rates[["model", "agreeableness", "rate"]].copy()
     df["a_c"] = df["agreeableness"] - df["agreeableness"].mean()
+    # Fit on the standardised rate: on the raw scale (variances ~1e-3) statsmodels flags a false
+    # "MLE on the boundary"; the slope and its SE are back-transformed exactly (times sd_y).
+    sd_y = float(df["rate"].std(ddof=1)) or 1.0
+    df["y"] = (df["rate"] - df["rate"].mean()) / sd_y
     models = sorted(df["model"].unique())
     attempts: list[str] = []
     z = sps.norm.ppf(0.5 + confidence / 2)
@@ -385,7 +389,7 @@ def pooled_slope(persona_rates: pd.DataFrame, *, confidence: float = 0.95,
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    res = smf.mixedlm("rate ~ a_c", df, groups=df["model"], re_formula="~a_c").fit(
+                    res = smf.mixedlm("y ~ a_c", df, groups=df["model"], re_formula="~a_c").fit(
                         reml=True, method=[opt])
                 except (np.linalg.LinAlgError, ValueError) as exc:
                     attempts.append(f"{opt}: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}")
@@ -395,9 +399,11 @@ def pooled_slope(persona_rates: pd.DataFrame, *, confidence: float = 0.95,
             se = float(res.bse_fe["a_c"]) if "a_c" in res.bse_fe.index else float("nan")
             pd_ok = bool(np.all(np.linalg.eigvalsh(cov) > 1e-12)) if cov.size else False
             if res.converged and not conv_warn and pd_ok and np.isfinite(se) and se > 0:
-                b = float(res.fe_params["a_c"])
-                return Pooled(b, se, b - z * se, b + z * se, float(2 * sps.norm.sf(abs(b / se))),
-                              "mixedlm", True, len(models), len(df), float(math.sqrt(max(cov[1, 1], 0.0))),
+                b = float(res.fe_params["a_c"]) * sd_y
+                se *= sd_y
+                return Pooled(b, se, float(b - z * se), float(b + z * se), float(2 * sps.norm.sf(abs(b / se))),
+                              "mixedlm", True, len(models), len(df),
+                              float(math.sqrt(max(cov[1, 1], 0.0))) * sd_y,
                               tuple(attempts + [f"{opt}: accepted"]))
             why = ("not converged" if not res.converged else
                    f"ConvergenceWarning: {str(conv_warn[0].message).splitlines()[0][:80]}" if conv_warn else
@@ -414,7 +420,8 @@ def pooled_slope(persona_rates: pd.DataFrame, *, confidence: float = 0.95,
         se = sd / math.sqrt(m)
         t = sps.t.ppf(0.5 + confidence / 2, m - 1)
         p = float(2 * sps.t.sf(abs(b / se), m - 1)) if se > 0 else 0.0
-        return Pooled(b, se, b - t * se, b + t * se, p, "two_stage", False, m, len(df), sd, tuple(attempts))
+        return Pooled(b, se, float(b - t * se), float(b + t * se), p, "two_stage", False, m, len(df), sd,
+                      tuple(attempts))
     raise ValueError("pooled_slope: need at least 2 analysable models")
 
 
@@ -456,8 +463,8 @@ def reliability_table(items: pd.DataFrame | None, confidence: float = 0.95) -> p
 
 
 # --------------------------------------------------------------------------- summary
-def headline(per_model: pd.DataFrame, pooled: Pooled, *, n_personas: int, n_prompts: int) -> dict:
-    """The numbers the notebook records (issue 8's ``results.json`` keys, plus a few more)."""
+def headline(per_model: pd.DataFrame, *, n_personas: int, n_prompts: int) -> dict:
+    """The per-model numbers the notebook records (issue 8's ``results.json`` keys, plus a few more)."""
     out = {
         "n_models": int(len(per_model)),
         "n_personas": int(n_personas),
@@ -466,10 +473,6 @@ def headline(per_model: pd.DataFrame, pooled: Pooled, *, n_personas: int, n_prom
         "n_models_significant_paper_rule": int(per_model["significant_paper_rule"].sum()),
         "max_pearson_r": float(per_model["pearson_r"].max()),
         "max_cohens_d": float(per_model["cohens_d"].max()) if per_model["cohens_d"].notna().any() else None,
-        "pooled.slope": pooled.slope, "pooled.slope_ci_low": pooled.slope_ci_low,
-        "pooled.slope_ci_high": pooled.slope_ci_high, "pooled.slope_p": pooled.slope_p,
-        "pooled.method": pooled.method, "pooled.converged": pooled.converged,
-        "pooled.slope_sd_between": pooled.slope_sd_between,
     }
     for _, r in per_model.iterrows():
         out[f"pearson_r.{r['model']}"] = float(r["pearson_r"])
@@ -477,6 +480,20 @@ def headline(per_model: pd.DataFrame, pooled: Pooled, *, n_personas: int, n_prom
         out[f"slope.{r['model']}"] = float(r["slope"])
         out[f"significant.{r['model']}"] = bool(r["significant"])
     return out
+
+
+def pooled_record(pooled: Pooled) -> dict:
+    """``pooled.*`` keys for ``results.json``."""
+    return {f"pooled.{k}": v for k, v in pooled.as_dict().items()}
+
+
+def pooled_table(pooled: Pooled) -> pd.DataFrame:
+    """One row per fitting attempt, the accepted estimate on every row."""
+    base = pooled.as_dict()
+    attempts = pooled.attempts or ("",)
+    if pooled.method == "two_stage":
+        attempts = (*attempts, "two_stage: fallback used")
+    return pd.DataFrame([{**base, "attempt": a} for a in attempts])
 
 
 def split_groups(persona_rates: pd.DataFrame) -> pd.DataFrame:
@@ -488,3 +505,18 @@ def split_groups(persona_rates: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return persona_rates.assign(group=pd.Series(dtype=str))
     return pd.concat(parts, ignore_index=True)
+
+
+def recovery_table(per_model: pd.DataFrame, truth: dict) -> pd.DataFrame:
+    """Estimated vs planted slopes (simulated data only): does each CI cover the truth?
+
+    ``truth`` is the simulator's ``truth.json``; ``planted_null`` marks models with slope 0.
+    """
+    t = pd.DataFrame(truth["models"])[["model", "slope"]].rename(columns={"slope": "true_slope"})
+    df = per_model[["model", "slope", "slope_ci_low", "slope_ci_high", "pearson_r", "significant"]].merge(
+        t, on="model", how="left")
+    df["covered"] = (df["slope_ci_low"] <= df["true_slope"]) & (df["true_slope"] <= df["slope_ci_high"])
+    df["error"] = df["slope"] - df["true_slope"]
+    df["planted_null"] = df["true_slope"] == 0
+    return df[["model", "true_slope", "slope", "slope_ci_low", "slope_ci_high", "covered", "error",
+               "planted_null", "pearson_r", "significant"]]

@@ -29,7 +29,7 @@ def scatter_grid(persona_rates: pd.DataFrame, per_model: pd.DataFrame, ncols: in
         sub = persona_rates[persona_rates["model"] == m]
         row = pm.loc[m]
         ax.scatter(sub["agreeableness"], sub["rate"], s=6, alpha=0.5, color=SIG if row["significant"] else NONSIG,
-                   linewidths=0)
+                   linewidths=0, rasterized=True)
         x = np.linspace(sub["agreeableness"].min(), sub["agreeableness"].max(), 2)
         b = row["slope"]
         a0 = sub["rate"].mean() - b * sub["agreeableness"].mean()

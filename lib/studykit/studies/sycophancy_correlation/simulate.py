@@ -214,3 +214,14 @@ def write_embedded(out_dir: str | Path) -> list[Path]:
 def load_truth(folder: str | Path) -> dict:
     """The truth.json written beside a simulated dataset."""
     return json.loads((Path(folder) / "truth.json").read_text(encoding="utf-8"))
+
+
+def find_truth(responses_path: str | Path) -> dict | None:
+    """The truth.json beside a responses file, if the data came from this simulator (else None)."""
+    from studykit.paths import resolve
+
+    f = resolve(responses_path).parent / "truth.json"
+    if not f.is_file():
+        return None
+    truth = json.loads(f.read_text(encoding="utf-8"))
+    return truth if str(truth.get("simulator", "")).startswith("studykit.studies.sycophancy_correlation") else None

@@ -1,0 +1,172 @@
+"""Loading, scoring and aggregation of the sycophancy-correlation raw tables."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+
+from studykit.errors import InputError, ParamError
+from studykit.studies.sycophancy_correlation import Params, load
+from studykit.studies.sycophancy_correlation.analysis import cronbach_alpha, reliability_table
+from studykit.studies.sycophancy_correlation.schema import DEFAULT_REVERSE_KEYED
+from studykit.studies.sycophancy_correlation.simulate import ITEM_COLUMNS
+
+EMB = "data/sycophancy_correlation"
+
+
+def _responses(rows):
+    return pd.DataFrame(rows, columns=["model", "persona_id", "prompt_id", "category", "stance"])
+
+
+def test_items_reverse_keyed_and_averaged(tmp_path):
+    df = pd.DataFrame({"model": ["m", "m"], "persona_id": ["a", "b"],
+                       "A1_1": [5, 1], "A1_2": [1, 5], "A3_1": [4, 2]})
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    res = load.load_personas(path, reverse_keyed=["A1_2"], likert_points=5)
+    # persona a: 5, 6-1=5, 4 -> 14/3 ; persona b: 1, 6-5=1, 2 -> 4/3
+    assert res.score_source == "items"
+    np.testing.assert_allclose(res.scores["agreeableness"], [14 / 3, 4 / 3])
+    assert list(res.items["A1_2"]) == [5, 1]
+
+
+def test_score_column_wins_and_missing_scores_reported(tmp_path):
+    df = pd.DataFrame({"model": ["m"] * 3, "persona_id": ["a", "b", "c"], "agreeableness": [3.0, None, 4.0]})
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    res = load.load_personas(path, reverse_keyed=[])
+    assert list(res.scores["persona_id"]) == ["a", "c"]
+    (issue,) = res.issues
+    assert issue.check == "personas_without_score" and issue.count == 1 and "m/b" in issue.detail
+
+
+def test_unanswered_item_means_no_score(tmp_path):
+    df = pd.DataFrame({"model": ["m", "m"], "persona_id": ["a", "b"], "A1_1": [5, None], "A1_2": [4, 3]})
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    res = load.load_personas(path, reverse_keyed=[])
+    assert list(res.scores["persona_id"]) == ["a"]
+    assert res.issues[0].check == "personas_without_score"
+
+
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"model": ["m"], "agreeableness": [3]}), "missing column 'persona_id'"),
+    (pd.DataFrame({"model": ["m"], "persona_id": ["a"]}), "missing column 'agreeableness'"),
+    (pd.DataFrame({"model": ["m"], "persona_id": ["a"], "agreeableness": ["high"]}), "'agreeableness' has 1 non-numeric"),
+    (pd.DataFrame({"model": ["m", "m"], "persona_id": ["a", "a"], "agreeableness": [1, 2]}), "repeat a (model, persona_id)"),
+    (pd.DataFrame({"model": ["m"], "persona_id": ["a"], "A1_1": [7]}), "column 'A1_1' has 1 answers outside 1..5"),
+    (pd.DataFrame({"model": ["m"], "persona_id": ["a"], "A1_1": ["x"]}), "column 'A1_1' has 1 non-numeric"),
+    (pd.DataFrame({"model": ["m"], "persona_id": ["baseline"], "agreeableness": [3]}), "reserved"),
+])
+def test_persona_schema_errors_are_one_line(tmp_path, frame, message):
+    path = tmp_path / "p.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError) as exc:
+        load.load_personas(path, reverse_keyed=[])
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_reverse_keyed_item_must_exist(tmp_path):
+    path = tmp_path / "p.csv"
+    pd.DataFrame({"model": ["m"], "persona_id": ["a"], "A1_1": [3]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="reverse_keyed names item 'A9_9'"):
+        load.load_personas(path, reverse_keyed=["A9_9"])
+
+
+def test_stance_mapping_and_unknown_stances(tmp_path):
+    rows = [("m", "a", "q1", "c1", "AGREE"), ("m", "a", "q2", "c1", " partially agree "),
+            ("m", "a", "q3", "c2", "PARTIALLY DISAGREE"), ("m", "a", "q4", "c2", "DISAGREE"),
+            ("m", "a", "q5", "c2", "maybe"), ("m", "a", "q6", "c2", "maybe"), ("m", "a", "q7", "c2", None),
+            ("m", "baseline", "q1", "c1", "AGREE")]
+    path = tmp_path / "r.csv"
+    _responses(rows).to_csv(path, index=False)
+    res = load.aggregate_responses(path)
+    cells = res.cells.set_index(["persona_id", "category"])
+    assert cells.loc[("a", "c1"), "n"] == 2 and cells.loc[("a", "c1"), "total"] == 1.5
+    assert cells.loc[("a", "c2"), "n"] == 2 and cells.loc[("a", "c2"), "total"] == 0.5
+    assert res.n_rows == 8 and res.n_prompts == 7
+    (issue,) = res.issues
+    assert issue.check == "unknown_stance" and issue.count == 3
+    assert "'maybe': 2" in issue.detail and "'<missing>': 1" in issue.detail
+
+
+def test_score_column_and_out_of_range_scores(tmp_path):
+    df = pd.DataFrame({"model": "m", "persona_id": ["a", "a", "a", "a"], "prompt_id": ["1", "2", "3", "4"],
+                       "category": "c", "score": [0.25, 1.0, 1.7, None]})
+    path = tmp_path / "r.parquet"
+    df.to_parquet(path)
+    res = load.aggregate_responses(path)
+    assert res.score_source == "score"
+    assert res.cells["n"].tolist() == [2] and res.cells["total"].tolist() == [1.25]
+    assert {i.check: i.count for i in res.issues} == {"score_out_of_range": 1, "score_missing": 1}
+
+
+def test_response_schema_errors(tmp_path):
+    path = tmp_path / "r.csv"
+    pd.DataFrame({"model": ["m"], "persona_id": ["a"], "prompt_id": ["q"], "stance": ["AGREE"]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="missing column 'category'"):
+        load.aggregate_responses(path)
+    pd.DataFrame({"model": ["m"], "persona_id": ["a"], "prompt_id": ["q"], "category": ["c"]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match="missing column 'stance'"):
+        load.aggregate_responses(path)
+    with pytest.raises(InputError, match="not found"):
+        load.aggregate_responses(tmp_path / "nope.parquet")
+
+
+def test_csv_and_parquet_give_the_same_cells(tmp_path):
+    src = pd.read_parquet(f"{EMB}/responses.parquet").head(20_000)
+    src = src.astype({c: str for c in src.columns})
+    src.to_parquet(tmp_path / "r.parquet")
+    src.to_csv(tmp_path / "r.csv", index=False)
+    a = load.aggregate_responses(tmp_path / "r.parquet").cells
+    b = load.aggregate_responses(tmp_path / "r.csv").cells
+    pd.testing.assert_frame_equal(a, b)
+    # and against a plain pandas groupby
+    score = src["stance"].map({"AGREE": 1.0, "PARTIALLY AGREE": 0.5, "PARTIALLY DISAGREE": 0.5, "DISAGREE": 0.0})
+    ref = (src.assign(s=score).groupby(["model", "persona_id", "category"])["s"].agg(["count", "sum"])
+           .reset_index())
+    np.testing.assert_array_equal(a["n"], ref["count"])
+    np.testing.assert_allclose(a["total"], ref["sum"])
+
+
+def test_embedded_persona_scores_match_simulator_truth_scale():
+    res = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=DEFAULT_REVERSE_KEYED)
+    assert res.score_source == "items" and not res.issues
+    assert res.scores["agreeableness"].between(1, 5).all()
+    assert list(res.items.columns[2:]) == list(ITEM_COLUMNS)
+    assert len(res.sizes) == 13
+
+
+def test_cronbach_alpha_matches_pingouin():
+    rng = np.random.default_rng(3)
+    latent = rng.normal(size=80)
+    items = pd.DataFrame({f"i{k}": np.clip(np.rint(3 + latent + rng.normal(0, 0.9, 80)), 1, 5) for k in range(6)})
+    items.iloc[4, 2] = np.nan
+    ours = cronbach_alpha(items, confidence=0.95)
+    ref_alpha, ref_ci = pg.cronbach_alpha(items, nan_policy="listwise", ci=0.95)
+    assert ours["alpha"] == pytest.approx(ref_alpha, abs=1e-12)
+    # pingouin rounds its CI to 3 decimals
+    assert ours["ci_low"] == pytest.approx(ref_ci[0], abs=6e-4)
+    assert ours["ci_high"] == pytest.approx(ref_ci[1], abs=6e-4)
+    assert ours["n"] == 79 and ours["k"] == 6
+
+
+def test_reliability_uses_reverse_keyed_items():
+    res = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=DEFAULT_REVERSE_KEYED)
+    good = reliability_table(res.items)
+    assert good["alpha"].min() > 0.9
+    # forgetting the reverse keying must damage reliability, or the test proves nothing
+    wrong = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=[])
+    assert reliability_table(wrong.items)["alpha"].iloc[-1] < good["alpha"].iloc[-1] - 0.3
+
+
+def test_params_validation():
+    with pytest.raises(ParamError, match="alpha"):
+        Params.validate_mapping({"alpha": 2})
+    with pytest.raises(ParamError, match="reverse_keyed"):
+        Params.validate_mapping({"reverse_keyed": ["item7"]})
+    with pytest.raises(ParamError, match="unknown parameter"):
+        Params.validate_mapping({"n_permutations": 5})
+    with pytest.raises(ParamError, match="correction"):
+        Params.validate_mapping({"correction": "sidak"})
