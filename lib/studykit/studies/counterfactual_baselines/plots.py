@@ -1,0 +1,116 @@
+"""Figures of the counterfactual_baselines study (matplotlib; they take analysis tables)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+KIND_STYLE = {"target": ("#c0392b", "o"), "baseline": ("#7f8c8d", "s")}
+METRIC_STYLE = {"aggregate": ("#2471a3", "s", "--"), "per-sample": ("#c0392b", "o", "-"),
+                "regression": ("#1e8449", "^", "-.")}
+
+
+def flip_rate_dots(rates: pd.DataFrame, *, max_cols: int = 4):
+    """Dot plot: flip rate (Wilson CI) of each target and its baseline, one panel per model x task.
+
+    Each target sits on its own row with its baseline just below it, so the
+    comparison the study is about is the vertical pair of dots.
+    """
+    import matplotlib.pyplot as plt
+
+    panels = rates[["model", "task"]].drop_duplicates().sort_values(["model", "task"]).to_records(index=False)
+    n = len(panels)
+    ncol = min(max_cols, n)
+    nrow = int(np.ceil(n / ncol))
+    pairs = sorted(rates["pair"].unique())
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 0.55 * len(pairs) * 2 * nrow / 1.6 + 1.2 * nrow),
+                             sharex=True, sharey=True, squeeze=False)
+    ypos = {}
+    for j, p in enumerate(pairs):
+        ypos[(p, "target")] = 2.2 * j
+        ypos[(p, "baseline")] = 2.2 * j + 0.8
+    for ax, (model, task) in zip(axes.ravel(), panels):
+        sub = rates[(rates["model"] == model) & (rates["task"] == task)]
+        for r in sub.itertuples():
+            color, marker = KIND_STYLE.get(r.variant_kind, ("black", "o"))
+            y = ypos[(r.pair, r.variant_kind if r.variant_kind in KIND_STYLE else "target")]
+            ax.errorbar(r.flip_rate, y, xerr=[[r.flip_rate - r.ci_low], [r.ci_high - r.flip_rate]], fmt=marker,
+                        color=color, ms=5, capsize=2, lw=1)
+        ax.set_title(f"{model} / {task}", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    ax0 = axes[0, 0]
+    ax0.set_yticks([2.2 * j + 0.4 for j in range(len(pairs))], pairs, fontsize=8)
+    ax0.invert_yaxis()
+    for ax in axes[-1]:
+        ax.set_xlabel("flip rate vs original")
+    handles = [plt.Line2D([], [], color=c, marker=m, ls="", label=k) for k, (c, m) in KIND_STYLE.items()]
+    fig.legend(handles=handles, loc="upper right", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def test_forest(tests: pd.DataFrame, metric: str = "flip_rate"):
+    """Forest plot of target - baseline differences (bootstrap CI) of one metric; filled = significant."""
+    import matplotlib.pyplot as plt
+
+    sub = tests[tests["metric"] == metric].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(sub) + 1.2))
+    y = np.arange(len(sub))
+    for i, r in sub.iterrows():
+        color = "#c0392b" if r["significant"] else "#555555"
+        ax.errorbar(r["diff"], i, xerr=[[r["diff"] - r["ci_low"]], [r["ci_high"] - r["diff"]]], fmt="o",
+                    color=color, mfc=color if r["significant"] else "white", ms=5, capsize=2, lw=1)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [f"{r.model} / {r.task} / {r.target}" for r in sub.itertuples()], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{metric}: target - baseline (paired bootstrap CI)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def power_plot(power: pd.DataFrame):
+    """Power curves (Monte Carlo, Wilson band) of aggregate vs per-sample vs regression metrics."""
+    import matplotlib.pyplot as plt
+
+    scen = list(dict.fromkeys(power["scenario"]))
+    fig, axes = plt.subplots(1, len(scen), figsize=(4.6 * len(scen), 3.6), sharey=True, squeeze=False)
+    for ax, s in zip(axes[0], scen):
+        sub = power[power["scenario"] == s]
+        for metric, g in sub.groupby("metric", sort=False):
+            c, m, ls = METRIC_STYLE.get(metric, ("black", "o", "-"))
+            ax.plot(g["effect"], g["power"], marker=m, ls=ls, color=c, label=metric, ms=4)
+            ax.fill_between(g["effect"], g["ci_low"], g["ci_high"], color=c, alpha=0.15, lw=0)
+        alpha = None
+        ax.axhline(0.8, color="grey", lw=0.6, ls=":")
+        ax.set_title(f"{s.replace('_', ' ')} edit (n = {int(sub['n_items'].iloc[0])} items)", fontsize=9)
+        ax.set_xlabel("planted attribute effect (share of items moved)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        del alpha
+    axes[0, 0].set_ylabel("power")
+    axes[0, 0].legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def direction_plot(direction: pd.DataFrame):
+    """Directional coefficient beta (cluster-robust CI) per model x task x target, pooled first."""
+    import matplotlib.pyplot as plt
+
+    d = direction.reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(6, 0.32 * len(d) + 1.2))
+    for i, r in d.iterrows():
+        color = "#1e8449" if r["scope"] == "pooled" else "#333333"
+        ax.errorbar(r["beta"], i, xerr=[[r["beta"] - r["ci_low"]], [r["ci_high"] - r["beta"]]], fmt="D"
+                    if r["scope"] == "pooled" else "o", color=color, ms=5, capsize=2, lw=1)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(d)), [f"{r.scope}: {r.model} / {r.task} / {r.target} ({r.control})"
+                                  for r in d.itertuples()], fontsize=7)
+    ax.invert_yaxis()
+    resp = d["response"].iloc[0] if len(d) else ""
+    ax.set_xlabel(f"beta: change in {'logit' if resp == 'logit' else 'answer'} per unit of direction")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
