@@ -1,6 +1,36 @@
 """studykit.stats: effect sizes with CIs, tests, corrections, resampling and design analysis.
 
 Modules (one per statistical family): ``results`` (frozen result types),
-``effects``, ``tests``, ``multitest``, ``resampling``, ``design``,
-``conclusions``, ``information``.
+``effects``, ``information``, ``tests``, ``multitest``, ``resampling``,
+``design``, ``conclusions``.  Every public name is re-exported here; the
+contract is documented in ``docs/stats-api.md``.
 """
+from studykit.stats.results import BootstrapResult, EffectSize, LogitTestResult, Retrodesign, TestResult
+from studykit.stats.effects import (
+    cliffs_delta, cohens_d, cohens_h, cramers_v, hedges_g, kendalls_w, odds_ratio, pearson_r, phi,
+    rank_biserial, risk_difference, risk_ratio, spearman_rho, vargha_delaney_a,
+)
+from studykit.stats.information import entropy, jensen_shannon, kl_divergence, mutual_information
+from studykit.stats.tests import (
+    chi2_independence, friedman, mann_whitney, mcnemar, one_sample_t, paired_t, two_proportion_logit,
+    welch_t, wilcoxon,
+)
+from studykit.stats.multitest import adjust_pvalues
+from studykit.stats.resampling import MeanContrast, bootstrap_ci, mean, mean_diff, permutation_test
+from studykit.stats.design import (
+    minimum_detectable_effect, power_two_means, power_two_proportions, retrodesign,
+)
+from studykit.stats.conclusions import CONCLUSIONS, classify_conclusion, conclusion_label, exaggeration_ratio
+
+__all__ = [
+    "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign",
+    "cohens_d", "hedges_g", "cohens_h", "risk_difference", "risk_ratio", "odds_ratio", "pearson_r",
+    "spearman_rho", "cramers_v", "phi", "vargha_delaney_a", "rank_biserial", "cliffs_delta", "kendalls_w",
+    "jensen_shannon", "kl_divergence", "mutual_information", "entropy",
+    "welch_t", "paired_t", "one_sample_t", "mann_whitney", "wilcoxon", "friedman", "chi2_independence",
+    "mcnemar", "two_proportion_logit",
+    "adjust_pvalues",
+    "bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff",
+    "retrodesign", "power_two_proportions", "power_two_means", "minimum_detectable_effect",
+    "classify_conclusion", "exaggeration_ratio", "conclusion_label", "CONCLUSIONS",
+]
