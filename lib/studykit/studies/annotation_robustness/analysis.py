@@ -185,8 +185,10 @@ def _mean_ci(values: np.ndarray, n_boot: int, seed: int, confidence: float = 0.9
         return np.nan, np.nan, np.nan
     if v.size < 2 or np.ptp(v) == 0:
         return float(v.mean()), float(v.mean()), float(v.mean())
-    b = stats.bootstrap_ci((v,), np.mean, n_resamples=n_boot, method="percentile", confidence=confidence,
+    b = stats.bootstrap_ci((v,), "mean", n_resamples=n_boot, method="percentile", confidence=confidence,
                            seed=seed)
+    if not (np.isfinite(b.ci_low) and np.isfinite(b.ci_high)):
+        return float(v.mean()), float(v.mean()), float(v.mean())
     return float(v.mean()), float(b.ci_low), float(b.ci_high)
 
 
@@ -413,3 +415,19 @@ def spec_curve(grid: Grid, h: int, *, confidence: float = 0.95) -> pd.DataFrame:
                           "effect": hyp.gold_effect, "ci_low": rd.ci_low, "ci_high": rd.ci_high,
                           "p_value": hyp.gold_p_value, "conclusion": hyp.gold_conclusion, "error": "reference"}])
     return pd.concat([gold, out], ignore_index=True)
+
+
+def grid_issues(grid: Grid) -> pd.DataFrame:
+    """Problems found while testing (skipped hypotheses by reason, undefined LLM tests), as data issues."""
+    rows = []
+    if len(grid.skipped):
+        for reason, n in grid.skipped["reason"].value_counts().sort_index().items():
+            rows.append({"check": "hypotheses_skipped", "count": int(n),
+                         "rule": "hypotheses are skipped and counted in n_hypotheses_skipped", "detail": reason})
+    n_undef = int((~grid.defined).sum())
+    if n_undef:
+        rows.append({"check": "llm_test_undefined", "count": n_undef,
+                     "rule": "a configuration's share is 0 or 1 in a group: the logit MLE does not exist; "
+                             "conclusion none (what an iterated GLM reports), p_value empty",
+                     "detail": f"{n_undef / grid.error.size:.4f} of pairs"})
+    return pd.DataFrame(rows, columns=["check", "count", "rule", "detail"])

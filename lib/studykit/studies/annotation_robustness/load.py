@@ -91,24 +91,65 @@ def _str_values(s: pd.Series) -> pd.Series:
     return out
 
 
+def _rank_codes(codes: np.ndarray, uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber codes so that uniques are sorted (as strings for objects); -1 stays -1."""
+    keyed = np.asarray([str(u) for u in uniques]) if uniques.dtype == object else uniques
+    order = np.argsort(keyed, kind="stable")
+    rank = np.empty(len(uniques) + 1, dtype=np.int32)
+    rank[order] = np.arange(len(uniques), dtype=np.int32)
+    rank[-1] = -1
+    return rank[codes], uniques[order]
+
+
 def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted factorisation (codes, uniques) that is fast for categoricals; NA -> -1."""
+    """Sorted factorisation (codes int32, uniques); NA -> -1. Linear time: hash, then rank the uniques."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        cats = s.cat.categories
-        order = np.argsort(np.asarray(cats.astype(str)), kind="stable")
-        remap = np.empty(len(cats) + 1, dtype=np.int32)
-        remap[order] = np.arange(len(cats), dtype=np.int32)
-        remap[-1] = -1
-        codes = remap[s.cat.codes.to_numpy()]  # code -1 picks remap[-1] = -1
-        return codes, np.asarray(cats)[order]
-    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int32), np.asarray(uniques)
+        return _rank_codes(s.cat.codes.to_numpy().astype(np.int32), np.asarray(s.cat.categories, dtype=object))
+    codes, uniques = pd.factorize(s, sort=False, use_na_sentinel=True)
+    return _rank_codes(codes.astype(np.int32), np.asarray(uniques))
+
+
+def _combine(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Mixed-radix combination of sorted codes -> (dense sorted codes, used combined values)."""
+    n = len(parts[0][0])
+    size = 1
+    for _, u in parts:
+        size *= max(len(u), 1)
+    combo = np.zeros(n, dtype=np.int64)
+    for codes, uniques in parts:
+        combo *= len(uniques)
+        combo += codes
+    if size <= 50_000_000:
+        used = np.bincount(combo, minlength=size) > 0
+        rank = (np.cumsum(used) - 1).astype(np.int32)
+        return rank[combo], np.flatnonzero(used)
+    codes, uniques = pd.factorize(combo, sort=True)
+    return codes.astype(np.int32), uniques
 
 
 def read_items(path: str | Path) -> pd.DataFrame:
     df = read_table(path, what="items")
     require_columns(df, ITEM_COLUMNS, what=f"items file {resolve(path)}")
     return df
+
+
+def _arrow_to_frame(table) -> pd.DataFrame:
+    """Arrow table -> DataFrame; dictionary columns become categoricals without a per-row Python step."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_dictionary(col.type) and col.num_chunks > 0:
+            col = col.unify_dictionaries()
+            cats = col.chunk(0).dictionary.to_pylist()
+            codes = np.concatenate([pc.fill_null(ch.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+                                    for ch in col.chunks])
+            cols[name] = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object), validate=False)
+        else:
+            cols[name] = col.to_pandas()
+    return pd.DataFrame(cols)
 
 
 def read_annotations(path: str | Path) -> pd.DataFrame:
@@ -122,7 +163,7 @@ def read_annotations(path: str | Path) -> pd.DataFrame:
             want = [c for c in (*ANNOTATION_COLUMNS, "seed") if c in schema.names]
             strings = [c for c in want if str(schema.field(c).type) in ("string", "large_string")]
             table = pq.read_table(p, columns=want, read_dictionary=strings)
-            df = table.to_pandas()
+            df = _arrow_to_frame(table)
         except Exception as exc:
             last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise InputError(f"annotations file {p}: cannot be read as parquet: {last}") from None
@@ -157,6 +198,19 @@ class _Issues:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["check", "count", "rule", "detail"])
+
+
+def _int_lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position of each value in ``keys`` (-1 if absent); a dense table when the ids are compact."""
+    keys = keys.astype(np.int64)
+    lo, hi = int(keys.min()), int(keys.max())
+    if hi - lo <= 8 * len(keys) + 1_000_000:
+        lut = np.full(hi - lo + 2, -1, dtype=np.int32)
+        lut[keys - lo] = np.arange(len(keys), dtype=np.int32)
+        v = values.astype(np.int64) - lo
+        v = np.where((v < 0) | (v > hi - lo), hi - lo + 1, v)
+        return lut[v]
+    return pd.Index(keys).get_indexer(values).astype(np.int32)
 
 
 def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[str],
@@ -235,8 +289,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     # item positions: compare as strings unless both sides are integers
     ann_ids = ann["item_id"]
     if pd.api.types.is_integer_dtype(ann_ids) and pd.api.types.is_integer_dtype(items["item_id"]):
-        index = pd.Index(items["item_id"].to_numpy()[keep])
-        item_pos = index.get_indexer(ann_ids.to_numpy())
+        item_pos = _int_lookup(items["item_id"].to_numpy()[keep], ann_ids.to_numpy())
     else:
         index = pd.Index(it["item_id"].to_numpy())
         item_pos = index.get_indexer(_str_values(ann_ids).to_numpy(dtype=object, na_value=None))
@@ -257,11 +310,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     # configuration ids, sorted by (model, prompt, temperature, seed)
     parts = [_codes(ann["model"]), _codes(ann["prompt"]), _codes(pd.Series(np.asarray(temp, dtype=float))),
              _codes(seed)]
-    combo = np.zeros(n_rows, dtype=np.int64)
-    for codes, uniques in parts:
-        combo = combo * len(uniques) + codes
-    conf_codes, conf_uniques = pd.factorize(combo, sort=True)
-    conf_codes = conf_codes.astype(np.int32)
+    conf_codes, conf_uniques = _combine(parts)
     n_conf = len(conf_uniques)
     rest = conf_uniques.astype(np.int64)
     cols = {}
@@ -291,7 +340,9 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     n_missing = int((missing & ok_item).sum())
     n_invalid = int((invalid & ok_item).sum())
     if n_invalid:
-        bad_vals = pd.Series(np.asarray(lab)[invalid & ok_item]).astype(str).value_counts().head(3)
+        bad_vals = (lab.cat.codes[invalid & ok_item].map(dict(enumerate(lab.cat.categories.astype(str))))
+                    if isinstance(lab.dtype, pd.CategoricalDtype) else lab[invalid & ok_item].astype(str)
+                    ).value_counts().head(3)
         detail = "; ".join(f"'{k}' x{v}" for k, v in bad_vals.items())
     else:
         detail = ""

@@ -39,7 +39,7 @@ from studykit.simcache import ensure_generated
 
 from .hypotheses import generate_hypotheses
 
-SIM_VERSION = "1"
+SIM_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
     human = np.where(h_err, h_other, gold)
 
     # ---- configurations ------------------------------------------------------------------
-    item_ids = np.arange(1, N + 1, dtype=np.int64) if spec.integer_item_ids else \
+    item_ids = np.arange(1, N + 1, dtype=np.int32) if spec.integer_item_ids else \
         np.array([f"i{i:05d}" for i in range(1, N + 1)], dtype=object)
     model_names = [m for m, _, _ in spec.models]
     prompt_names = [p for p, _ in spec.prompts]
@@ -222,7 +222,7 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
                     idx_model.append(np.full(N, mi, dtype=np.int32))
                     idx_prompt.append(np.full(N, pi, dtype=np.int32))
                     temps.append(np.full(N, temp))
-                    seeds.append(np.full(N, s, dtype=np.int64))
+                    seeds.append(np.full(N, s, dtype=np.int32))
                     labels.append(lab.astype(np.int32))
                     valid_mask.append(valid)
                     truth_c.append((model, prompt, float(temp), s, float(p_err.mean()), sys_share,

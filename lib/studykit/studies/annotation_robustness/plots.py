@@ -1,0 +1,155 @@
+"""Figures of the annotation-robustness study (matplotlib; one function per figure, returning it)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ERROR_COLORS = {"type_I": "#d95f02", "type_II": "#7570b3", "type_S": "#e7298a", "correct": "#cccccc"}
+CONCLUSION_COLORS = {"a_larger": "#1b9e77", "b_larger": "#d95f02", "none": "#999999"}
+
+
+def risk_by_model(table: pd.DataFrame, overall: float | None = None):
+    """Bar chart of the LLM-hacking risk by model with bootstrap CIs over hypotheses."""
+    t = table.sort_values("risk")
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(t) + 1.5))
+    y = np.arange(len(t))
+    ax.barh(y, t["risk"], color="#4c72b0")
+    ax.errorbar(t["risk"], y, xerr=[t["risk"] - t["ci_low"], t["ci_high"] - t["risk"]], fmt="none", ecolor="k",
+                capsize=3, lw=1)
+    ax.set_yticks(y, t["model"])
+    if overall is not None:
+        ax.axvline(overall, color="k", ls="--", lw=1, label=f"all configurations ({overall:.2f})")
+        ax.legend(loc="lower right", frameon=False)
+    ax.set_xlabel("share of (hypothesis, configuration) pairs with a wrong conclusion")
+    ax.set_title("LLM-hacking risk by model (95% CI over hypotheses)")
+    fig.tight_layout()
+    return fig
+
+
+def error_types(breakdown: pd.DataFrame, by: str = "model"):
+    """Stacked bars: share of Type I, Type II and Type S errors by ``by``."""
+    t = breakdown.copy()
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(t) + 1.5))
+    y = np.arange(len(t))
+    left = np.zeros(len(t))
+    for e in ("type_I", "type_II", "type_S"):
+        ax.barh(y, t[e], left=left, color=ERROR_COLORS[e], label=e.replace("_", " "))
+        left += t[e].to_numpy()
+    ax.set_yticks(y, t[by].astype(str))
+    ax.invert_yaxis()
+    ax.set_xlabel("share of pairs")
+    ax.legend(frameon=False, ncols=3, loc="lower right")
+    ax.set_title("Error types by " + by)
+    fig.tight_layout()
+    return fig
+
+
+def risk_vs_accuracy(quality: pd.DataFrame, rho: float | None = None):
+    """Scatter of each configuration's risk against its accuracy, coloured by model."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    models = sorted(quality["model"].unique())
+    cmap = plt.get_cmap("tab20" if len(models) > 10 else "tab10")
+    for i, m in enumerate(models):
+        q = quality[quality["model"] == m]
+        ax.scatter(q["accuracy"], q["risk"], s=22, color=cmap(i % cmap.N), label=m, alpha=0.85)
+    ax.set_xlabel("annotation accuracy against gold")
+    ax.set_ylabel("LLM-hacking risk of the configuration")
+    title = "Better annotators reduce, but do not remove, the risk"
+    if rho is not None:
+        title += f"\n(Spearman rho = {rho:.2f})"
+    ax.set_title(title)
+    ax.set_ylim(bottom=0)
+    if len(models) <= 20:
+        ax.legend(fontsize=7, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def risk_vs_gold(by_effect: pd.DataFrame, by_p: pd.DataFrame, alpha: float):
+    """Two panels: risk against |gold effect| and against the gold p-value (log scale, alpha marked)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    ax = axes[0]
+    x = by_effect["abs_gold_effect_median"]
+    ax.errorbar(x, by_effect["risk"], yerr=[by_effect["risk"] - by_effect["ci_low"], by_effect["ci_high"] - by_effect["risk"]],
+                marker="o", capsize=3)
+    ax.set_xlabel("|gold effect| (p_a - p_b), bin median")
+    ax.set_ylabel("risk (share of configurations wrong)")
+    ax.set_title("Risk against the gold effect size")
+    ax.set_ylim(bottom=0)
+    ax = axes[1]
+    x = by_p["gold_p_median"].clip(lower=1e-16)
+    ax.errorbar(x, by_p["risk"], yerr=[by_p["risk"] - by_p["ci_low"], by_p["ci_high"] - by_p["risk"]], marker="o",
+                capsize=3)
+    ax.axvline(alpha, color="k", ls="--", lw=1, label=f"alpha = {alpha:g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("gold p-value, bin median (log scale)")
+    ax.set_title("Risk is highest near the threshold")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def spec_curve(curve: pd.DataFrame, title: str = ""):
+    """Specification curve: every configuration's estimate and CI, sorted, with the gold estimate."""
+    gold = curve[curve["rank"] == 0].iloc[0]
+    c = curve[curve["rank"] > 0]
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    for concl, color in CONCLUSION_COLORS.items():
+        m = c["conclusion"] == concl
+        ax.errorbar(c.loc[m, "rank"], c.loc[m, "effect"],
+                    yerr=[c.loc[m, "effect"] - c.loc[m, "ci_low"], c.loc[m, "ci_high"] - c.loc[m, "effect"]],
+                    fmt="o", ms=3, color=color, elinewidth=0.8, label=concl)
+    ax.axhspan(gold["ci_low"], gold["ci_high"], color="k", alpha=0.08, label="gold 95% CI")
+    ax.axhline(gold["effect"], color="k", lw=1.2, label=f"gold ({gold['conclusion']})")
+    ax.axhline(0, color="grey", lw=0.6, ls=":")
+    ax.set_ylabel("p_a - p_b")
+    ax.legend(frameon=False, fontsize=8, ncols=3)
+    ax.set_title(title or "Specification curve")
+    models = sorted(c["model"].unique())
+    idx = {m: i for i, m in enumerate(models)}
+    ax2.scatter(c["rank"], [idx[m] for m in c["model"]], s=6, c=[CONCLUSION_COLORS[x] for x in c["conclusion"]])
+    ax2.set_yticks(range(len(models)), models, fontsize=7 if len(models) <= 20 else 5)
+    ax2.set_xlabel("configurations, sorted by estimate")
+    fig.tight_layout()
+    return fig
+
+
+def hacking_curve(curve: pd.DataFrame):
+    """Chance that at least one of k random configurations gives the wanted conclusion."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for goal, g in curve.groupby("goal", sort=False):
+        ax.plot(g["k_configurations"], g["p_success"], marker=".", label=goal)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("configurations tried (k)")
+    ax.set_ylabel("share of eligible hypotheses flipped")
+    ax.set_title("How few configurations suffice to hack a conclusion")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def mitigation(summary: pd.DataFrame):
+    """Type I and Type II rates by method and human sample size."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    styles = {"human_only": "o-", "ppi": "s-", "llm_only": "--"}
+    for (method, labels), g in summary.groupby(["method", "human_labels"], sort=False):
+        name = method if labels in ("none", "gold") else f"{method} ({labels})"
+        ls = styles.get(method, "o-") if labels != "human_single" else styles.get(method, "o-").replace("-", ":")
+        for ax, col in zip(axes, ("type_I_rate", "type_II_rate")):
+            ax.errorbar(g["n_human"], g[col], yerr=g[f"{col}_sd"], fmt=ls, capsize=2, label=name, ms=4)
+    axes[0].set_title("Type I rate (gold null, significant)")
+    axes[1].set_title("Type II rate (gold effect, not significant)")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("human-labelled items n")
+        ax.set_ylim(bottom=0)
+    axes[0].set_ylabel("rate (mean ± sd over subsamples)")
+    axes[1].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
