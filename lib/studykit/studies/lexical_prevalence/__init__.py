@@ -1,0 +1,22 @@
+"""lexical_prevalence: which words does AI writing overuse, in many languages, and are people picking them up?
+
+Reproduces Juzek (2026), "AI-Associated Lexical Shifts Across 34 Languages"
+(log prevalence ratios of lemmas in AI vs human sentence halves; diachronic
+uptake of the top items) with the excess-vocabulary method of Kobak et al.
+(2024/2025) alongside. Modules: ``schema`` (Params), ``text`` (tokeniser,
+lemmatiser, stop words), ``counting`` (streaming, parallel, Dask), ``load``,
+``analysis``, ``concepts``, ``simulate``, ``plots``.
+"""
+from pathlib import Path
+
+from .schema import NAME, Params
+
+
+def write_embedded(out_dir: Path) -> list[Path]:
+    """Seeded simulator writing the embedded corpora, truth files and SHA256SUMS."""
+    from .simulate import write_embedded as _write
+
+    return _write(Path(out_dir))
+
+
+__all__ = ["NAME", "Params", "write_embedded"]
