@@ -153,3 +153,34 @@ def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, list[
     report = raw.attrs.get("mining_report", [])
     df, issues = prepare_events(raw, what="mined line events")
     return df, mining_issues(report) + issues, report
+
+
+def events_for_output(df: pd.DataFrame, parquet_above: int = 100_000) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The line-events table as written to ``tables/line_events``: ISO UTC times; CSV, or Parquet when large."""
+    out = df.copy()
+    for c in ("born_at", "ended_at", "observed_until"):
+        if c in out.columns:
+            out[c] = pd.to_datetime(out[c], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+    return out, (("parquet",) if len(out) > parquet_above else ("csv",))
+
+
+def units_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Units, events and commits per repository and author type."""
+    g = df.groupby(["repo", "author_type"])
+    return pd.DataFrame({"units": g.size(), "events": g["event"].sum(), "commits": g["commit"].nunique(),
+                         "median_follow_up_days": g["duration_days"].median()}).reset_index()
+
+
+def read_truth(path: Any) -> dict[str, Any]:
+    """The truth JSON written beside simulated line events."""
+    import json
+
+    from studykit.paths import resolve
+
+    p = resolve(path)
+    if not p.is_file():
+        raise InputError(f"truth file not found: {p}")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"truth file {p}: not valid JSON ({exc.msg}, line {exc.lineno})") from None

@@ -74,7 +74,7 @@ class RepoSimConfig:
     agent_weight: float = 0.84
     agents: tuple[str, ...] = ("copilot", "claude", "devin", "cursor", "codex", "jules")
     start: int = 1704067200  # 2024-01-01T00:00:00Z
-    mean_gap_hours: float = 20.0
+    mean_gap_hours: float = 60.0
 
 
 class _Gen:

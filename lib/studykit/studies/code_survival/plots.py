@@ -1,0 +1,80 @@
+"""Figures of the code-survival study (matplotlib; each returns a Figure)."""
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+COLORS = {"agent": "#c0392b", "human": "#2c3e50"}
+
+
+def km_curves(fits: dict[str, Any], title: str, max_days: float | None = None, ci: bool = True):
+    """Kaplan-Meier survival curves with confidence bands, one line per group."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    cmap = plt.get_cmap("tab10")
+    for i, (label, kmf) in enumerate(fits.items()):
+        color = COLORS.get(label, cmap(i % 10))
+        kmf.plot_survival_function(ax=ax, ci_show=ci, color=color, label=f"{label} (n={len(kmf.durations):,})")
+    ax.set_xlabel("days since the line was written")
+    ax.set_ylabel("share of lines not yet modified")
+    if max_days:
+        ax.set_xlim(0, max_days)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def hr_forest(per_agent: pd.DataFrame, overall: Any, adjusted: Any | None = None):
+    """Per-agent hazard ratios vs human lines, with the pooled agent-vs-human HR(s) on top."""
+    rows = [("all agents (unadjusted)", overall.hr, overall.ci_low, overall.ci_high)]
+    if adjusted is not None:
+        rows.append(("all agents (adjusted)", adjusted.hr, adjusted.ci_low, adjusted.ci_high))
+    rows += [(f"{r.agent} (n={r.units:,})", r.hr_vs_human, r.ci_low, r.ci_high) for r in per_agent.itertuples()]
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(rows) + 1.2))
+    y = np.arange(len(rows))[::-1]
+    for yi, (lab, hr, lo, hi) in zip(y, rows):
+        color = COLORS["agent"] if lab.startswith("all agents") else "#555555"
+        ax.plot([lo, hi], [yi, yi], color=color, lw=2)
+        ax.plot([hr], [yi], "o", color=color)
+    ax.axvline(1.0, color="grey", ls="--", lw=1)
+    ax.set_yticks(y)
+    ax.set_yticklabels([r[0] for r in rows], fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("hazard ratio of modification vs human lines (log scale)")
+    fig.tight_layout()
+    return fig
+
+
+def intent_bars(long: pd.DataFrame):
+    """Share of each intent among the changes that ended agent and human lines."""
+    piv = long.pivot(index="intent", columns="author_type", values="share").fillna(0)
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    x = np.arange(len(piv))
+    w = 0.38
+    for k, g in enumerate([c for c in ("agent", "human") if c in piv.columns]):
+        ax.bar(x + (k - 0.5) * w, piv[g].to_numpy(), w, label=g, color=COLORS[g])
+    ax.set_xticks(x)
+    ax.set_xticklabels(piv.index)
+    ax.set_ylabel("share of ending changes")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def roc_curve_plot(roc: pd.DataFrame, auc: float):
+    """Out-of-fold ROC curve of the modification-within-horizon classifier."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.plot(roc["fpr"], roc["tpr"], color=COLORS["agent"], label=f"AUC = {auc:.3f}")
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig
