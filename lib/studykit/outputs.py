@@ -45,6 +45,16 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-+/ ()\[\]:]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
+def _unicode_key_ok(key: str) -> bool:
+    """Keys may also hold non-ASCII letters, digits and combining marks (lemmas such as
+    'améliorer' or Hindi words); the ASCII punctuation allowed is that of ``_KEY_RE``."""
+    import unicodedata
+
+    if not key or not (key[0].isalnum() or key[0] == "_"):
+        return False
+    return all(ch.isalnum() or ch in "_.-+/ ()[]:" or unicodedata.category(ch).startswith("M") for ch in key)
+
+
 def _current_cell() -> dict[str, Any]:
     """Execution count and cell id of the running notebook cell, when in a kernel."""
     try:
@@ -179,7 +189,7 @@ class Outputs:
         Values are numbers, strings, bools or None; NaN and infinities raise,
         so that a silent NaN never reaches a paper. Returns ``value``.
         """
-        if not isinstance(key, str) or not _KEY_RE.match(key):
+        if not isinstance(key, str) or not (_KEY_RE.match(key) or _unicode_key_ok(key)):
             raise ValueError(f"record: key {key!r} must be a dotted name (letters, digits, _ . -)")
         self.results[key] = _to_json_value(key, value)
         self.entries.setdefault("results.json", {"path": "results.json", "kind": "results", "name": "results",
