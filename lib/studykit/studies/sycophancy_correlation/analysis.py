@@ -231,6 +231,7 @@ def per_model_table(rates: Rates, *, alpha: float = 0.05, correction: str = "hol
     """The per-model table (columns :data:`PER_MODEL_COLUMNS`), one row per analysable model.
 
     The permutation test of the ``i``-th model (models sorted by name) uses seed ``seed + i``.
+    Rows are ordered by model size when ``sizes`` is given, else by name.
     ``p_adjusted`` adjusts the one-sided Pearson p-values across the models in the table
     (``correction`` "none" leaves them as they are); ``significant`` is ``p_adjusted < alpha``.
     ``n_tests_significant`` counts the paper's six tests with unadjusted p < ``alpha``;
@@ -258,6 +259,7 @@ def per_model_table(rates: Rates, *, alpha: float = 0.05, correction: str = "hol
     out = df[PER_MODEL_COLUMNS].copy()
     if sizes is not None:
         out.insert(1, "model_params_b", out["model"].map(sizes).astype(float))
+        out = out.sort_values(["model_params_b", "model"], kind="stable", na_position="last")
     return out.reset_index(drop=True)
 
 

@@ -29,7 +29,7 @@ def scatter_grid(persona_rates: pd.DataFrame, per_model: pd.DataFrame, ncols: in
         sub = persona_rates[persona_rates["model"] == m]
         row = pm.loc[m]
         ax.scatter(sub["agreeableness"], sub["rate"], s=6, alpha=0.5, color=SIG if row["significant"] else NONSIG,
-                   linewidths=0, rasterized=True)
+                   linewidths=0)
         x = np.linspace(sub["agreeableness"].min(), sub["agreeableness"].max(), 2)
         b = row["slope"]
         a0 = sub["rate"].mean() - b * sub["agreeableness"].mean()
@@ -46,7 +46,7 @@ def scatter_grid(persona_rates: pd.DataFrame, per_model: pd.DataFrame, ncols: in
             ax.set_ylabel("sycophancy rate", fontsize=8)
     fig.suptitle("Persona sycophancy rate vs agreeableness (dashed: assistant baseline; * significant)",
                  fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(hspace=0.45, wspace=0.08, top=0.92)  # cheaper than tight_layout on 13+ panels
     return fig
 
 
