@@ -1,0 +1,164 @@
+"""Loading and bad-input rules of the annotation-robustness study."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from studykit.errors import InputError, ParamError
+from studykit.studies.annotation_robustness import Params, analysis, load
+
+
+def _toy(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    items = pd.DataFrame({"item_id": [f"t{i}" for i in range(n)],
+                          "gold": rng.choice(["pos", "neg", "neu"], n),
+                          "grp": rng.choice(["x", "y"], n)})
+    rows = []
+    for model in ("m1", "m2"):
+        for prompt in ("p1", "p2"):
+            lab = np.where(rng.random(n) < 0.8, items["gold"], rng.choice(["pos", "neg", "neu"], n))
+            rows.append(pd.DataFrame({"item_id": items["item_id"], "model": model, "prompt": prompt,
+                                      "temperature": 0.0, "seed": 0, "label": lab}))
+    return items, pd.concat(rows, ignore_index=True)
+
+
+def _issue(data, check):
+    hit = data.issues.loc[data.issues["check"] == check, "count"]
+    return int(hit.iloc[0]) if len(hit) else 0
+
+
+def test_clean_toy_has_no_issues():
+    items, ann = _toy()
+    data = load.encode(items, ann, ["grp"])
+    assert data.n_items == 200 and data.n_configs == 4
+    assert data.issues.empty
+    assert len(data.ann_label) == len(ann)
+    assert list(data.configs["model"]) == ["m1", "m1", "m2", "m2"]
+
+
+@pytest.mark.parametrize("drop, table", [("gold", "items"), ("item_id", "items"), ("label", "annotations"),
+                                          ("temperature", "annotations"), ("model", "annotations")])
+def test_missing_column_is_one_line_error_naming_it(drop, table):
+    items, ann = _toy()
+    if table == "items":
+        items = items.drop(columns=drop)
+    else:
+        ann = ann.drop(columns=drop)
+    with pytest.raises(InputError, match=f"missing column '{drop}'") as exc:
+        load.encode(items, ann, ["grp"])
+    assert "\n" not in str(exc.value)
+
+
+def test_missing_group_column_is_named():
+    items, ann = _toy()
+    with pytest.raises(InputError, match="missing group column 'party'"):
+        load.encode(items, ann, ["party"])
+
+
+def test_bad_rows_are_counted_and_left_out():
+    items, ann = _toy()
+    ann = ann.copy()
+    ann.loc[0, "label"] = "sarcastic"          # not a gold class
+    ann.loc[1, "label"] = None                 # missing label
+    ann.loc[2, "item_id"] = "nope"             # unknown item
+    ann = pd.concat([ann, ann.iloc[[5]]], ignore_index=True)  # duplicate item x configuration
+    ann = ann.drop(index=[10, 11]).reset_index(drop=True)       # configuration m1/p1 lacks two items
+    items = items.copy()
+    items.loc[3, "gold"] = None                # item without gold
+    items.loc[4, "grp"] = None                 # no group
+    data = load.encode(items, ann, ["grp"])
+    assert _issue(data, "invalid_labels") == 1
+    assert _issue(data, "missing_labels") == 1
+    assert _issue(data, "unknown_items") == 1
+    assert _issue(data, "duplicate_annotations") == 1
+    assert _issue(data, "missing_gold") == 1
+    assert _issue(data, "annotations_of_items_without_gold") == 4
+    assert _issue(data, "missing_group_value") == 1
+    assert _issue(data, "partial_coverage") >= 1
+    # every row is either kept or counted
+    kept = len(data.ann_label)
+    assert kept == len(ann) - 1 - 1 - 1 - 1 - 4
+    assert "sarcastic" in data.issues.loc[data.issues["check"] == "invalid_labels", "detail"].iloc[0]
+
+
+def test_duplicate_item_ids_are_an_error():
+    items, ann = _toy()
+    items.loc[1, "item_id"] = items.loc[0, "item_id"]
+    with pytest.raises(InputError, match="item_id 't0' appears more than once"):
+        load.encode(items, ann, ["grp"])
+
+
+def test_no_seed_column_gives_seed_zero_and_a_note():
+    items, ann = _toy()
+    data = load.encode(items, ann.drop(columns="seed"), ["grp"])
+    assert (data.configs["seed"] == 0).all()
+    assert _issue(data, "no_seed_column") == 1
+    grid = analysis.run_grid(data, None, min_group_size=10)
+    assert analysis.pairs_frame(grid)["seed"].eq(0).all()
+
+
+def test_integer_and_string_ids_match():
+    items, ann = _toy()
+    items["item_id"] = np.arange(len(items))
+    ann["item_id"] = ann["item_id"].str[1:].astype(int)
+    data = load.encode(items, ann, ["grp"])
+    assert data.issues.empty
+    ann["item_id"] = ann["item_id"].astype(str)
+    data2 = load.encode(items, ann, ["grp"])
+    assert np.array_equal(data.ann_item, data2.ann_item)
+
+
+def test_small_groups_and_degenerate_gold_are_skipped_and_counted():
+    items, ann = _toy()
+    items = items.copy()
+    items.loc[:4, "grp"] = "tiny"
+    data = load.encode(items, ann, ["grp"])
+    grid = analysis.run_grid(data, None, min_group_size=10)
+    reasons = set(grid.skipped["reason"])
+    assert any("min_group_size" in r for r in reasons)
+    assert len(grid.hypotheses) + len(grid.skipped) == 3 * 3  # 3 level pairs x 3 classes
+    issues = analysis.grid_issues(grid)
+    assert issues.loc[issues["check"] == "hypotheses_skipped", "count"].sum() == len(grid.skipped)
+
+
+def test_unknown_hypothesis_column_is_an_error(tmp_path):
+    items, ann = _toy()
+    data = load.encode(items, ann, ["grp"])
+    hyps = pd.DataFrame({"hypothesis_id": ["h1"], "label_value": ["pos"], "group_column": ["colour"],
+                         "group_a": ["x"], "group_b": ["y"]})
+    with pytest.raises(InputError, match="group_column 'colour'"):
+        analysis.run_grid(data, hyps)
+
+
+def test_hypotheses_file_roundtrip(tmp_path):
+    items, ann = _toy()
+    data = load.encode(items, ann, ["grp"])
+    hyps = pd.DataFrame({"hypothesis_id": ["h1", "h2"], "label_value": ["pos", "maybe"], "group_column": ["grp", "grp"],
+                         "group_a": ["x", "x"], "group_b": ["y", "y"]})
+    path = tmp_path / "h.csv"
+    hyps.to_csv(path, index=False)
+    grid = analysis.run_grid(data, load.read_hypotheses(path), min_group_size=10)
+    assert list(grid.hypotheses["hypothesis_id"]) == ["h1"]
+    assert grid.skipped["reason"].iloc[0] == "label_value is not a gold class"
+    bad = tmp_path / "bad.csv"
+    hyps.drop(columns="group_b").to_csv(bad, index=False)
+    with pytest.raises(InputError, match="missing column 'group_b'"):
+        load.read_hypotheses(bad)
+
+
+def test_params_validation():
+    with pytest.raises(ParamError, match="alpha"):
+        Params.validate_mapping({"alpha": 1.5})
+    with pytest.raises(ParamError, match="sentiment_max_items"):
+        Params.validate_mapping({"sentiment_max_items": 10})
+    with pytest.raises(ParamError, match="unknown parameter"):
+        Params.validate_mapping({"alhpa": 0.1})
+    p = Params.validate_mapping({"human_sample_sizes": [400, 100, 100]})
+    assert p.human_sample_sizes == [100, 400]
+    assert p.dataset == "files" and p.sentiment_embeddings == "auto"
+
+
+def test_missing_input_file_is_param_error(tmp_path):
+    with pytest.raises(ParamError, match="items_path"):
+        Params.load(overrides={"items_path": str(tmp_path / "none.csv")})
