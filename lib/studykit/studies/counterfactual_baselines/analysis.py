@@ -271,33 +271,52 @@ def _aggregate_value(kind: str, c_orig: np.ndarray, c_var: np.ndarray, n_labels:
     return float(abs_phi_from_counts(co[1], cv[1], len(c_orig)))
 
 
-def _aggregate_stat(kind: str, n_labels: int):
-    """statistic(x, y, axis) on pair codes x = L*orig + target, y = L*orig + baseline (vectorised).
+def _aggregate_from_counts(kind: str, co: np.ndarray, cv: np.ndarray, n: int) -> np.ndarray:
+    if kind == "mutual_information":
+        return mi_from_counts(co, cv)
+    return abs_phi_from_counts(co[..., 1], cv[..., 1], n)
 
-    The original answers are the same in x and y (a swap exchanges target and
-    baseline only), so their counts are taken once, from x.
+
+def aggregate_bootstrap(o: np.ndarray, t: np.ndarray, b: np.ndarray, n_labels: int, kind: str, *,
+                        n_boot: int, seed: int, confidence: float) -> dict[str, float]:
+    r"""Paired bootstrap over items of an aggregate metric's target-minus-baseline difference.
+
+    Resampling :math:`n` items with replacement is the same as drawing the counts
+    of the items' answer patterns :math:`(y^o, y^t, y^b)` from
+    :math:`\mathrm{Multinomial}(n, \hat p_{\text{pattern}})`, so the bootstrap runs
+    on at most :math:`L^3` pattern counts (vectorised, exact in distribution).
+    CI: percentile; p: the bootstrap percentile p-value that matches it,
+    two-sided :math:`\min(1, 2\min\{(1+\#\{\theta^*\le 0\}), (1+\#\{\theta^*\ge 0\})\}/(B+1))`
+    and one-sided (target > baseline) :math:`(1+\#\{\theta^*\le 0\})/(B+1)`.
     """
-
-    def stat(x, y, axis=-1):
-        x = np.moveaxis(np.asarray(x), axis, -1)
-        y = np.moveaxis(np.asarray(y), axis, -1)
-        if x.dtype.kind != "i":
-            x, y = x.astype(np.int64), y.astype(np.int64)
-        n = x.shape[-1]
-        if n_labels == 2:  # codes 0..3: orig = code >> 1, edited = code & 1
-            a = (x >> 1).sum(axis=-1).astype(float)
-            ct = (x & 1).sum(axis=-1).astype(float)
-            cb = (y & 1).sum(axis=-1).astype(float)
-            if kind == "phi":
-                return abs_phi_from_counts(a, ct, n) - abs_phi_from_counts(a, cb, n)
-            co = np.stack([n - a, a], axis=-1)
-            return (mi_from_counts(co, np.stack([n - ct, ct], axis=-1))
-                    - mi_from_counts(co, np.stack([n - cb, cb], axis=-1)))
-        co = _label_counts(x // n_labels, n_labels)
-        return mi_from_counts(co, _label_counts(x % n_labels, n_labels)) - mi_from_counts(
-            co, _label_counts(y % n_labels, n_labels))
-
-    return stat
+    n = len(o)
+    L = n_labels
+    pat = (o * L + t) * L + b
+    ids, counts = np.unique(pat, return_counts=True)
+    po, pt, pb = ids // (L * L), (ids // L) % L, ids % L
+    onehot = lambda lab: (lab[:, None] == np.arange(L)[None, :]).astype(float)  # noqa: E731
+    Mo, Mt, Mb = onehot(po), onehot(pt), onehot(pb)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, counts / n, size=n_boot).astype(float)
+    c0 = counts.astype(float)
+    val = {}
+    for name, cnt in (("obs", c0[None, :]), ("boot", draws)):
+        co, ct, cb = cnt @ Mo, cnt @ Mt, cnt @ Mb
+        val[name] = (_aggregate_from_counts(kind, co, ct, n), _aggregate_from_counts(kind, co, cb, n))
+    st, sb = float(val["obs"][0][0]), float(val["obs"][1][0])
+    est = st - sb
+    theta = val["boot"][0] - val["boot"][1]
+    tol = 1e-12
+    lo_share = (1 + np.count_nonzero(theta <= tol)) / (n_boot + 1)
+    hi_share = (1 + np.count_nonzero(theta >= -tol)) / (n_boot + 1)
+    a = (1 - confidence) / 2
+    if np.all(theta == theta[0]) and theta[0] == est:
+        ci = (est, est)
+    else:
+        ci = tuple(float(v) for v in np.quantile(theta, [a, 1 - a]))
+    return {"stat_target": st, "stat_baseline": sb, "diff": est, "ci_low": ci[0], "ci_high": ci[1],
+            "p_value": float(min(1.0, 2 * min(lo_share, hi_share))), "p_one_sided": float(lo_share),
+            "note": "target and baseline identical on every item" if np.array_equal(t, b) else ""}
 
 
 def _seed(seed: int, k: int) -> int:
@@ -365,7 +384,11 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
     * ``mutual_information``, ``phi`` (aggregate): association between
       *original vs edited* and the answer over the pooled answers
       (:math:`I` in bits, :math:`|\phi|` for two labels), target minus
-      baseline; same paired bootstrap and randomization over items.
+      baseline; CI and p (two- and one-sided) from one paired bootstrap over
+      items (:func:`aggregate_bootstrap`). A randomization test is not used
+      here: swapping target and baseline tests exchangeability, which is
+      rejected when the two shift the answers in opposite directions by the
+      same amount, i.e. it is not a test of equal association.
 
     Cells with fewer than ``min_items`` complete items are not tested (reported).
     """
@@ -412,19 +435,16 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
                         rows.append({**base, "n_items": int(okp.sum()), "metric": metric, "level": "per-sample",
                                      "stat_target": xt.mean(), "stat_baseline": xb.mean(), **r,
                                      "test": "paired bootstrap CI; paired randomization p"})
-            co = np.array([code[v] for v in o])
-            ct = np.array([code[v] for v in t])
-            cb = np.array([code[v] for v in b])
-            x, y = co * L + ct, co * L + cb
+            co, ct, cb = (np.array([code[v] for v in arr]) for arr in (o, t, b))
             aggs = ["mutual_information"] + (["phi"] if len(labels) == 2 else [])
             for metric in aggs:
-                stat = _aggregate_stat(metric, L)
                 k += 1
-                r = _paired_row(x, y, stat, n_boot=n_boot, seed=_seed(seed, k), confidence=confidence)
-                st, sb = (_aggregate_value(metric, co, cv, L) for cv in (ct, cb))
-                rows.append({**base, "metric": metric, "level": "aggregate", "stat_target": st,
-                             "stat_baseline": sb, **r,
-                             "test": "paired bootstrap CI; paired randomization p"})
+                r = aggregate_bootstrap(co, ct, cb, L, metric, n_boot=n_boot, seed=_seed(seed, k),
+                                        confidence=confidence)
+                if r["note"]:
+                    r.update(p_value=1.0, p_one_sided=1.0)
+                rows.append({**base, "metric": metric, "level": "aggregate", **r,
+                             "test": "paired bootstrap CI and percentile p (multinomial over answer patterns)"})
     if skipped:
         issues.append(issue("too_few_items_for_test", len(skipped),
                             f"model x task x target cells with fewer than {min_items} items having an original, "
@@ -445,18 +465,22 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
 
 
 def p_floor_check(tests: pd.DataFrame, *, n_boot: int, alpha: float) -> Issue | None:
-    """A reported caveat when Monte Carlo p-values cannot reach significance after correction.
+    """A reported caveat when Monte Carlo p-values at their floor still miss significance after correction.
 
-    A randomization p is at least :math:`2/(B+1)` (two-sided); with :math:`m` tests a
-    Bonferroni/Holm rejection needs :math:`p < \\alpha/m`. If :math:`2m/(B+1) \\ge \\alpha`, the
-    randomization-based rows can not be significant whatever the data: say so.
+    A two-sided randomization or bootstrap p is at least :math:`2/(B+1)`. Rows whose raw
+    p sits at that floor (nothing in the resampled null was as extreme) but whose
+    corrected p is not below :math:`\\alpha` could not have been significant with this
+    ``n_boot``, whatever the data: the check counts them (exact McNemar rows are exempt).
+    Takes the table after :func:`adjust_family`.
     """
-    m = int((tests["test"].str.contains("randomization")).sum())
     floor = 2.0 / (n_boot + 1)
-    if m and floor * len(tests) >= alpha:
-        return issue("p_value_floor", m, "randomization p-values have a floor of 2/(n_boot+1) = "
-                     f"{floor:.2g}; with {len(tests)} tests, Holm/Bonferroni cannot reject them at alpha = "
-                     f"{alpha:g}: raise n_boot (the flip-rate rows use exact McNemar p and are unaffected)")
+    resampled = ~tests["test"].str.contains("McNemar")
+    at_floor = resampled & (tests["p_value"] <= floor * (1 + 1e-9)) & ~tests["significant"]
+    if at_floor.any():
+        return issue("p_value_floor", int(at_floor.sum()),
+                     f"resampling p-values at their floor 2/(n_boot+1) = {floor:.2g} stay above alpha = "
+                     f"{alpha:g} after the correction over {len(tests)} tests: these rows are limited by "
+                     "n_boot, not by the data (raise n_boot, or use correction: fdr_bh)")
     return None
 
 
@@ -553,6 +577,13 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
         return pd.DataFrame(), issues
     rows = []
     skipped = []
+    has_b = frame.groupby(["model", "task", "target"])["d_baseline"].transform(lambda v: v.notna().any())
+    lost = has_b & frame["d_baseline"].isna()
+    if lost.any():
+        issues.append(issue("direction_rows_without_baseline", int(lost.sum()),
+                            "in cells that have baselines, items whose baseline answer is missing are left out "
+                            "of the directional fit (the control would be undefined)"))
+        frame = frame[~lost]
 
     def fit_one(df: pd.DataFrame, scope: str, model: str, task: str, target: str):
         use_ctrl = df["d_baseline"].notna().all() and df["d_baseline"].nunique() > 1
