@@ -86,6 +86,7 @@ _STRIP_PATTERNS = [
     re.compile(r"<script[^>]*type=[\"']text/x-mathjax-config[\"'][^>]*>.*?</script>", re.I | re.S),
     re.compile(r"<script[^>]*type=[\"']module[\"'][^>]*>.*?</script>", re.I | re.S),
     re.compile(r"<link[^>]*\bhref\s*=\s*[\"']?https?://[^>]*>", re.I | re.S),
+    re.compile(r"<!--[^<>]*?mathjax[^<>]*?-->\n?", re.I),
 ]
 
 

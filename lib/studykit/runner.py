@@ -391,8 +391,9 @@ def _last_line(text: str) -> str:
 
 def _source_cell_number(executed_nb: Any, index: int) -> int:
     """1-based number of executed cell ``index`` in the committed notebook (injected cells removed)."""
+    added_tags = {"injected-parameters", "papermill-error-cell-tag"}
     injected = sum(
-        1 for c in executed_nb.cells[:index] if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+        1 for c in executed_nb.cells[:index] if added_tags & set(c.get("metadata", {}).get("tags", []))
     )
     return index + 1 - injected
 
@@ -724,7 +725,8 @@ def run_all(
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        ctx = mp.get_context("spawn")
+        # fork where the platform has it: workers start at once and inherit the caller's study registry
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
             futs = {pool.submit(_run_one, kw): kw["study"] for kw in tasks}
             for fut in as_completed(futs):

@@ -1,0 +1,33 @@
+"""Shared test setup for the whole suite.
+
+- Runs never write into the project's ``outputs/``: ``STUDYKIT_OUTPUTS`` points at
+  a per-session temporary folder (the default output folder of ``run_study``).
+- Figures render with the Agg backend; no window is ever opened.
+- ``sk_outputs`` gives a test its own empty outputs folder.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_outputs(tmp_path_factory):
+    old = os.environ.get("STUDYKIT_OUTPUTS")
+    os.environ["STUDYKIT_OUTPUTS"] = str(tmp_path_factory.mktemp("outputs"))
+    yield
+    if old is None:
+        os.environ.pop("STUDYKIT_OUTPUTS", None)
+    else:
+        os.environ["STUDYKIT_OUTPUTS"] = old
+
+
+@pytest.fixture
+def sk_outputs(tmp_path, monkeypatch):
+    """A fresh outputs root for one test (also the default of ``studykit run``)."""
+    root = tmp_path / "outputs"
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(root))
+    return root

@@ -1,0 +1,148 @@
+"""Bad parameters and missing inputs: one line on stderr naming the key (and file), exit 2, nothing written.
+A failing cell: exit 1, the message names notebook, cell and exception; previous outputs stay intact."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studykit import cli
+
+NAME = "frame_fixture"
+
+
+def _run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def _files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) if root.exists() else []
+
+
+BAD = [
+    # (argv after "run frame_fixture", words the message must contain)
+    (["--set", "nboot=5"], ["unknown parameter 'nboot'"]),
+    (["--set", "n_boot=many"], ["parameter 'n_boot'", "integer"]),
+    (["--set", "n_boot=3"], ["parameter 'n_boot'", "greater than or equal to 10"]),
+    (["--set", "alpha=1.5"], ["parameter 'alpha'", "less than 1"]),
+    (["--set", "fail=perhaps"], ["parameter 'fail'", "boolean"]),
+    (["--set", "data_file=/no/such/file.csv"], ["parameter 'data_file'", "/no/such/file.csv", "not found"]),
+    (["--set", "n_boot"], ["--set expects KEY=VALUE"]),
+    (["--profile", "nope"], ["profile 'nope' not found", "default", "small"]),
+    (["--params", "/no/such/params.yaml"], ["parameter file not found", "/no/such/params.yaml"]),
+    (["--profile", "typo"], ["unknown parameter 'n_bot'", "typo.yaml"]),
+    (["--profile", "badrange"], ["parameter 'alpha'", "badrange.yaml"]),
+    (["--profile", "missinginput"], ["parameter 'data_file'", "gone.csv"]),
+    (["--profile", "notyaml"], ["notyaml.yaml", "not valid YAML"]),
+]
+
+
+@pytest.mark.parametrize("argv,words", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_parameters_exit_2_with_one_line_and_write_nothing(fixture_project, capsys, argv, words):
+    fixture_project.write_profile("typo", f"data_file: {fixture_project.data}\nn_bot: 5\n")
+    fixture_project.write_profile("badrange", "alpha: 0\n")
+    fixture_project.write_profile("missinginput", "data_file: data/gone.csv\n")
+    fixture_project.write_profile("notyaml", "alpha: [0.1\n")
+    code, out, err = _run_cli(capsys, "run", NAME, *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("studykit: error: ")
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert "Traceback" not in err
+    assert _files_under(fixture_project.outputs) == []
+
+
+def test_unknown_study_and_usage_errors_exit_2(capsys):
+    code, _, err = _run_cli(capsys, "run", "no_such_study")
+    assert code == 2 and "unknown study 'no_such_study'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _run_cli(capsys, "run")
+    assert code == 2 and "required" in err
+    code, _, err = _run_cli(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+    code, _, err = _run_cli(capsys, "run", "all", "--params", "x.yaml")
+    assert code == 2 and "one study" in err
+
+
+def test_failing_cell_exits_1_keeps_partial_notebook_and_previous_outputs(fixture_project, capsys):
+    code, out, err = _run_cli(capsys, "run", NAME, "--quiet")
+    assert code == 0 and "executed" in out
+    good = fixture_project.out()
+    before = {p: (good / p).read_bytes() for p in _files_under(good) if (good / p).is_file()}
+
+    code, out, err = _run_cli(capsys, "run", NAME, "--set", "fail=true", "--quiet")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    msg = lines[0]
+    assert "frame_fixture.ipynb" in msg
+    assert "cell 9 (In [7])" in msg  # cell 9 of the committed notebook, the 7th executed
+    assert "ValueError: planted failure for the tests" in msg
+    assert "Traceback" not in err
+
+    after = {p: (good / p).read_bytes() for p in _files_under(good) if (good / p).is_file()}
+    assert after == before, "the last successful outputs must stay intact"
+
+    failed = good.parent / "default.failed"
+    nb = json.loads((failed / "notebook.ipynb").read_text())
+    assert nb["metadata"]["studykit"]["status"] == "failed"
+    assert nb["metadata"]["papermill"]["exception"] is True
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert errors and errors[0]["ename"] == "ValueError"
+    assert "planted failure" in (failed / "FAILED.txt").read_text()
+    assert str(failed / "notebook.ipynb").endswith(msg.rsplit("partial notebook kept in ", 1)[1])
+    # no temporary folders are left behind
+    assert sorted(p.name for p in good.parent.iterdir()) == [".default.lock", "default", "default.failed"]
+
+    # the previous run is still valid for the cache
+    code, out, err = _run_cli(capsys, "run", NAME, "--quiet")
+    assert code == 0 and "cached" in out
+
+
+def test_bad_data_found_inside_the_notebook_exits_2(fixture_project, capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("group,score\na,1\n")
+    code, out, err = _run_cli(capsys, "run", NAME, "--set", f"data_file={bad}", "--quiet")
+    assert code == 2
+    assert "InputError" in err and "missing column 'value'" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_list_shows_studies_notebooks_and_profiles(fixture_project, capsys):
+    code, out, err = _run_cli(capsys, "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["study", "notebook", "profiles"]
+    row = next(ln for ln in lines if ln.startswith(NAME))
+    assert "frame_fixture.ipynb" in row and "default, small" in row
+    for s in ("annotation_robustness", "code_survival", "counterfactual_baselines", "lexical_prevalence",
+              "sycophancy_correlation"):
+        assert any(ln.startswith(s) for ln in lines), s
+
+
+def test_console_script_and_module_entry_points():
+    exe = Path(sys.executable).parent / "studykit"
+    for cmd in ([str(exe), "list"], [sys.executable, "-m", "studykit", "list"]):
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        assert "sycophancy_correlation" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "studykit", "run", "no_such_study"], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "studykit: error: unknown study 'no_such_study' (known: annotation_robustness, code_survival, "
+        "counterfactual_baselines, lexical_prevalence, sycophancy_correlation)"
+    ]
+
+
+def test_simulate_writes_embedded_data(fixture_project, capsys, tmp_path):
+    code, out, err = _run_cli(capsys, "simulate", NAME, "--out", str(tmp_path / "sim"))
+    assert code == 0, err
+    assert (tmp_path / "sim" / "values.csv").read_bytes() == fixture_project.data.read_bytes()
+    assert (tmp_path / "sim" / "SHA256SUMS").is_file()

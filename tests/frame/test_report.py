@@ -1,0 +1,97 @@
+"""The report: offline notebook HTML, exhibits traced to cells, every link resolves, opens in chromium."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from studykit import cli, report
+from studykit.runner import run_study
+
+from .sitecheck import browser_problems, find_chromium, static_problems
+
+NAME = "frame_fixture"
+
+
+@pytest.fixture(scope="module")
+def site(fixture_project_module):
+    run_study(NAME)
+    code = cli.main(["report"])
+    assert code == 0
+    return fixture_project_module.outputs / "site"
+
+
+def test_report_pages_list_exhibits_numbers_and_manifest(site, fixture_project_module):
+    fixture_project = fixture_project_module
+    index = (site / "index.html").read_text()
+    assert f'href="{NAME}/default/index.html"' in index
+    assert "Not run yet" in index  # the five real studies have no runs in this temporary project
+    page = (site / NAME / "default" / "index.html").read_text()
+    # exhibit list: Table/Figure -> caption -> cell (linked into the notebook page) -> files
+    assert "Table 1" in page and "Figure 1" in page
+    assert "Values by group" in page and "Bootstrap distribution of the difference" in page
+    assert 'href="notebook.html#cell-id=cell-05"' in page  # the table's cell in the committed notebook
+    assert 'href="files/tables/group_summary.csv"' in page and 'href="files/tables/group_summary.tex"' in page
+    assert 'src="files/figures/bootstrap.png"' in page
+    results = json.loads((fixture_project.out() / "results.json").read_text())
+    assert "diff.estimate" in page and f"{results['diff.estimate']:.6g}" in page
+    assert "manifest.json" in page and "cache key" in page
+    # copied files are the run's files
+    for rel in ("tables/group_summary.csv", "figures/bootstrap.png", "results.json", "manifest.json"):
+        assert (site / NAME / "default" / "files" / rel).read_bytes() == (fixture_project.out() / rel).read_bytes()
+
+
+def test_notebook_html_is_offline_with_math_as_mathml(site):
+    html = (site / NAME / "default" / "notebook.html").read_text()
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']https?://", html, re.I)
+    assert "cdnjs" not in html and "mathjax" not in html.lower()
+    assert "<math" in html and "STUDYKITMATH" not in html
+    assert 'id="cell-id=cell-05"' in html
+
+
+def test_every_link_and_image_resolves(site):
+    assert static_problems(site) == []
+
+
+def test_report_notes_a_failed_latest_attempt(fixture_project, capsys):
+    run_study(NAME)
+    assert cli.main(["run", NAME, "--set", "fail=true", "--quiet"]) == 1
+    assert cli.main(["report"]) == 0
+    capsys.readouterr()
+    site = fixture_project.outputs / "site"
+    page = (site / NAME / "default" / "index.html").read_text()
+    assert "latest attempt of this profile failed" in page and 'href="failed.html"' in page
+    assert (site / NAME / "default" / "failed.html").is_file()
+    assert "latest attempt failed" in (site / "index.html").read_text()
+    assert static_problems(site) == []
+
+
+def test_offline_html_strips_cdn_scripts_and_styles():
+    html = ('<script src="https://cdn.x/require.js"></script><link rel="stylesheet" href="http://cdn.x/a.css">'
+            '<script type="text/x-mathjax-config">MathJax.Hub.Config({})</script>'
+            '<script type="module">import m from "https://cdn.x/mermaid.mjs"</script>'
+            '<a href="https://doi.org/10.1/x">paper</a>')
+    assert report.offline_html(html) == '<a href="https://doi.org/10.1/x">paper</a>'
+
+
+def test_math_outside_code_becomes_mathml_and_code_is_untouched():
+    store: dict[str, str] = {}
+    src = "Cost $5 and $6. Formula $\\beta_1$ and\n$$x^2$$\n`$not math$`\n```\n$also not$\n```"
+    out = report._protect_math(src, store)
+    assert "`$not math$`" in out and "$also not$" in out and "Cost $5 and $6." in out
+    assert len(store) == 2
+    values = list(store.values())
+    assert values[0].startswith("<math") and 'display="inline"' in values[0]
+    assert 'display="block"' in values[1]
+
+
+@pytest.mark.browser
+def test_site_opens_in_headless_chromium_without_errors(site):
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it via scripts/ensure-chromium.sh)")
+    pytest.importorskip("playwright", reason="the playwright package is not installed in .venv")
+    problems, n_pages = browser_problems(site, chromium)
+    assert n_pages >= 3
+    assert problems == []
