@@ -1,22 +1,26 @@
-# Two commands on a fresh machine:  make reproduce   and   make test
+# Two commands on a fresh machine (Python 3.11+, git, make):
+#   make reproduce   every study notebook on its embedded data -> outputs/, then the report
+#   make test        the whole test suite (every notebook executed on small parameters)
 SHELL := /bin/bash
-PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.studykit-installed
 JOBS ?= 2
+PYTEST_ARGS ?=
 
-.PHONY: setup reproduce test test-slow lab report browser bench clean-outputs lock
+.PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock
 
-$(STAMP): requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name studykit --display-name "Python (studykit)" >/dev/null
-	@touch $@
+help:
+	@echo "make reproduce   set up .venv, run every study (cached), build outputs/site/index.html"
+	@echo "make test        set up .venv, make sure chromium is there, run the test suite"
+	@echo "make lab         JupyterLab on the notebooks with the 'studykit' kernel"
+	@echo "make report      rebuild the report from outputs/"
+	@echo "make test-slow   the long simulations (coverage, power)"
+	@echo "make bench       the benchmarks in benchmarks/"
+	@echo "make lock        maintainers: regenerate requirements.lock and environment.yml from .venv"
 
-setup: $(STAMP)
+# Create or update .venv from requirements.lock; a no-op (milliseconds) when nothing changed.
+setup:
+	@bash scripts/setup-venv.sh
 
 browser:
 	@bash scripts/ensure-chromium.sh
@@ -26,16 +30,16 @@ reproduce: setup
 	$(BIN)/studykit report
 
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-slow: setup
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --FileContentsManager.preferred_dir=notebooks
 
 report: setup
 	$(BIN)/studykit report
@@ -43,6 +47,5 @@ report: setup
 clean-outputs:
 	rm -rf outputs
 
-# Regenerate requirements.lock from requirements.in (maintainers only).
 lock:
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^studykit' > requirements.lock
+	@bash scripts/lock.sh
