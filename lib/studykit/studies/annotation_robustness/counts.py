@@ -27,7 +27,10 @@ def label_counts(data: AnnotationData, column: str, row_mask: np.ndarray | None 
     lab = data.ann_label
     if row_mask is not None:
         lvl, conf, lab = lvl[row_mask], conf[row_mask], lab[row_mask]
-    key = (conf.astype(np.int64) * L1 + lvl) * K + lab
+    dt = np.int32 if C * L1 * K < 2**31 else np.int64
+    key = conf.astype(dt, copy=False) * dt(L1 * K)
+    key += lvl.astype(dt, copy=False) * dt(K)
+    key += lab
     return np.bincount(key, minlength=C * L1 * K).reshape(C, L1, K)
 
 

@@ -109,6 +109,21 @@ def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return _rank_codes(codes.astype(np.int32), np.asarray(uniques))
 
 
+def _raw_codes(s: pd.Series) -> np.ndarray:
+    """Integer codes (any order) of a column: categorical codes as they are, others hashed."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy()
+    return pd.factorize(s, use_na_sentinel=True)[0]
+
+
+def _head_values(s: pd.Series, raw: np.ndarray, heads: np.ndarray) -> pd.Series:
+    """The values of column ``s`` at the run heads, as strings."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = np.asarray(s.cat.categories.astype(str), dtype=object)
+        return pd.Series(cats[raw[heads]], dtype=object)
+    return pd.Series(s.to_numpy()[heads]).astype(str)
+
+
 def _combine(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Mixed-radix combination of sorted codes -> (dense sorted codes, used combined values)."""
     n = len(parts[0][0])
@@ -144,12 +159,13 @@ def _arrow_to_frame(table) -> pd.DataFrame:
         if pa.types.is_dictionary(col.type) and col.num_chunks > 0:
             col = col.unify_dictionaries()
             cats = col.chunk(0).dictionary.to_pylist()
-            codes = np.concatenate([pc.fill_null(ch.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+            codes = np.concatenate([(pc.fill_null(ch.indices, -1) if ch.null_count else ch.indices)
+                                    .to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
                                     for ch in col.chunks])
             cols[name] = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object), validate=False)
         else:
-            cols[name] = col.to_pandas()
-    return pd.DataFrame(cols)
+            cols[name] = col.to_numpy() if col.null_count == 0 else col.to_pandas()
+    return pd.DataFrame(cols, copy=False)
 
 
 def read_annotations(path: str | Path) -> pd.DataFrame:
@@ -204,12 +220,17 @@ def _int_lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Position of each value in ``keys`` (-1 if absent); a dense table when the ids are compact."""
     keys = keys.astype(np.int64)
     lo, hi = int(keys.min()), int(keys.max())
+    vmin, vmax = int(values.min()), int(values.max())
     if hi - lo <= 8 * len(keys) + 1_000_000:
-        lut = np.full(hi - lo + 2, -1, dtype=np.int32)
+        lut = np.full(hi - lo + 1, -1, dtype=np.int32)
         lut[keys - lo] = np.arange(len(keys), dtype=np.int32)
+        if vmin >= lo and vmax <= hi:  # all in range: one gather, no int64 copy
+            return lut[values - values.dtype.type(lo)] if lo else lut[values]
         v = values.astype(np.int64) - lo
-        v = np.where((v < 0) | (v > hi - lo), hi - lo + 1, v)
-        return lut[v]
+        out = np.full(len(values), -1, dtype=np.int32)
+        inside = (v >= 0) & (v <= hi - lo)
+        out[inside] = lut[v[inside]]
+        return out
     return pd.Index(keys).get_indexer(values).astype(np.int32)
 
 
@@ -307,10 +328,23 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     else:
         issues.add("unknown_items", int(unknown.sum()), "annotation rows whose item_id is not in items are left out")
 
-    # configuration ids, sorted by (model, prompt, temperature, seed)
-    parts = [_codes(ann["model"]), _codes(ann["prompt"]), _codes(pd.Series(np.asarray(temp, dtype=float))),
-             _codes(seed)]
-    conf_codes, conf_uniques = _combine(parts)
+    # configuration ids, sorted by (model, prompt, temperature, seed): annotation files are
+    # usually sorted by configuration, so only the first row of every run of equal keys is
+    # factorised (linear, a few cheap passes over the rows), then the runs are expanded.
+    raw = [_raw_codes(ann["model"]), _raw_codes(ann["prompt"]), np.asarray(temp, dtype=float), np.asarray(seed)]
+    start = np.zeros(n_rows, dtype=bool)
+    start[0] = True
+    for a in raw:
+        start[1:] |= a[1:] != a[:-1]
+    heads = np.flatnonzero(start)
+    run_id = np.cumsum(start, dtype=np.int32) - 1
+    del start
+    head_vals = [_head_values(ann[c], r, heads) for c, r in zip(("model", "prompt"), raw[:2])] + \
+        [pd.Series(raw[2][heads]), pd.Series(raw[3][heads])]
+    parts = [_codes(v) for v in head_vals]
+    head_codes, conf_uniques = _combine(parts)
+    conf_codes = head_codes[run_id]
+    del run_id, raw
     n_conf = len(conf_uniques)
     rest = conf_uniques.astype(np.int64)
     cols = {}
@@ -354,9 +388,12 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     # duplicates of item x configuration
     n_items = len(it)
     key = conf_codes.astype(np.int64) * n_items + item_pos
+    n_ok = int(ok_item.sum())
     if n_conf * n_items <= 8 * max(n_rows, 1) + 1_000_000:
-        seen = np.bincount(key[ok_item], minlength=n_conf * n_items)
-        has_dup = bool((seen > 1).any())
+        seen = np.zeros(n_conf * n_items, dtype=bool)
+        seen[key[ok_item]] = True
+        has_dup = int(np.count_nonzero(seen)) < n_ok
+        del seen
     else:
         has_dup = True
     if has_dup:
