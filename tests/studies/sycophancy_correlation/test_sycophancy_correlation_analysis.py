@@ -209,3 +209,24 @@ def test_size_association_against_scipy():
     assert t.loc["slope", "pearson_r_log10"] == pytest.approx(
         sps.pearsonr(np.log10(sizes.values), pm["slope"]).statistic)
     assert an.size_association(pm, None).empty
+
+
+def test_vectorised_category_correlations_equal_stats_pearson_r():
+    from studykit import stats
+
+    df = _toy_models(n_models=3, n=25)
+    rng = np.random.default_rng(5)
+    rows = []
+    for r in df.itertuples():
+        for k in range(4):
+            rows.append({"model": r.model, "persona_id": r.persona_id, "category": f"c{k}", "n": 6,
+                         "total": 6 * float(np.clip(r.rate + rng.normal(0, 0.05), 0, 1))})
+    rates = an.compute_rates(pd.DataFrame(rows), df[["model", "persona_id", "agreeableness"]])
+    table, issues = an.category_correlations(rates, confidence=0.9)
+    assert not issues and len(table) == 12
+    for row in table.itertuples():
+        sub = rates.categories[(rates.categories["model"] == row.model) & (rates.categories["category"] == row.category)]
+        ref = stats.pearson_r(sub["agreeableness"], sub["rate"], confidence=0.9)
+        assert row.r == pytest.approx(ref.statistic, abs=1e-12)
+        assert row.p_two_sided == pytest.approx(ref.p_value, rel=1e-8)
+        assert (row.r_ci_low, row.r_ci_high) == pytest.approx((ref.effect.ci_low, ref.effect.ci_high), abs=1e-12)
