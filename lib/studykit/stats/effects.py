@@ -438,7 +438,10 @@ def cramers_v(table, *, bias_correction: bool = True, confidence: float = 0.95) 
     Pearson statistic in :math:`\lambda` and maps :math:`\lambda` to
     :math:`\sqrt{\lambda/(n(m-1))}` with the same denominator ``m`` as the
     estimate (Smithson 2003; as R ``effectsize``); its lower end is 0 when
-    :math:`\lambda = 0` cannot be rejected.
+    :math:`\lambda = 0` cannot be rejected, its upper end at most 1.  Should the
+    interval miss the estimate (possible only without the bias correction, which
+    is biased upward when :math:`\chi^2` is near its df) it is extended to the
+    estimate and ``note`` says so.
 
     Parameters
     ----------
@@ -482,9 +485,14 @@ def cramers_v(table, *, bias_correction: bool = True, confidence: float = 0.95) 
         method = "Cramér's V, noncentral chi2 CI"
     est = math.sqrt(phi2 / (m - 1))
     lam_lo, lam_hi = ncx2_ci(chi2, df, confidence)
-    lo = math.sqrt(lam_lo / (n * (m - 1)))
-    hi = math.sqrt(lam_hi / (n * (m - 1)))
-    return EffectSize(est, min(lo, est), max(hi, est), method, confidence, int(round(n)))
+    lo = min(1.0, math.sqrt(lam_lo / (n * (m - 1))))
+    hi = min(1.0, math.sqrt(lam_hi / (n * (m - 1))))
+    note = ""
+    if not lo <= est <= hi:
+        note = ("the noncentral-chi2 CI did not contain the estimate (the uncorrected V is biased "
+                "upward when chi2 is near its df); the CI end was extended to the estimate")
+        lo, hi = min(lo, est), max(hi, est)
+    return EffectSize(est, lo, hi, method, confidence, int(round(n)), note)
 
 
 def phi(table_2x2, *, confidence: float = 0.95) -> EffectSize:

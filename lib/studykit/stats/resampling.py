@@ -31,7 +31,7 @@ from studykit.stats.results import BootstrapResult, TestResult
 
 __all__ = ["bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff"]
 
-_TARGET_ELEMENTS = 1 << 21   # values per resampled batch array (~16 MB of float64)
+_TARGET_ELEMENTS = 1 << 18   # values per batch array (2 MB of float64: stays in cache, fastest here)
 
 
 class MeanContrast:
@@ -120,12 +120,11 @@ def _jackknife_generic(statistic, data, paired: bool, chunk_elems: int):
         n = data[members[0]].size
         rows = max(1, min(n, chunk_elems // max(n, 1)))
         vals = np.empty(n)
-        base = np.arange(n)
+        base = np.arange(n - 1)
         for k in range(0, n, rows):
             r = min(rows, n - k)
-            keep = np.ones((r, n), dtype=bool)
-            keep[np.arange(r), k + np.arange(r)] = False
-            idx = np.broadcast_to(base, (r, n))[keep].reshape(r, n - 1)
+            left_out = np.arange(k, k + r)[:, None]
+            idx = base[None, :] + (base[None, :] >= left_out)   # row i: 0..n-1 without i
             samples = [(s[idx] if j in members else s[None, :]) for j, s in enumerate(data)]
             vals[k:k + r] = _theta(statistic, samples)
         out.append(vals)
@@ -199,7 +198,7 @@ def bootstrap_ci(data, statistic, *, n_resamples: int = 10_000, method: str = "b
     confidence : float
     seed : int
     batch_size : int or None
-        Resamples per batch; default keeps each batch array near 2**21 values.
+        Resamples per batch; default keeps each batch array near 2**18 values.
 
     Returns
     -------
@@ -299,9 +298,11 @@ def _pvalue(null: np.ndarray, observed: float, alternative: str, exact: bool) ->
     return float(min(1.0, 2 * min(p_less, p_greater)))
 
 
-def _sign_matrix_exact(n: int) -> np.ndarray:
-    codes = np.arange(2 ** n, dtype=np.int64)[:, None]
-    return ((codes >> np.arange(n)) & 1).astype(bool)
+def _random_bits(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    """(rows, n) fair coin flips; each row consumes whole 32-bit words, so batches do not shift the stream."""
+    words = -(-n // 32)
+    raw = rng.integers(0, 2 ** 32, size=(rows, words), dtype=np.uint32)
+    return np.unpackbits(raw.view(np.uint8), axis=1, count=n).view(bool)
 
 
 def permutation_test(x, y, statistic="mean_diff", *, paired: bool = False, n_resamples: int = 10_000,
@@ -376,7 +377,7 @@ def permutation_test(x, y, statistic="mean_diff", *, paired: bool = False, n_res
                 codes = np.arange(k, k + r, dtype=np.int64)[:, None]
                 keep = ((codes >> np.arange(n)) & 1).astype(bool)
             else:
-                keep = rng.random((r, n)) < 0.5
+                keep = _random_bits(rng, r, n)
             if linear:
                 chunks.append((base.sum() + keep.astype(float) @ delta) / n)
             else:
