@@ -139,10 +139,9 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
                          f"(e.g. item {r.item_id}, variant {r.variant}, model {r.model}); "
                          "add a 'repeat' column for repeated answers")
     blank = out["prediction"].isna()
-    if blank.any():
-        issues.append(issue("blank_prediction", int(blank.sum()),
-                            "a blank answer counts as missing: the item is left out of every flip or "
-                            "comparison that needs it (no imputation)"))
+    issues.append(issue("blank_prediction", int(blank.sum()),
+                        "a blank answer counts as missing: the item is left out of every flip or "
+                        "comparison that needs it (no imputation); reported even when there are none"))
     return out.reset_index(drop=True), issues
 
 
@@ -271,7 +270,7 @@ def adapt_medperturb(
                         f"leaks), {n_s} more shorter than {min_length_ratio:g} x the original; "
                         f"of {len(defects)} baseline rows"))
     w = w.join(defects.set_index("row")[["defective"]], how="left")
-    w["defective"] = w["defective"].fillna(False).astype(bool)
+    w["defective"] = w["defective"].astype("boolean").fillna(False).astype(bool)
 
     w["item_id"] = w["dataset"].astype(str) + ":" + w["context_id"].astype(str)
     w["variant"] = w["dataset_id"].map(MEDPERTURB_VARIANTS)

@@ -30,11 +30,13 @@ def flip_rate_dots(rates: pd.DataFrame, *, max_cols: int = 4):
         ypos[(p, "baseline")] = 2.2 * j + 0.8
     for ax, (model, task) in zip(axes.ravel(), panels):
         sub = rates[(rates["model"] == model) & (rates["task"] == task)]
-        for r in sub.itertuples():
-            color, marker = KIND_STYLE.get(r.variant_kind, ("black", "o"))
-            y = ypos[(r.pair, r.variant_kind if r.variant_kind in KIND_STYLE else "target")]
-            ax.errorbar(r.flip_rate, y, xerr=[[r.flip_rate - r.ci_low], [r.ci_high - r.flip_rate]], fmt=marker,
-                        color=color, ms=5, capsize=2, lw=1)
+        for kind, (color, marker) in KIND_STYLE.items():
+            k = sub[sub["variant_kind"] == kind]
+            if k.empty:
+                continue
+            y = [ypos[(p, kind)] for p in k["pair"]]
+            ax.errorbar(k["flip_rate"], y, xerr=[k["flip_rate"] - k["ci_low"], k["ci_high"] - k["flip_rate"]],
+                        fmt=marker, color=color, ms=5, capsize=2, lw=1)
         ax.set_title(f"{model} / {task}", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     for ax in axes.ravel()[n:]:
