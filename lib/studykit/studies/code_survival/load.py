@@ -69,7 +69,7 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
     if "observed_until" in out.columns:
         out["observed_until"] = _parse_times(out["observed_until"])
     else:
-        out["observed_until"] = pd.NaT
+        out["observed_until"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
     miss = out["observed_until"].isna()
     if miss.any():
         last = pd.concat([out["born_at"], out["ended_at"]], axis=1).max(axis=1)

@@ -1,0 +1,201 @@
+"""Analysis steps checked against independent computations; recovery of the planted hazard ratio."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from studykit.errors import InputError
+from studykit.paths import data_dir
+from studykit.studies.code_survival import analysis as A
+from studykit.studies.code_survival.load import load_line_events, prepare_events, read_truth
+from studykit.studies.code_survival.simulate import simulate_line_events, write_embedded
+
+
+@pytest.fixture(scope="module")
+def sim():
+    df, _ = load_line_events(data_dir("code_survival") / "line_events_sim.csv")
+    return df
+
+
+@pytest.fixture(scope="module")
+def small(sim):
+    """Eight of the twenty simulated repositories (faster checks)."""
+    keep = sorted(sim.repo.unique())[:8]
+    return sim[sim.repo.isin(keep)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return read_truth(data_dir("code_survival") / "truth.json")
+
+
+def test_embedded_data_is_byte_identical(tmp_path):
+    write_embedded(tmp_path)
+    committed = (data_dir("code_survival") / "SHA256SUMS").read_text()
+    assert (tmp_path / "SHA256SUMS").read_text() == committed
+
+
+def test_recovery_of_planted_hr(sim, truth):
+    rec = A.recovery(sim, truth)
+    strat = rec.iloc[0]
+    assert strat.model.startswith("adjusted (strata")
+    assert strat.ci_low <= truth["hr_agent"] <= strat.ci_high
+    assert abs(np.log(strat.estimated_hr) - np.log(truth["hr_agent"])) < 0.1
+    assert strat.ci_high < 1  # the planted effect is detected
+
+
+def test_recovery_other_hr_and_seed():
+    df, truth = simulate_line_events(n_repos=30, units_per_repo=300, hr_agent=1.3, seed=11)
+    df, _ = prepare_events(df)
+    rec = A.recovery(df, truth).iloc[0]
+    assert rec.ci_low <= 1.3 <= rec.ci_high and rec.ci_low > 1
+
+
+def test_cox_matches_statsmodels_phreg_efron(small):
+    sim = small
+    from statsmodels.duration.hazard_regression import PHReg
+
+    res, tab, _ = A.cox_agent(sim, adjusted=False, ph_test=False)
+    X = (sim["author_type"] == "agent").astype(float).to_numpy()[:, None]
+    ref = PHReg(sim["duration_days"].to_numpy(), X, status=sim["event"].to_numpy(), ties="efron").fit()
+    assert np.log(res.hr) == pytest.approx(ref.params[0], abs=1e-5)
+    assert res.se_log_hr == pytest.approx(ref.bse[0], rel=1e-4)
+    assert res.p_value == pytest.approx(ref.pvalues[0], rel=1e-3)
+    # adjusted, stratified by repository
+    res_s, tab_s, _ = A.cox_agent(sim, adjusted=True, adjust="strata", ph_test=False)
+    Xd = A.design_matrix(sim, adjusted=True)
+    cols = [c for c in Xd.columns if c not in ("duration_days", "event", "repo")]
+    ref_s = PHReg(Xd["duration_days"].to_numpy(), Xd[cols].to_numpy(float), status=Xd["event"].to_numpy(),
+                  strata=Xd["repo"].to_numpy(), ties="efron").fit()
+    assert np.log(res_s.hr) == pytest.approx(ref_s.params[cols.index("agent")], abs=1e-4)
+
+
+def test_cluster_robust_se_differs_and_is_reported(small):
+    sim = small
+    res_c, _, ph = A.cox_agent(sim, adjusted=True, adjust="cluster")
+    assert res_c.variance.startswith("robust")
+    assert res_c.ci_low < res_c.hr < res_c.ci_high
+    assert 0 <= res_c.ph_p_value <= 1 and set(ph.term) >= {"agent", "log_commit_size"}
+
+
+def test_km_and_logrank_against_manual_and_statsmodels(sim):
+    from statsmodels.duration.survfunc import survdiff
+
+    fits = A.km_fits(sim)
+    sub = sim[sim.author_type == "agent"]
+    t = 30.0
+    times = np.sort(sub.loc[(sub.event == 1) & (sub.duration_days <= t), "duration_days"].unique())
+    s = 1.0
+    for tj in times:
+        n = (sub.duration_days >= tj).sum()
+        d = ((sub.duration_days == tj) & (sub.event == 1)).sum()
+        s *= 1 - d / n
+    tab = A.km_table(fits, [t])
+    assert tab.set_index("group").loc["agent", "survival"] == pytest.approx(s, rel=1e-10)
+    lr = A.logrank(sim)
+    chi2, p = survdiff(sim.duration_days.to_numpy(), sim.event.to_numpy(), sim.author_type.to_numpy())
+    assert lr.statistic == pytest.approx(chi2, rel=1e-6) and lr.p_value == pytest.approx(p, rel=1e-5)
+
+
+def test_piecewise_single_window_equals_cox(small):
+    sim = small
+    pw = A.piecewise_hr(sim, [])
+    res, _, _ = A.cox_agent(sim, adjusted=False, ph_test=False)
+    assert pw.hr.iloc[0] == pytest.approx(res.hr, rel=1e-6)
+    pw3 = A.piecewise_hr(sim, [30, 180])
+    assert list(pw3.window_days) == ["[0, 30)", "[30, 180)", "[180, end)"]
+    assert pw3.events.sum() == sim.event.sum()
+
+
+def test_modified_share_counts(sim):
+    tab, s = A.modified_share(sim, 90)
+    win = (sim.observed_until - sim.born_at).dt.total_seconds() / 86400
+    elig = sim[win >= 90]
+    for g in ("agent", "human"):
+        e = elig[elig.author_type == g]
+        p = ((e.event == 1) & (e.duration_days <= 90)).mean()
+        assert s[g] == pytest.approx(p)
+    assert s["diff_pp"] == pytest.approx(100 * (s["agent"] - s["human"]))
+    assert s["diff_pp_ci_low"] < s["diff_pp"] < s["diff_pp_ci_high"]
+    with pytest.raises(InputError, match="horizon_days"):
+        A.modified_share(sim, 5000)
+
+
+def test_intent_chi2_matches_scipy(sim):
+    from scipy.stats import chi2_contingency
+
+    long, test = A.intent_profile(sim)
+    ended = sim[sim.event == 1]
+    ref = chi2_contingency(pd.crosstab(ended.author_type, ended.end_intent).to_numpy(), correction=False)
+    assert test.statistic == pytest.approx(ref[0], rel=1e-9)
+    assert 0 <= test.effect.estimate < 0.3
+    shares = long.groupby("author_type")["share"].sum()
+    assert np.allclose(shares, 1.0)
+
+
+def test_auc_statistic_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500).astype(float)
+    s = np.round(rng.normal(y * 0.5, 1), 1)  # ties
+    assert A._auc_stat(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    Y = np.vstack([y, y[::-1]])
+    S = np.vstack([s, s[::-1]])
+    assert np.allclose(A._auc_stat(Y, S, axis=-1), roc_auc_score(y, s))
+
+
+def test_prediction_finds_planted_text_signal_and_is_deterministic(sim):
+    p1 = A.predict_modification(sim, 90, n_bootstrap=200, seed=1)
+    assert p1.auc_ci_low > 0.5 and p1.auc_ci_low < p1.auc_roc < p1.auc_ci_high
+    assert p1.folds == 5 and p1.n_repos == 20
+    assert 0 <= p1.timing_macro_f1 <= 1 and len(p1.timing_classes) == 3
+
+def test_prediction_is_deterministic(small):
+    p1 = A.predict_modification(small, 90, n_bootstrap=100, seed=1, max_features=500)
+    p2 = A.predict_modification(small, 90, n_bootstrap=100, seed=1, max_features=500)
+    pd.testing.assert_frame_equal(p1.summary(), p2.summary())
+    pd.testing.assert_frame_equal(p1.fold_table, p2.fold_table)
+    pd.testing.assert_frame_equal(p1.timing_confusion, p2.timing_confusion)
+
+
+def test_analysis_tables_are_deterministic(small):
+    sim = small
+    def run():
+        fits = A.km_fits(sim)
+        return [A.km_table(fits, [7, 30]), A.modified_share(sim, 90)[0], A.cox_agent(sim, adjusted=True)[1],
+                A.per_agent_hr(sim), A.intent_profile(sim)[0], A.piecewise_hr(sim, [30])]
+    for a, b in zip(run(), run()):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_prepare_events_bad_input(sim):
+    with pytest.raises(InputError, match="missing column 'event'"):
+        prepare_events(sim.drop(columns="event"))
+    with pytest.raises(InputError, match="author_type"):
+        prepare_events(sim.assign(author_type="robot"))
+    with pytest.raises(InputError, match="no agent-authored units"):
+        prepare_events(sim.assign(author_type="human"))
+    with pytest.raises(InputError, match="no human-authored units"):
+        prepare_events(sim.assign(author_type="agent"))
+    bad = sim.copy()
+    bad["born_at"] = bad["born_at"].astype(str)
+    bad.loc[3, "born_at"] = "yesterday"
+    with pytest.raises(InputError, match="born_at"):
+        prepare_events(bad)
+    bad = sim.copy()
+    bad["ended_at"] = bad["ended_at"].astype(object)
+    first_event = bad.index[bad.event == 1][0]
+    bad.loc[first_event, "ended_at"] = None
+    out, issues = prepare_events(bad.drop(columns="observed_until"))
+    checks = {i[0]: i[1] for i in issues}
+    assert checks["bad_end_time"] == 1 and checks["observed_until_inferred"] == len(out) == len(sim) - 1
+    skew = sim.copy()
+    skew.loc[first_event, "ended_at"] = skew.loc[first_event, "born_at"] - pd.Timedelta(days=1)
+    out, issues = prepare_events(skew)
+    assert ("negative_durations", 1) in {(i[0], i[1]) for i in issues} and out.duration_days.min() == 0
+    one = sim[sim.repo == sim.repo.iloc[0]].assign(author_type="human")
+    mixed = pd.concat([one, sim[sim.repo != sim.repo.iloc[0]]])
+    _, issues = prepare_events(mixed)
+    assert ("repos_single_author_type", 1) in {(i[0], i[1]) for i in issues}
