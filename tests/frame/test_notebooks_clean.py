@@ -1,0 +1,91 @@
+"""Committed notebooks: no outputs or execution counts, the `studykit` kernel, a parameters cell
+that matches the study's Params, ``out.close()`` at the end."""
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from studykit import paths
+from studykit.studies import STUDIES
+
+ROOT = paths.project_root()
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + [Path(__file__).parent / "fixtures" / "frame_fixture.ipynb"]
+
+
+def _load(p: Path) -> dict:
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_committed_notebook_holds_no_outputs_or_execution_counts(nb_path):
+    nb = _load(nb_path)
+    dirty = []
+    for i, cell in enumerate(nb["cells"], 1):
+        if cell["cell_type"] != "code":
+            continue
+        if cell.get("outputs"):
+            dirty.append(f"cell {i} has outputs")
+        if cell.get("execution_count") is not None:
+            dirty.append(f"cell {i} has execution count {cell['execution_count']}")
+    assert not dirty, f"{nb_path.name}: clear outputs before committing: {'; '.join(dirty)}"
+    assert "papermill" not in nb["metadata"], f"{nb_path.name} is an executed (papermill) notebook"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_names_the_studykit_kernel_and_has_one_parameters_cell(nb_path):
+    nb = _load(nb_path)
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "studykit", nb_path.name
+    tagged = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{nb_path.name}: needs exactly one cell tagged 'parameters'"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert "out.close()" in "".join(code[-1]["source"]), f"{nb_path.name}: last code cell must call out.close()"
+
+
+def _parameter_names(nb: dict) -> list[str]:
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_parameters_cell_matches_the_study_schema(study):
+    nb_path = ROOT / "notebooks" / f"{study}.ipynb"
+    if not nb_path.is_file():
+        pytest.fail(f"notebooks/{study}.ipynb is missing")
+    from studykit.studies import get_study
+
+    params_cls = get_study(study).Params
+    names = _parameter_names(_load(nb_path))
+    assert "output_dir" in names, f"{study}: the parameters cell must set output_dir = None"
+    fields = set(params_cls.model_fields)
+    assert set(names) - {"output_dir"} == fields, (
+        f"{study}: parameters cell and Params differ: only in notebook {sorted(set(names) - {'output_dir'} - fields)}, "
+        f"only in Params {sorted(fields - set(names))}"
+    )
+    # the cell's defaults are the schema's defaults (so the notebook runs as is in JupyterLab)
+    cell = next(c for c in _load(nb_path)["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    ns: dict = {}
+    exec("".join(cell["source"]), {}, ns)
+    defaults = params_cls().to_notebook()
+    for k in fields:
+        assert json.loads(json.dumps(ns[k])) == defaults[k], f"{study}: default of '{k}' differs from Params"
+
+
+def test_studykit_kernel_is_installed_in_this_environment():
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("studykit")
+    exe = Path(spec.argv[0])
+    assert exe.resolve() == Path(sys.executable).resolve() or exe.parent.resolve() == Path(sys.executable).parent.resolve(), (
+        f"the studykit kernel runs {exe}, not this environment's Python {sys.executable}: run `make setup`"
+    )
