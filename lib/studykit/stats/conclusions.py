@@ -119,6 +119,10 @@ def conclusion_label(estimate, p, alpha: float = 0.05, labels=("a_larger", "b_la
     -------
     ndarray of str
 
+    References
+    ----------
+    Gelman, A., & Tuerlinckx, F. (2000): the sign of a significant estimate is the conclusion drawn.
+
     Examples
     --------
     >>> conclusion_label([0.2, -0.2, 0.2], [0.01, 0.01, 0.2]).tolist()

@@ -128,6 +128,22 @@ def jensen_shannon(p, q, *, axis: int = -1, base: float = 2):
 def entropy(p, *, axis: int = -1, base: float = 2):
     r"""Shannon entropy :math:`H(p) = -\sum_i p_i \log p_i` of normalised weights.
 
+    Parameters
+    ----------
+    p : array_like
+        Non-negative weights, normalised along ``axis``.
+    axis : int
+    base : float
+
+    Returns
+    -------
+    float or ndarray
+
+    References
+    ----------
+    Shannon, C. E. (1948). A mathematical theory of communication. *Bell Syst. Tech. J.* 27.
+    Equals :func:`scipy.stats.entropy(p, base=base)`.
+
     Examples
     --------
     >>> entropy([0.5, 0.5])
