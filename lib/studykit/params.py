@@ -132,7 +132,14 @@ class StudyParams(BaseModel):
             if unknown:
                 raise ParamError(f"unknown parameter '{unknown[0]}' in --set for study {cls.study}")
             values.update(overrides)
-        params = cls.validate_mapping(values, source).prepare()
+        try:
+            validated = cls.model_validate(dict(values))
+        except ValidationError as err:
+            loc = err.errors()[0].get("loc", ())
+            # name where the bad value came from: the --set override or the profile file
+            where = "--set" if overrides and loc and loc[0] in overrides else source
+            raise ParamError(_format_validation_error(err, cls.study, where)) from None
+        params = validated.prepare()
         if check_inputs:
             params.check_inputs()
         return params
