@@ -110,7 +110,7 @@ def lemma_table(counts: CorpusCounts, language: str, min_count_guard: int) -> pd
     if not {"ai", "human"} <= set(tot.index):
         raise ValueError(f"language '{language}' lacks one of the sources ai/human")
     d = counts.docs[counts.docs["language"] == language]
-    wide = d.pivot_table(index="lemma", columns="source", values="docs", aggfunc="sum", fill_value=0)
+    wide = d.groupby(["lemma", "source"])["docs"].sum().unstack(fill_value=0)
     for s in ("ai", "human"):
         if s not in wide.columns:
             wide[s] = 0
@@ -359,7 +359,7 @@ def excess_vocabulary(docs: pd.DataFrame, totals: pd.DataFrame, *, min_freq: flo
     for lang in sorted(docs["language"].unique()):
         d = docs[docs["language"] == lang]
         n = totals[totals["language"] == lang].set_index("year")["n_docs"]
-        wide = d.pivot_table(index="lemma", columns="year", values="docs", aggfunc="sum", fill_value=0)
+        wide = d.groupby(["lemma", "year"])["docs"].sum().unstack(fill_value=0)
         wide = wide.reindex(columns=sorted(n.index), fill_value=0)
         counts = wide.to_numpy(float)
         freq = (counts + 1.0) / (n.reindex(wide.columns).to_numpy(float) + 1.0)

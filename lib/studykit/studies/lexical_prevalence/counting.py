@@ -37,7 +37,7 @@ import pandas as pd
 from studykit.errors import InputError, ParamError
 from studykit.tables import _kind
 
-from .text import CONTENT_UPOS, TOKEN_RE, LemmaMemo, TokenMemo
+from .text import CONTENT_UPOS, TOKEN_RE, LemmaMemo, TokenMemo, save_lemma_cache
 
 SOURCES = ("ai", "human")
 
@@ -183,8 +183,12 @@ def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
             docs[key] = Counter(acc)
             if full:
                 toks[key] = Counter(tok_acc)
+    lemmas = {}
+    for (lang, flt, tc), m in _MEMOS.items():
+        if isinstance(m, LemmaMemo) and m.known and m.new:
+            lemmas.setdefault(m.lemma_code, {}).update(m.take_new())
     return {"docs": docs, "tokens": toks, "n_docs": n_docs, "n_content": n_content,
-            "n_tokens": n_tokens, "issues": issues}
+            "n_tokens": n_tokens, "issues": issues, "lemmas": lemmas}
 
 
 def _row_key(lang: Any, graw: Any, cfg: CountConfig, keep_langs: set[str] | None) -> Any:
@@ -220,6 +224,8 @@ def _merge_into(out: dict[str, Any], p: dict[str, Any]) -> None:
     out["n_content"].update(p["n_content"])
     out["issues"].update(p["issues"])
     out["n_tokens"] += p["n_tokens"]
+    for code, new in p.get("lemmas", {}).items():
+        out.setdefault("lemmas", {}).setdefault(code, {}).update(new)
 
 
 # --------------------------------------------------------------------------- reading in chunks
@@ -409,6 +415,7 @@ def count_corpus(path: str | Path, cfg: CountConfig, *, n_workers: int = 2, chun
         if bar is not None:
             bar.close()
     merged["issues"].update(reader_issues)
+    save_lemma_cache(merged.get("lemmas", {}))
     return to_frames(merged, cfg)
 
 
@@ -429,7 +436,7 @@ def _run_processes(batches, cfg, n_workers, done) -> None:
 
 def _run_dask(batches, cfg, scheduler, n_workers, done) -> None:
     try:
-        from distributed import Client, wait
+        from distributed import Client
     except ImportError:  # pragma: no cover
         raise ParamError("parameter 'dask_scheduler': the 'distributed' package is not installed") from None
     own = False
@@ -442,18 +449,21 @@ def _run_dask(batches, cfg, scheduler, n_workers, done) -> None:
             raise ParamError(f"parameter 'dask_scheduler': cannot connect to {scheduler}: {exc}") from None
         own = True
     try:
+        from distributed import as_completed
+
         n_cluster = max(1, len(client.scheduler_info().get("workers", {})))
-        limit = 2 * max(n_cluster, 1)
-        inflight: dict = {}
+        limit = 2 * n_cluster
+        ac = as_completed(loop=client.loop)
+        sizes: dict = {}
         for b in batches:
             fut = client.submit(count_batch, b, cfg, pure=False)
-            inflight[fut] = len(b["language"])
-            if len(inflight) >= limit:
-                res = wait(list(inflight), return_when="FIRST_COMPLETED")
-                for f in res.done:
-                    done(f.result(), inflight.pop(f))
-        for f in list(inflight):
-            done(f.result(), inflight.pop(f))
+            sizes[fut.key] = len(b["language"])
+            ac.add(fut)
+            if ac.count() >= limit:
+                f = next(ac)
+                done(f.result(), sizes.pop(f.key))
+        for f in ac:
+            done(f.result(), sizes.pop(f.key))
     finally:
         if own:
             client.close()

@@ -59,7 +59,7 @@ class SimConfig:
     years: tuple[int, ...] = (2018, 2019, 2020, 2021, 2022, 2023, 2024)
     docs_per_year: int = 2500
     cutoff_year: int = 2022
-    adoption: tuple[tuple[int, float], ...] = ((2023, 0.4), (2024, 0.7))
+    adoption: tuple[tuple[int, float], ...] = ((2023, 0.15), (2024, 0.3))
     no_uptake_share: float = 0.2
     n_planted: int = 8
     n_concepts: int = 4

@@ -15,7 +15,12 @@ Lemmatiser
 simplemma (Barbaresi 2023; dictionary look-up plus affix rules, 50+
 languages, offline). Each (language, surface form) pair is lemmatised once
 per process and memoised in a dict (:class:`LemmaMemo`), so the per-token cost
-is one dict look-up. Lemmas are lowercased. Languages simplemma does not know
+is one dict look-up. The raw look-ups are also kept on disk, in
+``.cache/lexical_prevalence/lemmas/simplemma-<version>/<lang>.json``
+(:func:`save_lemma_cache`), so a new process does not pay simplemma's
+dictionary load (about a second per language) for forms seen before; the
+cache holds only simplemma's own answers, so it never changes a result.
+Lemmas are lowercased. Languages simplemma does not know
 fall back to the lowercased surface form (reported by the caller).
 
 Content-word filter
@@ -84,6 +89,45 @@ def lemmatizer_language(language: str) -> str | None:
     return code if code in SUPPORTED_LANGUAGES else None
 
 
+def _lemma_cache_file(code: str) -> Path:
+    import simplemma
+
+    from studykit.paths import cache_dir
+
+    return cache_dir() / "lexical_prevalence" / "lemmas" / f"simplemma-{simplemma.__version__}" / f"{code}.json"
+
+
+@lru_cache(maxsize=None)
+def _load_lemma_cache(code: str) -> dict[str, str]:
+    f = _lemma_cache_file(code)
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def save_lemma_cache(updates: dict[str, dict[str, str]]) -> None:
+    """Merge new raw look-ups (simplemma code -> {form: lemma}) into the on-disk cache."""
+    from studykit.fileio import write_text_atomic
+
+    for code, new in updates.items():
+        if not new:
+            continue
+        f = _lemma_cache_file(code)
+        try:
+            old = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+        except (OSError, ValueError):
+            old = {}
+        if all(k in old for k in new):
+            continue
+        old.update(new)
+        try:
+            write_text_atomic(f, json.dumps(old, ensure_ascii=False, sort_keys=True))
+        except OSError:  # read-only cache: the memo still works in memory
+            pass
+
+
 class LemmaMemo(dict):
     """surface form -> content lemma ('' when filtered out), filled on first use.
 
@@ -100,21 +144,29 @@ class LemmaMemo(dict):
         self.lemma_code = lemmatizer_language(language)
         self.known = self.lemma_code is not None
         self.stop = stopwords(language)[0] if content_filter == "stopwords" else frozenset()
-        if self.known:
-            import simplemma
-
-            self._lemmatize = simplemma.lemmatize
-        else:
-            self._lemmatize = None
+        self.raw: dict[str, str] = dict(_load_lemma_cache(self.lemma_code)) if self.known else {}
+        self.new: dict[str, str] = {}
 
     def lemma(self, token: str) -> str:
         """The lowercased lemma of ``token`` (the token itself when the language is unknown)."""
-        if self._lemmatize is None:
+        if not self.known:
             return token
-        try:
-            return self._lemmatize(token, lang=self.lemma_code).lower()
-        except Exception:  # simplemma raises only on bad language codes; keep the form
-            return token
+        r = self.raw.get(token)
+        if r is None:
+            import simplemma
+
+            try:
+                r = simplemma.lemmatize(token, lang=self.lemma_code).lower()
+            except Exception:  # simplemma raises only on bad language codes; keep the form
+                r = token
+            self.raw[token] = r
+            self.new[token] = r
+        return r
+
+    def take_new(self) -> dict[str, str]:
+        """Look-ups made since the last call (for :func:`save_lemma_cache`)."""
+        new, self.new = self.new, {}
+        return new
 
     def __missing__(self, token: str) -> str:
         if self.content_filter == "stopwords" and (len(token) < 2 or token in self.stop):

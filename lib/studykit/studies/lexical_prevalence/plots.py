@@ -1,0 +1,121 @@
+"""Figures of the lexical_prevalence study (matplotlib; each function returns a Figure)."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def _grid(n: int, ncols: int = 4, w: float = 3.4, h: float = 3.0):
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat
+
+
+def top_lpr(tops: dict[str, pd.DataFrame], *, show: int = 10, max_languages: int = 12, planted=None):
+    """Top lemmas per language: LPR with bootstrap CI (planted lemmas filled, when given)."""
+    langs = sorted(tops)[:max_languages]
+    fig, axes = _grid(len(langs), ncols=4, w=3.3, h=0.28 * show + 1.2)
+    for ax, lang in zip(axes, langs):
+        t = tops[lang].head(show).iloc[::-1]
+        y = np.arange(len(t))
+        is_planted = t["lemma"].isin(planted.get(lang, set())) if planted else pd.Series(False, index=t.index)
+        ax.errorbar(t["lpr"], y, xerr=[t["lpr"] - t["lpr_ci_low"], t["lpr_ci_high"] - t["lpr"]],
+                    fmt="none", ecolor="0.6", lw=1)
+        ax.scatter(t["lpr"], y, c=np.where(is_planted, "C3", "C0"), zorder=3, s=18)
+        ax.set_yticks(y, t["lemma"], fontsize=8)
+        ax.set_title(lang)
+        ax.axvline(0, color="0.8", lw=0.8)
+        ax.set_xlabel("LPR (95% CI)")
+    fig.suptitle("Top AI-overused lemmas per language" + (" (red: planted)" if planted else ""), y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def convergence_matrix(conv: pd.DataFrame, top_n: int):
+    """Language x concept heat map: rank of the concept's lemma (annotated), dark when in the top-N."""
+    langs = sorted(conv["language"].unique())
+    concepts = list(dict.fromkeys(conv["concept"]))
+    m = np.full((len(langs), len(concepts)), np.nan)
+    for r in conv.itertuples(index=False):
+        if not (isinstance(r.rank, float) and math.isnan(r.rank)):
+            m[langs.index(r.language), concepts.index(r.concept)] = r.rank
+    score = np.where(np.isnan(m), 0.0, np.where(m <= top_n, 1.0 - (m - 1) / (2 * top_n), 0.15))
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(concepts), 0.8 + 0.4 * len(langs)))
+    ax.imshow(score, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    for i in range(len(langs)):
+        for j in range(len(concepts)):
+            if not np.isnan(m[i, j]):
+                ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if score[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(concepts)), concepts, rotation=45, ha="right")
+    ax.set_yticks(range(len(langs)), langs)
+    ax.set_title(f"Rank of each concept's lemma (dark: in top {top_n})")
+    fig.tight_layout()
+    return fig
+
+
+def uptake_change(table: pd.DataFrame):
+    """The paper's Figure 2 layout: % change pre -> post per language, AI words vs baseline words."""
+    ai = table[table["word_set"] == "ai"].set_index("language")["change_pct"]
+    base = table[table["word_set"] == "baseline"].set_index("language")["change_pct"]
+    order = ai.sort_values(ascending=True).index.tolist()
+    y = np.arange(len(order))
+    fig, ax = plt.subplots(figsize=(6.5, 0.8 + 0.3 * len(order)))
+    ax.barh(y + 0.2, ai.reindex(order), height=0.4, color="C3", label="AI-associated (top-N)")
+    ax.barh(y - 0.2, base.reindex(order), height=0.4, color="0.6", label="baseline (matched, LPR~0)")
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, order)
+    ax.set_xlabel("change in share of tokens, pre -> post period (%)")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def trajectories(traj: pd.DataFrame, cutoff_year: float | None = None, max_languages: int = 12):
+    """Yearly frequency of chosen lemmas, one panel per language."""
+    langs = sorted(traj["language"].unique())[:max_languages]
+    fig, axes = _grid(len(langs), ncols=4, w=3.4, h=2.8)
+    unit = traj["unit"].iloc[0] if len(traj) else ""
+    for ax, lang in zip(axes, langs):
+        d = traj[traj["language"] == lang]
+        for lem, g in d.groupby("lemma", sort=True):
+            ax.plot(g["year"], g["frequency"], marker="o", ms=3, label=lem)
+        if cutoff_year is not None:
+            ax.axvline(cutoff_year + 0.5, color="0.7", ls="--", lw=0.8)
+        ax.set_title(lang)
+        ax.set_ylabel(unit.replace("_", " "), fontsize=8)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def excess_scatter(ex: pd.DataFrame, year: int, gap_threshold: float = 0.01, label: int = 8):
+    """Frequency p vs excess ratio r in one year (all languages), excess words highlighted,
+    with Kobak et al.'s ratio threshold curve."""
+    d = ex[ex["year"] == year]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.scatter(d["p"], d["ratio"], s=5, color="0.7", label="words")
+    e = d[d["excess"]]
+    ax.scatter(e["p"], e["ratio"], s=14, color="C3", label="excess words")
+    for r in e.sort_values("ratio", ascending=False).head(label).itertuples(index=False):
+        ax.annotate(f"{r.lemma} ({r.language})", (r.p, r.ratio), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points")
+    if len(d):
+        ps = np.logspace(np.log10(d["p"].min()), 0, 100)
+        ax.plot(ps, 10 ** (-(math.log10(2) / 4) * np.log10(ps)), "k--", lw=0.8, label="ratio threshold")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(f"frequency p in {year} (share of documents)")
+    ax.set_ylabel("excess ratio r = p / q")
+    ax.set_title(f"Excess vocabulary in {year} (Kobak et al. rule; gap > {gap_threshold})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
