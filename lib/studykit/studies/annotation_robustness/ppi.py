@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import special
 
 from .analysis import Grid, logit_tests
-from .counts import confusion_counts, label_counts
+from .counts import label_counts
 from .hypotheses import gold_level_counts
 from .load import AnnotationData
 from .schema import CONCLUSIONS, ERROR_TYPES
@@ -151,17 +151,30 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     llm = _rates(grid.conclusion, gold_concl)
     llm_rmse = float(np.sqrt(np.nanmean((grid.effect - gold_eff[:, None]) ** 2)))
     col_idx = hyps["col_idx"].to_numpy()
+    K = len(data.classes)
+    # per-row level codes and reference labels, gathered once; each subsample then only touches its rows
+    lvl_rows = {c: data.groups[c][0][data.ann_item] for c in cols}
+    ref_rows = {name: ref[data.ann_item] for name, ref in references}
     for n_h in sizes:
         n_take = min(int(n_h), data.n_items)
         for r in range(replicates):
             rng = np.random.default_rng([seed, n_take, r])
             in_s = np.zeros(data.n_items, dtype=bool)
             in_s[rng.choice(data.n_items, size=n_take, replace=False)] = True
-            row_mask = in_s[data.ann_item]
+            sel = np.flatnonzero(in_s[data.ann_item])
+            conf_s = data.ann_config[sel].astype(np.int64)
+            lab_s = data.ann_label[sel].astype(np.int64)
             base = {"n_human": n_take, "replicate": r}
             rows.append({"method": "llm_only", "human_labels": "none", **base, **llm, "rmse_effect": llm_rmse,
                          "undefined_share": float((~grid.defined).mean())})
+            in_s_counts, cell_s = {}, {}
+            for col in cols:
+                L1 = len(data.groups[col][1]) + 1
+                cell_s[col] = (conf_s * L1 + lvl_rows[col][sel]) * K + lab_s
+                in_s_counts[col] = np.bincount(cell_s[col], minlength=C * L1 * K).reshape(C, L1, K)
             for ref_name, ref in references:
+                r_s = ref_rows[ref_name][sel]
+                ok = r_s >= 0
                 # (1) human labels of the subsample only
                 hx_a = np.zeros(H)
                 hn_a = np.zeros(H)
@@ -174,20 +187,20 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
                     m = np.flatnonzero(col_idx == j)
                     if not len(m):
                         continue
+                    L1 = len(data.groups[col][1]) + 1
                     cnt = gold_level_counts(data, col, labels=ref, mask=in_s)  # (L+1, K)
                     tot_lv = cnt.sum(axis=1)
                     lv_a, lv_b, k = hyps["a"].to_numpy()[m], hyps["b"].to_numpy()[m], hyps["k"].to_numpy()[m]
                     hx_a[m], hn_a[m] = cnt[lv_a, k], tot_lv[lv_a]
                     hx_b[m], hn_b[m] = cnt[lv_b, k], tot_lv[lv_b]
                     # labelled: sampled rows with a valid reference; unlabelled: rows not sampled
-                    conf = confusion_counts(data, col, row_mask=row_mask, reference=ref)  # (C, L+1, K, K)
+                    conf = np.bincount(cell_s[col][ok] * K + r_s[ok], minlength=C * L1 * K * K).reshape(C, L1, K, K)
                     f_lab = conf.sum(axis=3)
                     y_lab = conf.sum(axis=2)
                     mism = f_lab + y_lab - 2 * np.einsum("clkk->clk", conf)
                     n_lab = conf.sum(axis=(2, 3))
-                    in_s_counts = label_counts(data, col, row_mask=row_mask)
-                    f_unl = totals[col] - in_s_counts
-                    n_unl = totals[col].sum(axis=2) - in_s_counts.sum(axis=2)
+                    f_unl = totals[col] - in_s_counts[col]
+                    n_unl = totals[col].sum(axis=2) - in_s_counts[col].sum(axis=2)
                     for side, lv in (("a", lv_a), ("b", lv_b)):
                         parts[f"fu_{side}"][m] = f_unl[:, lv, k].T
                         parts[f"nu_{side}"][m] = n_unl[:, lv].T
