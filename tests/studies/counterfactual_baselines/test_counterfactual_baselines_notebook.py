@@ -1,0 +1,71 @@
+"""The notebook through the runner: workshop profile (embedded data) and the medperturb profile (real data)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from studykit.paths import resolve
+from studykit.runner import run_study
+
+TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
+                "ci_high", "p_value", "p_adjusted", "significant"]
+MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
+
+
+def _check_common(out: Path) -> dict:
+    res = json.loads((out / "results.json").read_text())
+    for key in ("n_items", "n_models", "n_tests", "n_significant"):
+        assert isinstance(res[key], int), key
+    tests = pd.read_csv(out / "tables" / "tests.csv")
+    assert list(tests.columns[:5]) == TEST_COLUMNS[:5] and set(TEST_COLUMNS) <= set(tests.columns)
+    assert not tests[TEST_COLUMNS].isna().any().any()
+    assert res["n_tests"] == len(tests) and res["n_significant"] == int(tests["significant"].sum())
+    rates = pd.read_csv(out / "tables" / "flip_rates.csv")
+    for r in rates.itertuples():  # flip_rate.<model>.<task>.<variant> for every variant
+        assert res[f"flip_rate.{r.model}.{r.task}.{r.variant}"] == pytest.approx(r.flip_rate)
+    for r in tests[tests["metric"] == "flip_rate"].itertuples():
+        assert res[f"diff.{r.model}.{r.task}.{r.target}"] == pytest.approx(r.stat_target - r.stat_baseline)
+    for fig in ("flip_rates", "tests_flip_rate", "power_curves"):
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 5000
+    assert (out / "tables" / "power.csv").is_file() and (out / "tables" / "data_issues.csv").is_file()
+    return res
+
+
+def test_notebook_workshop_profile(tmp_path):
+    run = run_study("counterfactual_baselines", profile="workshop", out_dir=tmp_path / "out")
+    assert run.status == "executed"
+    res = _check_common(run.out_dir)
+    assert res["n_items"] == 500 and res["n_models"] == 3 and res["n_tests"] == 105
+    for k in ("direction.beta", "direction.ci_low", "direction.ci_high", "direction.p"):
+        assert k in res
+    assert res["direction.ci_low"] < 0.3 < res["direction.ci_high"]  # planted pooled coefficient
+    assert res["recovery.planted_detected"] == res["recovery.planted_targets"] == 4
+    assert res["recovery.null_false_positives"] == 0
+    assert (run.out_dir / "figures" / "direction.png").is_file()
+    assert (run.out_dir / "tables" / "recovery.csv").is_file()
+
+
+@pytest.mark.skipif(not MEDPERTURB.is_file(), reason="MedPerturb file not available")
+def test_notebook_medperturb_profile(tmp_path):
+    run = run_study("counterfactual_baselines", profile="medperturb", out_dir=tmp_path / "out",
+                    overrides={"n_boot": 2000, "power_reps": 100, "power_effects": [0.0, 0.1, 0.2]})
+    out = run.out_dir
+    res = _check_common(out)
+    assert res["n_items"] == 200 and res["n_models"] == 4
+    # README sanity numbers: LLAMA3 MANAGE gender swap about 8% vs about 11% for its baseline
+    assert res["flip_rate.LLAMA3.MANAGE.gender_swap"] == pytest.approx(0.08, abs=0.015)
+    assert res["flip_rate.LLAMA3.MANAGE.gender_swap_baseline"] == pytest.approx(0.11, abs=0.015)
+    assert res["sensitivity.flip_rate.LLAMA3.MANAGE.gender_swap_baseline"] == pytest.approx(0.11, abs=0.015)
+    assert 40 <= res["defective.n_flagged"] <= 46
+    # only LLAMA3 is tested against baselines; the others still have raw perturbation flip rates
+    tests = pd.read_csv(out / "tables" / "tests.csv")
+    assert set(tests["model"]) == {"LLAMA3"}
+    for m in ("GPT4", "LLAMA3-70", "PALMYRA-MED", "CLINICIANS"):
+        assert f"flip_rate.{m}.MANAGE.gender_swap" in res
+    issues = pd.read_csv(out / "tables" / "data_issues.csv").set_index("check")
+    assert issues.loc["defective_baseline_rows", "count"] == res["defective.n_flagged"]
+    assert "LLAMA3-70" in issues.loc["baseline_answers_not_used", "detail"]
+    assert (out / "tables" / "tests_with_defective.csv").is_file()
