@@ -59,6 +59,8 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import posixpath
+import queue
+import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -90,12 +92,12 @@ class _Commit:
         self.added = self.deleted = self.files = 0
 
 
-def _parse_header(buf: bytes) -> tuple[str, list[str], str, str, str, str, str, str, str]:
+def _header_fields(buf: bytes) -> tuple[str, list[str], str, str, str, str, str]:
+    """(sha, parents, author, committer, author time, committer time, message) of a LOG_FORMAT header."""
     parts = buf.split(b"\x00")
     # parts: ['', 'C', H, P, an, ae, cn, ce, at, ct, B, 'E', '\n']
-    f = [p.decode("utf-8", "replace") for p in parts[2:11]]
-    sha, parents, an, ae, cn, ce, at, ct, body = f
-    return sha, parents.split(), an, ae, cn, ce, at, ct, body
+    sha, parents, an, ae, cn, ce, at, ct, body = (p.decode("utf-8", "replace") for p in parts[2:11])
+    return sha, parents.split(), f"{an} <{ae}>", f"{cn} <{ce}>", at, ct, body
 
 
 def _int_time(s: str) -> int | None:
@@ -161,12 +163,17 @@ class _Miner:
             del self.states[parent]
         return st
 
-    def _carry(self, old: Sequence[int], fd: FileDiff) -> tuple[list, list[int]]:
-        """Apply ``fd``'s hunks to ``old``; added positions are None. Returns (new, deleted ids)."""
+    def _carry(self, old: Sequence[int], fd: FileDiff, first: int | None = None) -> tuple[list, list[int]]:
+        """Apply ``fd``'s hunks to ``old``. Returns (new list, deleted ids).
+
+        Added positions get consecutive ids from ``first`` (``-1`` for
+        ``first=-1``: non-units) or None placeholders (``first=None``: merges).
+        """
         out: list = []
         deleted: list[int] = []
         pos = 0
         n = len(old)
+        nxt = first
         for a, b, c, d in fd.hunks:
             start = a if b == 0 else a - 1
             if start < pos:
@@ -179,7 +186,13 @@ class _Miner:
             if b:
                 deleted.extend(old[start:start + b])
             if d:
-                out.extend([None] * d)
+                if nxt is None:
+                    out.extend([None] * d)
+                elif nxt < 0:
+                    out.extend([-1] * d)
+                else:
+                    out.extend(range(nxt, nxt + d))
+                    nxt += d
             pos = start + b
         out.extend(old[pos:])
         return out, deleted
@@ -190,26 +203,28 @@ class _Miner:
             if u >= 0 and ended[u] < 0 and (keep is None or u not in keep):
                 ended[u] = cidx
 
-    def _apply_added(self, new: list, fd: FileDiff, cidx: int) -> list[int]:
-        """Replace the None placeholders of ``new`` by fresh units for ``fd``'s added lines."""
+    def _register(self, fd: FileDiff, cidx: int) -> int:
+        """Create the units of ``fd``'s added lines; return the first id (-1: excluded path, no units)."""
         d_total = len(fd.added)
         if d_total == 0:
-            return new
+            return -1
         if self.pf.excluded(fd.new_path):
             self.report["excluded_lines"] += d_total
-            return [-1 if u is None else u for u in new]
+            return -1
         pid = self._pid(fd.new_path)
         first = len(self.u_commit)
         self.u_commit.extend([cidx] * d_total)
         self.u_path.extend([pid] * d_total)
         self.u_text.extend(fd.added)
         self.ended.extend([-1] * d_total)
-        lines = []
         for a, b, c, d in fd.hunks:
-            lines.extend(range(c, c + d))
-        self.u_line.extend(lines[:d_total] if len(lines) >= d_total else lines + [0] * (d_total - len(lines)))
-        it = iter(range(first, first + d_total))
-        return [next(it, -1) if u is None else u for u in new]
+            self.u_line.extend(range(c, c + d))
+        gap = len(self.u_commit) - len(self.u_line)  # only for a malformed diff
+        if gap > 0:
+            self.u_line.extend([0] * gap)
+        elif gap < 0:
+            del self.u_line[gap:]
+        return first
 
     # ---- one commit ------------------------------------------------------------------
     def apply(self, commit: _Commit, files: list[FileDiff], extra: list[list[FileDiff]]) -> None:
@@ -243,9 +258,9 @@ class _Miner:
                     self._end(old, cidx)
                 updates.append((fd.old_path, None, None))
                 continue
-            new, deleted = self._carry(old or (), fd)
+            new, deleted = self._carry(old or (), fd, self._register(fd, cidx))
             self._end(deleted, cidx)
-            updates.append((fd.old_path, fd.new_path, self._apply_added(new, fd, cidx)))
+            updates.append((fd.old_path, fd.new_path, new))
         self._commit_updates(base, updates)
 
     @staticmethod
@@ -320,19 +335,31 @@ class _Miner:
                 self._end(delk, cidx, keep=set(base.get(fdk.new_path, ())))
 
 
-def _merge_parent_diffs(info: RepoInfo, merges: list[tuple[str, list[str]]]) -> dict[str, list[list[FileDiff]]]:
-    """Diffs of each merge against its 2nd, 3rd, ... parents (positions only), in one diff-tree call."""
-    requests = [(m, p) for m, ps in merges for p in ps[1:]]
-    if not requests:
-        return {}
-    stdin = b"".join(f"{m} {p}\n".encode() for m, p in requests)
-    cmd = git_cmd(info.path, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS)
-    out: dict[str, list[list[FileDiff]]] = {}
-    for k, (_hdr, files) in enumerate(parse_records(iter_lines(cmd, stdin=stdin), keep_text=False,
-                                                      hexlen=len(info.head))):
-        if k < len(requests):
-            out.setdefault(requests[k][0], []).append(files)
-    return out
+def _merge_diffs_thread(info: RepoInfo, merges: list[tuple[str, list[str]]], q: "queue.Queue") -> None:
+    """Diffs of each merge against every parent (positions only), from one ``diff-tree --stdin`` process.
+
+    Runs in a background thread while the main ``git log`` pass streams, and
+    puts ``(merge, [diffs vs parent 1, diffs vs parent 2, ...])`` on ``q`` in
+    topological order (then ``None``; an exception object on failure).
+    """
+    try:
+        requests = [(mm, p) for mm, ps in merges for p in ps]
+        stdin = b"".join(f"{mm} {p}\n".encode() for mm, p in requests)
+        cmd = git_cmd(info.path, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS)
+        cur: list[list[FileDiff]] = []
+        k = 0
+        for _hdr, files in parse_records(iter_lines(cmd, stdin=stdin), keep_text=False, hexlen=len(info.head)):
+            if k >= len(requests):
+                break
+            cur.append(files)
+            mm = requests[k][0]
+            k += 1
+            if k == len(requests) or requests[k][0] != mm:
+                q.put((mm, cur))
+                cur = []
+        q.put(None)
+    except BaseException as exc:  # handed to the main thread
+        q.put(exc)
 
 
 def mine_repository(
@@ -356,32 +383,65 @@ def mine_repository(
     intents = intent_rules if isinstance(intent_rules, IntentClassifier) else IntentClassifier(intent_rules)
     m = _Miner(info, pf, agents, intents)
 
-    revs = run_git(info.path, "rev-list", "--parents", "HEAD").decode().split("\n")
+    revs = run_git(info.path, "rev-list", "--topo-order", "--reverse", "--parents", "HEAD").decode().split("\n")
+    order: list[list[str]] = []
     merges = []
-    n_commits = 0
     for ln in revs:
         parts = ln.split()
         if not parts:
             continue
-        n_commits += 1
+        order.append(parts)
         m.children.setdefault(parts[0], 0)
         for p in parts[1:]:
             m.children[p] = m.children.get(p, 0) + 1
         if len(parts) > 2:
             merges.append((parts[0], parts[1:]))
-    extra = _merge_parent_diffs(info, merges)
+    merge_meta: dict[str, _Commit] = {}
+    q: queue.Queue = queue.Queue()
+    if merges:
+        cmd = git_cmd(info.path, "log", "--merges", "--no-patch", "--encoding=UTF-8", f"--format={LOG_FORMAT}",
+                      "HEAD", "--")
+        for header, _ in parse_records(iter_lines(cmd), keep_text=False):
+            c = _Commit(*_header_fields(header))
+            merge_meta[c.sha] = c
+        threading.Thread(target=_merge_diffs_thread, args=(info, merges, q), daemon=True).start()
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=n_commits, disable=not progress, unit="commit", desc=info.name, mininterval=0.5, leave=False)
-    cmd = git_cmd(info.path, "log", "--topo-order", "--reverse", "--diff-merges=first-parent", "-p", *DIFF_OPTS,
+    bar = tqdm(total=len(order), disable=not progress, unit="commit", desc=info.name, mininterval=0.5, leave=False)
+    # the main pass is the plain `git log -p --unified=0 -M --no-merges` pass in topological order
+    cmd = git_cmd(info.path, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS,
                   "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
+    stream = parse_records(iter_lines(cmd), keep_text=True)
+    early: dict[str, tuple[_Commit, list[FileDiff]]] = {}
+
+    def next_plain(sha: str) -> tuple[_Commit, list[FileDiff]]:
+        if sha in early:
+            return early.pop(sha)
+        for header, files in stream:
+            c = _Commit(*_header_fields(header))
+            if c.sha == sha:
+                return c, files
+            early[c.sha] = (c, files)  # a different but valid topological order: keep until needed
+        raise InputError(f"{info.path}: git log did not list commit {sha}")
+
     try:
-        for header, files in parse_records(iter_lines(cmd), keep_text=True):
-            sha, parents, an, ae, cn, ce, at, ct, body = _parse_header(header)
-            m.apply(_Commit(sha, parents, f"{an} <{ae}>", f"{cn} <{ce}>", at, ct, body), files,
-                    extra.get(sha, []))
+        for parts in order:
+            sha = parts[0]
+            if len(parts) > 2:
+                item = q.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if item is None or item[0] != sha:
+                    raise InputError(f"{info.path}: merge diffs out of order at {sha}")
+                diffs = item[1]
+                m.apply(merge_meta[sha], diffs[0], diffs[1:])
+            else:
+                c, files = next_plain(sha)
+                m.apply(c, files, [])
             bar.update(1)
+        for _ in stream:  # drain (normally empty)
+            pass
     finally:
         bar.close()
     m.report["commits"] = len(m.commits)

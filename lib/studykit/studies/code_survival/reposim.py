@@ -75,6 +75,8 @@ class RepoSimConfig:
     agents: tuple[str, ...] = ("copilot", "claude", "devin", "cursor", "codex", "jules")
     start: int = 1704067200  # 2024-01-01T00:00:00Z
     mean_gap_hours: float = 60.0
+    initial_files: int = 3
+    initial_functions: int = 2
 
 
 class _Gen:
@@ -235,9 +237,10 @@ def build_stream(seed: int, repo_index: int, cfg: RepoSimConfig) -> bytes:
     g = _Gen(rng, cfg, repo_index)
     main = _Tree()
     # initial commit: a small project with a binary asset, a lock file and a vendored file
-    for _ in range(3):
-        ext = (".py", ".js", ".py")[_]
-        main.files[f"src/{g.word(NOUNS)}_{_}{ext}"] = [(t, False) for t in g.function(ext) + g.function(ext)]
+    for k in range(cfg.initial_files):
+        ext = (".py", ".js", ".py")[k % 3]
+        main.files[f"src/{g.word(NOUNS)}_{k}{ext}"] = [(t, False) for _f in range(cfg.initial_functions)
+                                                       for t in g.function(ext)]
     main.files["docs/README.md"] = [(t, False) for t in ["# Project", ""] + g.function(".md")]
     main.files["package-lock.json"] = [(t, False) for t in ['{', '  "lockfileVersion": 3,', '  "x": "1.0.0"', '}']]
     main.files["vendor/lib.js"] = [(t, False) for t in g.function(".js")]

@@ -181,9 +181,15 @@ class AgentClassifier:
     def __init__(self, rules: Iterable[Any] | None = None):
         self.rules = normalise_agent_rules(rules)
         self._compiled = [(r.agent, r.field, re.compile(r.pattern, re.I | re.M)) for r in self.rules]
+        # one combined pattern: a commit that matches none of the rules anywhere is human (fast path)
+        self._any = re.compile("|".join(f"(?:{r.pattern})" for r in self.rules), re.I | re.M) if self.rules else None
 
     def classify(self, author: str, committer: str, message: str) -> tuple[str, str]:
-        tr = None
+        if self._any is None:
+            return "", ""
+        tr = trailers(message)
+        if not self._any.search("\n".join([author, committer, message, *tr])):
+            return "", ""
         for agent, field, rx in self._compiled:
             if field == "author":
                 hit = rx.search(author)

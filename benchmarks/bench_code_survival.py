@@ -1,0 +1,89 @@
+"""Benchmark: the code_survival miner vs one plain `git log -p --unified=0 -M` pass and vs PyDriller.
+
+Builds (once, under .cache/bench/) a simulated repository of about 2,000 non-merge commits (plus the merge
+commits of agent pull requests) with realistic file sizes, then times on the same history:
+
+1. plain:     `git log -p --unified=0 -M --no-merges` (output read through a pipe and discarded);
+2. miner:     `mine_repositories([repo])` (rev-list + merge diffs + one log pass + parsing + table);
+3. pydriller: `Repository(repo).traverse_commits()` reading every modified file's parsed diff.
+
+Prints a table of wall times (best of N) and the ratios miner/plain and pydriller/miner.
+Usage: .venv/bin/python benchmarks/bench_code_survival.py [--repeats 3] [--commits 2600] [--no-pydriller]
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+from pathlib import Path
+
+from studykit.paths import cache_dir
+from studykit.studies.code_survival.mining import mine_repositories
+from studykit.studies.code_survival.reposim import RepoSimConfig, build_stream, write_repo
+
+
+def build(commits: int) -> Path:
+    path = cache_dir() / "bench" / f"code_survival_repo_{commits}"
+    if not (path / ".git").is_dir():
+        cfg = RepoSimConfig(n_commits=commits, agent_share=0.3, initial_files=30, initial_functions=25)
+        write_repo(path, build_stream(7, 0, cfg))
+    return path
+
+
+def best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--commits", type=int, default=2600)
+    ap.add_argument("--no-pydriller", action="store_true")
+    a = ap.parse_args()
+    repo = build(a.commits)
+    n_nonmerge = int(subprocess.run(["git", "-C", str(repo), "rev-list", "--no-merges", "--count", "HEAD"],
+                                    capture_output=True, text=True).stdout)
+    n_all = int(subprocess.run(["git", "-C", str(repo), "rev-list", "--count", "HEAD"], capture_output=True,
+                               text=True).stdout)
+
+    def plain():
+        subprocess.run(["git", "-C", str(repo), "log", "-p", "--unified=0", "-M", "--no-merges", "--no-color"],
+                       stdout=subprocess.PIPE, check=True)
+
+    def miner():
+        return mine_repositories([repo], progress=False)
+
+    units = len(miner())
+    t_plain = best(plain, a.repeats)
+    t_miner = best(miner, a.repeats)
+    rows = [("git log -p --unified=0 -M (plain pass)", t_plain), ("studykit miner", t_miner)]
+    t_pyd = None
+    if not a.no_pydriller:
+        from pydriller import Repository
+
+        def pyd():
+            n = 0
+            for c in Repository(str(repo), only_no_merge=True).traverse_commits():
+                for m in c.modified_files:
+                    d = m.diff_parsed
+                    n += len(d["added"]) + len(d["deleted"])
+            return n
+
+        t_pyd = best(pyd, 1)
+        rows.append(("PyDriller traversal (diff_parsed)", t_pyd))
+    print(f"repository: {repo}\ncommits: {n_nonmerge} non-merge, {n_all} total; units mined: {units:,}")
+    print(f"{'method':<42} {'seconds':>9} {'vs plain':>9}")
+    for name, t in rows:
+        print(f"{name:<42} {t:>9.2f} {t / t_plain:>8.2f}x")
+    print(f"miner / plain pass = {t_miner / t_plain:.2f} (target <= 2)")
+    if t_pyd is not None:
+        print(f"PyDriller / miner  = {t_pyd / t_miner:.1f}")
+
+
+if __name__ == "__main__":
+    main()
