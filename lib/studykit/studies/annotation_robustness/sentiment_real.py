@@ -301,9 +301,15 @@ def _hypothesis_table(pairs: pd.DataFrame, items: pd.DataFrame, group_columns: l
 
 
 def _config_name(df: pd.DataFrame) -> pd.Series:
-    seed = df["seed"].astype(str)
-    base = df["model"].astype(str) + "/" + df["prompt"].astype(str)
-    return base.where(df["model"].astype(str) != "minilm-logreg", base + "/seed=" + seed)
+    """``model/prompt``, plus ``/T=<temperature>`` and ``/seed=<seed>`` where a model x prompt has several."""
+    model, prompt = df["model"].astype(str), df["prompt"].astype(str)
+    name = model + "/" + prompt
+    key = [model, prompt]
+    for col, tag in (("temperature", "T"), ("seed", "seed")):
+        if col in df.columns:
+            several = df.groupby(key, observed=True)[col].transform("nunique") > 1
+            name = name.where(~several, name + f"/{tag}=" + df[col].astype(str))
+    return name
 
 
 def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, params) -> dict[str, pd.DataFrame]:

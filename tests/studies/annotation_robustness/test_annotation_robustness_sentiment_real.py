@@ -1,0 +1,204 @@
+"""The sentiment_real profile: items, slices, single raters, cached inputs, findings, and a run on a slice."""
+from __future__ import annotations
+
+import hashlib
+import json
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from studykit.errors import InputError, ParamError
+from studykit.studies.annotation_robustness import annotators as ann
+from studykit.studies.annotation_robustness import hutto_data as hd
+from studykit.studies.annotation_robustness import sentiment_real as sr
+
+
+def test_gold_and_covariate_rules():
+    assert sr.gold_labels([0.51, 0.5, -0.5, -0.51, 0.0]).tolist() == ["positive", "neutral", "neutral", "negative",
+                                                                    "neutral"]
+    words = sr.word_counts(pd.Series(["a b c", "one", "  x   y  "]))
+    assert words.tolist() == [3, 1, 2]
+    assert sr.length_levels(np.array([1, 5, 6, 10, 11]), (5.0, 10.0)).tolist() == ["short", "short", "medium",
+                                                                                 "medium", "long"]
+    neg = sr.has_negation(pd.Series(["I don't care", "not bad", "Notably good", "nothing works", "dont go",
+                                     "fine"]))
+    assert neg.tolist() == [True, True, False, True, True, False]
+
+
+def _toy_items(n_per=(40, 30, 20, 10)):
+    rows = []
+    for s, n in zip(["a_src", "b_src", "c_src", "d_src"], n_per):
+        rows += [(f"{s}:{i}", s) for i in range(n)]
+    return pd.DataFrame(rows, columns=["item_id", "source"])
+
+
+def test_slice_is_stratified_seeded_and_ordered():
+    items = _toy_items()
+    sl = sr.select_items(items, 50, seed=3)
+    assert len(sl) == 50
+    assert sl.groupby("source").size().to_dict() == {"a_src": 20, "b_src": 15, "c_src": 10, "d_src": 5}
+    pos = items.reset_index().set_index("item_id").loc[sl["item_id"], "index"].to_numpy()
+    assert (np.diff(pos) > 0).all()  # corpus order kept
+    pd.testing.assert_frame_equal(sl, sr.select_items(items, 50, seed=3))
+    assert set(sl["item_id"]) != set(sr.select_items(items, 50, seed=4)["item_id"])
+    odd = sr.select_items(items, 33, seed=0).groupby("source").size()
+    assert odd.sum() == 33 and odd.to_dict() == {"a_src": 13, "b_src": 10, "c_src": 7, "d_src": 3}
+    assert len(sr.select_items(items, None, 0)) == 100 and len(sr.select_items(items, 1000, 0)) == 100
+
+
+def test_single_rater_draw():
+    items = pd.DataFrame({"item_id": ["x", "y", "z"], "n_raters": [3, 1, 2]})
+    ratings = pd.DataFrame({"item_id": ["x"] * 3 + ["y"] + ["z"] * 2, "rater": [0, 1, 2, 0, 0, 1],
+                            "rating": np.array([4, 4, 4, -2, 0, 0], dtype=np.int8)})
+    lab = sr.single_rater_labels(items, ratings, seed=0)
+    assert lab.tolist() == ["positive", "negative", "neutral"]
+    # uniform over an item's raters, different across seeds
+    items2 = pd.DataFrame({"item_id": ["x"], "n_raters": [2]})
+    r2 = pd.DataFrame({"item_id": ["x", "x"], "rater": [0, 1], "rating": np.array([1, -1], dtype=np.int8)})
+    draws = [sr.single_rater_labels(items2, r2, seed=s)[0] for s in range(400)]
+    assert 0.4 < np.mean([d == "positive" for d in draws]) < 0.6
+    with pytest.raises(InputError, match="rater counts"):
+        sr.single_rater_labels(items, ratings.iloc[:5], seed=0)
+
+
+def test_group_columns_rule():
+    ns = types.SimpleNamespace
+    assert sr._group_columns(ns(group_columns=["party", "year"])) == list(sr.COVARIATES)
+    assert sr._group_columns(ns(group_columns=["source"])) == ["source"]
+    with pytest.raises(ParamError, match="'party' is not a covariate"):
+        sr._group_columns(ns(group_columns=["source", "party"]))
+
+
+# ---- findings on a hand-made grid -----------------------------------------------------------------------------
+def _pairs():
+    hyps = [("positive ~ source: a_src vs b_src", "a_larger", 0.2, 0.001),
+            ("negative ~ source: a_src vs b_src", "none", 0.01, 0.6),
+            ("positive ~ length: long vs short", "none", 0.0, 0.9)]
+    confs = [("m1", "t=1", 0), ("m1", "t=2", 0), ("m2", "n=50", 0), ("m2", "n=50", 1)]
+    # error of each (hypothesis, configuration)
+    err = [["correct", "type_II", "type_S", "correct"],
+           ["correct", "correct", "type_I", "type_I"],
+           ["type_I", "correct", "correct", "correct"]]
+    concl_of = {("a_larger", "correct"): "a_larger", ("a_larger", "type_II"): "none",
+                ("a_larger", "type_S"): "b_larger", ("none", "correct"): "none", ("none", "type_I"): "a_larger"}
+    rows = []
+    for (h, gc, ge, gp), errs in zip(hyps, err):
+        for (m, p, s), e in zip(confs, errs):
+            rows.append({"hypothesis_id": h, "model": m, "prompt": p, "temperature": 0.0, "seed": s, "effect": 0.1,
+                         "p_value": 0.01, "conclusion": concl_of[(gc, e)], "gold_effect": ge, "gold_p_value": gp,
+                         "gold_conclusion": gc, "error": e})
+    return pd.DataFrame(rows)
+
+
+def test_findings_counts_on_known_grid():
+    items = pd.DataFrame({"item_id": list("abcd"), "gold": ["positive", "negative", "neutral", "positive"],
+                          "source": ["a_src", "a_src", "b_src", "b_src"], "length": ["long", "short"] * 2,
+                          "human_single": ["positive", "neutral", "neutral", None]})
+    params = types.SimpleNamespace(group_columns=["source", "length"], items_path="/nonexistent/items.parquet")
+    f = sr.real_data_findings(_pairs(), items, params)
+    s = dict(zip(f["summary"]["key"], f["summary"]["value"]))
+    assert s["n_configurations"] == 4 and s["n_hypotheses"] == 3
+    assert s["risk_overall"] == pytest.approx(5 / 12)
+    assert s["n_source_hypotheses"] == 2 and s["n_source_gold_significant"] == 1
+    assert s["n_source_flippable"] == 2 and s["n_source_false_positive_possible"] == 1
+    assert s["n_source_hideable"] == 1 and s["n_source_reversible"] == 1
+    assert s["risk_source"] == pytest.approx(4 / 8)
+    assert s["risk_by_annotator.m1"] == pytest.approx(2 / 6) and s["risk_by_annotator.m2"] == pytest.approx(3 / 6)
+    assert s["single_rater_agreement"] == pytest.approx(2 / 3)  # the NA is left out
+    flips = f["source_flips"].set_index("hypothesis_id")
+    first = flips.loc["positive ~ source: a_src vs b_src"]
+    assert (first.n_wrong, first.n_type_II, first.n_type_S) == (2, 1, 1)
+    assert first.configurations_flipping == "m1/t=2; m2/n=50/seed=0"
+    by = f["flips_by_annotator"].set_index("model")
+    assert by.loc["m1", "n_flipped_by_some_configuration"] == 1 and by.loc["m1", "n_decided_by_choice"] == 1
+    assert by.loc["m2", "n_flipped_by_every_configuration"] == 1  # both seeds make the null significant
+    assert by.loc["m2", "n_decided_by_choice"] == 1
+    rs = f["risk_by_source"]
+    assert rs.loc[(rs.source == "a_src") & (rs.model == "all"), "risk"].item() == pytest.approx(0.5)
+    assert f["corpus_checks"].empty  # no build info for a hand-made params
+    # deterministic
+    g = sr.real_data_findings(_pairs(), items, params)
+    for k in f:
+        pd.testing.assert_frame_equal(f[k], g[k])
+
+
+def test_findings_bad_input():
+    with pytest.raises(InputError, match="pairs lacks column 'error'"):
+        sr.real_data_findings(_pairs().drop(columns="error"), pd.DataFrame({"gold": []}),
+                              types.SimpleNamespace(group_columns=["source"]))
+
+
+# ---- cached build on a slice, with stand-in embeddings (the wiring; the real model is tested in the run) ----------
+@pytest.fixture
+def fake_embeddings(monkeypatch):
+    def embed(texts, model=None, batch_size=64):
+        out = np.stack([np.random.default_rng(list(hashlib.sha256(t.encode()).digest()[:8])).normal(size=16)
+                        for t in texts])
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+    monkeypatch.setattr(ann, "embeddings_available", lambda: True)
+    monkeypatch.setattr(ann, "load_embedding_model", lambda: object())
+    monkeypatch.setattr(ann, "embed", embed)
+    monkeypatch.setattr(ann, "annotator_versions", lambda e: {"annotators": "test", "emb": str(e)})
+
+
+def test_build_inputs_slice(tmp_path, monkeypatch, fake_embeddings):
+    real_folder = hd.ensure_data()  # the project cache (fetched once)
+    monkeypatch.setenv("STUDYKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(hd, "data_folder", lambda: real_folder)
+    params = types.SimpleNamespace(seed=5, sentiment_max_items=800, sentiment_embeddings="on",
+                                   group_columns=["party"])
+    upd = sr.build_inputs(params)
+    assert set(upd) == {"items_path", "annotations_path", "group_columns"}
+    assert upd["group_columns"] == ["source", "length", "negation"]
+    items = pd.read_parquet(upd["items_path"])
+    a = pd.read_parquet(upd["annotations_path"])
+    assert len(items) == 800 and items["item_id"].is_unique
+    assert items.groupby("source").size().to_dict() == {"amazon_reviews": 125, "movie_reviews": 358,
+                                                        "nyt_editorials": 175, "tweets": 142}
+    assert set(items["gold"]) == set(ann.LABELS) and set(items["human_single"]) <= set(ann.LABELS)
+    assert list(a.columns) == ann.ANNOTATION_COLUMNS and set(a["label"]) <= set(ann.LABELS)
+    conf = a.groupby(["model", "prompt", "temperature", "seed"]).size()
+    assert (conf == 800).all()  # every configuration labels every item
+    n_lex = sum(len(t) for t in ann.LEXICON_THRESHOLDS.values())
+    assert len(conf) == n_lex + len(ann.LABEL_DESCRIPTIONS) + len(ann.LOGREG_SIZES[:2]) * len(ann.LOGREG_SEEDS)
+    assert set(a["model"]) == {"vader", "textblob", "afinn", "minilm-zeroshot", "minilm-logreg"}
+    info = json.loads((Path(upd["items_path"]).parent / sr.INFO_FILE).read_text())
+    assert info["n_items"] == 800 and info["n_items_corpus"] == 23_703 and info["embeddings"] is True
+    checks = {c["check"]: c["count"] for c in info["corpus_checks"]}
+    assert checks["ratings_mean_mismatch"] == 199
+    # an item's single rater does not depend on the slice
+    full, _ = sr.corpus_items(hd.parse_folder(real_folder), seed=5)
+    assert (full.set_index("item_id").loc[items["item_id"], "human_single"].to_numpy()
+            == items["human_single"].to_numpy()).all()
+    # cached: the same folder, files untouched
+    before = Path(upd["annotations_path"]).stat().st_mtime_ns
+    assert sr.build_inputs(params) == upd and Path(upd["annotations_path"]).stat().st_mtime_ns == before
+    # byte-identical when rebuilt from scratch in another cache
+    monkeypatch.setenv("STUDYKIT_CACHE", str(tmp_path / "cache2"))
+    again = sr.build_inputs(params)
+    assert again["annotations_path"] != upd["annotations_path"]
+    for key in ("items_path", "annotations_path"):
+        assert Path(again[key]).read_bytes() == Path(upd[key]).read_bytes()
+    # the study's loader and grid read the files like any raw data
+    from studykit.studies.annotation_robustness import analysis, load
+
+    data = load.encode(items, a, upd["group_columns"])
+    assert data.issues.empty and data.n_configs == len(conf)
+    grid = analysis.run_grid(data, None, alpha=0.05, min_group_size=30)
+    pairs = analysis.pairs_frame(grid)
+    params_done = types.SimpleNamespace(**{**vars(params), **upd})
+    f = sr.real_data_findings(pairs, items, params_done)
+    s = dict(zip(f["summary"]["key"], f["summary"]["value"]))
+    assert s["n_source_hypotheses"] == len(f["source_flips"]) > 0
+    assert 0 <= s["risk_overall"] <= 1 and not f["corpus_checks"].empty
+
+
+def test_embeddings_on_without_extra_is_a_param_error(monkeypatch):
+    monkeypatch.setattr(ann, "embeddings_available", lambda: False)
+    with pytest.raises(ParamError, match="sentiment_embeddings"):
+        sr.build_inputs(types.SimpleNamespace(seed=0, sentiment_max_items=300, sentiment_embeddings="on",
+                                              group_columns=["source"]))
