@@ -230,3 +230,18 @@ def test_vectorised_category_correlations_equal_stats_pearson_r():
         assert row.r == pytest.approx(ref.statistic, abs=1e-12)
         assert row.p_two_sided == pytest.approx(ref.p_value, rel=1e-8)
         assert (row.r_ci_low, row.r_ci_high) == pytest.approx((ref.effect.ci_low, ref.effect.ci_high), abs=1e-12)
+
+
+def test_no_or_one_analysable_model():
+    from studykit.errors import InputError
+
+    df = _toy_models(n_models=2)
+    df.loc[df["model"] == "m1", "agreeableness"] = 2.0
+    rates = _rates_from(df, {"m0": 0.4})
+    pooled = an.pooled_slope(rates.analysable())
+    assert pooled.method == "single_model" and an.pooled_record(pooled)["pooled.slope_sd_between"] is None
+    sub = rates.analysable()
+    assert pooled.slope == pytest.approx(sps.linregress(sub["agreeableness"], sub["rate"]).slope)
+    df.loc[df["model"] == "m0", "agreeableness"] = 2.0
+    with pytest.raises(InputError, match="no model has at least 4 personas"):
+        an.per_model_table(_rates_from(df, {"m0": 0.4}))

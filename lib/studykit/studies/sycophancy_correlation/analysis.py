@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from studykit import stats
+from studykit.errors import InputError
 from studykit.studies.sycophancy_correlation.load import DataIssue, PersonaData, ResponseCells
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID
 
@@ -238,6 +239,9 @@ def per_model_table(rates: Rates, *, alpha: float = 0.05, correction: str = "hol
     ``significant_paper_rule`` is ``n_tests_significant >= 3``.
     """
     data = rates.analysable()
+    if data.empty:
+        raise InputError("no model has at least %d personas with an agreeableness score, responses and varying "
+                         "values (see tables/models.csv)" % MIN_PERSONAS)
     base = rates.baseline.set_index("model")["baseline_rate"]
     rows = []
     for i, (m, sub) in enumerate(data.groupby("model", sort=True)):
@@ -356,8 +360,9 @@ def size_association(per_model: pd.DataFrame, sizes: pd.Series | None) -> pd.Dat
 class Pooled:
     """Pooled slope of rate on agreeableness across models.
 
-    ``method``: "mixedlm" (random intercept and slope by model) or the fallback
-    "two_stage" (mean of per-model OLS slopes with a t interval over models);
+    ``method``: "mixedlm" (random intercept and slope by model), the fallback
+    "two_stage" (mean of per-model OLS slopes with a t interval over models), or
+    "single_model" (only one analysable model: its OLS slope; no between-model SD);
     ``attempts``: what was tried and why it was rejected.
     """
 
@@ -374,7 +379,14 @@ class Pooled:
     attempts: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "attempts"}
+        """Fields except ``attempts``; an undefined value (NaN) becomes None."""
+        out = {}
+        for k in self.__dataclass_fields__:
+            if k == "attempts":
+                continue
+            v = getattr(self, k)
+            out[k] = None if isinstance(v, float) and math.isnan(v) else v
+        return out
 
 
 def pooled_slope(persona_rates: pd.DataFrame, *, confidence: float = 0.95,
@@ -442,7 +454,12 @@ def pooled_slope(persona_rates: pd.DataFrame, *, confidence: float = 0.95,
         p = float(2 * sps.t.sf(abs(b / se), m - 1)) if se > 0 else 0.0
         return Pooled(b, se, float(b - t * se), float(b + t * se), p, "two_stage", False, m, len(df), sd,
                       tuple(attempts))
-    raise ValueError("pooled_slope: need at least 2 analysable models")
+    if m == 1:
+        o = ols_slope(df["agreeableness"], df["rate"], confidence)
+        p_two = 2 * min(o["slope_p"], 1 - o["slope_p"])
+        return Pooled(o["slope"], o["slope_se"], o["slope_ci_low"], o["slope_ci_high"], p_two, "single_model",
+                      False, 1, len(df), float("nan"), tuple(attempts + ["one model: its OLS slope"]))
+    raise InputError("pooled slope: no analysable model")
 
 
 # --------------------------------------------------------------------------- reliability
