@@ -174,3 +174,22 @@ def test_permutation_null_is_calibrated(rng):
 def test_mean_contrast_wrong_arity():
     with pytest.raises(ValueError, match="takes 1 sample"):
         sk.bootstrap_ci(([1.0, 2, 3], [1.0, 2, 4]), MeanContrast((1.0,)))
+
+
+def test_bootstrap_memory_is_bounded_without_n_by_n_jackknife(rng):
+    """n = 3,000 pairs: an n x n jackknife matrix alone would be 72 MB, all resamples at once 24 MB."""
+    import tracemalloc
+
+    n = 3000
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    tracemalloc.start()
+    try:
+        generic = sk.bootstrap_ci((x, y), lambda a, b, axis=-1: np.mean(a - b, axis=axis), paired=True,
+                                  n_resamples=1000, seed=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16e6, f"peak {peak / 1e6:.1f} MB"
+    declared = sk.bootstrap_ci((x, y), sk.mean_diff, paired=True, n_resamples=1000, seed=1)
+    assert (generic.ci_low, generic.ci_high) == pytest.approx((declared.ci_low, declared.ci_high), rel=1e-12)
