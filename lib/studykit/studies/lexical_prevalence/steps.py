@@ -138,6 +138,10 @@ def uptake(out, diach, res: LprResult, params: Params) -> pd.DataFrame:
                                 candidates=params.baseline_candidates,
                                 seed=A.language_seed(params.seed, lang, 2))
         sets[lang] = {"ai": ai, "baseline": base}
+        if len(base) < len(ai):
+            out.note_data_issue(f"baseline_short.{lang}", len(ai) - len(base),
+                                "fewer guard-passing lemmas with |LPR| <= baseline_lpr_tolerance than AI lemmas: "
+                                "the baseline set is shorter")
     table = A.uptake_table(diach, sets, params.pre_years, params.post_years)
     table["lemmas"] = [",".join(sets[l][s]) for l, s in zip(table["language"], table["word_set"])]
     out.save_table(table, "uptake", caption="Share of AI-associated vs baseline lemmas, pre vs post period "
