@@ -170,3 +170,17 @@ def test_params_validation():
         Params.validate_mapping({"n_permutations": 5})
     with pytest.raises(ParamError, match="correction"):
         Params.validate_mapping({"correction": "sidak"})
+
+
+def test_numeric_looking_ids_match_between_tables(tmp_path):
+    from studykit.studies.sycophancy_correlation.analysis import compute_rates
+
+    pd.DataFrame({"model": ["m"] * 4, "persona_id": ["007", "008", "009", "010"],
+                  "agreeableness": [1, 2, 3, 4]}).to_csv(tmp_path / "p.csv", index=False)
+    rows = [("m", pid, "q1", "c", st) for pid, st in
+            (("007", "AGREE"), ("008", "DISAGREE"), ("009", "AGREE"), ("010", "DISAGREE"), ("baseline", "AGREE"))]
+    _responses(rows).to_csv(tmp_path / "r.csv", index=False)
+    personas = load.load_personas(tmp_path / "p.csv", reverse_keyed=[])
+    assert list(personas.scores["persona_id"]) == ["007", "008", "009", "010"]
+    rates = compute_rates(load.aggregate_responses(tmp_path / "r.csv"), personas)
+    assert len(rates.personas) == 4 and not rates.issues

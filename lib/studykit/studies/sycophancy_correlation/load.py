@@ -103,6 +103,12 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     """
     df = read_table(path, what="personas")
     require_columns(df, PERSONA_COLUMNS, "personas")
+    name = resolve(path).name.lower()
+    if name.endswith((".csv", ".tsv", ".csv.gz")):
+        # ids are text: re-read them as written so that '007' stays '007' (as in the responses file)
+        ids = pd.read_csv(resolve(path), sep="\t" if name.endswith(".tsv") else ",",
+                          usecols=list(PERSONA_COLUMNS), dtype=str, keep_default_na=False, na_values=[""])
+        df = df.assign(model=ids["model"].to_numpy(), persona_id=ids["persona_id"].to_numpy())
     if df["model"].isna().any() or df["persona_id"].isna().any():
         col = "model" if df["model"].isna().any() else "persona_id"
         raise InputError(f"personas: column '{col}' has {int(df[col].isna().sum())} empty values")
