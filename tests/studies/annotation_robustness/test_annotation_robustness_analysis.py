@@ -214,3 +214,26 @@ def test_single_temperature_single_prompt():
     from studykit.studies.annotation_robustness import ppi
     summ, _ = ppi.mitigation(data, grid, [100], 2)
     assert set(summ["human_labels"]) == {"none", "gold", "human_single"}
+
+
+def test_no_gold_significant_hypothesis_is_handled():
+    """Every summary works (NaN -> None for the record) when gold finds nothing."""
+    from studykit.studies.annotation_robustness import ppi
+
+    rng = np.random.default_rng(5)
+    n = 400
+    items = pd.DataFrame({"item_id": np.arange(n), "gold": np.tile(["a", "b"], n // 2), "g": np.repeat(["x", "y"], n // 2)})
+    ann = pd.concat([pd.DataFrame({"item_id": items["item_id"], "model": m, "prompt": "p", "temperature": 0.0,
+                                   "label": rng.choice(["a", "b"], n)}) for m in ("m1", "m2", "m3")])
+    data = load.encode(items, ann, ["g"])
+    grid = analysis.run_grid(data, None, min_group_size=10)
+    assert not grid.gold_significant.any()
+    ex = analysis.exaggeration(grid)
+    assert analysis.none_if_nan(ex["median"].iloc[0]) is None
+    feas, _ = analysis.hacking_feasibility(grid)
+    assert analysis.none_if_nan(feas.set_index("key").loc["sign_reversible", "share_possible"]) is None
+    summ, _ = ppi.mitigation(data, grid, [50], 2)
+    assert summ["type_II_rate"].isna().all() and summ["type_I_rate"].notna().all()
+    analysis.risk_vs_gold(grid, n_boot=100)
+    analysis.risk_by(grid, "model", n_boot=100)
+    assert analysis.none_if_nan("text") == "text" and analysis.none_if_nan(0.5) == 0.5

@@ -431,3 +431,11 @@ def grid_issues(grid: Grid) -> pd.DataFrame:
                              "conclusion none (what an iterated GLM reports), p_value empty",
                      "detail": f"{n_undef / grid.error.size:.4f} of pairs"})
     return pd.DataFrame(rows, columns=["check", "count", "rule", "detail"])
+
+
+def none_if_nan(value):
+    """``None`` for a NaN (undefined, e.g. no eligible pair), else the value: ``out.record`` refuses NaN."""
+    try:
+        return None if value is None or np.isnan(value) else value
+    except TypeError:
+        return value
