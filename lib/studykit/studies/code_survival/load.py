@@ -184,3 +184,13 @@ def read_truth(path: Any) -> dict[str, Any]:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(f"truth file {p}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def truth_beside(path: Any) -> dict[str, Any] | None:
+    """The ``truth.json`` next to a simulated line-events file, or None (real data has none)."""
+    if not path:
+        return None
+    from studykit.paths import resolve
+
+    p = resolve(path).with_name("truth.json")
+    return read_truth(p) if p.is_file() else None
