@@ -190,3 +190,14 @@ def test_real_medperturb_defects_and_readme_sanity_numbers():
     # models other than LLAMA3 (and LLAMA3-70, see the profile) have no baseline rows
     assert not sd.frame[(sd.frame["model"].isin(["GPT4", "PALMYRA-MED"]))
                         & (sd.frame["variant_kind"] == "baseline")].shape[0]
+
+
+@pytest.mark.parametrize("profile", ["default", "workshop", "medperturb"])
+def test_profiles_validate(profile):
+    from studykit.paths import params_dir
+
+    values = Params.read_profile(params_dir("counterfactual_baselines") / f"{profile}.yaml")
+    p = Params.validate_mapping(values, profile)
+    assert set(values) <= set(Params.model_fields)
+    if profile == "medperturb":
+        assert p.data_format == "medperturb" and p.pairs == MEDPERTURB_PAIRS and p.baseline_models == ["LLAMA3"]

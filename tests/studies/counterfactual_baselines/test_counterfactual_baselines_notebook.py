@@ -20,7 +20,7 @@ def _check_common(out: Path) -> dict:
     for key in ("n_items", "n_models", "n_tests", "n_significant"):
         assert isinstance(res[key], int), key
     tests = pd.read_csv(out / "tables" / "tests.csv")
-    assert list(tests.columns[:5]) == TEST_COLUMNS[:5] and set(TEST_COLUMNS) <= set(tests.columns)
+    assert list(tests.columns[:len(TEST_COLUMNS)]) == TEST_COLUMNS
     assert not tests[TEST_COLUMNS].isna().any().any()
     assert res["n_tests"] == len(tests) and res["n_significant"] == int(tests["significant"].sum())
     rates = pd.read_csv(out / "tables" / "flip_rates.csv")
@@ -51,7 +51,7 @@ def test_notebook_workshop_profile(tmp_path):
 @pytest.mark.skipif(not MEDPERTURB.is_file(), reason="MedPerturb file not available")
 def test_notebook_medperturb_profile(tmp_path):
     run = run_study("counterfactual_baselines", profile="medperturb", out_dir=tmp_path / "out",
-                    overrides={"n_boot": 2000, "power_reps": 100, "power_effects": [0.0, 0.1, 0.2]})
+                    overrides={"n_boot": 1000, "power_reps": 50, "power_effects": [0.0, 0.2]})
     out = run.out_dir
     res = _check_common(out)
     assert res["n_items"] == 200 and res["n_models"] == 4

@@ -35,9 +35,9 @@ from .load import Issue, issue
 from .schema import ALL_TASKS
 
 KEYS = ["model", "task", "item_id"]
-TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "level", "n_items", "stat_target",
-                "stat_baseline", "diff", "ci_low", "ci_high", "p_value", "p_one_sided",
-                "p_adjusted", "significant", "test"]
+#: the issue's columns first, in its order, then the extras
+TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
+                "ci_high", "p_value", "p_adjusted", "significant", "p_one_sided", "level", "n_items", "test"]
 METRICS = ("flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi")
 
 

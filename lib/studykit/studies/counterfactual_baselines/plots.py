@@ -34,9 +34,9 @@ def flip_rate_dots(rates: pd.DataFrame, *, max_cols: int = 4):
             k = sub[sub["variant_kind"] == kind]
             if k.empty:
                 continue
-            y = [ypos[(p, kind)] for p in k["pair"]]
-            ax.errorbar(k["flip_rate"], y, xerr=[k["flip_rate"] - k["ci_low"], k["ci_high"] - k["flip_rate"]],
-                        fmt=marker, color=color, ms=5, capsize=2, lw=1)
+            y = np.array([ypos[(p, kind)] for p in k["pair"]], float)
+            x, lo, hi = (k[c].to_numpy(float) for c in ("flip_rate", "ci_low", "ci_high"))
+            ax.errorbar(x, y, xerr=np.vstack([x - lo, hi - x]), fmt=marker, color=color, ms=5, capsize=2, lw=1)
         ax.set_title(f"{model} / {task}", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     for ax in axes.ravel()[n:]:
@@ -61,7 +61,8 @@ def test_forest(tests: pd.DataFrame, metric: str = "flip_rate"):
     y = np.arange(len(sub))
     for i, r in sub.iterrows():
         color = "#c0392b" if r["significant"] else "#555555"
-        ax.errorbar(r["diff"], i, xerr=[[r["diff"] - r["ci_low"]], [r["ci_high"] - r["diff"]]], fmt="o",
+        d, lo, hi = float(r["diff"]), float(r["ci_low"]), float(r["ci_high"])
+        ax.errorbar(d, i, xerr=[[d - lo], [hi - d]], fmt="o",
                     color=color, mfc=color if r["significant"] else "white", ms=5, capsize=2, lw=1)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{r.model} / {r.task} / {r.target}" for r in sub.itertuples()], fontsize=7)
@@ -84,13 +85,11 @@ def power_plot(power: pd.DataFrame):
             c, m, ls = METRIC_STYLE.get(metric, ("black", "o", "-"))
             ax.plot(g["effect"], g["power"], marker=m, ls=ls, color=c, label=metric, ms=4)
             ax.fill_between(g["effect"], g["ci_low"], g["ci_high"], color=c, alpha=0.15, lw=0)
-        alpha = None
         ax.axhline(0.8, color="grey", lw=0.6, ls=":")
         ax.set_title(f"{s.replace('_', ' ')} edit (n = {int(sub['n_items'].iloc[0])} items)", fontsize=9)
         ax.set_xlabel("planted attribute effect (share of items moved)")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
-        del alpha
     axes[0, 0].set_ylabel("power")
     axes[0, 0].legend(fontsize=8, frameon=False)
     fig.tight_layout()
@@ -105,7 +104,8 @@ def direction_plot(direction: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(6, 0.32 * len(d) + 1.2))
     for i, r in d.iterrows():
         color = "#1e8449" if r["scope"] == "pooled" else "#333333"
-        ax.errorbar(r["beta"], i, xerr=[[r["beta"] - r["ci_low"]], [r["ci_high"] - r["beta"]]], fmt="D"
+        b, lo, hi = float(r["beta"]), float(r["ci_low"]), float(r["ci_high"])
+        ax.errorbar(b, i, xerr=[[b - lo], [hi - b]], fmt="D"
                     if r["scope"] == "pooled" else "o", color=color, ms=5, capsize=2, lw=1)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(d)), [f"{r.scope}: {r.model} / {r.task} / {r.target} ({r.control})"
