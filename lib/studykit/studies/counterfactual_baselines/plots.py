@@ -9,46 +9,51 @@ METRIC_STYLE = {"aggregate": ("#2471a3", "s", "--"), "per-sample": ("#c0392b", "
                 "regression": ("#1e8449", "^", "-.")}
 
 
-def flip_rate_dots(rates: pd.DataFrame, *, max_cols: int = 4):
-    """Dot plot: flip rate (Wilson CI) of each target and its baseline, one panel per model x task.
+def flip_rate_dots(rates: pd.DataFrame):
+    """Dot plot: flip rate (Wilson CI) of each target and its baseline; one row of panels per model, one
+    column per task.
 
-    Each target sits on its own row with its baseline just below it, so the
+    Each target sits on its own line with its baseline just below it, so the
     comparison the study is about is the vertical pair of dots.
     """
     import matplotlib.pyplot as plt
 
-    panels = rates[["model", "task"]].drop_duplicates().sort_values(["model", "task"]).to_records(index=False)
-    n = len(panels)
-    ncol = min(max_cols, n)
-    nrow = int(np.ceil(n / ncol))
+    models = sorted(rates["model"].unique())
+    tasks = sorted(rates["task"].unique())
     pairs = sorted(rates["pair"].unique())
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 0.55 * len(pairs) * 2 * nrow / 1.6 + 1.2 * nrow),
+    nrow, ncol = len(models), len(tasks)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.3 * ncol + 1.2, 0.45 * len(pairs) * nrow + 0.9 * nrow + 0.6),
                              sharex=True, sharey=True, squeeze=False)
     ypos = {}
     for j, p in enumerate(pairs):
         ypos[(p, "target")] = 2.2 * j
         ypos[(p, "baseline")] = 2.2 * j + 0.8
-    for ax, (model, task) in zip(axes.ravel(), panels):
-        sub = rates[(rates["model"] == model) & (rates["task"] == task)]
-        for kind, (color, marker) in KIND_STYLE.items():
-            k = sub[sub["variant_kind"] == kind]
-            if k.empty:
+    for r_i, model in enumerate(models):
+        for c_i, task in enumerate(tasks):
+            ax = axes[r_i, c_i]
+            sub = rates[(rates["model"] == model) & (rates["task"] == task)]
+            ax.set_title(f"{model} / {task}", fontsize=9)
+            ax.grid(axis="x", alpha=0.3)
+            ax.tick_params(labelsize=8)
+            if sub.empty:
+                ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="grey")
                 continue
-            y = np.array([ypos[(p, kind)] for p in k["pair"]], float)
-            x, lo, hi = (k[c].to_numpy(float) for c in ("flip_rate", "ci_low", "ci_high"))
-            ax.errorbar(x, y, xerr=np.vstack([x - lo, hi - x]), fmt=marker, color=color, ms=5, capsize=2, lw=1)
-        ax.set_title(f"{model} / {task}", fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-    for ax in axes.ravel()[n:]:
-        ax.set_visible(False)
+            for kind, (color, marker) in KIND_STYLE.items():
+                k = sub[sub["variant_kind"] == kind]
+                if k.empty:
+                    continue
+                y = np.array([ypos[(p, kind)] for p in k["pair"]], float)
+                x, lo, hi = (k[c].to_numpy(float) for c in ("flip_rate", "ci_low", "ci_high"))
+                ax.errorbar(x, y, xerr=np.vstack([x - lo, hi - x]), fmt=marker, color=color, ms=5, capsize=2,
+                            lw=1)
     ax0 = axes[0, 0]
-    ax0.set_yticks([2.2 * j + 0.4 for j in range(len(pairs))], pairs, fontsize=8)
-    ax0.invert_yaxis()
+    ax0.set_yticks([2.2 * j + 0.4 for j in range(len(pairs))], pairs)
+    ax0.set_ylim(2.2 * len(pairs) - 0.8, -0.6)
     for ax in axes[-1]:
         ax.set_xlabel("flip rate vs original")
     handles = [plt.Line2D([], [], color=c, marker=m, ls="", label=k) for k, (c, m) in KIND_STYLE.items()]
-    fig.legend(handles=handles, loc="upper right", fontsize=8, frameon=False)
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="upper center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
 
 
