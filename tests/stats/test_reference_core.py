@@ -35,6 +35,15 @@ def test_cohens_d_matches_r_effectsize_mtcars():
     assert (round(r.ci_low, 2), round(r.ci_high, 2)) == (-2.27, -0.67)
 
 
+def test_hedges_g_and_rank_biserial_match_r_effectsize_mtcars():
+    # R: effectsize::hedges_g(mpg ~ am, data = mtcars) -> g = -1.44, 95% CI [-2.21, -0.65]
+    g = sk.hedges_g(MPG[AM == 0], MPG[AM == 1])
+    assert (round(g.estimate, 2), round(g.ci_low, 2), round(g.ci_high, 2)) == (-1.44, -2.21, -0.65)
+    # R: effectsize::rank_biserial(mpg ~ am, data = mtcars) -> r = -0.66 (its CI uses the null SE on
+    # the Fisher-z scale; ours is the Brunner-Munzel CI, which keeps coverage away from 0)
+    assert round(sk.rank_biserial(MPG[AM == 0], MPG[AM == 1]).estimate, 2) == -0.66
+
+
 def test_cohens_d_and_hedges_g_match_pingouin(rng):
     x, y = rng.normal(0.5, 1, 23), rng.normal(0, 1.3, 31)
     assert sk.cohens_d(x, y).estimate == pytest.approx(pg.compute_effsize(x, y, eftype="cohen"), rel=1e-12)
