@@ -316,3 +316,29 @@ def test_analysis_is_deterministic():
     pd.testing.assert_frame_equal(runs[0][0], runs[1][0])
     pd.testing.assert_frame_equal(runs[0][1], runs[1][1])
     assert set(runs[0][1]["metric"]) == {"flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi"}
+
+
+def test_original_under_another_name_and_text_labels():
+    df = make(O, T, B)
+    df["variant"] = df["variant"].replace({"original": "base_prompt"})
+    df["prediction"] = df["prediction"].map({0: "no", 1: "yes"})
+    d = design_of(df)
+    assert "original" in set(d.answers["variant"]) and d.labels == ("no", "yes")
+    rates = A.flip_rates(d.answers, d.pairs).set_index("variant")
+    assert rates.loc["swap", "flips"] == 5
+    two = pd.concat([df, df[df["variant"] == "base_prompt"].assign(variant="other_orig")])
+    with pytest.raises(InputError, match="more than one variant"):
+        design_of(two)
+
+
+def test_positive_label_must_be_an_answer_label():
+    from studykit.studies.counterfactual_baselines import Params, pipeline
+
+    df = make(O, T, B)
+    frame, issues = L.validate_long(df.assign(prediction=df["prediction"].map({0: "no", 1: "yes"})))
+    data = L.StudyData(frame=frame, issues=tuple(issues))
+    with pytest.raises(InputError, match="positive_label"):
+        pipeline.analyse(data, Params(pairs=PAIRS, n_boot=200))
+    res = pipeline.analyse(data, Params(pairs=PAIRS, n_boot=200, positive_label="yes"))
+    assert res.records()["n_tests"] == 3  # flip rate, MI, phi (no probabilities)
+    assert Params.validate_mapping({"positive_label": 1}).positive_label == "1"

@@ -120,8 +120,16 @@ def build_design(frame: pd.DataFrame, pairs: Mapping[str, str], *,
             if kinds[v] != want:
                 raise InputError(f"parameter 'pairs': variant '{v}' is a {role} in pairs but has "
                                  f"variant_kind '{kinds[v]}' in the data")
-    if "original" not in kinds.values():
+    originals = sorted(v for v, k in kinds.items() if k == "original")
+    if not originals:
         raise InputError("counterfactual data: no row has variant_kind 'original'")
+    if len(originals) > 1:
+        raise InputError(f"counterfactual data: more than one variant has variant_kind 'original' "
+                         f"({', '.join(originals)})")
+    if originals[0] != "original":  # the analysis addresses the original by this name
+        if "original" in kinds:
+            raise InputError("counterfactual data: variant 'original' must have variant_kind 'original'")
+        answers["variant"] = answers["variant"].replace({originals[0]: "original"})
     lonely_t = sorted(v for v, k in kinds.items() if k == "target" and v not in pairs)
     if lonely_t:
         issues.append(issue("target_without_baseline", len(lonely_t),

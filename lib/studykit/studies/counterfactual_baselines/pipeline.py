@@ -10,6 +10,8 @@ import pandas as pd
 
 from . import analysis as A
 from . import power as P
+from studykit.errors import InputError
+
 from .load import CLINICIANS, Issue, StudyData
 
 REFERENCE_MODELS = (CLINICIANS,)
@@ -36,6 +38,9 @@ class StudyResults:
 def analyse(data: StudyData, params: Any) -> StudyResults:
     """Design checks, flip rates, the family of tests (corrected) and the directional regression."""
     design = A.build_design(data.frame, params.pairs, baseline_models=params.baseline_models)
+    if str(params.positive_label) not in design.labels:
+        raise InputError(f"parameter 'positive_label': '{params.positive_label}' is not an answer label in the "
+                         f"data (labels: {', '.join(design.labels)})")
     rates = A.flip_rates(design.answers, design.pairs, confidence=params.confidence)
     tests, t_issues = A.run_tests(design, n_boot=params.n_boot, seed=params.seed, confidence=params.confidence,
                                   eps=params.logit_eps, correction=params.correction, alpha=params.alpha)

@@ -94,6 +94,16 @@ class Params(StudyParams):
             raise ValueError(f"variant '{both[0]}' is both a target and a baseline")
         return v
 
+    @field_validator("positive_label", mode="before")
+    @classmethod
+    def _label_as_text(cls, v):
+        """``--set positive_label=1`` arrives as an int; labels are compared as text ('1', 'yes')."""
+        if isinstance(v, bool):
+            return str(int(v))
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v) if isinstance(v, (int, float)) else v
+
     @field_validator("power_effects")
     @classmethod
     def _effects_in_range(cls, v: list[float]) -> list[float]:
