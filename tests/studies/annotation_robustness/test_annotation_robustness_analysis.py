@@ -237,3 +237,18 @@ def test_no_gold_significant_hypothesis_is_handled():
     analysis.risk_vs_gold(grid, n_boot=100)
     analysis.risk_by(grid, "model", n_boot=100)
     assert analysis.none_if_nan("text") == "text" and analysis.none_if_nan(0.5) == 0.5
+
+
+@pytest.mark.slow
+def test_paper_scale_profile_prepares_and_analyses():
+    """paper_scale: 13M labels generated into the cache on first use, about 2,400 hypotheses."""
+    from studykit.paths import params_dir
+
+    p = Params.load(params_dir("annotation_robustness") / "paper_scale.yaml")
+    assert p.items_path.endswith("items.parquet") and ".cache" in p.annotations_path
+    assert Params.load(params_dir("annotation_robustness") / "paper_scale.yaml").items_path == p.items_path
+    data, hyps = load.load(p)
+    assert len(data.ann_label) > 12_900_000
+    grid = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
+    assert grid.shape == (2480, 504)
+    assert 0.1 < analysis.risk_summary(grid)["overall"] < 0.4
