@@ -50,3 +50,46 @@ def test_workshop_notebook_writes_tables_and_figures(workshop_run):
     for fig in ("scatter_grid", "forest", "category_heatmap", "violins_high_low", "size_vs_r"):
         assert (out / "figures" / f"{fig}.png").stat().st_size > 5_000, fig
         assert (out / "figures" / f"{fig}.svg").is_file()
+
+
+def test_notebook_survives_bad_input_and_reports_it(tmp_path):
+    """Unknown stances, unscored personas, no baseline, too few personas, constant agreeableness."""
+    from pathlib import Path
+
+    emb = Path(__file__).resolve().parents[3] / "data" / "sycophancy_correlation"
+    personas = pd.read_csv(emb / "personas.csv", dtype={"persona_id": str})
+    models = sorted(personas["model"].unique())[:5]
+    keep = [f"p{i:03d}" for i in range(1, 31)]
+    personas = personas[personas["model"].isin(models) & personas["persona_id"].isin(keep)].copy()
+    items = [c for c in personas.columns if c.startswith("A")]
+    personas.loc[(personas["model"] == models[0]) & personas["persona_id"].isin(["p001", "p002"]), "A1_1"] = None
+    personas = personas[(personas["model"] != models[3]) | personas["persona_id"].isin(["p001", "p002"])]
+    personas.loc[personas["model"] == models[4], items] = 3
+    personas.to_csv(tmp_path / "personas.csv", index=False)
+    resp = pd.read_parquet(emb / "responses.parquet")
+    resp = resp.astype({c: str for c in resp.columns})
+    resp = resp[resp["model"].isin(models) & resp["persona_id"].isin(keep + ["baseline"])]
+    resp = resp[~((resp["model"] == models[1]) & (resp["persona_id"] == "baseline"))].reset_index(drop=True)
+    resp.loc[resp.index[:7], "stance"] = "maybe"
+    resp.loc[resp.index[7:10], "stance"] = " agree "   # valid after trimming and upper-casing
+    resp.to_parquet(tmp_path / "responses.parquet")
+
+    out = tmp_path / "out"
+    res = run_study("sycophancy_correlation", overrides={
+        "personas_path": str(tmp_path / "personas.csv"), "responses_path": str(tmp_path / "responses.parquet"),
+        "n_perm": 200}, out_dir=out)
+    assert res.status == "executed"
+    results = json.loads((out / "results.json").read_text())
+    assert results["data_issues.unknown_stance"] == 7
+    assert results["data_issues.personas_without_score"] == 2
+    assert results["data_issues.responses_without_persona_score"] == 2 + 28  # unscored + dropped rows
+    assert results["data_issues.model_without_baseline"] == 1
+    assert results["data_issues.model_too_few_personas"] == 1
+    assert results["data_issues.constant_agreeableness"] == 1
+    assert results["n_models"] == 3 and "recovery.n_covered" not in results
+    issues = pd.read_csv(out / "tables" / "data_issues.csv")
+    assert "'maybe': 7" in issues.set_index("check").loc["unknown_stance", "detail"]
+    pm = pd.read_csv(out / "tables" / "per_model.csv").set_index("model")
+    assert "no baseline rows" in pm.loc[models[1], "notes"] and pd.isna(pm.loc[models[1], "baseline_rate"])
+    assert pm.loc[models[0], "n_personas"] == 28
+    assert results["pooled.method"] in ("mixedlm", "two_stage")

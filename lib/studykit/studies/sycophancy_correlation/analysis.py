@@ -334,7 +334,11 @@ def category_correlations(rates: Rates, *, confidence: float = 0.95,
 
 
 def size_association(per_model: pd.DataFrame, sizes: pd.Series | None) -> pd.DataFrame:
-    """Spearman rho (and Pearson r on log10 size) of model size with r, d and slope across models."""
+    """Spearman rho (and Pearson r on log10 size) of model size with r, d and slope across models.
+
+    Needs at least 4 models with a size (the Fisher-z CI needs n > 3); otherwise the row
+    says why in ``note`` and the statistics are empty.
+    """
     if sizes is None:
         return pd.DataFrame(columns=["statistic", "n_models", "spearman_rho", "spearman_p", "pearson_r_log10",
                                      "pearson_p_log10", "note"])
@@ -344,13 +348,13 @@ def size_association(per_model: pd.DataFrame, sizes: pd.Series | None) -> pd.Dat
         sub = df.dropna(subset=[col])
         row = {"statistic": col, "n_models": len(sub), "spearman_rho": np.nan, "spearman_p": np.nan,
                "pearson_r_log10": np.nan, "pearson_p_log10": np.nan, "note": ""}
-        if len(sub) >= 3 and np.ptp(sub["size"]) > 0 and np.ptp(sub[col]) > 0:
+        if len(sub) >= 4 and np.ptp(sub["size"]) > 0 and np.ptp(sub[col]) > 0:
             s = stats.spearman_rho(sub["size"], sub[col])
             p = stats.pearson_r(np.log10(sub["size"]), sub[col])
             row.update(spearman_rho=s.effect.estimate if s.effect is not None else s.statistic,
                        spearman_p=s.p_value, pearson_r_log10=p.effect.estimate, pearson_p_log10=p.p_value)
         else:
-            row["note"] = "fewer than 3 models with a size, or constant values"
+            row["note"] = "fewer than 4 models with a size, or constant values: not computed"
         rows.append(row)
     return pd.DataFrame(rows)
 
