@@ -286,14 +286,23 @@ def _short(sha: Any, n: int = 12) -> str:
     return _e(str(sha)[:n]) if sha else "-"
 
 
-def _read_csv_rows(path: Path, limit: int = 200) -> tuple[list[str], list[list[str]]]:
+#: rows of a table shown inline on a run's page (the CSV, LaTeX and HTML files have all)
+INLINE_ROWS = 25
+
+
+def _read_csv_rows(path: Path, limit: int = INLINE_ROWS) -> tuple[list[str], list[list[str]], int]:
+    """Header, the first ``limit`` rows and the number of rows of a CSV file."""
     import csv
 
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
-        rows = [r for _, r in zip(range(limit), reader)]
-    return header, rows
+        rows, n = [], 0
+        for row in reader:
+            if n < limit:
+                rows.append(row)
+            n += 1
+    return header, rows, n
 
 
 def _run_page(run: Run, has_failure: str | None, failed_page: bool = False) -> str:
@@ -355,11 +364,11 @@ def _run_page(run: Run, has_failure: str | None, failed_page: bool = False) -> s
             csv_file = next((f for f in ex.files if f["path"].endswith(".csv")), None)
             body = ""
             if csv_file is not None:
-                header, rows = _read_csv_rows(run.folder / csv_file["path"])
+                header, rows, n_rows = _read_csv_rows(run.folder / csv_file["path"])
                 more = ""
-                n_rows = sum(1 for _ in open(run.folder / csv_file["path"], encoding="utf-8")) - 1
                 if n_rows > len(rows):
-                    more = f'<p class="muted">First {len(rows)} of {n_rows:,} rows; the CSV has all.</p>'
+                    more = (f'<p class="muted">First {len(rows)} of {n_rows:,} rows; '
+                            f'<a href="files/{_e(csv_file["path"])}">the CSV</a> has all.</p>')
                 body = ('<div class="table-wrap"><table><thead><tr>' + "".join(f"<th>{_e(h)}</th>" for h in header)
                         + "</tr></thead><tbody>"
                         + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
@@ -384,7 +393,7 @@ def _run_page(run: Run, has_failure: str | None, failed_page: bool = False) -> s
     parts.append('<h2 id="data-issues">Data problems found</h2>')
     di = run.folder / "tables" / "data_issues.csv"
     if di.is_file():
-        header, rows = _read_csv_rows(di)
+        header, rows, _ = _read_csv_rows(di, limit=1000)
         if rows:
             parts.append("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>"
                          + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)

@@ -448,7 +448,7 @@ def execute_notebook(
                 execution_timeout=timeout,
                 start_timeout=120,
                 # the kernel's own start-up chatter (e.g. the TCP transport warning) is not for users
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
     except PapermillExecutionError as exc:
         nb = nbformat.read(str(output_notebook), as_version=4)

@@ -11,6 +11,8 @@ import pytest
 
 from studykit import cli
 
+from .sitecheck import static_problems
+
 NAME = "frame_fixture"
 
 
@@ -103,6 +105,16 @@ def test_failing_cell_exits_1_keeps_partial_notebook_and_previous_outputs(fixtur
     # the previous run is still valid for the cache
     code, out, err = _run_cli(capsys, "run", NAME, "--quiet")
     assert code == 0 and "cached" in out
+
+    # the report shows the last good run and says that the latest attempt failed
+    assert cli.main(["report"]) == 0
+    capsys.readouterr()
+    site = fixture_project.outputs / "site"
+    page = (site / NAME / "default" / "index.html").read_text()
+    assert "latest attempt of this profile failed" in page and 'href="failed.html"' in page
+    assert (site / NAME / "default" / "failed.html").is_file()
+    assert "latest attempt failed" in (site / "index.html").read_text()
+    assert static_problems(site) == []
 
 
 def test_bad_data_found_inside_the_notebook_exits_2(fixture_project, capsys, tmp_path):

@@ -54,19 +54,6 @@ def test_every_link_and_image_resolves(site):
     assert static_problems(site) == []
 
 
-def test_report_notes_a_failed_latest_attempt(fixture_project, capsys):
-    run_study(NAME)
-    assert cli.main(["run", NAME, "--set", "fail=true", "--quiet"]) == 1
-    assert cli.main(["report"]) == 0
-    capsys.readouterr()
-    site = fixture_project.outputs / "site"
-    page = (site / NAME / "default" / "index.html").read_text()
-    assert "latest attempt of this profile failed" in page and 'href="failed.html"' in page
-    assert (site / NAME / "default" / "failed.html").is_file()
-    assert "latest attempt failed" in (site / "index.html").read_text()
-    assert static_problems(site) == []
-
-
 def test_offline_html_strips_cdn_scripts_and_styles():
     html = ('<script src="https://cdn.x/require.js"></script><link rel="stylesheet" href="http://cdn.x/a.css">'
             '<script type="text/x-mathjax-config">MathJax.Hub.Config({})</script>'
