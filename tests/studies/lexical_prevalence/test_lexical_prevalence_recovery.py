@@ -72,7 +72,10 @@ def test_kobak_flags_planted_words_after_the_cutoff_and_topic_bursts_before(embe
     assert hits >= 0.8 * len(topic)
     ai = truth[truth["kind"] == "ai_overuse"]
     flagged_post = set(map(tuple, ex_words[ex_words["year"] >= 2023][["language", "lemma"]].to_numpy()))
-    no_uptake = set(pd.read_csv(DATA / "truth_uptake.csv").query("not uptake")["language"])
+    up = pd.read_csv(DATA / "truth_uptake.csv").groupby("language")["uptake"].first()
+    ai_up = {(l, w) for l, w in ai[["language", "lemma"]].to_numpy() if l in ("en", "fr", "pl") and up[l]}
+    assert len(flagged_post & ai_up) >= 0.5 * len(ai_up)  # recall of planted uptake words at min_docs = 30
+    no_uptake = set(up[~up].index)
     assert not any(l in no_uptake for l, _ in flagged_post & set(map(tuple, ai[["language", "lemma"]].to_numpy())))
 
 

@@ -49,7 +49,7 @@ class Params(StudyParams):
     baseline_lpr_tolerance: float = Field(0.1, gt=0, description="baseline words: |LPR| <= this")
     baseline_candidates: int = Field(5, ge=1, description="nearest-frequency candidates per AI word")
     excess_min_freq: float = Field(1e-4, ge=0, lt=1, description="Kobak et al.: p > this in year Y and Y-1")
-    excess_min_docs: int = Field(50, ge=0, description="and at least this many documents in Y and Y-1")
+    excess_min_docs: int = Field(30, ge=0, description="and at least this many documents in Y and Y-1")
     excess_gap_threshold: float = Field(0.01, gt=0, description="Kobak et al.: delta > 0.01")
     trajectory_lemmas: list[str] = Field([], description="'lang:lemma' items to plot; empty = top 3 per language")
 

@@ -228,6 +228,31 @@ def truth_recovery(out, params: Params, res: LprResult, uptake_table: pd.DataFra
     return rec
 
 
+def excess_recovery(out, params: Params, ex: pd.DataFrame) -> dict[str, int] | None:
+    """Kobak et al.'s rule against the planted truth (simulated data): planted AI lemmas flagged after the
+    cut-off in uptake languages, topical bursts flagged before it, and everything else flagged (false positives)."""
+    folder = truth_folder(params)
+    if folder is None or not (folder / "truth_uptake.csv").is_file() or ex.empty:
+        return None
+    planted = pd.read_csv(folder / "truth_planted.csv", keep_default_na=False)
+    up = pd.read_csv(folder / "truth_uptake.csv")
+    cutoff = int(up[up["adoption"] > 0]["year"].min()) if (up["adoption"] > 0).any() else max(params.post_years)
+    has = up.groupby("language")["uptake"].first()
+    langs = set(ex["language"])
+    ai = {(l, w) for l, w, k in planted[["language", "lemma", "kind"]].to_numpy()
+          if k == "ai_overuse" and l in langs and bool(has.get(l, False))}
+    topic = {(l, w) for l, w, k in planted[["language", "lemma", "kind"]].to_numpy() if k == "topic_burst" and l in langs}
+    e = ex[ex["excess"]]
+    post = {(l, w) for l, w, y in e[["language", "lemma", "year"]].to_numpy() if y >= cutoff}
+    pre = {(l, w) for l, w, y in e[["language", "lemma", "year"]].to_numpy() if y < cutoff}
+    res = {"planted_flagged_post": len(post & ai), "planted_post": len(ai),
+           "topic_flagged_pre": len(pre & topic), "topic": len(topic),
+           "other_flagged": len((post - ai) | (pre - topic))}
+    for k, v in res.items():
+        out.record(f"truth.excess.{k}", int(v))
+    return res
+
+
 def lemmatizer_table(languages: list[str]) -> pd.DataFrame:
     """Per language: simplemma code (or none) and the stop-word source used."""
     return pd.DataFrame([{"language": l, "lemmatizer": (f"simplemma:{lemmatizer_language(l)}"
