@@ -169,3 +169,14 @@ def test_no_numpy_warnings_on_edge_cases():
         sk.classify_conclusion([np.nan, 1.0], [0.01, np.nan], [1.0, 1.0], [0.01, 0.01])
         sk.bootstrap_ci(([2.0, 2.0, 2.0],), "mean", n_resamples=50)
         sk.mcnemar((5, 0))
+
+
+def test_extreme_effects_stay_finite_and_documented(rng):
+    x = rng.normal(size=3)
+    d = sk.cohens_d(x + 1, x + rng.normal(0, 1e-9, 3), paired=True)   # t ~ 1e9
+    assert math.isfinite(d.ci_low) and d.ci_low < d.estimate < d.ci_high and "large-sample" in d.note
+    big = sk.cohens_d(rng.normal(100, 1, 200), rng.normal(0, 1, 200))
+    assert big.ci_low < big.estimate < big.ci_high
+    v = sk.cramers_v([[50, 51], [49, 50]])
+    assert v.estimate == 0 and v.ci_high == 0 and "degenerate" in v.note
+    assert sk.cramers_v([[500, 0], [0, 500]]).ci_high == 1.0

@@ -15,13 +15,13 @@ def z_crit(confidence: float) -> float:
 def _solve_decreasing(f, target: float, guess: float, step: float) -> float:
     """Root of ``f(x) = target`` for ``f`` decreasing in ``x``, bracketing outward from ``guess``."""
     lo, hi = guess - step, guess + step
-    for _ in range(200):
+    for _ in range(60):
         if f(lo) >= target:
             break
         lo -= step
         step *= 2
     step2 = step
-    for _ in range(200):
+    for _ in range(60):
         if f(hi) <= target:
             break
         hi += step2
@@ -30,20 +30,39 @@ def _solve_decreasing(f, target: float, guess: float, step: float) -> float:
 
 
 def nct_ci(t_obs: float, df: float, confidence: float) -> tuple[float, float]:
-    """CI for the noncentrality parameter of a noncentral t by test inversion.
+    r"""CI for the noncentrality parameter of a noncentral t by test inversion.
 
     Finds ``ncp_lo``, ``ncp_hi`` with ``F(t_obs; df, ncp_lo) = 1 - a/2`` and
     ``F(t_obs; df, ncp_hi) = a/2`` (Steiger & Fouladi 1997).
+
+    The inversion is exact; for extreme ``|t|`` where scipy's noncentral t
+    cdf loses accuracy (NaN or a non-monotone bracket), it falls back to the
+    large-sample interval :math:`t \pm z\sqrt{1 + t^2/(2\,df)}` (Hedges & Olkin
+    1985, eq. 5.14) and returns ``exact=False``.
+
+    Returns
+    -------
+    (lo, hi, exact)
     """
     a = 1 - confidence
 
     def cdf(ncp):
-        return float(stats.nct.cdf(t_obs, df, ncp))
+        v = float(stats.nct.cdf(t_obs, df, ncp))
+        if not math.isfinite(v):
+            raise ArithmeticError("noncentral t cdf is not finite")
+        return v
 
-    step = 2.0 + abs(t_obs) * 0.5
-    lo = _solve_decreasing(cdf, 1 - a / 2, t_obs, step)
-    hi = _solve_decreasing(cdf, a / 2, t_obs, step)
-    return lo, hi
+    step = 1.0 + math.sqrt(1 + t_obs * t_obs / (2 * df))
+    try:
+        with np.errstate(all="ignore"):
+            lo = _solve_decreasing(cdf, 1 - a / 2, t_obs, step)
+            hi = _solve_decreasing(cdf, a / 2, t_obs, step)
+        if lo <= t_obs <= hi or (lo <= hi and abs(lo - t_obs) < 10 * step):
+            return lo, hi, True
+    except (ArithmeticError, ValueError, RuntimeError):
+        pass
+    half = z_crit(confidence) * math.sqrt(1 + t_obs * t_obs / (2 * df))
+    return float(t_obs - half), float(t_obs + half), False
 
 
 def ncx2_ci(chi2_obs: float, df: float, confidence: float) -> tuple[float, float]:

@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 _NAN = math.nan
+_NCT_NOTE = ("|t| is too large for an accurate noncentral t inversion: large-sample CI "
+             "d +- z sqrt(1/n_eff + d^2/(2 df)) (Hedges & Olkin 1985) used instead")
 
 
 # ----------------------------------------------------------------------------- standardized mean differences
@@ -100,14 +102,14 @@ def cohens_d(x, y=None, *, paired: bool = False, confidence: float = 0.95) -> Ef
         if sd == 0:
             raise ValueError(("x - y" if y is not None else "x") + ": zero variance (all values equal)")
         d = diff.mean() / sd
-        lo, hi = nct_ci(d * math.sqrt(n), n - 1, confidence)
+        lo, hi, exact = nct_ci(d * math.sqrt(n), n - 1, confidence)
         return EffectSize(float(d), lo / math.sqrt(n), hi / math.sqrt(n), f"{label}, noncentral t CI",
-                          confidence, n)
+                          confidence, n, "" if exact else _NCT_NOTE)
     xa, ya = _two_groups(x, y)
     d, scale, df = _pooled_d(xa, ya)
-    lo, hi = nct_ci(d * scale, df, confidence)
+    lo, hi, exact = nct_ci(d * scale, df, confidence)
     return EffectSize(float(d), lo / scale, hi / scale, "Cohen's d (pooled SD), noncentral t CI",
-                      confidence, xa.size + ya.size)
+                      confidence, xa.size + ya.size, "" if exact else _NCT_NOTE)
 
 
 def hedges_g(x, y, *, confidence: float = 0.95) -> EffectSize:
@@ -140,9 +142,10 @@ def hedges_g(x, y, *, confidence: float = 0.95) -> EffectSize:
     xa, ya = _two_groups(x, y)
     d, scale, df = _pooled_d(xa, ya)
     j = _hedges_j(df)
-    lo, hi = nct_ci(d * scale, df, confidence)
+    lo, hi, exact = nct_ci(d * scale, df, confidence)
     return EffectSize(float(j * d), j * lo / scale, j * hi / scale,
-                      "Hedges' g (exact J), noncentral t CI", confidence, xa.size + ya.size)
+                      "Hedges' g (exact J), noncentral t CI", confidence, xa.size + ya.size,
+                      "" if exact else _NCT_NOTE)
 
 
 # ----------------------------------------------------------------------------- two proportions
@@ -488,6 +491,9 @@ def cramers_v(table, *, bias_correction: bool = True, confidence: float = 0.95) 
     lo = min(1.0, math.sqrt(lam_lo / (n * (m - 1))))
     hi = min(1.0, math.sqrt(lam_hi / (n * (m - 1))))
     note = ""
+    if lam_hi == 0:
+        note = ("chi2 is below the lower a/2 point of the central chi2 (fits better than chance): "
+                "the test-inversion CI is degenerate at 0")
     if not lo <= est <= hi:
         note = ("the noncentral-chi2 CI did not contain the estimate (the uncorrected V is biased "
                 "upward when chi2 is near its df); the CI end was extended to the estimate")
