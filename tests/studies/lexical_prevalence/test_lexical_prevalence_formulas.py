@@ -54,7 +54,7 @@ def test_lemma_table_ranks_by_guarded_lpr():
 def test_single_source_language_is_refused():
     rows = [("en", "ai", "x", 5)]
     c = _counts(rows, 10, 10)
-    c = CorpusCounts("source", c.docs, c.totals[c.totals["source"] == "ai"], c.tokens, c.issues, 0, c.config)
+    c = CorpusCounts("source", c.docs, c.tokens, c.totals[c.totals["source"] == "ai"], c.issues, 0, c.config)
     both, single = A.usable_languages(c.totals)
     assert both == [] and single == ["en"]
     with pytest.raises(ValueError, match="lacks one of the sources"):
