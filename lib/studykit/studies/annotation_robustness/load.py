@@ -178,8 +178,9 @@ def read_annotations(path: str | Path) -> pd.DataFrame:
             schema = pq.read_schema(p)
             want = [c for c in (*ANNOTATION_COLUMNS, "seed") if c in schema.names]
             strings = [c for c in want if str(schema.field(c).type) in ("string", "large_string")]
-            table = pq.read_table(p, columns=want, read_dictionary=strings)
-            df = _arrow_to_frame(table)
+            # one column at a time: the Arrow buffers of a column are freed once it is converted
+            df = pd.concat([_arrow_to_frame(pq.read_table(p, columns=[c], read_dictionary=[c] if c in strings else None))
+                            for c in want], axis=1, copy=False)
         except Exception as exc:
             last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise InputError(f"annotations file {p}: cannot be read as parquet: {last}") from None
