@@ -409,6 +409,30 @@ def _failed_cell(nb: Any) -> tuple[int, Any] | None:
     return None
 
 
+def check_kernel() -> None:
+    """The ``studykit`` kernel must run this environment's Python (else: one-line error, exit 2).
+
+    A ``studykit`` kernel registered by another checkout or environment (e.g. in
+    ``~/.local/share/jupyter/kernels``) would run the notebook with *that*
+    library silently; this refuses instead.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        raise ParamError(f"the Jupyter kernel '{KERNEL_NAME}' is not installed: run `make setup`") from None
+    exe = spec.argv[0] if spec.argv else ""
+    if not os.path.isabs(exe):
+        return  # "python" on PATH: nothing reliable to compare
+    kernel_prefix = os.path.dirname(os.path.dirname(os.path.abspath(exe)))
+    if os.path.realpath(kernel_prefix) != os.path.realpath(sys.prefix):
+        raise ParamError(
+            f"the Jupyter kernel '{KERNEL_NAME}' ({spec.resource_dir}) runs {exe}, not this environment "
+            f"({sys.prefix}): run `make setup`, or `jupyter kernelspec remove {KERNEL_NAME}` for the stray one"
+        )
+
+
 def execute_notebook(
     study: str,
     notebook: Path,
@@ -614,6 +638,7 @@ def run_study(
 
     if not force and cached_run_valid(final, key):
         return RunResult(study, name, "cached", final, time.perf_counter() - t0, key, final / "notebook.ipynb")
+    check_kernel()
 
     with _folder_lock(final, prog):
         if not force and cached_run_valid(final, key):  # another process finished it meanwhile

@@ -33,19 +33,20 @@ def _bytes(folder: Path) -> dict[str, bytes]:
 def test_real_study_runs_is_cached_and_reported(tmp_path):
     study, profile = "sycophancy_correlation", "workshop"
     outputs = tmp_path / "outputs"
-    first = _cli(["run", study, "--profile", profile], outputs)
+    args = ["run", study, "--profile", profile, "--set", "n_perm=200"]
+    first = _cli(args, outputs)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "executed" in first.stdout
     # no terminal: plain progress lines, one per code cell
     assert f"[{study}/{profile}] cell 1/" in first.stderr
     out = outputs / study / profile
     man = json.loads((out / "manifest.json").read_text())
-    assert man["run"]["profile"] == profile and man["parameters"]["n_perm"] == 2000
+    assert man["run"]["profile"] == profile and man["parameters"]["n_perm"] == 200
     assert any(e["kind"] == "figure" for e in man["outputs"]) and any(e["kind"] == "table" for e in man["outputs"])
     assert all("source_cell" in e for e in man["outputs"] if e["kind"] in ("table", "figure"))
     assert all(i.get("sha256") for i in man["inputs"])
 
-    second = _cli(["run", study, "--profile", profile], outputs)
+    second = _cli(args, outputs)
     assert second.returncode == 0 and "cached" in second.stdout, second.stdout + second.stderr
 
     rep = _cli(["report"], outputs)

@@ -211,3 +211,14 @@ def test_run_all_in_parallel_processes(fixture_project, monkeypatch):
     assert [r.study for r in results] == [NAME, NAME + "_b"]
     assert all(r.status == "executed" for r in results)
     assert all(r.status == "cached" for r in run_all(None, "default", jobs=2))
+
+
+def test_a_stray_studykit_kernel_from_another_environment_is_refused(fixture_project, monkeypatch, tmp_path):
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    other = KernelSpec(argv=["/opt/other-env/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                       display_name="Python (studykit)", language="python", resource_dir=str(tmp_path))
+    monkeypatch.setattr(KernelSpecManager, "get_kernel_spec", lambda self, name: other)
+    with pytest.raises(ParamError, match="runs /opt/other-env/bin/python, not this environment"):
+        run_study(NAME)
+    assert not fixture_project.out().exists()
