@@ -82,7 +82,7 @@ def ensure_data() -> tuple[Path, Path]:
 def run(kind: str, parquet: Path, csv: Path) -> dict:
     res = subprocess.run([PY, "-c", CHILD, kind, str(parquet), str(csv)], capture_output=True, text=True,
                          cwd=ROOT, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return json.loads([ln for ln in res.stdout.splitlines() if ln.startswith("{")][-1])
 
 
 def notebook_run() -> dict:
@@ -95,7 +95,7 @@ def notebook_run() -> dict:
             "'self_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
     out = Path("/tmp") / "bench_sycophancy_paper_scale"
     res = subprocess.run([PY, "-c", code, str(out)], cwd=ROOT, check=True, capture_output=True, text=True)
-    info = json.loads(res.stdout.strip().splitlines()[-1])
+    info = json.loads([ln for ln in res.stdout.splitlines() if ln.startswith("{")][-1])
     nb = json.loads((out / "notebook.ipynb").read_text())
     info["cells"] = sum((c.get("metadata", {}).get("papermill", {}).get("duration") or 0) for c in nb["cells"])
     info["slowest"] = sorted(((c.get("metadata", {}).get("papermill", {}).get("duration") or 0,

@@ -200,6 +200,7 @@ def connect(threads: int = 2, memory_limit: str = "700MB"):
     con.execute(f"SET threads={int(threads)}")
     con.execute(f"SET memory_limit='{memory_limit}'")
     con.execute("SET preserve_insertion_order=false")
+    con.execute("SET enable_progress_bar=false")  # no progress output in notebooks and logs
     return con
 
 
