@@ -120,9 +120,11 @@ def jensen_shannon(p, q, *, axis: int = -1, base: float = 2):
     """
     lb = _log_base(base)
     pa, qa = _distributions(p, q, axis)
-    m = 0.5 * (pa + qa)
-    out = 0.5 * (special.rel_entr(pa, m).sum(axis=axis) + special.rel_entr(qa, m).sum(axis=axis)) / lb
-    return _scalar(np.clip(out, 0.0, None))
+    # D(p||m) = sum p log(2p/(p+q)) = log 2 + sum p log(p/(p+q)): p + q cannot underflow where
+    # (p + q)/2 can (subnormal inputs), so this form stays finite
+    tot = pa + qa
+    nats = math.log(2) + 0.5 * (special.rel_entr(pa, tot).sum(axis=axis) + special.rel_entr(qa, tot).sum(axis=axis))
+    return _scalar(np.clip(nats, 0.0, math.log(2)) / lb)
 
 
 def entropy(p, *, axis: int = -1, base: float = 2):
