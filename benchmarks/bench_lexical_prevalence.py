@@ -3,7 +3,9 @@
 Same texts for every row: the embedded comparison corpus (5 languages,
 25,000 simulated text halves), repeated ``--repeat`` times. Throughput is
 word tokens (this study's tokenizer) per second of one process; the
-ratio column is each pipeline's time relative to ours.
+ratio column is each pipeline's time relative to ours. Times are CPU seconds of
+the process (``time.process_time``), so a busy shared machine does not
+inflate them; tokens/s/core = tokens / CPU seconds.
 
 Rows
 - studykit (warm memo): ``count_batch`` after one pass has filled the lemma memo
@@ -44,9 +46,10 @@ def n_tokens(batch) -> int:
 
 
 def timed(fn, *a):
-    t0 = time.perf_counter()
+    """CPU seconds of this process (robust to other jobs sharing the cores) and the result."""
+    t0 = time.process_time()
     r = fn(*a)
-    return time.perf_counter() - t0, r
+    return time.process_time() - t0, r
 
 
 def simplemma_no_memo(batch, window=12):
