@@ -252,3 +252,13 @@ def test_paper_scale_profile_prepares_and_analyses():
     grid = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
     assert grid.shape == (2480, 504)
     assert 0.1 < analysis.risk_summary(grid)["overall"] < 0.4
+
+
+def test_record_keys_are_valid_for_any_name():
+    from studykit.outputs import _KEY_RE
+
+    for name in ("threshold=0.05", "gpt-4o (2024-08)", "ä model", "", "=x", "a/b:c"):
+        key = analysis.record_key(name)
+        assert _KEY_RE.match(f"risk.by_model.{key}"), key
+    assert analysis.record_key("threshold=0.05") == "threshold_0.05"
+    assert analysis.record_key("frontier-a") == "frontier-a"

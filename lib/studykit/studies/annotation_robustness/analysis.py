@@ -439,3 +439,12 @@ def none_if_nan(value):
         return None if value is None or np.isnan(value) else value
     except TypeError:
         return value
+
+
+def record_key(name) -> str:
+    """A model / prompt name as a ``results.json`` key part: characters other than letters, digits and
+    ``_ . - + / ( ) [ ] :`` and spaces become ``_`` (e.g. ``threshold=0.05`` -> ``threshold_0.05``)."""
+    import re
+
+    key = re.sub(r"[^A-Za-z0-9_.\-+/ ()\[\]:]", "_", str(name))
+    return key if key and re.match(r"[A-Za-z0-9_]", key[0]) else "_" + key

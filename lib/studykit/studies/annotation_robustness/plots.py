@@ -17,9 +17,9 @@ def risk_by_model(table: pd.DataFrame, overall: float | None = None):
     t = table.sort_values("risk")
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(t) + 1.5))
     y = np.arange(len(t))
-    ax.barh(y, t["risk"], color="#4c72b0")
-    ax.errorbar(t["risk"], y, xerr=[t["risk"] - t["ci_low"], t["ci_high"] - t["risk"]], fmt="none", ecolor="k",
-                capsize=3, lw=1)
+    r, lo, hi = (t[c].to_numpy(dtype=float) for c in ("risk", "ci_low", "ci_high"))
+    ax.barh(y, r, color="#4c72b0")
+    ax.errorbar(r, y, xerr=[r - lo, hi - r], fmt="none", ecolor="k", capsize=3, lw=1)
     ax.set_yticks(y, t["model"])
     if overall is not None:
         ax.axvline(overall, color="k", ls="--", lw=1, label=f"all configurations ({overall:.2f})")
@@ -73,17 +73,17 @@ def risk_vs_gold(by_effect: pd.DataFrame, by_p: pd.DataFrame, alpha: float):
     """Two panels: risk against |gold effect| and against the gold p-value (log scale, alpha marked)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     ax = axes[0]
-    x = by_effect["abs_gold_effect_median"]
-    ax.errorbar(x, by_effect["risk"], yerr=[by_effect["risk"] - by_effect["ci_low"], by_effect["ci_high"] - by_effect["risk"]],
-                marker="o", capsize=3)
+    x = by_effect["abs_gold_effect_median"].to_numpy(dtype=float)
+    r, lo, hi = (by_effect[c].to_numpy(dtype=float) for c in ("risk", "ci_low", "ci_high"))
+    ax.errorbar(x, r, yerr=[r - lo, hi - r], marker="o", capsize=3)
     ax.set_xlabel("|gold effect| (p_a - p_b), bin median")
     ax.set_ylabel("risk (share of configurations wrong)")
     ax.set_title("Risk against the gold effect size")
     ax.set_ylim(bottom=0)
     ax = axes[1]
-    x = by_p["gold_p_median"].clip(lower=1e-16)
-    ax.errorbar(x, by_p["risk"], yerr=[by_p["risk"] - by_p["ci_low"], by_p["ci_high"] - by_p["risk"]], marker="o",
-                capsize=3)
+    x = by_p["gold_p_median"].clip(lower=1e-16).to_numpy(dtype=float)
+    r, lo, hi = (by_p[c].to_numpy(dtype=float) for c in ("risk", "ci_low", "ci_high"))
+    ax.errorbar(x, r, yerr=[r - lo, hi - r], marker="o", capsize=3)
     ax.axvline(alpha, color="k", ls="--", lw=1, label=f"alpha = {alpha:g}")
     ax.set_xscale("log")
     ax.set_xlabel("gold p-value, bin median (log scale)")
@@ -100,12 +100,15 @@ def spec_curve(curve: pd.DataFrame, title: str = ""):
     c = curve[curve["rank"] > 0]
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
     for concl, color in CONCLUSION_COLORS.items():
-        m = c["conclusion"] == concl
-        ax.errorbar(c.loc[m, "rank"], c.loc[m, "effect"],
-                    yerr=[c.loc[m, "effect"] - c.loc[m, "ci_low"], c.loc[m, "ci_high"] - c.loc[m, "effect"]],
-                    fmt="o", ms=3, color=color, elinewidth=0.8, label=concl)
-    ax.axhspan(gold["ci_low"], gold["ci_high"], color="k", alpha=0.08, label="gold 95% CI")
-    ax.axhline(gold["effect"], color="k", lw=1.2, label=f"gold ({gold['conclusion']})")
+        m = (c["conclusion"] == concl).to_numpy()
+        if not m.any():
+            continue
+        x = c["rank"].to_numpy()[m]
+        e = c["effect"].to_numpy(dtype=float)[m]
+        lo, hi = c["ci_low"].to_numpy(dtype=float)[m], c["ci_high"].to_numpy(dtype=float)[m]
+        ax.errorbar(x, e, yerr=[e - lo, hi - e], fmt="o", ms=3, color=color, elinewidth=0.8, label=concl)
+    ax.axhspan(float(gold["ci_low"]), float(gold["ci_high"]), color="k", alpha=0.08, label="gold 95% CI")
+    ax.axhline(float(gold["effect"]), color="k", lw=1.2, label=f"gold ({gold['conclusion']})")
     ax.axhline(0, color="grey", lw=0.6, ls=":")
     ax.set_ylabel("p_a - p_b")
     ax.legend(frameon=False, fontsize=8, ncols=3)
@@ -142,7 +145,8 @@ def mitigation(summary: pd.DataFrame):
         name = method if labels in ("none", "gold") else f"{method} ({labels})"
         ls = styles.get(method, "o-") if labels != "human_single" else styles.get(method, "o-").replace("-", ":")
         for ax, col in zip(axes, ("type_I_rate", "type_II_rate")):
-            ax.errorbar(g["n_human"], g[col], yerr=g[f"{col}_sd"], fmt=ls, capsize=2, label=name, ms=4)
+            ax.errorbar(g["n_human"].to_numpy(dtype=float), g[col].to_numpy(dtype=float),
+                        yerr=g[f"{col}_sd"].fillna(0).to_numpy(dtype=float), fmt=ls, capsize=2, label=name, ms=4)
     axes[0].set_title("Type I rate (gold null, significant)")
     axes[1].set_title("Type II rate (gold effect, not significant)")
     for ax in axes:
