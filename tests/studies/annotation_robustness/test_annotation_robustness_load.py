@@ -185,3 +185,13 @@ def test_parquet_and_csv_inputs_agree(tmp_path):
     b = load.encode(items, load.read_annotations(tmp_path / "a.parquet"), ["grp"])
     pd.testing.assert_frame_equal(a.configs, b.configs)
     assert np.array_equal(a.ann_label, b.ann_label) and np.array_equal(a.ann_item, b.ann_item)
+
+
+def test_no_testable_hypothesis_is_a_clear_error():
+    items, ann = _toy()
+    data = load.encode(items, ann, ["grp"])
+    with pytest.raises(InputError, match="no hypothesis can be tested .*min_group_size"):
+        analysis.run_grid(data, None, min_group_size=10_000)
+    items1 = items.assign(grp="x")
+    with pytest.raises(InputError, match="fewer than two levels"):
+        analysis.run_grid(load.encode(items1, ann, ["grp"]), None)

@@ -95,6 +95,12 @@ def run_grid(data: AnnotationData, hypotheses: pd.DataFrame | None, *, alpha: fl
              min_group_size: int = 30) -> Grid:
     """Test every hypothesis with gold and with every configuration; classify the errors."""
     evaluated, skipped = resolve_hypotheses(data, hypotheses, min_group_size)
+    if evaluated.empty:
+        from studykit.errors import InputError
+
+        why = "; ".join(f"{n} {r}" for r, n in skipped["reason"].value_counts().items()) if len(skipped) else \
+            "every group column has fewer than two levels"
+        raise InputError(f"no hypothesis can be tested ({why}); check group_columns and min_group_size")
     g = stats.two_proportion_logit(evaluated["gold_x_a"].to_numpy(), evaluated["gold_n_a"].to_numpy(),
                                    evaluated["gold_x_b"].to_numpy(), evaluated["gold_n_b"].to_numpy())
     h = evaluated.copy()
