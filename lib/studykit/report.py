@@ -444,10 +444,11 @@ def _rel(p: Any) -> str:
         return str(p)
 
 
-def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str]) -> str:
+def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
+                root: Path | None = None) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     parts = ["<h1>studykit report</h1>",
-             f'<p class="muted">Built {now} from <code>{_e(_rel(paths.outputs_dir()))}/</code>. '
+             f'<p class="muted">Built {now} from <code>{_e(_rel(root or paths.outputs_dir()))}/</code>. '
              "Each row is one study run with one parameter profile; its page lists every table and figure with "
              "the notebook cell that made it, the recorded numbers and the full manifest.</p>"]
     failed_map = {(s, p): msg for s, p, _, msg in failures}
@@ -538,7 +539,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
                 continue
             page_dir.mkdir(parents=True, exist_ok=True)
             write_text_atomic(page_dir / "failed.html", notebook_to_html(folder / "notebook.ipynb", f"{s}/{p} (failed)"))
-        write_text_atomic(tmp / "index.html", _index_page(runs, failures, list(STUDIES)))
+        write_text_atomic(tmp / "index.html", _index_page(runs, failures, list(STUDIES), root))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
