@@ -230,7 +230,7 @@ pre { background: #f6f8fa; padding: .75rem; overflow: auto; max-height: 32rem; b
 figure { margin: 1.25rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: .9rem; margin: .3rem 0; }
 .status-ok { color: var(--ok); font-weight: 600; } .status-bad { color: var(--bad); font-weight: 600; }
-.muted { color: var(--muted); } .files a { margin-right: .5rem; }
+.muted { color: var(--muted); } .files a { margin-right: .5rem; } td.files, td.nowrap { white-space: nowrap; }
 .table-wrap { overflow: auto; max-height: 28rem; border: 1px solid var(--line); }
 .table-wrap table { margin: 0; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
@@ -435,6 +435,12 @@ def _run_page(run: Run, has_failure: str | None, failed_page: bool = False) -> s
     return _page(f"{run.study} / {run.profile} - studykit report", "\n".join(parts), "../../style.css")
 
 
+def _when(stamp: Any) -> str:
+    """``2026-11-28T13:57:35+00:00`` -> ``2026-11-28 13:57``."""
+    text = str(stamp or "")
+    return text[:16].replace("T", " ") if len(text) >= 16 else text
+
+
 def _rel(p: Any) -> str:
     if not p:
         return ""
@@ -464,7 +470,7 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
                       else '<span class="status-ok">ok</span>')
             rows.append(
                 f'<tr><td><a href="{_e(run.study)}/{_e(run.profile)}/index.html">{_e(run.study)}</a></td>'
-                f"<td>{_e(run.profile)}</td><td>{status}</td><td>{_e(r.get('finished_at'))}</td>"
+                f"<td>{_e(run.profile)}</td><td>{status}</td><td class=\"nowrap\">{_e(_when(r.get('finished_at')))}</td>"
                 f"<td class=\"num\">{_e(r.get('seconds'))}</td><td class=\"num\">{n_t}</td><td class=\"num\">{n_f}</td>"
                 f"<td class=\"num\">{len(run.results)}</td>"
                 f"<td><code>{_short(git.get('commit'), 8)}</code>{' (dirty)' if git.get('dirty') else ''}</td>"
