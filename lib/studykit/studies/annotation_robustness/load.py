@@ -169,7 +169,7 @@ def _arrow_to_frame(table) -> pd.DataFrame:
 
 
 def read_annotations(path: str | Path) -> pd.DataFrame:
-    """Read annotations; Parquet string columns are read as categoricals (13M rows in ~1 s)."""
+    """Read annotations; Parquet string columns are read as categoricals (no Python object per row)."""
     p = resolve(path)
     if p.suffix.lower() in (".parquet", ".pq") and p.is_file():
         import pyarrow.parquet as pq
@@ -312,6 +312,11 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     ann_ids = ann["item_id"]
     if pd.api.types.is_integer_dtype(ann_ids) and pd.api.types.is_integer_dtype(items["item_id"]):
         item_pos = _int_lookup(items["item_id"].to_numpy()[keep], ann_ids.to_numpy())
+    elif isinstance(ann_ids.dtype, pd.CategoricalDtype):  # look up each distinct id once
+        index = pd.Index(it["item_id"].to_numpy())
+        cat_ids = _str_values(pd.Series(ann_ids.cat.categories.to_numpy())).to_numpy(dtype=object, na_value=None)
+        lut = np.append(index.get_indexer(cat_ids), -1).astype(np.int32)
+        item_pos = lut[ann_ids.cat.codes.to_numpy()]
     else:
         index = pd.Index(it["item_id"].to_numpy())
         item_pos = index.get_indexer(_str_values(ann_ids).to_numpy(dtype=object, na_value=None))
