@@ -597,7 +597,7 @@ def _annotate_manifest(tmp: Path, nb: Any, run_info: Mapping[str, Any], study: s
 
     for entry in man.get("outputs", []):
         entry.update(cell_ref(entry))
-    for key, info in (man.get("records") or {}).items():
+    for info in (man.get("records") or {}).values():
         if isinstance(info, dict):
             info.update(cell_ref(info))
     nb_file = tmp / "notebook.ipynb"
