@@ -1,6 +1,7 @@
 """Invariants checked with hypothesis: bounds, symmetry under swapping groups, the CI containing
 the estimate, p-values in [0, 1], invariance to row order.  Example counts are modest on purpose."""
 import math
+import os
 
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
@@ -9,7 +10,11 @@ from hypothesis.extra.numpy import arrays
 
 import studykit.stats as sk
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Default: 30 derandomized examples per property (fast, the same on every run and in CI).
+# STUDYKIT_HYPOTHESIS_EXAMPLES=500 explores with fresh random examples.
+_N = int(os.environ.get("STUDYKIT_HYPOTHESIS_EXAMPLES", "30"))
+SETTINGS = settings(max_examples=_N, deadline=None, derandomize=_N <= 30, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 values = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
 samples = arrays(np.float64, st.integers(5, 30), elements=values)
@@ -100,8 +105,7 @@ def test_2x2_effects(t):
     rd_sw = sk.risk_difference(x2, n2, x1, n1)
     assert math.isclose(rd.ci_low, -rd_sw.ci_high, abs_tol=1e-12)
     h = sk.cohens_h(x1, n1, x2, n2)
-    assert abs(h.estimate) <= math.pi + 1e-12
-    _ci_ok(h)
+    _ci_ok(h, -math.pi, math.pi)
     lg = sk.two_proportion_logit(x1, n1, x2, n2)
     if bool(lg.valid):
         assert 0 <= float(lg.p_value) <= 1

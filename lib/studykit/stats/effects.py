@@ -154,7 +154,8 @@ def cohens_h(x1, n1, x2, n2, *, confidence: float = 0.95) -> EffectSize:
 
     :math:`h = 2\arcsin\sqrt{p_1} - 2\arcsin\sqrt{p_2}`; the arcsine transform
     stabilises the variance, :math:`\operatorname{Var}(2\arcsin\sqrt{\hat p}) \approx 1/n`,
-    so :math:`h \pm z_{1-\alpha/2}\sqrt{1/n_1 + 1/n_2}` (Cohen 1988, ch. 6).
+    so :math:`h \pm z_{1-\alpha/2}\sqrt{1/n_1 + 1/n_2}` (Cohen 1988, ch. 6), clipped to
+    :math:`[-\pi, \pi]`.
 
     Parameters
     ----------
@@ -176,7 +177,8 @@ def cohens_h(x1, n1, x2, n2, *, confidence: float = 0.95) -> EffectSize:
     x2, n2 = _v.counts(x2, n2, "group 2")
     h = 2 * math.asin(math.sqrt(x1 / n1)) - 2 * math.asin(math.sqrt(x2 / n2))
     half = z_crit(confidence) * math.sqrt(1 / n1 + 1 / n2)
-    return EffectSize(h, h - half, h + half, "Cohen's h, arcsine Wald CI", confidence, n1 + n2)
+    return EffectSize(h, max(-math.pi, h - half), min(math.pi, h + half), "Cohen's h, arcsine Wald CI",
+                      confidence, n1 + n2)
 
 
 def risk_difference(x1, n1, x2, n2, *, confidence: float = 0.95) -> EffectSize:
@@ -215,7 +217,8 @@ def risk_difference(x1, n1, x2, n2, *, confidence: float = 0.95) -> EffectSize:
     d = p1 - p2
     lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return EffectSize(d, lo, hi, "risk difference, Newcombe hybrid Wilson score CI", confidence, n1 + n2)
+    return EffectSize(d, max(-1.0, lo), min(1.0, hi), "risk difference, Newcombe hybrid Wilson score CI",
+                      confidence, n1 + n2)
 
 
 def risk_ratio(x1, n1, x2, n2, *, confidence: float = 0.95, haldane: bool = False) -> EffectSize:
