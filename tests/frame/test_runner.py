@@ -194,23 +194,67 @@ def test_refuses_to_replace_a_folder_that_is_not_an_output(fixture_project, tmp_
     assert (precious / "thesis.tex").read_text() == "years of work"
 
 
-def test_run_all_in_parallel_processes(fixture_project, monkeypatch):
+def test_run_all_in_parallel_processes_continues_past_a_failure(fixture_project, monkeypatch):
+    import studykit.paths as paths
     import studykit.studies as studies
 
-    # a second registered name for the same fixture, so two studies run side by side
+    # a second registered name for the same fixture, whose default profile makes it fail
+    B = NAME + "_b"
     mod = fixture_project.module
     real_get = studies.get_study
-    monkeypatch.setattr(studies, "STUDIES", (NAME, NAME + "_b"))
-    monkeypatch.setattr(studies, "get_study", lambda n: mod if n in (NAME, NAME + "_b") else real_get(n))
+    monkeypatch.setattr(studies, "STUDIES", (NAME, B))
+    monkeypatch.setattr(studies, "get_study", lambda n: mod if n in (NAME, B) else real_get(n))
     nb = fixture_project.notebook
     monkeypatch.setattr(runner, "notebook_path", lambda s: nb)
+    monkeypatch.setattr(paths, "params_dir", lambda s=None: fixture_project.params_dir / (s or ""))
     fixture_project.write_profile("default", f"data_file: {fixture_project.data}\n")
+    b_profile = fixture_project.params_dir / B / "default.yaml"
+    b_profile.parent.mkdir(parents=True)
+    b_profile.write_text(f"data_file: {fixture_project.data}\nfail: true\n")
+
     seen = []
-    results = run_all(None, "default", jobs=2, on_result=lambda s, r: seen.append(s))
-    assert sorted(seen) == [NAME, NAME + "_b"]
-    assert [r.study for r in results] == [NAME, NAME + "_b"]
-    assert all(r.status == "executed" for r in results)
-    assert all(r.status == "cached" for r in run_all(None, "default", jobs=2))
+    with pytest.raises(runner.RunAllError) as info:
+        run_all(None, "default", jobs=2, on_result=lambda s, r: seen.append((s, type(r).__name__)))
+    assert sorted(seen) == [(NAME, "RunResult"), (B, "NotebookError")]
+    assert info.value.exit_code == 1
+    assert "1 of 2 studies failed" in str(info.value) and "planted failure" in str(info.value)
+    assert [(r.study, r.status) for r in info.value.results] == [(NAME, "executed")]
+
+    b_profile.write_text(f"data_file: {fixture_project.data}\n")
+    results = run_all(None, "default", jobs=2)
+    assert [(r.study, r.status) for r in results] == [(NAME, "cached"), (B, "executed")]
+    assert not (fixture_project.outputs / B / "default.failed").exists()
+
+
+def test_progress_bar_on_a_terminal_and_lines_otherwise():
+    import io
+
+    import nbformat
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# T"),
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("# Load the data\ndf = load()"),
+    ])
+    tty, plain = Tty(), io.StringIO()
+    assert runner.progress_mode(True, tty) == "bar" and runner.progress_mode(True, plain) == "lines"
+    assert runner.progress_mode(False, tty) == "off"
+    for stream in (tty, plain):
+        prog = runner._Progress("s/p", runner.progress_mode(True, stream), stream)
+        prog.start(nb)
+        for i, cell in enumerate(nb.cells):
+            prog.cell_start(cell, i)
+            prog.cell_complete(cell, i)
+        prog.close()
+    bar = tty.getvalue()
+    assert "0/2" in bar and "1/2" in bar and "(parameters)" in bar and "Load the data" in bar
+    assert plain.getvalue().splitlines() == [
+        "[s/p] executing 2 code cells", "[s/p] cell 1/2: (parameters)", "[s/p] cell 2/2: Load the data",
+    ]
 
 
 def test_a_stray_studykit_kernel_from_another_environment_is_refused(fixture_project, monkeypatch, tmp_path):
