@@ -200,7 +200,10 @@ def connect(threads: int = 2, memory_limit: str = "700MB"):
     con.execute(f"SET threads={int(threads)}")
     con.execute(f"SET memory_limit='{memory_limit}'")
     con.execute("SET preserve_insertion_order=false")
-    con.execute("SET enable_progress_bar=false")  # no progress output in notebooks and logs
+    try:  # no progress output in scripts and logs; in Jupyter without ipywidgets DuckDB refuses the
+        con.execute("SET enable_progress_bar=false")  # setting, but then it draws no bar either
+    except duckdb.Error:
+        pass
     return con
 
 
