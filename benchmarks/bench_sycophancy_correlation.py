@@ -104,24 +104,18 @@ def notebook_run() -> dict:
     return info
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3, help="runs per contender (best is reported)")
-    ap.add_argument("--notebook", action="store_true", help="also time the whole paper-scale notebook")
-    ap.add_argument("--skip-pandas", action="store_true", help="leave out the (slow, memory-hungry) pandas run")
-    args = ap.parse_args()
-    parquet, csv = ensure_data()
-    kinds = ["studykit", "polars", "duckdb-csv"] + ([] if args.skip_pandas else ["pandas"])
+def print_aggregation(parquet: Path, csv: Path, repeat: int, skip_pandas: bool) -> None:
+    kinds = ["studykit", "polars", "duckdb-csv"] + ([] if skip_pandas else ["pandas"])
     results = {}
     for kind in kinds:
-        runs = [run(kind, parquet, csv) for _ in range(args.repeat)]
+        runs = [run(kind, parquet, csv) for _ in range(repeat)]
         best = min(runs, key=lambda r: r["seconds"])
         results[kind] = {**best, "median_s": sorted(r["seconds"] for r in runs)[len(runs) // 2]}
     ref = results.get("pandas")
     totals = {round(r["total"], 3) for r in results.values()}
     print(f"\nAggregation of {parquet.parent.name}/responses.parquet "
           f"({parquet.stat().st_size / 1e6:.0f} MB Parquet; CSV copy {csv.stat().st_size / 1e6:.0f} MB), "
-          f"best of {args.repeat}; same result in every row: {len(totals) == 1}")
+          f"best of {repeat}; same result in every row: {len(totals) == 1}")
     print(f"{'contender':<12} {'input':<8} {'best s':>8} {'median s':>9} {'peak MB':>8} {'import MB':>9} "
           f"{'x faster':>9} {'x less mem':>10}")
     for kind, r in results.items():
@@ -131,15 +125,30 @@ def main() -> int:
         print(f"{kind:<12} {src:<8} {r['seconds']:>8.2f} {r['median_s']:>9.2f} {r['peak_mb']:>8.0f} "
               f"{r['import_mb']:>9.0f} {speed:>9} {mem:>10}")
     print("ratios: pandas time (memory) / contender time (memory); peak MB is the whole process")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3, help="runs per contender (best is reported)")
+    ap.add_argument("--notebook", action="store_true", help="also time the whole paper-scale notebook")
+    ap.add_argument("--skip-pandas", action="store_true", help="leave out the (slow, memory-hungry) pandas run")
+    ap.add_argument("--notebook-only", action="store_true", help="only time the paper-scale notebook")
+    args = ap.parse_args()
+    if args.notebook_only:
+        args.notebook = True
     import os
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-          "(other jobs on the machine inflate every time)")
+
+    parquet, csv = ensure_data()
+    if not args.notebook_only:
+        print_aggregation(parquet, csv, args.repeat, args.skip_pandas)
     if args.notebook:
         nb = notebook_run()
         print(f"\npaper_scale notebook via runner (cache warm): {nb['wall']:.1f} s wall, cells {nb['cells']:.1f} s; "
               f"peak RSS: kernel {nb['peak_mb']:.0f} MB, runner {nb['self_mb']:.0f} MB")
         for sec, src in nb["slowest"]:
             print(f"  {sec:6.2f} s  {src}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(other jobs on the machine inflate every time)")
     return 0
 
 
