@@ -88,7 +88,7 @@ def kl_divergence(p, q, *, axis: int = -1, base: float = 2, eps: float | None = 
         q = np.asarray(q, dtype=float) + eps
     pa, qa = _distributions(p, q, axis)
     out = special.rel_entr(pa, qa).sum(axis=axis) / lb
-    return _scalar(out)
+    return _scalar(np.maximum(out, 0.0))   # Gibbs: >= 0 (rounding can give -1e-63)
 
 
 def jensen_shannon(p, q, *, axis: int = -1, base: float = 2):
