@@ -79,6 +79,9 @@ def test_mitigation_table(mitigation_tables):
     s = summ.set_index(["method", "human_labels", "n_human"])
     # PPI removes most of the LLM labels' false positives (the paper: human labels reduce Type I errors)
     assert s.loc[("ppi", "gold", 800), "type_I_rate"] < 0.5 * s.loc[("llm_only", "none", 800), "type_I_rate"]
+    # biased LLM labels give intervals that miss the gold effect; PPI intervals cover it near the nominal rate
+    assert s.loc[("llm_only", "none", 800), "ci_coverage"] < 0.85
+    assert s.loc[("ppi", "gold", 800), "ci_coverage"] > 0.92
     # more human labels give more power
     assert s.loc[("human_only", "gold", 800), "type_II_rate"] < s.loc[("human_only", "gold", 200), "type_II_rate"]
     assert s.loc[("ppi", "gold", 800), "type_II_rate"] < s.loc[("ppi", "gold", 200), "type_II_rate"]

@@ -99,6 +99,19 @@ def ppi_difference(a: tuple, b: tuple, *, alpha: float = 0.05) -> PPIResult:
     return PPIResult(est, se, est - q * se, est + q * se, z, p, valid)
 
 
+def _wald_coverage(x_a, n_a, x_b, n_b, target, alpha: float) -> float:
+    r"""Share of Wald intervals :math:`\hat p_a - \hat p_b \pm z\sqrt{\hat p_a(1-\hat p_a)/n_a + \hat p_b(1-\hat p_b)/n_b}`
+    that contain ``target`` (groups without items left out)."""
+    x_a, n_a, x_b, n_b = (np.asarray(v, dtype=float) for v in (x_a, n_a, x_b, n_b))
+    ok = (n_a > 0) & (n_b > 0)
+    pa = np.divide(x_a, n_a, out=np.zeros_like(x_a), where=n_a > 0)
+    pb = np.divide(x_b, n_b, out=np.zeros_like(x_b), where=n_b > 0)
+    se = np.sqrt(pa * (1 - pa) / np.where(ok, n_a, 1) + pb * (1 - pb) / np.where(ok, n_b, 1))
+    q = special.ndtri(1.0 - alpha / 2.0)
+    cover = np.abs(pa - pb - np.broadcast_to(target, pa.shape)) <= q * se
+    return float(cover[ok].mean()) if ok.any() else np.nan
+
+
 def _conclusion(effect: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
     """Codes into CONCLUSIONS (undefined p -> none)."""
     sig = np.nan_to_num(p, nan=1.0) < alpha
@@ -136,7 +149,10 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     variant). The reference is always the gold conclusion on all items.
 
     Returns ``(summary, per_replicate)``: rates averaged over replicates with their standard
-    deviation, and the per-replicate rates.
+    deviation, and the per-replicate rates. ``rmse_effect`` is the root mean squared difference of
+    the estimated :math:`p_a - p_b` from the gold one; ``ci_coverage`` the share of 95% (``1 - alpha``)
+    intervals containing the gold :math:`p_a - p_b` (Wald intervals for the LLM-only and human-only
+    estimates, the PPI interval for PPI).
     """
     hyps = grid.hypotheses
     cols = list(data.groups)
@@ -150,6 +166,7 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     rows = []
     llm = _rates(grid.conclusion, gold_concl)
     llm_rmse = float(np.sqrt(np.nanmean((grid.effect - gold_eff[:, None]) ** 2)))
+    llm_cover = _wald_coverage(grid.x_a, grid.n_a, grid.x_b, grid.n_b, gold_eff[:, None], alpha)
     col_idx = hyps["col_idx"].to_numpy()
     K = len(data.classes)
     # per-row level codes and reference labels, gathered once; each subsample then only touches its rows
@@ -166,6 +183,7 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
             lab_s = data.ann_label[sel].astype(np.int64)
             base = {"n_human": n_take, "replicate": r}
             rows.append({"method": "llm_only", "human_labels": "none", **base, **llm, "rmse_effect": llm_rmse,
+                         "ci_coverage": llm_cover,
                          "undefined_share": float((~grid.defined).mean())})
             in_s_counts, cell_s = {}, {}
             for col in cols:
@@ -213,6 +231,7 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
                 hc = _conclusion(np.nan_to_num(eff), p, alpha)
                 rows.append({"method": "human_only", "human_labels": ref_name, **base, **_rates(hc, gold_concl),
                              "rmse_effect": float(np.sqrt(np.nanmean((eff - gold_eff) ** 2))),
+                             "ci_coverage": _wald_coverage(hx_a, hn_a, hx_b, hn_b, gold_eff, alpha),
                              "undefined_share": float((~defined).mean())})
                 pp = ppi_difference(tuple(parts[f"{x}_a"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
                                     tuple(parts[f"{x}_b"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
@@ -220,10 +239,13 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
                 pc = _conclusion(np.nan_to_num(pp.estimate), pp.p_value, alpha)
                 rows.append({"method": "ppi", "human_labels": ref_name, **base, **_rates(pc, gold_concl),
                              "rmse_effect": float(np.sqrt(np.nanmean((pp.estimate - gold_eff[:, None]) ** 2))),
+                             "ci_coverage": float(np.mean(((pp.ci_low <= gold_eff[:, None]) &
+                                                           (gold_eff[:, None] <= pp.ci_high))[pp.valid]))
+                             if pp.valid.any() else np.nan,
                              "undefined_share": float((~pp.valid).mean())})
     per_rep = pd.DataFrame(rows)
     keys = ["method", "human_labels", "n_human"]
-    metrics = ["type_I_rate", "type_II_rate", "type_S_rate", "risk", "rmse_effect", "undefined_share"]
+    metrics = ["type_I_rate", "type_II_rate", "type_S_rate", "risk", "rmse_effect", "ci_coverage", "undefined_share"]
     g = per_rep.groupby(keys, sort=False)[metrics]
     summary = g.mean().join(g.std(ddof=1).add_suffix("_sd")).reset_index()
     summary.insert(3, "n_replicates", replicates)
