@@ -47,5 +47,8 @@ def test_params_errors():
         Params.validate_mapping({"horizon_days": -1})
     with pytest.raises(ParamError, match="timing_bins_days"):
         Params.validate_mapping({"timing_bins_days": [30, 7]})
+    with pytest.raises(ParamError, match="observation_end"):
+        Params.validate_mapping({"observation_end": "last tuesday"})
+    assert Params.validate_mapping({"observation_end": "2025-12-31"}).observation_end == "2025-12-31"
     with pytest.raises(ParamError, match="unknown parameter"):
         Params.validate_mapping({"horizon": 3})

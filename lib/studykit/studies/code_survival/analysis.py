@@ -194,20 +194,70 @@ def design_matrix(df: pd.DataFrame, adjusted: bool, max_ext: int = 6, min_ext_un
     return X
 
 
-def _fit_cox(X: pd.DataFrame, cluster: bool, strata: bool):
+def _fit_cox(X: pd.DataFrame, strata: bool, duration_col: str = "duration_days", event_col: str = "event"):
     from lifelines import CoxPHFitter
 
     cph = CoxPHFitter()
-    cols = [c for c in X.columns if c != "repo" or cluster or strata]
-    kw: dict[str, Any] = {"duration_col": "duration_days", "event_col": "event"}
-    if strata:
-        kw["strata"] = ["repo"]
-    elif cluster:
-        kw["cluster_col"] = "repo"
+    cols = [c for c in X.columns if c != "repo" or strata]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cph.fit(X[cols], **kw)
+        cph.fit(X[cols], duration_col=duration_col, event_col=event_col, strata=["repo"] if strata else None)
     return cph
+
+
+def cluster_robust_cov(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray, inv_info: np.ndarray,
+                       groups: np.ndarray) -> np.ndarray:
+    """Cluster-robust (sandwich) covariance of Cox coefficients (Lin & Wei 1989).
+
+    :math:`V = \mathcal I^{-1} \big(\sum_c U_c U_c^\top\big) \mathcal I^{-1}`, where
+    :math:`U_c = \sum_{i \in c} U_i` sums the score residuals of cluster *c*,
+    :math:`U_i = \delta_i (x_i - \bar x(t_i)) - r_i \sum_{t_j \le t_i} \delta_j (x_i - \bar x(t_j)) / S_0(t_j)`,
+    :math:`r_i = e^{x_i^\top\beta}`, :math:`S_0(t) = \sum_{T_k \ge t} r_k`,
+    :math:`\bar x(t) = \sum_{T_k \ge t} r_k x_k / S_0(t)` (Breslow form of the residuals; identical to the
+    Efron form without tied event times). Vectorised with cumulative sums, :math:`O(np)`; it replaces
+    lifelines' ``cluster_col`` path, whose per-row loop takes minutes at 200,000 rows (the two agree to
+    1e-6 on tie-free data, see the tests).
+    """
+    order = np.argsort(T, kind="mergesort")
+    T, E, X, g = T[order], E[order].astype(float), X[order], np.asarray(groups)[order]
+    r = np.exp(X @ beta)
+    rx = r[:, None] * X
+    rc_r = np.cumsum(r[::-1])[::-1]
+    rc_rx = np.cumsum(rx[::-1], axis=0)[::-1]
+    first = np.searchsorted(T, T, side="left")
+    last = np.searchsorted(T, T, side="right") - 1
+    S0 = rc_r[first]
+    xbar = rc_rx[first] / S0[:, None]
+    cH = np.cumsum(E / S0)
+    cG = np.cumsum((E / S0)[:, None] * xbar, axis=0)
+    H = cH[last]
+    G = cG[last]
+    U = E[:, None] * (X - xbar) - r[:, None] * (X * H[:, None] - G)
+    codes, _ = pd.factorize(g)
+    Uc = np.zeros((codes.max() + 1, X.shape[1]))
+    np.add.at(Uc, codes, U)
+    B = Uc.T @ Uc
+    return inv_info @ B @ inv_info
+
+
+def _coef_table(cph, X: pd.DataFrame | None, cluster: bool, confidence: float) -> tuple[pd.DataFrame, str]:
+    from scipy.stats import norm
+
+    beta = cph.params_.to_numpy()
+    names = list(cph.params_.index)
+    if cluster:
+        V = cluster_robust_cov(X["duration_days"].to_numpy(float), X["event"].to_numpy(int),
+                               X[names].to_numpy(float), beta, cph.variance_matrix_.to_numpy(), X["repo"].to_numpy())
+        se = np.sqrt(np.diag(V))
+        variance = "robust, clustered by repository"
+    else:
+        se = cph.standard_errors_.to_numpy()
+        variance = "model-based"
+    z = _z(confidence)
+    p = 2 * norm.sf(np.abs(beta / se))
+    tab = pd.DataFrame({"term": names, "coef": beta, "se": se, "hr": np.exp(beta), "ci_low": np.exp(beta - z * se),
+                        "ci_high": np.exp(beta + z * se), "p_value": p})
+    return tab, variance
 
 
 def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluster", confidence: float = 0.95,
@@ -226,16 +276,10 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
     X = design_matrix(df, adjusted=adjusted)
     cluster = adjusted and adjust == "cluster"
     strata = adjusted and adjust == "strata"
-    if not cluster and not strata:
+    cph = _fit_cox(X, strata)
+    tab, variance = _coef_table(cph, X, cluster, confidence)
+    if not strata:
         X = X.drop(columns="repo")
-    cph = _fit_cox(X, cluster, strata)
-    z = _z(confidence)
-    s = cph.summary
-    tab = pd.DataFrame({"term": s.index, "coef": s["coef"].to_numpy(), "se": s["se(coef)"].to_numpy(),
-                        "hr": np.exp(s["coef"].to_numpy()),
-                        "ci_low": np.exp(s["coef"].to_numpy() - z * s["se(coef)"].to_numpy()),
-                        "ci_high": np.exp(s["coef"].to_numpy() + z * s["se(coef)"].to_numpy()),
-                        "p_value": s["p"].to_numpy()})
     ph_p = None
     ph = pd.DataFrame(columns=["term", "statistic", "p_value"])
     if ph_test:
@@ -244,8 +288,7 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
     row = tab[tab["term"] == "agent"].iloc[0]
     name = "unadjusted" if not adjusted else f"adjusted ({'repo-clustered SE' if cluster else 'strata = repo'})"
     res = CoxResult(name, "agent", float(row.hr), float(row.ci_low), float(row.ci_high), float(row.p_value),
-                    float(row.se), int(len(X)), int(X["event"].sum()),
-                    "model-based" if not cluster else "robust, clustered by repository", ph_p)
+                    float(row.se), int(len(X)), int(X["event"].sum()), variance, ph_p)
     tab.insert(0, "model", name)
     ph.insert(0, "model", name)
     return res, tab, ph
@@ -327,18 +370,17 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
                       "repo": df["repo"].astype(str).to_numpy()})
     for a in levels:
         X[f"agent[{a}]"] = (ag == a).to_numpy(int)
-    cph = CoxPHFitter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cph.fit(X, duration_col="T", event_col="E", cluster_col="repo" if X["repo"].nunique() > 1 else None)
-    z = _z(confidence)
+    cph = _fit_cox(X, strata=False, duration_col="T", event_col="E")
+    tab, _ = _coef_table(cph, X.rename(columns={"T": "duration_days", "E": "event"}), X["repo"].nunique() > 1,
+                         confidence)
+    tab = tab.set_index("term")
     rows = []
     for a in levels:
-        c, se = float(cph.params_[f"agent[{a}]"]), float(cph.standard_errors_[f"agent[{a}]"])
+        t = tab.loc[f"agent[{a}]"]
         m = ag == a
         rows.append({"agent": a, "units": int(m.sum()), "events": int(df.loc[m, "event"].sum()),
-                     "hr_vs_human": np.exp(c), "ci_low": np.exp(c - z * se), "ci_high": np.exp(c + z * se),
-                     "p_value": float(cph.summary.loc[f"agent[{a}]", "p"])})
+                     "hr_vs_human": float(t.hr), "ci_low": float(t.ci_low), "ci_high": float(t.ci_high),
+                     "p_value": float(t.p_value)})
     return pd.DataFrame(rows)
 
 

@@ -65,6 +65,20 @@ class Params(StudyParams):
             raise ValueError("must be strictly increasing positive numbers of days")
         return v
 
+    @field_validator("observation_end")
+    @classmethod
+    def _iso(cls, v: str | None) -> str | None:
+        if v is not None and str(v).strip():
+            import pandas as pd
+
+            try:
+                ts = pd.Timestamp(str(v))
+            except (ValueError, TypeError):
+                ts = pd.NaT
+            if ts is pd.NaT:
+                raise ValueError("must be an ISO 8601 date or datetime, e.g. 2025-12-31 or 2025-12-31T23:59:59Z")
+        return v
+
     def prepare(self) -> "Params":
         """Generate the cached simulated input when neither ``repos`` nor ``line_events_path`` is given."""
         if self.line_events_path or self.repos:
