@@ -207,7 +207,7 @@ def _fit_cox(X: pd.DataFrame, strata: bool, duration_col: str = "duration_days",
 
 def cluster_robust_cov(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray, inv_info: np.ndarray,
                        groups: np.ndarray) -> np.ndarray:
-    """Cluster-robust (sandwich) covariance of Cox coefficients (Lin & Wei 1989).
+    r"""Cluster-robust (sandwich) covariance of Cox coefficients (Lin & Wei 1989).
 
     :math:`V = \mathcal I^{-1} \big(\sum_c U_c U_c^\top\big) \mathcal I^{-1}`, where
     :math:`U_c = \sum_{i \in c} U_i` sums the score residuals of cluster *c*,
