@@ -15,9 +15,23 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open(..., "w")`` would give: 0o666 less the process umask."""
+    return 0o666 & ~_umask()
+
+
 @contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; move it onto ``target`` on success."""
+    """Yield a temporary path beside ``target``; move it onto ``target`` on success.
+
+    The file gets the usual permissions (``mkstemp`` alone would make it owner-only).
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -25,10 +39,22 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            os.chmod(tmp_path, _file_mode())
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def temp_dir_beside(target: str | os.PathLike, tag: str = "tmp") -> Path:
+    """An empty folder ``.<name>.<tag>-XXXX`` beside ``target`` (same filesystem, so it can be renamed
+    onto ``target``), with the usual folder permissions (``mkdtemp`` alone makes it owner-only)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{tag}-", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
 
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> Path:

@@ -26,14 +26,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from studykit import paths
 from studykit.errors import ParamError
-from studykit.fileio import write_text_atomic
+from studykit.fileio import temp_dir_beside, write_text_atomic
 
 # ------------------------------------------------------------------------------------------
 # Offline notebook HTML
@@ -496,6 +495,33 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
 
 
 # ------------------------------------------------------------------------------------------
+def _notebook_key(nb_path: Path, title: str) -> str:
+    """What a notebook page depends on: the notebook, the title, this module and nbconvert's version."""
+    import hashlib
+    from importlib import metadata
+
+    h = hashlib.sha256()
+    h.update(nb_path.read_bytes())
+    h.update(title.encode() + b"\0" + Path(__file__).read_bytes())
+    h.update(metadata.version("nbconvert").encode())
+    return h.hexdigest()
+
+
+def _notebook_page(nb_path: Path, title: str, target: Path, previous: Path) -> None:
+    """Write ``target`` (notebook as HTML), reusing the previous site's page when nothing changed.
+
+    nbconvert is the slow part of the report; with this, rebuilding the report after a
+    fully cached ``studykit run all`` takes about a second.
+    """
+    key = _notebook_key(nb_path, title)
+    stamp = previous.with_name(f".{previous.name}.key")
+    if previous.is_file() and stamp.is_file() and stamp.read_text().strip() == key:
+        shutil.copy2(previous, target)
+    else:
+        write_text_atomic(target, notebook_to_html(nb_path, title))
+    write_text_atomic(target.with_name(f".{target.name}.key"), key + "\n")
+
+
 def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | os.PathLike | None = None) -> Path:
     """Write the site and return the path of its ``index.html``."""
     from studykit.studies import STUDIES
@@ -509,7 +535,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
     failed_map = {(s, p): (folder, msg) for s, p, folder, msg in failures}
 
     site.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{site.name}.tmp-", dir=site.parent))
+    tmp = temp_dir_beside(site)
     try:
         write_text_atomic(tmp / "style.css", CSS.lstrip())
         # browsers ask every served page's origin for /favicon.ico (the raw table fragments have no <head>)
@@ -529,13 +555,13 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
             else:
                 write_text_atomic(files / "results.json", "{}\n")
             shutil.copy2(run.folder / "notebook.ipynb", files / "notebook.ipynb")
-            write_text_atomic(page_dir / "notebook.html",
-                              notebook_to_html(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}"))
+            _notebook_page(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}",
+                           page_dir / "notebook.html", site / run.study / run.profile / "notebook.html")
             failure = failed_map.get((run.study, run.profile))
             failed_page = False
             if failure and (failure[0] / "notebook.ipynb").is_file():
-                write_text_atomic(page_dir / "failed.html",
-                                  notebook_to_html(failure[0] / "notebook.ipynb", f"{run.slug} (failed)"))
+                _notebook_page(failure[0] / "notebook.ipynb", f"{run.slug} (failed)",
+                               page_dir / "failed.html", site / run.study / run.profile / "failed.html")
                 failed_page = True
             write_text_atomic(page_dir / "index.html",
                               _run_page(run, failure[1] if failure else None, failed_page))
@@ -544,7 +570,8 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
             if (page_dir / "failed.html").exists() or not (folder / "notebook.ipynb").is_file():
                 continue
             page_dir.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(page_dir / "failed.html", notebook_to_html(folder / "notebook.ipynb", f"{s}/{p} (failed)"))
+            _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
+                           site / s / p / "failed.html")
         write_text_atomic(tmp / "index.html", _index_page(runs, failures, list(STUDIES), root))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -38,7 +38,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from studykit import paths
 from studykit.errors import NotebookError, ParamError, StudykitError
-from studykit.fileio import dumps_json, sha256_file, write_json_atomic
+from studykit.fileio import dumps_json, sha256_file, temp_dir_beside, write_json_atomic
 
 KERNEL_NAME = "studykit"
 RUN_STATUSES = ("executed", "cached")
@@ -644,7 +643,7 @@ def run_study(
         if not force and cached_run_valid(final, key):  # another process finished it meanwhile
             return RunResult(study, name, "cached", final, time.perf_counter() - t0, key,
                              final / "notebook.ipynb")
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        tmp = temp_dir_beside(final)
         started = _dt.datetime.now(_dt.timezone.utc)
         t_exec = time.perf_counter()
         try:

@@ -11,10 +11,10 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from studykit.fileio import temp_dir_beside
 from studykit.paths import cache_dir
 
 
@@ -41,7 +41,7 @@ def ensure_generated(
     if (target / ".complete").is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+    tmp = temp_dir_beside(target)
     try:
         writer(tmp)
         (tmp / ".complete").write_text(json.dumps({"name": name, "version": version, "params": dict(params)},

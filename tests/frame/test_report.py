@@ -82,3 +82,26 @@ def test_site_opens_in_headless_chromium_without_errors(site):
     problems, n_pages = browser_problems(site, chromium)
     assert n_pages >= 3
     assert problems == []
+
+
+def test_rebuilding_the_report_reuses_unchanged_notebook_pages(site, monkeypatch):
+    page = site / NAME / "default" / "notebook.html"
+    before = page.read_bytes()
+    calls = []
+    real = report.notebook_to_html
+    monkeypatch.setattr(report, "notebook_to_html", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert cli.main(["report"]) == 0
+    assert calls == [], "an unchanged run's notebook was converted again"
+    assert page.read_bytes() == before
+
+
+def test_output_files_and_folders_are_readable_by_others(site):
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for p in [site, site / "index.html", site / NAME / "default" / "files" / "tables" / "group_summary.csv"]:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        expected = (0o777 if p.is_dir() else 0o666) & ~mask
+        assert mode == expected, f"{p}: {oct(mode)} != {oct(expected)}"
