@@ -571,6 +571,18 @@ def _keep_failed(tmp: Path, final: Path, message: str) -> Path:
     return target
 
 
+def _note_output_dir(nb_path: Path, nb: Any, final: Path) -> None:
+    """Say in the injected parameters cell where the temporary ``output_dir`` ended up (comment only)."""
+    import nbformat
+
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = (cell.source.rstrip("\n") + "\n# output_dir is a temporary folder, renamed to "
+                           f"{_rel(final)} when the run succeeded")
+            nbformat.write(nb, str(nb_path))
+            return
+
+
 def _annotate_manifest(tmp: Path, nb: Any, run_info: Mapping[str, Any], study: str) -> None:
     """Add the run section, the notebook and each output's cell to the manifest written by close()."""
     man_path = tmp / "manifest.json"
@@ -667,6 +679,7 @@ def run_study(
                 "seconds": round(time.perf_counter() - t_exec, 3),
                 "forced": bool(force),
             }
+            _note_output_dir(tmp / "notebook.ipynb", executed, final)
             _annotate_manifest(tmp, executed, run_info, study)
         except StudykitError as exc:
             kept = _keep_failed(tmp, final, str(exc))

@@ -58,6 +58,8 @@ def test_first_run_writes_a_complete_output_folder(fixture_project):
     assert "save_table(summary, 'group_summary'" in "".join(cell["source"])
     assert cell["execution_count"] == by_path["tables/group_summary.csv"]["execution_count"]
     assert man["records"]["diff.estimate"]["source_cell"] == 7
+    injected = next(c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    assert "renamed to" in "".join(injected["source"]) and str(out) in "".join(injected["source"])
 
     results = json.loads((out / "results.json").read_text())
     assert results["n"] == 40
