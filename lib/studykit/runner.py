@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import fcntl
 import hashlib
 import json
 import logging
@@ -517,6 +516,11 @@ def _rel(p: Path) -> str:
 def _folder_lock(final: Path, progress: _Progress) -> Iterator[None]:
     """One run at a time per output folder (a second one waits, then usually hits the cache)."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no cross-process lock
+        yield
+        return
     lock_path = final.parent / f".{final.name}.lock"
     with open(lock_path, "a+") as fh:
         try:

@@ -268,3 +268,25 @@ def test_a_stray_studykit_kernel_from_another_environment_is_refused(fixture_pro
     with pytest.raises(ParamError, match="runs /opt/other-env/bin/python, not this environment"):
         run_study(NAME)
     assert not fixture_project.out().exists()
+
+
+def _run_into_queue(q):
+    try:
+        q.put(run_study(NAME).status)
+    except Exception as exc:  # pragma: no cover - reported by the test
+        q.put(f"error: {exc}")
+
+
+def test_two_simultaneous_runs_of_one_folder_execute_once(fixture_project):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_run_into_queue, args=(q,)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    statuses = sorted(q.get(timeout=600) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert statuses == ["cached", "executed"]
+    assert sorted(p.name for p in fixture_project.out().parent.iterdir()) == [".default.lock", "default"]
