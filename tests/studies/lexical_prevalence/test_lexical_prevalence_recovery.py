@@ -42,8 +42,7 @@ def test_planted_uptake_is_recovered_and_baseline_is_flat(embedded):
     sets = {}
     for lang in res.tops:
         ai = res.tops[lang]["lemma"].tolist()
-        pre = A.lemma_frequency(diach, lang, params.pre_years)
-        sets[lang] = {"ai": ai, "baseline": A.baseline_words(res.tables[lang], ai, pre, tolerance=0.1, candidates=5,
+        sets[lang] = {"ai": ai, "baseline": A.baseline_words(res.tables[lang], ai, tolerance=0.1, candidates=5,
                                                              seed=A.language_seed(params.seed, lang, 2))}
     table = A.uptake_table(diach, sets, params.pre_years, params.post_years)
     truth = pd.read_csv(DATA / "truth_uptake.csv").groupby("language")["uptake"].first()

@@ -133,8 +133,7 @@ def uptake(out, diach, res: LprResult, params: Params) -> pd.DataFrame:
     sets = {}
     for lang in langs:
         ai = res.tops[lang]["lemma"].tolist()
-        pre = A.lemma_frequency(diach, lang, params.pre_years)
-        base = A.baseline_words(res.tables[lang], ai, pre, tolerance=params.baseline_lpr_tolerance,
+        base = A.baseline_words(res.tables[lang], ai, tolerance=params.baseline_lpr_tolerance,
                                 candidates=params.baseline_candidates,
                                 seed=A.language_seed(params.seed, lang, 2))
         sets[lang] = {"ai": ai, "baseline": base}
