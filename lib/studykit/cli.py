@@ -29,6 +29,16 @@ class _Parser(argparse.ArgumentParser):
         raise ParamError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
+def _user_path(value: str | None):
+    """A path typed on the command line: relative to the current directory (unlike parameter values,
+    which are relative to the project root so that notebooks and the CLI agree)."""
+    if value is None:
+        return None
+    from pathlib import Path
+
+    return Path(os.path.expanduser(value)).absolute()
+
+
 def _studies_arg(value: str) -> list[str]:
     from studykit.studies import STUDIES, get_study
 
@@ -105,8 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ParamError(f"--jobs must be at least 1, got {args.jobs}")
     if args.study != "all":
-        res = run_study(studies[0], profile=args.profile, params_file=args.params_file,
-                        overrides=args.overrides, out_dir=args.out, force=args.force, progress=progress)
+        res = run_study(studies[0], profile=args.profile, params_file=_user_path(args.params_file),
+                        overrides=args.overrides, out_dir=_user_path(args.out), force=args.force, progress=progress)
         print(res.describe())
         return 0
     if args.params_file:
@@ -120,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         run_all(studies, profile=args.profile, jobs=args.jobs, overrides=args.overrides or None,
-                out_root=args.out, force=args.force, progress=progress, on_result=report)
+                out_root=_user_path(args.out), force=args.force, progress=progress, on_result=report)
     except RunAllError as exc:
         n_failed = exc.args[0].split(" ", 1)[0]
         raise RunAllError(f"{n_failed} of {len(studies)} studies failed (see above)",
@@ -131,7 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from studykit.report import build_report
 
-    index = build_report(out_dir=args.out, outputs_root=args.outputs)
+    index = build_report(out_dir=_user_path(args.out), outputs_root=_user_path(args.outputs))
     print(f"report: {index}")
     return 0
 
@@ -143,7 +153,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     studies = _studies_arg(args.study)
     for s in studies:
         if args.out:
-            out = paths.resolve(args.out) / s if args.study == "all" else paths.resolve(args.out)
+            out = _user_path(args.out) / s if args.study == "all" else _user_path(args.out)
         else:
             out = paths.data_dir(s)
         mod = get_study(s)
@@ -170,10 +180,9 @@ def _parse_iso(value: str | None):
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
-    from studykit import paths
     from studykit.fileio import atomic_path
 
-    out = paths.resolve(args.out)
+    out = _user_path(args.out)
     name = out.name.lower()
     if name.endswith((".csv", ".csv.gz")):
         fmt = "csv"
@@ -183,7 +192,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
         raise ParamError(f"--out {args.out}: use a .csv, .csv.gz or .parquet file name")
     repos = []
     for r in args.repos:
-        p = paths.resolve(r)
+        p = _user_path(r)
         if not p.is_dir():
             raise ParamError(f"repository not found: {p}")
         repos.append(str(p))

@@ -158,3 +158,30 @@ def test_simulate_writes_embedded_data(fixture_project, capsys, tmp_path):
     assert code == 0, err
     assert (tmp_path / "sim" / "values.csv").read_bytes() == fixture_project.data.read_bytes()
     assert (tmp_path / "sim" / "SHA256SUMS").is_file()
+
+
+def test_a_notebook_that_does_not_close_its_outputs_fails_clearly(fixture_project, capsys):
+    nb = json.loads(fixture_project.notebook.read_text())
+    nb["cells"] = [c for c in nb["cells"] if "out.close()" not in "".join(c["source"])]
+    fixture_project.notebook.write_text(json.dumps(nb, indent=1))
+    code, out, err = _run_cli(capsys, "run", NAME, "--quiet")
+    assert code == 1
+    assert "wrote no manifest.json" in err and "out.close()" in err
+    assert not fixture_project.out().exists()
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["mine", "/no/such/repo", "--out", "x.csv"], ["repository not found", "/no/such/repo"]),
+    (["mine", ".", "--out", "x.xlsx"], ["--out x.xlsx", ".csv, .csv.gz or .parquet"]),
+    (["mine", ".", "--out", "x.csv", "--observation-end", "last tuesday"], ["--observation-end", "last tuesday"]),
+    (["mine", "."], ["--out"]),
+    (["simulate", "no_such_study"], ["unknown study"]),
+])
+def test_mine_and_simulate_argument_errors_exit_2(capsys, argv, words, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run_cli(capsys, *argv)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1
+    for w in words:
+        assert w in err, (w, err)
+    assert not (tmp_path / "x.csv").exists()
