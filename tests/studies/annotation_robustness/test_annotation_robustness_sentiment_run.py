@@ -41,6 +41,8 @@ def test_slice_runs_and_records_like_the_default(slice_run):
     assert 0 <= r["real.n_source_flippable"] <= r["real.n_source_hypotheses"]
     assert r["real.risk_overall"] == pytest.approx(r["risk.overall"])
     assert 0.4 < r["real.single_rater_agreement"] < 0.9  # one rater vs the mean of about twenty
+    # the corpus parsing rules that applied are reported as data issues
+    assert r["data_issues.ratings_mean_mismatch"] == 199 and r["data_issues.html_entities_unescaped"] > 0
 
 
 def test_slice_tables(slice_run):
