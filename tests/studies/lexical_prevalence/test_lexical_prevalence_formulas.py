@@ -118,3 +118,28 @@ def test_lemma_memo_filters_stopwords_and_lemmatises():
     assert "emphasizes" in m  # memoised
     unknown = LemmaMemo("xx")
     assert not unknown.known and unknown["Wort".lower()] == "wort"
+
+
+def test_uptake_shares_and_chi_square_by_hand():
+    from types import SimpleNamespace
+
+    from scipy.stats import chi2_contingency
+
+    tokens = pd.DataFrame({"language": "en", "year": [2020, 2020, 2023, 2023], "lemma": ["delve", "cat", "delve", "cat"],
+                           "tokens": [10, 90, 30, 70]})
+    totals = pd.DataFrame({"language": "en", "year": [2020, 2023], "n_docs": [50, 50],
+                           "n_content_tokens": [1000, 1000]})
+    d = SimpleNamespace(tokens=tokens, docs=tokens.rename(columns={"tokens": "docs"}), totals=totals, unit="tokens")
+    u = A.uptake_table(d, {"en": {"ai": ["delve"]}}, [2020], [2023]).iloc[0]
+    assert u["share_pre"] == pytest.approx(0.01) and u["share_post"] == pytest.approx(0.03)
+    assert u["change_pct"] == pytest.approx(200.0)
+    ref = chi2_contingency([[10, 990], [30, 970]], correction=False)
+    assert u["chi2"] == pytest.approx(ref.statistic) and u["p_value"] == pytest.approx(ref.pvalue)
+    # yearly-count input: documents containing the lemma / (documents x lemmas)
+    docs = pd.DataFrame({"language": "en", "year": [2020, 2023], "lemma": ["delve", "delve"], "docs": [5, 20]})
+    dd = SimpleNamespace(tokens=None, docs=docs, totals=totals, unit="documents")
+    u2 = A.uptake_table(dd, {"en": {"ai": ["delve", "absent"]}}, [2020], [2023]).iloc[0]
+    assert u2["share_pre"] == pytest.approx(5 / 100) and u2["share_post"] == pytest.approx(20 / 100)
+    # never seen in the pre period: % change undefined, with the reason
+    u3 = A.uptake_table(d, {"en": {"ai": ["absent"]}}, [2020], [2023]).iloc[0]
+    assert np.isnan(u3["change_pct"]) and "never occurs" in u3["note"]

@@ -87,7 +87,8 @@ def count_comparison(params: Params, *, dask_client=None) -> CorpusCounts:
 
 
 def _check_languages(params: Params, totals: pd.DataFrame, what: str, path: Path) -> None:
-    if params.languages:
+    """Requested languages must be in the comparison corpus (the diachronic one may lack some: no uptake there)."""
+    if params.languages and what == "corpus":
         have = set(totals["language"])
         for lang in params.languages:
             if lang not in have:
@@ -154,10 +155,9 @@ def read_yearly_counts(path: str | Path, languages: list[str] | None = None) -> 
         r = df[df.duplicated(["language", "year", "lemma"])].iloc[0]
         raise InputError(f"yearly counts {p}: lemma '{r['lemma']}' appears twice for {r['language']} {r['year']}")
     if languages:
-        missing = [l for l in languages if l not in set(df["language"])]
-        if missing:
-            raise InputError(f"parameter 'languages': language '{missing[0]}' not in yearly counts {p}")
         df = df[df["language"].isin(languages)]
+        if df.empty:
+            raise InputError(f"yearly counts {p}: none of the requested languages {languages} is present")
     totals = (df.groupby(["language", "year"], as_index=False)["n_docs"].first()
               .assign(n_content_tokens=np.nan).sort_values(["language", "year"]).reset_index(drop=True))
     docs = (df.rename(columns={"docs_with_lemma": "docs"})[["language", "year", "lemma", "docs"]]
