@@ -184,3 +184,15 @@ def test_numeric_looking_ids_match_between_tables(tmp_path):
     assert list(personas.scores["persona_id"]) == ["007", "008", "009", "010"]
     rates = compute_rates(load.aggregate_responses(tmp_path / "r.csv"), personas)
     assert len(rates.personas) == 4 and not rates.issues
+
+
+@pytest.mark.parametrize("profile", ["default", "workshop", "paper_scale"])
+def test_profiles_validate_and_list_only_changed_keys(profile):
+    from studykit.paths import params_dir
+
+    values = Params.read_profile(params_dir("sycophancy_correlation") / f"{profile}.yaml")
+    params = Params.validate_mapping(values, profile)  # no prepare(): paper_scale would generate 17.8M rows
+    defaults = Params().model_dump()
+    assert all(defaults[k] != v for k, v in values.items())
+    assert params.n_perm == (2000 if profile == "workshop" else 10_000)
+    assert params.simulate == ("paper_scale" if profile == "paper_scale" else "")
