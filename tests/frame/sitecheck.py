@@ -81,7 +81,8 @@ def static_problems(site: Path) -> list[str]:
                 problems.append(f"{page.relative_to(site)}: {attr} leaves the site: {value}")
             if frag and target.suffix == ".html":
                 ids = parsed.get(target, None) or _parse(target)
-                if unquote(frag) not in ids.ids:
+                # browsers match the raw fragment first, then the percent-decoded one (HTML spec)
+                if frag not in ids.ids and unquote(frag) not in ids.ids:
                     problems.append(f"{page.relative_to(site)}: anchor #{frag} not found in {target.name}")
     return problems
 
