@@ -104,7 +104,7 @@ def compute_rates(cells: ResponseCells | pd.DataFrame, personas: PersonaData | p
         issues.append(DataIssue(
             "responses_without_persona_score", len(no_score),
             "model x persona pairs with responses but no agreeableness score: their responses are not used",
-            _ex(ex)))
+            f"{int(no_score['n'].sum())} scored responses in these pairs; e.g. {_ex(ex)}"))
     no_resp = merged[merged["_merge"] == "right_only"]
     if len(no_resp):
         ex = no_resp["model"] + "/" + no_resp["persona_id"]
