@@ -215,3 +215,15 @@ def test_cluster_sandwich_matches_lifelines_cluster_col(small):
         assert ours.loc[term, "coef"] == pytest.approx(ref.params_[term], abs=1e-6)
         assert ours.loc[term, "se"] == pytest.approx(ref.standard_errors_[term], rel=1e-5)
     assert res.variance.startswith("robust")
+
+
+def test_piecewise_window_equals_left_truncated_fit(small):
+    from lifelines import CoxPHFitter
+
+    pw = A.piecewise_hr(small, [30, 180]).set_index("window_days")
+    sub = small[small.duration_days > 30]
+    d = pd.DataFrame({"entry": 30.0, "T": np.minimum(sub.duration_days, 180),
+                      "E": ((sub.event == 1) & (sub.duration_days <= 180)).astype(int),
+                      "agent": (sub.author_type == "agent").astype(int)})
+    ref = CoxPHFitter().fit(d, duration_col="T", event_col="E", entry_col="entry")
+    assert pw.loc["[30, 180)", "hr"] == pytest.approx(np.exp(ref.params_["agent"]), rel=1e-6)
