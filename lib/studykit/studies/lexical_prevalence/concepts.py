@@ -48,6 +48,10 @@ def concept_lemmas(language: str, concepts: dict[str, dict[str, str]] | None = N
             continue
         out[form.lower()] = concept
         out.setdefault(memo.lemma(form.lower()), concept)
+    if memo.known and memo.new:
+        from .text import save_lemma_cache
+
+        save_lemma_cache({memo.lemma_code: memo.take_new()})
     return out
 
 
