@@ -137,3 +137,24 @@ def test_dask_cluster_counts_equal_local_counts():
     pd.testing.assert_frame_equal(remote.docs, local.docs)
     pd.testing.assert_frame_equal(remote.totals, local.totals)
     assert remote.n_tokens == local.n_tokens
+
+
+def test_single_source_language_and_issues_are_reported_through_outputs(tmp_path):
+    import studykit as sk
+    from studykit.studies.lexical_prevalence import steps
+
+    p = tmp_path / "c.csv"
+    pd.DataFrame({"doc_id": [1, 2, 3, 4], "language": ["en", "en", "de", "en"], "source": ["ai", "human", "ai", "x"],
+                  "text": ["crucial data", "river data", "betont", "data"]}).to_csv(p, index=False)
+    params = Params(corpus_path=str(p), diachronic_path=None, n_workers=1)
+    counts = load.count_comparison(params)
+    out = sk.open_outputs("lexical_prevalence", params, tmp_path / "out")
+    steps.report_issues(out, counts.issues, "corpus")
+    langs = steps.choose_languages(out, counts)
+    assert langs == ["en"]
+    assert out.results["data_issues.corpus.single_source_language"] == 1
+    assert out.results["data_issues.corpus.bad_source"] == 1
+    assert out.results["n_docs.ai"] == 1 and out.results["n_languages"] == 1
+    out.close()
+    issues = pd.read_csv(tmp_path / "out" / "tables" / "data_issues.csv")
+    assert "de" in issues.loc[issues["check"] == "corpus.single_source_language", "detail"].iloc[0]
