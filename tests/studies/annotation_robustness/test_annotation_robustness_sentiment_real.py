@@ -202,3 +202,13 @@ def test_embeddings_on_without_extra_is_a_param_error(monkeypatch):
     with pytest.raises(ParamError, match="sentiment_embeddings"):
         sr.build_inputs(types.SimpleNamespace(seed=0, sentiment_max_items=300, sentiment_embeddings="on",
                                               group_columns=["source"]))
+
+
+def test_profile_with_foreign_group_column_is_one_line_param_error():
+    from studykit.paths import params_dir
+    from studykit.studies.annotation_robustness import Params
+
+    with pytest.raises(ParamError, match="'party' is not a covariate") as exc:
+        Params.load(params_dir("annotation_robustness") / "sentiment_real.yaml",
+                    {"group_columns": ["source", "party"]})
+    assert "\n" not in str(exc.value)
