@@ -23,7 +23,9 @@ mv requirements.lock.tmp requirements.lock
   echo "  - python=$pyver"
   echo "  - pip"
   echo "  - pip:"
-  grep -v '^#' requirements.lock | grep . | sed 's/^/      - /'
+  # local build labels (torch==2.13.0+cpu, a wheel on the project's machines) are not on PyPI:
+  # conda/Binder users get the public release of the same version
+  grep -v '^#' requirements.lock | grep . | sed -E 's/\+[A-Za-z0-9.]+$//; s/^/      - /'
 } > environment.yml.tmp
 mv environment.yml.tmp environment.yml
 echo "wrote requirements.lock ($(grep -vc '^#' requirements.lock) packages) and environment.yml"

@@ -42,7 +42,9 @@ def test_environment_yml_has_the_same_pins_as_the_lock():
     assert any(str(d).startswith("python=3.11") for d in deps)
     pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
     env_pins = {_norm(p.split("==")[0]): p.split("==")[1] for p in pip}
-    assert env_pins == _lock()
+    # conda/Binder users get the public release of a wheel that the lock pins with a local
+    # build label (torch 2.13.0+cpu lies on this machine's disk; PyPI has 2.13.0)
+    assert env_pins == {k: v.split("+")[0] for k, v in _lock().items()}
 
 
 def test_requirements_in_packages_are_locked():
