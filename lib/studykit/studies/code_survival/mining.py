@@ -57,6 +57,7 @@ The mined repository is never written to: only ``rev-parse``, ``rev-list``,
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
 import posixpath
 import queue
@@ -69,9 +70,9 @@ import pandas as pd
 
 from studykit.errors import InputError, ParamError
 from studykit.studies.code_survival.gitio import (
-    DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, display_path, git_cmd, iter_lines, parse_records,
-    run_git,
+    DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, display_path, git_cmd, run_git,
 )
+from studykit.studies.code_survival._logparse import iter_records
 from studykit.studies.code_survival.rules import AgentClassifier, IntentClassifier, PathFilter, is_bot
 
 LOG_FORMAT = "%x00C%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%ct%x00%B%x00E%x00"
@@ -84,7 +85,8 @@ LINE_EVENT_COLUMNS = (
 
 
 class _Commit:
-    __slots__ = ("sha", "parents", "author", "committer", "at", "ct", "message", "added", "deleted", "files")
+    __slots__ = ("sha", "parents", "author", "committer", "at", "ct", "message", "added", "deleted", "files",
+                 "label", "bot")
 
     def __init__(self, sha, parents, author, committer, at, ct, message):
         self.sha, self.parents, self.author, self.committer = sha, parents, author, committer
@@ -131,6 +133,8 @@ class _Miner:
         self.report: dict[str, int] = {"commits": 0, "merges": 0, "binary_files_skipped": 0,
                                        "special_files_skipped": 0, "excluded_lines": 0, "merge_born_lines": 0,
                                        "unknown_base_lines": 0, "missing_parent_states": 0}
+        self._labels: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self._bots: dict[str, bool] = {}
 
     # ---- helpers ------------------------------------------------------------------
     def _pid(self, path: str) -> int:
@@ -227,7 +231,21 @@ class _Miner:
         return first
 
     # ---- one commit ------------------------------------------------------------------
+    def _classify(self, commit: _Commit) -> None:
+        """Agent label and bot flag (pure functions of the commit's names and message; identical inputs share
+        one call). Done while git streams, where the main thread would otherwise wait."""
+        key = (commit.author, commit.committer, commit.message)
+        lab = self._labels.get(key)
+        if lab is None:
+            lab = self._labels[key] = self.agents.classify(*key)
+        commit.label = lab
+        b = self._bots.get(commit.author)
+        if b is None:
+            b = self._bots[commit.author] = is_bot(commit.author)
+        commit.bot = b
+
     def apply(self, commit: _Commit, files: list[FileDiff], extra: list[list[FileDiff]]) -> None:
+        self._classify(commit)
         cidx = len(self.commits)
         self.commits.append(commit)
         parents = commit.parents
@@ -348,7 +366,7 @@ def _merge_diffs_thread(info: RepoInfo, merges: list[tuple[str, list[str]]], q: 
         cmd = git_cmd(info.path, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS)
         cur: list[list[FileDiff]] = []
         k = 0
-        for _hdr, files in parse_records(iter_lines(cmd, stdin=stdin), keep_text=False, hexlen=len(info.head)):
+        for _hdr, files in iter_records(cmd, keep_text=False, hexlen=len(info.head), stdin=stdin):
             if k >= len(requests):
                 break
             cur.append(files)
@@ -382,7 +400,19 @@ def mine_repository(
     agents = agent_rules if isinstance(agent_rules, AgentClassifier) else AgentClassifier(agent_rules)
     intents = intent_rules if isinstance(intent_rules, IntentClassifier) else IntentClassifier(intent_rules)
     m = _Miner(info, pf, agents, intents)
+    # the main pass is the plain `git log -p --unified=0 -M --no-merges` pass in topological order; it starts
+    # first so that git walks the history while the small commands below run
+    cmd = git_cmd(info.path, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS,
+                  "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
+    records = iter_records(cmd, keep_text=True)
+    try:
+        return _mine(m, info, records, observation_end, progress)
+    finally:
+        records.close()
 
+
+def _mine(m: _Miner, info: RepoInfo, records: Any, observation_end: Any, progress: bool
+          ) -> tuple[pd.DataFrame, dict[str, Any]]:
     revs = run_git(info.path, "rev-list", "--topo-order", "--reverse", "--parents", "HEAD").decode().split("\n")
     order: list[list[str]] = []
     merges = []
@@ -401,7 +431,7 @@ def mine_repository(
     if merges:
         cmd = git_cmd(info.path, "log", "--merges", "--no-patch", "--encoding=UTF-8", f"--format={LOG_FORMAT}",
                       "HEAD", "--")
-        for header, _ in parse_records(iter_lines(cmd), keep_text=False):
+        for header, _ in iter_records(cmd, keep_text=False):
             c = _Commit(*_header_fields(header))
             merge_meta[c.sha] = c
         threading.Thread(target=_merge_diffs_thread, args=(info, merges, q), daemon=True).start()
@@ -409,10 +439,7 @@ def mine_repository(
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(order), disable=not progress, unit="commit", desc=info.name, mininterval=0.5, leave=False)
-    # the main pass is the plain `git log -p --unified=0 -M --no-merges` pass in topological order
-    cmd = git_cmd(info.path, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS,
-                  "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
-    stream = parse_records(iter_lines(cmd), keep_text=True)
+    stream = iter(records)
     early: dict[str, tuple[_Commit, list[FileDiff]]] = {}
 
     def next_plain(sha: str) -> tuple[_Commit, list[FileDiff]]:
@@ -465,6 +492,37 @@ def parse_observation_end(value: Any) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def _decode_texts(raw: list[bytes]) -> tuple[list[str], int]:
+    """Texts of added lines (``+``-prefixed, no newline) -> (str without the ``+`` and one trailing CR, bad count).
+
+    All lines are joined and decoded at once; only when that fails is each line
+    decoded on its own (strict, else with U+FFFD replacement, counted).
+    """
+    if not raw:
+        return [], 0
+    blob = b"\n".join(raw)
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        texts = []
+        bad = 0
+        for t in raw:
+            t = t[1:]
+            if t.endswith(b"\r"):
+                t = t[:-1]
+            try:
+                texts.append(t.decode("utf-8"))
+            except UnicodeDecodeError:
+                bad += 1
+                texts.append(t.decode("utf-8", "replace"))
+        return texts, bad
+    if "\r" in text:
+        text = text.replace("\r\n+", "\n+")
+        if text.endswith("\r"):
+            text = text[:-1]
+    return text[1:].split("\n+"), 0
+
+
 def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     info = m.info
     rep: dict[str, Any] = dict(m.report)
@@ -491,24 +549,22 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
     obs_s = int(ct.max()) if obs is None else int(obs.timestamp())
     rep["observation_end"] = _dt.datetime.fromtimestamp(obs_s, _dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
-    # commit-level labels
+    # commit-level labels (computed in _Miner.apply)
     agent = np.empty(n_c, dtype=object)
     rule = np.empty(n_c, dtype=object)
     bot = np.zeros(n_c, dtype=bool)
-    intent_cache: dict[int, str] = {}
     for i, c in enumerate(commits):
-        agent[i], rule[i] = m.agents.classify(c.author, c.committer, c.message)
-        bot[i] = is_bot(c.author)
+        agent[i], rule[i] = c.label
+        bot[i] = c.bot
 
     u_commit = np.asarray(m.u_commit, dtype=np.int64)
     ended = np.asarray(m.ended, dtype=np.int64)
     n = len(u_commit)
     # consistency of the final state with the recorded ends
     alive_final = np.zeros(n, dtype=bool)
-    for lst in m.final_state.values():
-        for u in lst:
-            if u >= 0:
-                alive_final[u] = True
+    if n:
+        ids = np.fromiter(itertools.chain.from_iterable(m.final_state.values()), dtype=np.int64)
+        alive_final[ids[ids >= 0]] = True
     rep["units_ended_but_in_head"] = int(np.sum(alive_final & (ended >= 0)))
     rep["units_open_but_not_in_head"] = int(np.sum(~alive_final & (ended < 0)))
 
@@ -525,56 +581,52 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
     end_s = np.where(ended >= 0, ct[np.maximum(ended, 0)], -1) if n else np.zeros(0, dtype=np.int64)
     event = (ended >= 0) & (end_s <= obs_s)
 
-    texts = []
-    bad_text = 0
-    for t in m.u_text:
-        if t.endswith(b"\n"):
-            t = t[:-1]
-        if t.endswith(b"\r"):
-            t = t[:-1]
-        try:
-            texts.append(t.decode("utf-8"))
-        except UnicodeDecodeError:
-            bad_text += 1
-            texts.append(t.decode("utf-8", "replace"))
-    rep["non_utf8_lines"] = bad_text
+    texts, rep["non_utf8_lines"] = _decode_texts(m.u_text)
     paths = [display_path(p) for p in m.paths]
     rep["non_utf8_paths"] = sum(1 for p, q in zip(m.paths, paths) if p != q)
     exts = [(posixpath.splitext(p)[1].lower() or posixpath.basename(p).lower()) for p in paths]
 
-    ui = np.flatnonzero(keep)
+    all_kept = bool(keep.all())
+    ui = np.arange(n, dtype=np.int64) if all_kept else np.flatnonzero(keep)
     uc = u_commit[ui]
     up = np.asarray(m.u_path, dtype=np.int64)[ui]
     ue = ended[ui]
     ev = event[ui]
-    for c in np.unique(ue[ev]):
-        intent_cache[int(c)] = m.intents.classify(commits[int(c)].message)
     sha = np.array([c.sha for c in commits], dtype=object)
+    intent = np.full(n_c, "", dtype=object)
+    end_commit_of = np.full(n_c, "", dtype=object)
+    for c in np.unique(ue[ev]).tolist():
+        intent[c] = m.intents.classify(commits[c].message)
+        end_commit_of[c] = sha[c]
+    ue0 = np.where(ev, ue, 0)
     added = np.array([c.added for c in commits], dtype=np.int64)
     deleted = np.array([c.deleted for c in commits], dtype=np.int64)
     nfiles = np.array([c.files for c in commits], dtype=np.int64)
-    born = _to_utc(ct[uc])
-    end_times = pd.Series(_to_utc(np.where(ev, end_s[ui], 0)))
-    end_times[~ev] = pd.NaT
+    born = _to_utc(ct).take(uc)
+    end_ns = np.where(ev, end_s[ui] * 1_000_000_000, np.iinfo(np.int64).min)
+    end_times = pd.DatetimeIndex(end_ns.view("M8[ns]")).tz_localize("UTC")
     obs_ts = pd.Timestamp(obs_s, unit="s", tz="UTC")
     stop = np.where(ev, end_s[ui], obs_s)
     paths_arr = np.array(paths, dtype=object)
     exts_arr = np.array(exts, dtype=object)
     ag = agent[uc]
+    prefix = f"{info.name}:"
+    unit_id = np.array([prefix + s for s in map(str, ui.tolist())], dtype=object)
+    text = np.array(texts if all_kept else [texts[i] for i in ui.tolist()], dtype=object)
     df = pd.DataFrame({
-        "unit_id": [f"{info.name}:{i}" for i in ui],
+        "unit_id": unit_id,
         "repo": info.name,
         "path": paths_arr[up] if len(up) else np.array([], dtype=object),
         "commit": sha[uc],
-        "author_type": np.where(ag != "", "agent", "human"),
+        "author_type": np.where(ag != "", "agent", "human").astype(object),
         "agent": ag,
         "agent_rule": rule[uc],
         "born_at": born,
-        "ended_at": end_times.values,
+        "ended_at": end_times,
         "event": ev.astype(np.int64),
-        "end_intent": [intent_cache[int(c)] if e else "" for c, e in zip(ue, ev)],
-        "end_commit": [sha[int(c)] if e else "" for c, e in zip(ue, ev)],
-        "text": [texts[i] for i in ui],
+        "end_intent": np.where(ev, intent[ue0], ""),
+        "end_commit": np.where(ev, end_commit_of[ue0], ""),
+        "text": text,
         "line_no": np.asarray(m.u_line, dtype=np.int64)[ui],
         "file_ext": exts_arr[up] if len(up) else np.array([], dtype=object),
         "commit_lines_added": added[uc],
@@ -584,7 +636,6 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
         "observed_until": obs_ts,
         "duration_days": (stop - ct[uc]) / 86400.0,
     }, columns=list(LINE_EVENT_COLUMNS))
-    df["ended_at"] = pd.to_datetime(df["ended_at"], utc=True)
     rep.update({"repo": info.name, "path": str(info.path), "head": info.head, "units": int(len(df)),
                 "agent_units": int((df["author_type"] == "agent").sum()), "shallow": info.shallow,
                 "agent_commits": int(np.sum(agent != "")), "human_commits": int(np.sum(agent == ""))})
