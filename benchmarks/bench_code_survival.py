@@ -4,10 +4,13 @@ Builds (once, under .cache/bench/) a simulated repository of about 2,000 non-mer
 commits of agent pull requests) with realistic file sizes, then times on the same history:
 
 1. plain:     `git log -p --unified=0 -M --no-merges` (output read through a pipe and discarded);
+   git floor: the git commands the miner itself runs (rev-list, merge headers, `diff-tree --stdin` of every
+              merge against each parent, the topological log pass), run one after another, output discarded;
 2. miner:     `mine_repositories([repo])` (rev-list + merge diffs + one log pass + parsing + table);
 3. pydriller: `Repository(repo).traverse_commits()` reading every modified file's parsed diff.
 
-Prints a table of wall times (best of N) and the ratios miner/plain and pydriller/miner.
+Prints wall and CPU times (CPU = this process + its git children, from getrusage; best of N each) and the
+ratios miner/plain, miner/git floor and pydriller/miner. CPU ratios are the ones to trust on a loaded machine.
 Usage: .venv/bin/python benchmarks/bench_code_survival.py [--repeats 3] [--commits 2600] [--no-pydriller]
 """
 from __future__ import annotations
@@ -67,10 +70,25 @@ def main() -> None:
     def miner():
         return mine_repositories([repo], progress=False)
 
+    def git_floor():
+        """The git commands the miner runs (same options), output read and discarded: its lower bound."""
+        from studykit.studies.code_survival.gitio import DIFF_OPTS, check_repository, run_git
+        from studykit.studies.code_survival.mining import LOG_FORMAT
+
+        check_repository(repo)
+        revs = run_git(repo, "rev-list", "--topo-order", "--reverse", "--parents", "HEAD").decode().splitlines()
+        req = b"".join(f"{r.split()[0]} {p}\n".encode() for r in revs if len(r.split()) > 2 for p in r.split()[1:])
+        run_git(repo, "log", "--merges", "--no-patch", "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
+        run_git(repo, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS, input=req)
+        run_git(repo, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS, "--encoding=UTF-8",
+                f"--format={LOG_FORMAT}", "HEAD", "--")
+
     units = len(miner())
     t_plain = best(plain, a.repeats)
+    t_floor = best(git_floor, a.repeats)
     t_miner = best(miner, a.repeats)
-    rows = [("git log -p --unified=0 -M (plain pass)", t_plain), ("studykit miner", t_miner)]
+    rows = [("git log -p --unified=0 -M (plain pass)", t_plain),
+            ("miner's git commands only (serial)", t_floor), ("studykit miner", t_miner)]
     t_pyd = None
     if not a.no_pydriller:
         from pydriller import Repository
@@ -91,6 +109,8 @@ def main() -> None:
     for name, (w, c) in rows:
         print(f"{name:<42} {w:>8.2f} {w / t_plain[0]:>8.2f}x {c:>8.2f} {c / t_plain[1]:>8.2f}x")
     print(f"miner / plain pass = {t_miner[0] / t_plain[0]:.2f} wall, {t_miner[1] / t_plain[1]:.2f} CPU (target <= 2)")
+    print(f"miner / its own git commands = {t_miner[0] / t_floor[0]:.2f} wall, {t_miner[1] / t_floor[1]:.2f} CPU "
+          "(the Python share: parsing, line tracking, classification, table)")
     if t_pyd is not None:
         print(f"PyDriller / miner  = {t_pyd[0] / t_miner[0]:.1f} wall, {t_pyd[1] / t_miner[1]:.1f} CPU")
 

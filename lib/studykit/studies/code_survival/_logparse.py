@@ -22,6 +22,11 @@ from __future__ import annotations
 
 import subprocess
 import threading
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 from typing import Iterator
 
 from studykit.errors import InputError
@@ -231,6 +236,10 @@ class RecordStream:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                                      env=git_env())
+        try:  # fewer, larger reads (Linux; the default pipe holds only 64 KiB)
+            fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
+        except (AttributeError, OSError):  # pragma: no cover - other systems / limits
+            pass
         self._err: list[bytes] = []
         self._t_err = threading.Thread(target=lambda: self._err.append(self.proc.stderr.read()), daemon=True)
         self._t_err.start()
@@ -264,14 +273,11 @@ class RecordStream:
                 chunk = read(_CHUNK)
                 if not chunk:
                     break
-                buf = rest + chunk if rest else chunk
-                cut = buf.rfind(b"\n")
-                if cut < 0:
-                    rest = buf
+                lines = (rest + chunk if rest else chunk).split(b"\n")
+                rest = lines.pop()  # the part after the last newline (usually b"")
+                if not lines:
                     continue
-                lines = buf[:cut].split(b"\n")
                 stop = parser.feed(lines, final=False)
-                rest = buf[cut + 1:]
                 if stop < len(lines):
                     rest = b"\n".join(lines[stop:]) + b"\n" + rest
                 if parser.out:

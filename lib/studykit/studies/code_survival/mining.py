@@ -167,11 +167,13 @@ class _Miner:
             del self.states[parent]
         return st
 
-    def _carry(self, old: Sequence[int], fd: FileDiff, first: int | None = None) -> tuple[list, list[int]]:
+    def _carry(self, old: Sequence[int], fd: FileDiff, first: int | None = None,
+               holes: list[int] | None = None) -> tuple[list, list[int]]:
         """Apply ``fd``'s hunks to ``old``. Returns (new list, deleted ids).
 
         Added positions get consecutive ids from ``first`` (``-1`` for
-        ``first=-1``: non-units) or None placeholders (``first=None``: merges).
+        ``first=-1``: non-units) or None placeholders (``first=None``: merges;
+        their positions are appended to ``holes`` when given).
         """
         out: list = []
         deleted: list[int] = []
@@ -191,6 +193,8 @@ class _Miner:
                 deleted.extend(old[start:start + b])
             if d:
                 if nxt is None:
+                    if holes is not None:
+                        holes.extend(range(len(out), len(out) + d))
                     out.extend([None] * d)
                 elif nxt < 0:
                     out.extend([-1] * d)
@@ -309,8 +313,8 @@ class _Miner:
                     self._end(old, cidx)
                 updates.append((fd.old_path, fd.new_path, None))
                 continue
-            new, deleted1 = self._carry(old or (), fd)
-            holes = [i for i, u in enumerate(new) if u is None]
+            holes: list[int] = []
+            new, deleted1 = self._carry(old or (), fd, None, holes)
             for st, by_path, _ in others:
                 if not holes:
                     break
@@ -335,7 +339,8 @@ class _Miner:
                 self.report["merge_born_lines"] += len(holes)
                 for i in holes:
                     new[i] = -1
-            self._end(deleted1, cidx, keep=set(new))
+            if deleted1:
+                self._end(deleted1, cidx, keep=set(new))
             updates.append((fd.old_path, fd.new_path, new))
         self._commit_updates(base, updates)
         # units of a side branch that the merge dropped
@@ -350,7 +355,8 @@ class _Miner:
                     self._end(oldk, cidx)
                     continue
                 _, delk = self._carry(oldk, fdk)
-                self._end(delk, cidx, keep=set(base.get(fdk.new_path, ())))
+                if delk:
+                    self._end(delk, cidx, keep=set(base.get(fdk.new_path, ())))
 
 
 def _merge_diffs_thread(info: RepoInfo, merges: list[tuple[str, list[str]]], q: "queue.Queue") -> None:
@@ -635,7 +641,7 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
         "is_bot": bot[uc],
         "observed_until": obs_ts,
         "duration_days": (stop - ct[uc]) / 86400.0,
-    }, columns=list(LINE_EVENT_COLUMNS))
+    }, columns=list(LINE_EVENT_COLUMNS), copy=False)  # every array above is freshly built: no copy needed
     rep.update({"repo": info.name, "path": str(info.path), "head": info.head, "units": int(len(df)),
                 "agent_units": int((df["author_type"] == "agent").sum()), "shallow": info.shallow,
                 "agent_commits": int(np.sum(agent != "")), "human_commits": int(np.sum(agent == ""))})
