@@ -481,6 +481,9 @@ def _mine(m: _Miner, info: RepoInfo, records: Any, observation_end: Any, progres
     return _to_frame(m, observation_end)
 
 
+_MAX_NS_SECONDS = 9_223_372_035  # last whole second representable as datetime64[ns] (2262-04-11)
+
+
 def _to_utc(ts: np.ndarray) -> pd.DatetimeIndex:
     return pd.to_datetime(ts, unit="s", utc=True)
 
@@ -608,9 +611,15 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
     added = np.array([c.added for c in commits], dtype=np.int64)
     deleted = np.array([c.deleted for c in commits], dtype=np.int64)
     nfiles = np.array([c.files for c in commits], dtype=np.int64)
-    born = _to_utc(ct).take(uc)
-    end_ns = np.where(ev, end_s[ui] * 1_000_000_000, np.iinfo(np.int64).min)
-    end_times = pd.DatetimeIndex(end_ns.view("M8[ns]")).tz_localize("UTC")
+    if int(ct.max()) <= _MAX_NS_SECONDS:  # every time fits datetime64[ns]: convert per commit, then gather
+        born = _to_utc(ct).take(uc)
+        end_ns = np.where(ev, end_s[ui] * 1_000_000_000, np.iinfo(np.int64).min)
+        end_times = pd.DatetimeIndex(end_ns.view("M8[ns]")).tz_localize("UTC")
+    else:  # out-of-range times raise exactly where they did before
+        born = _to_utc(ct[uc])
+        end_times = pd.Series(_to_utc(np.where(ev, end_s[ui], 0)))
+        end_times[~ev] = pd.NaT
+        end_times = pd.to_datetime(end_times.values, utc=True)
     obs_ts = pd.Timestamp(obs_s, unit="s", tz="UTC")
     stop = np.where(ev, end_s[ui], obs_s)
     paths_arr = np.array(paths, dtype=object)
@@ -619,6 +628,10 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
     prefix = f"{info.name}:"
     unit_id = np.array([prefix + s for s in map(str, ui.tolist())], dtype=object)
     text = np.array(texts if all_kept else [texts[i] for i in ui.tolist()], dtype=object)
+    end_intent = np.where(ev, intent[ue0], "")
+    end_commit = np.where(ev, end_commit_of[ue0], "")
+    if not len(ui):  # as before: empty lists (float64 columns) when no unit is kept
+        unit_id, end_intent, end_commit, text = [], [], [], []
     df = pd.DataFrame({
         "unit_id": unit_id,
         "repo": info.name,
@@ -630,8 +643,8 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
         "born_at": born,
         "ended_at": end_times,
         "event": ev.astype(np.int64),
-        "end_intent": np.where(ev, intent[ue0], ""),
-        "end_commit": np.where(ev, end_commit_of[ue0], ""),
+        "end_intent": end_intent,
+        "end_commit": end_commit,
         "text": text,
         "line_no": np.asarray(m.u_line, dtype=np.int64)[ui],
         "file_ext": exts_arr[up] if len(up) else np.array([], dtype=object),
