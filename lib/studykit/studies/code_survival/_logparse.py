@@ -308,3 +308,14 @@ def iter_records(cmd: list[str], *, keep_text: bool = True, hexlen: int = 0, std
                  ) -> RecordStream:
     """Start a read-only git command; iterate the result for its (record header, file diffs), as ``parse_records``."""
     return RecordStream(cmd, keep_text=keep_text, hexlen=hexlen, stdin=stdin)
+
+
+def parse_bytes(data: bytes, *, keep_text: bool = True, hexlen: int = 0) -> list[tuple[bytes, list[FileDiff]]]:
+    """All (record header, file diffs) of a complete git output held in memory."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    parser = _Parser(keep_text, hexlen)
+    parser.feed(lines, final=True)
+    parser.close()
+    return parser.out

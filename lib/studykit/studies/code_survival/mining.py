@@ -10,9 +10,12 @@ Algorithm (cost linear in the size of the history's diffs)
 1. ``git rev-list --parents HEAD`` gives every commit's parents, hence the
    number of children of each commit.
 2. For merge commits only, one ``git diff-tree --stdin`` call gives the
-   zero-context diff of the merge against each parent after the first.
-3. One ``git log --topo-order --reverse --diff-merges=first-parent -p
-   --unified=0 -M`` pass is parsed line by line. For each commit we keep,
+   zero-context diff of the merge against each of its parents.
+3. One ``git log --topo-order --reverse --no-merges -p --unified=0 -M`` pass
+   (started first, so git walks the history while steps 1-2 run) is parsed
+   by :mod:`._logparse`: large reads, one ``bytes.split`` per chunk, each
+   hunk body taken as two slices; texts stay bytes until the table is built
+   and are then decoded in one call. For each commit we keep,
    per file, the list of unit ids in line order (``-1`` for lines that are
    not units). A commit's state is its first parent's state with the diff
    applied: deleted positions end their units, added lines become new units.
@@ -61,18 +64,19 @@ import itertools
 import os
 import posixpath
 import queue
+import subprocess
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError, ParamError
 from studykit.studies.code_survival.gitio import (
-    DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, display_path, git_cmd, run_git,
+    DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, display_path, git_cmd, git_env, run_git,
 )
-from studykit.studies.code_survival._logparse import iter_records
+from studykit.studies.code_survival._logparse import iter_records, parse_bytes
 from studykit.studies.code_survival.rules import AgentClassifier, IntentClassifier, PathFilter, is_bot
 
 LOG_FORMAT = "%x00C%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%ct%x00%B%x00E%x00"
@@ -359,31 +363,61 @@ class _Miner:
                     self._end(delk, cidx, keep=set(base.get(fdk.new_path, ())))
 
 
+def _group_merge_diffs(records: Iterable[tuple[bytes, list[FileDiff]]], requests: list[tuple[str, str]]
+                       ) -> Iterable[tuple[str, list[list[FileDiff]]]]:
+    """(merge, [diffs vs parent 1, diffs vs parent 2, ...]) from diff-tree's records, one per request line."""
+    cur: list[list[FileDiff]] = []
+    k = 0
+    for _hdr, files in records:
+        if k >= len(requests):
+            break
+        cur.append(files)
+        mm = requests[k][0]
+        k += 1
+        if k == len(requests) or requests[k][0] != mm:
+            yield mm, cur
+            cur = []
+
+
 def _merge_diffs_thread(info: RepoInfo, merges: list[tuple[str, list[str]]], q: "queue.Queue") -> None:
     """Diffs of each merge against every parent (positions only), from one ``diff-tree --stdin`` process.
 
-    Runs in a background thread while the main ``git log`` pass streams, and
-    puts ``(merge, [diffs vs parent 1, diffs vs parent 2, ...])`` on ``q`` in
-    topological order (then ``None``; an exception object on failure).
+    Runs in a background thread while the main ``git log`` pass streams. It
+    only collects git's output (I/O, which releases the GIL, so it does not
+    compete with the main thread's parsing) and puts ``("raw", bytes,
+    requests)`` on ``q``; the main thread parses it when it reaches the first
+    merge (:class:`_MergeFeed`). An exception object is put on failure.
     """
     try:
         requests = [(mm, p) for mm, ps in merges for p in ps]
         stdin = b"".join(f"{mm} {p}\n".encode() for mm, p in requests)
         cmd = git_cmd(info.path, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS)
-        cur: list[list[FileDiff]] = []
-        k = 0
-        for _hdr, files in iter_records(cmd, keep_text=False, hexlen=len(info.head), stdin=stdin):
-            if k >= len(requests):
-                break
-            cur.append(files)
-            mm = requests[k][0]
-            k += 1
-            if k == len(requests) or requests[k][0] != mm:
-                q.put((mm, cur))
-                cur = []
-        q.put(None)
+        res = subprocess.run(cmd, input=stdin, capture_output=True, env=git_env())
+        if res.returncode != 0:
+            err = res.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise InputError(f"git diff-tree failed: {err[-1] if err else 'exit ' + str(res.returncode)}")
+        q.put(("raw", res.stdout, requests))
     except BaseException as exc:  # handed to the main thread
         q.put(exc)
+
+
+class _MergeFeed:
+    """The main thread's side of :func:`_merge_diffs_thread`: ``get()`` returns the next item."""
+
+    def __init__(self, q: "queue.Queue", hexlen: int):
+        self.q = q
+        self.hexlen = hexlen
+        self.items: Iterator | None = None
+
+    def get(self) -> Any:
+        if self.items is not None:
+            return next(self.items, None)
+        item = self.q.get()
+        if isinstance(item, tuple) and len(item) == 3 and item[0] == "raw":
+            self.items = iter(list(_group_merge_diffs(parse_bytes(item[1], keep_text=False, hexlen=self.hexlen),
+                                                      item[2])))
+            return next(self.items, None)
+        return item
 
 
 def mine_repository(
@@ -441,6 +475,7 @@ def _mine(m: _Miner, info: RepoInfo, records: Any, observation_end: Any, progres
             c = _Commit(*_header_fields(header))
             merge_meta[c.sha] = c
         threading.Thread(target=_merge_diffs_thread, args=(info, merges, q), daemon=True).start()
+    merge_feed = _MergeFeed(q, len(info.head))
 
     from tqdm.auto import tqdm
 
@@ -462,7 +497,7 @@ def _mine(m: _Miner, info: RepoInfo, records: Any, observation_end: Any, progres
         for parts in order:
             sha = parts[0]
             if len(parts) > 2:
-                item = q.get()
+                item = merge_feed.get()
                 if isinstance(item, BaseException):
                     raise item
                 if item is None or item[0] != sha:
