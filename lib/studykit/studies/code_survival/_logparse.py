@@ -1,22 +1,17 @@
-"""Fast parser of the miner's ``git log -p --unified=0`` / ``git diff-tree --stdin`` streams.
+"""Chunked parser of the miner's ``git log -p --unified=0`` / ``git diff-tree --stdin`` streams.
 
 Same records as :func:`studykit.studies.code_survival.gitio.parse_records`
-(which stays the readable reference), produced with far less Python work per
-line: git's stdout is read in large chunks, each chunk is split into lines
-with one ``bytes.split`` call, and a hunk body is consumed as two slices (its
-``-`` block and its ``+`` block) instead of one branch per line. The slices
-are checked in C (``join`` + ``count``) and any hunk that is not the shape
-git emits (``b`` lines starting with ``-``, an optional ``\\ No newline``
-marker, ``d`` lines starting with ``+``, an optional marker) falls back to
-the line-by-line rules of ``parse_records``, so the result is identical for
-any input.
+(the same rules, line for line), read differently: git's stdout is read in
+chunks of up to 1 MiB (the pipe is enlarged to match) and each chunk is
+split into lines with one ``bytes.split``; the parser state (the record, the
+current file, the lines still due in a hunk body) carries over between
+chunks. A slice-per-hunk variant was measured and dropped: checking each
+slice costs as much as the per-line loop, and hunks cut by a chunk end had to
+be parsed twice.
 
-Differences in representation (the miner relies on them):
-
-- ``FileDiff.added`` holds each added line *with* its leading ``+`` and
-  *without* its newline (the miner strips the ``+`` when it decodes all
-  texts at once, see ``mining._decode_texts``);
-- a hunk body cut by a chunk boundary is parsed when the next chunk arrives.
+One difference in representation (the miner relies on it): ``FileDiff.added``
+holds each added line *with* its leading ``+`` and *without* its newline, so
+the miner decodes all texts in one call at the end (``mining._decode_texts``).
 """
 from __future__ import annotations
 
@@ -45,7 +40,7 @@ def _strip_tab(p: bytes) -> bytes:
 class _Parser:
     """Resumable state: the record being built, its files, the current file."""
 
-    __slots__ = ("keep_text", "hexlen", "header", "acc", "files", "cur", "out")
+    __slots__ = ("keep_text", "hexlen", "header", "acc", "files", "cur", "out", "ro", "rn")
 
     def __init__(self, keep_text: bool, hexlen: int):
         self.keep_text = keep_text
@@ -55,6 +50,7 @@ class _Parser:
         self.files: list[FileDiff] = []
         self.cur: FileDiff | None = None
         self.out: list[tuple[bytes, list[FileDiff]]] = []
+        self.ro = self.rn = 0  # lines still due in the current hunk body (old side, new side)
 
     def _new_record(self, header: bytes) -> None:
         if self.header is not None:
@@ -62,26 +58,7 @@ class _Parser:
         self.header = header
         self.files = []
         self.cur = None
-
-    def _slow_hunk(self, lines: list[bytes], i: int, ro: int, rn: int) -> int:
-        """Line-by-line hunk body (``parse_records`` rules); returns the index of the first line after it."""
-        cur = self.cur
-        add = cur.added.append if self.keep_text else None
-        n = len(lines)
-        while (ro or rn) and i < n:
-            line = lines[i]
-            c = line[:1]
-            if c == b"+":
-                rn -= 1
-                if add is not None:
-                    add(line)
-            elif c == b"-":
-                ro -= 1
-                cur.n_deleted += 1
-            elif c != b"\\":
-                return i  # malformed: this line is parsed normally
-            i += 1
-        return i
+        self.ro = self.rn = 0
 
     def _meta(self, line: bytes) -> None:
         """A line outside hunk bodies that is not a record or hunk header (``DiffParser.feed`` rules)."""
@@ -134,20 +111,43 @@ class _Parser:
             if line.startswith(b"old mode") and (_SPECIAL[0] in line or _SPECIAL[1] in line):
                 cur.special = True
 
-    def feed(self, lines: list[bytes], final: bool) -> int:
-        """Parse ``lines`` (without newlines); return the index of a hunk cut by the chunk end (or len)."""
+    def feed(self, lines: list[bytes]) -> None:
+        """Parse ``lines`` (without newlines); a hunk body may continue in the next call."""
         n = len(lines)
         i = 0
         hunk_match = HUNK_RE.match
         keep_text = self.keep_text
         hexlen = self.hexlen
         meta = self._meta
+        ro, rn = self.ro, self.rn
+        cur = self.cur
+        add = cur.added.append if (cur is not None and keep_text) else None
         while i < n:
+            if ro or rn:  # hunk body: count the lines the header announced (parse_records rules)
+                nd = 0
+                while i < n:
+                    line = lines[i]
+                    c = line[:1]
+                    if c == b"+":
+                        rn -= 1
+                        if add is not None:
+                            add(line)
+                    elif c == b"-":
+                        ro -= 1
+                        nd += 1
+                    elif c != b"\\":
+                        ro = rn = 0  # malformed: this line is parsed normally
+                        break
+                    i += 1
+                    if not (ro or rn):
+                        break
+                cur.n_deleted += nd
+                continue
             line = lines[i]
+            i += 1
             acc = self.acc
             if acc is not None:
                 acc.append(line)
-                i += 1
                 if b"\x00E\x00" in line:
                     self.acc = None
                     self.header = b"\n".join(acc) + b"\n"
@@ -156,50 +156,14 @@ class _Parser:
             if c == b"@":
                 m = hunk_match(line)
                 cur = self.cur
-                if m is None or cur is None:
-                    i += 1
-                    continue
-                a, b, cc, d = m.groups()
-                ro = 1 if b is None else int(b)
-                rn = 1 if d is None else int(d)
-                cur.hunks.append((int(a), ro, int(cc), rn))
-                j = i + 1
-                # fast path: the exact shape git emits, checked in C
-                e = j + ro
-                if e >= n:
-                    if not final:
-                        cur.hunks.pop()
-                        return i
-                    i = self._slow_hunk(lines, j, ro, rn)
-                    continue
-                if ro:
-                    blk = lines[j:e]
-                    if blk[0][:1] != b"-" or b"\n".join(blk).count(b"\n-") != ro - 1:
-                        i = self._slow_hunk(lines, j, ro, rn)
-                        continue
-                    if lines[e][:1] == b"\\":
-                        e += 1
-                f = e + rn
-                if f >= n:
-                    if not final:
-                        cur.hunks.pop()
-                        return i
-                    i = self._slow_hunk(lines, j, ro, rn)
-                    continue
-                if rn:
-                    blk = lines[e:f]
-                    if blk[0][:1] != b"+" or b"\n".join(blk).count(b"\n+") != rn - 1:
-                        i = self._slow_hunk(lines, j, ro, rn)
-                        continue
-                    if keep_text:
-                        cur.added.extend(blk)
-                    if lines[f][:1] == b"\\":
-                        f += 1
-                cur.n_deleted += ro
-                i = f
+                if m is not None and cur is not None:
+                    a, b, cc, d = m.groups()
+                    ro = 1 if b is None else int(b)
+                    rn = 1 if d is None else int(d)
+                    cur.hunks.append((int(a), ro, int(cc), rn))
+                    add = cur.added.append if keep_text else None
                 continue
             if c == b"\x00" and line.startswith(b"\x00C\x00"):
-                i += 1
                 if b"\x00E\x00" in line:
                     self._new_record(line + b"\n")
                 else:  # as parse_records: the previous record ends here, the header is read first
@@ -211,11 +175,9 @@ class _Parser:
                 continue
             if hexlen and len(line) == hexlen and _is_hex(line):
                 self._new_record(line + b"\n")
-                i += 1
                 continue
             meta(line)
-            i += 1
-        return n
+        self.ro, self.rn = ro, rn
 
     def close(self) -> None:
         self.acc = None  # an unterminated header is dropped (as parse_records)
@@ -267,28 +229,21 @@ class RecordStream:
     def __iter__(self) -> Iterator[tuple[bytes, list[FileDiff]]]:
         proc, parser = self.proc, self.parser
         read = proc.stdout.read1
-        rest = b""
+        rest = b""  # bytes after the last newline read so far
         try:
             while True:
                 chunk = read(_CHUNK)
                 if not chunk:
                     break
                 lines = (rest + chunk if rest else chunk).split(b"\n")
-                rest = lines.pop()  # the part after the last newline (usually b"")
-                if not lines:
-                    continue
-                stop = parser.feed(lines, final=False)
-                if stop < len(lines):
-                    rest = b"\n".join(lines[stop:]) + b"\n" + rest
+                rest = lines.pop()
+                if lines:
+                    parser.feed(lines)
                 if parser.out:
                     out, parser.out = parser.out, []
                     yield from out
-            if rest:
-                # the stream's last line has no newline: parse_records saw it as a line too
-                lines = rest.split(b"\n")
-                if lines and lines[-1] == b"":
-                    lines.pop()
-                parser.feed(lines, final=True)
+            if rest:  # a last line without newline is a line too (as in parse_records)
+                parser.feed([rest])
             parser.close()
             out, parser.out = parser.out, []
             yield from out
@@ -316,6 +271,6 @@ def parse_bytes(data: bytes, *, keep_text: bool = True, hexlen: int = 0) -> list
     if lines and lines[-1] == b"":
         lines.pop()
     parser = _Parser(keep_text, hexlen)
-    parser.feed(lines, final=True)
+    parser.feed(lines)
     parser.close()
     return parser.out
