@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,26 @@ def temp_dir_beside(target: str | os.PathLike, tag: str = "tmp") -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{tag}-", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     return tmp
+
+
+@contextmanager
+def building_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty folder beside ``target``; on success it replaces ``target`` in one rename.
+
+    For generated folders (cached simulations, extracted downloads): a reader sees
+    either the old complete folder or the new complete one, and an exception (or an
+    interrupt) removes the half-built folder and leaves ``target`` as it was.
+    """
+    target = Path(target)
+    tmp = temp_dir_beside(target)
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> Path:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from studykit.fileio import temp_dir_beside
+from studykit.fileio import building_dir
 from studykit.paths import cache_dir
 
 
@@ -41,15 +39,8 @@ def ensure_generated(
     if (target / ".complete").is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir_beside(target)
-    try:
+    with building_dir(target) as tmp:
         writer(tmp)
         (tmp / ".complete").write_text(json.dumps({"name": name, "version": version, "params": dict(params)},
                                                  sort_keys=True, default=str))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target

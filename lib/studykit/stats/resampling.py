@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from math import comb
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import special

@@ -48,11 +48,9 @@ import html
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
-from studykit.fileio import sha256_file
+from studykit.fileio import building_dir, sha256_file
 from studykit.paths import cache_dir
 
 VADER_VERSION = "3.3.2"
@@ -177,20 +175,12 @@ def ensure_data(*, sdist: str | os.PathLike | None = None, download: bool = True
             path = download_sdist(path.parent)
     verify_sdist(path)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".hutto.", dir=root))
-    os.chmod(tmp, 0o755)
-    try:
+    with building_dir(folder) as tmp:
         _extract_inner(path, tmp)
         missing = [f for f in _expected_files() if not (tmp / f).is_file()]
         if missing:
             raise _fail(f"the archive lacks {missing[0]}")
         (tmp / ".complete").write_text(f"{VADER_SDIST} sha256={VADER_SDIST_SHA256}\n", encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 

@@ -26,7 +26,7 @@ paper-scale data (13M labels, about 2,400 hypotheses) into the cache on first us
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -358,7 +358,6 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
 
     Agents with fewer than ``min_units`` units are pooled as ``other agents``.
     """
-    from lifelines import CoxPHFitter
 
     ag = df["agent"].where(df["author_type"] == AGENT, "")
     counts = ag[ag != ""].value_counts()

@@ -27,7 +27,6 @@ The truth is written beside the data.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 

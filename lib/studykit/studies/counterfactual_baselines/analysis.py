@@ -32,7 +32,6 @@ from studykit import stats as sst
 from studykit.errors import InputError
 
 from .load import Issue, issue
-from .schema import ALL_TASKS
 
 KEYS = ["model", "task", "item_id"]
 #: the issue's columns first, in its order, then the extras

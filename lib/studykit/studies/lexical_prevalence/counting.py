@@ -102,7 +102,6 @@ def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
     upos = batch.get(cfg.upos_col) if cfg.upos_col else None
     keep_langs = set(cfg.languages) if cfg.languages else None
     issues: Counter = Counter()
-    bad_group = "bad_" + ("source" if cfg.group_col == "source" else "year")
     key_cache: dict[tuple, Any] = {}
     grouped: dict[tuple, list] = {}
     grouped_upos: dict[tuple, list] = {}
