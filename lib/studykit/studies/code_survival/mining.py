@@ -13,9 +13,9 @@ Algorithm (cost linear in the size of the history's diffs)
    zero-context diff of the merge against each of its parents.
 3. One ``git log --topo-order --reverse --no-merges -p --unified=0 -M`` pass
    (started first, so git walks the history while steps 1-2 run) is parsed
-   by :mod:`._logparse`: large reads, one ``bytes.split`` per chunk, each
-   hunk body taken as two slices; texts stay bytes until the table is built
-   and are then decoded in one call. For each commit we keep,
+   by :mod:`._logparse` (large reads, one ``bytes.split`` per chunk, the
+   rules of ``gitio.parse_records``); texts stay bytes until the table is
+   built and are then decoded in one call. For each commit we keep,
    per file, the list of unit ids in line order (``-1`` for lines that are
    not units). A commit's state is its first parent's state with the diff
    applied: deleted positions end their units, added lines become new units.
