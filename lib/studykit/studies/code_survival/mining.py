@@ -149,16 +149,9 @@ class _Miner:
         return i
 
     def _take(self, parent: str) -> dict[str, list[int]]:
-        st = self.states.get(parent)
-        if st is None:
-            self.report["missing_parent_states"] += 1
-            return {}
-        left = self.children[parent] - 1
-        self.children[parent] = left
-        if left <= 0:
-            del self.states[parent]
-            return st
-        return dict(st)
+        """The parent's file states for a child to modify: a copy while other children still need them."""
+        st = self._peek_release(parent)
+        return dict(st) if parent in self.states else st
 
     def _peek_release(self, parent: str) -> dict[str, list[int]]:
         st = self.states.get(parent)
