@@ -229,7 +229,7 @@ pre { background: #f6f8fa; padding: .75rem; overflow: auto; max-height: 32rem; b
 figure { margin: 1.25rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: .9rem; margin: .3rem 0; }
 .status-ok { color: var(--ok); font-weight: 600; } .status-bad { color: var(--bad); font-weight: 600; }
-.muted { color: var(--muted); } .files a { margin-right: .5rem; } td.files, td.nowrap { white-space: nowrap; }
+.muted { color: var(--muted); } .small { font-size: .85em; max-width: 32rem; } .files a { margin-right: .5rem; } td.files, td.nowrap { white-space: nowrap; }
 .table-wrap { overflow: auto; max-height: 28rem; border: 1px solid var(--line); }
 .table-wrap table { margin: 0; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
@@ -449,6 +449,22 @@ def _rel(p: Any) -> str:
         return str(p)
 
 
+def notebook_title(nb_path: Path) -> str:
+    """The first markdown heading of a notebook (its question), or '' when it has none."""
+    try:
+        nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        src = cell.get("source", "")
+        for line in (src if isinstance(src, str) else "".join(src)).splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return ""
+
+
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
                 root: Path | None = None) -> str:
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -468,7 +484,8 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
             status = ('<span class="status-bad">latest attempt failed</span>' if (run.study, run.profile) in failed_map
                       else '<span class="status-ok">ok</span>')
             rows.append(
-                f'<tr><td><a href="{_e(run.study)}/{_e(run.profile)}/index.html">{_e(run.study)}</a></td>'
+                f'<tr><td><a href="{_e(run.study)}/{_e(run.profile)}/index.html">{_e(run.study)}</a>'
+                f'<div class="muted small">{_e(notebook_title(run.folder / "notebook.ipynb"))}</div></td>'
                 f"<td>{_e(run.profile)}</td><td>{status}</td><td class=\"nowrap\">{_e(_when(r.get('finished_at')))}</td>"
                 f"<td class=\"num\">{_e(r.get('seconds'))}</td><td class=\"num\">{n_t}</td><td class=\"num\">{n_f}</td>"
                 f"<td class=\"num\">{len(run.results)}</td>"

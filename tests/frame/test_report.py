@@ -105,3 +105,13 @@ def test_output_files_and_folders_are_readable_by_others(site):
         mode = stat.S_IMODE(p.stat().st_mode)
         expected = (0o777 if p.is_dir() else 0o666) & ~mask
         assert mode == expected, f"{p}: {oct(mode)} != {oct(expected)}"
+
+
+def test_notebook_title_is_the_first_markdown_heading(tmp_path):
+    from studykit.report import notebook_title
+
+    nb = {"cells": [{"cell_type": "code", "source": "# not a heading\n"},
+                    {"cell_type": "markdown", "source": ["Intro\n", "# The question?\n"]}]}
+    (tmp_path / "a.ipynb").write_text(json.dumps(nb))
+    assert notebook_title(tmp_path / "a.ipynb") == "The question?"
+    assert notebook_title(tmp_path / "missing.ipynb") == ""
