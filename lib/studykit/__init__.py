@@ -4,13 +4,18 @@ Public entry points used by the notebooks:
 
 - :func:`studykit.outputs.open_outputs` -- the only way a notebook writes a
   table, a figure or a recorded number (it keeps the manifest).
+- :class:`studykit.issues.DataIssue` -- the one type for a data problem and the rule
+  applied to it; steps return ``(result, issues)`` and the notebook calls
+  ``out.record_result(prefix, result)`` and ``out.note_issues(issues)``.
 - :mod:`studykit.stats` -- effect sizes, tests, corrections, resampling and
   design analysis shared by all studies.
 - :mod:`studykit.studies` -- one subpackage per study (schema, load, simulate,
   analysis, plots).
 """
 from studykit.errors import StudykitError, ParamError, InputError
+from studykit.issues import DataIssue
+from studykit.names import slug
 from studykit.outputs import Outputs, open_outputs
 
-__all__ = ["StudykitError", "ParamError", "InputError", "Outputs", "open_outputs"]
+__all__ = ["StudykitError", "ParamError", "InputError", "DataIssue", "slug", "Outputs", "open_outputs"]
 __version__ = "0.1.0"

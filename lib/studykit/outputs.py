@@ -7,7 +7,14 @@ through it, and closes it in its last cell::
     out.save_table(df, "hazard_ratios", caption="Cox models")
     out.save_figure(fig, "km_by_author", caption="Kaplan-Meier curves")
     out.record("cox.hr_agent", hr)
+    out.record_result("cox.unadjusted", cox_result)   # any studykit Result; NaN -> null
+    out.note_issues(issues)                           # DataIssue tuple from a load/analysis step
     out.close()
+
+Names that come from data (a model called ``x@v1``, a language code with
+non-ASCII letters) go through :meth:`Outputs.name` before they become part of
+a key, table or file name; the mapping is kept in ``manifest.json``
+(``"names"``).
 
 Every write is atomic and logged with the notebook cell that made it; on
 :meth:`Outputs.close` the log becomes ``manifest.json`` (parameters,
@@ -37,6 +44,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from studykit.issues import DataIssue
+from studykit.names import slug
 from studykit.fileio import atomic_path, dumps_json, sha256_file, write_json_atomic, write_text_atomic
 from studykit.paths import outputs_dir, resolve
 
@@ -107,6 +116,7 @@ class Outputs:
         self.entries: dict[str, dict[str, Any]] = {}
         self.data_issues: list[dict[str, Any]] = []
         self.record_cells: dict[str, dict[str, Any]] = {}
+        self.names: dict[str, str] = {}
         self.started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.closed = False
 
@@ -203,16 +213,51 @@ class Outputs:
         for k, v in mapping.items():
             self.record(f"{prefix}.{k}" if prefix else str(k), v)
 
-    # ---- data problems ------------------------------------------------------------
-    def note_data_issue(self, check: str, count: int, rule: str, detail: str = "") -> None:
-        """Report a data problem found and the documented rule applied to it.
+    def record_result(self, prefix: str, result: Any) -> Any:
+        """Record every scalar field of a :class:`studykit.stats.results.Result` under ``prefix.``.
 
-        Each call adds a row to ``tables/data_issues.csv`` (written on close)
-        and records ``data_issues.<check>`` = count, so that nothing is
-        dropped silently.
+        Uses ``result.as_record(prefix)``: NaN and infinities are recorded as
+        ``null`` (the result's ``note`` field, recorded alongside, says why), so
+        every result can be recorded. Returns ``result``.
         """
-        self.data_issues.append({"check": check, "count": int(count), "rule": rule, "detail": detail})
-        self.record(f"data_issues.{check}", int(count))
+        if not hasattr(result, "as_record"):
+            raise TypeError(f"record_result('{prefix}'): expected a studykit Result, got {type(result).__name__}")
+        for key, value in result.as_record(prefix).items():
+            self.record(key, value)
+        return result
+
+    def name(self, raw: Any) -> str:
+        """A key-, table- and file-safe version of a name taken from data (:func:`studykit.names.slug`).
+
+        Safe names are returned unchanged; others are mapped (the mapping is
+        written to ``manifest.json`` under ``"names"``).
+        """
+        safe = slug(raw)
+        if safe != str(raw):
+            self.names[safe] = str(raw)
+        return safe
+
+    # ---- data problems ------------------------------------------------------------
+    def note_issues(self, issues: Any) -> None:
+        """Report every :class:`studykit.issues.DataIssue` of ``issues`` (an iterable, or one issue).
+
+        Each adds a row to ``tables/data_issues.csv`` (written on close) and
+        records ``data_issues.<check>`` = count, so that nothing is dropped
+        silently. Issues with the same check are summed in ``results.json``.
+        """
+        if isinstance(issues, DataIssue):
+            issues = (issues,)
+        for issue in issues:
+            if not isinstance(issue, DataIssue):
+                raise TypeError(f"note_issues: expected DataIssue, got {type(issue).__name__}")
+            row = issue.as_dict()
+            self.data_issues.append(row)
+            total = sum(r["count"] for r in self.data_issues if r["check"] == row["check"])
+            self.record(f"data_issues.{self.name(row['check'])}", total)
+
+    def note_data_issue(self, check: str, count: int, rule: str, detail: str = "") -> None:
+        """Report one data problem; the same as ``note_issues(DataIssue(check, count, rule, detail))``."""
+        self.note_issues(DataIssue(check, int(count), rule, detail))
 
     # ---- closing ------------------------------------------------------------------
     def close(self, extra: Mapping[str, Any] | None = None) -> Path:
@@ -240,6 +285,7 @@ class Outputs:
             "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "outputs": outputs,
             "records": {k: self.record_cells.get(k, {}) for k in sorted(self.results)},
+            **({"names": dict(sorted(self.names.items()))} if self.names else {}),
             **(dict(extra) if extra else {}),
         }
         self.closed = True

@@ -5,7 +5,7 @@ Modules (one per statistical family): ``results`` (frozen result types),
 ``design``, ``conclusions``.  Every public name is re-exported here; the
 contract is documented in ``docs/stats-api.md``.
 """
-from studykit.stats.results import BootstrapResult, EffectSize, LogitTestResult, Retrodesign, TestResult
+from studykit.stats.results import Result, BootstrapResult, EffectSize, LogitTestResult, Retrodesign, TestResult
 from studykit.stats.effects import (
     cliffs_delta, cohens_d, cohens_h, cramers_v, hedges_g, kendalls_w, odds_ratio, pearson_r, phi,
     rank_biserial, risk_difference, risk_ratio, spearman_rho, vargha_delaney_a,
@@ -23,7 +23,7 @@ from studykit.stats.design import (
 from studykit.stats.conclusions import CONCLUSIONS, classify_conclusion, conclusion_label, exaggeration_ratio
 
 __all__ = [
-    "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign",
+    "Result", "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign",
     "cohens_d", "hedges_g", "cohens_h", "risk_difference", "risk_ratio", "odds_ratio", "pearson_r",
     "spearman_rho", "cramers_v", "phi", "vargha_delaney_a", "rank_biserial", "cliffs_delta", "kendalls_w",
     "jensen_shannon", "kl_divergence", "mutual_information", "entropy",

@@ -1,9 +1,17 @@
-"""Frozen result types returned by every function in :mod:`studykit.stats`.
+"""Frozen result types returned by every function in :mod:`studykit.stats` and by the studies.
 
-All results are frozen dataclasses with an ``as_dict()`` method whose values
-are plain Python scalars (or lists for the vectorised results), ready for
-``Outputs.record`` or a table row.  A NaN in a result is only ever returned
-together with the reason in ``note``.
+Every result is a frozen dataclass deriving from :class:`Result`, which gives
+
+- ``as_dict()``: the fields as plain Python values (nested results flattened
+  to ``<field>_<key>``, arrays to lists);
+- ``as_record(prefix)``: the scalar fields as ``{"<prefix>.<field>": value}``
+  with NaN and infinities mapped to ``None``, so that it can always be passed
+  to :meth:`studykit.outputs.Outputs.record_result` (the reason for a NaN is in
+  the result's ``note``, which is recorded too);
+- ``summary()``: a one-row DataFrame of the scalar fields;
+- ``_repr_html_()``: that row as HTML, for JupyterLab.
+
+A NaN in a result is only ever returned together with the reason in ``note``.
 """
 from __future__ import annotations
 
@@ -14,21 +22,80 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign"]
+__all__ = ["Result", "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign"]
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return value.item() if value.ndim == 0 else value.tolist()
     if isinstance(value, np.generic):
         return value.item()
-    if dataclasses.is_dataclass(value) and hasattr(value, "as_dict"):
+    if isinstance(value, Result):
         return value.as_dict()
     return value
 
 
+def _finite_or_none(value: Any) -> Any:
+    """``None`` for NaN and infinities, the value otherwise."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+class Result:
+    """Base of every frozen result type: plain-dict, record, summary and HTML views.
+
+    Subclasses are frozen dataclasses. A field holding another :class:`Result`
+    is flattened to ``<field>_<key>`` keys; fields holding lists or arrays
+    with more than one element (vectorised results) appear in ``as_dict()``
+    but not in ``as_record()`` or ``summary()``: use the result's own
+    ``to_frame()`` and ``Outputs.save_table`` for those.
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields (floats, ints, str, bool, None, lists); nested results flattened."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Result):
+                for k, v in value.as_dict().items():
+                    out[f"{f.name}_{k}"] = v
+            elif value is None and f.name in getattr(self, "_nested", ()):
+                continue
+            else:
+                out[f.name] = _plain(value)
+        return out
+
+    def _scalars(self) -> dict[str, Any]:
+        return {k: v for k, v in self.as_dict().items() if _scalar(v)}
+
+    def as_record(self, prefix: str = "") -> dict[str, Any]:
+        """``{"<prefix>.<field>": value}`` for every scalar field, NaN and infinities as ``None``.
+
+        Always accepted by :meth:`studykit.outputs.Outputs.record`; a ``None``
+        value means "not defined", and the result's ``note`` (recorded with it)
+        says why.
+        """
+        sep = "." if prefix else ""
+        return {f"{prefix}{sep}{k}": _finite_or_none(v) for k, v in self._scalars().items()}
+
+    def summary(self):
+        """The scalar fields as a one-row :class:`pandas.DataFrame`."""
+        import pandas as pd
+
+        return pd.DataFrame([self._scalars()])
+
+    def _repr_html_(self) -> str:
+        return (f"<p><b>{type(self).__name__}</b></p>"
+                + self.summary().to_html(index=False, border=0, float_format=lambda x: f"{x:.4g}"))
+
+
 @dataclass(frozen=True)
-class EffectSize:
+class EffectSize(Result):
     """An effect size with its confidence interval.
 
     Attributes
@@ -53,9 +120,6 @@ class EffectSize:
     n: int | None = None
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields (floats, str, int)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def contains(self, value: float) -> bool:
         """True if ``ci_low <= value <= ci_high`` (False when the CI is NaN)."""
@@ -63,7 +127,7 @@ class EffectSize:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class TestResult(Result):
     """A hypothesis test: statistic, p-value and (where one belongs) an effect size.
 
     Attributes
@@ -89,17 +153,28 @@ class TestResult:
     effect: EffectSize | None = None
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict; the effect is flattened to ``effect_*`` keys."""
-        d = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "effect"}
-        if self.effect is not None:
-            for k, v in self.effect.as_dict().items():
-                d[f"effect_{k}"] = v
-        return d
+    _nested = ("effect",)
+
+    # The effect size's estimate and CI, so that a correlation (a TestResult whose
+    # effect is r with its CI) reads like every other effect size.
+    @property
+    def estimate(self) -> float:
+        """``effect.estimate`` (NaN when the test has no effect size)."""
+        return self.effect.estimate if self.effect is not None else math.nan
+
+    @property
+    def ci_low(self) -> float:
+        """``effect.ci_low`` (NaN when the test has no effect size)."""
+        return self.effect.ci_low if self.effect is not None else math.nan
+
+    @property
+    def ci_high(self) -> float:
+        """``effect.ci_high`` (NaN when the test has no effect size)."""
+        return self.effect.ci_high if self.effect is not None else math.nan
 
 
 @dataclass(frozen=True)
-class BootstrapResult:
+class BootstrapResult(Result):
     """A bootstrap confidence interval.
 
     Attributes
@@ -125,13 +200,10 @@ class BootstrapResult:
     n_resamples: int
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True)
-class LogitTestResult:
+class LogitTestResult(Result):
     """Vectorised two-group binomial-GLM (logit link) Wald tests.
 
     Every field is an array with the broadcast shape of the inputs (0-d
@@ -166,9 +238,6 @@ class LogitTestResult:
     alternative: str = "two-sided"
     note: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict (arrays become lists, 0-d arrays scalars)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def to_frame(self):
         """The array fields as a pandas DataFrame (1-D results only)."""
@@ -179,7 +248,7 @@ class LogitTestResult:
 
 
 @dataclass(frozen=True)
-class Retrodesign:
+class Retrodesign(Result):
     """Design analysis of Gelman & Carlin (2014).
 
     Attributes
@@ -201,6 +270,3 @@ class Retrodesign:
     sim_type_s: float = math.nan
     sim_exaggeration: float = math.nan
 
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
