@@ -4,8 +4,13 @@ Every function returns an :class:`~studykit.stats.results.EffectSize`
 (``estimate``, ``ci_low``, ``ci_high``, ``method``, ``confidence``, ``n``,
 ``note``), except :func:`pearson_r` and :func:`spearman_rho` which return a
 :class:`~studykit.stats.results.TestResult` whose ``effect`` is the
-correlation with its CI.  Bad input raises ``ValueError`` naming the problem;
-a NaN interval end is only returned with the reason in ``note``.
+correlation with its CI (and which expose ``.estimate``, ``.ci_low`` and
+``.ci_high`` like every effect size).  Bad input raises ``ValueError`` naming
+the problem; a NaN interval end is only returned with the reason in ``note``.
+
+Size: one module for the effect-size family, as in pingouin; each function is
+short and self-contained, and splitting the family would scatter the shared CI
+helpers it uses.
 """
 from __future__ import annotations
 
