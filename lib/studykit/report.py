@@ -17,10 +17,16 @@ Output files are copied into the site (``<study>/<profile>/files/``), so the
 site is self-contained: it can be zipped, served or opened from disk, and every
 link is relative. The site is built in a temporary folder and swapped into
 place, like a run.
+
+The pages are Jinja2 templates (``templates/report/*.html.j2``, with the
+stylesheet ``style.css``) rendered with autoescaping on: every value taken from
+a manifest, a CSV or a notebook is text in the page, never markup. This module
+only gathers what each page shows.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import html
 import json
 import os
@@ -28,7 +34,10 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
 
 from studykit import paths
 from studykit.errors import ParamError
@@ -210,32 +219,9 @@ def find_failures(outputs_root: Path) -> list[tuple[str, str, Path, str]]:
 
 
 # ------------------------------------------------------------------------------------------
-# Page helpers
+# Pages (Jinja2 templates in ``templates/report/``, autoescaped)
 # ------------------------------------------------------------------------------------------
-CSS = """
-:root { --fg:#1d2125; --muted:#5f6b76; --line:#d9dee3; --accent:#1f5f99; --bad:#a4262c; --ok:#1e7b34; }
-* { box-sizing: border-box; }
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-       margin: 0 auto; max-width: 1100px; padding: 1.5rem 1.25rem 4rem; }
-a { color: var(--accent); }
-h1 { font-size: 1.6rem; margin: .2rem 0 1rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
-  border-bottom: 1px solid var(--line); padding-bottom: .25rem; }
-nav.crumbs { font-size: .9rem; color: var(--muted); }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .9rem; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: #f4f6f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-pre { background: #f6f8fa; padding: .75rem; overflow: auto; max-height: 32rem; border: 1px solid var(--line); }
-figure { margin: 1.25rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { color: var(--muted); font-size: .9rem; margin: .3rem 0; }
-.status-ok { color: var(--ok); font-weight: 600; } .status-bad { color: var(--bad); font-weight: 600; }
-.muted { color: var(--muted); } .small { font-size: .85em; max-width: 32rem; } .files a { margin-right: .5rem; } td.files, td.nowrap { white-space: nowrap; }
-.table-wrap { overflow: auto; max-height: 28rem; border: 1px solid var(--line); }
-.table-wrap table { margin: 0; }
-dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
-dl.kv dt { color: var(--muted); } dl.kv dd { margin: 0; }
-"""
-
+_TEMPLATES = Path(__file__).with_name("templates") / "report"
 
 # a 1x1 PNG (browsers accept PNG data as favicon.ico)
 _FAVICON_PNG = bytes.fromhex(
@@ -243,50 +229,57 @@ _FAVICON_PNG = bytes.fromhex(
     "0000000d49444154789c63908f9ff91f0003cf0217b6c1690f0000000049454e44ae426082"
 )
 
+#: rows of a table shown inline on a run's page (the CSV, LaTeX and HTML files have all)
+INLINE_ROWS = 25
 
-def _e(x: Any) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
 
-
-def _page(title: str, body: str, css_href: str) -> str:
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{_e(title)}</title>\n<link rel=\"icon\" href=\"data:,\">\n"
-        f"<link rel=\"stylesheet\" href=\"{css_href}\">\n</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
+def _text(x: Any) -> str:
+    return "" if x is None else str(x)
 
 
 def _fmt_value(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return _e(v)
-
-
-def _cell_link(entry: dict[str, Any], nb_href: str = "notebook.html") -> str:
-    count = entry.get("execution_count")
-    source_cell = entry.get("source_cell")
-    if count is None and source_cell is None:
-        return '<span class="muted">-</span>'
-    label = f"cell {source_cell}" if source_cell is not None else "cell"
-    if count is not None:
-        label += f" (In&nbsp;[{_e(count)}])"
-    cell_id = entry.get("cell_id")
-    href = f"{nb_href}#cell-id={_e(cell_id)}" if cell_id else nb_href
-    return f'<a href="{href}">{label}</a>'
-
-
-def _kv(items: Iterable[tuple[str, Any]]) -> str:
-    rows = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in items)
-    return f'<dl class="kv">{rows}</dl>'
+    """A recorded number as shown on a run's page (floats to 6 significant digits)."""
+    return f"{v:.6g}" if isinstance(v, float) else _text(v)
 
 
 def _short(sha: Any, n: int = 12) -> str:
-    return _e(str(sha)[:n]) if sha else "-"
+    return str(sha)[:n] if sha else "-"
 
 
-#: rows of a table shown inline on a run's page (the CSV, LaTeX and HTML files have all)
-INLINE_ROWS = 25
+def _when(stamp: Any) -> str:
+    """``2026-11-28T13:57:35+00:00`` -> ``2026-11-28 13:57``."""
+    text = str(stamp or "")
+    return text[:16].replace("T", " ") if len(text) >= 16 else text
+
+
+def _rel(p: Any) -> str:
+    if not p:
+        return ""
+    try:
+        return Path(p).resolve().relative_to(paths.project_root()).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def _href(*segments: str) -> str:
+    """A relative link to a folder of the site: each path segment percent-encoded, ending in ``/``."""
+    return "".join(quote(s, safe="") + "/" for s in segments)
+
+
+@functools.lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    """The report's templates. Autoescaping is on for every template: a value from data or
+    parameters is always text in the page, never markup."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(text=_text, number=_fmt_value, short=_short, rel=_rel)
+    return env
+
+
+def _render(template: str, **context: Any) -> str:
+    return _templates().get_template(template).render(**context)
 
 
 def _read_csv_rows(path: Path, limit: int = INLINE_ROWS) -> tuple[list[str], list[list[str]], int]:
@@ -304,149 +297,44 @@ def _read_csv_rows(path: Path, limit: int = INLINE_ROWS) -> tuple[list[str], lis
     return header, rows, n
 
 
-def _run_page(run: Run, has_failure: str | None, failed_page: bool = False) -> str:
-    man, r = run.manifest, run.manifest.get("run", {})
-    exhibits = run.exhibits()
-    parts = [
-        '<nav class="crumbs"><a href="../../index.html">All studies</a> &rsaquo; '
-        f"{_e(run.study)} &rsaquo; {_e(run.profile)}</nav>",
-        f"<h1>{_e(run.study)} <span class=\"muted\">/ {_e(run.profile)}</span></h1>",
-    ]
-    if has_failure:
-        parts.append(
-            f'<p class="status-bad">The latest attempt of this profile failed: {_e(has_failure)}'
-            + (' (<a href="failed.html">partial notebook</a>)' if failed_page else "")
-            + '. The outputs below are from the last successful run.</p>'
-        )
-    git = man.get("git") or {}
-    parts.append(_kv([
-        ("notebook", '<a href="notebook.html">executed notebook (HTML)</a> &middot; '
-                     '<a href="files/notebook.ipynb">notebook.ipynb</a>'),
-        ("run", f"{_e(r.get('started_at'))} &rarr; {_e(r.get('finished_at'))} "
-                f"({_e(r.get('seconds'))} s{', forced' if r.get('forced') else ''})"),
-        ("source", f"{_e(r.get('notebook'))}, profile {_e(r.get('profile_file') or '(defaults)')}"
-                   + (f", overrides {_e(r.get('overrides'))}" if r.get("overrides") else "")),
-        ("git commit", f"<code>{_short(git.get('commit'))}</code>"
-                       + (' <span class="status-bad">(uncommitted changes)</span>' if git.get("dirty") else "")),
-        ("cache key", f"<code>{_short(r.get('cache_key'), 16)}</code>"),
-        ("files", '<a href="files/manifest.json">manifest.json</a> &middot; '
-                  '<a href="files/results.json">results.json</a>'),
-    ]))
-
-    # exhibits list
-    parts.append('<h2 id="exhibits">Tables and figures</h2>')
-    if exhibits:
-        rows = []
-        for ex in exhibits:
-            files = " ".join(
-                f'<a href="files/{_e(f["path"])}">{_e(f["path"].rsplit(".", 1)[-1])}</a>' for f in ex.files
-            )
-            rows.append(
-                f'<tr><td><a href="#{ex.kind}-{_e(ex.name)}">{ex.label}</a></td><td><code>{_e(ex.name)}</code></td>'
-                f"<td>{_e(ex.caption)}</td><td>{_cell_link(ex.cell)}</td><td class=\"files\">{files}</td></tr>"
-            )
-        parts.append("<table><thead><tr><th>Exhibit</th><th>Name</th><th>Caption</th><th>Notebook cell</th>"
-                     "<th>Files</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+def _exhibit_view(run: Run, ex: Exhibit) -> dict[str, Any]:
+    """What the run page shows of one exhibit: its files, and the image or the first rows of the CSV."""
+    view: dict[str, Any] = {"kind": ex.kind, "name": ex.name, "caption": ex.caption, "label": ex.label,
+                            "cell": ex.cell, "files": ex.files, "image": None, "csv": None}
+    if ex.kind == "figure":
+        view["image"] = next((f["path"] for f in ex.files if f["path"].endswith((".png", ".svg"))), None)
     else:
-        parts.append('<p class="muted">This run wrote no tables or figures.</p>')
+        csv_file = next((f["path"] for f in ex.files if f["path"].endswith(".csv")), None)
+        if csv_file is not None:
+            view["header"], view["rows"], view["n_rows"] = _read_csv_rows(run.folder / csv_file)
+            view["csv"] = csv_file
+    return view
 
-    for ex in exhibits:
-        caption = f"<figcaption><strong>{ex.label}.</strong> {_e(ex.caption)} " \
-                  f"<span class=\"muted\">({_cell_link(ex.cell)})</span></figcaption>"
-        if ex.kind == "figure":
-            img = next((f for f in ex.files if f["path"].endswith((".png", ".svg"))), None)
-            if img is None:
-                continue
-            parts.append(f'<figure id="figure-{_e(ex.name)}">{caption}'
-                         f'<img src="files/{_e(img["path"])}" alt="{_e(ex.caption or ex.name)}"></figure>')
-        else:
-            csv_file = next((f for f in ex.files if f["path"].endswith(".csv")), None)
-            body = ""
-            if csv_file is not None:
-                header, rows, n_rows = _read_csv_rows(run.folder / csv_file["path"])
-                more = ""
-                if n_rows > len(rows):
-                    more = (f'<p class="muted">First {len(rows)} of {n_rows:,} rows; '
-                            f'<a href="files/{_e(csv_file["path"])}">the CSV</a> has all.</p>')
-                body = ('<div class="table-wrap"><table><thead><tr>' + "".join(f"<th>{_e(h)}</th>" for h in header)
-                        + "</tr></thead><tbody>"
-                        + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-                        + "</tbody></table></div>" + more)
-            parts.append(f'<figure id="table-{_e(ex.name)}">{caption}{body}</figure>')
 
-    # numbers
-    parts.append('<h2 id="numbers">Recorded numbers</h2>')
+def _run_page(run: Run, has_failure: str | None, failed_page: bool = False,
+              index_href: str | None = "../../index.html", css_href: str = "../../style.css") -> str:
+    """A run's page: exhibits with their cells and files, numbers, data problems, parameters, inputs."""
+    man = run.manifest
     records = man.get("records") or {}
-    if run.results:
-        rows = "".join(
-            f"<tr><td><code>{_e(k)}</code></td><td class=\"num\">{_fmt_value(v)}</td>"
-            f"<td>{_cell_link(records.get(k) or {})}</td></tr>"
-            for k, v in sorted(run.results.items())
-        )
-        parts.append("<table><thead><tr><th>Name</th><th>Value</th><th>Notebook cell</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
-    else:
-        parts.append('<p class="muted">No numbers recorded.</p>')
-
-    # data issues
-    parts.append('<h2 id="data-issues">Data problems found</h2>')
-    di = run.folder / "tables" / "data_issues.csv"
-    if di.is_file():
-        header, rows, _ = _read_csv_rows(di, limit=1000)
-        if rows:
-            parts.append("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>"
-                         + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-                         + "</tbody></table>")
-        else:
-            parts.append('<p>None: every check passed.</p>')
-    else:
-        parts.append('<p class="muted">No data-issue table written.</p>')
-
-    # parameters, inputs, environment
-    parts.append('<h2 id="parameters">Parameters</h2>')
-    params = man.get("parameters") or {}
-    parts.append("<table><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>"
-                 + "".join(f"<tr><td><code>{_e(k)}</code></td><td><code>{_e(json.dumps(v))}</code></td></tr>"
-                           for k, v in sorted(params.items()))
-                 + "</tbody></table>")
-    inputs = man.get("inputs") or []
-    parts.append('<h2 id="inputs">Inputs</h2>')
-    if inputs:
-        parts.append("<table><thead><tr><th>Parameter</th><th>Path</th><th>Kind</th><th>Bytes</th>"
-                     "<th>SHA-256</th></tr></thead><tbody>"
-                     + "".join(f"<tr><td><code>{_e(i.get('key'))}</code></td><td>{_e(_rel(i.get('path')))}</td>"
-                               f"<td>{_e(i.get('kind'))}</td><td class=\"num\">{_e(i.get('bytes', ''))}</td>"
-                               f"<td><code title=\"{_e(i.get('sha256'))}\">{_short(i.get('sha256'), 16)}</code></td></tr>"
-                               for i in inputs)
-                     + "</tbody></table>")
-    else:
-        parts.append('<p class="muted">No input files (the data are generated in the notebook).</p>')
+    issues = None
+    data_issues = run.folder / "tables" / "data_issues.csv"
+    if data_issues.is_file():
+        header, rows, _ = _read_csv_rows(data_issues, limit=1000)
+        issues = {"header": header, "rows": rows}
     env = man.get("environment") or {}
-    pk = env.get("packages") or {}
-    parts.append('<h2 id="environment">Environment</h2>')
-    parts.append(_kv([("python", _e(env.get("python"))), ("platform", _e(env.get("platform"))),
-                      ("requirements.lock", f"<code>{_short(env.get('lock_sha256'), 16)}</code>"),
-                      ("packages", ", ".join(f"{_e(k)}&nbsp;{_e(v)}" for k, v in sorted(pk.items())))]))
-    parts.append('<h2 id="manifest">Manifest</h2>'
-                 '<p><a href="files/manifest.json">manifest.json</a>: parameters, provenance, seeds, inputs and '
-                 "every output with its size, SHA-256 and cell.</p>"
-                 f"<details><summary>Show</summary><pre>{_e(json.dumps(man, indent=1, sort_keys=True))}</pre></details>")
-    return _page(f"{run.study} / {run.profile} - studykit report", "\n".join(parts), "../../style.css")
-
-
-def _when(stamp: Any) -> str:
-    """``2026-11-28T13:57:35+00:00`` -> ``2026-11-28 13:57``."""
-    text = str(stamp or "")
-    return text[:16].replace("T", " ") if len(text) >= 16 else text
-
-
-def _rel(p: Any) -> str:
-    if not p:
-        return ""
-    try:
-        return Path(p).resolve().relative_to(paths.project_root()).as_posix()
-    except ValueError:
-        return str(p)
+    return _render(
+        "run.html.j2",
+        title=f"{run.study} / {run.profile} - studykit report", css_href=css_href, index_href=index_href,
+        study=run.study, profile=run.profile, failure=has_failure, failed_page=failed_page,
+        r=man.get("run", {}), git=man.get("git") or {},
+        exhibits=[_exhibit_view(run, ex) for ex in run.exhibits()],
+        numbers=[(k, v, records.get(k) or {}) for k, v in sorted(run.results.items())],
+        issues=issues,
+        parameters=[(k, json.dumps(v)) for k, v in sorted((man.get("parameters") or {}).items())],
+        inputs=man.get("inputs") or [],
+        env=env, packages=sorted((env.get("packages") or {}).items()),
+        manifest_json=json.dumps(man, indent=1, sort_keys=True),
+    )
 
 
 def notebook_title(nb_path: Path) -> str:
@@ -467,48 +355,32 @@ def notebook_title(nb_path: Path) -> str:
 
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
                 root: Path | None = None) -> str:
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    parts = ["<h1>studykit report</h1>",
-             f'<p class="muted">Built {now} from <code>{_e(_rel(root or paths.outputs_dir()))}/</code>. '
-             "Each row is one study run with one parameter profile; its page lists every table and figure with "
-             "the notebook cell that made it, the recorded numbers and the full manifest.</p>"]
-    failed_map = {(s, p): msg for s, p, _, msg in failures}
-    if runs:
-        rows = []
-        for run in runs:
-            man, r = run.manifest, run.manifest.get("run", {})
-            ex = run.exhibits()
-            n_t = sum(1 for e in ex if e.kind == "table")
-            n_f = sum(1 for e in ex if e.kind == "figure")
-            git = man.get("git") or {}
-            status = ('<span class="status-bad">latest attempt failed</span>' if (run.study, run.profile) in failed_map
-                      else '<span class="status-ok">ok</span>')
-            rows.append(
-                f'<tr><td><a href="{_e(run.study)}/{_e(run.profile)}/index.html">{_e(run.study)}</a>'
-                f'<div class="muted small">{_e(notebook_title(run.folder / "notebook.ipynb"))}</div></td>'
-                f"<td>{_e(run.profile)}</td><td>{status}</td><td class=\"nowrap\">{_e(_when(r.get('finished_at')))}</td>"
-                f"<td class=\"num\">{_e(r.get('seconds'))}</td><td class=\"num\">{n_t}</td><td class=\"num\">{n_f}</td>"
-                f"<td class=\"num\">{len(run.results)}</td>"
-                f"<td><code>{_short(git.get('commit'), 8)}</code>{' (dirty)' if git.get('dirty') else ''}</td>"
-                f'<td><a href="{_e(run.study)}/{_e(run.profile)}/notebook.html">notebook</a></td></tr>'
-            )
-        parts.append("<table><thead><tr><th>Study</th><th>Profile</th><th>Status</th><th>Finished (UTC)</th>"
-                     "<th>Seconds</th><th>Tables</th><th>Figures</th><th>Numbers</th><th>Commit</th><th></th></tr>"
-                     "</thead><tbody>" + "".join(rows) + "</tbody></table>")
-    else:
-        parts.append("<p>No runs yet: <code>studykit run all</code> (or <code>make reproduce</code>) makes them.</p>")
+    """The site's front page: one row per run, failed runs without a successful one, studies not run."""
+    failed = {(s, p) for s, p, _, _ in failures}
+    rows = []
+    for run in runs:
+        r, git = run.manifest.get("run", {}), run.manifest.get("git") or {}
+        exhibits = run.exhibits()
+        rows.append({
+            "study": run.study, "profile": run.profile, "href": _href(run.study, run.profile),
+            "title": notebook_title(run.folder / "notebook.ipynb"),
+            "failed": (run.study, run.profile) in failed,
+            "finished": _when(r.get("finished_at")), "seconds": _text(r.get("seconds")),
+            "n_tables": sum(1 for e in exhibits if e.kind == "table"),
+            "n_figures": sum(1 for e in exhibits if e.kind == "figure"),
+            "n_numbers": len(run.results), "commit": _short(git.get("commit"), 8), "dirty": git.get("dirty"),
+        })
+    ran = {(run.study, run.profile) for run in runs}
+    orphans = [{"study": s, "profile": p, "href": _href(s, p), "message": m,
+                "has_notebook": (f / "notebook.ipynb").is_file()}
+               for s, p, f, m in failures if (s, p) not in ran]
     done = {run.study for run in runs}
-    orphans = [(s, p, f, m) for s, p, f, m in failures if not any(r.study == s and r.profile == p for r in runs)]
-    if orphans:
-        parts.append("<h2>Failed runs without a successful one</h2><ul>" + "".join(
-            (f'<li><a href="{_e(s)}/{_e(p)}/failed.html">{_e(s)} / {_e(p)}</a>: {_e(m)}</li>'
-             if (f / "notebook.ipynb").is_file() else f"<li>{_e(s)} / {_e(p)}: {_e(m)}</li>")
-            for s, p, f, m in orphans
-        ) + "</ul>")
-    missing = [s for s in studies if s not in done]
-    if missing:
-        parts.append("<h2>Not run yet</h2><p>" + ", ".join(f"<code>{_e(s)}</code>" for s in missing) + "</p>")
-    return _page("studykit report", "\n".join(parts), "style.css")
+    return _render(
+        "index.html.j2", title="studykit report", css_href="style.css",
+        built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        root=_rel(root or paths.outputs_dir()), runs=rows, orphans=orphans,
+        missing=[s for s in studies if s not in done],
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -554,7 +426,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
     site.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_dir_beside(site)
     try:
-        write_text_atomic(tmp / "style.css", CSS.lstrip())
+        write_text_atomic(tmp / "style.css", (_TEMPLATES / "style.css").read_text(encoding="utf-8"))
         # browsers ask every served page's origin for /favicon.ico (the raw table fragments have no <head>)
         (tmp / "favicon.ico").write_bytes(_FAVICON_PNG)
         for run in runs:
