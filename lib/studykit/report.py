@@ -3,9 +3,7 @@
 For every run folder ``outputs/<study>/<profile>/`` (a ``manifest.json`` with
 a ``run`` section, written by :mod:`studykit.runner`) the report holds
 
-- the executed notebook as HTML (nbconvert's ``lab`` template), made to work
-  offline: no script or style is fetched from a CDN; formulas are turned into
-  MathML (rendered natively by the browser) by ``latex2mathml``;
+- the executed notebook as HTML, working offline (:mod:`studykit.notebook_html`);
 - the list of exhibits as replication packages give it: Table/Figure number,
   caption, the notebook cell that wrote it (linked into the notebook page) and
   its files (CSV, LaTeX, HTML; PNG, SVG);
@@ -27,10 +25,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import html
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,89 +37,9 @@ import jinja2
 
 from studykit import paths
 from studykit.errors import ParamError
+from studykit import notebook_html
 from studykit.fileio import temp_dir_beside, write_text_atomic
-
-# ------------------------------------------------------------------------------------------
-# Offline notebook HTML
-# ------------------------------------------------------------------------------------------
-_MATH_RE = re.compile(
-    r"(?<!\\)\$\$(?P<block>.+?)(?<!\\)\$\$"       # $$ display $$
-    r"|\\\[(?P<block2>.+?)\\\]"                   # \[ display \]
-    r"|(?<![\\$])\$(?!\s)(?P<inline>[^$\n]+?)(?<![\s\\])\$(?!\d)"  # $inline$ (not "$5 and $6")
-    r"|\\\((?P<inline2>.+?)\\\)",                 # \( inline \)
-    re.S,
-)
-_CODE_RE = re.compile(r"(^|\n)(```|~~~).*?(\n\2[^\n]*(?=\n|$)|$)|`+[^`\n]*`+", re.S)
-
-
-def latex_to_mathml(latex: str, display: bool) -> str:
-    """MathML for a TeX formula; the escaped TeX in a ``<code>`` when it cannot be converted."""
-    try:
-        from latex2mathml.converter import convert
-
-        return convert(latex.strip(), display="block" if display else "inline")
-    except Exception:  # unsupported macro: show the source rather than fail the report
-        return f'<code class="tex">{html.escape(latex)}</code>'
-
-
-def _protect_math(source: str, store: dict[str, str]) -> str:
-    """Replace formulas outside code by placeholders (restored after markdown rendering)."""
-    out, pos = [], 0
-    for m in _CODE_RE.finditer(source):
-        out.append(_replace_math(source[pos:m.start()], store))
-        out.append(m.group(0))
-        pos = m.end()
-    out.append(_replace_math(source[pos:], store))
-    return "".join(out)
-
-
-def _replace_math(text: str, store: dict[str, str]) -> str:
-    def sub(m: re.Match) -> str:
-        display = m.group("block") is not None or m.group("block2") is not None
-        tex = next(g for g in (m.group("block"), m.group("block2"), m.group("inline"), m.group("inline2"))
-                   if g is not None)
-        token = f"STUDYKITMATH{len(store):05d}X"
-        store[token] = latex_to_mathml(tex, display)
-        return token
-
-    return _MATH_RE.sub(sub, text)
-
-
-_STRIP_PATTERNS = [
-    re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?https?://[^>]*>\s*</script>", re.I | re.S),
-    re.compile(r"<script[^>]*type=[\"']text/x-mathjax-config[\"'][^>]*>.*?</script>", re.I | re.S),
-    re.compile(r"<script[^>]*type=[\"']module[\"'][^>]*>.*?</script>", re.I | re.S),
-    re.compile(r"<link[^>]*\bhref\s*=\s*[\"']?https?://[^>]*>", re.I | re.S),
-    re.compile(r"<!--[^<>]*?mathjax[^<>]*?-->\n?", re.I),
-]
-
-
-def offline_html(body: str) -> str:
-    """Remove every external (CDN) script and stylesheet and the scripts that need them."""
-    for pat in _STRIP_PATTERNS:
-        body = pat.sub("", body)
-    return body
-
-
-def notebook_to_html(nb_path: Path, title: str | None = None) -> str:
-    """Executed notebook -> self-contained HTML page (no network, formulas as MathML)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(nb_path), as_version=4)
-    store: dict[str, str] = {}
-    for cell in nb.cells:
-        if cell.get("cell_type") == "markdown":
-            cell.source = _protect_math(cell.source, store)
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_anchor_links = False
-    resources = {"metadata": {"name": title or nb_path.stem}}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    for token, mathml in store.items():
-        body = body.replace(token, mathml)
-    body = offline_html(body)
-    return body
-
+from studykit.notebook_html import _protect_math, latex_to_mathml, notebook_to_html, offline_html  # noqa: F401
 
 # ------------------------------------------------------------------------------------------
 # Runs
@@ -157,6 +73,17 @@ class Run:
     def slug(self) -> str:
         return f"{self.study}/{self.profile}"
 
+    @property
+    def has_notebook(self) -> bool:
+        """False for a run written from an interactive session (no executed notebook is kept)."""
+        return (self.folder / "notebook.ipynb").is_file()
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The manifest's ``run`` section (the runner's), with the start and end of an interactive run."""
+        times = {k: self.manifest[k] for k in ("started_at", "finished_at") if k in self.manifest}
+        return {**times, **(self.manifest.get("run") or {})}
+
     def exhibits(self) -> list[Exhibit]:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for e in self.manifest.get("outputs", []):
@@ -179,6 +106,27 @@ class Run:
         return out
 
 
+def is_run_folder(folder: str | os.PathLike) -> bool:
+    """True for one run's output folder: it holds ``manifest.json`` and ``results.json``."""
+    folder = Path(folder)
+    return (folder / "manifest.json").is_file() and (folder / "results.json").is_file()
+
+
+def load_run(folder: Path, study: str | None = None) -> Run | None:
+    """The run in ``folder`` (None when its manifest is unreadable); the study defaults to the manifest's."""
+    try:
+        man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(man, dict):
+        return None
+    try:
+        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        results = {}
+    return Run(study or str(man.get("study") or folder.parent.name), folder.name, folder, man, results)
+
+
 def find_runs(outputs_root: Path) -> list[Run]:
     """Every completed run folder ``<root>/<study>/<profile>/`` (site and dot-folders skipped)."""
     runs = []
@@ -190,32 +138,25 @@ def find_runs(outputs_root: Path) -> list[Run]:
             continue
         if folder.name.endswith(".failed"):
             continue
-        try:
-            man = json.loads(man_path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue
-        if "run" not in man or not (folder / "notebook.ipynb").is_file():
+        run = load_run(folder, study=folder.parent.name)
+        if run is None or "run" not in run.manifest or not (folder / "notebook.ipynb").is_file():
             continue  # an interactive run or an incomplete folder
-        try:
-            results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            results = {}
-        runs.append(Run(folder.parent.name, folder.name, folder, man, results))
+        runs.append(run)
     return runs
+
+
+def _failure(folder: Path, study: str, profile: str) -> tuple[str, str, Path, str]:
+    msg_file = folder / "FAILED.txt"
+    msg = msg_file.read_text(encoding="utf-8").strip() if msg_file.is_file() else "failed"
+    return study, profile, folder, msg
 
 
 def find_failures(outputs_root: Path) -> list[tuple[str, str, Path, str]]:
     """(study, profile, folder, message) of every kept failed run."""
-    out = []
     if not outputs_root.is_dir():
-        return out
-    for folder in sorted(outputs_root.glob("*/*.failed")):
-        if not folder.is_dir():
-            continue
-        msg_file = folder / "FAILED.txt"
-        msg = msg_file.read_text(encoding="utf-8").strip() if msg_file.is_file() else "failed"
-        out.append((folder.parent.name, folder.name[: -len(".failed")], folder, msg))
-    return out
+        return []
+    return [_failure(folder, folder.parent.name, folder.name[: -len(".failed")])
+            for folder in sorted(outputs_root.glob("*/*.failed")) if folder.is_dir()]
 
 
 # ------------------------------------------------------------------------------------------
@@ -326,7 +267,7 @@ def _run_page(run: Run, has_failure: str | None, failed_page: bool = False,
         "run.html.j2",
         title=f"{run.study} / {run.profile} - studykit report", css_href=css_href, index_href=index_href,
         study=run.study, profile=run.profile, failure=has_failure, failed_page=failed_page,
-        r=man.get("run", {}), git=man.get("git") or {},
+        r=run.info, has_notebook=run.has_notebook, git=man.get("git") or {},
         exhibits=[_exhibit_view(run, ex) for ex in run.exhibits()],
         numbers=[(k, v, records.get(k) or {}) for k, v in sorted(run.results.items())],
         issues=issues,
@@ -359,10 +300,11 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
     failed = {(s, p) for s, p, _, _ in failures}
     rows = []
     for run in runs:
-        r, git = run.manifest.get("run", {}), run.manifest.get("git") or {}
+        r, git = run.info, run.manifest.get("git") or {}
         exhibits = run.exhibits()
         rows.append({
             "study": run.study, "profile": run.profile, "href": _href(run.study, run.profile),
+            "has_notebook": run.has_notebook,
             "title": notebook_title(run.folder / "notebook.ipynb"),
             "failed": (run.study, run.profile) in failed,
             "finished": _when(r.get("finished_at")), "seconds": _text(r.get("seconds")),
@@ -385,13 +327,13 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
 
 # ------------------------------------------------------------------------------------------
 def _notebook_key(nb_path: Path, title: str) -> str:
-    """What a notebook page depends on: the notebook, the title, this module and nbconvert's version."""
+    """What a notebook page depends on: the notebook, the title, the converter and nbconvert's version."""
     import hashlib
     from importlib import metadata
 
     h = hashlib.sha256()
     h.update(nb_path.read_bytes())
-    h.update(title.encode() + b"\0" + Path(__file__).read_bytes())
+    h.update(title.encode() + b"\0" + Path(notebook_html.__file__).read_bytes())
     h.update(metadata.version("nbconvert").encode())
     return h.hexdigest()
 
@@ -412,15 +354,32 @@ def _notebook_page(nb_path: Path, title: str, target: Path, previous: Path) -> N
 
 
 def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | os.PathLike | None = None) -> Path:
-    """Write the site and return the path of its ``index.html``."""
+    """Write the site and return the path of its ``index.html``.
+
+    ``outputs_root`` is a folder of runs (``<study>/<profile>/``; default ``outputs/``, site in
+    ``outputs/site``) or one run's folder (it holds ``manifest.json`` and ``results.json``, for
+    example ``outputs/<study>/interactive``; site in ``<run>/site``), reported alone.
+    """
     from studykit.studies import STUDIES
 
     root = Path(paths.resolve(outputs_root)) if outputs_root else paths.outputs_dir()
-    site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
+    if outputs_root and not root.is_dir():
+        raise ParamError(f"report: {root} is not a folder")
+    if is_run_folder(root):
+        run = load_run(root)
+        if run is None:
+            raise ParamError(f"report: {root / 'manifest.json'} is not a studykit manifest")
+        site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
+        runs, studies = [run], []
+        failed = root.with_name(f"{root.name}.failed")
+        failures = [_failure(failed, run.study, run.profile)] if failed.is_dir() else []
+    else:
+        site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
+        runs, studies = find_runs(root), list(STUDIES)
+        failures = find_failures(root)
     if site.exists() and not (site / "index.html").is_file() and any(site.iterdir()):
         raise ParamError(f"refusing to replace {site}: it exists and is not a studykit report")
-    runs = [r for r in find_runs(root) if r.folder.resolve() != site.resolve()]
-    failures = find_failures(root)
+    runs = [r for r in runs if r.folder.resolve() != site.resolve()]
     failed_map = {(s, p): (folder, msg) for s, p, folder, msg in failures}
 
     site.parent.mkdir(parents=True, exist_ok=True)
@@ -443,9 +402,10 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
                 shutil.copy2(run.folder / "results.json", files / "results.json")
             else:
                 write_text_atomic(files / "results.json", "{}\n")
-            shutil.copy2(run.folder / "notebook.ipynb", files / "notebook.ipynb")
-            _notebook_page(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}",
-                           page_dir / "notebook.html", site / run.study / run.profile / "notebook.html")
+            if run.has_notebook:
+                shutil.copy2(run.folder / "notebook.ipynb", files / "notebook.ipynb")
+                _notebook_page(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}",
+                               page_dir / "notebook.html", site / run.study / run.profile / "notebook.html")
             failure = failed_map.get((run.study, run.profile))
             failed_page = False
             if failure and (failure[0] / "notebook.ipynb").is_file():
@@ -461,7 +421,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
             page_dir.mkdir(parents=True, exist_ok=True)
             _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
                            site / s / p / "failed.html")
-        write_text_atomic(tmp / "index.html", _index_page(runs, failures, list(STUDIES), root))
+        write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
