@@ -32,6 +32,16 @@ Every string a table or figure carries (caption, column and index names,
 cells) may come from data, so the HTML and LaTeX files escape all of them
 (:mod:`studykit.tablefmt`): ``<script>`` and ``\\input{...}`` are shown as text.
 
+Numbers: the CSV keeps full precision (``%.10g``); the HTML and LaTeX files
+(and the report's view of a table) are for reading, so floats there are
+rounded by a rule per column (:mod:`studykit.tablefmt`):
+
+- p-values (column ``p``, ``q``, ``p_value``, ``*_p_value``, ``p_adjusted``,
+  ``p_holm``, ``*_p``, ...): 3 significant digits, scientific below 0.001
+  (``0.0123``, ``4.56e-05``);
+- counts (a float column whose values are all whole numbers): integers in full;
+- other floats: 4 significant digits.
+
 Determinism: CSV floats are written with ``%.10g`` and ``\\n`` line ends, and
 ``results.json`` with sorted keys, so the same inputs and parameters give
 byte-identical tables and results.
@@ -157,11 +167,9 @@ class Outputs:
                 with atomic_path(target) as tmp:
                     df.to_parquet(tmp, index=index)
             elif fmt == "tex":
-                write_text_atomic(target, to_latex_table(df, caption, f"tab:{name}", index=index,
-                                                         float_format=lambda x: f"{x:.4g}"))
+                write_text_atomic(target, to_latex_table(df, caption, f"tab:{name}", index=index))
             elif fmt == "html":
-                write_text_atomic(target, to_html_fragment(df, caption, index=index,
-                                                           float_format=lambda x: f"{x:.4g}"))
+                write_text_atomic(target, to_html_fragment(df, caption, index=index))
             else:
                 raise ValueError(f"save_table('{name}'): unknown format '{fmt}'")
             self._log(target, "table", name, caption)

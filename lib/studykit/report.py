@@ -39,6 +39,7 @@ from studykit import paths
 from studykit.errors import ParamError
 from studykit import notebook_html
 from studykit.fileio import temp_dir_beside, write_text_atomic
+from studykit.tablefmt import format_csv_rows
 from studykit.notebook_html import _protect_math, latex_to_mathml, notebook_to_html, offline_html  # noqa: F401
 
 # ------------------------------------------------------------------------------------------
@@ -247,7 +248,8 @@ def _exhibit_view(run: Run, ex: Exhibit) -> dict[str, Any]:
     else:
         csv_file = next((f["path"] for f in ex.files if f["path"].endswith(".csv")), None)
         if csv_file is not None:
-            view["header"], view["rows"], view["n_rows"] = _read_csv_rows(run.folder / csv_file)
+            header, rows, view["n_rows"] = _read_csv_rows(run.folder / csv_file)
+            view["header"], view["rows"] = header, format_csv_rows(header, rows)
             view["csv"] = csv_file
     return view
 

@@ -34,6 +34,9 @@ def test_report_pages_list_exhibits_numbers_and_manifest(site, fixture_project_m
     assert 'href="notebook.html#cell-id=cell-05"' in page  # the table's cell in the committed notebook
     assert 'href="files/tables/group_summary.csv"' in page and 'href="files/tables/group_summary.tex"' in page
     assert 'src="files/figures/bootstrap.png"' in page
+    # the inline table is rounded for reading (4 significant digits); the copied CSV keeps full precision
+    assert "<td>0.7812</td>" in page and "0.7811844534" not in page
+    assert "0.7811844534" in (site / NAME / "default" / "files" / "tables" / "group_summary.csv").read_text()
     results = json.loads((fixture_project.out() / "results.json").read_text())
     assert "diff.estimate" in page and f"{results['diff.estimate']:.6g}" in page
     assert "manifest.json" in page and "cache key" in page
