@@ -75,6 +75,16 @@ class Run:
         return f"{self.study}/{self.profile}"
 
     @property
+    def outputs(self) -> list[dict[str, Any]]:
+        """The manifest's output entries whose path stays inside the run folder (a manifest from
+        elsewhere cannot make the report copy or link a file outside it)."""
+        def inside(entry: Any) -> bool:
+            rel = Path(str(entry.get("path", ""))) if isinstance(entry, dict) else Path()
+            return bool(rel.parts) and not rel.is_absolute() and ".." not in rel.parts
+
+        return [e for e in self.manifest.get("outputs") or [] if inside(e)]
+
+    @property
     def has_notebook(self) -> bool:
         """False for a run written from an interactive session (no executed notebook is kept)."""
         return (self.folder / "notebook.ipynb").is_file()
@@ -87,7 +97,7 @@ class Run:
 
     def exhibits(self) -> list[Exhibit]:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for e in self.manifest.get("outputs", []):
+        for e in self.outputs:
             if e.get("kind") in ("table", "figure"):
                 groups.setdefault((e["kind"], e["name"]), []).append(e)
 
@@ -371,14 +381,13 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
         run = load_run(root)
         if run is None:
             raise ParamError(f"report: {root / 'manifest.json'} is not a studykit manifest")
-        site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
         runs, studies = [run], []
         failed = root.with_name(f"{root.name}.failed")
         failures = [_failure(failed, run.study, run.profile)] if failed.is_dir() else []
     else:
-        site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
         runs, studies = find_runs(root), list(STUDIES)
         failures = find_failures(root)
+    site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
     if site.exists() and not (site / "index.html").is_file() and any(site.iterdir()):
         raise ParamError(f"refusing to replace {site}: it exists and is not a studykit report")
     runs = [r for r in runs if r.folder.resolve() != site.resolve()]
@@ -394,7 +403,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
             page_dir = tmp / run.study / run.profile
             files = page_dir / "files"
             files.mkdir(parents=True)
-            for entry in run.manifest.get("outputs", []):
+            for entry in run.outputs:
                 src = run.folder / entry["path"]
                 if src.is_file():
                     (files / entry["path"]).parent.mkdir(parents=True, exist_ok=True)

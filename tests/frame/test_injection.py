@@ -287,3 +287,21 @@ def test_study_report_runs_no_script_in_chromium(study_site):
     for study in set(STUDY_CASES) - set(crashed):
         page = re.sub(r"\s+", " ", texts[f"{study}/injection/index.html"])
         assert EVIL in page, f"{study}: the malicious name is not shown literally on the run page"
+
+
+def test_a_manifest_cannot_make_the_report_copy_files_from_outside_its_run(tmp_path):
+    """Unit: one hand-made run folder whose manifest lists paths outside it."""
+    run = tmp_path / "run"
+    (run / "tables").mkdir(parents=True)
+    (run / "tables" / "ok.csv").write_text("a\n1\n")
+    (tmp_path / "secret.txt").write_text("secret")
+    outputs = [{"path": p, "kind": "table", "name": n, "caption": ""}
+               for p, n in (("tables/ok.csv", "ok"), ("../secret.txt", "up"), (str(tmp_path / "secret.txt"), "abs"))]
+    (run / "manifest.json").write_text(json.dumps({"study": "s", "outputs": outputs}))
+    (run / "results.json").write_text("{}")
+    site = report.build_report(outputs_root=run, out_dir=tmp_path / "site").parent
+    copied = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    assert "s/run/files/tables/ok.csv" in copied
+    assert not any("secret" in p for p in copied)
+    assert not re.search(r'(href|src)="[^"]*secret', (site / "s" / "run" / "index.html").read_text())
+    assert static_problems(site) == []
