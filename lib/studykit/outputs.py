@@ -151,7 +151,11 @@ class Outputs:
         formats: tuple[str, ...] = ("csv", "tex", "html"),
         float_format: str = FLOAT_FORMAT,
     ) -> Path:
-        """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path."""
+        """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path.
+
+        ``float_format`` is the CSV's; the .tex and .html files escape every string and round
+        floats by the per-column rule of the module docstring.
+        """
         if not _NAME_RE.match(name):
             raise ValueError(f"save_table: table name '{name}' must be letters, digits, _ . -")
         if not isinstance(df, pd.DataFrame):
