@@ -76,8 +76,11 @@ def specification_curve(
             if v not in seen:
                 seen.append(v)
         levels += [(c, v) for v in seen]
-    width = min(14.0, max(6.0, 2.5 + 0.32 * n))
-    height = 2.8 + 0.22 * max(1, len(levels))
+    # sizes in inches: the dot-matrix labels (7 pt, about 0.06 in a character) set the left margin
+    left_in = 0.35 + 0.06 * max([len(f"{c} = {v}") for c, v in levels] + [12])
+    plot_in = min(10.0, max(4.5, 1.0 + 0.32 * n))
+    width = left_in + plot_in + 0.2
+    height = 3.0 + 0.22 * max(1, len(levels))
     fig, (ax, mx) = plt.subplots(2, 1, figsize=(width, height), sharex=True,
                                  gridspec_kw={"height_ratios": [2.6, max(0.6, 0.22 * len(levels))], "hspace": 0.06})
     xs = list(range(n))
@@ -100,10 +103,12 @@ def specification_curve(
     if handles:
         ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(handles), fontsize=7,
                   frameon=False, handletextpad=0.3, columnspacing=1.2, borderaxespad=0.1)
-    ax.set_ylabel(textwrap.fill(label, 34), fontsize=8)
+    ax.set_ylabel(textwrap.fill(label, 30), fontsize=7)
     ax.tick_params(labelsize=7)
     counts = {c: sum(1 for r in drawn if r.get("conclusion") == c) for c in ("above", "below", "not significant")}
-    ax.set_title((title + "\n" if title else "") + share_text(counts, names), fontsize=8, loc="left", pad=16)
+    chars = int(plot_in * 15)  # 8 pt characters per line of the title
+    head = "\n".join(textwrap.wrap(title, chars) + textwrap.wrap(share_text(counts, names), chars))
+    ax.set_title(head, fontsize=8, loc="left", pad=16)
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
 
@@ -124,7 +129,9 @@ def specification_curve(
     mx.set_xlabel("specification (sorted by estimate)", fontsize=8)
     for spine in ("top", "right"):
         mx.spines[spine].set_visible(False)
-    fig.subplots_adjust(left=0.3 if levels else 0.12, right=0.98, top=1 - 0.85 / height, bottom=0.55 / height)
+    lines = head.count("\n") + 1
+    fig.subplots_adjust(left=left_in / width, right=1 - 0.2 / width, top=1 - (0.45 + 0.14 * lines) / height,
+                        bottom=0.55 / height)
     return fig
 
 

@@ -206,6 +206,13 @@ def test_sweep_pages_lists_every_sweep_and_refuses_foreign_folders(fixture_proje
     assert res.out_dir == fixture_project.outputs / NAME / "sweeps" / "tiny"
     assert sweep_pages(fixture_project.outputs) == [(NAME, "tiny", f"{NAME}/sweeps/tiny/index.html")]
 
+    # a sweep killed before its first point finished leaves only the runner's hidden lock files: resumable
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / ".n_boot-20.lock").write_text("")
+    run_sweep(NAME, grid, out_dir=killed, progress=False)
+    assert (killed / "sweep.csv").is_file()
+
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")

@@ -78,8 +78,10 @@ def _check_folder(out: Path, grid: Grid) -> None:
         return
     if not out.is_dir():
         raise ParamError(f"refusing to write the sweep into {out}: it is a file")
-    names = {p.name for p in out.iterdir()}
-    if not names or "sweep.json" in names or names & {p.name for p in grid.points}:
+    # the runner's lock files and temporary folders (".<point>.lock", ".<point>.tmp-*") are not content
+    names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    ours = {p.name for p in grid.points} | {f"{p.name}.failed" for p in grid.points}
+    if not names or "sweep.json" in names or names & ours:
         return
     raise ParamError(f"refusing to write the sweep into {out}: it exists and is not a studykit sweep folder")
 
