@@ -148,7 +148,7 @@ def test_sweep_table_is_identical_with_one_or_two_jobs_and_on_dask(fixture_proje
 
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         on_dask = run_sweep(NAME, grid, dask=cluster.scheduler_address, out_dir=tmp_path / "dask",
                             progress=False)
     assert {r.status for r in on_dask.runs.values()} == {"executed", "failed"}
