@@ -135,7 +135,8 @@ def run_sweep(
     tasks = [{"study": study, "profile": grid.profile, "overrides": grid.overrides(p), "out_dir": str(out / p.name),
               "force": force, "point": p.name} for p in chosen]
     prog = Progress(f"{study}/{grid.name}", len(tasks), 1 if dask is None and jobs <= 1 else jobs, enabled=progress)
-    runs = run_points(tasks, jobs=jobs, dask=dask, on_done=prog.update)
+    runs = run_points(tasks, jobs=jobs, dask=dask, on_done=prog.update,
+                      on_workers=lambda n: setattr(prog, "workers", max(1, n)))
     failures = {n: r.error for n, r in runs.items() if r.status == "failed"}
     if points is not None:
         for p in grid.points:

@@ -100,8 +100,13 @@ def run_points(
     jobs: int = 1,
     dask: Any = None,
     on_done: Callable[[PointRun], None] | None = None,
+    on_workers: Callable[[int], None] | None = None,
 ) -> dict[str, PointRun]:
-    """Run every task; ``jobs`` local processes, or ``dask`` (a scheduler address or a ``distributed.Client``)."""
+    """Run every task; ``jobs`` local processes, or ``dask`` (a scheduler address or a ``distributed.Client``).
+
+    ``on_done`` is called with each finished point, ``on_workers`` with the number of Dask worker threads
+    once connected (for the ETA).
+    """
     out: dict[str, PointRun] = {}
 
     def finish(run: PointRun) -> None:
@@ -110,7 +115,7 @@ def run_points(
             on_done(run)
 
     if dask is not None:
-        _run_dask(tasks, dask, finish)
+        _run_dask(tasks, dask, finish, on_workers)
     elif jobs <= 1 or len(tasks) <= 1:
         for task in tasks:
             finish(run_point(task))
@@ -136,7 +141,8 @@ def run_points(
     return out
 
 
-def _run_dask(tasks: Sequence[dict[str, Any]], dask: Any, finish: Callable[[PointRun], None]) -> None:
+def _run_dask(tasks: Sequence[dict[str, Any]], dask: Any, finish: Callable[[PointRun], None],
+              on_workers: Callable[[int], None] | None = None) -> None:
     from studykit.errors import ParamError
 
     try:
@@ -149,6 +155,8 @@ def _run_dask(tasks: Sequence[dict[str, Any]], dask: Any, finish: Callable[[Poin
     except (OSError, TimeoutError) as exc:
         raise ParamError(f"--dask {dask}: cannot reach the scheduler ({one_line(str(exc))})") from None
     try:
+        if on_workers:
+            on_workers(sum(client.nthreads().values()))
         futs = {client.submit(run_point, t, pure=False, key=f"sweep-{t['point']}-{time.time_ns()}"): t["point"]
                 for t in tasks}
         try:
