@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock
+.PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock multiverse
 
 help:
 	@echo "make reproduce   set up .venv, run every study (cached), build outputs/site/index.html"
@@ -16,6 +16,7 @@ help:
 	@echo "make report      rebuild the report from outputs/"
 	@echo "make test-slow   the long simulations (coverage, power)"
 	@echo "make bench       the benchmarks in benchmarks/"
+	@echo "make multiverse  every study across its analyst choices (params/<study>/multiverse.yaml), cached"
 	@echo "make lock        maintainers: regenerate requirements.lock and environment.yml from .venv"
 
 # Create or update .venv from requirements.lock; a no-op (milliseconds) when nothing changed.
@@ -42,6 +43,14 @@ test-slow: setup
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Every study's multiverse on its embedded data, JOBS points at a time; each point is a cached run, so a repeat
+# is instant. Every study's sweep runs even if a point of another fails; the exit code says whether any did.
+MULTIVERSE_STUDIES := sycophancy_correlation code_survival counterfactual_baselines lexical_prevalence annotation_robustness
+multiverse: setup
+	@status=0; for s in $(MULTIVERSE_STUDIES); do \
+	  $(BIN)/studykit sweep $$s --grid params/$$s/multiverse.yaml --jobs $(JOBS) || status=1; \
+	done; exit $$status
 
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --FileContentsManager.preferred_dir=notebooks \

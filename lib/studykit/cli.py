@@ -7,6 +7,7 @@
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
     studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--no-progress]
+    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force]
 
 Every :class:`~studykit.errors.StudykitError` is printed as one line on
 stderr and the process exits with its ``exit_code`` (2 for bad parameters or
@@ -86,6 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--observation-end", metavar="ISO", help="censoring date (default: each repository's HEAD)")
     m.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="path glob to skip; repeatable")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sw = sub.add_parser("sweep", help="run a study over a grid of choices: table, specification curve, page")
+    sw.add_argument("study", help="a study name")
+    sw.add_argument("--grid", required=True, metavar="FILE", help="grid YAML, e.g. params/<study>/multiverse.yaml")
+    sw.add_argument("--profile", help="base profile of every point (default: the grid file's, else default)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, metavar="N", help="points run at a time in local processes")
+    where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) running the points")
+    sw.add_argument("--out", metavar="DIR", help="sweep folder (default: outputs/<study>/sweeps/<name>)")
+    sw.add_argument("--force", action="store_true", help="execute every point even if its cached run is current")
+    sw.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
 
@@ -217,7 +229,23 @@ def cmd_mine(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "simulate": cmd_simulate, "mine": cmd_mine}
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from studykit.sweep import run_sweep
+
+    if args.study == "all":
+        raise ParamError("sweep runs one study; give its name (its grid file names that study's parameters)")
+    _studies_arg(args.study)
+    res = run_sweep(args.study, _user_path(args.grid), profile=args.profile, jobs=args.jobs, dask=args.dask,
+                    out_dir=_user_path(args.out), force=args.force, progress=not args.quiet)
+    print(res.describe())
+    if res.n_failed:
+        print(f"{res.n_failed} of {len(res.rows)} points failed (see {res.table})", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "simulate": cmd_simulate, "mine": cmd_mine,
+            "sweep": cmd_sweep}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
