@@ -7,6 +7,7 @@
     studykit report [--out DIR]
     studykit simulate STUDY|all [--out DIR]
     studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--no-progress]
+    studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
 
 Every :class:`~studykit.errors.StudykitError` is printed as one line on
 stderr and the process exits with its ``exit_code`` (2 for bad parameters or
@@ -84,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--observation-end", metavar="ISO", help="censoring date (default: each repository's HEAD)")
     m.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="path glob to skip; repeatable")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    from studykit import cli_workshop
+
+    cli_workshop.add_parsers(sub)
     return p
 
 
@@ -214,6 +219,15 @@ def cmd_mine(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "simulate": cmd_simulate, "mine": cmd_mine}
+
+
+def _add_workshop_commands() -> None:
+    from studykit import cli_workshop
+
+    COMMANDS.update(cli_workshop.COMMANDS)
+
+
+_add_workshop_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
