@@ -1,13 +1,21 @@
-# Two commands on a fresh machine (Python 3.11+, git, make):
+# Two commands on a fresh machine (Python 3.11.5+, git, make):
 #   make reproduce   every study notebook on its embedded data -> outputs/, then the report
 #   make test        the whole test suite (every notebook executed on small parameters)
+# Dependencies: requirements/core.lock plus extras (requirements/<extra>.lock): `make setup EXTRAS="japanese"`;
+# `make setup OFFLINE=DIR` installs from a folder made by `make offline-bundle`, with no network.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 JOBS ?= 2
 PYTEST_ARGS ?=
+EXTRAS ?=
+OFFLINE ?=
+# extras each target needs: the tests (dev, and japanese for the tokeniser's tests), the real-data
+# profiles of reproduce (embeddings for sentiment_real's embedding annotators, japanese for ja_tech_blogs)
+TEST_EXTRAS := dev japanese $(EXTRAS)
+REPRODUCE_EXTRAS := embeddings japanese $(EXTRAS)
 
-.PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock multiverse
+.PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock multiverse offline-bundle
 
 help:
 	@echo "make reproduce   set up .venv, run every study (cached), build outputs/site/index.html"
@@ -17,11 +25,13 @@ help:
 	@echo "make test-slow   the long simulations (coverage, power)"
 	@echo "make bench       the benchmarks in benchmarks/"
 	@echo "make multiverse  every study across its analyst choices (params/<study>/multiverse.yaml), cached"
-	@echo "make lock        maintainers: regenerate requirements.lock and environment.yml from .venv"
+	@echo "make setup       the core .venv (EXTRAS=\"japanese embeddings dev\" for extras, OFFLINE=DIR offline)"
+	@echo "make offline-bundle  a folder of wheels for installing with no network (OFFLINE=DIR, EXTRAS, PLATFORMS)"
+	@echo "make lock        maintainers: recompile requirements/*.lock and environment.yml (uv, universal)"
 
-# Create or update .venv from requirements.lock; a no-op (milliseconds) when nothing changed.
+# Create or update .venv from requirements/; a no-op (milliseconds) when nothing changed.
 setup:
-	@bash scripts/setup-venv.sh
+	@EXTRAS="$(EXTRAS)" OFFLINE="$(OFFLINE)" bash scripts/setup-venv.sh
 
 browser:
 	@bash scripts/ensure-chromium.sh
@@ -29,6 +39,7 @@ browser:
 # Every study on its embedded data, then the real-data profiles where their data can be had
 # (a leading '-' lets the report be built when one of them cannot: its one-line reason is printed).
 reproduce: setup
+	@EXTRAS="$(REPRODUCE_EXTRAS)" OFFLINE="$(OFFLINE)" bash scripts/setup-venv.sh
 	$(BIN)/studykit run all --jobs $(JOBS)
 	-$(BIN)/python scripts/fetch_sentiment_data.py
 	-$(BIN)/studykit run annotation_robustness --profile sentiment_real
@@ -36,12 +47,15 @@ reproduce: setup
 	$(BIN)/studykit report
 
 test: setup browser
+	@EXTRAS="$(TEST_EXTRAS)" OFFLINE="$(OFFLINE)" bash scripts/setup-venv.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 test-slow: setup
+	@EXTRAS="$(TEST_EXTRAS)" OFFLINE="$(OFFLINE)" bash scripts/setup-venv.sh
 	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
 bench: setup
+	@EXTRAS="dev japanese" bash scripts/setup-venv.sh
 	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Every study's multiverse on its embedded data, JOBS points at a time; each point is a cached run, so a repeat
@@ -63,4 +77,10 @@ clean-outputs:
 	rm -rf outputs
 
 lock:
-	@bash scripts/lock.sh
+	@EXTRAS="dev" bash scripts/setup-venv.sh
+	$(BIN)/python scripts/lock.py
+
+# A folder of wheels (core + EXTRAS, this platform + PLATFORMS) and the one command that installs from it.
+OFFLINE_DIR := $(if $(OFFLINE),$(OFFLINE),offline)
+offline-bundle:
+	python3 scripts/offline_bundle.py "$(OFFLINE_DIR)" --extras $(EXTRAS) $(foreach p,$(PLATFORMS),--platform $(p))

@@ -8,6 +8,7 @@
     studykit simulate STUDY|all [--out DIR]
     studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--no-progress]
     studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force]
+    studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
 
 Every :class:`~studykit.errors.StudykitError` is printed as one line on
 stderr and the process exits with its ``exit_code`` (2 for bad parameters or
@@ -98,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--out", metavar="DIR", help="sweep folder (default: outputs/<study>/sweeps/<name>)")
     sw.add_argument("--force", action="store_true", help="execute every point even if its cached run is current")
     sw.add_argument("--quiet", action="store_true", help="no progress output")
+    from studykit import cli_workshop
+
+    cli_workshop.add_parsers(sub)
     return p
 
 
@@ -244,8 +248,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "simulate": cmd_simulate, "mine": cmd_mine,
-            "sweep": cmd_sweep}
+def _commands() -> dict:
+    from studykit import cli_workshop
+
+    return {"list": cmd_list, "run": cmd_run, "report": cmd_report, "simulate": cmd_simulate, "mine": cmd_mine,
+            "sweep": cmd_sweep, **cli_workshop.COMMANDS}
+
+
+COMMANDS = _commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,8 +46,27 @@ def params_dir(study: str | None = None) -> Path:
     return d / study if study else d
 
 
+WORKSPACE_MARKER = ".studykit-workspace"
+
+
+def workspace_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The participant workspace (``studykit workshop init DIR``) holding ``start`` (default: the
+    current folder), recognised by its marker file, or None."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / WORKSPACE_MARKER).is_file():
+            return folder
+    return None
+
+
 def outputs_dir() -> Path:
-    return Path(os.environ.get("STUDYKIT_OUTPUTS", project_root() / "outputs"))
+    """Root of the output folders: ``STUDYKIT_OUTPUTS``, else ``outputs/`` of the participant workspace
+    the current folder is in, else ``outputs/`` of the project."""
+    env = os.environ.get("STUDYKIT_OUTPUTS")
+    if env:
+        return Path(env)
+    ws = workspace_root()
+    return (ws or project_root()) / "outputs"
 
 
 def cache_dir() -> Path:

@@ -1,0 +1,73 @@
+"""The workshop subcommands of ``studykit``: ``doctor``, ``check`` and ``workshop init``.
+
+::
+
+    studykit doctor [--no-run] [--study STUDY]
+    studykit check STUDY|all [--profile P] [--run DIR] [--update] [--all-keys]
+    studykit workshop init DIR
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parsers(sub) -> None:
+    d = sub.add_parser("doctor", help="check this installation (Python, packages, kernel, write access, one run)")
+    d.add_argument("--no-run", action="store_true", help="skip the timed workshop run")
+    d.add_argument("--study", default="sycophancy_correlation", help="the study of the workshop run")
+
+    c = sub.add_parser("check", help="compare a run's results with the reference values in reference/")
+    c.add_argument("study", help="a study name or 'all'")
+    c.add_argument("--profile", default="default")
+    c.add_argument("--run", metavar="DIR", help="the run folder (default: outputs/<study>/<profile>/)")
+    c.add_argument("--update", action="store_true", help="maintainers: write the reference from the run")
+    c.add_argument("--all-keys", action="store_true", help="list matching keys too")
+
+    w = sub.add_parser("workshop", help="participant workspaces for workshops")
+    wsub = w.add_subparsers(dest="workshop_command", metavar="ACTION")
+    wsub.required = True
+    i = wsub.add_parser("init", help="copy the notebooks and exercises into DIR (outputs go there)")
+    i.add_argument("dir", metavar="DIR")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from studykit.doctor import format_checks, run_checks
+
+    checks = run_checks(run=not args.no_run, study=args.study)
+    print(format_checks(checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from studykit import paths
+    from studykit.check import check_run, format_report, write_reference
+    from studykit.errors import ParamError
+    from studykit.studies import STUDIES, get_study
+
+    studies = list(STUDIES) if args.study == "all" else [get_study(args.study).NAME]
+    if args.run and len(studies) > 1:
+        raise ParamError("check: --run names one run folder; give one study, not 'all'")
+    failed = 0
+    for study in studies:
+        run_dir = Path(args.run).resolve() if args.run else paths.outputs_dir() / study / args.profile
+        if args.update:
+            print(f"wrote {write_reference(run_dir, study, args.profile)}")
+            continue
+        report = check_run(study, args.profile, run_dir)
+        print(format_report(report, show_matching=args.all_keys))
+        failed += not report.ok
+    return 1 if failed else 0
+
+
+def cmd_workshop(args: argparse.Namespace) -> int:
+    from studykit.workshop import init_workspace
+
+    rep = init_workspace(args.dir)
+    print(f"workspace {rep.root}: {len(rep.written)} files written"
+          + (f", {len(rep.kept)} kept as they were" if rep.kept else "")
+          + f"; open it with: jupyter lab --notebook-dir {rep.root}")
+    return 0
+
+
+COMMANDS = {"doctor": cmd_doctor, "check": cmd_check, "workshop": cmd_workshop}

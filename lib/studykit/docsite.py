@@ -1,0 +1,144 @@
+"""The lessons and the study documentation as a small static site, built offline.
+
+``studykit report`` writes it into ``<site>/docs/`` (linked from the report's
+index), and :func:`build_docs_site` builds it anywhere. Sources, in the order
+of the navigation: ``workshop/README.md`` (the schedule and objectives),
+``workshop/setup/*.md``, ``workshop/episodes/*.md``, the other
+``workshop/*.md`` pages, ``docs/studies/*.md`` and ``docs/*.md``.
+
+Rendering: Markdown through mistune (already installed with nbconvert; tables,
+strikethrough and autolinks), raw HTML in the sources escaped, links between
+``.md`` files rewritten to the ``.html`` pages, images under ``docs/`` copied
+beside the pages. No network, no JavaScript; the folder is replaced
+atomically and carries the marker ``.studykit-docs`` so that only a folder
+studykit wrote is ever replaced.
+"""
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from studykit import paths
+from studykit.errors import ParamError
+from studykit.fileio import building_dir
+
+__all__ = ["build_docs_site", "sources", "MARKER"]
+
+MARKER = ".studykit-docs"
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} - studykit</title>
+<link rel="icon" href="data:,">
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 0; display: flex; color: #1d1d1f; }}
+nav {{ width: 17rem; padding: 1rem; background: #f4f4f6; min-height: 100vh; font-size: 0.9rem; }}
+nav h2 {{ font-size: 0.8rem; text-transform: uppercase; color: #666; margin: 1.2rem 0 0.3rem; }}
+nav a {{ display: block; padding: 0.15rem 0; color: #124; text-decoration: none; }}
+nav a.here {{ font-weight: bold; }}
+main {{ max-width: 52rem; padding: 1rem 2rem 4rem; line-height: 1.5; }}
+pre {{ background: #f6f8fa; padding: 0.6rem; overflow-x: auto; }}
+code {{ font-size: 0.92em; }}
+table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #ccc; padding: 0.2rem 0.5rem; }}
+img {{ max-width: 100%; }}
+</style></head>
+<body><nav><a href="{up}index.html"><b>studykit docs</b></a>{nav}</nav>
+<main>{body}</main></body></html>
+"""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One page: where its Markdown is, its output path (relative), its title and its section."""
+
+    path: Path
+    rel: str
+    title: str
+    section: str
+
+
+def _title(text: str, fallback: str) -> str:
+    m = re.search(r"^#\s+(.+)$", text, re.M)
+    return m.group(1).strip() if m else fallback
+
+
+def sources(root: Path | None = None) -> list[Source]:
+    """Every page of the site, in navigation order (see the module docstring)."""
+    root = root or paths.project_root()
+    groups = [
+        ("Workshop", [root / "workshop" / "README.md"]),
+        ("Setup", sorted((root / "workshop" / "setup").glob("*.md"))),
+        ("Episodes", sorted((root / "workshop" / "episodes").glob("*.md"))),
+        ("Workshop", sorted(p for p in (root / "workshop").glob("*.md") if p.name != "README.md")),
+        ("Studies", sorted((root / "docs" / "studies").glob("*.md"))),
+        ("Reference", sorted((root / "docs").glob("*.md"))),
+    ]
+    out = []
+    for section, files in groups:
+        for f in files:
+            if not f.is_file():
+                continue
+            rel = f.relative_to(root).with_suffix(".html").as_posix()
+            if rel == "workshop/README.html":
+                rel = "index.html"
+            out.append(Source(f, rel, _title(f.read_text(encoding="utf-8"), f.stem), section))
+    return out
+
+
+def _rewrite_links(body: str, page: Source, by_path: dict[Path, Source]) -> str:
+    """``href="x.md"`` -> the page's relative ``.html``; links to files outside the site stay as text."""
+    def fix(m: re.Match) -> str:
+        target, anchor = m.group(2), m.group(3) or ""
+        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+            return m.group(0)
+        src = (page.path.parent / target).resolve()
+        if src in by_path:
+            rel = Path(*[".."] * len(Path(page.rel).parent.parts), by_path[src].rel).as_posix()
+            return f'{m.group(1)}="{rel}{anchor}"'
+        return m.group(0)
+
+    return re.sub(r'(href|src)="([^"#]+)(#[^"]*)?"', fix, body)
+
+
+def build_docs_site(out_dir: str | Path, root: Path | None = None) -> Path:
+    """Render every source page into ``out_dir`` (replaced atomically); return the index path."""
+    import mistune
+
+    root = root or paths.project_root()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
+        raise ParamError(f"{out_dir} is not empty and was not written by studykit; choose another folder")
+    pages = sources(root)
+    if not pages:
+        raise ParamError(f"no documentation sources under {root / 'workshop'} or {root / 'docs'}")
+    by_path = {p.path.resolve(): p for p in pages}
+    md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "url"])
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with building_dir(out_dir) as tmp:
+        for page in pages:
+            depth = len(Path(page.rel).parent.parts)
+            up = "../" * depth
+            nav, last = [], None
+            for p in pages:
+                if p.section != last:
+                    nav.append(f"<h2>{html.escape(p.section)}</h2>")
+                    last = p.section
+                cls = ' class="here"' if p is page else ""
+                nav.append(f'<a{cls} href="{up}{p.rel}">{html.escape(p.title)}</a>')
+            text = page.path.read_text(encoding="utf-8")
+            body = _rewrite_links(md(text), page, by_path)
+            for img in re.findall(r'src="([^":]+\.(?:png|svg|jpg))"', body):
+                src = (page.path.parent / img).resolve()
+                if src.is_file() and root in src.parents:
+                    dest = tmp / Path(page.rel).parent / img
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(src, dest)
+            target = tmp / page.rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(PAGE.format(title=html.escape(page.title), up=up, nav="".join(nav), body=body),
+                              encoding="utf-8")
+        (tmp / MARKER).write_text("studykit documentation site\n")
+    return out_dir / "index.html"

@@ -1,0 +1,197 @@
+"""The workshop kit: doctor, check, participant workspaces, the lessons site, extras, offline bundles.
+
+Unit: one command or function call on a folder built in the test; no statistics are estimated here.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from studykit import cli, doctor, paths
+from studykit.check import compare, snapshot
+from studykit.docsite import build_docs_site, sources
+from studykit.errors import ParamError
+from studykit.extras import require
+from studykit.workshop import YOUR_TURN, init_workspace, participant_copy
+
+from .sitecheck import browser_problems, find_chromium, static_problems
+
+ROOT = paths.project_root()
+
+
+# ---------------------------------------------------------------------------------------------- doctor
+def test_doctor_passes_here_and_names_the_fix_for_a_missing_package(monkeypatch, capsys):
+    checks = doctor.run_checks(run=False)
+    assert [c.name for c in checks] == ["python", "packages", "extras", "kernel", "write access"]
+    assert all(c.ok for c in checks), doctor.format_checks(checks)
+    assert cli.main(["doctor", "--no-run"]) == 0
+    real = doctor.core_pins
+    monkeypatch.setattr(doctor, "core_pins", lambda: {**real(), "surely-not-installed-pkg": "1.0"})
+    assert cli.main(["doctor", "--no-run"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  packages" in out and "surely-not-installed-pkg" in out and "fix: make setup" in out
+
+
+def test_doctor_workshop_run_is_timed_against_its_budget(monkeypatch):
+    from studykit.runner import RunResult
+
+    def fake_run(study, **kw):
+        return RunResult(study=study, profile="workshop", status="executed", out_dir=kw["out_dir"], seconds=0.0)
+
+    monkeypatch.setattr("studykit.runner.run_study", fake_run)
+    assert doctor._check_run("sycophancy_correlation", budget_seconds=30).ok
+    assert not doctor._check_run("sycophancy_correlation", budget_seconds=-1).ok
+
+
+# ---------------------------------------------------------------------------------------------- check
+def _fake_run(folder: Path, results: dict, rows: int = 3) -> Path:
+    (folder / "tables").mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps(results))
+    (folder / "tables" / "t.csv").write_text("a,b\n" + "".join(f"{i},{i}\n" for i in range(rows)))
+    return folder
+
+
+def test_check_tolerances_and_statuses(tmp_path):
+    base = {"n": 10, "p": 0.0123456789, "flag": True, "label": "x", "none": None}
+    ref = snapshot(_fake_run(tmp_path / "ref", base), "s", "workshop")
+    assert compare(ref, tmp_path / "ref").ok
+    near = _fake_run(tmp_path / "near", {**base, "p": 0.0123456789 * (1 + 1e-8), "new_key": 1})
+    rep = compare(ref, near)
+    assert rep.ok and rep.count("extra") == 1
+    far = _fake_run(tmp_path / "far", {**base, "p": 0.0124, "n": 11})
+    rep = compare(ref, far)
+    assert not rep.ok and rep.count("differ") == 2
+    gone = _fake_run(tmp_path / "gone", {k: v for k, v in base.items() if k != "label"}, rows=4)
+    rep = compare(ref, gone)
+    assert rep.count("missing") == 1 and any(r[0] == "tables/t.csv" and r[3] == "differ" for r in rep.rows)
+
+
+def test_check_cli_exit_codes_and_update(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("studykit.check.reference_path", lambda s, p: tmp_path / "reference" / s / f"{p}.json")
+    run = _fake_run(tmp_path / "run", {"n": 1, "x": 0.5})
+    assert cli.main(["check", "sycophancy_correlation", "--profile", "workshop", "--run", str(run), "--update"]) == 0
+    assert cli.main(["check", "sycophancy_correlation", "--profile", "workshop", "--run", str(run)]) == 0
+    (run / "results.json").write_text(json.dumps({"n": 2, "x": 0.5}))
+    assert cli.main(["check", "sycophancy_correlation", "--profile", "workshop", "--run", str(run)]) == 1
+    out = capsys.readouterr().out
+    assert "MISMATCH" in out and "differ" in out
+    assert cli.main(["check", "sycophancy_correlation", "--profile", "nope", "--run", str(run)]) == 2
+
+
+# ---------------------------------------------------------------------------------------------- workspace
+def test_workspace_init_copies_strips_solutions_and_never_overwrites(tmp_path, monkeypatch):
+    ws = tmp_path / "ws"
+    rep = init_workspace(ws)
+    assert (ws / paths.WORKSPACE_MARKER).is_file()
+    assert sorted(p.name for p in (ws / "notebooks").glob("*.ipynb")) == sorted(
+        p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    for ex in (ws / "exercises").glob("*.ipynb"):
+        nb = nbformat.read(ex, as_version=4)
+        assert not any("solution" in c.metadata.get("tags", []) for c in nb.cells)
+    edited = ws / "notebooks" / "sycophancy_correlation.ipynb"
+    edited.write_text("participant's edit")
+    again = init_workspace(ws)
+    assert edited.read_text() == "participant's edit"
+    assert "notebooks/sycophancy_correlation.ipynb" in again.kept and not again.written
+    monkeypatch.delenv("STUDYKIT_OUTPUTS", raising=False)
+    monkeypatch.chdir(ws / "notebooks")
+    assert paths.outputs_dir() == ws.resolve() / "outputs"
+    assert rep.written
+
+
+def test_workspace_init_refuses_a_folder_with_other_files(tmp_path):
+    precious = tmp_path / "thesis"
+    (precious / "sub").mkdir(parents=True)
+    (precious / "important.txt").write_text("keep me")
+    (precious / "sub" / "thesis.tex").write_text("\\section{}")
+    before = {p: p.read_bytes() for p in precious.rglob("*") if p.is_file()}
+    with pytest.raises(ParamError, match="not empty"):
+        init_workspace(precious)
+    assert {p: p.read_bytes() for p in precious.rglob("*") if p.is_file()} == before
+    assert cli.main(["workshop", "init", str(precious)]) == 2
+
+
+def test_participant_copy_replaces_solution_cells_only():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("task"),
+        nbformat.v4.new_code_cell("answer = 42", metadata={"tags": ["solution"]}),
+        nbformat.v4.new_code_cell("assert answer == 42", metadata={"tags": ["check"]}),
+    ])
+    copy = participant_copy(nb)
+    assert [c.source for c in copy.cells] == ["task", YOUR_TURN, "assert answer == 42"]
+    assert nb.cells[1].source == "answer = 42"  # the original is untouched
+
+
+# ---------------------------------------------------------------------------------------------- lessons site
+@pytest.fixture(scope="module")
+def docs_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("docs") / "site"
+    build_docs_site(out)
+    return out
+
+
+def test_lessons_site_has_every_page_and_no_broken_link(docs_site):
+    pages = sources()
+    names = {p.rel for p in pages}
+    assert "index.html" in names
+    assert sum(p.section == "Episodes" for p in pages) >= 6
+    assert {f"docs/studies/{s}.html" for s in ("code_survival", "sycophancy_correlation")} <= names
+    assert not static_problems(docs_site)
+    index = (docs_site / "index.html").read_text()
+    assert 'href="workshop/episodes/01-sycophancy_correlation.html"' in index
+
+
+def test_lessons_site_refuses_a_foreign_folder(tmp_path):
+    (tmp_path / "mine.txt").write_text("x")
+    with pytest.raises(ParamError, match="not written by studykit"):
+        build_docs_site(tmp_path)
+    assert (tmp_path / "mine.txt").read_text() == "x"
+
+
+@pytest.mark.browser
+def test_lessons_site_opens_in_headless_chromium(docs_site):
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it via scripts/ensure-chromium.sh)")
+    problems, n_pages = browser_problems(docs_site, chromium)
+    assert n_pages >= 10 and not problems, problems
+
+
+# ---------------------------------------------------------------------------------------------- extras, offline
+def test_missing_extra_is_one_line_with_the_install_command(monkeypatch):
+    monkeypatch.setattr("studykit.extras.installed", lambda extra: False)
+    with pytest.raises(ParamError) as info:
+        require("japanese", "profile ja_tech_blogs")
+    msg = str(info.value)
+    assert "\n" not in msg and 'make setup EXTRAS="japanese"' in msg and "requirements/japanese.lock" in msg
+
+
+def test_offline_bundle_installs_with_no_index(tmp_path):
+    """A bundle of two pinned pure-Python packages of the core lock installs into a fresh venv with
+    ``pip --no-index --find-links`` (the same command as ``make setup OFFLINE=DIR``)."""
+    pins = [ln for ln in (ROOT / "requirements" / "core.lock").read_text().splitlines()
+            if ln.startswith(("latex2mathml==", "tqdm=="))]
+    assert len(pins) == 2
+    lock = tmp_path / "mini.lock"
+    lock.write_text("\n".join(pins) + "\n")
+    bundle = tmp_path / "wheels"
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "offline_bundle.py"), str(bundle),
+                           "--lock", str(lock)], capture_output=True, text=True)
+    if proc.returncode != 0 and "network" in (proc.stderr + proc.stdout).lower():
+        pytest.skip("the package index cannot be reached to build the bundle")
+    assert proc.returncode == 0, proc.stderr
+    assert (bundle / "INSTALL.txt").is_file()
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    pip_wheel = next(bundle.glob("pip-*.whl"))
+    subprocess.run([str(py), str(pip_wheel / "pip"), "install", "--quiet", "--no-index", "--find-links", str(bundle),
+                    "-r", str(lock)], check=True, env={"PATH": "/usr/bin:/bin", "PIP_CONFIG_FILE": "/dev/null"})
+    out = subprocess.run([str(py), "-c", "import tqdm, latex2mathml; print(tqdm.__version__)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert pins[1].endswith(out) or pins[0].endswith(out)
