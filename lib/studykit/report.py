@@ -306,8 +306,38 @@ def notebook_title(nb_path: Path) -> str:
     return ""
 
 
+def _copy_sweeps(root: Path, site: Path) -> list[dict[str, str]]:
+    """Copy every multiverse sweep's page, table and figure into ``site/sweeps/``; their index rows."""
+    from studykit.sweep import sweep_pages
+
+    rows = []
+    for study, name, rel in sweep_pages(root):
+        src = (root / rel).parent
+        dest = site / "sweeps" / study / name
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in sorted(src.iterdir()):
+            if f.is_file() and f.suffix in (".html", ".csv", ".png", ".svg", ".json"):
+                shutil.copy2(f, dest / f.name)
+            elif f.is_dir() and (f / "notebook.ipynb").is_file():  # the page links each point's notebook
+                (dest / f.name).mkdir(exist_ok=True)
+                shutil.copy2(f / "notebook.ipynb", dest / f.name / "notebook.ipynb")
+        rows.append({"study": study, "name": name, "href": _href("sweeps", study, name) + "index.html"})
+    return rows
+
+
+def _docs_site(site: Path) -> str | None:
+    """Build the lessons and study documentation into ``site/docs/``; its index's href (None without sources)."""
+    from studykit.docsite import build_docs_site, sources
+
+    if not sources():
+        return None
+    build_docs_site(site / "docs")
+    return "docs/index.html"
+
+
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
-                root: Path | None = None) -> str:
+                root: Path | None = None, *, sweeps: list[dict[str, str]] | None = None,
+                docs_href: str | None = None) -> str:
     """The site's front page: one row per run, failed runs without a successful one, studies not run."""
     failed = {(s, p) for s, p, _, _ in failures}
     rows = []
@@ -333,7 +363,7 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
         "index.html.j2", title="studykit report", css_href="style.css",
         built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         root=_rel(root or paths.outputs_dir()), runs=rows, orphans=orphans,
-        missing=[s for s in studies if s not in done],
+        missing=[s for s in studies if s not in done], sweeps=sweeps or [], docs_href=docs_href,
     )
 
 
@@ -432,7 +462,8 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
             page_dir.mkdir(parents=True, exist_ok=True)
             _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
                            site / s / p / "failed.html")
-        write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root))
+        extras = {} if is_run_folder(root) else {"sweeps": _copy_sweeps(root, tmp), "docs_href": _docs_site(tmp)}
+        write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root, **extras))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
