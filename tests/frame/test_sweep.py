@@ -206,6 +206,16 @@ def test_sweep_pages_lists_every_sweep_and_refuses_foreign_folders(fixture_proje
     assert res.out_dir == fixture_project.outputs / NAME / "sweeps" / "tiny"
     assert sweep_pages(fixture_project.outputs) == [(NAME, "tiny", f"{NAME}/sweeps/tiny/index.html")]
 
+    # the report copies the sweep's page, table, figure and point notebooks and links them from its index
+    from studykit.report import build_report
+
+    from .sitecheck import static_problems
+
+    index = build_report(tmp_path / "site", fixture_project.outputs)
+    assert f'href="sweeps/{NAME}/tiny/index.html"' in index.read_text()
+    assert (tmp_path / "site" / "sweeps" / NAME / "tiny" / "sweep.csv").is_file()
+    assert not static_problems(tmp_path / "site")
+
     # a sweep killed before its first point finished leaves only the runner's hidden lock files: resumable
     killed = tmp_path / "killed"
     killed.mkdir()
