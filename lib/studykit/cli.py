@@ -90,12 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------------------
 def cmd_list(args: argparse.Namespace) -> int:
     from studykit import paths
-    from studykit.runner import list_profiles, notebook_path
+    from studykit.profiles import list_profiles
     from studykit.studies import STUDIES
 
     rows = []
     for s in STUDIES:
-        nb = notebook_path(s)
+        nb = paths.notebook_path(s)
         nb_s = os.path.relpath(nb, paths.project_root()) if nb.is_file() else "(no notebook yet)"
         data = paths.data_dir(s)
         data_s = os.path.relpath(data, paths.project_root()) + "/" if data.is_dir() else "(no data yet)"

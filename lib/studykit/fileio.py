@@ -2,14 +2,14 @@
 
 Every output is written to a temporary file in the target folder and moved
 into place with :func:`os.replace`, so a reader never sees half a file and a
-crash never leaves one behind.
+crash never leaves one behind. Whole folders are replaced by
+:mod:`studykit.folders`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,36 +45,6 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def temp_dir_beside(target: str | os.PathLike, tag: str = "tmp") -> Path:
-    """An empty folder ``.<name>.<tag>-XXXX`` beside ``target`` (same filesystem, so it can be renamed
-    onto ``target``), with the usual folder permissions (``mkdtemp`` alone makes it owner-only)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{tag}-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
-    return tmp
-
-
-@contextmanager
-def building_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty folder beside ``target``; on success it replaces ``target`` in one rename.
-
-    For generated folders (cached simulations, extracted downloads): a reader sees
-    either the old complete folder or the new complete one, and an exception (or an
-    interrupt) removes the half-built folder and leaves ``target`` as it was.
-    """
-    target = Path(target)
-    tmp = temp_dir_beside(target)
-    try:
-        yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -53,3 +53,23 @@ def outputs_dir() -> Path:
 def cache_dir() -> Path:
     """Git-ignored cache for generated inputs (paper-scale simulations, downloads)."""
     return Path(os.environ.get("STUDYKIT_CACHE", project_root() / ".cache"))
+
+
+def notebook_path(study: str) -> Path:
+    """The committed notebook of a study: ``notebooks/<study>.ipynb``."""
+    return notebooks_dir() / f"{study}.ipynb"
+
+
+def profile_file(study: str, profile: str) -> Path:
+    """A parameter profile: ``params/<study>/<profile>.yaml``."""
+    return params_dir(study) / f"{profile}.yaml"
+
+
+def lib_dir() -> Path:
+    """The library folder every run's cache key hashes."""
+    return project_root() / "lib"
+
+
+def lock_file() -> Path:
+    """The pinned environment (``requirements.lock``), part of every run's cache key."""
+    return project_root() / "requirements.lock"

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from studykit import paths
-from studykit.errors import ParamError
-from studykit.fileio import temp_dir_beside, write_text_atomic
+from studykit.fileio import write_text_atomic
+from studykit.folders import SITE_MARKER, check_replaceable, replace_dir, temp_dir_beside
 
 # ------------------------------------------------------------------------------------------
 # Offline notebook HTML
@@ -545,14 +545,13 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
 
     root = Path(paths.resolve(outputs_root)) if outputs_root else paths.outputs_dir()
     site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
-    if site.exists() and not (site / "index.html").is_file() and any(site.iterdir()):
-        raise ParamError(f"refusing to replace {site}: it exists and is not a studykit report")
+    check_replaceable(site, SITE_MARKER, "report site")
     runs = [r for r in find_runs(root) if r.folder.resolve() != site.resolve()]
     failures = find_failures(root)
     failed_map = {(s, p): (folder, msg) for s, p, folder, msg in failures}
 
     site.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir_beside(site)
+    tmp = temp_dir_beside(site, SITE_MARKER)
     try:
         write_text_atomic(tmp / "style.css", CSS.lstrip())
         # browsers ask every served page's origin for /favicon.ico (the raw table fragments have no <head>)
@@ -593,9 +592,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    from studykit.runner import _swap_into_place
-
-    _swap_into_place(tmp, site)
+    replace_dir(tmp, site)
     return site / "index.html"
 
 

@@ -100,7 +100,7 @@ def test_failing_cell_exits_1_keeps_partial_notebook_and_previous_outputs(fixtur
     assert "planted failure" in (failed / "FAILED.txt").read_text()
     assert str(failed / "notebook.ipynb").endswith(msg.rsplit("partial notebook kept in ", 1)[1])
     # no temporary folders are left behind
-    assert sorted(p.name for p in good.parent.iterdir()) == [".default.lock", "default", "default.failed"]
+    assert sorted(p.name for p in good.parent.iterdir()) == ["default", "default.failed"]
 
     # the previous run is still valid for the cache
     code, out, err = _run_cli(capsys, "run", NAME, "--quiet")
