@@ -42,8 +42,9 @@ from studykit.errors import NotebookError, StudykitError
 from studykit.fileio import dumps_json, sha256_file
 from studykit.folders import (RUN_MARKER, folder_lock, has_marker, remove_stale_siblings, replace_dir,
                               temp_dir_beside)
-from studykit.profiles import resolve_params
+from studykit.profiles import RunSpec, resolve_run
 from studykit.progress import Progress, progress_mode
+from studykit.runsummary import summary_line
 from studykit.runfolder import (annotate_manifest, check_run_folders, failed_dir, keep_failed, note_output_dir,
                                 written_before_markers)
 
@@ -65,10 +66,18 @@ class RunResult:
     seconds: float
     cache_key: str = ""
     notebook: Path = field(default_factory=Path)
+    source: str = ""
 
     def describe(self) -> str:
+        """``study/name (profile default --set k=v): executed in 3.1 s -> outputs/study/name``."""
         what = "executed" if self.status == "executed" else "cached (nothing changed)"
-        return f"{self.study}/{self.profile}: {what} in {self.seconds:.1f} s -> {display_path(self.out_dir)}"
+        source = f" ({self.source})" if self.source and self.source != f"profile {self.profile}" else ""
+        return (f"{self.study}/{self.profile}{source}: {what} in {self.seconds:.1f} s -> "
+                f"{display_path(self.out_dir)}")
+
+    def summary(self) -> str:
+        """The run's data issues and model fallbacks in one line (:func:`studykit.runsummary.summary_line`)."""
+        return f"{self.study}/{self.profile}: {summary_line(self.out_dir)}"
 
 
 def display_path(p: Path) -> str:
@@ -84,18 +93,18 @@ def default_out_dir(study: str, name: str) -> Path:
     return paths.outputs_dir() / study / name
 
 
-def _run_info(study: str, name: str, key: str, params_file, overrides, force: bool,
-              started: _dt.datetime, seconds: float) -> dict[str, Any]:
-    """The manifest's ``run`` section."""
+def _run_info(study: str, spec: RunSpec, key: str, force: bool, started: _dt.datetime,
+              seconds: float) -> dict[str, Any]:
+    """The manifest's ``run`` section (``profile`` is the run's name, ``base_profile`` what it started from)."""
     nb = paths.notebook_path(study)
-    profile = paths.profile_file(study, name)
+    profile = paths.profile_file(study, spec.profile)
     return {
         "cache_key": key,
-        "profile": name,
-        "profile_file": rel_to_project(paths.resolve(params_file)) if params_file is not None
+        "profile": spec.name,
+        "base_profile": spec.profile,
+        "profile_file": rel_to_project(spec.params_file) if spec.params_file is not None
         else (rel_to_project(profile) if profile.is_file() else None),
-        "overrides": json.loads(dumps_json(dict(overrides))) if isinstance(overrides, Mapping)
-        else list(overrides or []),
+        "overrides": json.loads(dumps_json(spec.overrides)),
         "notebook": rel_to_project(nb),
         "notebook_sha256": sha256_file(nb),
         "kernel": KERNEL_NAME,
@@ -114,24 +123,34 @@ def run_study(
     out_dir: str | os.PathLike | None = None,
     force: bool = False,
     progress: bool | str = False,
+    out_root: str | os.PathLike | None = None,
 ) -> RunResult:
     """Run one study under one profile (see the module docstring for the flow).
 
     Raises :class:`ParamError` for bad parameters, missing inputs or an output
     folder studykit did not write (nothing is written) and
     :class:`NotebookError` when a cell fails (the previous output folder stays
-    intact; the partial run is kept in ``<out_dir>.failed``).
+    intact; the partial run is kept in ``<out_dir>.failed``). Without
+    ``out_dir`` the run goes to ``<out_root>/<study>/<run name>``, ``out_root``
+    defaulting to ``outputs/``.
     """
     t0 = time.perf_counter()
-    params, name = resolve_params(study, profile, params_file, overrides)
+    spec = resolve_run(study, profile, params_file, overrides)
+    params, name = spec.params, spec.name
     nb = paths.notebook_path(study)
     key = cache_key(study, params)  # also checks that the notebook exists
-    final = Path(paths.resolve(out_dir)) if out_dir is not None else default_out_dir(study, name)
+    if out_dir is not None:
+        final = Path(paths.resolve(out_dir))
+    elif out_root is not None:
+        final = Path(paths.resolve(out_root)) / study / name
+    else:
+        final = default_out_dir(study, name)
     check_run_folders(final)
     prog = Progress(f"{study}/{name}", progress_mode(progress))
 
     def done(status: str) -> RunResult:
-        return RunResult(study, name, status, final, time.perf_counter() - t0, key, final / "notebook.ipynb")
+        return RunResult(study, name, status, final, time.perf_counter() - t0, key, final / "notebook.ipynb",
+                         spec.source())
 
     if not force and cached_run_valid(final, key):
         return done("cached")
@@ -148,7 +167,7 @@ def run_study(
         try:
             executed = execute_notebook(nb, tmp / "notebook.ipynb", {**params.to_notebook(), "output_dir": str(tmp)},
                                         progress=prog, timeout=cell_timeout())
-            info = _run_info(study, name, key, params_file, overrides, force, started, time.perf_counter() - t_exec)
+            info = _run_info(study, spec, key, force, started, time.perf_counter() - t_exec)
             note_output_dir(tmp / "notebook.ipynb", executed, final)
             annotate_manifest(tmp, executed, info, study)
         except StudykitError as exc:
@@ -199,7 +218,7 @@ def run_all(
     Every study runs even if another fails; then a :class:`RunAllError`
     (exit code: the worst of the failures) lists the failures, with the
     successful results in ``.results``. ``out_root`` puts each run in
-    ``<out_root>/<study>/<profile>``.
+    ``<out_root>/<study>/<run name>``.
     """
     from studykit.studies import STUDIES
 
@@ -212,7 +231,7 @@ def run_all(
     for s in studies:
         kw: dict[str, Any] = dict(study=s, profile=profile, overrides=overrides, force=force, progress=mode)
         if out_root is not None:
-            kw["out_dir"] = Path(paths.resolve(out_root)) / s / profile
+            kw["out_root"] = Path(paths.resolve(out_root))
         tasks.append(kw)
     outcomes: dict[str, RunResult | StudykitError] = {}
     if jobs == 1 or len(tasks) == 1:
@@ -246,6 +265,5 @@ def run_all(
 
 
 __all__ = [
-    "RunResult", "RunAllError", "run_study", "run_all", "cache_key", "resolve_params", "default_out_dir",
-    "failed_dir", "KERNEL_NAME",
+    "RunResult", "RunAllError", "run_study", "run_all", "cache_key", "default_out_dir", "failed_dir", "KERNEL_NAME",
 ]
