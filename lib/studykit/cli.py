@@ -72,7 +72,7 @@ def add_run(sub) -> None:
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one parameter (VALUE read as YAML; relative paths: relative to the current "
                         "directory); repeatable. The run goes to <profile>+<hash>/, not the profile's folder")
-    r.add_argument("--out", metavar="DIR", help="output folder (with 'all': DIR/<study>/<profile>)")
+    r.add_argument("--out", metavar="DIR", help="output folder (with 'all': DIR/<study>/<run name>)")
     r.add_argument("--force", action="store_true", help="execute even if the cached run is up to date")
     r.add_argument("--jobs", type=int, default=1, metavar="N", help="studies run in parallel processes (all)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
