@@ -149,3 +149,35 @@ def test_run_folders_of_older_versions_are_recognised_by_exact_content(tmp_path)
     assert not written_before_markers(run)
     with pytest.raises(ParamError):
         check_run_folders(run)
+
+
+def test_keeping_a_failed_run_never_replaces_a_users_file_and_leaves_no_temp(tmp_path):
+    """Unit: one failed run whose ``.failed`` sibling became a user's file after the run started."""
+    from studykit.runfolder import keep_failed
+
+    final = tmp_path / "default"
+    tmp = folders.temp_dir_beside(final, RUN_MARKER)
+    (tmp / "notebook.ipynb").write_text("{}")
+    users = tmp_path / "default.failed"
+    users.write_bytes(b"my notes\n")
+    with pytest.raises(ParamError, match="is a file"):
+        keep_failed(tmp, final, "boom")
+    assert users.read_bytes() == b"my notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default.failed"]
+
+
+def test_failed_folders_of_older_versions_are_recognised_by_exact_content(tmp_path):
+    """Unit: one unmarked failed-run folder, then with a user's file added."""
+    import nbformat
+
+    failed = tmp_path / "default.failed"
+    (failed / "tables").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["studykit"] = {"status": "failed", "error": "boom"}
+    nbformat.write(nb, str(failed / "notebook.ipynb"))
+    (failed / "FAILED.txt").write_text("boom\n")
+    (failed / "tables" / "t.csv").write_text("a\n")
+    assert written_before_markers(failed)
+    (failed / "sub").mkdir()
+    (failed / "sub" / "thesis.tex").write_text("mine")
+    assert not written_before_markers(failed)
