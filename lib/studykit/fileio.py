@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -24,7 +25,7 @@ def _umask() -> int:
 
 def _file_mode() -> int:
     """The mode a plain ``open(..., "w")`` would give: 0o666 less the process umask."""
-    return 0o666 & ~_umask()
+    return 0o666 & ~current_umask()
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from studykit.errors import ParamError
+from studykit.fileio import current_umask
 
 RUN_MARKER = ".studykit-run.json"
 SITE_MARKER = ".studykit-site"
@@ -38,12 +39,6 @@ MARKERS = (RUN_MARKER, SITE_MARKER, CACHE_MARKER)
 
 _TMP_TAG = "tmp"
 _OLD_TAG = "old"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def has_marker(folder: str | os.PathLike, marker: str) -> bool:
@@ -109,7 +104,7 @@ def temp_dir_beside(target: str | os.PathLike, marker: str | None = None,
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{_TMP_TAG}-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, 0o777 & ~current_umask())
     if marker is not None:
         write_marker(tmp, marker, info)
     return tmp
@@ -215,7 +210,7 @@ def folder_lock(target: str | os.PathLike, on_wait: Callable[[], None] | None = 
         return
     path = lock_path(target)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

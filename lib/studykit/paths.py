@@ -26,7 +26,10 @@ def resolve(path: str | os.PathLike) -> Path:
     """Resolve a user path: absolute as is, relative to the project root otherwise.
 
     Notebooks run with ``notebooks/`` as working directory and the CLI from
-    anywhere, so every path parameter is taken relative to the project root.
+    anywhere, so a path parameter in a notebook or a committed profile is taken
+    relative to the project root. (The command line makes ``--set`` paths and
+    ``--params`` file paths absolute before they get here:
+    :meth:`studykit.params.StudyParams.with_paths_from`.)
     """
     p = Path(os.path.expanduser(str(path)))
     return p if p.is_absolute() else (project_root() / p)

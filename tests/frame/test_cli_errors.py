@@ -1,5 +1,8 @@
 """Bad parameters and missing inputs: one line on stderr naming the key (and file), exit 2, nothing written.
-A failing cell: exit 1, the message names notebook, cell and exception; previous outputs stay intact."""
+A failing cell: exit 1, the message names notebook, cell and exception; previous outputs stay intact.
+
+Unit: one CLI invocation (``cli.main``) against the frame fixture study.
+"""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,7 @@
-"""Runner: execution, output folder, cache hits and invalidation, --force, determinism, run_all."""
+"""Runner: execution, output folder, cache hits and invalidation, --force, determinism, run_all.
+
+Unit: one run (or one cache-key computation) of the frame fixture study in its own temporary project.
+"""
 from __future__ import annotations
 
 import json
