@@ -210,7 +210,7 @@ def folder_lock(target: str | os.PathLike, on_wait: Callable[[], None] | None = 
         return
     path = lock_path(target)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # the umask applies
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
