@@ -2,8 +2,9 @@
 
 Every output is written to a temporary file in the target folder and moved
 into place with :func:`os.replace`, so a reader never sees half a file and a
-crash never leaves one behind. Whole folders are replaced by
-:mod:`studykit.folders`.
+crash never leaves one behind. Whole folders (run folders, the report site,
+generated caches) are built and swapped in by :mod:`studykit.folders`, whose
+:func:`~studykit.folders.building_dir` is also importable from here.
 """
 from __future__ import annotations
 
@@ -15,12 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from studykit.folders import building_dir, current_umask
 
-def current_umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+__all__ = ["atomic_path", "write_text_atomic", "write_bytes_atomic", "write_json_atomic", "dumps_json",
+           "sha256_file", "sha256_tree", "building_dir"]
 
 
 def _file_mode() -> int:

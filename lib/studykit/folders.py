@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from studykit.errors import ParamError
-from studykit.fileio import current_umask
 
 RUN_MARKER = ".studykit-run.json"
 SITE_MARKER = ".studykit-site"
@@ -39,6 +38,13 @@ MARKERS = (RUN_MARKER, SITE_MARKER, CACHE_MARKER)
 
 _TMP_TAG = "tmp"
 _OLD_TAG = "old"
+
+
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def has_marker(folder: str | os.PathLike, marker: str) -> bool:

@@ -58,8 +58,7 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
-from studykit.fileio import sha256_file
-from studykit.folders import building_dir
+from studykit.fileio import building_dir, sha256_file
 from studykit.paths import cache_dir
 
 VADER_VERSION = "3.3.2"
