@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from studykit import paths
 from studykit.errors import ParamError
 
 RUN_MARKER = ".studykit-run.json"
@@ -168,9 +169,20 @@ def remove_stale_siblings(target: str | os.PathLike, marker: str) -> list[Path]:
     return removed
 
 
-def _has_completion_stamp(folder: Path) -> bool:
-    """A generated cache folder's ``.complete`` stamp (written by every generator before markers existed)."""
-    return (folder / ".complete").is_file()
+def _generated_by_studykit(folder: Path) -> bool:
+    """A generated folder without a marker: one holding a ``.complete`` stamp, or one inside the cache.
+
+    Every generator writes ``.complete`` last; the cache folder (``.cache/`` or
+    ``STUDYKIT_CACHE``) holds only what studykit generated, and a generator may
+    fill its temporary folder with a tool (``git clone``) that replaces the marker.
+    """
+    if (folder / ".complete").is_file():
+        return True
+    try:
+        folder.resolve().relative_to(paths.cache_dir().resolve())
+    except ValueError:
+        return False
+    return folder.resolve() != paths.cache_dir().resolve()
 
 
 @contextmanager
@@ -179,11 +191,11 @@ def building_dir(target: str | os.PathLike, marker: str = CACHE_MARKER) -> Itera
 
     For generated folders (cached simulations, extracted downloads). An
     exception or an interrupt removes the half-built folder and leaves
-    ``target`` as it was; a ``target`` that studykit did not write (no marker
-    and no ``.complete`` stamp) is refused.
+    ``target`` as it was; a ``target`` that studykit did not write (no marker,
+    no ``.complete`` stamp, outside the cache folder) is refused.
     """
     target = Path(target)
-    check_replaceable(target, marker, "generated folder", written_before_markers=_has_completion_stamp)
+    check_replaceable(target, marker, "generated folder", written_before_markers=_generated_by_studykit)
     tmp = temp_dir_beside(target, marker)
     try:
         yield tmp

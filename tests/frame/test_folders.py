@@ -181,3 +181,18 @@ def test_failed_folders_of_older_versions_are_recognised_by_exact_content(tmp_pa
     (failed / "sub").mkdir()
     (failed / "sub" / "thesis.tex").write_text("mine")
     assert not written_before_markers(failed)
+
+
+def test_building_dir_may_replace_an_unmarked_folder_inside_the_cache(tmp_path, monkeypatch):
+    """Unit: one generated folder in the cache whose generator replaced the marker (a git clone)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("STUDYKIT_CACHE", str(cache))
+    target = cache / "code_survival" / "bundles" / "abc" / "repo"
+    target.mkdir(parents=True)
+    (target / "half-cloned").write_text("x")
+    with folders.building_dir(target) as tmp:
+        (tmp / "cloned").write_text("y")
+    assert sorted(p.name for p in target.iterdir()) == [folders.CACHE_MARKER, "cloned"]
+    with pytest.raises(ParamError):
+        with folders.building_dir(cache) as tmp:  # the cache folder itself is not a generated folder
+            pass
