@@ -5,7 +5,7 @@
     studykit list
     studykit params STUDY
     studykit run STUDY|all [--profile NAME | --params FILE] [--set KEY=VALUE ...] [--out DIR] [--force] [--jobs N]
-    studykit report [--out DIR]
+    studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
     studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--no-progress]
 
@@ -82,6 +82,8 @@ def add_report(sub) -> None:
     rep = sub.add_parser("report", help="build the HTML report of every run (outputs/site/index.html)")
     rep.add_argument("--out", metavar="DIR", help="site folder (default: outputs/site)")
     rep.add_argument("--outputs", metavar="DIR", help="runs to report (default: outputs/)")
+    rep.add_argument("run", nargs="?", metavar="RUN_FOLDER",
+                     help="report only this run's folder (manifest.json + results.json); site in RUN_FOLDER/site")
 
 
 def add_simulate(sub) -> None:
@@ -179,7 +181,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from studykit.report import build_report
 
-    index = build_report(out_dir=_user_path(args.out), outputs_root=_user_path(args.outputs))
+    if args.run and args.outputs:
+        raise ParamError("report: give a RUN_FOLDER or --outputs, not both")
+    index = build_report(out_dir=_user_path(args.out), outputs_root=_user_path(args.run or args.outputs))
     print(f"report: {index}")
     return 0
 

@@ -28,6 +28,20 @@ Layout of an output folder::
     manifest.json
     notebook.ipynb        (written by the runner)
 
+Every string a table or figure carries (caption, column and index names,
+cells) may come from data, so the HTML and LaTeX files escape all of them
+(:mod:`studykit.tablefmt`): ``<script>`` and ``\\input{...}`` are shown as text.
+
+Numbers: the CSV keeps full precision (``%.10g``); the HTML and LaTeX files
+(and the report's view of a table) are for reading, so floats there are
+rounded by a rule per column (:mod:`studykit.tablefmt`):
+
+- p-values (column ``p``, ``q``, ``p_value``, ``*_p_value``, ``p_adjusted``,
+  ``p_holm``, ``*_p``, ...): 3 significant digits, scientific below 0.001
+  (``0.0123``, ``4.56e-05``);
+- counts (a float column whose values are all whole numbers): integers in full;
+- other floats: 4 significant digits.
+
 Determinism: CSV floats are written with ``%.10g`` and ``\\n`` line ends, and
 ``results.json`` with sorted keys, so the same inputs and parameters give
 byte-identical tables and results.
@@ -48,6 +62,7 @@ from studykit.issues import DataIssue
 from studykit.names import slug
 from studykit.fileio import atomic_path, dumps_json, sha256_file, write_json_atomic, write_text_atomic
 from studykit.paths import outputs_dir, resolve
+from studykit.tablefmt import to_html_fragment, to_latex_table
 
 FLOAT_FORMAT = "%.10g"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-+/ ()\[\]:]*$")
@@ -136,7 +151,11 @@ class Outputs:
         formats: tuple[str, ...] = ("csv", "tex", "html"),
         float_format: str = FLOAT_FORMAT,
     ) -> Path:
-        """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path."""
+        """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path.
+
+        ``float_format`` is the CSV's; the .tex and .html files escape every string and round
+        floats by the per-column rule of the module docstring.
+        """
         if not _NAME_RE.match(name):
             raise ValueError(f"save_table: table name '{name}' must be letters, digits, _ . -")
         if not isinstance(df, pd.DataFrame):
@@ -152,16 +171,9 @@ class Outputs:
                 with atomic_path(target) as tmp:
                     df.to_parquet(tmp, index=index)
             elif fmt == "tex":
-                body = df.to_latex(index=index, float_format=lambda x: f"{x:.4g}", caption=caption or None,
-                                   label=f"tab:{name}", escape=True)
-                write_text_atomic(target, body)
+                write_text_atomic(target, to_latex_table(df, caption, f"tab:{name}", index=index))
             elif fmt == "html":
-                show = df if len(df) <= 2000 else df.head(2000)
-                note = "" if show is df else f"<p>First 2,000 of {len(df):,} rows; the CSV has all.</p>"
-                html = (f"<figure class='table'><figcaption>{caption}</figcaption>"
-                        + show.to_html(index=index, float_format=lambda x: f"{x:.4g}", border=0,
-                                       classes="dataframe") + note + "</figure>\n")
-                write_text_atomic(target, html)
+                write_text_atomic(target, to_html_fragment(df, caption, index=index))
             else:
                 raise ValueError(f"save_table('{name}'): unknown format '{fmt}'")
             self._log(target, "table", name, caption)

@@ -3,9 +3,7 @@
 For every run folder ``outputs/<study>/<profile>/`` (a ``manifest.json`` with
 a ``run`` section, written by :mod:`studykit.runner`) the report holds
 
-- the executed notebook as HTML (nbconvert's ``lab`` template), made to work
-  offline: no script or style is fetched from a CDN; formulas are turned into
-  MathML (rendered natively by the browser) by ``latex2mathml``;
+- the executed notebook as HTML, working offline (:mod:`studykit.notebook_html`);
 - the list of exhibits as replication packages give it: Table/Figure number,
   caption, the notebook cell that wrote it (linked into the notebook page) and
   its files (CSV, LaTeX, HTML; PNG, SVG);
@@ -17,104 +15,33 @@ Output files are copied into the site (``<study>/<profile>/files/``), so the
 site is self-contained: it can be zipped, served or opened from disk, and every
 link is relative. The site is built in a temporary folder and swapped into
 place, like a run.
+
+The pages are Jinja2 templates (``templates/report/*.html.j2``, with the
+stylesheet ``style.css``) rendered with autoescaping on: every value taken from
+a manifest, a CSV or a notebook is text in the page, never markup. This module
+only gathers what each page shows.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import html
+import functools
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
 
 from studykit import paths
+from studykit.errors import ParamError
+from studykit import notebook_html
 from studykit.fileio import write_text_atomic
 from studykit.folders import SITE_MARKER, check_replaceable, replace_dir, temp_dir_beside
-
-# ------------------------------------------------------------------------------------------
-# Offline notebook HTML
-# ------------------------------------------------------------------------------------------
-_MATH_RE = re.compile(
-    r"(?<!\\)\$\$(?P<block>.+?)(?<!\\)\$\$"       # $$ display $$
-    r"|\\\[(?P<block2>.+?)\\\]"                   # \[ display \]
-    r"|(?<![\\$])\$(?!\s)(?P<inline>[^$\n]+?)(?<![\s\\])\$(?!\d)"  # $inline$ (not "$5 and $6")
-    r"|\\\((?P<inline2>.+?)\\\)",                 # \( inline \)
-    re.S,
-)
-_CODE_RE = re.compile(r"(^|\n)(```|~~~).*?(\n\2[^\n]*(?=\n|$)|$)|`+[^`\n]*`+", re.S)
-
-
-def latex_to_mathml(latex: str, display: bool) -> str:
-    """MathML for a TeX formula; the escaped TeX in a ``<code>`` when it cannot be converted."""
-    try:
-        from latex2mathml.converter import convert
-
-        return convert(latex.strip(), display="block" if display else "inline")
-    except Exception:  # unsupported macro: show the source rather than fail the report
-        return f'<code class="tex">{html.escape(latex)}</code>'
-
-
-def _protect_math(source: str, store: dict[str, str]) -> str:
-    """Replace formulas outside code by placeholders (restored after markdown rendering)."""
-    out, pos = [], 0
-    for m in _CODE_RE.finditer(source):
-        out.append(_replace_math(source[pos:m.start()], store))
-        out.append(m.group(0))
-        pos = m.end()
-    out.append(_replace_math(source[pos:], store))
-    return "".join(out)
-
-
-def _replace_math(text: str, store: dict[str, str]) -> str:
-    def sub(m: re.Match) -> str:
-        display = m.group("block") is not None or m.group("block2") is not None
-        tex = next(g for g in (m.group("block"), m.group("block2"), m.group("inline"), m.group("inline2"))
-                   if g is not None)
-        token = f"STUDYKITMATH{len(store):05d}X"
-        store[token] = latex_to_mathml(tex, display)
-        return token
-
-    return _MATH_RE.sub(sub, text)
-
-
-_STRIP_PATTERNS = [
-    re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?https?://[^>]*>\s*</script>", re.I | re.S),
-    re.compile(r"<script[^>]*type=[\"']text/x-mathjax-config[\"'][^>]*>.*?</script>", re.I | re.S),
-    re.compile(r"<script[^>]*type=[\"']module[\"'][^>]*>.*?</script>", re.I | re.S),
-    re.compile(r"<link[^>]*\bhref\s*=\s*[\"']?https?://[^>]*>", re.I | re.S),
-    re.compile(r"<!--[^<>]*?mathjax[^<>]*?-->\n?", re.I),
-]
-
-
-def offline_html(body: str) -> str:
-    """Remove every external (CDN) script and stylesheet and the scripts that need them."""
-    for pat in _STRIP_PATTERNS:
-        body = pat.sub("", body)
-    return body
-
-
-def notebook_to_html(nb_path: Path, title: str | None = None) -> str:
-    """Executed notebook -> self-contained HTML page (no network, formulas as MathML)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(nb_path), as_version=4)
-    store: dict[str, str] = {}
-    for cell in nb.cells:
-        if cell.get("cell_type") == "markdown":
-            cell.source = _protect_math(cell.source, store)
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_anchor_links = False
-    resources = {"metadata": {"name": title or nb_path.stem}}
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    for token, mathml in store.items():
-        body = body.replace(token, mathml)
-    body = offline_html(body)
-    return body
-
+from studykit.tablefmt import format_csv_rows
+from studykit.notebook_html import _protect_math, latex_to_mathml, notebook_to_html, offline_html  # noqa: F401
 
 # ------------------------------------------------------------------------------------------
 # Runs
@@ -148,9 +75,30 @@ class Run:
     def slug(self) -> str:
         return f"{self.study}/{self.profile}"
 
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        """The manifest's output entries whose path stays inside the run folder (a manifest from
+        elsewhere cannot make the report copy or link a file outside it)."""
+        def inside(entry: Any) -> bool:
+            rel = Path(str(entry.get("path", ""))) if isinstance(entry, dict) else Path()
+            return bool(rel.parts) and not rel.is_absolute() and ".." not in rel.parts
+
+        return [e for e in self.manifest.get("outputs") or [] if inside(e)]
+
+    @property
+    def has_notebook(self) -> bool:
+        """False for a run written from an interactive session (no executed notebook is kept)."""
+        return (self.folder / "notebook.ipynb").is_file()
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The manifest's ``run`` section (the runner's), with the start and end of an interactive run."""
+        times = {k: self.manifest[k] for k in ("started_at", "finished_at") if k in self.manifest}
+        return {**times, **(self.manifest.get("run") or {})}
+
     def exhibits(self) -> list[Exhibit]:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for e in self.manifest.get("outputs", []):
+        for e in self.outputs:
             if e.get("kind") in ("table", "figure"):
                 groups.setdefault((e["kind"], e["name"]), []).append(e)
 
@@ -170,6 +118,27 @@ class Run:
         return out
 
 
+def is_run_folder(folder: str | os.PathLike) -> bool:
+    """True for one run's output folder: it holds ``manifest.json`` and ``results.json``."""
+    folder = Path(folder)
+    return (folder / "manifest.json").is_file() and (folder / "results.json").is_file()
+
+
+def load_run(folder: Path, study: str | None = None) -> Run | None:
+    """The run in ``folder`` (None when its manifest is unreadable); the study defaults to the manifest's."""
+    try:
+        man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(man, dict):
+        return None
+    try:
+        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        results = {}
+    return Run(study or str(man.get("study") or folder.parent.name), folder.name, folder, man, results)
+
+
 def find_runs(outputs_root: Path) -> list[Run]:
     """Every completed run folder ``<root>/<study>/<profile>/`` (site and dot-folders skipped)."""
     runs = []
@@ -181,61 +150,31 @@ def find_runs(outputs_root: Path) -> list[Run]:
             continue
         if folder.name.endswith(".failed"):
             continue
-        try:
-            man = json.loads(man_path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue
-        if "run" not in man or not (folder / "notebook.ipynb").is_file():
+        run = load_run(folder, study=folder.parent.name)
+        if run is None or "run" not in run.manifest or not (folder / "notebook.ipynb").is_file():
             continue  # an interactive run or an incomplete folder
-        try:
-            results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            results = {}
-        runs.append(Run(folder.parent.name, folder.name, folder, man, results))
+        runs.append(run)
     return runs
+
+
+def _failure(folder: Path, study: str, profile: str) -> tuple[str, str, Path, str]:
+    msg_file = folder / "FAILED.txt"
+    msg = msg_file.read_text(encoding="utf-8").strip() if msg_file.is_file() else "failed"
+    return study, profile, folder, msg
 
 
 def find_failures(outputs_root: Path) -> list[tuple[str, str, Path, str]]:
     """(study, profile, folder, message) of every kept failed run."""
-    out = []
     if not outputs_root.is_dir():
-        return out
-    for folder in sorted(outputs_root.glob("*/*.failed")):
-        if not folder.is_dir():
-            continue
-        msg_file = folder / "FAILED.txt"
-        msg = msg_file.read_text(encoding="utf-8").strip() if msg_file.is_file() else "failed"
-        out.append((folder.parent.name, folder.name[: -len(".failed")], folder, msg))
-    return out
+        return []
+    return [_failure(folder, folder.parent.name, folder.name[: -len(".failed")])
+            for folder in sorted(outputs_root.glob("*/*.failed")) if folder.is_dir()]
 
 
 # ------------------------------------------------------------------------------------------
-# Page helpers
+# Pages (Jinja2 templates in ``templates/report/``, autoescaped)
 # ------------------------------------------------------------------------------------------
-CSS = """
-:root { --fg:#1d2125; --muted:#5f6b76; --line:#d9dee3; --accent:#1f5f99; --bad:#a4262c; --ok:#1e7b34; }
-* { box-sizing: border-box; }
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-       margin: 0 auto; max-width: 1100px; padding: 1.5rem 1.25rem 4rem; }
-a { color: var(--accent); }
-h1 { font-size: 1.6rem; margin: .2rem 0 1rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
-  border-bottom: 1px solid var(--line); padding-bottom: .25rem; }
-nav.crumbs { font-size: .9rem; color: var(--muted); }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .9rem; }
-th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: #f4f6f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-code, pre { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-pre { background: #f6f8fa; padding: .75rem; overflow: auto; max-height: 32rem; border: 1px solid var(--line); }
-figure { margin: 1.25rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { color: var(--muted); font-size: .9rem; margin: .3rem 0; }
-.status-ok { color: var(--ok); font-weight: 600; } .status-bad { color: var(--bad); font-weight: 600; }
-.muted { color: var(--muted); } .small { font-size: .85em; max-width: 32rem; } .files a { margin-right: .5rem; } td.files, td.nowrap { white-space: nowrap; }
-.table-wrap { overflow: auto; max-height: 28rem; border: 1px solid var(--line); }
-.table-wrap table { margin: 0; }
-dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
-dl.kv dt { color: var(--muted); } dl.kv dd { margin: 0; }
-"""
-
+_TEMPLATES = Path(__file__).with_name("templates") / "report"
 
 # a 1x1 PNG (browsers accept PNG data as favicon.ico)
 _FAVICON_PNG = bytes.fromhex(
@@ -243,50 +182,57 @@ _FAVICON_PNG = bytes.fromhex(
     "0000000d49444154789c63908f9ff91f0003cf0217b6c1690f0000000049454e44ae426082"
 )
 
+#: rows of a table shown inline on a run's page (the CSV, LaTeX and HTML files have all)
+INLINE_ROWS = 25
 
-def _e(x: Any) -> str:
-    return html.escape("" if x is None else str(x), quote=True)
 
-
-def _page(title: str, body: str, css_href: str) -> str:
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{_e(title)}</title>\n<link rel=\"icon\" href=\"data:,\">\n"
-        f"<link rel=\"stylesheet\" href=\"{css_href}\">\n</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
+def _text(x: Any) -> str:
+    return "" if x is None else str(x)
 
 
 def _fmt_value(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return _e(v)
-
-
-def _cell_link(entry: dict[str, Any], nb_href: str = "notebook.html") -> str:
-    count = entry.get("execution_count")
-    source_cell = entry.get("source_cell")
-    if count is None and source_cell is None:
-        return '<span class="muted">-</span>'
-    label = f"cell {source_cell}" if source_cell is not None else "cell"
-    if count is not None:
-        label += f" (In&nbsp;[{_e(count)}])"
-    cell_id = entry.get("cell_id")
-    href = f"{nb_href}#cell-id={_e(cell_id)}" if cell_id else nb_href
-    return f'<a href="{href}">{label}</a>'
-
-
-def _kv(items: Iterable[tuple[str, Any]]) -> str:
-    rows = "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in items)
-    return f'<dl class="kv">{rows}</dl>'
+    """A recorded number as shown on a run's page (floats to 6 significant digits)."""
+    return f"{v:.6g}" if isinstance(v, float) else _text(v)
 
 
 def _short(sha: Any, n: int = 12) -> str:
-    return _e(str(sha)[:n]) if sha else "-"
+    return str(sha)[:n] if sha else "-"
 
 
-#: rows of a table shown inline on a run's page (the CSV, LaTeX and HTML files have all)
-INLINE_ROWS = 25
+def _when(stamp: Any) -> str:
+    """``2026-11-28T13:57:35+00:00`` -> ``2026-11-28 13:57``."""
+    text = str(stamp or "")
+    return text[:16].replace("T", " ") if len(text) >= 16 else text
+
+
+def _rel(p: Any) -> str:
+    if not p:
+        return ""
+    try:
+        return Path(p).resolve().relative_to(paths.project_root()).as_posix()
+    except ValueError:
+        return str(p)
+
+
+def _href(*segments: str) -> str:
+    """A relative link to a folder of the site: each path segment percent-encoded, ending in ``/``."""
+    return "".join(quote(s, safe="") + "/" for s in segments)
+
+
+@functools.lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    """The report's templates. Autoescaping is on for every template: a value from data or
+    parameters is always text in the page, never markup."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(text=_text, number=_fmt_value, short=_short, rel=_rel)
+    return env
+
+
+def _render(template: str, **context: Any) -> str:
+    return _templates().get_template(template).render(**context)
 
 
 def _read_csv_rows(path: Path, limit: int = INLINE_ROWS) -> tuple[list[str], list[list[str]], int]:
@@ -304,149 +250,45 @@ def _read_csv_rows(path: Path, limit: int = INLINE_ROWS) -> tuple[list[str], lis
     return header, rows, n
 
 
-def _run_page(run: Run, has_failure: str | None, failed_page: bool = False) -> str:
-    man, r = run.manifest, run.manifest.get("run", {})
-    exhibits = run.exhibits()
-    parts = [
-        '<nav class="crumbs"><a href="../../index.html">All studies</a> &rsaquo; '
-        f"{_e(run.study)} &rsaquo; {_e(run.profile)}</nav>",
-        f"<h1>{_e(run.study)} <span class=\"muted\">/ {_e(run.profile)}</span></h1>",
-    ]
-    if has_failure:
-        parts.append(
-            f'<p class="status-bad">The latest attempt of this profile failed: {_e(has_failure)}'
-            + (' (<a href="failed.html">partial notebook</a>)' if failed_page else "")
-            + '. The outputs below are from the last successful run.</p>'
-        )
-    git = man.get("git") or {}
-    parts.append(_kv([
-        ("notebook", '<a href="notebook.html">executed notebook (HTML)</a> &middot; '
-                     '<a href="files/notebook.ipynb">notebook.ipynb</a>'),
-        ("run", f"{_e(r.get('started_at'))} &rarr; {_e(r.get('finished_at'))} "
-                f"({_e(r.get('seconds'))} s{', forced' if r.get('forced') else ''})"),
-        ("source", f"{_e(r.get('notebook'))}, profile {_e(r.get('profile_file') or '(defaults)')}"
-                   + (f", overrides {_e(r.get('overrides'))}" if r.get("overrides") else "")),
-        ("git commit", f"<code>{_short(git.get('commit'))}</code>"
-                       + (' <span class="status-bad">(uncommitted changes)</span>' if git.get("dirty") else "")),
-        ("cache key", f"<code>{_short(r.get('cache_key'), 16)}</code>"),
-        ("files", '<a href="files/manifest.json">manifest.json</a> &middot; '
-                  '<a href="files/results.json">results.json</a>'),
-    ]))
-
-    # exhibits list
-    parts.append('<h2 id="exhibits">Tables and figures</h2>')
-    if exhibits:
-        rows = []
-        for ex in exhibits:
-            files = " ".join(
-                f'<a href="files/{_e(f["path"])}">{_e(f["path"].rsplit(".", 1)[-1])}</a>' for f in ex.files
-            )
-            rows.append(
-                f'<tr><td><a href="#{ex.kind}-{_e(ex.name)}">{ex.label}</a></td><td><code>{_e(ex.name)}</code></td>'
-                f"<td>{_e(ex.caption)}</td><td>{_cell_link(ex.cell)}</td><td class=\"files\">{files}</td></tr>"
-            )
-        parts.append("<table><thead><tr><th>Exhibit</th><th>Name</th><th>Caption</th><th>Notebook cell</th>"
-                     "<th>Files</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+def _exhibit_view(run: Run, ex: Exhibit) -> dict[str, Any]:
+    """What the run page shows of one exhibit: its files, and the image or the first rows of the CSV."""
+    view: dict[str, Any] = {"kind": ex.kind, "name": ex.name, "caption": ex.caption, "label": ex.label,
+                            "cell": ex.cell, "files": ex.files, "image": None, "csv": None}
+    if ex.kind == "figure":
+        view["image"] = next((f["path"] for f in ex.files if f["path"].endswith((".png", ".svg"))), None)
     else:
-        parts.append('<p class="muted">This run wrote no tables or figures.</p>')
+        csv_file = next((f["path"] for f in ex.files if f["path"].endswith(".csv")), None)
+        if csv_file is not None:
+            header, rows, view["n_rows"] = _read_csv_rows(run.folder / csv_file)
+            view["header"], view["rows"] = header, format_csv_rows(header, rows)
+            view["csv"] = csv_file
+    return view
 
-    for ex in exhibits:
-        caption = f"<figcaption><strong>{ex.label}.</strong> {_e(ex.caption)} " \
-                  f"<span class=\"muted\">({_cell_link(ex.cell)})</span></figcaption>"
-        if ex.kind == "figure":
-            img = next((f for f in ex.files if f["path"].endswith((".png", ".svg"))), None)
-            if img is None:
-                continue
-            parts.append(f'<figure id="figure-{_e(ex.name)}">{caption}'
-                         f'<img src="files/{_e(img["path"])}" alt="{_e(ex.caption or ex.name)}"></figure>')
-        else:
-            csv_file = next((f for f in ex.files if f["path"].endswith(".csv")), None)
-            body = ""
-            if csv_file is not None:
-                header, rows, n_rows = _read_csv_rows(run.folder / csv_file["path"])
-                more = ""
-                if n_rows > len(rows):
-                    more = (f'<p class="muted">First {len(rows)} of {n_rows:,} rows; '
-                            f'<a href="files/{_e(csv_file["path"])}">the CSV</a> has all.</p>')
-                body = ('<div class="table-wrap"><table><thead><tr>' + "".join(f"<th>{_e(h)}</th>" for h in header)
-                        + "</tr></thead><tbody>"
-                        + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-                        + "</tbody></table></div>" + more)
-            parts.append(f'<figure id="table-{_e(ex.name)}">{caption}{body}</figure>')
 
-    # numbers
-    parts.append('<h2 id="numbers">Recorded numbers</h2>')
+def _run_page(run: Run, has_failure: str | None, failed_page: bool = False,
+              index_href: str | None = "../../index.html", css_href: str = "../../style.css") -> str:
+    """A run's page: exhibits with their cells and files, numbers, data problems, parameters, inputs."""
+    man = run.manifest
     records = man.get("records") or {}
-    if run.results:
-        rows = "".join(
-            f"<tr><td><code>{_e(k)}</code></td><td class=\"num\">{_fmt_value(v)}</td>"
-            f"<td>{_cell_link(records.get(k) or {})}</td></tr>"
-            for k, v in sorted(run.results.items())
-        )
-        parts.append("<table><thead><tr><th>Name</th><th>Value</th><th>Notebook cell</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")
-    else:
-        parts.append('<p class="muted">No numbers recorded.</p>')
-
-    # data issues
-    parts.append('<h2 id="data-issues">Data problems found</h2>')
-    di = run.folder / "tables" / "data_issues.csv"
-    if di.is_file():
-        header, rows, _ = _read_csv_rows(di, limit=1000)
-        if rows:
-            parts.append("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>"
-                         + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-                         + "</tbody></table>")
-        else:
-            parts.append('<p>None: every check passed.</p>')
-    else:
-        parts.append('<p class="muted">No data-issue table written.</p>')
-
-    # parameters, inputs, environment
-    parts.append('<h2 id="parameters">Parameters</h2>')
-    params = man.get("parameters") or {}
-    parts.append("<table><thead><tr><th>Parameter</th><th>Value</th></tr></thead><tbody>"
-                 + "".join(f"<tr><td><code>{_e(k)}</code></td><td><code>{_e(json.dumps(v))}</code></td></tr>"
-                           for k, v in sorted(params.items()))
-                 + "</tbody></table>")
-    inputs = man.get("inputs") or []
-    parts.append('<h2 id="inputs">Inputs</h2>')
-    if inputs:
-        parts.append("<table><thead><tr><th>Parameter</th><th>Path</th><th>Kind</th><th>Bytes</th>"
-                     "<th>SHA-256</th></tr></thead><tbody>"
-                     + "".join(f"<tr><td><code>{_e(i.get('key'))}</code></td><td>{_e(_rel(i.get('path')))}</td>"
-                               f"<td>{_e(i.get('kind'))}</td><td class=\"num\">{_e(i.get('bytes', ''))}</td>"
-                               f"<td><code title=\"{_e(i.get('sha256'))}\">{_short(i.get('sha256'), 16)}</code></td></tr>"
-                               for i in inputs)
-                     + "</tbody></table>")
-    else:
-        parts.append('<p class="muted">No input files (the data are generated in the notebook).</p>')
+    issues = None
+    data_issues = run.folder / "tables" / "data_issues.csv"
+    if data_issues.is_file():
+        header, rows, _ = _read_csv_rows(data_issues, limit=1000)
+        issues = {"header": header, "rows": rows}
     env = man.get("environment") or {}
-    pk = env.get("packages") or {}
-    parts.append('<h2 id="environment">Environment</h2>')
-    parts.append(_kv([("python", _e(env.get("python"))), ("platform", _e(env.get("platform"))),
-                      ("requirements.lock", f"<code>{_short(env.get('lock_sha256'), 16)}</code>"),
-                      ("packages", ", ".join(f"{_e(k)}&nbsp;{_e(v)}" for k, v in sorted(pk.items())))]))
-    parts.append('<h2 id="manifest">Manifest</h2>'
-                 '<p><a href="files/manifest.json">manifest.json</a>: parameters, provenance, seeds, inputs and '
-                 "every output with its size, SHA-256 and cell.</p>"
-                 f"<details><summary>Show</summary><pre>{_e(json.dumps(man, indent=1, sort_keys=True))}</pre></details>")
-    return _page(f"{run.study} / {run.profile} - studykit report", "\n".join(parts), "../../style.css")
-
-
-def _when(stamp: Any) -> str:
-    """``2026-11-28T13:57:35+00:00`` -> ``2026-11-28 13:57``."""
-    text = str(stamp or "")
-    return text[:16].replace("T", " ") if len(text) >= 16 else text
-
-
-def _rel(p: Any) -> str:
-    if not p:
-        return ""
-    try:
-        return Path(p).resolve().relative_to(paths.project_root()).as_posix()
-    except ValueError:
-        return str(p)
+    return _render(
+        "run.html.j2",
+        title=f"{run.study} / {run.profile} - studykit report", css_href=css_href, index_href=index_href,
+        study=run.study, profile=run.profile, failure=has_failure, failed_page=failed_page,
+        r=run.info, has_notebook=run.has_notebook, git=man.get("git") or {},
+        exhibits=[_exhibit_view(run, ex) for ex in run.exhibits()],
+        numbers=[(k, v, records.get(k) or {}) for k, v in sorted(run.results.items())],
+        issues=issues,
+        parameters=[(k, json.dumps(v)) for k, v in sorted((man.get("parameters") or {}).items())],
+        inputs=man.get("inputs") or [],
+        env=env, packages=sorted((env.get("packages") or {}).items()),
+        manifest_json=json.dumps(man, indent=1, sort_keys=True),
+    )
 
 
 def notebook_title(nb_path: Path) -> str:
@@ -467,59 +309,44 @@ def notebook_title(nb_path: Path) -> str:
 
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
                 root: Path | None = None) -> str:
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    parts = ["<h1>studykit report</h1>",
-             f'<p class="muted">Built {now} from <code>{_e(_rel(root or paths.outputs_dir()))}/</code>. '
-             "Each row is one study run with one parameter profile; its page lists every table and figure with "
-             "the notebook cell that made it, the recorded numbers and the full manifest.</p>"]
-    failed_map = {(s, p): msg for s, p, _, msg in failures}
-    if runs:
-        rows = []
-        for run in runs:
-            man, r = run.manifest, run.manifest.get("run", {})
-            ex = run.exhibits()
-            n_t = sum(1 for e in ex if e.kind == "table")
-            n_f = sum(1 for e in ex if e.kind == "figure")
-            git = man.get("git") or {}
-            status = ('<span class="status-bad">latest attempt failed</span>' if (run.study, run.profile) in failed_map
-                      else '<span class="status-ok">ok</span>')
-            rows.append(
-                f'<tr><td><a href="{_e(run.study)}/{_e(run.profile)}/index.html">{_e(run.study)}</a>'
-                f'<div class="muted small">{_e(notebook_title(run.folder / "notebook.ipynb"))}</div></td>'
-                f"<td>{_e(run.profile)}</td><td>{status}</td><td class=\"nowrap\">{_e(_when(r.get('finished_at')))}</td>"
-                f"<td class=\"num\">{_e(r.get('seconds'))}</td><td class=\"num\">{n_t}</td><td class=\"num\">{n_f}</td>"
-                f"<td class=\"num\">{len(run.results)}</td>"
-                f"<td><code>{_short(git.get('commit'), 8)}</code>{' (dirty)' if git.get('dirty') else ''}</td>"
-                f'<td><a href="{_e(run.study)}/{_e(run.profile)}/notebook.html">notebook</a></td></tr>'
-            )
-        parts.append("<table><thead><tr><th>Study</th><th>Profile</th><th>Status</th><th>Finished (UTC)</th>"
-                     "<th>Seconds</th><th>Tables</th><th>Figures</th><th>Numbers</th><th>Commit</th><th></th></tr>"
-                     "</thead><tbody>" + "".join(rows) + "</tbody></table>")
-    else:
-        parts.append("<p>No runs yet: <code>studykit run all</code> (or <code>make reproduce</code>) makes them.</p>")
+    """The site's front page: one row per run, failed runs without a successful one, studies not run."""
+    failed = {(s, p) for s, p, _, _ in failures}
+    rows = []
+    for run in runs:
+        r, git = run.info, run.manifest.get("git") or {}
+        exhibits = run.exhibits()
+        rows.append({
+            "study": run.study, "profile": run.profile, "href": _href(run.study, run.profile),
+            "has_notebook": run.has_notebook,
+            "title": notebook_title(run.folder / "notebook.ipynb"),
+            "failed": (run.study, run.profile) in failed,
+            "finished": _when(r.get("finished_at")), "seconds": _text(r.get("seconds")),
+            "n_tables": sum(1 for e in exhibits if e.kind == "table"),
+            "n_figures": sum(1 for e in exhibits if e.kind == "figure"),
+            "n_numbers": len(run.results), "commit": _short(git.get("commit"), 8), "dirty": git.get("dirty"),
+        })
+    ran = {(run.study, run.profile) for run in runs}
+    orphans = [{"study": s, "profile": p, "href": _href(s, p), "message": m,
+                "has_notebook": (f / "notebook.ipynb").is_file()}
+               for s, p, f, m in failures if (s, p) not in ran]
     done = {run.study for run in runs}
-    orphans = [(s, p, f, m) for s, p, f, m in failures if not any(r.study == s and r.profile == p for r in runs)]
-    if orphans:
-        parts.append("<h2>Failed runs without a successful one</h2><ul>" + "".join(
-            (f'<li><a href="{_e(s)}/{_e(p)}/failed.html">{_e(s)} / {_e(p)}</a>: {_e(m)}</li>'
-             if (f / "notebook.ipynb").is_file() else f"<li>{_e(s)} / {_e(p)}: {_e(m)}</li>")
-            for s, p, f, m in orphans
-        ) + "</ul>")
-    missing = [s for s in studies if s not in done]
-    if missing:
-        parts.append("<h2>Not run yet</h2><p>" + ", ".join(f"<code>{_e(s)}</code>" for s in missing) + "</p>")
-    return _page("studykit report", "\n".join(parts), "style.css")
+    return _render(
+        "index.html.j2", title="studykit report", css_href="style.css",
+        built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        root=_rel(root or paths.outputs_dir()), runs=rows, orphans=orphans,
+        missing=[s for s in studies if s not in done],
+    )
 
 
 # ------------------------------------------------------------------------------------------
 def _notebook_key(nb_path: Path, title: str) -> str:
-    """What a notebook page depends on: the notebook, the title, this module and nbconvert's version."""
+    """What a notebook page depends on: the notebook, the title, the converter and nbconvert's version."""
     import hashlib
     from importlib import metadata
 
     h = hashlib.sha256()
     h.update(nb_path.read_bytes())
-    h.update(title.encode() + b"\0" + Path(__file__).read_bytes())
+    h.update(title.encode() + b"\0" + Path(notebook_html.__file__).read_bytes())
     h.update(metadata.version("nbconvert").encode())
     return h.hexdigest()
 
@@ -540,27 +367,43 @@ def _notebook_page(nb_path: Path, title: str, target: Path, previous: Path) -> N
 
 
 def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | os.PathLike | None = None) -> Path:
-    """Write the site and return the path of its ``index.html``."""
+    """Write the site and return the path of its ``index.html``.
+
+    ``outputs_root`` is a folder of runs (``<study>/<profile>/``; default ``outputs/``, site in
+    ``outputs/site``) or one run's folder (it holds ``manifest.json`` and ``results.json``, for
+    example ``outputs/<study>/interactive``; site in ``<run>/site``), reported alone.
+    """
     from studykit.studies import STUDIES
 
     root = Path(paths.resolve(outputs_root)) if outputs_root else paths.outputs_dir()
+    if outputs_root and not root.is_dir():
+        raise ParamError(f"report: {root} is not a folder")
+    if is_run_folder(root):
+        run = load_run(root)
+        if run is None:
+            raise ParamError(f"report: {root / 'manifest.json'} is not a studykit manifest")
+        runs, studies = [run], []
+        failed = root.with_name(f"{root.name}.failed")
+        failures = [_failure(failed, run.study, run.profile)] if failed.is_dir() else []
+    else:
+        runs, studies = find_runs(root), list(STUDIES)
+        failures = find_failures(root)
     site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
     check_replaceable(site, SITE_MARKER, "report site")
-    runs = [r for r in find_runs(root) if r.folder.resolve() != site.resolve()]
-    failures = find_failures(root)
+    runs = [r for r in runs if r.folder.resolve() != site.resolve()]
     failed_map = {(s, p): (folder, msg) for s, p, folder, msg in failures}
 
     site.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_dir_beside(site, SITE_MARKER)
     try:
-        write_text_atomic(tmp / "style.css", CSS.lstrip())
+        write_text_atomic(tmp / "style.css", (_TEMPLATES / "style.css").read_text(encoding="utf-8"))
         # browsers ask every served page's origin for /favicon.ico (the raw table fragments have no <head>)
         (tmp / "favicon.ico").write_bytes(_FAVICON_PNG)
         for run in runs:
             page_dir = tmp / run.study / run.profile
             files = page_dir / "files"
             files.mkdir(parents=True)
-            for entry in run.manifest.get("outputs", []):
+            for entry in run.outputs:
                 src = run.folder / entry["path"]
                 if src.is_file():
                     (files / entry["path"]).parent.mkdir(parents=True, exist_ok=True)
@@ -570,9 +413,10 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
                 shutil.copy2(run.folder / "results.json", files / "results.json")
             else:
                 write_text_atomic(files / "results.json", "{}\n")
-            shutil.copy2(run.folder / "notebook.ipynb", files / "notebook.ipynb")
-            _notebook_page(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}",
-                           page_dir / "notebook.html", site / run.study / run.profile / "notebook.html")
+            if run.has_notebook:
+                shutil.copy2(run.folder / "notebook.ipynb", files / "notebook.ipynb")
+                _notebook_page(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}",
+                               page_dir / "notebook.html", site / run.study / run.profile / "notebook.html")
             failure = failed_map.get((run.study, run.profile))
             failed_page = False
             if failure and (failure[0] / "notebook.ipynb").is_file():
@@ -588,7 +432,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
             page_dir.mkdir(parents=True, exist_ok=True)
             _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
                            site / s / p / "failed.html")
-        write_text_atomic(tmp / "index.html", _index_page(runs, failures, list(STUDIES), root))
+        write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -3,8 +3,11 @@
 ``static_problems(site)`` parses every HTML page and lists links and images that do
 not resolve to a file (or an element id) of the site, and any script, stylesheet or
 image fetched from the network. ``browser_problems(site)`` serves the site on
-127.0.0.1, opens every page in Debian's headless chromium through playwright, and
-lists console errors, failed requests, images that did not load and broken links.
+127.0.0.1, opens every page (and SVG image) in Debian's headless chromium through
+playwright, and lists console errors, failed requests, images that did not load,
+broken links, and any sign that a script from the data ran: a JavaScript dialog
+(``alert``) or a ``window.__pwned`` sentinel set (the injection tests' payloads
+set it).
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import tempfile
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urlparse
+from urllib.parse import quote, unquote, urldefrag, urlparse
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -105,12 +108,21 @@ def serve(folder: Path):
         httpd.server_close()
 
 
-def browser_problems(site: Path, chromium: str, max_pages: int = 200) -> tuple[list[str], int]:
-    """Open every page of the site in chromium; return (problems, pages visited)."""
+#: set by the injection tests' payloads if a script from data ever runs
+SENTINEL = "__pwned"
+
+
+def browser_problems(site: Path, chromium: str, max_pages: int = 200,
+                     texts: dict[str, str] | None = None) -> tuple[list[str], int]:
+    """Open every page and SVG of the site in chromium; return (problems, pages visited).
+
+    When ``texts`` is a dict it receives each page's visible text (``document.body.innerText``),
+    keyed by the page's path in the site.
+    """
     from playwright.sync_api import sync_playwright
 
     site = Path(site)
-    pages = sorted(site.rglob("*.html"))[:max_pages]
+    pages = sorted([*site.rglob("*.html"), *site.rglob("*.svg")])[:max_pages]
     problems: list[str] = []
     with serve(site) as base, tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
@@ -126,9 +138,15 @@ def browser_problems(site: Path, chromium: str, max_pages: int = 200) -> tuple[l
                 page.on("requestfailed", lambda r, errors=errors: errors.append(f"request failed: {r.url}"))
                 page.on("response", lambda r, errors=errors: errors.append(f"HTTP {r.status}: {r.url}")
                         if r.status >= 400 else None)
-                resp = page.goto(f"{base}/{rel}", wait_until="load")
+                page.on("dialog", lambda d, errors=errors: (errors.append(f"script opened a {d.type} dialog: "
+                                                                         f"{d.message}"), d.dismiss()))
+                resp = page.goto(f"{base}/{quote(rel)}", wait_until="load")
                 if resp is None or resp.status != 200:
                     problems.append(f"{rel}: page did not load ({resp.status if resp else 'no response'})")
+                if page.evaluate(f"() => window.{SENTINEL} !== undefined"):
+                    problems.append(f"{rel}: a script from the data ran (window.{SENTINEL} is set)")
+                if texts is not None and rel.endswith(".html"):
+                    texts[rel] = page.evaluate("() => document.body ? document.body.innerText : ''")
                 broken_imgs = page.evaluate(
                     "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0)"
                     ".map(i => i.getAttribute('src').slice(0, 80))"
@@ -137,6 +155,7 @@ def browser_problems(site: Path, chromium: str, max_pages: int = 200) -> tuple[l
                     problems.append(f"{rel}: image did not load: {src}")
                 links = page.evaluate(
                     "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
+                    ".filter(h => typeof h === 'string')"
                 )
                 for href in links:
                     if not href.startswith(base):

@@ -34,6 +34,9 @@ def test_report_pages_list_exhibits_numbers_and_manifest(site, fixture_project_m
     assert 'href="notebook.html#cell-id=cell-05"' in page  # the table's cell in the committed notebook
     assert 'href="files/tables/group_summary.csv"' in page and 'href="files/tables/group_summary.tex"' in page
     assert 'src="files/figures/bootstrap.png"' in page
+    # the inline table is rounded for reading (4 significant digits); the copied CSV keeps full precision
+    assert "<td>0.7812</td>" in page and "0.7811844534" not in page
+    assert "0.7811844534" in (site / NAME / "default" / "files" / "tables" / "group_summary.csv").read_text()
     results = json.loads((fixture_project.out() / "results.json").read_text())
     assert "diff.estimate" in page and f"{results['diff.estimate']:.6g}" in page
     assert "manifest.json" in page and "cache key" in page
@@ -115,3 +118,57 @@ def test_notebook_title_is_the_first_markdown_heading(tmp_path):
     (tmp_path / "a.ipynb").write_text(json.dumps(nb))
     assert notebook_title(tmp_path / "a.ipynb") == "The question?"
     assert notebook_title(tmp_path / "missing.ipynb") == ""
+
+
+def test_report_of_one_run_folder(site, fixture_project_module, capsys):
+    """`studykit report RUN_FOLDER` builds a site of that run alone, in RUN_FOLDER/site by default.
+
+    Unit: one run folder.
+    """
+    import shutil
+
+    run_folder = fixture_project_module.out()
+    try:
+        assert cli.main(["report", str(run_folder)]) == 0
+        one = run_folder / "site"
+        assert str(one / "index.html") in capsys.readouterr().out
+        index = (one / "index.html").read_text()
+        assert f'href="{NAME}/default/index.html"' in index and "Not run yet" not in index
+        page = (one / NAME / "default" / "index.html").read_text()
+        assert "Values by group" in page and 'href="notebook.html#cell-id=cell-05"' in page
+        assert (one / NAME / "default" / "files" / "tables" / "group_summary.csv").read_bytes() == \
+            (run_folder / "tables" / "group_summary.csv").read_bytes()
+        assert static_problems(one) == []
+        # the run folder's own files are untouched, and the full report does not take the site for a run
+        assert json.loads((run_folder / "manifest.json").read_text())["run"]
+        assert [r.folder for r in report.find_runs(fixture_project_module.outputs)] == [run_folder]
+    finally:
+        shutil.rmtree(run_folder / "site", ignore_errors=True)
+
+
+def test_report_of_an_interactive_run_folder(tmp_path):
+    """A run written from a notebook session (no executed notebook, no runner section) is reported too.
+
+    Unit: one interactive output folder.
+    """
+    import pandas as pd
+
+    from studykit.outputs import Outputs
+
+    out = Outputs("frame_fixture", {"n_boot": 10}, tmp_path / "interactive")
+    out.save_table(pd.DataFrame({"group": ["a", "b"], "mean": [1.5, 2.25]}), "means", caption="Group means")
+    out.record("diff.estimate", 0.75)
+    out.close()
+    index = report.build_report(outputs_root=tmp_path / "interactive")
+    assert index == tmp_path / "interactive" / "site" / "index.html"
+    page = (index.parent / NAME / "interactive" / "index.html").read_text()
+    assert "Group means" in page and "diff.estimate" in page and "notebook.html" not in page
+    assert "n_boot" in page
+    assert static_problems(index.parent) == []
+
+
+def test_report_of_a_missing_folder_is_a_one_line_error(tmp_path, capsys):
+    assert cli.main(["report", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope" in err
+    assert cli.main(["report", str(tmp_path), "--outputs", str(tmp_path)]) == 2

@@ -1,0 +1,68 @@
+"""Git bundles as inputs: cloned once into the cache, never written into.
+
+A git bundle (``git bundle create``) is one file holding a repository's
+history; the real-data profile ``agent_repos`` reads the bundles of public
+repositories with agent commits from ``../shared/data/code_survival/``.
+:func:`clone_bundles` clones each bundle into
+``.cache/code_survival/bundles/<sha256 of the bundle, 16 hex>/<name>/`` (name:
+the bundle's file name without ``.bundle``) the first time, through a
+temporary folder renamed into place, and reuses the clone afterwards; the
+bundle itself is only read. A clone is checked out at the bundle's HEAD, so
+mining it gives the same table on every run.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from studykit.errors import InputError
+from studykit.fileio import sha256_file
+
+SOURCE_HINT = ("the agent_repos bundles (anthropics/claude-code-action, MIT; simonw/sqlite-utils, Apache-2.0) "
+               "are read from ../shared/data/code_survival/ beside the project; pass other bundles or "
+               "repositories with --set bundles=[...] or --set repos=[...]")
+
+
+def _git(*args: str, cwd: Path | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip().splitlines()[-1:] or ['?']}")
+    return proc.stdout
+
+
+def clone_bundle(bundle: str | Path, cache: Path) -> Path:
+    """The cached clone of one bundle (made on first use); see the module docstring."""
+    from studykit.fileio import building_dir
+
+    bundle = Path(bundle)
+    if not bundle.is_file():
+        raise InputError(f"{bundle}: bundle not found ({SOURCE_HINT})")
+    name = bundle.name.removesuffix(".bundle") or "repo"
+    target = cache / sha256_file(bundle)[:16] / name
+    if (target / ".git").is_dir() and (target.parent / ".complete").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with building_dir(target) as tmp:
+        tmp.rmdir()
+        try:
+            _git("clone", "--quiet", "--no-hardlinks", "-c", "advice.detachedHead=false", str(bundle), str(tmp))
+        except InputError as exc:
+            raise InputError(f"{bundle}: not a readable git bundle ({exc})") from None
+    (target.parent / ".complete").write_text(name + "\n")
+    return target
+
+
+def clone_bundles(bundles: list[str | Path], cache: Path | None = None) -> list[Path]:
+    """Clone every bundle into the cache (see the module docstring); the clones' paths, in order."""
+    from studykit.paths import cache_dir
+
+    cache = cache or (cache_dir() / "code_survival" / "bundles")
+    return [clone_bundle(b, cache) for b in bundles]
+
+
+def head_time(repo: str | Path) -> str:
+    """ISO 8601 committer time of ``HEAD`` in UTC (``2026-08-22T14:45:56Z``)."""
+    out = _git("log", "-1", "--format=%ct", "HEAD", cwd=Path(repo)).strip()
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(int(out), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

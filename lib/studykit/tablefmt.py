@@ -1,0 +1,210 @@
+"""A table as people read it: the HTML and LaTeX files of :meth:`studykit.outputs.Outputs.save_table`.
+
+Every string of a table -- caption, column and index names, index labels and
+cells -- may come from data or parameters (a model, a hypothesis id, a file
+name), so every one is escaped in both formats:
+
+- HTML: ``&``, ``<`` and ``>`` become entities (the caption here; pandas'
+  ``to_html(escape=True)`` does the header and cells), so ``<script>`` is
+  shown as text, never run.
+- LaTeX: the ten special characters ``\\ { } $ & # % _ ~ ^`` become their
+  escaped forms (:func:`latex_escape`, the same output as pandas'
+  ``escape=True``) in the caption, header, index and cells, and line breaks
+  become spaces, so ``\\input{/etc/passwd}`` is printed, never executed.
+
+Numbers are shown rounded by a rule per float column (the CSV keeps ``%.10g``);
+:func:`column_formatter` chooses it from the column's name and values:
+
+- p-values (a name such as ``p``, ``q``, ``p_value``, ``gold_p_value``,
+  ``p_adjusted``, ``p_holm``, ``spearman_p``): 3 significant digits, and
+  scientific notation below 0.001 (``0.0123``, ``4.56e-05``);
+- counts (every value a whole number, e.g. an ``n`` column that holds NaN):
+  integers, in full (``12345``);
+- any other float: 4 significant digits (``0.1235``, ``1.235e+06``).
+
+Integer, text and boolean columns are shown as they are. The report's inline
+view of a table applies the same rule to the CSV's first rows
+(:func:`format_csv_rows`).
+"""
+from __future__ import annotations
+
+import html
+import math
+import numbers
+import re
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+#: rows written to a table's HTML file (the CSV has all)
+HTML_MAX_ROWS = 2000
+
+_LATEX_SPECIAL = re.compile(r"([\\~^])( ?)|([&%$#_{}])|(\r\n|[\r\n])")
+_LATEX_WORDS = {"\\": "\\textbackslash ", "~": "\\textasciitilde ", "^": "\\textasciicircum "}
+
+
+def latex_escape(text: Any) -> str:
+    """``text`` as LaTeX that prints it literally.
+
+    ``\\``, ``~`` and ``^`` become ``\\textbackslash``, ``\\textasciitilde`` and
+    ``\\textasciicircum`` (followed by ``\\space`` where a space follows, which
+    these commands would swallow); ``& % $ # _ { }`` get a backslash; line
+    breaks become spaces (a blank line inside a caption or cell is an error).
+
+    Examples
+    --------
+    >>> latex_escape("\\\\input{/etc/passwd}")
+    '\\\\textbackslash input\\\\{/etc/passwd\\\\}'
+    """
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return _LATEX_WORDS[m.group(1)] + ("\\space " if m.group(2) else "")
+        if m.group(3):
+            return "\\" + m.group(3)
+        return " "
+
+    return _LATEX_SPECIAL.sub(sub, str(text))
+
+
+#: column names of p-values (and q-values): shown with 3 significant digits, scientific below 0.001
+P_VALUE_NAME = re.compile(
+    r"(^|[_ .-])p[_ .-]?val(ue)?s?($|[_ .-])|^[pq]$|^q[_ .-]?val(ue)?s?$|[_ .-]p$"
+    r"|^p[_ .-](adj|adjusted|holm|bonferroni|hochberg|bh|by|fdr|perm|permutation|raw|corrected|exact"
+    r"|one[_ .-]sided|two[_ .-]sided)($|[_ .-])",
+    re.I,
+)
+
+
+def format_p_value(v: float) -> str:
+    """3 significant digits; scientific notation below 0.001 (``4.56e-05``)."""
+    if not math.isfinite(v):
+        return _NONFINITE[str(v)]
+    if v != 0 and abs(v) < 1e-3:
+        return f"{v:.2e}"
+    return f"{v:.3g}"
+
+
+def format_count(v: float) -> str:
+    """A whole number in full (``12345``)."""
+    return f"{v:.0f}" if math.isfinite(v) else _NONFINITE[str(v)]
+
+
+def format_float(v: float) -> str:
+    """4 significant digits (``0.1235``, ``1.235e+06``)."""
+    return f"{v:.4g}" if math.isfinite(v) else _NONFINITE[str(v)]
+
+
+_NONFINITE = {"nan": "NaN", "inf": "inf", "-inf": "-inf"}
+
+
+def _column_name(label: Any) -> str:
+    """The name a rule looks at: the label, or the last level of a MultiIndex column."""
+    return str(label[-1] if isinstance(label, tuple) and label else label)
+
+
+def column_formatter(name: Any, values: Any) -> Callable[[float], str]:
+    """How the float column ``name`` with ``values`` is shown (the rule in the module docstring)."""
+    if P_VALUE_NAME.search(_column_name(name)):
+        return format_p_value
+    arr = np.asarray(values, dtype=float)
+    finite = arr[np.isfinite(arr)]
+    if finite.size and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 2**53):
+        return format_count
+    return format_float
+
+
+def _float_columns(df: pd.DataFrame) -> list[int]:
+    return [i for i in range(df.shape[1]) if pd.api.types.is_float_dtype(df.dtypes.iloc[i])]
+
+
+def format_csv_rows(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+    """The rows of a CSV (as text) with every float column shown by its rule; other cells unchanged.
+
+    A column is a float column when every non-empty cell is a number and one is not a whole number
+    written as such (the CSV writes ``3.0`` as ``3``, so whole-number columns are left as they are).
+    """
+    out = [list(r) for r in rows]
+    for j, name in enumerate(header):
+        cells = [r[j] for r in rows if j < len(r) and r[j] != ""]
+        if not cells or not all(_NUMBER.match(c) for c in cells) or all(_INTEGER.match(c) for c in cells):
+            continue
+        fmt = column_formatter(name, [float(c) for c in cells])
+        for r in out:
+            if j < len(r) and r[j] != "":
+                r[j] = fmt(float(r[j]))
+    return out
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?inf$|^nan$", re.I)
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def _is_text(value: Any) -> bool:
+    """True for a cell that is shown as a string (not a number, bool or missing value)."""
+    if value is None or isinstance(value, (numbers.Number, bool)):
+        return False
+    try:
+        return not bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and other containers
+        return True
+
+
+def _map_labels(index: pd.Index, fn: Callable[[Any], Any]) -> pd.Index:
+    """``index`` with ``fn`` applied to every string label and level name."""
+    def one(v: Any) -> Any:
+        return fn(v) if isinstance(v, str) else v
+
+    names = [one(n) for n in index.names]
+    if isinstance(index, pd.MultiIndex):
+        return pd.MultiIndex.from_tuples([tuple(one(v) for v in t) for t in index], names=names)
+    if index.dtype == object or isinstance(index.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+        return pd.Index([one(v) for v in index], name=names[0], dtype=object)
+    return index.rename(names[0])
+
+
+def _latex_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose column names, index and text cells are LaTeX-escaped."""
+    out = df.copy()
+    out.columns = _map_labels(df.columns, latex_escape)
+    out.index = _map_labels(df.index, latex_escape)
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if col.dtype == object or isinstance(col.dtype, (pd.CategoricalDtype, pd.StringDtype)):
+            out.isetitem(i, col.astype(object).map(lambda v: latex_escape(v) if _is_text(v) else v))
+    return out
+
+
+def to_html_fragment(df: pd.DataFrame, caption: str = "", *, index: bool = False) -> str:
+    """``<figure class='table'>`` with the escaped caption and the table (its first rows when long);
+    floats rounded by their column's rule."""
+    show = df if len(df) <= HTML_MAX_ROWS else df.head(HTML_MAX_ROWS)
+    note = "" if show is df else f"<p>First {HTML_MAX_ROWS:,} of {len(df):,} rows; the CSV has all.</p>"
+    formatters: list[Callable[[float], str] | None] = [None] * df.shape[1]
+    for i in _float_columns(df):
+        formatters[i] = column_formatter(df.columns[i], df.iloc[:, i])
+    return (f"<figure class='table'><figcaption>{html.escape(caption, quote=False)}</figcaption>"
+            + show.to_html(index=index, formatters=formatters, float_format=format_float, border=0,
+                           classes="dataframe", escape=True)
+            + note + "</figure>\n")
+
+
+def to_latex_table(df: pd.DataFrame, caption: str = "", label: str = "", *, index: bool = False) -> str:
+    """A ``table`` environment with ``booktabs`` rules; caption, header, index and cells escaped,
+    floats rounded by their column's rule."""
+    safe = _latex_safe_frame(df)
+    floats = set(_float_columns(df))
+
+    def other(v: Any) -> Any:  # a float inside a text column: 4 significant digits
+        return format_float(v) if isinstance(v, float) else v
+
+    formatters = {safe.columns[i]: column_formatter(df.columns[i], df.iloc[:, i]) if i in floats else other
+                  for i in range(df.shape[1])}
+    return safe.to_latex(
+        index=index, formatters=formatters, float_format=format_float,
+        caption=latex_escape(caption) if caption else None, label=label or None, escape=False,
+    )
+
+
+__all__ = ["latex_escape", "to_html_fragment", "to_latex_table", "column_formatter", "format_csv_rows",
+           "format_p_value", "format_count", "format_float", "P_VALUE_NAME", "HTML_MAX_ROWS"]
