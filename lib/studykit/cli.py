@@ -3,6 +3,7 @@
 ::
 
     studykit list
+    studykit params STUDY
     studykit run STUDY|all [--profile NAME | --params FILE] [--set KEY=VALUE ...] [--out DIR] [--force] [--jobs N]
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
@@ -13,6 +14,10 @@
 Every :class:`~studykit.errors.StudykitError` is printed as one line on
 stderr and the process exits with its ``exit_code`` (2 for bad parameters or
 input data, 1 for a failing notebook); no traceback.
+
+Each subcommand is one ``cmd_<name>(args) -> exit code`` function with its
+arguments declared in one ``add_<name>(subparsers)`` function; both are listed
+in :data:`COMMANDS`.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import os
 import sys
 from typing import Sequence
 
+from studykit import cli_workshop
 from studykit.errors import ParamError, StudykitError
 
 
@@ -50,38 +56,46 @@ def _studies_arg(value: str) -> list[str]:
     return [value]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="studykit", description="Run, cache and report the studykit study notebooks.")
-    from studykit import __version__
-
-    p.add_argument("--version", action="version", version=f"studykit {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-
+def add_list(sub) -> None:
     sub.add_parser("list", help="the studies, their notebooks and parameter profiles")
 
+
+def add_params(sub) -> None:
+    p = sub.add_parser("params", help="a study's parameters: type, default, range and description")
+    p.add_argument("study", help="a study name")
+
+
+def add_run(sub) -> None:
     r = sub.add_parser("run", help="execute study notebooks (cached), writing outputs/<study>/<profile>/")
     r.add_argument("study", help="a study name or 'all'")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--profile", default="default", help="params/<study>/<NAME>.yaml (default: default)")
-    g.add_argument("--params", dest="params_file", metavar="FILE", help="a YAML parameter file instead of a profile")
+    g.add_argument("--params", dest="params_file", metavar="FILE",
+                   help="a YAML parameter file instead of a profile (its relative paths: relative to FILE)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one parameter (VALUE read as YAML); repeatable")
-    r.add_argument("--out", metavar="DIR", help="output folder (with 'all': DIR/<study>/<profile>)")
+                   help="override one parameter (VALUE read as YAML; relative paths: relative to the current "
+                        "directory); repeatable. The run goes to <profile>+<hash>/, not the profile's folder")
+    r.add_argument("--out", metavar="DIR", help="output folder (with 'all': DIR/<study>/<run name>)")
     r.add_argument("--force", action="store_true", help="execute even if the cached run is up to date")
     r.add_argument("--jobs", type=int, default=1, metavar="N", help="studies run in parallel processes (all)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
 
+
+def add_report(sub) -> None:
     rep = sub.add_parser("report", help="build the HTML report of every run (outputs/site/index.html)")
     rep.add_argument("--out", metavar="DIR", help="site folder (default: outputs/site)")
     rep.add_argument("--outputs", metavar="DIR", help="runs to report (default: outputs/)")
     rep.add_argument("run", nargs="?", metavar="RUN_FOLDER",
                      help="report only this run's folder (manifest.json + results.json); site in RUN_FOLDER/site")
 
+
+def add_simulate(sub) -> None:
     s = sub.add_parser("simulate", help="regenerate a study's embedded data with its seeded simulator")
     s.add_argument("study", help="a study name or 'all'")
     s.add_argument("--out", metavar="DIR", help="target folder (default: data/<study>/; with 'all': DIR/<study>)")
 
+
+def add_mine(sub) -> None:
     m = sub.add_parser("mine", help="mine git repositories into a line-survival table (code_survival)")
     m.add_argument("repos", nargs="+", metavar="REPO", help="local git repositories")
     m.add_argument("--out", required=True, metavar="FILE", help="output table: .csv, .csv.gz or .parquet")
@@ -89,31 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="path glob to skip; repeatable")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    sw = sub.add_parser("sweep", help="run a study over a grid of choices: table, specification curve, page")
-    sw.add_argument("study", help="a study name")
-    sw.add_argument("--grid", required=True, metavar="FILE", help="grid YAML, e.g. params/<study>/multiverse.yaml")
-    sw.add_argument("--profile", help="base profile of every point (default: the grid file's, else default)")
-    where = sw.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1, metavar="N", help="points run at a time in local processes")
-    where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) running the points")
-    sw.add_argument("--out", metavar="DIR", help="sweep folder (default: outputs/<study>/sweeps/<name>)")
-    sw.add_argument("--force", action="store_true", help="execute every point even if its cached run is current")
-    sw.add_argument("--quiet", action="store_true", help="no progress output")
-    from studykit import cli_workshop
 
-    cli_workshop.add_parsers(sub)
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="studykit", description="Run, cache and report the studykit study notebooks.")
+    from studykit import __version__
+
+    p.add_argument("--version", action="version", version=f"studykit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for add, _ in COMMANDS.values():
+        add(sub)
     return p
 
 
 # ------------------------------------------------------------------------------------------
 def cmd_list(args: argparse.Namespace) -> int:
     from studykit import paths
-    from studykit.runner import list_profiles, notebook_path
+    from studykit.profiles import list_profiles
     from studykit.studies import STUDIES
 
     rows = []
     for s in STUDIES:
-        nb = notebook_path(s)
+        nb = paths.notebook_path(s)
         nb_s = os.path.relpath(nb, paths.project_root()) if nb.is_file() else "(no notebook yet)"
         data = paths.data_dir(s)
         data_s = os.path.relpath(data, paths.project_root()) + "/" if data.is_dir() else "(no data yet)"
@@ -122,6 +133,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
     for r in [head, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from studykit.profiles import params_class
+
+    rows = params_class(args.study).describe_fields()
+    head = {"name": "parameter", "type": "type", "default": "default", "range": "range", "description": "description"}
+    cols = ("name", "type", "default", "range")
+    widths = {c: max(len(r[c]) for r in [head, *rows]) for c in cols}
+    for r in [head, *rows]:
+        print("  ".join(r[c].ljust(widths[c]) for c in cols) + "  " + r["description"])
     return 0
 
 
@@ -136,6 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         res = run_study(studies[0], profile=args.profile, params_file=_user_path(args.params_file),
                         overrides=args.overrides, out_dir=_user_path(args.out), force=args.force, progress=progress)
         print(res.describe())
+        print(res.summary(), flush=True)
         return 0
     if args.params_file:
         raise ParamError("--params FILE names one study's parameters; use it with one study, not 'all'")
@@ -144,7 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if isinstance(res, StudykitError):
             print(f"{study}: FAILED: {res}", file=sys.stderr, flush=True)
         else:
-            print(res.describe(), flush=True)
+            print(res.describe())
+            print(res.summary(), flush=True)
 
     try:
         run_all(studies, profile=args.profile, jobs=args.jobs, overrides=args.overrides or None,
@@ -233,6 +258,19 @@ def cmd_mine(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_sweep(sub) -> None:
+    sw = sub.add_parser("sweep", help="run a study over a grid of choices: table, specification curve, page")
+    sw.add_argument("study", help="a study name")
+    sw.add_argument("--grid", required=True, metavar="FILE", help="grid YAML, e.g. params/<study>/multiverse.yaml")
+    sw.add_argument("--profile", help="base profile of every point (default: the grid file's, else default)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, metavar="N", help="points run at a time in local processes")
+    where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) running the points")
+    sw.add_argument("--out", metavar="DIR", help="sweep folder (default: outputs/<study>/sweeps/<name>)")
+    sw.add_argument("--force", action="store_true", help="execute every point even if its cached run is current")
+    sw.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from studykit.sweep import run_sweep
 
@@ -248,14 +286,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _commands() -> dict:
-    from studykit import cli_workshop
-
-    return {"list": cmd_list, "run": cmd_run, "report": cmd_report, "simulate": cmd_simulate, "mine": cmd_mine,
-            "sweep": cmd_sweep, **cli_workshop.COMMANDS}
-
-
-COMMANDS = _commands()
+#: subcommand -> (function declaring its arguments, function running it)
+COMMANDS = {
+    "list": (add_list, cmd_list),
+    "params": (add_params, cmd_params),
+    "run": (add_run, cmd_run),
+    "report": (add_report, cmd_report),
+    "simulate": (add_simulate, cmd_simulate),
+    "mine": (add_mine, cmd_mine),
+    "sweep": (add_sweep, cmd_sweep),
+    **cli_workshop.COMMANDS,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
-        return COMMANDS[args.command](args)
+        return COMMANDS[args.command][1](args)
     except StudykitError as exc:
         sys.stdout.flush()
         print(f"studykit: error: {exc}", file=sys.stderr, flush=True)

@@ -12,11 +12,13 @@ import argparse
 from pathlib import Path
 
 
-def add_parsers(sub) -> None:
+def add_doctor(sub) -> None:
     d = sub.add_parser("doctor", help="check this installation (Python, packages, kernel, write access, one run)")
     d.add_argument("--no-run", action="store_true", help="skip the timed workshop run")
     d.add_argument("--study", default="sycophancy_correlation", help="the study of the workshop run")
 
+
+def add_check(sub) -> None:
     c = sub.add_parser("check", help="compare a run's results with the reference values in reference/")
     c.add_argument("study", help="a study name or 'all'")
     c.add_argument("--profile", default="default")
@@ -24,6 +26,8 @@ def add_parsers(sub) -> None:
     c.add_argument("--update", action="store_true", help="maintainers: write the reference from the run")
     c.add_argument("--all-keys", action="store_true", help="list matching keys too")
 
+
+def add_workshop(sub) -> None:
     w = sub.add_parser("workshop", help="participant workspaces for workshops")
     wsub = w.add_subparsers(dest="workshop_command", metavar="ACTION")
     wsub.required = True
@@ -70,4 +74,5 @@ def cmd_workshop(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"doctor": cmd_doctor, "check": cmd_check, "workshop": cmd_workshop}
+#: subcommand -> (function declaring its arguments, function running it), merged into studykit.cli.COMMANDS
+COMMANDS = {"doctor": (add_doctor, cmd_doctor), "check": (add_check, cmd_check), "workshop": (add_workshop, cmd_workshop)}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from studykit import paths
 from studykit.errors import ParamError
-from studykit.fileio import building_dir
+from studykit.folders import building_dir
 
 __all__ = ["build_docs_site", "sources", "MARKER"]
 
@@ -109,15 +109,13 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None) -> Path:
 
     root = root or paths.project_root()
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).is_file():
-        raise ParamError(f"{out_dir} is not empty and was not written by studykit; choose another folder")
     pages = sources(root)
     if not pages:
         raise ParamError(f"no documentation sources under {root / 'workshop'} or {root / 'docs'}")
     by_path = {p.path.resolve(): p for p in pages}
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "url"])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with building_dir(out_dir) as tmp:
+    with building_dir(out_dir, marker=MARKER) as tmp:
         for page in pages:
             depth = len(Path(page.rel).parent.parts)
             up = "../" * depth
@@ -140,5 +138,4 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(PAGE.format(title=html.escape(page.title), up=up, nav="".join(nav), body=body),
                               encoding="utf-8")
-        (tmp / MARKER).write_text("studykit documentation site\n")
     return out_dir / "index.html"

@@ -2,29 +2,29 @@
 
 Every output is written to a temporary file in the target folder and moved
 into place with :func:`os.replace`, so a reader never sees half a file and a
-crash never leaves one behind.
+crash never leaves one behind. Whole folders (run folders, the report site,
+generated caches) are built and swapped in by :mod:`studykit.folders`, whose
+:func:`~studykit.folders.building_dir` is also importable from here.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from studykit.folders import building_dir, current_umask
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+__all__ = ["atomic_path", "write_text_atomic", "write_bytes_atomic", "write_json_atomic", "dumps_json",
+           "sha256_file", "sha256_tree", "building_dir"]
 
 
 def _file_mode() -> int:
     """The mode a plain ``open(..., "w")`` would give: 0o666 less the process umask."""
-    return 0o666 & ~_umask()
+    return 0o666 & ~current_umask()
 
 
 @contextmanager
@@ -45,36 +45,6 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
-        raise
-
-
-def temp_dir_beside(target: str | os.PathLike, tag: str = "tmp") -> Path:
-    """An empty folder ``.<name>.<tag>-XXXX`` beside ``target`` (same filesystem, so it can be renamed
-    onto ``target``), with the usual folder permissions (``mkdtemp`` alone makes it owner-only)."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{tag}-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_umask())
-    return tmp
-
-
-@contextmanager
-def building_dir(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty folder beside ``target``; on success it replaces ``target`` in one rename.
-
-    For generated folders (cached simulations, extracted downloads): a reader sees
-    either the old complete folder or the new complete one, and an exception (or an
-    interrupt) removes the half-built folder and leaves ``target`` as it was.
-    """
-    target = Path(target)
-    tmp = temp_dir_beside(target)
-    try:
-        yield tmp
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
@@ -107,6 +77,17 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
             if not block:
                 break
             h.update(block)
+    return h.hexdigest()
+
+
+def sha256_files(files: list[Path]) -> str | None:
+    """One SHA-256 over the names and contents of ``files`` (None when there are none)."""
+    files = [Path(f) for f in files if Path(f).is_file()]
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + sha256_file(f).encode() + b"\n")
     return h.hexdigest()
 
 

@@ -11,12 +11,20 @@ in ``studies/<study>/schema.py``. The same class validates
 Every problem becomes a one-line :class:`~studykit.errors.ParamError` naming
 the key (and the file), never a traceback from pydantic.
 
-Input files are declared with :func:`InputPath`; they are resolved relative to
-the project root, must exist, and their content is hashed for the cache and
-the manifest.
+Input files are declared with :func:`InputPath`. A path in a committed
+profile or a notebook is relative to the project root; a path given with
+``--set`` is relative to the current directory and one inside a ``--params``
+YAML file relative to that file (the runner makes both absolute through
+``base_dir``). Before any kernel starts every input must exist, be readable and,
+for files, have a supported extension; a required input (one whose default is
+a path) cannot be set to null or to an empty string.
 """
 from __future__ import annotations
 
+import difflib
+import os
+import types
+import typing
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
@@ -25,34 +33,88 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studykit.errors import ParamError
 from studykit.paths import resolve
+from studykit.tables import READERS
 
 INPUT_KINDS = ("file", "dir", "repo")
+#: file name endings an input file may have unless its field says otherwise (the table formats read)
+INPUT_SUFFIXES = tuple(sorted(READERS))
 
 
-def InputPath(default: Any = None, *, kind: str = "file", description: str = "", **kw: Any) -> Any:
+def InputPath(default: Any = None, *, kind: str = "file", description: str = "", optional: bool | None = None,
+              suffixes: Iterable[str] | None = None, **kw: Any) -> Any:
     """A parameter that names input data (a file, a folder or a git repository).
 
     Use on ``str | None`` fields (one path) or ``list[str]`` fields (several).
     ``kind`` is ``file``, ``dir`` or ``repo``; it decides how the runner
-    checks existence and hashes content.
+    checks existence and hashes content. ``optional`` (default: true only when
+    ``default`` is None or empty) says whether null means "no such input";
+    ``suffixes`` lists the accepted file name endings (default:
+    :data:`INPUT_SUFFIXES`).
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"InputPath kind must be one of {INPUT_KINDS}, got {kind!r}")
-    return Field(default, description=description, json_schema_extra={"input": kind}, **kw)
+    extra: dict[str, Any] = {"input": kind, "optional": (not default) if optional is None else bool(optional)}
+    if suffixes is not None:
+        extra["suffixes"] = [str(x).lower() for x in suffixes]
+    return Field(default, description=description, json_schema_extra=extra, **kw)
 
 
-def _format_validation_error(err: ValidationError, study: str, source: str | None) -> str:
+def closest(key: str, candidates: Iterable[str], n: int = 3) -> str:
+    """`` (did you mean a, b?)`` for the names closest to ``key`` (empty when none is close)."""
+    near = difflib.get_close_matches(key, list(candidates), n=n, cutoff=0.6)
+    return f" (did you mean {', '.join(near)}?)" if near else ""
+
+
+def _check_file_type(key: str, path: Path, suffixes: Iterable[str]) -> None:
+    name = path.name.lower()
+    allowed = sorted(set(suffixes))
+    if not any(name.endswith(s) for s in allowed):
+        raise ParamError(f"parameter '{key}': unsupported file type: {path} (use one of {', '.join(allowed)})")
+
+
+def _format_validation_error(err: ValidationError, study: str, source: str | None,
+                             fields: Iterable[str] = ()) -> str:
     first = err.errors()[0]
     key = ".".join(str(x) for x in first.get("loc", ())) or "?"
     where = f" in {source}" if source else ""
     if first.get("type") == "extra_forbidden":
-        return f"unknown parameter '{key}'{where} for study {study}"
+        return f"unknown parameter '{key}'{where} for study {study}{closest(key, fields)}"
     got = first.get("input")
     got_s = repr(got)
     if len(got_s) > 60:
         got_s = got_s[:57] + "..."
     msg = first.get("msg", "invalid value")
     return f"parameter '{key}'{where}: {msg} (got {got_s})"
+
+
+def _type_text(annotation: Any) -> str:
+    """A short readable type: ``int``, ``float | None``, ``list[str]``, ``one of a, b``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) if a == "" else str(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join("None" if a is type(None) else _type_text(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(_type_text(a) for a in args)}]"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _value_text(value: Any, width: int = 48) -> str:
+    text = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value) \
+        if isinstance(value, str) and not value else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _range_text(metadata: Iterable[Any], annotation: Any) -> str:
+    """Pydantic constraints as text: ``>= 10, <= 100000``, ``length >= 1``."""
+    parts = []
+    for m in metadata:
+        for attr, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("min_length", "length >="),
+                         ("max_length", "length <=")):
+            value = getattr(m, attr, None)
+            if value is not None:
+                parts.append(f"{op} {value}")
+    return ", ".join(parts)
 
 
 class StudyParams(BaseModel):
@@ -77,7 +139,7 @@ class StudyParams(BaseModel):
         try:
             return cls.model_validate(dict(values))
         except ValidationError as err:
-            raise ParamError(_format_validation_error(err, cls.study, source)) from None
+            raise ParamError(_format_validation_error(err, cls.study, source, cls.model_fields)) from None
 
     @classmethod
     def read_profile(cls, path: str | Path) -> dict[str, Any]:
@@ -96,8 +158,30 @@ class StudyParams(BaseModel):
             raise ParamError(f"{p}: a parameter file must be a mapping of key: value")
         return data
 
-    @staticmethod
-    def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    @classmethod
+    def with_paths_from(cls, values: Mapping[str, Any], base_dir: str | Path | None) -> dict[str, Any]:
+        """``values`` with every relative input path made absolute against ``base_dir`` (None: unchanged).
+
+        ``~`` is expanded; null, empty strings and non-strings are left for
+        validation to judge.
+        """
+        out = dict(values)
+        if base_dir is None:
+            return out
+        base = Path(base_dir)
+        for key in cls.input_fields():
+            if key not in out:
+                continue
+            value = out[key]
+            if isinstance(value, str) and value.strip():
+                out[key] = str(base / os.path.expanduser(value))
+            elif isinstance(value, (list, tuple)):
+                out[key] = [str(base / os.path.expanduser(v)) if isinstance(v, str) and v.strip() else v
+                            for v in value]
+        return out
+
+    @classmethod
+    def parse_overrides(cls, pairs: Iterable[str]) -> dict[str, Any]:
         """Parse ``KEY=VALUE`` strings; VALUE is read as YAML (``0.1``, ``[a, b]``, ``null``)."""
         out: dict[str, Any] = {}
         for item in pairs:
@@ -120,25 +204,33 @@ class StudyParams(BaseModel):
         overrides: Mapping[str, Any] | None = None,
         *,
         check_inputs: bool = True,
+        profile_base: str | Path | None = None,
+        overrides_base: str | Path | None = None,
     ) -> "StudyParams":
-        """Profile file + overrides -> validated, prepared parameters with inputs checked."""
+        """Profile file + overrides -> validated, prepared parameters with inputs checked.
+
+        Relative input paths in the profile are taken relative to
+        ``profile_base`` and those in ``overrides`` relative to
+        ``overrides_base`` (None: relative to the project root).
+        """
         values: dict[str, Any] = {}
         source = None
         if profile_file is not None:
-            values.update(cls.read_profile(profile_file))
+            values.update(cls.with_paths_from(cls.read_profile(profile_file), profile_base))
             source = str(profile_file)
         if overrides:
             unknown = [k for k in overrides if k not in cls.model_fields]
             if unknown:
-                raise ParamError(f"unknown parameter '{unknown[0]}' in --set for study {cls.study}")
-            values.update(overrides)
+                raise ParamError(f"unknown parameter '{unknown[0]}' in --set for study {cls.study}"
+                                 f"{closest(unknown[0], cls.model_fields)}")
+            values.update(cls.with_paths_from(overrides, overrides_base))
         try:
             validated = cls.model_validate(dict(values))
         except ValidationError as err:
             loc = err.errors()[0].get("loc", ())
             # name where the bad value came from: the --set override or the profile file
             where = "--set" if overrides and loc and loc[0] in overrides else source
-            raise ParamError(_format_validation_error(err, cls.study, where)) from None
+            raise ParamError(_format_validation_error(err, cls.study, where, cls.model_fields)) from None
         params = validated.prepare()
         if check_inputs:
             params.check_inputs()
@@ -171,11 +263,15 @@ class StudyParams(BaseModel):
     @classmethod
     def input_fields(cls) -> dict[str, str]:
         """Field name -> kind (file, dir, repo) for every :func:`InputPath` field."""
+        return {name: extra["input"] for name, extra in cls._input_extras().items()}
+
+    @classmethod
+    def _input_extras(cls) -> dict[str, dict[str, Any]]:
         out = {}
         for name, info in cls.model_fields.items():
             extra = info.json_schema_extra
             if isinstance(extra, dict) and extra.get("input") in INPUT_KINDS:
-                out[name] = extra["input"]
+                out[name] = extra
         return out
 
     def input_paths(self) -> list[tuple[str, str, Path]]:
@@ -191,12 +287,47 @@ class StudyParams(BaseModel):
         return out
 
     def check_inputs(self) -> None:
-        """Raise ParamError naming the key and path of the first missing input."""
+        """Raise ParamError naming the key (and path) of the first input that cannot be read.
+
+        Refused: null or an empty string for a required input, an empty string
+        anywhere, a missing or unreadable file or folder, a file whose name
+        does not end in one of the field's suffixes (by default the table
+        formats of :func:`studykit.tables.read_table`).
+        """
+        for key, extra in self._input_extras().items():
+            value = getattr(self, key)
+            values = list(value) if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(v, str) and not v.strip() for v in values):
+                raise ParamError(f"parameter '{key}': empty input path (give a file, or null where the input "
+                                 "is optional)")
+            if value is None and not extra.get("optional"):
+                raise ParamError(f"parameter '{key}': an input path is required (got null)")
         for key, kind, path in self.input_paths():
             if kind == "file" and not path.is_file():
                 raise ParamError(f"parameter '{key}': input file not found: {path}")
             if kind in ("dir", "repo") and not path.is_dir():
                 raise ParamError(f"parameter '{key}': input folder not found: {path}")
+            if kind == "file":
+                _check_file_type(key, path, self._input_extras()[key].get("suffixes") or INPUT_SUFFIXES)
+            if not os.access(path, os.R_OK):
+                raise ParamError(f"parameter '{key}': input {'file' if kind == 'file' else 'folder'} "
+                                 f"cannot be read (permission denied): {path}")
+
+    @classmethod
+    def describe_fields(cls) -> list[dict[str, str]]:
+        """One row per parameter: ``name``, ``type``, ``default``, ``range``, ``description`` (as text)."""
+        inputs = cls._input_extras()
+        rows = []
+        for name, info in cls.model_fields.items():
+            kind = inputs.get(name, {}).get("input")
+            type_s = _type_text(info.annotation)
+            if kind:
+                type_s = f"input {kind}" + (" list" if type_s.startswith("list") else "")
+                type_s += " (optional)" if inputs[name].get("optional") else ""
+            default = info.get_default(call_default_factory=True)
+            rows.append({"name": name, "type": type_s, "default": _value_text(default),
+                         "range": _range_text(info.metadata, info.annotation), "description": info.description or ""})
+        return rows
 
     def seeds(self) -> dict[str, int]:
         """Every parameter that is a random seed (named ``seed`` or ``*_seed``)."""

@@ -26,7 +26,10 @@ def resolve(path: str | os.PathLike) -> Path:
     """Resolve a user path: absolute as is, relative to the project root otherwise.
 
     Notebooks run with ``notebooks/`` as working directory and the CLI from
-    anywhere, so every path parameter is taken relative to the project root.
+    anywhere, so a path parameter in a notebook or a committed profile is taken
+    relative to the project root. (The command line makes ``--set`` paths and
+    ``--params`` file paths absolute before they get here:
+    :meth:`studykit.params.StudyParams.with_paths_from`.)
     """
     p = Path(os.path.expanduser(str(path)))
     return p if p.is_absolute() else (project_root() / p)
@@ -72,3 +75,23 @@ def outputs_dir() -> Path:
 def cache_dir() -> Path:
     """Git-ignored cache for generated inputs (paper-scale simulations, downloads)."""
     return Path(os.environ.get("STUDYKIT_CACHE", project_root() / ".cache"))
+
+
+def notebook_path(study: str) -> Path:
+    """The committed notebook of a study: ``notebooks/<study>.ipynb``."""
+    return notebooks_dir() / f"{study}.ipynb"
+
+
+def profile_file(study: str, profile: str) -> Path:
+    """A parameter profile: ``params/<study>/<profile>.yaml``."""
+    return params_dir(study) / f"{profile}.yaml"
+
+
+def lib_dir() -> Path:
+    """The library folder every run's cache key hashes."""
+    return project_root() / "lib"
+
+
+def lock_files() -> list[Path]:
+    """The pinned environment: ``requirements/core.lock`` and every extra's lock, part of every run's cache key."""
+    return sorted((project_root() / "requirements").glob("*.lock"))

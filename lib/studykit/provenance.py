@@ -9,8 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from studykit.fileio import sha256_file, sha256_tree
-from studykit.paths import project_root
+from studykit.fileio import sha256_file, sha256_files, sha256_tree
+from studykit.paths import lock_files, project_root
 
 KEY_PACKAGES = (
     "numpy", "pandas", "scipy", "statsmodels", "lifelines", "scikit-learn", "matplotlib", "seaborn",
@@ -44,13 +44,12 @@ def environment_info() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    lock = project_root() / "requirements.lock"
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "packages": versions,
-        "lock_sha256": sha256_file(lock) if lock.is_file() else None,
+        "lock_sha256": sha256_files(lock_files()),
     }
 
 

@@ -38,7 +38,8 @@ import jinja2
 from studykit import paths
 from studykit.errors import ParamError
 from studykit import notebook_html
-from studykit.fileio import temp_dir_beside, write_text_atomic
+from studykit.fileio import write_text_atomic
+from studykit.folders import SITE_MARKER, check_replaceable, replace_dir, temp_dir_beside
 from studykit.tablefmt import format_csv_rows
 from studykit.notebook_html import _protect_math, latex_to_mathml, notebook_to_html, offline_html  # noqa: F401
 
@@ -418,13 +419,12 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
         runs, studies = find_runs(root), list(STUDIES)
         failures = find_failures(root)
     site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
-    if site.exists() and not (site / "index.html").is_file() and any(site.iterdir()):
-        raise ParamError(f"refusing to replace {site}: it exists and is not a studykit report")
+    check_replaceable(site, SITE_MARKER, "report site")
     runs = [r for r in runs if r.folder.resolve() != site.resolve()]
     failed_map = {(s, p): (folder, msg) for s, p, folder, msg in failures}
 
     site.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir_beside(site)
+    tmp = temp_dir_beside(site, SITE_MARKER)
     try:
         write_text_atomic(tmp / "style.css", (_TEMPLATES / "style.css").read_text(encoding="utf-8"))
         # browsers ask every served page's origin for /favicon.ico (the raw table fragments have no <head>)
@@ -467,9 +467,7 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    from studykit.runner import _swap_into_place
-
-    _swap_into_place(tmp, site)
+    replace_dir(tmp, site)
     return site / "index.html"
 
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from studykit.fileio import building_dir
+from studykit.folders import building_dir
 from studykit.paths import cache_dir
 
 

@@ -3,8 +3,8 @@
 ``fixture_project`` copies ``tests/frame/fixtures`` into a temporary project
 (notebook and study module side by side, its data file, a ``default`` profile
 pointing at that copy, a small ``lib/`` stand-in) and points the runner there:
-``studykit.studies.STUDIES``/``get_study``, ``runner.notebook_path``,
-``runner.lib_dir``, ``paths.params_dir`` and ``STUDYKIT_OUTPUTS``. The real
+``studykit.studies.STUDIES``/``get_study``, ``paths.notebook_path``,
+``paths.lib_dir``, ``paths.params_dir`` and ``STUDYKIT_OUTPUTS``. The real
 ``lib/`` is hashed by its own test; here a stand-in keeps the cache tests
 independent of other people editing the library while the suite runs.
 """
@@ -44,7 +44,6 @@ class FixtureProject:
 
 def _setup(root: Path, monkeypatch) -> FixtureProject:
     import studykit.paths as paths
-    import studykit.runner as runner
     import studykit.studies as studies
 
     nbdir = root / "notebooks"
@@ -66,9 +65,9 @@ def _setup(root: Path, monkeypatch) -> FixtureProject:
     real_get = studies.get_study
     monkeypatch.setattr(studies, "STUDIES", tuple(studies.STUDIES) + (NAME,))
     monkeypatch.setattr(studies, "get_study", lambda n: module if n == NAME else real_get(n))
-    real_nb = runner.notebook_path
-    monkeypatch.setattr(runner, "notebook_path", lambda s: nbdir / f"{s}.ipynb" if s == NAME else real_nb(s))
-    monkeypatch.setattr(runner, "lib_dir", lambda: lib)
+    real_nb = paths.notebook_path
+    monkeypatch.setattr(paths, "notebook_path", lambda s: nbdir / f"{s}.ipynb" if s == NAME else real_nb(s))
+    monkeypatch.setattr(paths, "lib_dir", lambda: lib)
     real_params_dir = paths.params_dir
     monkeypatch.setattr(paths, "params_dir",
                         lambda s=None: params_root / s if s == NAME else real_params_dir(s))

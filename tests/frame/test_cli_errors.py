@@ -1,5 +1,8 @@
 """Bad parameters and missing inputs: one line on stderr naming the key (and file), exit 2, nothing written.
-A failing cell: exit 1, the message names notebook, cell and exception; previous outputs stay intact."""
+A failing cell: exit 1, the message names notebook, cell and exception; previous outputs stay intact.
+
+Unit: one CLI invocation (``cli.main``) against the frame fixture study.
+"""
 from __future__ import annotations
 
 import json
@@ -28,7 +31,7 @@ def _files_under(root: Path) -> list[str]:
 
 BAD = [
     # (argv after "run frame_fixture", words the message must contain)
-    (["--set", "nboot=5"], ["unknown parameter 'nboot'"]),
+    (["--set", "nboot=5"], ["unknown parameter 'nboot'", "did you mean n_boot?"]),
     (["--set", "n_boot=many"], ["parameter 'n_boot'", "integer"]),
     (["--set", "n_boot=3"], ["parameter 'n_boot'", "greater than or equal to 10"]),
     (["--set", "alpha=1.5"], ["parameter 'alpha'", "less than 1"]),
@@ -37,7 +40,7 @@ BAD = [
     (["--set", "n_boot"], ["--set expects KEY=VALUE"]),
     (["--profile", "nope"], ["profile 'nope' not found", "default", "small"]),
     (["--params", "/no/such/params.yaml"], ["parameter file not found", "/no/such/params.yaml"]),
-    (["--profile", "typo"], ["unknown parameter 'n_bot'", "typo.yaml"]),
+    (["--profile", "typo"], ["unknown parameter 'n_bot'", "typo.yaml", "did you mean n_boot?"]),
     (["--profile", "badrange"], ["parameter 'alpha'", "badrange.yaml"]),
     (["--profile", "missinginput"], ["parameter 'data_file'", "gone.csv"]),
     (["--profile", "notyaml"], ["notyaml.yaml", "not valid YAML"]),
@@ -73,12 +76,13 @@ def test_unknown_study_and_usage_errors_exit_2(capsys):
 
 
 def test_failing_cell_exits_1_keeps_partial_notebook_and_previous_outputs(fixture_project, capsys):
-    code, out, err = _run_cli(capsys, "run", NAME, "--quiet")
-    assert code == 0 and "executed" in out
     good = fixture_project.out()
+    code, out, err = _run_cli(capsys, "run", NAME, "--quiet", "--out", str(good))
+    assert code == 0 and "executed" in out
     before = {p: (good / p).read_bytes() for p in _files_under(good) if (good / p).is_file()}
 
-    code, out, err = _run_cli(capsys, "run", NAME, "--set", "fail=true", "--quiet")
+    # the same folder, now with a failing cell
+    code, out, err = _run_cli(capsys, "run", NAME, "--set", "fail=true", "--quiet", "--out", str(good))
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
@@ -100,7 +104,7 @@ def test_failing_cell_exits_1_keeps_partial_notebook_and_previous_outputs(fixtur
     assert "planted failure" in (failed / "FAILED.txt").read_text()
     assert str(failed / "notebook.ipynb").endswith(msg.rsplit("partial notebook kept in ", 1)[1])
     # no temporary folders are left behind
-    assert sorted(p.name for p in good.parent.iterdir()) == [".default.lock", "default", "default.failed"]
+    assert sorted(p.name for p in good.parent.iterdir()) == ["default", "default.failed"]
 
     # the previous run is still valid for the cache
     code, out, err = _run_cli(capsys, "run", NAME, "--quiet")

@@ -37,11 +37,15 @@ def test_real_study_runs_is_cached_and_reported(tmp_path):
     first = _cli(args, outputs)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "executed" in first.stdout
+    # an overridden profile runs in its own folder, <profile>+<hash>, named on the terminal
+    (out,) = (outputs / study).glob(f"{profile}+*")
+    assert f"{study}/{out.name} (profile {profile} --set n_perm=200): executed" in first.stdout
+    assert "data issue" in first.stdout.splitlines()[-1]
     # no terminal: plain progress lines, one per code cell
-    assert f"[{study}/{profile}] cell 1/" in first.stderr
-    out = outputs / study / profile
+    assert f"[{study}/{out.name}] cell 1/" in first.stderr
     man = json.loads((out / "manifest.json").read_text())
-    assert man["run"]["profile"] == profile and man["parameters"]["n_perm"] == 200
+    assert man["run"]["profile"] == out.name and man["run"]["base_profile"] == profile
+    assert man["parameters"]["n_perm"] == 200
     assert any(e["kind"] == "figure" for e in man["outputs"]) and any(e["kind"] == "table" for e in man["outputs"])
     assert all("source_cell" in e for e in man["outputs"] if e["kind"] in ("table", "figure"))
     assert all(i.get("sha256") for i in man["inputs"])
@@ -52,7 +56,7 @@ def test_real_study_runs_is_cached_and_reported(tmp_path):
     rep = _cli(["report"], outputs)
     assert rep.returncode == 0, rep.stderr
     site = outputs / "site"
-    page = (site / study / profile / "index.html").read_text()
+    page = (site / study / out.name / "index.html").read_text()
     assert "Figure 1" in page and "Table 1" in page
     assert static_problems(site) == []
 

@@ -1,4 +1,7 @@
-"""Runner: execution, output folder, cache hits and invalidation, --force, determinism, run_all."""
+"""Runner: execution, output folder, cache hits and invalidation, --force, determinism, run_all.
+
+Unit: one run (or one cache-key computation) of the frame fixture study in its own temporary project.
+"""
 from __future__ import annotations
 
 import json
@@ -6,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from studykit import runner
+from studykit import cachekey, paths, progress, runner
 from studykit.errors import ParamError
+from studykit.fileio import sha256_file
+from studykit.profiles import resolve_params
 from studykit.runner import run_all, run_study
 
 NAME = "frame_fixture"
@@ -30,9 +35,8 @@ def test_first_run_writes_a_complete_output_folder(fixture_project):
                 "tables/group_summary.tex", "tables/group_summary.html", "figures/bootstrap.png",
                 "figures/bootstrap.svg", "tables/data_issues.csv"):
         assert (out / rel).is_file(), rel
-    # no temporary or lock folders left behind except the lock file
-    leftovers = [p.name for p in out.parent.iterdir() if p.name not in ("default", ".default.lock")]
-    assert leftovers == []
+    # no temporary folder or lock file left behind
+    assert [p.name for p in out.parent.iterdir()] == ["default"]
 
     man = json.loads((out / "manifest.json").read_text())
     assert man["study"] == NAME
@@ -41,13 +45,13 @@ def test_first_run_writes_a_complete_output_folder(fixture_project):
     assert man["parameters"]["n_boot"] == 200
     assert man["seeds"] == {"seed": 20240601}
     assert man["inputs"][0]["key"] == "data_file"
-    assert man["inputs"][0]["sha256"] == runner.sha256_file(fixture_project.data)
+    assert man["inputs"][0]["sha256"] == sha256_file(fixture_project.data)
     assert set(man["git"]) == {"commit", "dirty"}
     assert man["environment"]["python"]
     paths_in_manifest = {e["path"] for e in man["outputs"]}
     assert {"notebook.ipynb", "results.json", "tables/group_summary.csv", "figures/bootstrap.png"} <= paths_in_manifest
     for e in man["outputs"]:
-        assert e["sha256"] == runner.sha256_file(out / e["path"]), e["path"]
+        assert e["sha256"] == sha256_file(out / e["path"]), e["path"]
 
     # every table/figure is traced to the committed notebook's cell that wrote it
     by_path = {e["path"]: e for e in man["outputs"]}
@@ -94,66 +98,66 @@ def test_cache_is_invalidated_by_lib_params_inputs_and_edited_outputs(fixture_pr
     """Every other dependency changes the key the runner compares (``cached_run_valid``)."""
     run_study(NAME)
     out = fixture_project.out()
-    params, _ = runner.resolve_params(NAME)
-    key = runner.cache_key(NAME, params)
-    assert runner.cached_run_valid(out, key)
+    params, _ = resolve_params(NAME)
+    key = cachekey.cache_key(NAME, params)
+    assert cachekey.cached_run_valid(out, key)
 
     def invalid_now(why: str, p=None) -> str:
-        new = runner.cache_key(NAME, p or params)
+        new = cachekey.cache_key(NAME, p or params)
         assert new != key, f"{why}: cache key unchanged"
-        assert not runner.cached_run_valid(out, new), f"{why}: would be served from cache"
+        assert not cachekey.cached_run_valid(out, new), f"{why}: would be served from cache"
         return new
 
     (fixture_project.lib / "pkg" / "helpers.py").write_text("VALUE = 2\n")
     key = invalid_now("a changed lib file")
     (fixture_project.lib / "pkg" / "new_module.py").write_text("X = 1\n")
     key = invalid_now("a new lib file")
-    p2, _ = runner.resolve_params(NAME, overrides=["n_boot=300"])
+    p2, _ = resolve_params(NAME, overrides=["n_boot=300"])
     invalid_now("a changed parameter", p2)
-    p3, _ = runner.resolve_params(NAME, overrides=["alpha=0.050"])
-    assert runner.cache_key(NAME, p3) == key, "the same validated value must give the same key"
+    p3, _ = resolve_params(NAME, overrides=["alpha=0.050"])
+    assert cachekey.cache_key(NAME, p3) == key, "the same validated value must give the same key"
     fixture_project.data.write_bytes(fixture_project.data.read_bytes().replace(b"0.", b"1.", 1))
     key = invalid_now("changed input content")
 
     # a run whose outputs were edited by hand is not served from the cache
     res = run_study(NAME)
-    assert res.status == "executed" and runner.cached_run_valid(out, res.cache_key)
+    assert res.status == "executed" and cachekey.cached_run_valid(out, res.cache_key)
     (out / "tables" / "group_summary.csv").write_text("tampered\n")
-    assert not runner.cached_run_valid(out, res.cache_key)
+    assert not cachekey.cached_run_valid(out, res.cache_key)
     (out / "tables" / "group_summary.csv").unlink()
-    assert not runner.cached_run_valid(out, res.cache_key)
+    assert not cachekey.cached_run_valid(out, res.cache_key)
 
 
 def test_cache_key_covers_lock_file_and_python(fixture_project, monkeypatch):
-    params, _ = runner.resolve_params(NAME)
-    base = runner.cache_key(NAME, params)
-    lock = fixture_project.root / "requirements.lock"
-    monkeypatch.setattr(runner, "lock_file", lambda: lock)
+    params, _ = resolve_params(NAME)
+    base = cachekey.cache_key(NAME, params)
+    lock = fixture_project.root / "core.lock"
+    monkeypatch.setattr(paths, "lock_files", lambda: [lock])
     lock.write_text("numpy==1.0\n")
-    k1 = runner.cache_key(NAME, params)
+    k1 = cachekey.cache_key(NAME, params)
     lock.write_text("numpy==1.1\n")
-    k2 = runner.cache_key(NAME, params)
+    k2 = cachekey.cache_key(NAME, params)
     assert len({base, k1, k2}) == 3
-    monkeypatch.setattr(runner.sys, "version", "3.99.0 (fake)")
-    assert runner.cache_key(NAME, params) != k2
+    monkeypatch.setattr(cachekey.sys, "version", "3.99.0 (fake)")
+    assert cachekey.cache_key(NAME, params) != k2
 
 
 def test_real_lib_fingerprint_covers_every_file(tmp_path):
     import shutil
 
     lib = tmp_path / "lib"
-    shutil.copytree(runner.paths.project_root() / "lib" / "studykit", lib / "studykit",
+    shutil.copytree(paths.project_root() / "lib" / "studykit", lib / "studykit",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    base = runner.lib_fingerprint(lib)
+    base = cachekey.lib_fingerprint(lib)
     (lib / "studykit" / "__pycache__").mkdir(exist_ok=True)
     (lib / "studykit" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
-    assert runner.lib_fingerprint(lib) == base, "bytecode caches must not invalidate runs"
+    assert cachekey.lib_fingerprint(lib) == base, "bytecode caches must not invalidate runs"
     target = lib / "studykit" / "fileio.py"
     target.write_text(target.read_text() + "\n# a comment\n")
-    changed = runner.lib_fingerprint(lib)
+    changed = cachekey.lib_fingerprint(lib)
     assert changed != base
     (lib / "studykit" / "data.json").write_text("{}")
-    assert runner.lib_fingerprint(lib) != changed
+    assert cachekey.lib_fingerprint(lib) != changed
 
 
 def test_force_reexecutes_and_gives_byte_identical_tables_and_results(fixture_project):
@@ -191,7 +195,7 @@ def test_refuses_to_replace_a_folder_that_is_not_an_output(fixture_project, tmp_
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
-    with pytest.raises(ParamError, match="not a studykit output folder"):
+    with pytest.raises(ParamError, match="studykit did not write it"):
         run_study(NAME, out_dir=precious)
     assert (precious / "thesis.tex").read_text() == "years of work"
 
@@ -207,7 +211,7 @@ def test_run_all_in_parallel_processes_continues_past_a_failure(fixture_project,
     monkeypatch.setattr(studies, "STUDIES", (NAME, B))
     monkeypatch.setattr(studies, "get_study", lambda n: mod if n in (NAME, B) else real_get(n))
     nb = fixture_project.notebook
-    monkeypatch.setattr(runner, "notebook_path", lambda s: nb)
+    monkeypatch.setattr(paths, "notebook_path", lambda s: nb)
     monkeypatch.setattr(paths, "params_dir", lambda s=None: fixture_project.params_dir / (s or ""))
     fixture_project.write_profile("default", f"data_file: {fixture_project.data}\n")
     b_profile = fixture_project.params_dir / B / "default.yaml"
@@ -243,10 +247,10 @@ def test_progress_bar_on_a_terminal_and_lines_otherwise():
         nbformat.v4.new_code_cell("# Load the data\ndf = load()"),
     ])
     tty, plain = Tty(), io.StringIO()
-    assert runner.progress_mode(True, tty) == "bar" and runner.progress_mode(True, plain) == "lines"
-    assert runner.progress_mode(False, tty) == "off"
+    assert progress.progress_mode(True, tty) == "bar" and progress.progress_mode(True, plain) == "lines"
+    assert progress.progress_mode(False, tty) == "off"
     for stream in (tty, plain):
-        prog = runner._Progress("s/p", runner.progress_mode(True, stream), stream)
+        prog = progress.Progress("s/p", progress.progress_mode(True, stream), stream)
         prog.start(nb)
         for i, cell in enumerate(nb.cells):
             prog.cell_start(cell, i)
@@ -289,4 +293,4 @@ def test_two_simultaneous_runs_of_one_folder_execute_once(fixture_project):
     for p in procs:
         p.join(timeout=60)
     assert statuses == ["cached", "executed"]
-    assert sorted(p.name for p in fixture_project.out().parent.iterdir()) == [".default.lock", "default"]
+    assert sorted(p.name for p in fixture_project.out().parent.iterdir()) == ["default"]

@@ -148,7 +148,7 @@ def test_lessons_site_has_every_page_and_no_broken_link(docs_site):
 
 def test_lessons_site_refuses_a_foreign_folder(tmp_path):
     (tmp_path / "mine.txt").write_text("x")
-    with pytest.raises(ParamError, match="not written by studykit"):
+    with pytest.raises(ParamError, match="studykit did not write it"):
         build_docs_site(tmp_path)
     assert (tmp_path / "mine.txt").read_text() == "x"
 

@@ -32,24 +32,23 @@ def _git(*args: str, cwd: Path | None = None) -> str:
 
 def clone_bundle(bundle: str | Path, cache: Path) -> Path:
     """The cached clone of one bundle (made on first use); see the module docstring."""
-    from studykit.fileio import building_dir
+    from studykit.folders import building_dir
 
     bundle = Path(bundle)
     if not bundle.is_file():
         raise InputError(f"{bundle}: bundle not found ({SOURCE_HINT})")
     name = bundle.name.removesuffix(".bundle") or "repo"
-    target = cache / sha256_file(bundle)[:16] / name
-    if (target / ".git").is_dir() and (target.parent / ".complete").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with building_dir(target) as tmp:
-        tmp.rmdir()
+    folder = cache / sha256_file(bundle)[:16]
+    if (folder / name / ".git").is_dir():
+        return folder / name
+    cache.mkdir(parents=True, exist_ok=True)
+    with building_dir(folder) as tmp:
         try:
-            _git("clone", "--quiet", "--no-hardlinks", "-c", "advice.detachedHead=false", str(bundle), str(tmp))
+            _git("clone", "--quiet", "--no-hardlinks", "-c", "advice.detachedHead=false", str(bundle),
+                 str(tmp / name))
         except InputError as exc:
             raise InputError(f"{bundle}: not a readable git bundle ({exc})") from None
-    (target.parent / ".complete").write_text(name + "\n")
-    return target
+    return folder / name
 
 
 def clone_bundles(bundles: list[str | Path], cache: Path | None = None) -> list[Path]:

@@ -52,9 +52,9 @@ class Params(StudyParams):
     prediction_max_units: int = Field(60000, ge=100)
     n_bootstrap: int = Field(1000, ge=100)
     confidence: float = Field(0.95, gt=0.5, lt=1)
-    recovery_path: str | None = InputPath("data/code_survival/line_events_sim.csv", kind="file",
+    recovery_path: str | None = InputPath("data/code_survival/line_events_sim.csv", kind="file", optional=True,
                                           description="simulated line events with a known hazard ratio")
-    recovery_truth_path: str | None = InputPath("data/code_survival/truth.json", kind="file",
+    recovery_truth_path: str | None = InputPath("data/code_survival/truth.json", kind="file", optional=True,
                                                 description="truth of the simulated line events")
     seed: int = 20260
 

@@ -192,7 +192,8 @@ def corpus_key(root: str | Path, docs: pd.DataFrame) -> str:
 
 def ensure_tokenised(root: str | Path, *, n_workers: int = 2) -> Path:
     """The cache folder with the tokenised corpus files (see the module docstring), made once."""
-    from studykit.fileio import building_dir, write_text_atomic
+    from studykit.fileio import write_text_atomic
+    from studykit.folders import building_dir
 
     docs = read_documents(root)
     target = cache_dir() / "lexical_prevalence" / "ja_tech_blogs" / corpus_key(root, docs)

@@ -32,7 +32,7 @@ class Params(StudyParams):
         "data/lexical_prevalence/corpus.parquet",
         description="comparison corpus (CSV/Parquet/JSONL): doc_id, language, source, text|tokens")
     diachronic_path: str | None = InputPath(
-        "data/lexical_prevalence/diachronic.parquet",
+        "data/lexical_prevalence/diachronic.parquet", optional=True,
         description="diachronic corpus (doc_id, language, year|date, text|tokens) or yearly counts "
                     "(language, lemma, year, docs_with_lemma, n_docs); null skips uptake and excess words")
     languages: list[str] | None = Field(None, description="languages to analyse (default: all present)")

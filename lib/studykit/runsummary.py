@@ -1,0 +1,81 @@
+"""The one line that ends every run: data issues found and model fallbacks taken.
+
+Read from the run folder: the data issues are the rows of
+``tables/data_issues.csv`` with a positive count (or, without that table, the
+``data_issues.*`` numbers of ``results.json``); a model fallback is a
+``results.json`` key ending in ``.fallback`` or ``.not_estimable`` whose value
+is a non-empty string (what was used instead, or why) or ``true``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+FALLBACK_SUFFIXES = (".fallback", ".not_estimable")
+_SHOWN = 3
+
+
+def _results(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def data_issues(folder: Path) -> dict[str, float]:
+    """Check -> count for every data issue with a positive count, in the order found."""
+    table = folder / "tables" / "data_issues.csv"
+    counts: dict[str, float] = {}
+    if table.is_file():
+        with open(table, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                try:
+                    n = float(row.get("count") or 0)
+                except ValueError:
+                    n = 0.0
+                if n > 0:
+                    counts[row.get("check") or "?"] = counts.get(row.get("check") or "?", 0.0) + n
+        return counts
+    for key, value in _results(folder).items():
+        if key.startswith("data_issues.") and isinstance(value, (int, float)) and not isinstance(value, bool) \
+                and value > 0:
+            counts[key[len("data_issues."):]] = float(value)
+    return counts
+
+
+def fallbacks(folder: Path) -> dict[str, str]:
+    """Results key -> what was used instead, for every model fallback recorded."""
+    out = {}
+    for key, value in sorted(_results(folder).items()):
+        if key.endswith(FALLBACK_SUFFIXES) and value not in (None, False, "", 0):
+            out[key] = "yes" if value is True else str(value)
+    return out
+
+
+def _count(n: float) -> str:
+    return f"{int(n):,}" if float(n).is_integer() else f"{n:g}"
+
+
+def summary_line(folder: Path) -> str:
+    """``3 data issues (see tables/data_issues.csv): a 12, b 3, c 1; 1 model fallback: pooled.fallback = two-stage``."""
+    issues = data_issues(folder)
+    if issues:
+        shown = ", ".join(f"{k} {_count(v)}" for k, v in list(issues.items())[:_SHOWN])
+        more = f", and {len(issues) - _SHOWN} more" if len(issues) > _SHOWN else ""
+        n = len(issues)
+        text = f"{n} data issue{'s' if n != 1 else ''} (see tables/data_issues.csv): {shown}{more}"
+    else:
+        text = "no data issues"
+    falls = fallbacks(folder)
+    if falls:
+        n = len(falls)
+        text += f"; {n} model fallback{'s' if n != 1 else ''}: " + ", ".join(f"{k} = {v}" for k, v in falls.items())
+    else:
+        text += "; no model fallbacks"
+    return text
+
+
+__all__ = ["summary_line", "data_issues", "fallbacks", "FALLBACK_SUFFIXES"]

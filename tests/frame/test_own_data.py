@@ -1,0 +1,122 @@
+"""Own data without surprises: where relative paths point, where an overridden run goes, what the
+terminal says at the end, `studykit params`, suggestions for unknown keys, and input paths refused
+before a kernel starts.
+
+Unit: one parameter resolution or one CLI invocation (one notebook execution in the whole module).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from studykit import cli
+from studykit.profiles import resolve_run, run_name
+from studykit.runsummary import summary_line
+
+NAME = "frame_fixture"
+
+
+def test_set_paths_are_relative_to_the_current_directory(fixture_project, tmp_path, monkeypatch):
+    here = tmp_path / "work"
+    here.mkdir()
+    (here / "mine.csv").write_bytes(fixture_project.data.read_bytes())
+    monkeypatch.chdir(here)
+    spec = resolve_run(NAME, overrides=["data_file=mine.csv"])
+    assert spec.params.data_file == str(here / "mine.csv")
+    # a mapping (the Python API, like a notebook) stays relative to the project root
+    with pytest.raises(Exception, match="input file not found"):
+        resolve_run(NAME, overrides={"data_file": "mine.csv"})
+
+
+def test_params_file_paths_are_relative_to_the_file(fixture_project, tmp_path, monkeypatch):
+    (tmp_path / "study" / "data").mkdir(parents=True)
+    (tmp_path / "study" / "data" / "v.csv").write_bytes(fixture_project.data.read_bytes())
+    pf = tmp_path / "study" / "conf" / "mine.yaml"
+    pf.parent.mkdir()
+    pf.write_text("data_file: ../data/v.csv\nn_boot: 50\n")
+    monkeypatch.chdir(fixture_project.root)
+    spec = resolve_run(NAME, params_file=pf)
+    assert Path(spec.params.data_file).resolve() == (tmp_path / "study" / "data" / "v.csv").resolve()
+    assert spec.name == "mine" and spec.overrides == {}
+
+
+def test_an_overridden_run_gets_its_own_folder_and_the_terminal_says_what_ran(fixture_project, capsys):
+    code = cli.main(["run", NAME, "--set", f"data_file={fixture_project.data}", "--set", "n_boot=50", "--quiet"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    spec = resolve_run(NAME, overrides=[f"data_file={fixture_project.data}", "n_boot=50"])
+    assert spec.name == run_name("default", {"data_file": str(fixture_project.data), "n_boot": 50})
+    assert spec.name.startswith("default+") and len(spec.name) == len("default+") + 8
+    assert [p.name for p in (fixture_project.outputs / NAME).iterdir()] == [spec.name], \
+        "the default profile's folder is not written"
+    assert out[0].startswith(f"{NAME}/{spec.name} (profile default --set data_file=")
+    assert "--set n_boot=50): executed" in out[0]
+    assert out[-1] == f"{NAME}/{spec.name}: no data issues; no model fallbacks"
+    man = json.loads((fixture_project.outputs / NAME / spec.name / "manifest.json").read_text())
+    assert man["run"]["base_profile"] == "default"
+    assert man["run"]["overrides"] == {"data_file": str(fixture_project.data), "n_boot": 50}
+
+
+def test_summary_line_counts_data_issues_and_fallbacks(tmp_path):
+    """Unit: one run folder with three checks (one with count 0) and two fallback keys."""
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "data_issues.csv").write_text(
+        "check,count,rule,detail\nduplicates,12,dropped,\nnan_score,3,dropped,\nblank,0,none seen,\nlong_name,1,cut,\n"
+        "other,2,x,\n")
+    (tmp_path / "results.json").write_text(json.dumps({
+        "pooled.fallback": "two-stage", "cox.adjusted.not_estimable": "no variation in file_ext",
+        "mixed.fallback": None, "data_issues.duplicates": 12}))
+    assert summary_line(tmp_path) == (
+        "4 data issues (see tables/data_issues.csv): duplicates 12, nan_score 3, long_name 1, and 1 more; "
+        "2 model fallbacks: cox.adjusted.not_estimable = no variation in file_ext, pooled.fallback = two-stage")
+    (tmp_path / "tables" / "data_issues.csv").unlink()
+    assert summary_line(tmp_path).startswith("1 data issue (see tables/data_issues.csv): duplicates 12;")
+
+
+def test_params_command_lists_every_parameter(fixture_project, capsys):
+    assert cli.main(["params", NAME]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["parameter", "type", "default", "range", "description"]
+    rows = {ln.split()[0]: ln for ln in lines[1:]}
+    assert set(rows) == set(fixture_project.module.Params.model_fields)
+    assert "input file" in rows["data_file"] and "CSV with columns group, value" in rows["data_file"]
+    assert "int" in rows["n_boot"] and "200" in rows["n_boot"] and ">= 10, <= 100000" in rows["n_boot"]
+    assert "> 0, < 1" in rows["alpha"] and "bool" in rows["fail"]
+    assert cli.main(["params", "sycophancy_correlation"]) == 0
+    assert "one of holm, bonferroni" in capsys.readouterr().out
+
+
+BAD_INPUTS = [
+    # (study, --set, words of the one-line error)
+    ("sycophancy_correlation", "personas_path=null", ["'personas_path'", "required", "null"]),
+    ("sycophancy_correlation", "personas_path=", ["'personas_path'", "empty input path"]),
+    ("sycophancy_correlation", "personas_path=/etc/shadow", ["'personas_path'", "unsupported file type",
+                                                              "/etc/shadow"]),
+    ("sycophancy_correlation", "responses_path={docx}", ["'responses_path'", "unsupported file type", ".docx"]),
+    ("annotation_robustness", "items_path=null", ["'items_path'", "required"]),
+    ("sycophancy_correlation", "personas_pth=x.csv", ["unknown parameter 'personas_pth'",
+                                                       "did you mean personas_path"]),
+]
+
+
+@pytest.mark.parametrize("study,setting,words", BAD_INPUTS, ids=[b[1] for b in BAD_INPUTS])
+def test_bad_input_paths_are_refused_before_a_kernel_starts(study, setting, words, capsys, sk_outputs, tmp_path):
+    docx = tmp_path / "thesis.docx"
+    docx.write_bytes(b"PK\x03\x04 not a table")
+    code = cli.main(["run", study, "--set", setting.format(docx=docx), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert not sk_outputs.exists() or not any(sk_outputs.rglob("*"))
+
+
+def test_an_optional_input_may_be_null(sk_outputs):
+    from studykit.studies import get_study
+
+    lex = get_study("lexical_prevalence").Params
+    assert lex.load(overrides={"diachronic_path": None}).diachronic_path is None
