@@ -62,10 +62,14 @@ def run_name(profile: str, overrides: Mapping[str, Any]) -> str:
     return f"{profile}+{digest}"
 
 
+#: files in params/<study>/ that are sweep grids (``studykit sweep --grid``), not parameter profiles
+SWEEP_GRIDS = ("multiverse",)
+
+
 def list_profiles(study: str) -> list[str]:
-    """The profile names of ``study`` (``default`` always first when it has no file)."""
+    """The profile names of ``study`` (``default`` always first when it has no file; sweep grids left out)."""
     d = paths.params_dir(study)
-    names = sorted(p.stem for p in d.glob("*.yaml")) if d.is_dir() else []
+    names = sorted(p.stem for p in d.glob("*.yaml") if p.stem not in SWEEP_GRIDS) if d.is_dir() else []
     if "default" not in names:
         names.insert(0, "default")
     return names
