@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -45,6 +44,7 @@ from studykit.stats import chi2_independence
 
 from .concepts import CONCEPTS, concept_lemmas
 from .counting import CorpusCounts
+from .results import UptakeSummary
 from .schema import LPR_TABLE_COLUMNS
 
 
@@ -307,17 +307,7 @@ def uptake_table(diach, word_sets: dict[str, dict[str, list[str]]], pre_years: l
     return pd.DataFrame(rows)
 
 
-@dataclass(frozen=True)
-class UptakeSummary:
-    languages_increased: int
-    n_languages: int
-    mean_change_pct: float | None
-    baseline_mean_change_pct: float | None
-    baseline_languages_increased: int
-    languages_increased_significant: int
-
-
-def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05) -> UptakeSummary:
+def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05, unit: str = "tokens") -> UptakeSummary:
     """Counts and means over languages (NaN changes excluded; None when no language has one)."""
     ai = table[table["word_set"] == "ai"]
     base = table[table["word_set"] == "baseline"]
@@ -327,7 +317,7 @@ def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05) -> UptakeSummary:
     return UptakeSummary(int((ai_ok > 0).sum()), int(len(ai)),
                          float(ai_ok.mean()) if len(ai_ok) else None,
                          float(base_ok.mean()) if len(base_ok) else None,
-                         int((base_ok > 0).sum()), int(len(sig)))
+                         int((base_ok > 0).sum()), int(len(sig)), unit)
 
 
 def trajectories(diach, items: list[tuple[str, str]]) -> pd.DataFrame:
