@@ -274,6 +274,10 @@ def period_share(diach, language: str, lemmas: list[str], years: list[int]) -> t
     return int(occ), int(tot["n_docs"].sum()) * len(lemmas)
 
 
+UPTAKE_COLUMNS = ["language", "word_set", "n_lemmas", "occ_pre", "exposure_pre", "occ_post", "exposure_post",
+                  "share_pre", "share_post", "change_pct", "chi2", "p_value", "cramers_v", "note"]
+
+
 def uptake_table(diach, word_sets: dict[str, dict[str, list[str]]], pre_years: list[int],
                  post_years: list[int]) -> pd.DataFrame:
     r"""Share of each word set in the pre and post periods, % change and a 2x2 chi-square.
@@ -304,7 +308,7 @@ def uptake_table(diach, word_sets: dict[str, dict[str, list[str]]], pre_years: l
                 row["chi2"], row["p_value"] = res.statistic, res.p_value
                 row["cramers_v"] = res.effect.estimate if res.effect is not None else np.nan
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=UPTAKE_COLUMNS)
 
 
 def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05, unit: str = "tokens") -> UptakeSummary:

@@ -19,11 +19,21 @@ Two counting modes:
     for each (language, year) the number of content tokens of each lemma, the
     number of documents containing it, the content-token total and ``n``.
 
+Duplicates: every row gets two 64-bit BLAKE2b digests, one of its content
+(``doc_id``, language, source or year, text, upos) and one of its key
+(``doc_id``, language, source or year). When two rows have the same content
+digest, the corpus is counted a second time without the later copies (exact
+duplicate documents are dropped, first copy kept, reported as
+``duplicate_document``); rows that share a key but differ in content are all
+kept and reported as ``duplicate_doc_id``. Corpora without duplicates are
+read once.
+
 Memoisation: each worker process keeps one :class:`~.text.LemmaMemo` per
 (language, filter), so a surface form is lemmatised once per process.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter
@@ -54,6 +64,7 @@ class CountConfig:
     upos_col: str | None = None
     date_col: str | None = None        # group from a date column (first 4 characters = year)
     languages: tuple[str, ...] | None = None
+    id_col: str | None = None          # document id (duplicate detection); None: no id column read
 
 
 # --------------------------------------------------------------------------- counting kernel
@@ -87,8 +98,30 @@ def _group_value(raw: Any, cfg: CountConfig) -> Any:
     return int(f) if f.is_integer() and 1000 <= f <= 9999 else None
 
 
-def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def row_digests(batch: dict[str, list], cfg: CountConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(content digest, key digest) of every row of a chunk, as uint64 arrays (see the module docstring)."""
+    n = len(batch["language"])
+    ids = batch[cfg.id_col] if cfg.id_col else [""] * n
+    groups = batch[cfg.date_col or cfg.group_col]
+    upos = batch.get(cfg.upos_col) if cfg.upos_col else None
+    keys = ["\x1f".join((str(i), str(l), str(g))) for i, l, g in zip(ids, batch["language"], groups)]
+    texts = batch[cfg.text_col]
+    content = [k + "\x1e" + str(t) + ("\x1e" + str(upos[j]) if upos is not None else "")
+               for j, (k, t) in enumerate(zip(keys, texts))]
+    return (np.fromiter(map(_digest, content), dtype=np.uint64, count=n),
+            np.fromiter(map(_digest, keys), dtype=np.uint64, count=n))
+
+
+def count_batch(batch: dict[str, list], cfg: CountConfig, skip: Any = None) -> dict[str, Any]:
     """Count one chunk (a dict of equal-length column lists); see the module docstring.
+
+    ``skip``: row positions of this chunk to leave out as exact duplicates of
+    earlier rows (counted as ``duplicate_document``). The result holds the
+    rows' digests (``digests``) for duplicate detection across chunks.
 
     Two passes: rows are validated and grouped by (language, group) with
     per-value caches, then each group runs a tight loop of C-level calls
@@ -105,8 +138,13 @@ def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
     key_cache: dict[tuple, Any] = {}
     grouped: dict[tuple, list] = {}
     grouped_upos: dict[tuple, list] = {}
+    skip_rows = set() if skip is None else set(int(i) for i in skip)
     for i in range(len(texts)):
         raw = (langs[i], groups[i])
+        if i in skip_rows:
+            lang_raw = raw[0].strip().lower() if isinstance(raw[0], str) else ""
+            issues[("duplicate_document", lang_raw)] += 1
+            continue
         try:
             key = key_cache[raw]
         except KeyError:
@@ -187,7 +225,7 @@ def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
         if isinstance(m, LemmaMemo) and m.known and m.new:
             lemmas.setdefault(m.lemma_code, {}).update(m.take_new())
     return {"docs": docs, "tokens": toks, "n_docs": n_docs, "n_content": n_content,
-            "n_tokens": n_tokens, "issues": issues, "lemmas": lemmas}
+            "n_tokens": n_tokens, "issues": issues, "lemmas": lemmas, "digests": row_digests(batch, cfg)}
 
 
 def _row_key(lang: Any, graw: Any, cfg: CountConfig, keep_langs: set[str] | None) -> Any:
@@ -383,57 +421,88 @@ def count_corpus(path: str | Path, cfg: CountConfig, *, n_workers: int = 2, chun
 
     ``dask_scheduler`` is a scheduler address (``tcp://host:8786``) or a
     ``distributed.Client``; the same :func:`count_batch` is then run on the
-    cluster's workers (which must be able to import studykit).
+    cluster's workers (which must be able to import studykit). A corpus with
+    exact duplicate rows is counted twice, the second time without the later
+    copies.
     """
     path = Path(path)
-    columns = ["language", cfg.date_col or cfg.group_col, cfg.text_col] + ([cfg.upos_col] if cfg.upos_col else [])
+    columns = (["language", cfg.date_col or cfg.group_col, cfg.text_col] + ([cfg.upos_col] if cfg.upos_col else [])
+               + ([cfg.id_col] if cfg.id_col else []))
+    run = dict(n_workers=n_workers, chunk_rows=chunk_rows, dask_scheduler=dask_scheduler, progress=progress)
+    merged, digests = _count_pass(path, cfg, columns, desc=desc, skip=None, **run)
+    content = np.concatenate([digests[i][0] for i in sorted(digests)]) if digests else np.zeros(0, np.uint64)
+    keys = np.concatenate([digests[i][1] for i in sorted(digests)]) if digests else np.zeros(0, np.uint64)
+    later_copy = np.ones(len(content), dtype=bool)
+    later_copy[np.unique(content, return_index=True)[1]] = False
+    if later_copy.any():
+        bounds = np.cumsum([0] + [len(digests[i][0]) for i in sorted(digests)])
+        skip = {i: np.flatnonzero(later_copy[bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1)}
+        merged, _ = _count_pass(path, cfg, columns, desc=desc + " (without duplicates)", skip=skip, **run)
+    kept_keys = keys[~later_copy]
+    repeated_keys = len(kept_keys) - len(np.unique(kept_keys))
+    if repeated_keys and cfg.id_col:
+        merged["issues"][("duplicate_doc_id", "")] += repeated_keys
+    save_lemma_cache(merged.get("lemmas", {}))
+    return to_frames(merged, cfg)
+
+
+def _count_pass(path: Path, cfg: CountConfig, columns: list[str], *, n_workers: int, chunk_rows: int,
+                dask_scheduler: Any, progress: bool, desc: str,
+                skip: dict[int, np.ndarray] | None) -> tuple[dict[str, Any], dict[int, tuple]]:
+    """One pass over the corpus: merged counts and the row digests of every chunk (by chunk number)."""
     total_rows = count_rows(path)
     reader_issues: Counter = Counter()
     batches = iter_batches(path, columns, chunk_rows, reader_issues)
+    tasks = ((i, b, None if skip is None else skip.get(i)) for i, b in enumerate(batches))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total_rows, desc=desc, unit="docs", unit_scale=True, mininterval=1.0)
     merged = merge_counts([])
+    digests: dict[int, tuple] = {}
 
-    def done(part: dict[str, Any], rows: int) -> None:
+    def done(index: int, part: dict[str, Any], rows: int) -> None:
+        digests[index] = part.pop("digests")
         _merge_into(merged, part)
         if bar is not None:
             bar.update(rows)
 
     try:
         if dask_scheduler is not None:
-            _run_dask(batches, cfg, dask_scheduler, n_workers, done)
+            _run_dask(tasks, cfg, dask_scheduler, n_workers, done)
         elif n_workers <= 1:
-            for b in batches:
-                done(count_batch(b, cfg), len(b["language"]))
+            for i, b, sk in tasks:
+                done(i, count_batch(b, cfg, sk), len(b["language"]))
         else:
-            _run_processes(batches, cfg, n_workers, done)
+            _run_processes(tasks, cfg, n_workers, done)
     finally:
         if bar is not None:
             bar.close()
     merged["issues"].update(reader_issues)
-    save_lemma_cache(merged.get("lemmas", {}))
-    return to_frames(merged, cfg)
+    return merged, digests
 
 
-def _run_processes(batches, cfg, n_workers, done) -> None:
+def _run_processes(tasks, cfg, n_workers, done) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(max_workers=n_workers) as pool:
         inflight: dict = {}
-        for b in batches:
-            inflight[pool.submit(count_batch, b, cfg)] = len(b["language"])
+        for i, b, sk in tasks:
+            inflight[pool.submit(count_batch, b, cfg, sk)] = (i, len(b["language"]))
             if len(inflight) >= 2 * n_workers:
                 finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 for f in finished:
-                    done(f.result(), inflight.pop(f))
+                    done(*_with_result(inflight.pop(f), f))
         for f in list(inflight):
-            done(f.result(), inflight.pop(f))
+            done(*_with_result(inflight.pop(f), f))
 
 
-def _run_dask(batches, cfg, scheduler, n_workers, done) -> None:
+def _with_result(info: tuple[int, int], future) -> tuple[int, dict, int]:
+    return info[0], future.result(), info[1]
+
+
+def _run_dask(tasks, cfg, scheduler, n_workers, done) -> None:
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover
@@ -454,15 +523,15 @@ def _run_dask(batches, cfg, scheduler, n_workers, done) -> None:
         limit = 2 * n_cluster
         ac = as_completed(loop=client.loop)
         sizes: dict = {}
-        for b in batches:
-            fut = client.submit(count_batch, b, cfg, pure=False)
-            sizes[fut.key] = len(b["language"])
+        for i, b, sk in tasks:
+            fut = client.submit(count_batch, b, cfg, sk, pure=False)
+            sizes[fut.key] = (i, len(b["language"]))
             ac.add(fut)
             if ac.count() >= limit:
                 f = next(ac)
-                done(f.result(), sizes.pop(f.key))
+                done(*_with_result(sizes.pop(f.key), f))
         for f in ac:
-            done(f.result(), sizes.pop(f.key))
+            done(*_with_result(sizes.pop(f.key), f))
     finally:
         if own:
             client.close()

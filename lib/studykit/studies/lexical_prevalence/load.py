@@ -15,6 +15,10 @@ Rules for bad input (every one reported, none a crash):
   counted per document (``no_lemmatizer``);
 - a language with only one source: excluded from the LPR analysis
   (``single_source_language``, by :func:`studykit.studies.lexical_prevalence.analysis.usable_languages`);
+- exact duplicate documents (same ``doc_id``, language, source or year,
+  text and upos): later copies dropped, the first kept, counted
+  (``duplicate_document``); the same ``doc_id``, language and source or
+  year with different text: every row kept, counted (``duplicate_doc_id``);
 - years in neither ``pre_years`` nor ``post_years``: kept for trajectories
   and excess words, counted (``years_outside_periods``).
 """
@@ -71,7 +75,7 @@ def corpus_config(params: Params, path: Path, *, diachronic: bool = False) -> Co
             date_col = "date"
     return CountConfig(mode="full" if diachronic else "window", window=params.window_tokens,
                        content_filter=params.content_filter, group_col="year" if diachronic else "source",
-                       text_col=text_col, upos_col=upos_col, date_col=date_col,
+                       text_col=text_col, upos_col=upos_col, date_col=date_col, id_col="doc_id",
                        languages=tuple(params.languages) if params.languages else None)
 
 

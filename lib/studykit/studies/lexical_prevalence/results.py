@@ -167,7 +167,7 @@ class ExcessResult(Result):
     @property
     def words(self) -> pd.DataFrame:
         """The flagged rows (``tables/excess_words.csv``)."""
-        return self.analysed[self.analysed["excess"]].reset_index(drop=True)
+        return self.analysed[self.analysed["excess"].astype(bool)].reset_index(drop=True)
 
     def records(self, name: Namer = slug) -> dict[str, object]:
         """The flat ``results.json`` entries of this result."""

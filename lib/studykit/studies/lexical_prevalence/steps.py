@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.issues import DataIssue, Issues
+from studykit.errors import InputError
+from studykit.issues import DataIssue, Issues, examples
 from studykit.names import slug
 from studykit.paths import resolve
 
@@ -33,10 +34,14 @@ RULES = {
     "undecodable_bytes": "text kept: undecodable bytes replaced by U+FFFD (mixed encodings)",
     "no_lemmatizer": "language unknown to simplemma: lowercased word forms used as lemmas",
     "upos_misaligned": "document excluded: tokens and upos have different lengths",
+    "duplicate_document": "exact duplicate document (same doc_id, language, source/year, text) dropped, "
+                          "first copy kept",
+    "duplicate_doc_id": "doc_id repeated within a language and source/year with different text: all rows kept",
     "bad_json_line": "JSONL line skipped: not a JSON object",
     "single_source_language": "language excluded from LPR: only one of ai/human present",
     "years_outside_periods": "documents kept for trajectories and excess words, outside pre/post uptake periods",
     "no_stopword_list": "language without a stop-word list: all tokens treated as content words",
+    "uptake_no_diachronic_documents": "language left out of uptake: no document in the diachronic corpus",
     "uptake_undefined": "language left out of the uptake means: word set absent in the pre period",
 }
 
@@ -56,6 +61,9 @@ def describe_corpus(counts: CorpusCounts) -> tuple[CorpusSummary, Issues]:
     """Languages with both sources (the others reported) and the size of the comparison corpus."""
     found = list(counting_issues(counts.issues, "corpus"))
     both, single = analysis.usable_languages(counts.totals)
+    if not both:
+        raise InputError(f"comparison corpus: no language has documents of both sources 'ai' and 'human' "
+                         f"(languages: {examples(single)})")
     if single:
         n = int(counts.totals[counts.totals["language"].isin(single)]["n_docs"].sum())
         found.append(DataIssue("corpus.single_source_language", n, RULES["single_source_language"],
@@ -129,6 +137,10 @@ def uptake(diach, lpr: LprResult, params: Params) -> tuple[UptakeResult, Issues]
     """AI (top-N) and frequency-matched baseline sets: pre/post share, % change and chi-square per language."""
     langs = [lang for lang in sorted(lpr.tops) if lang in set(diach.totals["language"])]
     found = []
+    absent = sorted(set(lpr.tops) - set(langs))
+    if absent:
+        found.append(DataIssue("uptake_no_diachronic_documents", len(absent), RULES["uptake_no_diachronic_documents"],
+                               examples(absent)))
     word_sets = {}
     for lang in langs:
         ai_words = lpr.tops[lang]["lemma"].tolist()
