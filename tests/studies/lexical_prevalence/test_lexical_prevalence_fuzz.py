@@ -54,8 +54,12 @@ def analyse(params: Params, out: Outputs) -> None:
     uptake = None
     if diach is not None:
         out.note_issues(steps.diachronic_issues(diach, params))
-        uptake, issues = steps.uptake(diach, lpr, params)
+        sets, issues = steps.word_sets(diach, lpr, params)
+        out.note_issues(issues)
+        uptake, issues = steps.uptake(diach, sets, load.count_documents(params, diach, sets), params)
         save(uptake.table, "uptake")
+        save(uptake.did, "uptake_did")
+        out.record_many(uptake.records(out.name))
         out.note_issues(issues)
         out.record_result("uptake", uptake.summary_over_languages)
         save(analysis.trajectories(diach, steps.trajectory_items(lpr, params)), "trajectories")
@@ -160,7 +164,7 @@ def small_params(draw, corpus_path: str, diachronic_path: str | None) -> Params:
     return Params(corpus_path=corpus_path, diachronic_path=diachronic_path, n_workers=1, n_bootstrap=100,
                   top_n=draw(st.integers(1, 5)), min_count_guard=draw(st.integers(0, 3)),
                   excess_min_docs=draw(st.integers(0, 2)), pre_years=pre, post_years=post,
-                  window_tokens=draw(st.integers(1, 12)))
+                  window_tokens=draw(st.integers(1, 12)), n_uptake_bootstrap=100)
 
 
 @settings(max_examples=20, **SETTINGS)

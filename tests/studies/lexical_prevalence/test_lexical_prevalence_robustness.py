@@ -33,10 +33,11 @@ def _records(params: Params) -> tuple[dict, tuple]:
     corpus, found = steps.describe_corpus(counts)
     lpr, more = steps.lpr_analysis(counts, corpus.languages, params)
     diach = load.load_diachronic(params)
-    uptake, up_issues = steps.uptake(diach, lpr, params)
+    sets, set_issues = steps.word_sets(diach, lpr, params)
+    uptake, up_issues = steps.uptake(diach, sets, load.count_documents(params, diach, sets), params)
     records = {**corpus.records(), **lpr.records(), **steps.excess(diach, params).records()}
     records.update(uptake.summary_over_languages.as_record("uptake"))
-    return records, found + more + steps.diachronic_issues(diach, params) + up_issues
+    return records, found + more + steps.diachronic_issues(diach, params) + set_issues + up_issues
 
 
 def test_duplicated_corpus_gives_the_same_results_and_reports_the_copies(tmp_path):
@@ -47,7 +48,7 @@ def test_duplicated_corpus_gives_the_same_results_and_reports_the_copies(tmp_pat
     diach.to_parquet(tmp_path / "d.parquet")
     pd.concat([corpus, corpus.sample(frac=1.0, random_state=1)]).to_parquet(tmp_path / "c2.parquet")
     pd.concat([diach, diach]).to_csv(tmp_path / "d2.csv", index=False)
-    small = dict(n_workers=1, n_bootstrap=200, min_count_guard=5, chunk_rows=500)
+    small = dict(n_workers=1, n_bootstrap=200, min_count_guard=5, chunk_rows=500, n_uptake_bootstrap=200)
     once, _ = _records(Params(corpus_path=str(tmp_path / "c.parquet"), diachronic_path=str(tmp_path / "d.parquet"),
                               **small))
     twice, issues = _records(Params(corpus_path=str(tmp_path / "c2.parquet"), diachronic_path=str(tmp_path / "d2.csv"),

@@ -311,17 +311,25 @@ def uptake_table(diach, word_sets: dict[str, dict[str, list[str]]], pre_years: l
     return pd.DataFrame(rows, columns=UPTAKE_COLUMNS)
 
 
-def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05, unit: str = "tokens") -> UptakeSummary:
-    """Counts and means over languages (NaN changes excluded; None when no language has one)."""
+def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05, unit: str = "tokens",
+                     did: pd.DataFrame | None = None) -> UptakeSummary:
+    """Counts and means over languages (NaN changes excluded; None when no language has one).
+
+    ``languages_increased_significant`` counts the ``significant_increase``
+    rows of ``did`` (see :mod:`.uptake`); without ``did`` it is the
+    token-level chi-square count.
+    """
     ai = table[table["word_set"] == "ai"]
     base = table[table["word_set"] == "baseline"]
     ai_ok = ai["change_pct"].dropna()
     base_ok = base["change_pct"].dropna()
     sig = ai[(ai["change_pct"] > 0) & (ai["p_value"] < alpha)]
+    significant = int(did["significant_increase"].sum()) if did is not None else int(len(sig))
+    tested = int(did["did_p"].notna().sum()) if did is not None else 0
     return UptakeSummary(int((ai_ok > 0).sum()), int(len(ai)),
                          float(ai_ok.mean()) if len(ai_ok) else None,
                          float(base_ok.mean()) if len(base_ok) else None,
-                         int((base_ok > 0).sum()), int(len(sig)), unit)
+                         int((base_ok > 0).sum()), significant, unit, int(len(sig)), tested)
 
 
 def trajectories(diach, items: list[tuple[str, str]]) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from studykit.errors import InputError
 from studykit.paths import resolve
 from studykit.tables import read_table, require_columns
 
-from .counting import CorpusCounts, CountConfig, count_corpus, peek_columns
+from .counting import CorpusCounts, CountConfig, count_corpus, document_table, peek_columns
 from .schema import CORPUS_REQUIRED, DIACHRONIC_REQUIRED, YEARLY_COUNTS_REQUIRED, Params
 
 
@@ -114,6 +114,9 @@ class Diachronic:
     issues: pd.DataFrame
     unit: str
     n_tokens: int = 0
+    path: Path | None = None
+    config: CountConfig | None = None
+    duplicate_rows: dict | None = None
 
 
 def load_diachronic(params: Params, *, dask_client=None) -> Diachronic | None:
@@ -129,7 +132,20 @@ def load_diachronic(params: Params, *, dask_client=None) -> Diachronic | None:
                           dask_scheduler=dask_client or params.dask_scheduler, progress=params.progress,
                           desc="diachronic corpus")
     _check_languages(params, counts.totals, "diachronic corpus", path)
-    return Diachronic(counts.docs, counts.tokens, counts.totals, counts.issues, "tokens", counts.n_tokens)
+    return Diachronic(counts.docs, counts.tokens, counts.totals, counts.issues, "tokens", counts.n_tokens,
+                      path, cfg, counts.duplicate_rows)
+
+
+def count_documents(params: Params, diach: Diachronic, word_sets: dict[str, dict[str, list[str]]]) -> pd.DataFrame | None:
+    """Per-document tokens of each word set in the diachronic corpus (the unit of the uptake test).
+
+    A second streamed pass over the diachronic texts, in-process, skipping the
+    rows dropped as exact duplicates; None for yearly-count input (no documents).
+    """
+    if diach.unit != "tokens" or diach.path is None:
+        return None
+    return document_table(diach.path, diach.config, word_sets, chunk_rows=params.chunk_rows,
+                          duplicate_rows=diach.duplicate_rows)
 
 
 def read_yearly_counts(path: str | Path, languages: list[str] | None = None) -> Diachronic:

@@ -17,6 +17,7 @@ any string as a lemma, e.g. ``a.b`` or ``<script>``).
 """
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
@@ -124,7 +125,9 @@ class UptakeSummary(Result):
     languages_increased : int
         Languages whose AI-word share rose (change_pct > 0).
     languages_increased_significant : int
-        Languages whose AI-word share rose with p < alpha.
+        Languages whose AI words rose more than the baseline words: difference
+        in differences > 0 with Holm-adjusted p < alpha (documents as the unit;
+        lemmas for yearly-count input).
     n_languages : int
         Languages in the uptake table.
     mean_change_pct, baseline_mean_change_pct : float or None
@@ -133,6 +136,11 @@ class UptakeSummary(Result):
     baseline_languages_increased : int
     unit : str
         ``"tokens"`` (share of content tokens) or ``"documents"`` (yearly counts).
+    languages_increased_significant_token_chi2 : int
+        The paper's count: AI share up with the token-level chi-square p < alpha
+        (tokens treated as independent; kept for comparison).
+    languages_did_tested : int
+        Languages with a defined difference-in-differences test.
     """
 
     languages_increased: int
@@ -142,6 +150,8 @@ class UptakeSummary(Result):
     baseline_languages_increased: int
     languages_increased_significant: int
     unit: str = "tokens"
+    languages_increased_significant_token_chi2: int = 0
+    languages_did_tested: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,22 @@ class UptakeResult(Result):
     table: pd.DataFrame = field(repr=False)
     word_sets: dict = field(repr=False)
     summary_over_languages: UptakeSummary
+    #: one row per language: difference in differences AI vs baseline (``tables/uptake_did.csv``)
+    did: pd.DataFrame = field(repr=False, default=None)
+
+    def records(self, name: Namer = slug) -> dict[str, object]:
+        """Per language: ``uptake.<language>.change_pct`` (AI set), ``.token_chi2_p`` (the paper's test),
+        ``.did_log``, ``.did_p`` and ``.did_p_holm`` (the document-level test); None where undefined
+        (the reason is in ``tables/uptake_did.csv`` and ``data_issues``)."""
+        ai = self.table[self.table["word_set"] == "ai"].set_index("language")
+        out: dict[str, object] = {}
+        for row in self.did.itertuples(index=False):
+            key = f"uptake.{name(row.language)}"
+            values = {"change_pct": ai["change_pct"].get(row.language), "token_chi2_p": ai["p_value"].get(row.language),
+                      "did_log": row.did_log, "did_p": row.did_p, "did_p_holm": row.did_p_holm}
+            for field_name, value in values.items():
+                out[f"{key}.{field_name}"] = None if value is None or not math.isfinite(value) else float(value)
+        return out
 
 
 @dataclass(frozen=True)
@@ -158,8 +184,10 @@ class ExcessResult(Result):
     """Kobak et al.'s excess-word analysis: every analysed (language, year, lemma) and the flagged ones.
 
     Recorded as ``excess.n_words`` (distinct language-lemma pairs flagged in
-    any year), ``excess.n_word_years``, ``excess.n_words_by_year.<year>`` and
-    ``excess.n_analysed``.
+    any year), ``excess.n_word_years``, ``excess.n_words_by_year.<year>``,
+    ``excess.n_analysed``, and for the flags that hold at the sampling-noise
+    floor ``excess.n_word_years_robust``, ``excess.n_words_robust`` and
+    ``excess.n_word_years_noisy`` (flagged by the point rule only).
     """
 
     analysed: pd.DataFrame = field(repr=False)
@@ -178,6 +206,10 @@ class ExcessResult(Result):
         for year, g in words.groupby("year", sort=True):
             out[f"excess.n_words_by_year.{int(year)}"] = int(len(g))
         out["excess.n_analysed"] = int(len(self.analysed))
+        robust = self.analysed[self.analysed["noise_robust"].astype(bool)] if len(self.analysed) else words
+        out["excess.n_word_years_robust"] = int(len(robust))
+        out["excess.n_words_robust"] = int(len(robust[["language", "lemma"]].drop_duplicates()))
+        out["excess.n_word_years_noisy"] = int(len(words) - len(robust))
         return out
 
 
@@ -211,6 +243,8 @@ class ExcessRecovery(Result):
         Planted topical bursts flagged before the cut-off, and how many.
     other_flagged : int
         Everything else flagged (false positives).
+    planted_flagged_post_robust, topic_flagged_pre_robust, other_flagged_robust : int
+        The same counts for the flags that hold at the sampling-noise floor.
     """
 
     planted_flagged_post: int
@@ -218,3 +252,6 @@ class ExcessRecovery(Result):
     topic_flagged_pre: int
     topic: int
     other_flagged: int
+    planted_flagged_post_robust: int = 0
+    topic_flagged_pre_robust: int = 0
+    other_flagged_robust: int = 0

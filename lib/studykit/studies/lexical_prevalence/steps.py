@@ -24,6 +24,7 @@ from .results import (ConvergenceResult, CorpusSummary, ExcessRecovery, ExcessRe
                       UptakeResult)
 from .schema import Params
 from .text import lemmatizer_language, stopwords
+from .uptake import did_table, document_bootstrap, excess_noise_floor, lemma_level_did
 
 #: the rule applied for each check reported by the counting kernel and the steps
 RULES = {
@@ -133,33 +134,64 @@ def diachronic_issues(diach, params: Params) -> Issues:
     return tuple(found)
 
 
-def uptake(diach, lpr: LprResult, params: Params) -> tuple[UptakeResult, Issues]:
-    """AI (top-N) and frequency-matched baseline sets: pre/post share, % change and chi-square per language."""
+def word_sets(diach, lpr: LprResult, params: Params) -> tuple[dict[str, dict[str, list[str]]], Issues]:
+    """Per language with diachronic documents: the AI set (top-N) and a frequency-matched baseline set."""
     langs = [lang for lang in sorted(lpr.tops) if lang in set(diach.totals["language"])]
     found = []
     absent = sorted(set(lpr.tops) - set(langs))
     if absent:
         found.append(DataIssue("uptake_no_diachronic_documents", len(absent), RULES["uptake_no_diachronic_documents"],
                                examples(absent)))
-    word_sets = {}
+    sets = {}
     for lang in langs:
         ai_words = lpr.tops[lang]["lemma"].tolist()
         baseline = analysis.baseline_words(lpr.tables[lang], ai_words, tolerance=params.baseline_lpr_tolerance,
                                            candidates=params.baseline_candidates,
                                            seed=analysis.language_seed(params.seed, lang, 2))
-        word_sets[lang] = {"ai": ai_words, "baseline": baseline}
+        sets[lang] = {"ai": ai_words, "baseline": baseline}
         if len(baseline) < len(ai_words):
             found.append(DataIssue(f"baseline_short.{slug(lang)}", len(ai_words) - len(baseline),
                                    "fewer guard-passing lemmas with |LPR| <= baseline_lpr_tolerance than AI "
                                    "lemmas: the baseline set is shorter"))
-    table = analysis.uptake_table(diach, word_sets, params.pre_years, params.post_years)
-    table["lemmas"] = [",".join(word_sets[lang][s]) for lang, s in zip(table["language"], table["word_set"])]
+    return sets, tuple(found)
+
+
+def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame | None,
+           params: Params) -> tuple[UptakeResult, Issues]:
+    """Pre/post share of each word set per language (with the token-level chi-square of the paper) and the
+    difference in differences AI vs baseline with documents as the unit, Holm-corrected over languages.
+
+    ``documents``: per-document set tokens (:func:`.load.count_documents`);
+    None for yearly-count input, where lemmas are the unit.
+    """
+    found = []
+    table = analysis.uptake_table(diach, sets, params.pre_years, params.post_years)
+    table["lemmas"] = [",".join(sets[lang][s]) for lang, s in zip(table["language"], table["word_set"])]
     undefined = table[(table["word_set"] == "ai") & table["change_pct"].isna()]
     if len(undefined):
         found.append(DataIssue("uptake_undefined", len(undefined), RULES["uptake_undefined"],
                                ", ".join(undefined["language"])))
-    summary = analysis.summarise_uptake(table, unit=diach.unit)
-    return UptakeResult(table, word_sets, summary), tuple(found)
+    rows = []
+    for lang in sorted(sets):
+        if documents is not None:
+            row = document_bootstrap(documents[documents["language"] == lang], params.pre_years, params.post_years,
+                                     n_resamples=params.n_uptake_bootstrap, confidence=params.confidence,
+                                     seed=analysis.language_seed(params.seed, lang, 3))
+            method = "document-clustered bootstrap"
+        else:
+            row = lemma_level_did(diach.docs[diach.docs["language"] == lang],
+                                  diach.totals[diach.totals["language"] == lang], sets[lang],
+                                  params.pre_years, params.post_years)
+            method = "Welch t over lemmas"
+        rows.append({"language": lang, "method": method, **row})
+    did = did_table(rows, alpha=1 - params.confidence)
+    undefined_did = did[did["did_p"].isna()]
+    if len(undefined_did):
+        found.append(DataIssue("uptake_did_undefined", len(undefined_did),
+                               "language left out of the difference-in-differences count: " + "; ".join(
+                                   sorted(set(undefined_did["note"]))), examples(undefined_did["language"])))
+    summary = analysis.summarise_uptake(table, unit=diach.unit, did=did)
+    return UptakeResult(table, sets, summary, did), tuple(found)
 
 
 def trajectory_items(lpr: LprResult, params: Params, per_language: int = 3) -> list[tuple[str, str]]:
@@ -170,10 +202,11 @@ def trajectory_items(lpr: LprResult, params: Params, per_language: int = 3) -> l
 
 
 def excess(diach, params: Params) -> ExcessResult:
-    """Kobak et al. excess words per language and year."""
-    return ExcessResult(analysis.excess_vocabulary(diach.docs, diach.totals, min_freq=params.excess_min_freq,
-                                                   min_docs=params.excess_min_docs,
-                                                   gap_threshold=params.excess_gap_threshold))
+    """Kobak et al. excess words per language and year, with the sampling-noise floor of each flag."""
+    analysed = analysis.excess_vocabulary(diach.docs, diach.totals, min_freq=params.excess_min_freq,
+                                          min_docs=params.excess_min_docs, gap_threshold=params.excess_gap_threshold)
+    return ExcessResult(excess_noise_floor(analysed, diach.totals, confidence=params.excess_noise_confidence,
+                                           gap_threshold=params.excess_gap_threshold))
 
 
 # --------------------------------------------------------------------------- truth (simulated data)
@@ -207,15 +240,18 @@ def truth_recovery(params: Params, lpr: LprResult, uptake_result: UptakeResult |
         planted_uptake = pd.read_csv(folder / "truth_uptake.csv").groupby("language")["uptake"].first()
         table = uptake_result.table
         ai = table[table["word_set"] == "ai"].set_index("language")
+        did = uptake_result.did.set_index("language")
         rec["planted_uptake"] = rec["language"].map(planted_uptake)
         rec["change_pct"] = rec["language"].map(ai["change_pct"])
         rec["p_value"] = rec["language"].map(ai["p_value"])
+        rec["did_p_holm"] = rec["language"].map(did["did_p_holm"])
+        rec["significant_increase"] = rec["language"].map(did["significant_increase"])
     if len(rec):
         fields["planted_in_top_k_share"] = float(rec["in_top_k"].sum() / rec["n_planted"].sum())
         fields["planted_in_top_n_share"] = float(rec["in_top_n"].sum() / rec["n_planted"].sum())
         if "planted_uptake" in rec:
-            defined = rec.dropna(subset=["change_pct"])
-            detected = (defined["change_pct"] > 0) & (defined["p_value"] < 0.05)
+            defined = rec.dropna(subset=["change_pct", "did_p_holm"])
+            detected = defined["significant_increase"] == True  # noqa: E712 (object column after map)
             agree = (defined["planted_uptake"] == True) == detected  # noqa: E712 (column of bools or objects)
             fields["uptake_classified_correctly"] = int(agree.sum())
             fields["uptake_languages"] = int(len(defined))
@@ -239,10 +275,17 @@ def excess_recovery(params: Params, excess_result: ExcessResult) -> ExcessRecove
     ai = {(lang, w) for lang, w, kind in triples
           if kind == "ai_overuse" and lang in langs and bool(has_uptake.get(lang, False))}
     topic = {(lang, w) for lang, w, kind in triples if kind == "topic_burst" and lang in langs}
-    flagged = ex[ex["excess"]][["language", "lemma", "year"]].to_numpy()
-    post = {(lang, w) for lang, w, y in flagged if y >= cutoff}
-    pre = {(lang, w) for lang, w, y in flagged if y < cutoff}
-    return ExcessRecovery(len(post & ai), len(ai), len(pre & topic), len(topic), len((post - ai) | (pre - topic)))
+
+    def scored(flags: pd.Series) -> tuple[int, int, int]:
+        flagged = ex[flags.astype(bool)][["language", "lemma", "year"]].to_numpy()
+        post = {(lang, w) for lang, w, y in flagged if y >= cutoff}
+        pre = {(lang, w) for lang, w, y in flagged if y < cutoff}
+        return len(post & ai), len(pre & topic), len((post - ai) | (pre - topic))
+
+    planted_post, topic_pre, other = scored(ex["excess"])
+    robust_post, robust_topic, robust_other = scored(ex["noise_robust"])
+    return ExcessRecovery(planted_post, len(ai), topic_pre, len(topic), other, robust_post, robust_topic,
+                          robust_other)
 
 
 def planted_lemmas(params: Params) -> dict[str, set[str]] | None:
