@@ -25,12 +25,12 @@ QUOTE = re.compile(r"`([A-Za-z0-9_.\-]+)` = (-?[0-9][0-9,]*(?:\.[0-9]+)?)")
 
 
 def _constraints(field) -> str:
-    names = {"Ge": ">=", "Gt": ">", "Le": "<=", "Lt": "<", "MinLen": "length >="}
+    names = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "length >="}
     parts = []
     for m in field.metadata:
-        kind = type(m).__name__
-        value = next(iter(vars(m).values()))
-        parts.append(f"{names.get(kind, kind)} {value}")
+        for attr, symbol in names.items():
+            if getattr(m, attr, None) is not None:
+                parts.append(f"{symbol} {getattr(m, attr)}")
     return ", ".join(parts)
 
 

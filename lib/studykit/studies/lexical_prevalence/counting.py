@@ -1,7 +1,7 @@
 """Streaming, parallel lemma counting over a corpus of texts.
 
 The corpus is read in chunks of ``chunk_rows`` rows (Parquet record batches,
-CSV chunks or JSONL lines), never as one DataFrame of strings. Each chunk is
+CSV chunks or JSONL lines; :mod:`.reading`), never as one DataFrame of strings. Each chunk is
 counted by :func:`count_batch`, a pure function of (chunk, :class:`CountConfig`)
 that returns integer counts; chunks run in parallel in a process pool, or on a
 Dask cluster when a scheduler address is given, and the counts are merged by
@@ -35,19 +35,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError, ParamError
-from studykit.tables import _kind
+from studykit.errors import ParamError
 
+from .reading import count_rows, iter_batches, peek_columns  # noqa: F401 (peek_columns: re-exported)
 from .text import CONTENT_UPOS, TOKEN_RE, LemmaMemo, TokenMemo, save_lemma_cache
 
 SOURCES = ("ai", "human")
@@ -266,154 +265,7 @@ def _merge_into(out: dict[str, Any], p: dict[str, Any]) -> None:
         out.setdefault("lemmas", {}).setdefault(code, {}).update(new)
 
 
-# --------------------------------------------------------------------------- reading in chunks
-def peek_columns(path: Path) -> list[str]:
-    """Column names of a CSV / TSV / Parquet / JSONL file without reading it."""
-    kind = _kind(path)
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        if kind in ("csv", "tsv"):
-            return list(pd.read_csv(path, nrows=0, sep="\t" if kind == "tsv" else ",",
-                                    encoding_errors="replace").columns)
-        cols: dict[str, None] = {}
-        with open(path, "rb") as fh:
-            for i, line in enumerate(fh):
-                if i >= 200:
-                    break
-                line = line.strip()
-                if line:
-                    try:
-                        rec = json.loads(line.decode("utf-8", errors="replace"))
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(rec, dict):
-                        cols.update(dict.fromkeys(rec))
-        return list(cols)
-    except InputError:
-        raise
-    except Exception as exc:
-        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot be read as {kind}: {last}") from None
-
-
-def count_rows(path: Path) -> int | None:
-    """Number of rows when cheap to know (Parquet metadata); else None."""
-    if _kind(path) == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
-    return None
-
-
-def iter_batches(path: Path, columns: list[str], chunk_rows: int,
-                 reader_issues: Counter | None = None) -> Iterator[dict[str, list]]:
-    """Yield dicts of column lists, ``chunk_rows`` rows at a time.
-
-    Text is decoded as UTF-8 with undecodable bytes replaced by U+FFFD (the
-    counting kernel reports such texts); JSONL lines that are not JSON
-    objects are skipped and counted in ``reader_issues['bad_json_line']``.
-    """
-    kind = _kind(path)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        for rb in pf.iter_batches(batch_size=chunk_rows, columns=columns):
-            yield rb.to_pydict()
-        return
-    if kind in ("csv", "tsv"):
-        reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", usecols=columns, dtype=str,
-                             keep_default_na=False, chunksize=chunk_rows, encoding="utf-8",
-                             encoding_errors="replace")
-        try:
-            for chunk in reader:
-                yield {c: chunk[c].tolist() for c in columns}
-        except Exception as exc:
-            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{path}: cannot be read as {kind}: {last}") from None
-        return
-    buf: dict[str, list] = {c: [] for c in columns}
-    n = 0
-    with open(path, "rb") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line.decode("utf-8", errors="replace"))
-            except json.JSONDecodeError:
-                rec = None
-            if not isinstance(rec, dict):
-                if reader_issues is not None:
-                    reader_issues[("bad_json_line", "")] += 1
-                continue
-            for c in columns:
-                buf[c].append(rec.get(c))
-            n += 1
-            if n >= chunk_rows:
-                yield buf
-                buf = {c: [] for c in columns}
-                n = 0
-    if n:
-        yield buf
-
-
 # --------------------------------------------------------------------------- drivers
-def count_documents_in_sets(batch: dict[str, list], cfg: CountConfig, word_sets: dict[str, dict[str, frozenset]],
-                            skip: Any = None) -> dict[str, list]:
-    """Per document of one chunk: language, year, content tokens and tokens of each word set.
-
-    The same validation, tokenising, lemmatising and content filter as
-    :func:`count_batch` (full mode); rows it excludes, and the ``skip`` rows
-    (exact duplicates), are left out. ``word_sets``: language -> {set name:
-    lemmas}; documents of other languages are left out. Used for the
-    document-level uptake test, whose unit is the document.
-    """
-    langs = batch["language"]
-    groups = batch[cfg.date_col or cfg.group_col]
-    texts = batch[cfg.text_col]
-    upos = batch.get(cfg.upos_col) if cfg.upos_col else None
-    keep_langs = set(cfg.languages) if cfg.languages else None
-    skip_rows = set() if skip is None else set(int(i) for i in skip)
-    use_upos = cfg.content_filter == "upos" and upos is not None
-    names = sorted({name for sets in word_sets.values() for name in sets})
-    out: dict[str, list] = {"language": [], "year": [], "n_content": [], **{name: [] for name in names}}
-    for i in range(len(texts)):
-        if i in skip_rows:
-            continue
-        try:
-            key = _row_key(langs[i], groups[i], cfg, keep_langs)
-        except TypeError:
-            continue
-        if isinstance(key, str) or key[0] not in word_sets:
-            continue
-        text = texts[i]
-        if text.__class__ is not str:
-            text = "" if text is None or isinstance(text, float) else str(text)
-        words = TOKEN_RE.findall(text.lower()) if cfg.text_col == "text" else text.split()
-        if not words:
-            continue
-        get = _memo(key[0], cfg).__getitem__
-        if use_upos:
-            tags = str(upos[i] or "").split()
-            if len(tags) != len(words):
-                continue
-            lemmas = [m for m, t in zip(map(get, words), tags) if m and t.upper() in CONTENT_UPOS]
-        else:
-            lemmas = list(filter(None, map(get, words)))
-        sets = word_sets[key[0]]
-        out["language"].append(key[0])
-        out["year"].append(key[1])
-        out["n_content"].append(len(lemmas))
-        for name in names:
-            members = sets.get(name, frozenset())
-            out[name].append(sum(1 for lem in lemmas if lem in members))
-    return out
-
-
 @dataclass(frozen=True)
 class CorpusCounts:
     """Merged counts of one corpus.
@@ -500,22 +352,6 @@ def count_corpus(path: str | Path, cfg: CountConfig, *, n_workers: int = 2, chun
         merged["issues"][("duplicate_doc_id", "")] += repeated_keys
     save_lemma_cache(merged.get("lemmas", {}))
     return dataclasses.replace(to_frames(merged, cfg), duplicate_rows={i: v for i, v in skip.items() if len(v)})
-
-
-def document_table(path: str | Path, cfg: CountConfig, word_sets: dict[str, dict[str, list[str]]], *,
-                   chunk_rows: int, duplicate_rows: dict | None = None) -> pd.DataFrame:
-    """One row per usable document of ``path`` in the languages of ``word_sets``:
-    language, year, n_content and one column of set tokens per set name (see
-    :func:`count_documents_in_sets`). Read in chunks of ``chunk_rows`` rows, in-process."""
-    path = Path(path)
-    columns = ["language", cfg.date_col or cfg.group_col, cfg.text_col] + ([cfg.upos_col] if cfg.upos_col else [])
-    frozen = {lang: {name: frozenset(lemmas) for name, lemmas in sets.items()} for lang, sets in word_sets.items()}
-    parts = [pd.DataFrame(count_documents_in_sets(b, cfg, frozen, (duplicate_rows or {}).get(i)))
-             for i, b in enumerate(iter_batches(path, columns, chunk_rows))]
-    names = sorted({name for sets in word_sets.values() for name in sets})
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["language", "year", "n_content", *names])
-    return table.astype({"year": np.int64, "n_content": np.int64, **{name: np.int64 for name in names}})
 
 
 def _count_pass(path: Path, cfg: CountConfig, columns: list[str], *, n_workers: int, chunk_rows: int,

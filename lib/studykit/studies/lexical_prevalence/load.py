@@ -34,7 +34,9 @@ from studykit.errors import InputError
 from studykit.paths import resolve
 from studykit.tables import read_table, require_columns
 
-from .counting import CorpusCounts, CountConfig, count_corpus, document_table, peek_columns
+from .counting import CorpusCounts, CountConfig, count_corpus
+from .documents import document_table
+from .reading import peek_columns
 from .schema import CORPUS_REQUIRED, DIACHRONIC_REQUIRED, YEARLY_COUNTS_REQUIRED, Params
 
 
