@@ -21,7 +21,7 @@ import pytest
 from studykit.studies.lexical_prevalence import Params
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "studies" / "lexical_prevalence.md"
-QUOTE = re.compile(r"`([A-Za-z0-9_.\-]+)` = (-?[0-9][0-9,]*(?:\.[0-9]+)?)")
+QUOTE = re.compile(r"`([A-Za-z0-9_.\-]+)` = (-?[0-9][0-9,]*(?:\.[0-9]+)?(?:e-?[0-9]+)?)")
 
 
 def _constraints(field) -> str:
@@ -65,9 +65,11 @@ def check_quotes(profile: str, results: dict) -> None:
     wrong = []
     for key, quoted in quotes:
         value = float(quoted.replace(",", ""))
-        digits = len(quoted.split(".")[1]) if "." in quoted else 0
+        mantissa, _, exponent = quoted.replace(",", "").partition("e")
+        digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        tolerance = 0.5 * 10.0 ** (int(exponent or 0) - digits)  # half a unit of the last digit quoted
         actual = results.get(key)
-        if not isinstance(actual, (int, float)) or abs(actual - value) > 0.5 * 10 ** -digits + 1e-12:
+        if not isinstance(actual, (int, float)) or abs(actual - value) > tolerance * (1 + 1e-9):
             wrong.append(f"{key}: doc {quoted}, results.json {actual}")
     assert not wrong, "; ".join(wrong)
 
@@ -95,8 +97,20 @@ def test_numbers_quoted_for_the_paper_scale_profile_match_a_fresh_run(tmp_path):
     check_quotes("paper_scale", json.loads((res.out_dir / "results.json").read_text()))
 
 
-if __name__ == "__main__":
+def with_parameter_table(text: str) -> str:
+    """``text`` with the region between the parameter markers replaced by :func:`parameter_table`."""
+    start, end = "<!-- parameters:start -->", "<!-- parameters:end -->"
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    return f"{head}{start}\n{parameter_table()}\n{end}{tail}"
+
+
+def test_parameter_table_appears_once_and_regeneration_is_idempotent():
     text = DOC.read_text(encoding="utf-8")
-    old = _between(text, "<!-- parameters:start -->", "<!-- parameters:end -->")
-    DOC.write_text(text.replace(old, "\n" + parameter_table() + "\n"), encoding="utf-8")
+    assert text.count("| parameter | default | range | description |") == 1
+    assert with_parameter_table(text) == text
+
+
+if __name__ == "__main__":
+    DOC.write_text(with_parameter_table(DOC.read_text(encoding="utf-8")), encoding="utf-8")
     print(f"rewrote the parameter table of {DOC}")
