@@ -63,7 +63,8 @@ def analyse(params: Params, out: Outputs) -> None:
         out.note_issues(issues)
         out.record_result("uptake", uptake.summary_over_languages)
         save(analysis.trajectories(diach, steps.trajectory_items(lpr, params)), "trajectories")
-        excess = steps.excess(diach, params)
+        excess, issues = steps.excess(diach, params)
+        out.note_issues(issues)
         save(excess.words, "excess_words")
         out.record_many(excess.records(out.name))
     recovery = steps.truth_recovery(params, lpr, uptake)
@@ -170,17 +171,23 @@ def small_params(draw, corpus_path: str, diachronic_path: str | None) -> Params:
 @settings(max_examples=20, **SETTINGS)
 @given(data=st.data())
 def test_valid_inputs_give_clean_results(tmp_path_factory, data):
-    """Valid corpora of the documented schema (1-3 languages, Unicode names and text, optional pair_id
-    present or not, CSV/JSONL/Parquet, with or without a diachronic corpus) always succeed."""
+    """Valid corpora of the documented schema (1-3 languages, Unicode names and text, ``text`` or ``tokens``,
+    optional pair_id present or not, CSV/JSONL/Parquet, with or without a diachronic corpus with ``year`` or
+    ``date``) always succeed."""
     tmp = tmp_path_factory.mktemp("valid")
     rows, languages = data.draw(corpus_rows(valid=True))
     fmt = data.draw(st.sampled_from(["csv", "jsonl", "parquet"]))
+    text_column = data.draw(st.sampled_from(["text", "tokens"]))  # raw text or pre-tokenised lemmas
     optional = {"pair_id": list(range(len(rows)))} if data.draw(st.booleans()) else None
-    corpus = write(rows, ["doc_id", "language", "source", "text"], tmp / "corpus", fmt, optional)
+    corpus = write([{("tokens" if k == "text" else k) if text_column == "tokens" else k: v for k, v in r.items()}
+                    for r in rows], ["doc_id", "language", "source", text_column], tmp / "corpus", fmt, optional)
     diachronic = None
     if data.draw(st.booleans()):
-        diachronic = write(data.draw(diachronic_rows(languages, valid=True)), ["doc_id", "language", "year", "text"],
-                           tmp / "diachronic", fmt)
+        diach = data.draw(diachronic_rows(languages, valid=True))
+        if data.draw(st.booleans()):  # a date column instead of the year
+            diach = [{**{k: v for k, v in r.items() if k != "year"}, "date": f"{r['year']}-05-17"} for r in diach]
+        time_column = "date" if diach and "date" in diach[0] else "year"
+        diachronic = write(diach, ["doc_id", "language", time_column, "text"], tmp / "diachronic", fmt)
     check_outcome(tmp, small_params(data.draw, corpus, diachronic), must_succeed=True)
 
 

@@ -35,10 +35,11 @@ def _records(params: Params) -> tuple[dict, tuple]:
     diach = load.load_diachronic(params)
     sets, set_issues = steps.word_sets(diach, lpr, params)
     uptake, up_issues = steps.uptake(diach, sets, load.count_documents(params, diach, sets), params)
-    records = {**corpus.records(), **lpr.records(), **steps.excess(diach, params).records()}
+    excess, excess_issues = steps.excess(diach, params)
+    records = {**corpus.records(), **lpr.records(), **excess.records()}
     records.update(uptake.summary_over_languages.as_record("uptake"))
     records.update(uptake.records())  # the document-level test: the document pass skips the same copies
-    return records, found + more + steps.diachronic_issues(diach, params) + set_issues + up_issues
+    return records, found + more + steps.diachronic_issues(diach, params) + set_issues + up_issues + excess_issues
 
 
 def test_duplicated_corpus_gives_the_same_results_and_reports_the_copies(tmp_path):

@@ -43,6 +43,8 @@ RULES = {
     "years_outside_periods": "documents kept for trajectories and excess words, outside pre/post uptake periods",
     "no_stopword_list": "language without a stop-word list: all tokens treated as content words",
     "uptake_no_diachronic_documents": "language left out of uptake: no document in the diachronic corpus",
+    "excess_no_analysable_year": "language left out of the excess-word analysis: no year with the three "
+                                 "preceding years present",
     "uptake_undefined": "language left out of the uptake means: word set absent in the pre period",
 }
 
@@ -201,12 +203,23 @@ def trajectory_items(lpr: LprResult, params: Params, per_language: int = 3) -> l
     return [(lang, lemma) for lang in sorted(lpr.tops) for lemma in lpr.tops[lang]["lemma"].head(per_language)]
 
 
-def excess(diach, params: Params) -> ExcessResult:
-    """Kobak et al. excess words per language and year, with the sampling-noise floor of each flag."""
+def excess(diach, params: Params) -> tuple[ExcessResult, Issues]:
+    """Kobak et al. excess words per language and year, with the sampling-noise floor of each flag.
+
+    A language whose years never have the three preceding years present has
+    no analysable year; it is reported (``excess_no_analysable_year``).
+    """
     analysed = analysis.excess_vocabulary(diach.docs, diach.totals, min_freq=params.excess_min_freq,
                                           min_docs=params.excess_min_docs, gap_threshold=params.excess_gap_threshold)
-    return ExcessResult(excess_noise_floor(analysed, diach.totals, confidence=params.excess_noise_confidence,
-                                           gap_threshold=params.excess_gap_threshold))
+    years = diach.totals.groupby("language")["year"].agg(set)
+    without = sorted(lang for lang, ys in years.items() if not any({y - 1, y - 2, y - 3} <= ys for y in ys))
+    found = ()
+    if without:
+        found = (DataIssue("excess_no_analysable_year", len(without), RULES["excess_no_analysable_year"],
+                           examples(without)),)
+    floored = excess_noise_floor(analysed, diach.totals, confidence=params.excess_noise_confidence,
+                                 gap_threshold=params.excess_gap_threshold)
+    return ExcessResult(floored), found
 
 
 # --------------------------------------------------------------------------- truth (simulated data)
