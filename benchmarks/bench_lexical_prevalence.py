@@ -8,7 +8,9 @@ the process (``time.process_time``), so a busy shared machine does not
 inflate them; tokens/s/core = tokens / CPU seconds.
 
 Rows
-- studykit (warm memo): ``count_batch`` after one pass has filled the lemma memo
+- studykit (warm memo): ``count_batch`` after one pass has filled the lemma memo (it includes the
+  per-row duplicate digests)
+- of which duplicate digests: ``row_digests`` alone (two BLAKE2b-64 digests per row)
 - studykit (cold process): first pass in a fresh process (memo filled from the on-disk lemma cache)
 - simplemma without our memo: same tokenizer, ``simplemma.lemmatize`` per token (its own LRU cache)
 - spaCy tokenizer only: ``spacy.blank(lang).make_doc``
@@ -30,7 +32,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from studykit.studies.lexical_prevalence.counting import CountConfig, count_batch  # noqa: E402
+from studykit.studies.lexical_prevalence.counting import CountConfig, count_batch, row_digests  # noqa: E402
 from studykit.studies.lexical_prevalence.text import TOKEN_RE, stopwords  # noqa: E402
 
 CORPUS = ROOT / "data" / "lexical_prevalence" / "corpus.parquet"
@@ -122,6 +124,8 @@ def main() -> None:
     warm = min(timed(count_batch, batch, cfg)[0] for _ in range(3))
     rows.append(("studykit tokenise+lemmatise+count (warm memo)", warm, ""))
     rows.append(("studykit, cold process (on-disk lemma cache)", cold, ""))
+    digests = min(timed(row_digests, batch, cfg)[0] for _ in range(3))
+    rows.append(("  of which duplicate digests (row_digests)", digests, "part of the warm row"))
     sub = {k: v[: len(v) // (4 * args.repeat)] for k, v in batch.items()}  # slow baselines: a quarter of one copy
     frac = len(sub["text"]) / len(batch["text"])
     t, _ = timed(simplemma_no_memo, sub)

@@ -1,4 +1,7 @@
-"""Streaming counts: hand-made corpora, formats, schedules, bad input, Dask."""
+"""Streaming counts: hand-made corpora, formats, schedules, bad input, Dask.
+
+Unit: a document (row of a corpus file); the counts are documents per lemma and source or year.
+"""
 import json
 from pathlib import Path
 
@@ -149,9 +152,10 @@ def test_single_source_language_and_issues_are_reported_through_outputs(tmp_path
     params = Params(corpus_path=str(p), diachronic_path=None, n_workers=1)
     counts = load.count_comparison(params)
     out = sk.open_outputs("lexical_prevalence", params, tmp_path / "out")
-    steps.report_issues(out, counts.issues, "corpus")
-    langs = steps.choose_languages(out, counts)
-    assert langs == ["en"]
+    corpus, issues = steps.describe_corpus(counts)
+    out.note_issues(issues)
+    out.record_many(corpus.records(out.name))
+    assert corpus.languages == ("en",)
     assert out.results["data_issues.corpus.single_source_language"] == 1
     assert out.results["data_issues.corpus.bad_source"] == 1
     assert out.results["n_docs.ai"] == 1 and out.results["n_languages"] == 1

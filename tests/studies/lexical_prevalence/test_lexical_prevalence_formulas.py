@@ -1,4 +1,7 @@
-"""Hand-computed checks of LPR, LAS, the guard, the bootstrap shortcut and Kobak et al.'s excess rule."""
+"""Hand-computed checks of LPR, LAS, the guard, the bootstrap shortcut and Kobak et al.'s excess rule.
+
+Unit: one lemma of one language (counts c, n per source) or one language-year for the excess rule.
+"""
 import math
 
 import numpy as np

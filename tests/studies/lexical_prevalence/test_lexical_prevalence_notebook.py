@@ -1,4 +1,7 @@
-"""The notebook on the workshop profile, through the runner."""
+"""The notebook on the workshop profile, through the runner.
+
+Unit: one run of the whole notebook on the workshop profile.
+"""
 import json
 
 import pandas as pd

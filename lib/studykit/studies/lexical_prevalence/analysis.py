@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -45,6 +44,7 @@ from studykit.stats import chi2_independence
 
 from .concepts import CONCEPTS, concept_lemmas
 from .counting import CorpusCounts
+from .results import UptakeSummary
 from .schema import LPR_TABLE_COLUMNS
 
 
@@ -274,6 +274,10 @@ def period_share(diach, language: str, lemmas: list[str], years: list[int]) -> t
     return int(occ), int(tot["n_docs"].sum()) * len(lemmas)
 
 
+UPTAKE_COLUMNS = ["language", "word_set", "n_lemmas", "occ_pre", "exposure_pre", "occ_post", "exposure_post",
+                  "share_pre", "share_post", "change_pct", "chi2", "p_value", "cramers_v", "note"]
+
+
 def uptake_table(diach, word_sets: dict[str, dict[str, list[str]]], pre_years: list[int],
                  post_years: list[int]) -> pd.DataFrame:
     r"""Share of each word set in the pre and post periods, % change and a 2x2 chi-square.
@@ -304,30 +308,28 @@ def uptake_table(diach, word_sets: dict[str, dict[str, list[str]]], pre_years: l
                 row["chi2"], row["p_value"] = res.statistic, res.p_value
                 row["cramers_v"] = res.effect.estimate if res.effect is not None else np.nan
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=UPTAKE_COLUMNS)
 
 
-@dataclass(frozen=True)
-class UptakeSummary:
-    languages_increased: int
-    n_languages: int
-    mean_change_pct: float | None
-    baseline_mean_change_pct: float | None
-    baseline_languages_increased: int
-    languages_increased_significant: int
+def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05, unit: str = "tokens",
+                     did: pd.DataFrame | None = None) -> UptakeSummary:
+    """Counts and means over languages (NaN changes excluded; None when no language has one).
 
-
-def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05) -> UptakeSummary:
-    """Counts and means over languages (NaN changes excluded; None when no language has one)."""
+    ``languages_increased_significant`` counts the ``significant_increase``
+    rows of ``did`` (see :mod:`.uptake`); without ``did`` it is the
+    token-level chi-square count.
+    """
     ai = table[table["word_set"] == "ai"]
     base = table[table["word_set"] == "baseline"]
     ai_ok = ai["change_pct"].dropna()
     base_ok = base["change_pct"].dropna()
     sig = ai[(ai["change_pct"] > 0) & (ai["p_value"] < alpha)]
+    significant = int(did["significant_increase"].sum()) if did is not None else int(len(sig))
+    tested = int(did["did_p"].notna().sum()) if did is not None else 0
     return UptakeSummary(int((ai_ok > 0).sum()), int(len(ai)),
                          float(ai_ok.mean()) if len(ai_ok) else None,
                          float(base_ok.mean()) if len(base_ok) else None,
-                         int((base_ok > 0).sum()), int(len(sig)))
+                         int((base_ok > 0).sum()), significant, unit, int(len(sig)), tested)
 
 
 def trajectories(diach, items: list[tuple[str, str]]) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Streaming, parallel lemma counting over a corpus of texts.
 
 The corpus is read in chunks of ``chunk_rows`` rows (Parquet record batches,
-CSV chunks or JSONL lines), never as one DataFrame of strings. Each chunk is
+CSV chunks or JSONL lines; :mod:`.reading`), never as one DataFrame of strings. Each chunk is
 counted by :func:`count_batch`, a pure function of (chunk, :class:`CountConfig`)
 that returns integer counts; chunks run in parallel in a process pool, or on a
 Dask cluster when a scheduler address is given, and the counts are merged by
@@ -19,24 +19,34 @@ Two counting modes:
     for each (language, year) the number of content tokens of each lemma, the
     number of documents containing it, the content-token total and ``n``.
 
+Duplicates: every row gets two 64-bit BLAKE2b digests, one of its content
+(``doc_id``, language, source or year, text, upos) and one of its key
+(``doc_id``, language, source or year). When two rows have the same content
+digest, the corpus is counted a second time without the later copies (exact
+duplicate documents are dropped, first copy kept, reported as
+``duplicate_document``); rows that share a key but differ in content are all
+kept and reported as ``duplicate_doc_id``. Corpora without duplicates are
+read once.
+
 Memoisation: each worker process keeps one :class:`~.text.LemmaMemo` per
 (language, filter), so a surface form is lemmatised once per process.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
+import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError, ParamError
-from studykit.tables import _kind
+from studykit.errors import ParamError
 
+from .reading import count_rows, iter_batches, peek_columns  # noqa: F401 (peek_columns: re-exported)
 from .text import CONTENT_UPOS, TOKEN_RE, LemmaMemo, TokenMemo, save_lemma_cache
 
 SOURCES = ("ai", "human")
@@ -54,6 +64,7 @@ class CountConfig:
     upos_col: str | None = None
     date_col: str | None = None        # group from a date column (first 4 characters = year)
     languages: tuple[str, ...] | None = None
+    id_col: str | None = None          # document id (duplicate detection); None: no id column read
 
 
 # --------------------------------------------------------------------------- counting kernel
@@ -87,8 +98,30 @@ def _group_value(raw: Any, cfg: CountConfig) -> Any:
     return int(f) if f.is_integer() and 1000 <= f <= 9999 else None
 
 
-def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def row_digests(batch: dict[str, list], cfg: CountConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(content digest, key digest) of every row of a chunk, as uint64 arrays (see the module docstring)."""
+    n = len(batch["language"])
+    ids = batch[cfg.id_col] if cfg.id_col else [""] * n
+    groups = batch[cfg.date_col or cfg.group_col]
+    upos = batch.get(cfg.upos_col) if cfg.upos_col else None
+    keys = ["\x1f".join((str(i), str(l), str(g))) for i, l, g in zip(ids, batch["language"], groups)]
+    texts = batch[cfg.text_col]
+    content = [k + "\x1e" + str(t) + ("\x1e" + str(upos[j]) if upos is not None else "")
+               for j, (k, t) in enumerate(zip(keys, texts))]
+    return (np.fromiter(map(_digest, content), dtype=np.uint64, count=n),
+            np.fromiter(map(_digest, keys), dtype=np.uint64, count=n))
+
+
+def count_batch(batch: dict[str, list], cfg: CountConfig, skip: Any = None) -> dict[str, Any]:
     """Count one chunk (a dict of equal-length column lists); see the module docstring.
+
+    ``skip``: row positions of this chunk to leave out as exact duplicates of
+    earlier rows (counted as ``duplicate_document``). The result holds the
+    rows' digests (``digests``) for duplicate detection across chunks.
 
     Two passes: rows are validated and grouped by (language, group) with
     per-value caches, then each group runs a tight loop of C-level calls
@@ -105,8 +138,13 @@ def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
     key_cache: dict[tuple, Any] = {}
     grouped: dict[tuple, list] = {}
     grouped_upos: dict[tuple, list] = {}
+    skip_rows = set() if skip is None else set(int(i) for i in skip)
     for i in range(len(texts)):
         raw = (langs[i], groups[i])
+        if i in skip_rows:
+            lang_raw = raw[0].strip().lower() if isinstance(raw[0], str) else ""
+            issues[("duplicate_document", lang_raw)] += 1
+            continue
         try:
             key = key_cache[raw]
         except KeyError:
@@ -187,7 +225,7 @@ def count_batch(batch: dict[str, list], cfg: CountConfig) -> dict[str, Any]:
         if isinstance(m, LemmaMemo) and m.known and m.new:
             lemmas.setdefault(m.lemma_code, {}).update(m.take_new())
     return {"docs": docs, "tokens": toks, "n_docs": n_docs, "n_content": n_content,
-            "n_tokens": n_tokens, "issues": issues, "lemmas": lemmas}
+            "n_tokens": n_tokens, "issues": issues, "lemmas": lemmas, "digests": row_digests(batch, cfg)}
 
 
 def _row_key(lang: Any, graw: Any, cfg: CountConfig, keep_langs: set[str] | None) -> Any:
@@ -227,101 +265,6 @@ def _merge_into(out: dict[str, Any], p: dict[str, Any]) -> None:
         out.setdefault("lemmas", {}).setdefault(code, {}).update(new)
 
 
-# --------------------------------------------------------------------------- reading in chunks
-def peek_columns(path: Path) -> list[str]:
-    """Column names of a CSV / TSV / Parquet / JSONL file without reading it."""
-    kind = _kind(path)
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        if kind in ("csv", "tsv"):
-            return list(pd.read_csv(path, nrows=0, sep="\t" if kind == "tsv" else ",",
-                                    encoding_errors="replace").columns)
-        cols: dict[str, None] = {}
-        with open(path, "rb") as fh:
-            for i, line in enumerate(fh):
-                if i >= 200:
-                    break
-                line = line.strip()
-                if line:
-                    try:
-                        rec = json.loads(line.decode("utf-8", errors="replace"))
-                    except json.JSONDecodeError:
-                        continue
-                    if isinstance(rec, dict):
-                        cols.update(dict.fromkeys(rec))
-        return list(cols)
-    except InputError:
-        raise
-    except Exception as exc:
-        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot be read as {kind}: {last}") from None
-
-
-def count_rows(path: Path) -> int | None:
-    """Number of rows when cheap to know (Parquet metadata); else None."""
-    if _kind(path) == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
-    return None
-
-
-def iter_batches(path: Path, columns: list[str], chunk_rows: int,
-                 reader_issues: Counter | None = None) -> Iterator[dict[str, list]]:
-    """Yield dicts of column lists, ``chunk_rows`` rows at a time.
-
-    Text is decoded as UTF-8 with undecodable bytes replaced by U+FFFD (the
-    counting kernel reports such texts); JSONL lines that are not JSON
-    objects are skipped and counted in ``reader_issues['bad_json_line']``.
-    """
-    kind = _kind(path)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        for rb in pf.iter_batches(batch_size=chunk_rows, columns=columns):
-            yield rb.to_pydict()
-        return
-    if kind in ("csv", "tsv"):
-        reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", usecols=columns, dtype=str,
-                             keep_default_na=False, chunksize=chunk_rows, encoding="utf-8",
-                             encoding_errors="replace")
-        try:
-            for chunk in reader:
-                yield {c: chunk[c].tolist() for c in columns}
-        except Exception as exc:
-            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"{path}: cannot be read as {kind}: {last}") from None
-        return
-    buf: dict[str, list] = {c: [] for c in columns}
-    n = 0
-    with open(path, "rb") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rec = json.loads(line.decode("utf-8", errors="replace"))
-            except json.JSONDecodeError:
-                rec = None
-            if not isinstance(rec, dict):
-                if reader_issues is not None:
-                    reader_issues[("bad_json_line", "")] += 1
-                continue
-            for c in columns:
-                buf[c].append(rec.get(c))
-            n += 1
-            if n >= chunk_rows:
-                yield buf
-                buf = {c: [] for c in columns}
-                n = 0
-    if n:
-        yield buf
-
-
 # --------------------------------------------------------------------------- drivers
 @dataclass(frozen=True)
 class CorpusCounts:
@@ -341,6 +284,8 @@ class CorpusCounts:
     issues: pd.DataFrame
     n_tokens: int
     config: CountConfig = field(default_factory=CountConfig)
+    #: chunk number -> row positions dropped as exact duplicates (for later passes over the same file)
+    duplicate_rows: dict = field(default_factory=dict, repr=False)
 
 
 def to_frames(merged: dict[str, Any], cfg: CountConfig) -> CorpusCounts:
@@ -383,57 +328,89 @@ def count_corpus(path: str | Path, cfg: CountConfig, *, n_workers: int = 2, chun
 
     ``dask_scheduler`` is a scheduler address (``tcp://host:8786``) or a
     ``distributed.Client``; the same :func:`count_batch` is then run on the
-    cluster's workers (which must be able to import studykit).
+    cluster's workers (which must be able to import studykit). A corpus with
+    exact duplicate rows is counted twice, the second time without the later
+    copies.
     """
     path = Path(path)
-    columns = ["language", cfg.date_col or cfg.group_col, cfg.text_col] + ([cfg.upos_col] if cfg.upos_col else [])
+    columns = (["language", cfg.date_col or cfg.group_col, cfg.text_col] + ([cfg.upos_col] if cfg.upos_col else [])
+               + ([cfg.id_col] if cfg.id_col else []))
+    run = dict(n_workers=n_workers, chunk_rows=chunk_rows, dask_scheduler=dask_scheduler, progress=progress)
+    merged, digests = _count_pass(path, cfg, columns, desc=desc, skip=None, **run)
+    content = np.concatenate([digests[i][0] for i in sorted(digests)]) if digests else np.zeros(0, np.uint64)
+    keys = np.concatenate([digests[i][1] for i in sorted(digests)]) if digests else np.zeros(0, np.uint64)
+    later_copy = np.ones(len(content), dtype=bool)
+    later_copy[np.unique(content, return_index=True)[1]] = False
+    skip: dict[int, np.ndarray] = {}
+    if later_copy.any():
+        bounds = np.cumsum([0] + [len(digests[i][0]) for i in sorted(digests)])
+        skip = {i: np.flatnonzero(later_copy[bounds[i]:bounds[i + 1]]) for i in range(len(bounds) - 1)}
+        merged, _ = _count_pass(path, cfg, columns, desc=desc + " (without duplicates)", skip=skip, **run)
+    kept_keys = keys[~later_copy]
+    repeated_keys = len(kept_keys) - len(np.unique(kept_keys))
+    if repeated_keys and cfg.id_col:
+        merged["issues"][("duplicate_doc_id", "")] += repeated_keys
+    save_lemma_cache(merged.get("lemmas", {}))
+    return dataclasses.replace(to_frames(merged, cfg), duplicate_rows={i: v for i, v in skip.items() if len(v)})
+
+
+def _count_pass(path: Path, cfg: CountConfig, columns: list[str], *, n_workers: int, chunk_rows: int,
+                dask_scheduler: Any, progress: bool, desc: str,
+                skip: dict[int, np.ndarray] | None) -> tuple[dict[str, Any], dict[int, tuple]]:
+    """One pass over the corpus: merged counts and the row digests of every chunk (by chunk number)."""
     total_rows = count_rows(path)
     reader_issues: Counter = Counter()
     batches = iter_batches(path, columns, chunk_rows, reader_issues)
+    tasks = ((i, b, None if skip is None else skip.get(i)) for i, b in enumerate(batches))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total_rows, desc=desc, unit="docs", unit_scale=True, mininterval=1.0)
     merged = merge_counts([])
+    digests: dict[int, tuple] = {}
 
-    def done(part: dict[str, Any], rows: int) -> None:
+    def done(index: int, part: dict[str, Any], rows: int) -> None:
+        digests[index] = part.pop("digests")
         _merge_into(merged, part)
         if bar is not None:
             bar.update(rows)
 
     try:
         if dask_scheduler is not None:
-            _run_dask(batches, cfg, dask_scheduler, n_workers, done)
+            _run_dask(tasks, cfg, dask_scheduler, n_workers, done)
         elif n_workers <= 1:
-            for b in batches:
-                done(count_batch(b, cfg), len(b["language"]))
+            for i, b, sk in tasks:
+                done(i, count_batch(b, cfg, sk), len(b["language"]))
         else:
-            _run_processes(batches, cfg, n_workers, done)
+            _run_processes(tasks, cfg, n_workers, done)
     finally:
         if bar is not None:
             bar.close()
     merged["issues"].update(reader_issues)
-    save_lemma_cache(merged.get("lemmas", {}))
-    return to_frames(merged, cfg)
+    return merged, digests
 
 
-def _run_processes(batches, cfg, n_workers, done) -> None:
+def _run_processes(tasks, cfg, n_workers, done) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(max_workers=n_workers) as pool:
         inflight: dict = {}
-        for b in batches:
-            inflight[pool.submit(count_batch, b, cfg)] = len(b["language"])
+        for i, b, sk in tasks:
+            inflight[pool.submit(count_batch, b, cfg, sk)] = (i, len(b["language"]))
             if len(inflight) >= 2 * n_workers:
                 finished, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
                 for f in finished:
-                    done(f.result(), inflight.pop(f))
+                    done(*_with_result(inflight.pop(f), f))
         for f in list(inflight):
-            done(f.result(), inflight.pop(f))
+            done(*_with_result(inflight.pop(f), f))
 
 
-def _run_dask(batches, cfg, scheduler, n_workers, done) -> None:
+def _with_result(info: tuple[int, int], future) -> tuple[int, dict, int]:
+    return info[0], future.result(), info[1]
+
+
+def _run_dask(tasks, cfg, scheduler, n_workers, done) -> None:
     try:
         from distributed import Client
     except ImportError:  # pragma: no cover
@@ -454,15 +431,15 @@ def _run_dask(batches, cfg, scheduler, n_workers, done) -> None:
         limit = 2 * n_cluster
         ac = as_completed(loop=client.loop)
         sizes: dict = {}
-        for b in batches:
-            fut = client.submit(count_batch, b, cfg, pure=False)
-            sizes[fut.key] = len(b["language"])
+        for i, b, sk in tasks:
+            fut = client.submit(count_batch, b, cfg, sk, pure=False)
+            sizes[fut.key] = (i, len(b["language"]))
             ac.add(fut)
             if ac.count() >= limit:
                 f = next(ac)
-                done(f.result(), sizes.pop(f.key))
+                done(*_with_result(sizes.pop(f.key), f))
         for f in ac:
-            done(f.result(), sizes.pop(f.key))
+            done(*_with_result(sizes.pop(f.key), f))
     finally:
         if own:
             client.close()

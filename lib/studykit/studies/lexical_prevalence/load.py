@@ -15,6 +15,10 @@ Rules for bad input (every one reported, none a crash):
   counted per document (``no_lemmatizer``);
 - a language with only one source: excluded from the LPR analysis
   (``single_source_language``, by :func:`studykit.studies.lexical_prevalence.analysis.usable_languages`);
+- exact duplicate documents (same ``doc_id``, language, source or year,
+  text and upos): later copies dropped, the first kept, counted
+  (``duplicate_document``); the same ``doc_id``, language and source or
+  year with different text: every row kept, counted (``duplicate_doc_id``);
 - years in neither ``pre_years`` nor ``post_years``: kept for trajectories
   and excess words, counted (``years_outside_periods``).
 """
@@ -30,7 +34,9 @@ from studykit.errors import InputError
 from studykit.paths import resolve
 from studykit.tables import read_table, require_columns
 
-from .counting import CorpusCounts, CountConfig, count_corpus, peek_columns
+from .counting import CorpusCounts, CountConfig, count_corpus
+from .documents import document_table
+from .reading import peek_columns
 from .schema import CORPUS_REQUIRED, DIACHRONIC_REQUIRED, YEARLY_COUNTS_REQUIRED, Params
 
 
@@ -71,7 +77,7 @@ def corpus_config(params: Params, path: Path, *, diachronic: bool = False) -> Co
             date_col = "date"
     return CountConfig(mode="full" if diachronic else "window", window=params.window_tokens,
                        content_filter=params.content_filter, group_col="year" if diachronic else "source",
-                       text_col=text_col, upos_col=upos_col, date_col=date_col,
+                       text_col=text_col, upos_col=upos_col, date_col=date_col, id_col="doc_id",
                        languages=tuple(params.languages) if params.languages else None)
 
 
@@ -110,6 +116,9 @@ class Diachronic:
     issues: pd.DataFrame
     unit: str
     n_tokens: int = 0
+    path: Path | None = None
+    config: CountConfig | None = None
+    duplicate_rows: dict | None = None
 
 
 def load_diachronic(params: Params, *, dask_client=None) -> Diachronic | None:
@@ -125,7 +134,20 @@ def load_diachronic(params: Params, *, dask_client=None) -> Diachronic | None:
                           dask_scheduler=dask_client or params.dask_scheduler, progress=params.progress,
                           desc="diachronic corpus")
     _check_languages(params, counts.totals, "diachronic corpus", path)
-    return Diachronic(counts.docs, counts.tokens, counts.totals, counts.issues, "tokens", counts.n_tokens)
+    return Diachronic(counts.docs, counts.tokens, counts.totals, counts.issues, "tokens", counts.n_tokens,
+                      path, cfg, counts.duplicate_rows)
+
+
+def count_documents(params: Params, diach: Diachronic, word_sets: dict[str, dict[str, list[str]]]) -> pd.DataFrame | None:
+    """Per-document tokens of each word set in the diachronic corpus (the unit of the uptake test).
+
+    A second streamed pass over the diachronic texts, in-process, skipping the
+    rows dropped as exact duplicates; None for yearly-count input (no documents).
+    """
+    if diach.unit != "tokens" or diach.path is None:
+        return None
+    return document_table(diach.path, diach.config, word_sets, chunk_rows=params.chunk_rows,
+                          duplicate_rows=diach.duplicate_rows)
 
 
 def read_yearly_counts(path: str | Path, languages: list[str] | None = None) -> Diachronic:

@@ -38,19 +38,25 @@ class Params(StudyParams):
     languages: list[str] | None = Field(None, description="languages to analyse (default: all present)")
     window_tokens: int = Field(12, ge=1, le=10_000, description="K: prevalence counted in the first K content tokens")
     min_count_guard: int = Field(20, ge=0, description="guard: LPR set to 0 unless c_ai >= this")
-    top_n: int = Field(20, ge=1, le=1000)
-    pre_years: list[int] = Field([2020, 2021], min_length=1)
-    post_years: list[int] = Field([2023, 2024], min_length=1)
-    seed: int = Field(20260, ge=0)
+    top_n: int = Field(20, ge=1, le=1000, description="N: AI-overused lemmas kept per language (the AI word set)")
+    pre_years: list[int] = Field([2020, 2021], min_length=1, description="years of the pre period (uptake)")
+    post_years: list[int] = Field([2023, 2024], min_length=1, description="years of the post period (uptake)")
+    seed: int = Field(20260, ge=0, description="seed of every random step (bootstraps, baseline draw)")
 
-    content_filter: Literal["stopwords", "upos", "none"] = "stopwords"
+    content_filter: Literal["stopwords", "upos", "none"] = Field(
+        "stopwords", description="content words: not a stop word, UPOS NOUN/VERB/ADJ/ADV, or every token")
     n_bootstrap: int = Field(2000, ge=100, le=1_000_000, description="bootstrap resamples for LPR CIs")
-    confidence: float = Field(0.95, gt=0.5, lt=1)
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="level of CIs; 1 - confidence is the alpha of the uptake test")
     baseline_lpr_tolerance: float = Field(0.1, gt=0, description="baseline words: |LPR| <= this")
     baseline_candidates: int = Field(5, ge=1, description="nearest-frequency candidates per AI word")
     excess_min_freq: float = Field(1e-4, ge=0, lt=1, description="Kobak et al.: p > this in year Y and Y-1")
     excess_min_docs: int = Field(30, ge=0, description="and at least this many documents in Y and Y-1")
-    excess_gap_threshold: float = Field(0.01, gt=0, description="Kobak et al.: delta > 0.01")
+    excess_gap_threshold: float = Field(0.01, gt=0, description="Kobak et al.: excess when delta > this")
+    excess_noise_confidence: float = Field(
+        0.95, gt=0.5, lt=1, description="one-sided level of the lower bounds on the excess ratio and gap "
+                                        "(flagged words below them are reported as noisy)")
+    n_uptake_bootstrap: int = Field(1000, ge=100, le=100_000,
+                                    description="document-clustered bootstrap resamples for the uptake test")
     trajectory_lemmas: list[str] = Field([], description="'lang:lemma' items to plot; empty = top 3 per language")
 
     n_workers: int = Field(2, ge=1, le=256, description="processes for counting (1 = in-process)")

@@ -1,25 +1,32 @@
-"""Notebook steps: analysis functions combined with the writes to ``Outputs``.
+"""Notebook steps: each is a pure function of counts, tables and parameters.
 
-Each step is called by one notebook cell; it computes with :mod:`.analysis`,
-writes tables through ``out.save_table``, records numbers through
-``out.record`` and reports every data problem through
-``out.note_data_issue``, so the notebook holds no logic of its own.
+A step returns ``(result, issues)``: a result of :mod:`.results` and a tuple
+of :class:`studykit.issues.DataIssue` (every data problem met, with the rule
+applied). Steps never write; the notebook saves each result with one call
+(``out.save_table``, ``out.record_result`` / ``out.record_many``,
+``out.note_issues``), so that a cell reads computation, save, display.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from studykit.errors import InputError
+from studykit.issues import DataIssue, Issues, examples
+from studykit.names import slug
 from studykit.paths import resolve
 
-from . import analysis as A
+from . import analysis
 from .counting import CorpusCounts
-from .schema import LPR_TABLE_COLUMNS, Params
+from .results import (ConvergenceResult, CorpusSummary, ExcessRecovery, ExcessResult, LprResult, TruthRecovery,
+                      UptakeResult)
+from .schema import Params
 from .text import lemmatizer_language, stopwords
+from .uptake import did_table, document_bootstrap, excess_noise_floor, lemma_level_did
 
+#: the rule applied for each check reported by the counting kernel and the steps
 RULES = {
     "missing_language": "row excluded: empty or missing language",
     "bad_source": "row excluded: source is not 'ai' or 'human'",
@@ -28,158 +35,191 @@ RULES = {
     "undecodable_bytes": "text kept: undecodable bytes replaced by U+FFFD (mixed encodings)",
     "no_lemmatizer": "language unknown to simplemma: lowercased word forms used as lemmas",
     "upos_misaligned": "document excluded: tokens and upos have different lengths",
+    "duplicate_document": "exact duplicate document (same doc_id, language, source/year, text) dropped, "
+                          "first copy kept",
+    "duplicate_doc_id": "doc_id repeated within a language and source/year with different text: all rows kept",
     "bad_json_line": "JSONL line skipped: not a JSON object",
     "single_source_language": "language excluded from LPR: only one of ai/human present",
     "years_outside_periods": "documents kept for trajectories and excess words, outside pre/post uptake periods",
     "no_stopword_list": "language without a stop-word list: all tokens treated as content words",
+    "uptake_no_diachronic_documents": "language left out of uptake: no document in the diachronic corpus",
+    "excess_no_analysable_year": "language left out of the excess-word analysis: no year with the three "
+                                 "preceding years present",
     "uptake_undefined": "language left out of the uptake means: word set absent in the pre period",
 }
 
 
-def report_issues(out, issues: pd.DataFrame, corpus: str) -> None:
-    """One ``note_data_issue`` per check (counts summed over languages, languages in the detail)."""
+def counting_issues(issues: pd.DataFrame, corpus: str) -> Issues:
+    """One DataIssue per check of the counting kernel (counts summed over languages, languages in the detail)."""
     if issues is None or issues.empty:
-        return
+        return ()
+    found = []
     for check, g in issues.groupby("check", sort=True):
-        detail = ", ".join(f"{l or '?'}: {int(c)}" for l, c in zip(g["language"], g["count"]))
-        out.note_data_issue(f"{corpus}.{check}", int(g["count"].sum()), RULES.get(check, check), detail)
+        detail = ", ".join(f"{lang or '?'}: {int(c)}" for lang, c in zip(g["language"], g["count"]))
+        found.append(DataIssue(f"{corpus}.{check}", int(g["count"].sum()), RULES.get(check, check), detail))
+    return tuple(found)
 
 
-def choose_languages(out, counts: CorpusCounts) -> list[str]:
-    """Languages with both sources; the others reported. Records n_languages and n_docs.*"""
-    both, single = A.usable_languages(counts.totals)
+def describe_corpus(counts: CorpusCounts) -> tuple[CorpusSummary, Issues]:
+    """Languages with both sources (the others reported) and the size of the comparison corpus."""
+    found = list(counting_issues(counts.issues, "corpus"))
+    both, single = analysis.usable_languages(counts.totals)
+    if not both:
+        raise InputError(f"comparison corpus: no language has documents of both sources 'ai' and 'human' "
+                         f"(languages: {examples(single)})")
     if single:
         n = int(counts.totals[counts.totals["language"].isin(single)]["n_docs"].sum())
-        out.note_data_issue("corpus.single_source_language", n, RULES["single_source_language"], ", ".join(single))
-    nolist = [l for l in both if stopwords(l)[1] == "none"]
-    if nolist and counts.config.content_filter == "stopwords":
-        out.note_data_issue("corpus.no_stopword_list", len(nolist), RULES["no_stopword_list"], ", ".join(nolist))
-    t = counts.totals[counts.totals["language"].isin(both)]
-    out.record("n_languages", len(both))
-    out.record("n_docs.ai", int(t[t["source"] == "ai"]["n_docs"].sum()))
-    out.record("n_docs.human", int(t[t["source"] == "human"]["n_docs"].sum()))
-    out.record("n_tokens", int(counts.n_tokens))
-    return both
+        found.append(DataIssue("corpus.single_source_language", n, RULES["single_source_language"],
+                               ", ".join(single)))
+    without_list = [lang for lang in both if stopwords(lang)[1] == "none"]
+    if without_list and counts.config.content_filter == "stopwords":
+        found.append(DataIssue("corpus.no_stopword_list", len(without_list), RULES["no_stopword_list"],
+                               ", ".join(without_list)))
+    totals = counts.totals[counts.totals["language"].isin(both)]
+    summary = CorpusSummary(tuple(both), len(both), int(totals[totals["source"] == "ai"]["n_docs"].sum()),
+                            int(totals[totals["source"] == "human"]["n_docs"].sum()), int(counts.n_tokens))
+    return summary, tuple(found)
 
 
-@dataclass(frozen=True)
-class LprResult:
-    tables: dict[str, pd.DataFrame]
-    tops: dict[str, pd.DataFrame]
+def lemmatizer_table(languages) -> pd.DataFrame:
+    """Per language: simplemma code (or none) and the stop-word source used."""
+    return pd.DataFrame([{"language": lang,
+                          "lemmatizer": (f"simplemma:{lemmatizer_language(lang)}" if lemmatizer_language(lang)
+                                         else "none (lowercased forms)"),
+                          "stopwords": stopwords(lang)[1], "n_stopwords": len(stopwords(lang)[0])}
+                         for lang in languages])
 
 
-def lpr_analysis(counts: CorpusCounts, languages: list[str], params: Params) -> LprResult:
-    """Full lemma tables and top-N tables with bootstrap CIs for every language."""
-    tables, tops = {}, {}
+def lpr_analysis(counts: CorpusCounts, languages, params: Params) -> tuple[LprResult, Issues]:
+    """Full lemma tables and top-N tables with bootstrap CIs for every language.
+
+    A language where fewer than ``top_n`` lemmas pass the guard with LPR > 0
+    gets a shorter list, reported as ``top_short.<language>``.
+    """
+    tables, tops, found = {}, {}, []
     for lang in languages:
-        t = A.lemma_table(counts, lang, params.min_count_guard)
-        tables[lang] = t
-        tops[lang] = A.top_table(t, params.top_n, n_resamples=params.n_bootstrap, confidence=params.confidence,
-                                 seed=A.language_seed(params.seed, lang, 1))
-    return LprResult(tables, tops)
+        table = analysis.lemma_table(counts, lang, params.min_count_guard)
+        tables[lang] = table
+        tops[lang] = analysis.top_table(table, params.top_n, n_resamples=params.n_bootstrap,
+                                        confidence=params.confidence, seed=analysis.language_seed(params.seed, lang, 1))
+    for lang in sorted(tables):
+        if len(tops[lang]) < params.top_n:
+            found.append(DataIssue(f"top_short.{slug(lang)}", params.top_n - len(tops[lang]),
+                                   "fewer lemmas than top_n pass the guard with LPR > 0; the list is shorter"))
+    return LprResult(tables, tops, params.top_n), tuple(found)
 
 
-def save_lpr(out, res: LprResult, params: Params) -> pd.DataFrame:
-    """Write ``tables/lpr_<language>.csv`` and ``top_lemmas``; record top.<lang> and lpr.<lang>.<lemma>."""
-    rows = []
-    for lang in sorted(res.tables):
-        out.save_table(res.tables[lang][list(LPR_TABLE_COLUMNS) + ["lpr_guarded"]], f"lpr_{lang}",
-                       caption=f"All lemmas, {lang}: window prevalence, LAS, LPR, guard, rank",
-                       formats=("csv",))
-        top = res.tops[lang]
-        out.record(f"top.{lang}", ",".join(top["lemma"]))
-        if len(top) < params.top_n:
-            out.note_data_issue(f"top_short.{lang}", params.top_n - len(top),
-                                "fewer lemmas than top_n pass the guard with LPR > 0; the list is shorter")
-        for r in top.itertuples(index=False):
-            out.record(f"lpr.{lang}.{r.lemma}", float(r.lpr))
-        rows.append(top.assign(language=lang))
-    cols = ["language", "rank", "lemma", "c_ai", "n_ai", "c_human", "n_human", "prevalence_ai",
-            "prevalence_human", "las", "lpr", "lpr_ci_low", "lpr_ci_high"]
-    allt = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
-    out.save_table(allt, "top_lemmas", caption=f"Top-{params.top_n} AI-overused lemmas per language, "
-                   f"LPR with {params.confidence:.0%} bootstrap CI ({params.n_bootstrap} resamples)")
-    return allt
+def convergence(lpr: LprResult, params: Params) -> ConvergenceResult:
+    """Concept matrix (rank of each concept's lemma per language) and the lemmas shared by several top-N lists."""
+    matrix = analysis.convergence(lpr.tables, params.top_n)
+    wide = (matrix.pivot(index="language", columns="concept", values="rank").reset_index()
+            if len(matrix) else matrix)
+    shared = analysis.shared_top_lemmas({lang: t["lemma"].tolist() for lang, t in lpr.tops.items()})
+    return ConvergenceResult(matrix, wide, shared)
 
 
-def convergence(out, res: LprResult, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Concept matrix and shared top lemmas; records convergence.<concept> (languages with it in the top-N)."""
-    conv = A.convergence(res.tables, params.top_n)
-    wide = conv.pivot(index="language", columns="concept", values="rank").reset_index() if len(conv) else conv
-    out.save_table(wide, "convergence_matrix", caption="Rank of each concept's lemma per language (blank: absent)")
-    for c, g in conv.groupby("concept", sort=True):
-        out.record(f"convergence.{c}.languages_top", int(g["in_top"].sum()))
-        out.record(f"convergence.{c}.languages_mapped", int(len(g)))
-    shared = A.shared_top_lemmas({l: t["lemma"].tolist() for l, t in res.tops.items()})
-    out.save_table(shared, "shared_top_lemmas", caption="Lemmas in the top-N of two or more languages")
-    out.record("convergence.shared_lemmas", int(len(shared)))
-    return conv, shared
-
-
-def uptake(out, diach, res: LprResult, params: Params) -> pd.DataFrame:
-    """AI (top-N) and frequency-matched baseline sets: pre/post share, % change, chi-square; records uptake.*"""
-    langs = [l for l in sorted(res.tops) if l in set(diach.totals["language"])]
-    years = set(diach.totals["year"])
+def diachronic_issues(diach, params: Params) -> Issues:
+    """Counting problems of the diachronic corpus, years outside both periods, and periods without documents."""
+    found = list(counting_issues(diach.issues, "diachronic"))
     outside = diach.totals[~diach.totals["year"].isin(set(params.pre_years) | set(params.post_years))]
     if len(outside):
-        out.note_data_issue("diachronic.years_outside_periods", int(outside["n_docs"].sum()),
-                            RULES["years_outside_periods"], ", ".join(str(y) for y in sorted(set(outside["year"]))))
-    for name, ys in (("pre_years", params.pre_years), ("post_years", params.post_years)):
-        missing = sorted(set(ys) - years)
+        found.append(DataIssue("diachronic.years_outside_periods", int(outside["n_docs"].sum()),
+                               RULES["years_outside_periods"],
+                               ", ".join(str(y) for y in sorted(set(outside["year"])))))
+    years = set(diach.totals["year"])
+    for period, period_years in (("pre_years", params.pre_years), ("post_years", params.post_years)):
+        missing = sorted(set(period_years) - years)
         if missing:
-            out.note_data_issue(f"diachronic.{name}_missing", len(missing),
-                                f"{name} without any document; the period uses the years present",
-                                ", ".join(map(str, missing)))
+            found.append(DataIssue(f"diachronic.{period}_missing", len(missing),
+                                   f"{period} without any document; the period uses the years present",
+                                   ", ".join(map(str, missing))))
+    return tuple(found)
+
+
+def word_sets(diach, lpr: LprResult, params: Params) -> tuple[dict[str, dict[str, list[str]]], Issues]:
+    """Per language with diachronic documents: the AI set (top-N) and a frequency-matched baseline set."""
+    langs = [lang for lang in sorted(lpr.tops) if lang in set(diach.totals["language"])]
+    found = []
+    absent = sorted(set(lpr.tops) - set(langs))
+    if absent:
+        found.append(DataIssue("uptake_no_diachronic_documents", len(absent), RULES["uptake_no_diachronic_documents"],
+                               examples(absent)))
     sets = {}
     for lang in langs:
-        ai = res.tops[lang]["lemma"].tolist()
-        base = A.baseline_words(res.tables[lang], ai, tolerance=params.baseline_lpr_tolerance,
-                                candidates=params.baseline_candidates,
-                                seed=A.language_seed(params.seed, lang, 2))
-        sets[lang] = {"ai": ai, "baseline": base}
-        if len(base) < len(ai):
-            out.note_data_issue(f"baseline_short.{lang}", len(ai) - len(base),
-                                "fewer guard-passing lemmas with |LPR| <= baseline_lpr_tolerance than AI lemmas: "
-                                "the baseline set is shorter")
-    table = A.uptake_table(diach, sets, params.pre_years, params.post_years)
-    table["lemmas"] = [",".join(sets[l][s]) for l, s in zip(table["language"], table["word_set"])]
-    out.save_table(table, "uptake", caption="Share of AI-associated vs baseline lemmas, pre vs post period "
-                   f"({diach.unit}); % change and 2x2 chi-square")
+        ai_words = lpr.tops[lang]["lemma"].tolist()
+        baseline = analysis.baseline_words(lpr.tables[lang], ai_words, tolerance=params.baseline_lpr_tolerance,
+                                           candidates=params.baseline_candidates,
+                                           seed=analysis.language_seed(params.seed, lang, 2))
+        sets[lang] = {"ai": ai_words, "baseline": baseline}
+        if len(baseline) < len(ai_words):
+            found.append(DataIssue(f"baseline_short.{slug(lang)}", len(ai_words) - len(baseline),
+                                   "fewer guard-passing lemmas with |LPR| <= baseline_lpr_tolerance than AI "
+                                   "lemmas: the baseline set is shorter"))
+    return sets, tuple(found)
+
+
+def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame | None,
+           params: Params) -> tuple[UptakeResult, Issues]:
+    """Pre/post share of each word set per language (with the token-level chi-square of the paper) and the
+    difference in differences AI vs baseline with documents as the unit, Holm-corrected over languages.
+
+    ``documents``: per-document set tokens (:func:`.load.count_documents`);
+    None for yearly-count input, where lemmas are the unit.
+    """
+    found = []
+    table = analysis.uptake_table(diach, sets, params.pre_years, params.post_years)
+    table["lemmas"] = [",".join(sets[lang][s]) for lang, s in zip(table["language"], table["word_set"])]
     undefined = table[(table["word_set"] == "ai") & table["change_pct"].isna()]
     if len(undefined):
-        out.note_data_issue("uptake_undefined", len(undefined), RULES["uptake_undefined"],
-                            ", ".join(undefined["language"]))
-    s = A.summarise_uptake(table)
-    out.record("uptake.languages_increased", s.languages_increased)
-    out.record("uptake.languages_increased_significant", s.languages_increased_significant)
-    out.record("uptake.n_languages", s.n_languages)
-    out.record("uptake.mean_change_pct", s.mean_change_pct)
-    out.record("uptake.baseline_mean_change_pct", s.baseline_mean_change_pct)
-    out.record("uptake.baseline_languages_increased", s.baseline_languages_increased)
-    out.record("uptake.unit", diach.unit)
-    return table
+        found.append(DataIssue("uptake_undefined", len(undefined), RULES["uptake_undefined"],
+                               ", ".join(undefined["language"])))
+    rows = []
+    for lang in sorted(sets):
+        if documents is not None:
+            row = document_bootstrap(documents[documents["language"] == lang], params.pre_years, params.post_years,
+                                     n_resamples=params.n_uptake_bootstrap, confidence=params.confidence,
+                                     seed=analysis.language_seed(params.seed, lang, 3))
+            method = "document-clustered bootstrap"
+        else:
+            row = lemma_level_did(diach.docs[diach.docs["language"] == lang],
+                                  diach.totals[diach.totals["language"] == lang], sets[lang],
+                                  params.pre_years, params.post_years)
+            method = "Welch t over lemmas"
+        rows.append({"language": lang, "method": method, **row})
+    did = did_table(rows, alpha=1 - params.confidence)
+    undefined_did = did[did["did_p"].isna()]
+    if len(undefined_did):
+        found.append(DataIssue("uptake_did_undefined", len(undefined_did),
+                               "language left out of the difference-in-differences count: " + "; ".join(
+                                   sorted(set(undefined_did["note"]))), examples(undefined_did["language"])))
+    summary = analysis.summarise_uptake(table, unit=diach.unit, did=did)
+    return UptakeResult(table, sets, summary, did), tuple(found)
 
 
-def trajectory_items(res: LprResult, params: Params, per_language: int = 3) -> list[tuple[str, str]]:
+def trajectory_items(lpr: LprResult, params: Params, per_language: int = 3) -> list[tuple[str, str]]:
     """The lemmas to trace: ``trajectory_lemmas`` or the top ``per_language`` of each language."""
     if params.trajectory_lemmas:
         return [tuple(x.split(":", 1)) for x in params.trajectory_lemmas]
-    return [(l, lem) for l in sorted(res.tops) for lem in res.tops[l]["lemma"].head(per_language)]
+    return [(lang, lemma) for lang in sorted(lpr.tops) for lemma in lpr.tops[lang]["lemma"].head(per_language)]
 
 
-def excess(out, diach, params: Params) -> pd.DataFrame:
-    """Kobak et al. excess words per language and year; records excess.n_words (distinct language-lemma pairs)."""
-    ex = A.excess_vocabulary(diach.docs, diach.totals, min_freq=params.excess_min_freq,
-                             min_docs=params.excess_min_docs, gap_threshold=params.excess_gap_threshold)
-    words = ex[ex["excess"]]
-    out.save_table(words.reset_index(drop=True), "excess_words",
-                   caption="Excess words (Kobak et al.): delta > gap threshold or log10 r > -(log10 2/4) log10 p")
-    out.record("excess.n_words", int(len(words[["language", "lemma"]].drop_duplicates())))
-    out.record("excess.n_word_years", int(len(words)))
-    for y, g in words.groupby("year", sort=True):
-        out.record(f"excess.n_words_by_year.{int(y)}", int(len(g)))
-    out.record("excess.n_analysed", int(len(ex)))
-    return ex
+def excess(diach, params: Params) -> tuple[ExcessResult, Issues]:
+    """Kobak et al. excess words per language and year, with the sampling-noise floor of each flag.
+
+    A language whose years never have the three preceding years present has
+    no analysable year; it is reported (``excess_no_analysable_year``).
+    """
+    analysed = analysis.excess_vocabulary(diach.docs, diach.totals, min_freq=params.excess_min_freq,
+                                          min_docs=params.excess_min_docs, gap_threshold=params.excess_gap_threshold)
+    years = diach.totals.groupby("language")["year"].agg(set)
+    without = sorted(lang for lang, ys in years.items() if not any({y - 1, y - 2, y - 3} <= ys for y in ys))
+    found = ()
+    if without:
+        found = (DataIssue("excess_no_analysable_year", len(without), RULES["excess_no_analysable_year"],
+                           examples(without)),)
+    floored = excess_noise_floor(analysed, diach.totals, confidence=params.excess_noise_confidence,
+                                 gap_threshold=params.excess_gap_threshold)
+    return ExcessResult(floored), found
 
 
 # --------------------------------------------------------------------------- truth (simulated data)
@@ -191,7 +231,7 @@ def truth_folder(params: Params) -> Path | None:
     return folder if (folder / "truth_planted.csv").is_file() else None
 
 
-def truth_recovery(out, params: Params, res: LprResult, uptake_table: pd.DataFrame | None) -> pd.DataFrame | None:
+def truth_recovery(params: Params, lpr: LprResult, uptake_result: UptakeResult | None) -> TruthRecovery | None:
     """Planted vs recovered: share of planted lemmas in the top-k (k = number planted) and top-N; uptake."""
     folder = truth_folder(params)
     if folder is None:
@@ -199,64 +239,66 @@ def truth_recovery(out, params: Params, res: LprResult, uptake_table: pd.DataFra
     planted = pd.read_csv(folder / "truth_planted.csv", keep_default_na=False)
     planted = planted[planted["kind"] == "ai_overuse"]
     rows = []
-    for lang in sorted(res.tables):
-        p = set(planted[planted["language"] == lang]["lemma"])
-        if not p:
+    for lang in sorted(lpr.tables):
+        lemmas = set(planted[planted["language"] == lang]["lemma"])
+        if not lemmas:
             continue
-        t = res.tables[lang]
-        ranks = t.set_index("lemma")["rank"].reindex(sorted(p))
-        rows.append({"language": lang, "n_planted": len(p),
-                     "in_top_k": int((ranks <= len(p)).sum()), "in_top_n": int((ranks <= params.top_n).sum()),
+        ranks = lpr.tables[lang].set_index("lemma")["rank"].reindex(sorted(lemmas))
+        rows.append({"language": lang, "n_planted": len(lemmas),
+                     "in_top_k": int((ranks <= len(lemmas)).sum()), "in_top_n": int((ranks <= params.top_n).sum()),
                      "worst_rank": float(ranks.max()) if ranks.notna().all() else np.nan})
     rec = pd.DataFrame(rows)
-    if uptake_table is not None and (folder / "truth_uptake.csv").is_file():
-        u = pd.read_csv(folder / "truth_uptake.csv").groupby("language")["uptake"].first()
-        ai = uptake_table[uptake_table["word_set"] == "ai"].set_index("language")
-        rec["planted_uptake"] = rec["language"].map(u)
+    fields: dict[str, object] = {}
+    if uptake_result is not None and (folder / "truth_uptake.csv").is_file():
+        planted_uptake = pd.read_csv(folder / "truth_uptake.csv").groupby("language")["uptake"].first()
+        table = uptake_result.table
+        ai = table[table["word_set"] == "ai"].set_index("language")
+        did = uptake_result.did.set_index("language")
+        rec["planted_uptake"] = rec["language"].map(planted_uptake)
         rec["change_pct"] = rec["language"].map(ai["change_pct"])
         rec["p_value"] = rec["language"].map(ai["p_value"])
-    out.save_table(rec, "truth_recovery", caption="Planted vs recovered (simulated data only)")
+        rec["did_p_holm"] = rec["language"].map(did["did_p_holm"])
+        rec["significant_increase"] = rec["language"].map(did["significant_increase"])
     if len(rec):
-        out.record("truth.planted_in_top_k_share", float(rec["in_top_k"].sum() / rec["n_planted"].sum()))
-        out.record("truth.planted_in_top_n_share", float(rec["in_top_n"].sum() / rec["n_planted"].sum()))
+        fields["planted_in_top_k_share"] = float(rec["in_top_k"].sum() / rec["n_planted"].sum())
+        fields["planted_in_top_n_share"] = float(rec["in_top_n"].sum() / rec["n_planted"].sum())
         if "planted_uptake" in rec:
-            ok = rec.dropna(subset=["change_pct"])
-            agree = ((ok["planted_uptake"] == True) == ((ok["change_pct"] > 0) & (ok["p_value"] < 0.05)))  # noqa: E712
-            out.record("truth.uptake_classified_correctly", int(agree.sum()))
-            out.record("truth.uptake_languages", int(len(ok)))
-    return rec
+            defined = rec.dropna(subset=["change_pct", "did_p_holm"])
+            detected = defined["significant_increase"] == True  # noqa: E712 (object column after map)
+            agree = (defined["planted_uptake"] == True) == detected  # noqa: E712 (column of bools or objects)
+            fields["uptake_classified_correctly"] = int(agree.sum())
+            fields["uptake_languages"] = int(len(defined))
+    return TruthRecovery(rec, **fields)
 
 
-def excess_recovery(out, params: Params, ex: pd.DataFrame) -> dict[str, int] | None:
+def excess_recovery(params: Params, excess_result: ExcessResult) -> ExcessRecovery | None:
     """Kobak et al.'s rule against the planted truth (simulated data): planted AI lemmas flagged after the
     cut-off in uptake languages, topical bursts flagged before it, and everything else flagged (false positives)."""
     folder = truth_folder(params)
+    ex = excess_result.analysed
     if folder is None or not (folder / "truth_uptake.csv").is_file() or ex.empty:
         return None
     planted = pd.read_csv(folder / "truth_planted.csv", keep_default_na=False)
-    up = pd.read_csv(folder / "truth_uptake.csv")
-    cutoff = int(up[up["adoption"] > 0]["year"].min()) if (up["adoption"] > 0).any() else max(params.post_years)
-    has = up.groupby("language")["uptake"].first()
+    truth_uptake = pd.read_csv(folder / "truth_uptake.csv")
+    adopted = truth_uptake["adoption"] > 0
+    cutoff = int(truth_uptake[adopted]["year"].min()) if adopted.any() else max(params.post_years)
+    has_uptake = truth_uptake.groupby("language")["uptake"].first()
     langs = set(ex["language"])
-    ai = {(l, w) for l, w, k in planted[["language", "lemma", "kind"]].to_numpy()
-          if k == "ai_overuse" and l in langs and bool(has.get(l, False))}
-    topic = {(l, w) for l, w, k in planted[["language", "lemma", "kind"]].to_numpy() if k == "topic_burst" and l in langs}
-    e = ex[ex["excess"]]
-    post = {(l, w) for l, w, y in e[["language", "lemma", "year"]].to_numpy() if y >= cutoff}
-    pre = {(l, w) for l, w, y in e[["language", "lemma", "year"]].to_numpy() if y < cutoff}
-    res = {"planted_flagged_post": len(post & ai), "planted_post": len(ai),
-           "topic_flagged_pre": len(pre & topic), "topic": len(topic),
-           "other_flagged": len((post - ai) | (pre - topic))}
-    for k, v in res.items():
-        out.record(f"truth.excess.{k}", int(v))
-    return res
+    triples = planted[["language", "lemma", "kind"]].to_numpy()
+    ai = {(lang, w) for lang, w, kind in triples
+          if kind == "ai_overuse" and lang in langs and bool(has_uptake.get(lang, False))}
+    topic = {(lang, w) for lang, w, kind in triples if kind == "topic_burst" and lang in langs}
 
+    def scored(flags: pd.Series) -> tuple[int, int, int]:
+        flagged = ex[flags.astype(bool)][["language", "lemma", "year"]].to_numpy()
+        post = {(lang, w) for lang, w, y in flagged if y >= cutoff}
+        pre = {(lang, w) for lang, w, y in flagged if y < cutoff}
+        return len(post & ai), len(pre & topic), len((post - ai) | (pre - topic))
 
-def lemmatizer_table(languages: list[str]) -> pd.DataFrame:
-    """Per language: simplemma code (or none) and the stop-word source used."""
-    return pd.DataFrame([{"language": l, "lemmatizer": (f"simplemma:{lemmatizer_language(l)}"
-                                                        if lemmatizer_language(l) else "none (lowercased forms)"),
-                          "stopwords": stopwords(l)[1], "n_stopwords": len(stopwords(l)[0])} for l in languages])
+    planted_post, topic_pre, other = scored(ex["excess"])
+    robust_post, robust_topic, robust_other = scored(ex["noise_robust"])
+    return ExcessRecovery(planted_post, len(ai), topic_pre, len(topic), other, robust_post, robust_topic,
+                          robust_other)
 
 
 def planted_lemmas(params: Params) -> dict[str, set[str]] | None:
@@ -266,4 +308,4 @@ def planted_lemmas(params: Params) -> dict[str, set[str]] | None:
         return None
     t = pd.read_csv(folder / "truth_planted.csv", keep_default_na=False)
     t = t[t["kind"] == "ai_overuse"]
-    return {l: set(g["lemma"]) for l, g in t.groupby("language")}
+    return {lang: set(g["lemma"]) for lang, g in t.groupby("language")}

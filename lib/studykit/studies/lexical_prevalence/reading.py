@@ -1,0 +1,106 @@
+"""Reading a corpus file in chunks of rows (CSV, TSV, Parquet, JSONL), never as one DataFrame of strings."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from studykit.errors import InputError
+from studykit.tables import _kind
+
+
+def peek_columns(path: Path) -> list[str]:
+    """Column names of a CSV / TSV / Parquet / JSONL file without reading it."""
+    kind = _kind(path)
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if kind in ("csv", "tsv"):
+            return list(pd.read_csv(path, nrows=0, sep="\t" if kind == "tsv" else ",",
+                                    encoding_errors="replace").columns)
+        cols: dict[str, None] = {}
+        with open(path, "rb") as fh:
+            for i, line in enumerate(fh):
+                if i >= 200:
+                    break
+                line = line.strip()
+                if line:
+                    try:
+                        rec = json.loads(line.decode("utf-8", errors="replace"))
+                    except json.JSONDecodeError:
+                        continue
+                    if isinstance(rec, dict):
+                        cols.update(dict.fromkeys(rec))
+        return list(cols)
+    except InputError:
+        raise
+    except Exception as exc:
+        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot be read as {kind}: {last}") from None
+
+
+def count_rows(path: Path) -> int | None:
+    """Number of rows when cheap to know (Parquet metadata); else None."""
+    if _kind(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    return None
+
+
+def iter_batches(path: Path, columns: list[str], chunk_rows: int,
+                 reader_issues: Counter | None = None) -> Iterator[dict[str, list]]:
+    """Yield dicts of column lists, ``chunk_rows`` rows at a time.
+
+    Text is decoded as UTF-8 with undecodable bytes replaced by U+FFFD (the
+    counting kernel reports such texts); JSONL lines that are not JSON
+    objects are skipped and counted in ``reader_issues['bad_json_line']``.
+    """
+    kind = _kind(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        for rb in pf.iter_batches(batch_size=chunk_rows, columns=columns):
+            yield rb.to_pydict()
+        return
+    if kind in ("csv", "tsv"):
+        reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", usecols=columns, dtype=str,
+                             keep_default_na=False, chunksize=chunk_rows, encoding="utf-8",
+                             encoding_errors="replace")
+        try:
+            for chunk in reader:
+                yield {c: chunk[c].tolist() for c in columns}
+        except Exception as exc:
+            last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"{path}: cannot be read as {kind}: {last}") from None
+        return
+    buf: dict[str, list] = {c: [] for c in columns}
+    n = 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line.decode("utf-8", errors="replace"))
+            except json.JSONDecodeError:
+                rec = None
+            if not isinstance(rec, dict):
+                if reader_issues is not None:
+                    reader_issues[("bad_json_line", "")] += 1
+                continue
+            for c in columns:
+                buf[c].append(rec.get(c))
+            n += 1
+            if n >= chunk_rows:
+                yield buf
+                buf = {c: [] for c in columns}
+                n = 0
+    if n:
+        yield buf
