@@ -21,9 +21,12 @@ Human-vs-human null
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from studykit.stats.results import Result
 
 from . import analysis
 from .counting import CorpusCounts, count_corpus
@@ -82,3 +85,69 @@ def with_glosses(table: pd.DataFrame, glosses: dict[str, str]) -> pd.DataFrame:
     out = table.copy()
     out.insert(out.columns.get_loc("lemma") + 1, "gloss", out["lemma"].map(lambda x: glosses.get(x, "")))
     return out
+
+
+def glossary() -> dict[str, str]:
+    """Hand-written English glosses of frequent Japanese lemmas (``ja_glossary.json``; for reading only)."""
+    import json
+
+    data = json.loads(Path(__file__).with_name("ja_glossary.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+@dataclass(frozen=True)
+class JaComparisons(Result):
+    """The further comparisons of the Japanese corpus (see the module docstring).
+
+    ``words``: the pooled top-N (AI against human articles) with glosses and the
+    number of models whose own top-N holds each word; ``tops``: top-N per comparison with CIs and glosses; ``agreement``: lemma,
+    n_models, models; ``passes``: lemmas passing the pooled AI-word cut-off per
+    comparison; ``cutoff``: that cut-off (the smallest guarded LPR in the pooled
+    top-N); ``n_models``: models compared. Recorded as ``ja.cutoff``,
+    ``ja.n_models``, ``ja.top_shared_by_all_models`` (lemmas in every model's
+    top-N), ``ja.passes.<comparison>``.
+    """
+
+    words: pd.DataFrame = field(repr=False)
+    tops: pd.DataFrame = field(repr=False)
+    agreement: pd.DataFrame = field(repr=False)
+    passes: pd.DataFrame = field(repr=False)
+    cutoff: float
+    n_models: int
+
+    def records(self, name) -> dict[str, object]:
+        shared = self.agreement[self.agreement["n_models"] == self.n_models]["lemma"]
+        out: dict[str, object] = {"ja.cutoff": self.cutoff, "ja.n_models": self.n_models,
+                                  "ja.top_shared_by_all_models": ",".join(shared)}
+        for row in self.passes.itertuples(index=False):
+            out[f"ja.passes.{name(row.comparison)}"] = int(row.n_pass)
+        return out
+
+
+def compare(params, config, pooled_top: pd.DataFrame, glosses: dict[str, str]) -> tuple[JaComparisons | None, tuple]:
+    """Count ``params.comparisons_path`` and run every comparison; (result, data issues), (None, ()) without it."""
+    from studykit.issues import DataIssue
+
+    if not params.comparisons_path:
+        return None, ()
+    from studykit.paths import resolve
+
+    counts = count_comparisons(resolve(params.comparisons_path), config, n_workers=1)
+    tables, tops = comparison_tops(counts, min_count_guard=params.min_count_guard, top_n=params.top_n,
+                                   n_resamples=params.n_bootstrap, confidence=params.confidence, seed=params.seed)
+    names = {**glossary(), **glosses}
+    cutoff = float(pooled_top["lpr_guarded"].min()) if len(pooled_top) else float("inf")
+    agreement = model_agreement(tops)
+    n_models = sum(label.startswith("model.") for label in tables)
+    issues = []
+    empty = counts.issues[counts.issues["check"] == "empty_text"] if len(counts.issues) else counts.issues
+    if len(empty):
+        issues.append(DataIssue("ja_comparisons.empty_text", int(empty["count"].sum()),
+                                "articles with no words left after removing code and markup are not counted",
+                                ", ".join(sorted(set(empty["language"])))))
+    shared = agreement.set_index("lemma")["n_models"]
+    words = with_glosses(pooled_top[["rank", "lemma", "c_ai", "n_ai", "c_human", "n_human", "lpr", "lpr_ci_low",
+                                     "lpr_ci_high"]], names)
+    words["n_models"] = words["lemma"].map(shared).fillna(0).astype(int)
+    return JaComparisons(words.reset_index(drop=True), with_glosses(tops, names), agreement,
+                         passes_at_cutoff(tables, cutoff), cutoff, n_models), tuple(issues)

@@ -70,6 +70,14 @@ class Params(StudyParams):
     sim_languages: int = Field(34, ge=1, le=34, description="paper_scale: number of languages")
     sim_docs_per_year: int = Field(5_000, ge=10, description="paper_scale: diachronic documents per language-year")
 
+    real_corpus: Literal["none", "ja_tech_blogs"] = Field(
+        "none", description="ja_tech_blogs: tokenise the Japanese AI/human article corpus at ja_corpus_dir "
+                            "once into .cache/ (needs the 'japanese' extra) and analyse it")
+    ja_corpus_dir: str | None = InputPath(
+        None, kind="dir", description="ja_tech_blogs: the excess-vocabulary-ja folder holding data/")
+    comparisons_path: str | None = InputPath(
+        None, description="further comparisons, one label per 'language' (set by ja_tech_blogs; null: none)")
+
     @field_validator("languages")
     @classmethod
     def _langs(cls, v: list[str] | None) -> list[str] | None:
@@ -96,7 +104,10 @@ class Params(StudyParams):
         return self
 
     def prepare(self) -> "Params":
-        """paper_scale: generate (once, cached) the simulated corpora and point the paths at them."""
+        """paper_scale: generate (once, cached) the simulated corpora and point the paths at them;
+        ja_tech_blogs: tokenise the real Japanese corpus (once, cached) and point the paths at it."""
+        if self.real_corpus == "ja_tech_blogs":
+            return self._prepare_ja()
         if self.simulation != "paper_scale":
             return self
         from .simulate import ensure_paper_scale
@@ -105,3 +116,18 @@ class Params(StudyParams):
                                     n_workers=self.n_workers, progress=self.progress)
         return self.model_copy(update={"corpus_path": str(folder / "corpus.parquet"),
                                        "diachronic_path": str(folder / "diachronic.parquet")})
+
+    def _prepare_ja(self) -> "Params":
+        from studykit.errors import InputError
+        from studykit.extras import require
+        from studykit.paths import resolve
+
+        from .ja_corpus import SOURCE_HINT, ensure_tokenised
+
+        require("japanese", "lexical_prevalence profile ja_tech_blogs (MeCab tokenising)")
+        if not self.ja_corpus_dir:
+            raise InputError(f"parameter 'ja_corpus_dir' is not set ({SOURCE_HINT})")
+        folder = ensure_tokenised(resolve(self.ja_corpus_dir), n_workers=self.n_workers)
+        return self.model_copy(update={"corpus_path": str(folder / "corpus.parquet"),
+                                       "diachronic_path": str(folder / "diachronic.parquet"),
+                                       "comparisons_path": str(folder / "comparisons.parquet")})
