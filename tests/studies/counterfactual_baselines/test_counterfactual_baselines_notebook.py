@@ -12,7 +12,10 @@ from studykit.runner import run_study
 
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
                 "ci_high", "p_value", "p_adjusted", "significant"]
+# the profile reads ../shared/ from the project root; a git worktree elsewhere finds the file at /work/shared
 MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
+if not MEDPERTURB.is_file():
+    MEDPERTURB = Path("/work/shared/data/medperturb/data_with_baselines.csv")
 
 
 def _check_common(out: Path) -> dict:
@@ -51,7 +54,8 @@ def test_notebook_workshop_profile(tmp_path):
 @pytest.mark.skipif(not MEDPERTURB.is_file(), reason="MedPerturb file not available")
 def test_notebook_medperturb_profile(tmp_path):
     run = run_study("counterfactual_baselines", profile="medperturb", out_dir=tmp_path / "out",
-                    overrides={"n_boot": 1000, "power_reps": 50, "power_effects": [0.0, 0.2]})
+                    overrides={"n_boot": 1000, "power_reps": 50, "power_effects": [0.0, 0.2],
+                               "data_path": str(MEDPERTURB)})
     out = run.out_dir
     res = _check_common(out)
     assert res["n_items"] == 200 and res["n_models"] == 4

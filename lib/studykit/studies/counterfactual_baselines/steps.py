@@ -1,0 +1,123 @@
+"""The analysis steps the notebook calls, one per section, each returning ``(result, issues)`` or a table.
+
+Each step takes the validated parameters (:class:`.schema.Params`) and the
+results of earlier steps, and is pure: the notebook saves what it returns
+(``out.save_table``, ``out.record_many``, ``out.note_issues``). Names taken
+from data become result keys through the ``name`` argument (the notebook
+passes ``out.name``, which records the mapping in ``manifest.json``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+
+from studykit.errors import InputError
+from studykit.issues import DataIssue
+from studykit.names import slug
+
+from . import flips
+from . import power as power_sim
+from .design import Design, build_design
+from .direction import DirectionalEffects, directional_effects
+from .family import Comparisons, run_tests
+from .load import StudyData, load
+from .recovery import RecoverySummary, recovery_summary, recovery_table, truth_files
+
+Issues = tuple[DataIssue, ...]
+
+
+def read_data(params: Any) -> tuple[StudyData, Issues]:
+    """Section 1: read ``params.data_path`` (long format or MedPerturb) and validate it."""
+    return load(params)
+
+
+def check_design(data: StudyData, params: Any) -> tuple[Design, Issues]:
+    """Section 1: one answer per item x variant x model x task, checked against ``params.pairs``."""
+    design, issues = build_design(data.frame, params.pairs, baseline_models=params.baseline_models)
+    if str(params.positive_label) not in design.labels:
+        raise InputError(f"parameter 'positive_label': '{params.positive_label}' is not an answer label in the "
+                         f"data (labels: {', '.join(design.labels)})")
+    return design, issues
+
+
+def defect_records(data: StudyData) -> dict[str, int]:
+    """Section 1 (MedPerturb): ``defective.n_flagged`` and ``defective.n_baseline_rows``."""
+    if data.defects.empty:
+        return {}
+    return {"defective.n_flagged": int(data.defects["defective"].sum()),
+            "defective.n_baseline_rows": len(data.defects)}
+
+
+def flip_rates(design: Design, params: Any) -> pd.DataFrame:
+    """Section 2: flip rate of every variant against the original, with a Wilson CI."""
+    return flips.flip_rates(design.answers, design.pairs, confidence=params.confidence)
+
+
+def flip_rate_records(design: Design, rates: pd.DataFrame, name: Callable[[Any], str] = slug) -> dict[str, Any]:
+    """Section 2: ``n_items``, ``n_models`` and ``flip_rate.<model>.<task>.<variant>``."""
+    return {**design.records(), **flips.flip_rate_records(rates, name)}
+
+
+def compare(design: Design, params: Any) -> tuple[Comparisons, Issues]:
+    """Section 3: the family of target-vs-baseline tests, corrected by ``params.correction``."""
+    return run_tests(design, n_boot=params.n_boot, seed=params.seed, confidence=params.confidence,
+                     eps=params.logit_eps, correction=params.correction, alpha=params.alpha)
+
+
+def sensitivity_with_defective(params: Any, main: Comparisons,
+                               name: Callable[[Any], str] = slug) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Section 3b (MedPerturb): the flip-rate tests again with the defective baselines kept.
+
+    Returns the main and the sensitivity rows side by side (suffix ``_with_defective``) and the
+    records ``sensitivity.diff.*``, ``sensitivity.n_tests``, ``sensitivity.n_significant`` and
+    ``sensitivity.flip_rate.*`` of the baselines. The issues of the second run are those of the
+    main run (the defective rows are reported there), so they are not returned again.
+    """
+    other_params = params.model_copy(update={"exclude_defective": False})
+    data, _ = load(other_params)
+    design, _ = check_design(data, other_params)
+    family, _ = compare(design, other_params)
+    rates = flip_rates(design, other_params)
+    keys = ["model", "task", "target"]
+    cols = ["n_items", "stat_target", "stat_baseline", "diff", "ci_low", "ci_high", "p_value", "p_adjusted",
+            "significant"]
+    a = main.table[main.table["metric"] == "flip_rate"].set_index(keys)[cols]
+    b = family.table[family.table["metric"] == "flip_rate"].set_index(keys)[cols]
+    table = a.join(b, rsuffix="_with_defective", how="outer").reset_index()
+    rec = family.records(name)
+    rec.update({k: v for k, v in flips.flip_rate_records(rates, name).items() if k.endswith("_baseline")})
+    return table, {f"sensitivity.{k}": v for k, v in rec.items()}
+
+
+def directional(design: Design, params: Any) -> tuple[DirectionalEffects, Issues]:
+    """Section 4: the directional regression (cluster-robust by item)."""
+    return directional_effects(design, positive_label=str(params.positive_label), eps=params.logit_eps,
+                               confidence=params.confidence)
+
+
+def power_curves(design: Design, family: Comparisons, params: Any) -> pd.DataFrame:
+    """Section 5: simulated power at the data's size (:func:`.power.power_curves`)."""
+    size = power_sim.design_from_tests(family.table, design.answers, str(params.positive_label))
+    return power_sim.power_curves(size["n_items"], size["base_flip"], size["pos_rate"], params.power_effects,
+                                  reps=params.power_reps, alpha=params.alpha, seed=params.seed)
+
+
+def power_records(power: pd.DataFrame) -> dict[str, float]:
+    """Section 5: ``power.<scenario>.<metric>.d<effect>`` for every simulated point."""
+    return {f"power.{r.scenario}.{r.metric}.d{r.effect:g}": float(r.power) for r in power.itertuples()}
+
+
+def recovery(family: Comparisons, direction: DirectionalEffects,
+             params: Any) -> tuple[pd.DataFrame, RecoverySummary] | None:
+    """Section 6: planted vs estimated when the simulator's truth lies beside the data, else None."""
+    truth = truth_files(params.data_path)
+    if truth is None:
+        return None
+    table = recovery_table(family.table, direction.table, *truth)
+    return table, recovery_summary(table)
+
+
+def issues_frame(issues: Issues) -> pd.DataFrame:
+    """The data issues as a table, for display (the notebook saves them with ``out.note_issues``)."""
+    return pd.DataFrame([i.as_dict() for i in issues], columns=["check", "count", "rule", "detail"])
