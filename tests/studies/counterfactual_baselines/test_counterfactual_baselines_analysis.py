@@ -1,4 +1,7 @@
-"""Analysis steps against direct computations and independent references (numpy, scipy, statsmodels)."""
+"""Analysis steps against direct computations and independent references (numpy, scipy, statsmodels).
+
+Unit: one hand-made or seeded data set per test (items are the resampling unit); simulation tests say theirs.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -193,7 +196,7 @@ def test_directional_regression_matches_statsmodels_cluster():
                                       "direction": direction if v == "swap" else np.nan}))
         truth.append(beta)
     d = design_of(pd.concat(rows, ignore_index=True))
-    fr = DR.directional_frame(d, eps=1e-9)
+    fr, _ = DR.directional_frame(d, eps=1e-9)
     tab, _ = DR.directional_regression(fr)
     cell = tab[(tab["scope"] == "cell") & (tab["model"] == "m1")].iloc[0]
     sub = fr[fr["model"] == "m1"]
@@ -294,8 +297,8 @@ def test_single_item_is_an_error():
 
 def test_too_few_items_for_a_test_is_reported_not_nan():
     d = design_of(make(O[:4], T[:4], B[:4]))
-    with pytest.raises(InputError, match="no model x task"):
-        F.compare_targets(d, n_boot=200, min_items=5)
+    tests, issues = F.compare_targets(d, n_boot=200, min_items=5)
+    assert tests.empty and [(i.check, i.count) for i in issues] == [("too_few_items_for_test", 1)]
 
 
 def test_baseline_models_filter_is_reported():
@@ -337,16 +340,57 @@ def test_original_under_another_name_and_text_labels():
         design_of(two)
 
 
-def test_positive_label_must_be_an_answer_label():
+def test_positive_label_per_task_and_skipped_with_a_note_where_none():
+    """Unit: one hand-made data set with two tasks whose labels differ (routine/urgent, hire/reject)."""
     from studykit.studies.counterfactual_baselines import Params, steps
 
-    df = make(O, T, B)
-    frame, _ = L.validate_long(df.assign(prediction=df["prediction"].map({0: "no", 1: "yes"})))
+    n = 12
+    direction = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    parts = []
+    for task, labs in (("triage", ("routine", "urgent")), ("hiring", ("hire", "reject"))):
+        df = make(O, T, B, task=task)
+        df["prediction"] = df["prediction"].map({0: labs[0], 1: labs[1]})
+        df["direction"] = np.where(df["variant"] == "swap", np.tile(direction, 3), np.nan)
+        parts.append(df)
+    frame, _ = L.validate_long(pd.concat(parts, ignore_index=True))
     data = L.StudyData(frame=frame)
-    with pytest.raises(InputError, match="positive_label"):
-        steps.check_design(data, Params(pairs=PAIRS, n_boot=200))
-    params = Params(pairs=PAIRS, n_boot=200, positive_label="yes")
+    # no positive_label fits either task ("1" is the default): everything but the directional fit runs
+    params = Params(n_boot=200)
     design, _ = steps.check_design(data, params)
-    family, _ = steps.compare(design, params)
-    assert family.n_tests == 3  # flip rate, MI, phi (no probabilities)
+    assert design.task_labels == {"hiring": ("hire", "reject"), "triage": ("routine", "urgent")}
+    assert design.positive_labels == {"hiring": None, "triage": None}
+    assert design.pairs == PAIRS  # derived from variant_kind and the names
+    family, issues = steps.compare(design, params)
+    assert set(family.table["metric"]) == {"flip_rate", "mutual_information", "phi"}
+    assert not any(i.check == "phi_not_defined" for i in issues)
+    direction_fit, d_issues = steps.directional(design, params)
+    assert direction_fit.table.empty and direction_fit.records() == {}
+    assert [i.check for i in d_issues] == ["direction_without_positive_label"] and d_issues[0].count == 2
+    _, p_issues = steps.power_curves(design, family, params.model_copy(update={"power_reps": 20}))
+    assert [i.check for i in p_issues] == ["power_without_positive_label"]
+    # one positive label per task: the directional fit runs on both tasks
+    params2 = Params(n_boot=200, positive_label={"triage": "urgent", "hiring": "hire"})
+    design2, _ = steps.check_design(data, params2)
+    fit2, issues2 = steps.directional(design2, params2)
+    assert set(fit2.table["task"]) == {"all", "hiring", "triage"} and not issues2
+    # a label a task never gives, or a task not in the data, is a one-line error naming the parameter
+    with pytest.raises(InputError, match="positive_label.*'maybe'"):
+        steps.check_design(data, Params(positive_label={"triage": "maybe"}))
+    with pytest.raises(InputError, match="positive_label.*task 'nope'"):
+        steps.check_design(data, Params(positive_label={"nope": "x"}))
     assert Params.validate_mapping({"positive_label": 1}).positive_label == "1"
+    assert Params.validate_mapping({"positive_label": {"a": 1}}).positive_label == {"a": "1"}
+
+
+def test_pairs_derived_from_variant_kind_when_unambiguous():
+    """Unit: variant-kind maps (no data); the derivation rule of design.derive_pairs."""
+    from studykit.studies.counterfactual_baselines.design import derive_pairs
+
+    assert derive_pairs({"original": "original", "race": "target", "reworded": "baseline"}) == {"race": "reworded"}
+    kinds = {"o": "original", "gender_swap": "target", "age": "target", "gender_swap_baseline": "baseline",
+             "Paraphrase-age": "baseline", "extra_baseline": "baseline"}
+    assert derive_pairs(kinds) == {"age": "Paraphrase-age", "gender_swap": "gender_swap_baseline"}
+    with pytest.raises(InputError, match="pairs.*two baselines"):
+        derive_pairs({"t": "target", "t_baseline": "baseline", "t_paraphrase": "baseline", "u": "target"})
+    with pytest.raises(InputError, match="set pairs"):
+        derive_pairs({"t": "target", "u": "target", "x": "baseline", "y": "baseline"})

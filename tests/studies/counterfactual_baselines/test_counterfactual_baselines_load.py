@@ -1,4 +1,7 @@
-"""Loading: the long-format checks and the MedPerturb adapter (hand-made frames and, if present, the real file)."""
+"""Loading: the long-format checks and the MedPerturb adapter (hand-made frames and, if present, the real file).
+
+Unit: one input table per test; no statistic is estimated.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -64,9 +67,14 @@ def test_direction_must_be_plus_minus_one():
 
 
 def test_duplicate_rows_need_a_repeat_column():
-    df = pd.concat([long_frame(), long_frame().iloc[:1]])
+    """Unit: one hand-made frame; an exact copy is dropped and reported, a conflicting one refused."""
+    exact = pd.concat([long_frame(), long_frame().iloc[:2]])
+    out, issues = L.validate_long(exact)
+    assert len(out) == len(long_frame())
+    assert [(i.check, i.count) for i in issues if i.check == "duplicate_rows"] == [("duplicate_rows", 2)]
+    conflict = long_frame().iloc[:1].assign(prediction=lambda d: 1 - d["prediction"])
     with pytest.raises(InputError, match="repeat"):
-        L.validate_long(df)
+        L.validate_long(pd.concat([long_frame(), conflict]))
 
 
 def test_blank_answers_are_counted_not_dropped_silently():

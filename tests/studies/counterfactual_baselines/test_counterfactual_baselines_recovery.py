@@ -1,4 +1,7 @@
-"""Recovery of planted truth: planted target effects are found, null targets are rejected at the nominal rate."""
+"""Recovery of planted truth: planted target effects are found, null targets are rejected at the nominal rate.
+
+Unit: the embedded data set (one recovery check), or one simulated null data set of items per repetition.
+"""
 from __future__ import annotations
 
 import numpy as np

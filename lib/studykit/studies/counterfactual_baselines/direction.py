@@ -23,28 +23,44 @@ from studykit.stats.results import Result
 from .design import Design, wide_answers
 
 
-def _score(answers: pd.DataFrame, positive_label: str, eps: float, use_logit: bool) -> pd.Series:
+def _score(answers: pd.DataFrame, positive: dict[str, str | None], eps: float, use_logit: bool) -> pd.Series:
+    """Logit of ``p_positive`` (clipped), or 1[answer = the task's positive label] (NaN: no positive label)."""
     if use_logit:
         p = answers["p_positive"].clip(eps, 1 - eps)
         return np.log(p / (1 - p))
-    return (answers["prediction"].astype(str) == str(positive_label)).astype(float)
+    label = answers["task"].map(positive)
+    score = (answers["prediction"].astype(str) == label.astype(str)).astype(float)
+    return score.where(label.notna())
 
 
-def directional_frame(design: Design, *, positive_label: str = "1", eps: float = 1e-4) -> pd.DataFrame:
+def directional_frame(design: Design, *, eps: float = 1e-4) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     r"""Rows for the directional regression: one per model x task x item x directional target.
 
     Score :math:`s` = logit of ``p_positive`` (clipped to :math:`[\epsilon, 1-\epsilon]`) when
-    probabilities exist, else the 0/1 indicator of ``positive_label``.
+    probabilities exist, else the 0/1 indicator of the task's positive label
+    (``design.positive_labels``); directional rows of a task without a positive label are
+    left out (reported: the direction of a change needs to know which answer is "up").
     Columns: model, task, item_id, target, direction, d_target = :math:`s^t - s^o`,
     d_baseline = :math:`s^b - s^o` (NaN when the model has no baseline answer), response.
     """
     ans = design.answers
+    issues: list[DataIssue] = []
     if "direction" not in ans.columns:
-        return pd.DataFrame()
+        return pd.DataFrame(), ()
     use_logit = design.has_probability
-    a = ans.assign(score=_score(ans, positive_label, eps, use_logit))
+    a = ans.assign(score=_score(ans, design.positive_labels, eps, use_logit))
     if use_logit:
         a = a[a["p_positive"].notna()]
+    else:
+        no_label = a["score"].isna()
+        directional_tasks = sorted(a.loc[a["direction"].notna() & no_label, "task"].unique())
+        if directional_tasks:
+            issues.append(DataIssue(
+                "direction_without_positive_label", len(directional_tasks),
+                "without probabilities the directional regression scores 1[answer = positive label]; tasks "
+                "whose answers do not include positive_label (set it per task: {task: label}) are not fitted",
+                "; ".join(f"{t}: labels {', '.join(design.task_labels[t])}" for t in directional_tasks)))
+        a = a[~no_label]
     s = wide_answers(a, "score")
     dirs = wide_answers(a[a["direction"].notna()], "direction")
     rows = []
@@ -59,10 +75,10 @@ def directional_frame(design: Design, *, positive_label: str = "1", eps: float =
         part["d_baseline"] = (s.loc[idx, b] - s.loc[idx, "original"]) if b in s.columns else np.nan
         rows.append(part.reset_index())
     if not rows:
-        return pd.DataFrame()
+        return pd.DataFrame(), tuple(issues)
     out = pd.concat(rows, ignore_index=True)
     out["response"] = "logit" if use_logit else "answer"
-    return out
+    return out, tuple(issues)
 
 
 def _ols_cluster(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray, confidence: float):
@@ -95,7 +111,8 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
     if frame.empty:
         return pd.DataFrame(), issues
     rows = []
-    skipped = []
+    skipped: list[str] = []
+    failed: list[str] = []
     has_b = frame.groupby(["model", "task", "target"])["d_baseline"].transform(lambda v: v.notna().any())
     lost = has_b & frame["d_baseline"].isna()
     if lost.any():
@@ -120,7 +137,17 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
         if df["direction"].nunique() < 2 or n_cl < 3:
             skipped.append(f"{scope} {model}/{task}/{target}")
             return
-        fit, ci = _ols_cluster(df["d_target"].to_numpy(float), X, df["item_id"].to_numpy(), confidence)
+        try:
+            fit, ci = _ols_cluster(df["d_target"].to_numpy(float), X, df["item_id"].to_numpy(), confidence)
+            finite = np.isfinite([fit.params["direction"], fit.bse["direction"], fit.pvalues["direction"],
+                                  ci.loc["direction", 0], ci.loc["direction", 1]]).all()
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
+            failed.append(f"{scope} {model}/{task}/{target} ({type(exc).__name__}: {exc})")
+            return
+        if not finite or not fit.bse["direction"] > 0:
+            # e.g. every item changes by the same amount: no residual variance, no standard error
+            failed.append(f"{scope} {model}/{task}/{target} (no finite standard error)")
+            return
         rows.append({"scope": scope, "model": model, "task": task, "target": target,
                      "control": "baseline change" if use_ctrl else "none",
                      "response": df["response"].iloc[0], "n_obs": len(df), "n_clusters": n_cl,
@@ -138,8 +165,12 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
             "all" if pooled["target"].nunique() > 1 else pooled["target"].iloc[0])
     if skipped:
         issues.append(DataIssue("direction_not_estimable", len(skipped),
-                            "directional fits need both directions and at least 3 items: not fitted",
-                            "; ".join(skipped)))
+                                "directional fits need both directions and at least 3 items: not fitted",
+                                "; ".join(skipped)))
+    if failed:
+        issues.append(DataIssue("direction_fit_failed", len(failed),
+                                "directional fits whose coefficient or standard error is not finite are "
+                                "reported as not estimable (no row in the table)", "; ".join(failed)))
     tab = pd.DataFrame(rows)
     if not tab.empty:
         tab = tab.sort_values(["scope", "model", "task", "target"], key=lambda s: s.map(
@@ -186,11 +217,12 @@ class DirectionalEffects(Result):
         return self.pooled.as_record("direction") if self.pooled is not None else {}
 
 
-def directional_effects(design: Design, *, positive_label: str = "1", eps: float = 1e-4,
+def directional_effects(design: Design, *, eps: float = 1e-4,
                         confidence: float = 0.95) -> tuple[DirectionalEffects, tuple[DataIssue, ...]]:
     """:func:`directional_frame` then :func:`directional_regression`: the result and its data issues."""
-    rows = directional_frame(design, positive_label=positive_label, eps=eps)
+    rows, frame_issues = directional_frame(design, eps=eps)
     table, issues = directional_regression(rows, confidence=confidence)
+    issues = list(frame_issues) + list(issues)
     pooled = None
     if not table.empty and (table["scope"] == "pooled").any():
         p = table[table["scope"] == "pooled"].iloc[0]

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from studykit import stats as sst
-from studykit.errors import InputError
 from studykit.issues import DataIssue
 from studykit.names import slug
 from studykit.stats.results import Result
@@ -37,11 +36,6 @@ METRICS = ("flip_rate", "js_divergence", "kl_divergence", "mutual_information", 
 
 def _mean_diff(x, y, axis=-1):
     return np.mean(x, axis=axis) - np.mean(y, axis=axis)
-
-
-def _label_counts(codes: np.ndarray, n_labels: int) -> np.ndarray:
-    """Counts of each label along the last axis: (..., n) int codes -> (..., n_labels)."""
-    return np.stack([(codes == k).sum(axis=-1) for k in range(n_labels)], axis=-1).astype(float)
 
 
 def mi_from_counts(c_orig: np.ndarray, c_var: np.ndarray) -> np.ndarray:
@@ -203,12 +197,13 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
     ans = design.answers
     w = wide_answers(ans)
     wp = wide_answers(ans, "p_positive") if design.has_probability else None
-    labels = list(design.labels)
-    code = {lab: k for k, lab in enumerate(labels)}
-    L = max(len(labels), 2)
     rows, issues, skipped = [], [], []
     k = 0
     for (model, task), block in w.groupby(level=["model", "task"], sort=True):
+        # answers are coded within the task: tasks may use different labels (routine/urgent, hire/reject)
+        labels = list(design.task_labels[task])
+        code = {lab: j for j, lab in enumerate(labels)}
+        n_labels = max(len(labels), 2)
         for target, baseline in sorted(design.pairs.items()):
             if target not in block.columns or baseline not in block.columns:
                 continue
@@ -244,10 +239,10 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
                                      "stat_target": xt.mean(), "stat_baseline": xb.mean(), **r,
                                      "test": "paired bootstrap CI; paired randomization p"})
             co, ct, cb = (np.array([code[v] for v in arr]) for arr in (o, t, b))
-            aggs = ["mutual_information"] + (["phi"] if len(labels) == 2 else [])
+            aggs = ["mutual_information"] + (["phi"] if len(labels) <= 2 else [])
             for metric in aggs:
                 k += 1
-                r = aggregate_bootstrap(co, ct, cb, L, metric, n_boot=n_boot, seed=_seed(seed, k),
+                r = aggregate_bootstrap(co, ct, cb, n_labels, metric, n_boot=n_boot, seed=_seed(seed, k),
                                         confidence=confidence)
                 if r["note"]:
                     r.update(p_value=1.0, p_one_sided=1.0)
@@ -258,13 +253,18 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
                             f"model x task x target cells with fewer than {min_items} items having an original, "
                             "target and baseline answer are not tested (flip rates still shown)",
                             "; ".join(skipped)))
-    if len(labels) > 2:
-        issues.append(DataIssue("phi_not_defined", 1, "more than two answer labels: phi is not computed "
-                            "(mutual information is)", ", ".join(labels)))
+    many = {task: labels for task, labels in design.task_labels.items() if len(labels) > 2}
+    if many:
+        issues.append(DataIssue("phi_not_defined", len(many), "tasks with more than two answer labels: phi is "
+                                "not computed there (mutual information is)",
+                                "; ".join(f"{t}: {', '.join(labs)}" for t, labs in many.items())))
     tab = pd.DataFrame(rows)
     if tab.empty:
-        raise InputError("counterfactual data: no model x task has answers to a target and its baseline "
-                         "(check 'pairs' and 'baseline_models')")
+        if not skipped:
+            issues.append(DataIssue("no_target_and_baseline_answers", 1,
+                                    "no model x task has answers to both a target and its baseline: no test is "
+                                    "run, flip rates are still shown (check 'pairs' and 'baseline_models')"))
+        return pd.DataFrame(columns=[c for c in TEST_COLUMNS if c not in ("p_adjusted", "significant")]), issues
     notes = tab.pop("note")
     if (notes != "").any():
         issues.append(DataIssue("identical_target_and_baseline", int((notes != "").sum()),
@@ -296,7 +296,7 @@ def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float
     """Add ``p_adjusted`` (over the whole family) and ``significant`` = p_adjusted < alpha."""
     out = tests.copy()
     p = out["p_value"].to_numpy(float)
-    out["p_adjusted"] = p if correction == "none" else sst.adjust_pvalues(p, method=correction)
+    out["p_adjusted"] = p if correction == "none" or len(p) == 0 else sst.adjust_pvalues(p, method=correction)
     out["significant"] = out["p_adjusted"] < alpha
     cols = [c for c in TEST_COLUMNS if c in out.columns]
     return out[cols].sort_values(["model", "task", "target", "metric"], kind="mergesort").reset_index(drop=True)

@@ -42,6 +42,12 @@ class StudyData(Result):
 # ---------------------------------------------------------------------------------------------
 # long format
 # ---------------------------------------------------------------------------------------------
+def shown(value: Any, width: int = 60) -> str:
+    """A value from data as it may appear in a one-line message: control characters escaped, cut to ``width``."""
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _canonical_label(v: Any) -> Any:
     """0/1 read as floats become '0'/'1'; strings are stripped; blanks become NaN."""
     if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -70,9 +76,10 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
     Raises :class:`InputError` (one line naming the column) for a missing
     column, an unknown ``variant_kind``, a variant with two kinds,
     ``p_positive`` outside [0, 1], a ``direction`` other than +1/-1, or two
-    rows for the same item x variant x model x task x repeat. Blank answers
-    are kept as missing and reported (rule: the item is left out of every
-    comparison that needs that answer).
+    different rows for the same item x variant x model x task x repeat.
+    Reported rules: blank answers are kept as missing (the item is left out
+    of every comparison that needs that answer); rows that repeat an earlier
+    row exactly are dropped.
     """
     require_columns(df, REQUIRED, what)
     if len(df) == 0:
@@ -82,14 +89,16 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
         if out[c].isna().any():
             raise InputError(f"{what}: column '{c}' has {int(out[c].isna().sum())} blank value(s)")
         out[c] = out[c].astype(str).str.strip()
+        if (out[c] == "").any():
+            raise InputError(f"{what}: column '{c}' has {int((out[c] == '').sum())} blank value(s)")
     out["variant_kind"] = out["variant_kind"].str.lower()
     bad = sorted(set(out["variant_kind"]) - set(KINDS))
     if bad:
-        raise InputError(f"{what}: column 'variant_kind' has value '{bad[0]}' (allowed: {', '.join(KINDS)})")
+        raise InputError(f"{what}: column 'variant_kind' has value '{shown(bad[0])}' (allowed: {', '.join(KINDS)})")
     kinds = out.groupby("variant")["variant_kind"].nunique()
     if (kinds > 1).any():
         v = kinds[kinds > 1].index[0]
-        raise InputError(f"{what}: variant '{v}' appears with more than one variant_kind")
+        raise InputError(f"{what}: variant '{shown(v)}' appears with more than one variant_kind")
     if "task" in out.columns:
         out["task"] = out["task"].where(out["task"].notna(), ALL_TASKS).astype(str).str.strip()
     else:
@@ -111,7 +120,7 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
         if outside.any():
             i = outside.idxmax()
             raise InputError(f"{what}: column 'p_positive' has {int(outside.sum())} value(s) outside [0, 1] "
-                             f"(e.g. {p[i]:g} for item {out.at[i, 'item_id']})")
+                             f"(e.g. {p[i]:g} for item {shown(out.at[i, 'item_id'])})")
         out["p_positive"] = p.astype(float)
         if p.isna().all():
             out = out.drop(columns="p_positive")
@@ -124,19 +133,27 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
         bad_d = out["direction"].notna() & ~d.isin([1, -1])
         if bad_d.any():
             i = bad_d.idxmax()
-            raise InputError(f"{what}: column 'direction' must be +1 or -1 (got {out.at[i, 'direction']!r} "
-                             f"for item {out.at[i, 'item_id']})")
+            raise InputError(f"{what}: column 'direction' must be +1 or -1 (got {shown(out.at[i, 'direction'])!r} "
+                             f"for item {shown(out.at[i, 'item_id'])})")
         out["direction"] = d.astype(float)
         if d.isna().all():
             out = out.drop(columns="direction")
     if "group" in out.columns:
         out["group"] = out["group"].astype("string").astype(object)
     key = ["item_id", "variant", "model", "task", "repeat"]
+    exact = out.duplicated(keep="first")
+    if exact.any():
+        ex = out[exact].iloc[0]
+        issues.append(DataIssue("duplicate_rows", int(exact.sum()),
+                                "rows identical to an earlier row in every column are dropped (one copy kept); "
+                                "rows that share item_id x variant x model x task x repeat but differ are an "
+                                "error", f"e.g. item {shown(ex.item_id)}, variant {shown(ex.variant)}, model {shown(ex.model)}"))
+        out = out[~exact]
     dup = out.duplicated(key, keep=False)
     if dup.any():
         r = out[dup].iloc[0]
         raise InputError(f"{what}: {int(dup.sum())} rows share item_id x variant x model x task x repeat "
-                         f"(e.g. item {r.item_id}, variant {r.variant}, model {r.model}); "
+                         f"(e.g. item {shown(r.item_id)}, variant {shown(r.variant)}, model {shown(r.model)}); "
                          "add a 'repeat' column for repeated answers")
     blank = out["prediction"].isna()
     issues.append(DataIssue("blank_prediction", int(blank.sum()),

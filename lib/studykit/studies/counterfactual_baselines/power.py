@@ -158,12 +158,23 @@ def power_curves(n_items: int, base_flip: float, pos_rate: float, effects, *, re
     return pd.DataFrame(rows)
 
 
-def design_from_tests(tests: pd.DataFrame, answers: pd.DataFrame, positive_label: str) -> dict[str, float]:
+def design_from_tests(tests: pd.DataFrame, answers: pd.DataFrame,
+                      positive_labels: dict[str, str | None]) -> dict[str, float]:
     """The data's size for the power simulation: median items per test, mean baseline flip rate,
-    positive rate of the original answers (of the models and tasks that were tested)."""
+    positive rate of the original answers (of the models and tasks that were tested).
+
+    ``positive_labels`` maps each task to its positive label; tasks without one do not count
+    towards the positive rate, and when no tested task has one the rate is 0.5
+    (``pos_rate_source`` says which: ``"data"`` or ``"default 0.5"``).
+    """
     fr = tests[tests["metric"] == "flip_rate"]
     tested = answers.merge(fr[["model", "task"]].drop_duplicates(), on=["model", "task"])
     orig = tested[tested["variant_kind"] == "original"]
-    pos = float((orig["prediction"].astype(str) == str(positive_label)).mean())
+    label = orig["task"].map(positive_labels)
+    orig, label = orig[label.notna()], label[label.notna()]
+    if len(orig):
+        pos, source = float((orig["prediction"].astype(str) == label.astype(str)).mean()), "data"
+    else:
+        pos, source = 0.5, "default 0.5"
     return {"n_items": int(np.median(fr["n_items"])), "base_flip": float(fr["stat_baseline"].mean()),
-            "pos_rate": pos}
+            "pos_rate": pos, "pos_rate_source": source}

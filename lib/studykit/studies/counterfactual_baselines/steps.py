@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from studykit.errors import InputError
 from studykit.issues import DataIssue
 from studykit.names import slug
 
@@ -33,12 +32,10 @@ def read_data(params: Any) -> tuple[StudyData, Issues]:
 
 
 def check_design(data: StudyData, params: Any) -> tuple[Design, Issues]:
-    """Section 1: one answer per item x variant x model x task, checked against ``params.pairs``."""
-    design, issues = build_design(data.frame, params.pairs, baseline_models=params.baseline_models)
-    if str(params.positive_label) not in design.labels:
-        raise InputError(f"parameter 'positive_label': '{params.positive_label}' is not an answer label in the "
-                         f"data (labels: {', '.join(design.labels)})")
-    return design, issues
+    """Section 1: one answer per item x variant x model x task, checked against ``params.pairs``
+    (derived from the data when None) and with a positive label per task."""
+    return build_design(data.frame, params.pairs, baseline_models=params.baseline_models,
+                        positive_label=params.positive_label)
 
 
 def defect_records(data: StudyData) -> dict[str, int]:
@@ -92,15 +89,24 @@ def sensitivity_with_defective(params: Any, main: Comparisons,
 
 def directional(design: Design, params: Any) -> tuple[DirectionalEffects, Issues]:
     """Section 4: the directional regression (cluster-robust by item)."""
-    return directional_effects(design, positive_label=str(params.positive_label), eps=params.logit_eps,
-                               confidence=params.confidence)
+    return directional_effects(design, eps=params.logit_eps, confidence=params.confidence)
 
 
-def power_curves(design: Design, family: Comparisons, params: Any) -> pd.DataFrame:
-    """Section 5: simulated power at the data's size (:func:`.power.power_curves`)."""
-    size = power_sim.design_from_tests(family.table, design.answers, str(params.positive_label))
-    return power_sim.power_curves(size["n_items"], size["base_flip"], size["pos_rate"], params.power_effects,
-                                  reps=params.power_reps, alpha=params.alpha, seed=params.seed)
+def power_curves(design: Design, family: Comparisons, params: Any) -> tuple[pd.DataFrame, Issues]:
+    """Section 5: simulated power at the data's size (:func:`.power.power_curves`) and its issues."""
+    if family.n_tests == 0:
+        return pd.DataFrame(columns=["scenario", "effect", "metric", "power", "ci_low", "ci_high"]), (
+            DataIssue("power_not_simulated", 1, "no target-vs-baseline test was run, so the power simulation "
+                      "has no data size to start from: skipped"),)
+    size = power_sim.design_from_tests(family.table, design.answers, design.positive_labels)
+    issues: Issues = ()
+    if size["pos_rate_source"] != "data":
+        issues = (DataIssue("power_without_positive_label", 1,
+                            "no tested task has positive_label among its answers: the power simulation uses "
+                            "a positive rate of 0.5 for the original answers"),)
+    table = power_sim.power_curves(size["n_items"], size["base_flip"], size["pos_rate"], params.power_effects,
+                                   reps=params.power_reps, alpha=params.alpha, seed=params.seed)
+    return table, issues
 
 
 def power_records(power: pd.DataFrame) -> dict[str, float]:
