@@ -134,8 +134,39 @@ def test_aggregate_bootstrap_matches_item_bootstrap():
                            seed=4)
     assert r["diff"] == pytest.approx(ref.estimate)
     assert r["ci_low"] == pytest.approx(ref.ci_low, abs=0.02) and r["ci_high"] == pytest.approx(ref.ci_high, abs=0.02)
-    # the percentile p agrees with the CI: 0 outside the 95% CI <=> p < 0.05
-    assert (r["p_value"] < 0.05) == (r["ci_low"] > 0 or r["ci_high"] < 0)
+
+    def randomization_reference(x, y, n_perm, rng):  # item-by-item swap loop, the textbook definition
+        obs = stat(x, y)
+        null = []
+        for _ in range(n_perm):
+            keep = rng.random(n) < 0.5
+            null.append(stat(np.where(keep, x, y), np.where(keep, y, x)))
+        null = np.array(null)
+        hi = (1 + (null >= obs - 1e-12).sum()) / (n_perm + 1)
+        lo = (1 + (null <= obs + 1e-12).sum()) / (n_perm + 1)
+        return min(1.0, 2 * min(hi, lo))
+
+    p2, _ = F.aggregate_randomization_p(o, t, b, 2, "phi", n_perm=2000, rng=np.random.default_rng(5))
+    ref_p = randomization_reference(2 * o + t, 2 * o + b, 2000, np.random.default_rng(5))
+    assert p2[0] == pytest.approx(ref_p)  # same coins, same p
+
+
+def test_power_curve_uses_the_test_of_the_test_table():
+    """Unit: one seeded data set of 80 items; the phi row's p and the power simulation's p on it."""
+    rng = np.random.default_rng(12)
+    n = 80
+    o = rng.integers(0, 2, n)
+    t = np.where(rng.random(n) < 0.3, 1, o)
+    b = np.where(rng.random(n) < 0.1, 1 - o, o)
+    d = design_of(make(list(o), list(t), list(b)))
+    tests, _ = F.compare_targets(d, n_boot=999, seed=4)
+    row = tests.set_index("metric").loc["phi"]
+    # compare_targets draws the phi row's swap coins from this seed (the 3rd test of the cell: flip, MI, phi)
+    seed = F._seed(4, 3) + 1
+    p_power = P.phi_randomization_p(o[None].astype(bool), t[None].astype(bool), b[None].astype(bool), 999,
+                                    np.random.default_rng(seed))
+    assert row["p_value"] == pytest.approx(p_power[0])
+    assert "randomization" in row["test"]
 
 
 def test_divergences_per_item_match_scipy():

@@ -104,8 +104,15 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
     baseline answers are fitted without the control (``control`` column).
     A constant control (e.g. the baseline never flips) is dropped.
 
+    The control :math:`s^b_i - s^o_i` shares :math:`s^o_i` with the outcome, so
+    each row also holds the fit without it (``*_no_control``): with a balanced
+    direction both estimate the same :math:`\beta`, the control only removes
+    rewording noise common to target and baseline.
+
     Returns rows ``scope`` (pooled / cell), model, task, target, control,
-    response, n_obs, n_clusters, beta, se, ci_low, ci_high, p_value, gamma.
+    response, n_obs, n_clusters, beta, se, ci_low, ci_high, p_value, gamma,
+    beta_no_control, se_no_control, ci_low_no_control, ci_high_no_control,
+    p_value_no_control.
     """
     issues: list[DataIssue] = []
     if frame.empty:
@@ -137,24 +144,32 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
         if df["direction"].nunique() < 2 or n_cl < 3:
             skipped.append(f"{scope} {model}/{task}/{target}")
             return
-        try:
-            fit, ci = _ols_cluster(df["d_target"].to_numpy(float), X, df["item_id"].to_numpy(), confidence)
-            finite = np.isfinite([fit.params["direction"], fit.bse["direction"], fit.pvalues["direction"],
-                                  ci.loc["direction", 0], ci.loc["direction", 1]]).all()
-        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
-            failed.append(f"{scope} {model}/{task}/{target} ({type(exc).__name__}: {exc})")
-            return
-        if not finite or not fit.bse["direction"] > 0:
-            # e.g. every item changes by the same amount: no residual variance, no standard error
-            failed.append(f"{scope} {model}/{task}/{target} (no finite standard error)")
-            return
+        y, items = df["d_target"].to_numpy(float), df["item_id"].to_numpy()
+        fits = {}
+        # with the control (when there is one) and without it: the control shares the original's score
+        # s^o with the outcome, so the table shows both
+        for label, design_matrix in (("with", X), ("without", X.drop(columns=["d_baseline"], errors="ignore"))):
+            try:
+                fit, ci = _ols_cluster(y, design_matrix, items, confidence)
+                est = [fit.params["direction"], fit.bse["direction"], ci.loc["direction", 0],
+                       ci.loc["direction", 1], fit.pvalues["direction"]]
+            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
+                failed.append(f"{scope} {model}/{task}/{target} ({type(exc).__name__}: {exc})")
+                return
+            if not np.isfinite(est).all() or not est[1] > 0:
+                # e.g. every item changes by the same amount: no residual variance, no standard error
+                failed.append(f"{scope} {model}/{task}/{target} (no finite standard error)")
+                return
+            fits[label] = (fit, [float(v) for v in est])
+        fit, (beta, se, lo, hi, p) = fits["with"]
+        _, (beta0, se0, lo0, hi0, p0) = fits["without"]
         rows.append({"scope": scope, "model": model, "task": task, "target": target,
                      "control": "baseline change" if use_ctrl else "none",
                      "response": df["response"].iloc[0], "n_obs": len(df), "n_clusters": n_cl,
-                     "beta": float(fit.params["direction"]), "se": float(fit.bse["direction"]),
-                     "ci_low": float(ci.loc["direction", 0]), "ci_high": float(ci.loc["direction", 1]),
-                     "p_value": float(fit.pvalues["direction"]),
-                     "gamma": float(fit.params["d_baseline"]) if use_ctrl else np.nan})
+                     "beta": beta, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p,
+                     "gamma": float(fit.params["d_baseline"]) if use_ctrl else np.nan,
+                     "beta_no_control": beta0, "se_no_control": se0, "ci_low_no_control": lo0,
+                     "ci_high_no_control": hi0, "p_value_no_control": p0})
 
     for (model, task, target), df in frame.groupby(["model", "task", "target"], sort=True):
         fit_one(df.reset_index(drop=True), "cell", model, task, target)
@@ -183,13 +198,18 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
 
 @dataclass(frozen=True)
 class PooledDirection(Result):
-    """The pooled directional coefficient: :math:`\\beta` with its cluster-robust CI, p and observations."""
+    """The pooled directional coefficient: :math:`\\beta` with its cluster-robust CI, p and observations,
+    with the baseline control and without it (``*_no_control``)."""
 
     beta: float
     ci_low: float
     ci_high: float
     p: float
     n_obs: int
+    beta_no_control: float
+    ci_low_no_control: float
+    ci_high_no_control: float
+    p_no_control: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,5 +247,8 @@ def directional_effects(design: Design, *, eps: float = 1e-4,
     if not table.empty and (table["scope"] == "pooled").any():
         p = table[table["scope"] == "pooled"].iloc[0]
         pooled = PooledDirection(beta=float(p.beta), ci_low=float(p.ci_low), ci_high=float(p.ci_high),
-                                 p=float(p.p_value), n_obs=int(p.n_obs))
+                                 p=float(p.p_value), n_obs=int(p.n_obs), beta_no_control=float(p.beta_no_control),
+                                 ci_low_no_control=float(p.ci_low_no_control),
+                                 ci_high_no_control=float(p.ci_high_no_control),
+                                 p_no_control=float(p.p_value_no_control))
     return DirectionalEffects(rows=rows, table=table, pooled=pooled), tuple(issues)

@@ -30,7 +30,8 @@ from .design import Design, wide_answers
 
 #: the columns every study of this kind reports first, in this order, then the extras
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
-                "ci_high", "p_value", "p_adjusted", "significant", "p_one_sided", "level", "n_items", "test"]
+                "ci_high", "p_value", "p_adjusted", "significant", "p_one_sided", "level", "n_items", "test",
+                "family"]
 METRICS = ("flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi")
 
 
@@ -79,25 +80,82 @@ def _aggregate_from_counts(kind: str, co: np.ndarray, cv: np.ndarray, n: int) ->
     return abs_phi_from_counts(co[..., 1], cv[..., 1], n)
 
 
+def _onehot(codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """(..., n) integer codes -> (..., n, n_labels) 0/1 indicators."""
+    return (codes[..., None] == np.arange(n_labels)).astype(float)
+
+
+def aggregate_randomization_p(o: np.ndarray, t: np.ndarray, b: np.ndarray, n_labels: int, kind: str, *,
+                              n_perm: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    r"""Paired randomization p of an aggregate metric's target-minus-baseline difference, batched.
+
+    The null hypothesis is that the edit acts like its paraphrase: within each item the
+    target and baseline answers are exchangeable. Each of ``n_perm`` swap patterns
+    :math:`s \in \{0,1\}^n` (one fair coin per item: 1 keeps the item's answers, 0 swaps
+    them) gives the target's label counts
+    :math:`c^{t*}_l = c^b_l + \sum_i s_i (1[y^t_i = l] - 1[y^b_i = l])` and the baseline's
+    :math:`c^{b*} = c^t + c^b - c^{t*}`, one matrix product for all data sets, and the
+    statistic :math:`\theta^* = M(c^o, c^{t*}) - M(c^o, c^{b*})` with :math:`M` the mutual
+    information or :math:`|\phi|`. One-sided (target > baseline):
+    :math:`p^+ = (1 + \#\{\theta^* \ge \theta\})/(B + 1)`; two-sided
+    :math:`\min(1, 2\min(p^+, p^-))`.
+
+    The same function gives the ``mutual_information`` and ``phi`` p-values of the test table
+    (one data set) and the aggregate power curve (:mod:`.power`, many data sets), so that the
+    power shown is that of the test reported.
+
+    Parameters
+    ----------
+    o, t, b : ndarray of int, shape (R, n) or (n,)
+        Label codes (0 .. n_labels-1) of the original, target and baseline answers.
+    n_labels : int
+        Number of labels (at least 2; ``phi`` uses the count of code 1).
+    kind : {"mutual_information", "phi"}
+    n_perm : int
+        Random swap patterns.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    p_two_sided, p_one_sided : ndarray, shape (R,)
+    """
+    o, t, b = (np.atleast_2d(np.asarray(x)) for x in (o, t, b))
+    reps, n = o.shape
+    co, ct, cb = (_onehot(x, n_labels).sum(axis=1) for x in (o, t, b))  # (R, L)
+    obs = _aggregate_from_counts(kind, co, ct, n) - _aggregate_from_counts(kind, co, cb, n)
+    keep = (rng.random((n_perm, n)) < 0.5).astype(float)
+    # keep_i = 1: item i keeps its answers, 0: target and baseline swap; the permuted target's counts are
+    # the baseline's plus, for every kept item, 1[t_i = l] - 1[b_i = l] (items x (R * L))
+    delta = (_onehot(t, n_labels) - _onehot(b, n_labels)).transpose(1, 0, 2).reshape(n, reps * n_labels)
+    ct_star = cb.reshape(1, -1) + keep @ delta  # (P, R * L)
+    ct_star = ct_star.reshape(n_perm, reps, n_labels)
+    cb_star = (ct + cb)[None] - ct_star
+    co_star = np.broadcast_to(co[None], ct_star.shape)
+    null = _aggregate_from_counts(kind, co_star, ct_star, n) - _aggregate_from_counts(kind, co_star, cb_star, n)
+    tol = 1e-12
+    p_hi = (1 + (null >= obs[None, :] - tol).sum(0)) / (n_perm + 1)
+    p_lo = (1 + (null <= obs[None, :] + tol).sum(0)) / (n_perm + 1)
+    return np.minimum(1.0, 2 * np.minimum(p_hi, p_lo)), p_hi
+
+
 def aggregate_bootstrap(o: np.ndarray, t: np.ndarray, b: np.ndarray, n_labels: int, kind: str, *,
-                        n_boot: int, seed: int, confidence: float) -> dict[str, float]:
-    r"""Paired bootstrap over items of an aggregate metric's target-minus-baseline difference.
+                        n_boot: int, seed: int, confidence: float) -> dict[str, Any]:
+    r"""Paired bootstrap CI over items of an aggregate metric's target-minus-baseline difference.
 
     Resampling :math:`n` items with replacement is the same as drawing the counts
     of the items' answer patterns :math:`(y^o, y^t, y^b)` from
     :math:`\mathrm{Multinomial}(n, \hat p_{\text{pattern}})`, so the bootstrap runs
     on at most :math:`L^3` pattern counts (vectorised, exact in distribution).
-    CI: percentile; p: the bootstrap percentile p-value that matches it,
-    two-sided :math:`\min(1, 2\min\{(1+\#\{\theta^*\le 0\}), (1+\#\{\theta^*\ge 0\})\}/(B+1))`
-    and one-sided (target > baseline) :math:`(1+\#\{\theta^*\le 0\})/(B+1)`.
+    CI: percentile. The p-value comes from :func:`aggregate_randomization_p`: the
+    bootstrap percentile p of a statistic bounded below by 0 (MI, :math:`|\phi|`)
+    rejects far below its level at the null (0 of 300 null data sets at 0.05).
     """
     n = len(o)
     L = n_labels
     pat = (o * L + t) * L + b
     ids, counts = np.unique(pat, return_counts=True)
     po, pt, pb = ids // (L * L), (ids // L) % L, ids % L
-    onehot = lambda lab: (lab[:, None] == np.arange(L)[None, :]).astype(float)  # noqa: E731
-    Mo, Mt, Mb = onehot(po), onehot(pt), onehot(pb)
+    Mo, Mt, Mb = _onehot(po, L), _onehot(pt, L), _onehot(pb, L)
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(n, counts / n, size=n_boot).astype(float)
     c0 = counts.astype(float)
@@ -108,16 +166,12 @@ def aggregate_bootstrap(o: np.ndarray, t: np.ndarray, b: np.ndarray, n_labels: i
     st, sb = float(val["obs"][0][0]), float(val["obs"][1][0])
     est = st - sb
     theta = val["boot"][0] - val["boot"][1]
-    tol = 1e-12
-    lo_share = (1 + np.count_nonzero(theta <= tol)) / (n_boot + 1)
-    hi_share = (1 + np.count_nonzero(theta >= -tol)) / (n_boot + 1)
     a = (1 - confidence) / 2
     if np.all(theta == theta[0]) and theta[0] == est:
         ci = (est, est)
     else:
         ci = tuple(float(v) for v in np.quantile(theta, [a, 1 - a]))
     return {"stat_target": st, "stat_baseline": sb, "diff": est, "ci_low": ci[0], "ci_high": ci[1],
-            "p_value": float(min(1.0, 2 * min(lo_share, hi_share))), "p_one_sided": float(lo_share),
             "note": "target and baseline identical on every item" if np.array_equal(t, b) else ""}
 
 
@@ -186,11 +240,13 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
     * ``mutual_information``, ``phi`` (aggregate): association between
       *original vs edited* and the answer over the pooled answers
       (:math:`I` in bits, :math:`|\phi|` for two labels), target minus
-      baseline; CI and p (two- and one-sided) from one paired bootstrap over
-      items (:func:`aggregate_bootstrap`). A randomization test is not used
-      here: swapping target and baseline tests exchangeability, which is
-      rejected when the two shift the answers in opposite directions by the
-      same amount, i.e. it is not a test of equal association.
+      baseline; CI from a paired bootstrap over items
+      (:func:`aggregate_bootstrap`), p (two- and one-sided) from the paired
+      randomization test (:func:`aggregate_randomization_p`), the test the
+      power curves simulate. Its null is that target and baseline are
+      exchangeable within items (the edit acts like a paraphrase); it also
+      rejects when the two move the answers in opposite directions by the same
+      amount, which is an edit that does not act like its paraphrase.
 
     Cells with fewer than ``min_items`` complete items are not tested (reported).
     """
@@ -246,8 +302,13 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
                                         confidence=confidence)
                 if r["note"]:
                     r.update(p_value=1.0, p_one_sided=1.0)
+                else:
+                    p2, p1 = aggregate_randomization_p(co, ct, cb, n_labels, metric, n_perm=n_boot,
+                                                       rng=np.random.default_rng(_seed(seed, k) + 1))
+                    r.update(p_value=float(p2[0]), p_one_sided=float(p1[0]))
                 rows.append({**base, "metric": metric, "level": "aggregate", **r,
-                             "test": "paired bootstrap CI and percentile p (multinomial over answer patterns)"})
+                             "test": "paired bootstrap CI (multinomial over answer patterns); paired "
+                                     "randomization p"})
     if skipped:
         issues.append(DataIssue("too_few_items_for_test", len(skipped),
                             f"model x task x target cells with fewer than {min_items} items having an original, "
@@ -285,18 +346,34 @@ def p_floor_check(tests: pd.DataFrame, *, n_boot: int, alpha: float) -> DataIssu
     resampled = ~tests["test"].str.contains("McNemar")
     at_floor = resampled & (tests["p_value"] <= floor * (1 + 1e-9)) & ~tests["significant"]
     if at_floor.any():
+        sizes = tests.groupby("family").size() if "family" in tests.columns else pd.Series({"all": len(tests)})
+        over = ", ".join(f"{n} {name}" for name, n in sizes.items())
         return DataIssue("p_value_floor", int(at_floor.sum()),
-                     f"resampling p-values at their floor 2/(n_boot+1) = {floor:.2g} stay above alpha = "
-                     f"{alpha:g} after the correction over {len(tests)} tests: these rows are limited by "
-                     "n_boot, not by the data (raise n_boot, or use correction: fdr_bh)")
+                         f"resampling p-values at their floor 2/(n_boot+1) = {floor:.2g} stay above alpha = "
+                         f"{alpha:g} after the correction over their family of tests ({over}): these rows are "
+                         "limited by n_boot, not by the data (raise n_boot, or use correction: fdr_bh)")
     return None
 
 
-def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float = 0.05) -> pd.DataFrame:
-    """Add ``p_adjusted`` (over the whole family) and ``significant`` = p_adjusted < alpha."""
+def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float = 0.05,
+                  primary_metric: str | None = None) -> pd.DataFrame:
+    """Add ``family``, ``p_adjusted`` (corrected within each family) and ``significant`` = p_adjusted < alpha.
+
+    With ``primary_metric`` the rows of that metric form the *primary* family and every other
+    row the *secondary* family, each corrected on its own: the secondary metrics (aggregate
+    ones rarely reject) neither dilute nor borrow from the primary test. ``None``: one family
+    over every row (``family`` = ``"all"``).
+    """
     out = tests.copy()
-    p = out["p_value"].to_numpy(float)
-    out["p_adjusted"] = p if correction == "none" or len(p) == 0 else sst.adjust_pvalues(p, method=correction)
+    if primary_metric is None:
+        out["family"] = "all"
+    else:
+        out["family"] = np.where(out["metric"] == primary_metric, "primary", "secondary")
+    out["p_adjusted"] = np.nan
+    for _, idx in out.groupby("family", sort=True).groups.items():
+        p = out.loc[idx, "p_value"].to_numpy(float)
+        out.loc[idx, "p_adjusted"] = p if correction == "none" else sst.adjust_pvalues(p, method=correction)
+    out["p_adjusted"] = out["p_adjusted"].astype(float)
     out["significant"] = out["p_adjusted"] < alpha
     cols = [c for c in TEST_COLUMNS if c in out.columns]
     return out[cols].sort_values(["model", "task", "target", "metric"], kind="mergesort").reset_index(drop=True)
@@ -311,38 +388,52 @@ class Comparisons(Result):
     table : DataFrame
         One row per model x task x target x metric, columns :data:`TEST_COLUMNS`.
     correction : str
-        The multiple-testing method applied over the family.
+        The multiple-testing method, applied within each family.
     alpha : float
         ``significant`` = ``p_adjusted < alpha``.
+    primary_metric : str
+        The metric of the primary family (the others form the secondary family).
     n_tests, n_significant : int
-        Rows of ``table``, and those significant after the correction.
+        Rows of ``table``, and those significant after the correction (both families).
+    n_tests_primary, n_significant_primary : int
+        The same for the primary family.
     """
 
     table: pd.DataFrame
     correction: str
     alpha: float
+    primary_metric: str
     n_tests: int
     n_significant: int
+    n_tests_primary: int
+    n_significant_primary: int
 
     def records(self, name: Callable[[Any], str] = slug) -> dict[str, Any]:
-        """``n_tests``, ``n_significant`` and ``diff.<model>.<task>.<target>`` (flip-rate difference).
+        """``n_tests``, ``n_significant``, ``primary.*`` and ``diff.<model>.<task>.<target>`` (flip rates).
 
         ``name`` maps names taken from data to key-safe ones (the notebook passes ``out.name``).
         """
-        out: dict[str, Any] = {"n_tests": self.n_tests, "n_significant": self.n_significant}
+        out: dict[str, Any] = {"n_tests": self.n_tests, "n_significant": self.n_significant,
+                               "primary.metric": self.primary_metric, "primary.n_tests": self.n_tests_primary,
+                               "primary.n_significant": self.n_significant_primary}
         for r in self.table[self.table["metric"] == "flip_rate"].itertuples():
             out[f"diff.{name(r.model)}.{name(r.task)}.{name(r.target)}"] = float(r.diff)
         return out
 
 
 def run_tests(design: Design, *, n_boot: int, seed: int, confidence: float, eps: float, correction: str,
-              alpha: float) -> tuple[Comparisons, tuple[DataIssue, ...]]:
+              alpha: float, primary_metric: str = "flip_rate") -> tuple[Comparisons, tuple[DataIssue, ...]]:
     """:func:`compare_targets`, :func:`adjust_family` and :func:`p_floor_check`: the family and its issues."""
     tab, issues = compare_targets(design, n_boot=n_boot, seed=seed, confidence=confidence, eps=eps)
-    tab = adjust_family(tab, correction=correction, alpha=alpha)
+    tab = adjust_family(tab, correction=correction, alpha=alpha, primary_metric=primary_metric)
     floor = p_floor_check(tab, n_boot=n_boot, alpha=alpha)
-    family = Comparisons(table=tab, correction=correction, alpha=alpha, n_tests=int(len(tab)),
-                         n_significant=int(tab["significant"].sum()))
+    primary = tab[tab["family"] == "primary"]
+    if len(tab) and primary.empty:
+        issues.append(DataIssue("primary_metric_not_tested", 1,
+                                f"the primary metric '{primary_metric}' has no test in these data (e.g. JS/KL "
+                                "need p_positive, phi two labels): every test is in the secondary family",
+                                ", ".join(sorted(tab["metric"].unique()))))
+    family = Comparisons(table=tab, correction=correction, alpha=alpha, primary_metric=primary_metric,
+                         n_tests=int(len(tab)), n_significant=int(tab["significant"].sum()),
+                         n_tests_primary=int(len(primary)), n_significant_primary=int(primary["significant"].sum()))
     return family, tuple(issues) + ((floor,) if floor else ())
-
-

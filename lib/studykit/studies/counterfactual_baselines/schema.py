@@ -66,7 +66,11 @@ class Params(StudyParams):
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level (after correction)")
     confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence level of intervals")
     correction: Literal["bonferroni", "holm", "hochberg", "fdr_bh", "fdr_by", "none"] = Field(
-        "holm", description="multiple-testing correction over the whole family of tests")
+        "holm", description="multiple-testing correction, applied within the primary and within the secondary "
+        "family of tests")
+    primary_metric: Literal["flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi"] = Field(
+        "flip_rate", description="the metric whose tests form the primary family; the other metrics form the "
+        "secondary family, corrected on its own")
     positive_label: str | dict[str, str] = Field(
         "1", description="prediction value counted as the positive answer: one label for every task, or a "
         "{task: label} mapping; a task without one gets no directional fit on 0/1 answers (reported)")

@@ -57,9 +57,11 @@ def flip_rate_records(design: Design, rates: pd.DataFrame, name: Callable[[Any],
 
 
 def compare(design: Design, params: Any) -> tuple[Comparisons, Issues]:
-    """Section 3: the family of target-vs-baseline tests, corrected by ``params.correction``."""
+    """Section 3: the target-vs-baseline tests, corrected by ``params.correction`` within the primary family
+    (``params.primary_metric``) and within the secondary family (every other metric)."""
     return run_tests(design, n_boot=params.n_boot, seed=params.seed, confidence=params.confidence,
-                     eps=params.logit_eps, correction=params.correction, alpha=params.alpha)
+                     eps=params.logit_eps, correction=params.correction, alpha=params.alpha,
+                     primary_metric=params.primary_metric)
 
 
 def sensitivity_with_defective(params: Any, main: Comparisons,
