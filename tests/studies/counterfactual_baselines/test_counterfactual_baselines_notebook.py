@@ -11,15 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.paths import resolve
 from studykit.runner import run_study
 
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
                 "ci_high", "p_value", "p_adjusted", "significant"]
-# the profile reads ../shared/ from the project root; a git worktree elsewhere finds the file at /work/shared
-MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
-if not MEDPERTURB.is_file():
-    MEDPERTURB = Path("/work/shared/data/medperturb/data_with_baselines.csv")
 
 
 def _check_common(out: Path) -> dict:
@@ -55,12 +50,8 @@ def test_notebook_workshop_profile(tmp_path):
     assert (run.out_dir / "tables" / "recovery.csv").is_file()
 
 
-@pytest.mark.skipif(not MEDPERTURB.is_file(), reason="MedPerturb file not available")
-def test_notebook_medperturb_profile(tmp_path):
-    run = run_study("counterfactual_baselines", profile="medperturb", out_dir=tmp_path / "out",
-                    overrides={"n_boot": 1000, "power_reps": 50, "power_effects": [0.0, 0.2],
-                               "data_path": str(MEDPERTURB)})
-    out = run.out_dir
+def test_notebook_medperturb_profile(medperturb_run):
+    out = medperturb_run
     res = _check_common(out)
     assert res["n_items"] == 200 and res["n_models"] == 4
     # README sanity numbers: LLAMA3 MANAGE gender swap about 8% vs about 11% for its baseline
