@@ -57,7 +57,7 @@ def collapse_repeats(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[DataIssue]
         out["p_positive"] = ok.groupby(keys)["p_positive"].mean()
     if tie.any():
         issues.append(DataIssue("majority_tie", int(tie.sum()),
-                            "a tie between answers over repeats is broken towards the label that sorts first"))
+                                "a tie between answers over repeats is broken towards the label that sorts first"))
     return out.reset_index(), issues
 
 
@@ -143,7 +143,8 @@ def derive_pairs(kinds: Mapping[str, str]) -> dict[str, str]:
         if len(hits) == 1:
             t = hits[0]
             if t in pairs:
-                raise InputError(f"parameter 'pairs': target '{shown(t)}' has two baselines by name ('{shown(pairs[t])}', "
+                raise InputError(f"parameter 'pairs': target '{shown(t)}' has two baselines by name "
+                                 f"('{shown(pairs[t])}', "
                                  f"'{shown(b)}'); set pairs to say which one to use")
             pairs[t] = b
     if not pairs:
@@ -166,13 +167,15 @@ def positive_labels(task_labels: Mapping[str, tuple[str, ...]],
     if isinstance(positive_label, Mapping):
         unknown = sorted(set(positive_label) - set(task_labels))
         if unknown:
-            raise InputError(f"parameter 'positive_label': task '{shown(unknown[0])}' is not in the data's 'task' column "
+            raise InputError(f"parameter 'positive_label': task '{shown(unknown[0])}' is not in the data's "
+                             "'task' column "
                              f"(tasks: {shown(', '.join(sorted(task_labels)), 200)})")
         out: dict[str, str | None] = {}
         for task, labels in task_labels.items():
             lab = positive_label.get(task)
             if lab is not None and str(lab) not in labels:
-                raise InputError(f"parameter 'positive_label': '{shown(lab)}' is not an answer label of task '{shown(task)}' "
+                raise InputError(f"parameter 'positive_label': '{shown(lab)}' is not an answer label of task "
+                                 f"'{shown(task)}' "
                                  f"(labels: {shown(', '.join(labels), 200)})")
             out[task] = None if lab is None else str(lab)
         return out
@@ -204,7 +207,8 @@ def build_design(frame: pd.DataFrame, pairs: Mapping[str, str] | None = None, *,
     for t, b in pairs.items():
         for v, want, role in ((t, "target", "target"), (b, "baseline", "baseline")):
             if v not in kinds:
-                raise InputError(f"parameter 'pairs': {role} variant '{shown(v)}' is not in the data's 'variant' column")
+                raise InputError(f"parameter 'pairs': {role} variant '{shown(v)}' is not in the data's "
+                                 "'variant' column")
             if kinds[v] != want:
                 raise InputError(f"parameter 'pairs': variant '{shown(v)}' is a {role} in pairs but has "
                                  f"variant_kind '{kinds[v]}' in the data")
@@ -221,12 +225,12 @@ def build_design(frame: pd.DataFrame, pairs: Mapping[str, str] | None = None, *,
     lonely_t = sorted(v for v, k in kinds.items() if k == "target" and v not in pairs)
     if lonely_t:
         issues.append(DataIssue("target_without_baseline", len(lonely_t),
-                            "targets with no baseline in 'pairs' get flip rates only, no test",
-                            ", ".join(lonely_t)))
+                                "targets with no baseline in 'pairs' get flip rates only, no test",
+                                ", ".join(lonely_t)))
     lonely_b = sorted(v for v, k in kinds.items() if k == "baseline" and v not in pairs.values())
     if lonely_b:
         issues.append(DataIssue("baseline_without_target", len(lonely_b),
-                            "baselines that no target in 'pairs' uses get flip rates only", ", ".join(lonely_b)))
+                                "baselines that no target in 'pairs' uses get flip rates only", ", ".join(lonely_b)))
     if baseline_models is not None:
         unknown = sorted(set(baseline_models) - set(answers["model"]))
         if unknown:
@@ -235,8 +239,8 @@ def build_design(frame: pd.DataFrame, pairs: Mapping[str, str] | None = None, *,
         if drop.any():
             who = sorted(answers.loc[drop, "model"].unique())
             issues.append(DataIssue("baseline_answers_not_used", int(drop.sum()),
-                                "baseline answers of models not listed in 'baseline_models' are not used "
-                                "(their targets get raw flip rates only)", ", ".join(who)))
+                                    "baseline answers of models not listed in 'baseline_models' are not used "
+                                    "(their targets get raw flip rates only)", ", ".join(who)))
             answers = answers[~drop]
     has_orig = answers[answers["variant_kind"] == "original"].set_index(KEYS).index
     idx = answers.set_index(KEYS).index
@@ -245,8 +249,8 @@ def build_design(frame: pd.DataFrame, pairs: Mapping[str, str] | None = None, *,
         lost = answers.loc[no_orig, KEYS].drop_duplicates()
         ex = lost.iloc[0]
         issues.append(DataIssue("item_without_original", len(lost),
-                            "model x task x item groups with no (non-blank) original answer are left out",
-                            f"e.g. item {ex.item_id} ({ex.model}, {ex.task})"))
+                                "model x task x item groups with no (non-blank) original answer are left out",
+                                f"e.g. item {shown(ex.item_id)} ({shown(ex.model)}, {shown(ex.task)})"))
         answers = answers[~no_orig]
     if answers["item_id"].nunique() < 2:
         raise InputError(f"counterfactual data: {answers['item_id'].nunique()} usable item(s); "
@@ -256,9 +260,9 @@ def build_design(frame: pd.DataFrame, pairs: Mapping[str, str] | None = None, *,
         union = frozenset().union(*sets)
         short = sets[sets.map(len) < len(union)]
         issues.append(DataIssue("models_with_different_items", len(short),
-                            "models do not share one item set: each model is analysed on its own items, so "
-                            "their flip rates are not paired across models",
-                            "; ".join(f"{m}: {len(s)} of {len(union)} items" for m, s in short.items())))
+                                "models do not share one item set: each model is analysed on its own items, so "
+                                "their flip rates are not paired across models",
+                                "; ".join(f"{m}: {len(s)} of {len(union)} items" for m, s in short.items())))
     has_p = "p_positive" in answers.columns and answers["p_positive"].notna().any()
     labels = tuple(sorted(answers["prediction"].astype(str).unique()))
     task_labels = {task: tuple(sorted(g.astype(str).unique()))

@@ -124,8 +124,8 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
     lost = has_b & frame["d_baseline"].isna()
     if lost.any():
         issues.append(DataIssue("direction_rows_without_baseline", int(lost.sum()),
-                            "in cells that have baselines, items whose baseline answer is missing are left out "
-                            "of the directional fit (the control would be undefined)"))
+                                "in cells that have baselines, items whose baseline answer is missing are left out "
+                                "of the directional fit (the control would be undefined)"))
         frame = frame[~lost]
 
     def fit_one(df: pd.DataFrame, scope: str, model: str, task: str, target: str):

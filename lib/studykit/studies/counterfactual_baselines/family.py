@@ -311,9 +311,9 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
                                      "randomization p"})
     if skipped:
         issues.append(DataIssue("too_few_items_for_test", len(skipped),
-                            f"model x task x target cells with fewer than {min_items} items having an original, "
-                            "target and baseline answer are not tested (flip rates still shown)",
-                            "; ".join(skipped)))
+                                f"model x task x target cells with fewer than {min_items} items having an original, "
+                                "target and baseline answer are not tested (flip rates still shown)",
+                                "; ".join(skipped)))
     many = {task: labels for task, labels in design.task_labels.items() if len(labels) > 2}
     if many:
         issues.append(DataIssue("phi_not_defined", len(many), "tasks with more than two answer labels: phi is "
@@ -329,7 +329,7 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
     notes = tab.pop("note")
     if (notes != "").any():
         issues.append(DataIssue("identical_target_and_baseline", int((notes != "").sum()),
-                            "tests where target and baseline agree on every item: difference 0, CI [0, 0], p = 1"))
+                                "tests where target and baseline agree on every item: difference 0, CI [0, 0], p = 1"))
     return tab, issues
 
 

@@ -126,8 +126,8 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
             out = out.drop(columns="p_positive")
         elif p.isna().any():
             issues.append(DataIssue("blank_probability", int(p.isna().sum()),
-                                "rows with a blank p_positive are left out of the distributional metrics "
-                                "(JS, KL) and the logit regression; their answers are still used"))
+                                    "rows with a blank p_positive are left out of the distributional metrics "
+                                    "(JS, KL) and the logit regression; their answers are still used"))
     if "direction" in out.columns:
         d = pd.to_numeric(out["direction"], errors="coerce")
         bad_d = out["direction"].notna() & ~d.isin([1, -1])
@@ -147,7 +147,8 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
         issues.append(DataIssue("duplicate_rows", int(exact.sum()),
                                 "rows identical to an earlier row in every column are dropped (one copy kept); "
                                 "rows that share item_id x variant x model x task x repeat but differ are an "
-                                "error", f"e.g. item {shown(ex.item_id)}, variant {shown(ex.variant)}, model {shown(ex.model)}"))
+                                "error",
+                                f"e.g. item {shown(ex.item_id)}, variant {shown(ex.variant)}, model {shown(ex.model)}"))
         out = out[~exact]
     dup = out.duplicated(key, keep=False)
     if dup.any():
@@ -157,8 +158,8 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
                          "add a 'repeat' column for repeated answers")
     blank = out["prediction"].isna()
     issues.append(DataIssue("blank_prediction", int(blank.sum()),
-                        "a blank answer counts as missing: the item is left out of every flip or "
-                        "comparison that needs it (no imputation); reported even when there are none"))
+                            "a blank answer counts as missing: the item is left out of every flip or "
+                            "comparison that needs it (no imputation); reported even when there are none"))
     return out.reset_index(drop=True), issues
 
 
@@ -271,8 +272,8 @@ def adapt_medperturb(
         detail = "; ".join(sorted({f"{r.dataset}:{r.context_id} variant {MEDPERTURB_VARIANTS[r.dataset_id]}"
                                    for r in d.itertuples()}))
         issues.append(DataIssue("ambiguous_duplicate_rows", int(dup.sum()),
-                            "rows sharing dataset x context_id x dataset_id cannot be told apart: all copies "
-                            "are dropped (that variant counts as missing for that case)", detail))
+                                "rows sharing dataset x context_id x dataset_id cannot be told apart: all copies "
+                                "are dropped (that variant counts as missing for that case)", detail))
         w = w[~dup]
 
     defects = detect_defective_baselines(w, min_length_ratio)
@@ -282,9 +283,9 @@ def adapt_medperturb(
     rule = ("excluded from the baselines (results with them included are shown as a sensitivity analysis)"
             if exclude_defective else "kept (exclude_defective is false)")
     issues.append(DataIssue("defective_baseline_rows", n_def,
-                        f"baseline texts that are not paraphrases are {rule}",
-                        f"{n_w} with task wording (refusals, tokenizer/edit-distance requests, template "
-                        f"leaks), {n_s} more shorter than {min_length_ratio:g} x the original; "
+                            f"baseline texts that are not paraphrases are {rule}",
+                            f"{n_w} with task wording (refusals, tokenizer/edit-distance requests, template "
+                            f"leaks), {n_s} more shorter than {min_length_ratio:g} x the original; "
                         f"of {len(defects)} baseline rows"))
     w = w.join(defects.set_index("row")[["defective"]], how="left")
     w["defective"] = w["defective"].astype("boolean").fillna(False).astype(bool)
@@ -332,8 +333,8 @@ def adapt_medperturb(
         kinds = {_kind_of(v) for v in vs}
         what = "baselines" if kinds == {"baseline"} else "variants"
         issues.append(DataIssue(f"not_answered.{m}", len(vs),
-                            f"{m} has no answers on these {what}: it gets raw perturbation flip rates only, "
-                            "no target-vs-baseline test", ", ".join(sorted(vs))))
+                                f"{m} has no answers on these {what}: it gets raw perturbation flip rates only, "
+                                "no target-vs-baseline test", ", ".join(sorted(vs))))
     if exclude_defective:
         long = long[~(long["defective"] & (long["variant_kind"] == "baseline"))]
     long = long.drop(columns="defective")
