@@ -243,6 +243,30 @@ def test_directional_regression_matches_statsmodels_cluster():
     assert pooled["ci_low"] < np.mean(truth) < pooled["ci_high"]
 
 
+def test_constant_control_is_dropped_and_reported():
+    """Unit: one hand-made directional frame of 20 items whose baseline never changes the answer."""
+    n = 20
+    frame = pd.DataFrame({"model": "m", "task": "t", "item_id": np.arange(n), "target": "x",
+                          "direction": np.where(np.arange(n) % 2 == 0, 1.0, -1.0),
+                          "d_target": np.random.default_rng(1).normal(0, 1, n), "d_baseline": 0.0,
+                          "response": "answer"})
+    tab, issues = DR.directional_regression(frame)
+    assert (tab["control"] == "none").all()
+    assert [i.check for i in issues] == ["direction_control_constant"] and issues[0].count == 2  # cell, pooled
+    assert np.isfinite(tab[["beta", "se", "p_value"]].to_numpy(float)).all()
+
+
+def test_directional_fit_without_residual_variance_is_not_estimable():
+    """Unit: one hand-made frame where every item changes by exactly its direction (no standard error)."""
+    n = 10
+    direction = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    frame = pd.DataFrame({"model": "m", "task": "t", "item_id": np.arange(n), "target": "x",
+                          "direction": direction, "d_target": direction, "d_baseline": np.nan, "response": "answer"})
+    tab, issues = DR.directional_regression(frame)
+    assert tab.empty
+    assert {i.check for i in issues} == {"direction_fit_failed"}
+
+
 # ---- power helpers against references --------------------------------------------------------------------
 def test_vectorised_mcnemar_and_hc1_match_references():
     b = np.array([10, 3, 0, 7])

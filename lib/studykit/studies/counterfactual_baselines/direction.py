@@ -120,6 +120,7 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
     rows = []
     skipped: list[str] = []
     failed: list[str] = []
+    constant_control: list[str] = []
     has_b = frame.groupby(["model", "task", "target"])["d_baseline"].transform(lambda v: v.notna().any())
     lost = has_b & frame["d_baseline"].isna()
     if lost.any():
@@ -130,6 +131,9 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
 
     def fit_one(df: pd.DataFrame, scope: str, model: str, task: str, target: str):
         use_ctrl = df["d_baseline"].notna().all() and df["d_baseline"].nunique() > 1
+        if df["d_baseline"].notna().all() and not use_ctrl:
+            # a constant control (e.g. the baseline never changes the answer) is collinear with the intercept
+            constant_control.append(f"{scope} {model}/{task}/{target}")
         X = pd.DataFrame({"direction": df["direction"].to_numpy(float)})
         cells = df["model"] + "|" + df["task"] + "|" + df["target"]
         if cells.nunique() > 1:
@@ -182,6 +186,10 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
         issues.append(DataIssue("direction_not_estimable", len(skipped),
                                 "directional fits need both directions and at least 3 items: not fitted",
                                 "; ".join(skipped)))
+    if constant_control:
+        issues.append(DataIssue("direction_control_constant", len(constant_control),
+                                "the baseline's change is the same for every item: the control is dropped from "
+                                "these fits (column control = none)", "; ".join(constant_control)))
     if failed:
         issues.append(DataIssue("direction_fit_failed", len(failed),
                                 "directional fits whose coefficient or standard error is not finite are "
