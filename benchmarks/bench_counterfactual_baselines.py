@@ -2,7 +2,7 @@
 
 1. Power simulation: one vectorised pass over all simulated data sets (power.simulate_pvalues) vs a loop over
    data sets calling studykit.stats.mcnemar, statsmodels OLS (cluster-robust) and studykit.stats.permutation_test.
-2. Aggregate-metric bootstrap: multinomial draws of answer-pattern counts (analysis.aggregate_bootstrap) vs
+2. Aggregate-metric bootstrap: multinomial draws of answer-pattern counts (family.aggregate_bootstrap) vs
    resampling items with studykit.stats.bootstrap_ci on the same statistic.
 
 Same data, same sizes; prints the times, the ratio, and that both give the same answer.
@@ -16,7 +16,7 @@ import numpy as np
 import statsmodels.api as sm
 
 import studykit.stats as sst
-from studykit.studies.counterfactual_baselines import analysis as A
+from studykit.studies.counterfactual_baselines import family as F
 from studykit.studies.counterfactual_baselines import power as P
 
 
@@ -51,7 +51,7 @@ def power_loop(n, r, pi, eff, reps, seed, n_perm):
         def stat(x, y, axis=-1):
             x, y = np.asarray(x).astype(int), np.asarray(y).astype(int)
             a = (x >> 1).sum(-1)
-            return A.abs_phi_from_counts(a, (x & 1).sum(-1), n) - A.abs_phi_from_counts(a, (y & 1).sum(-1), n)
+            return F.abs_phi_from_counts(a, (x & 1).sum(-1), n) - F.abs_phi_from_counts(a, (y & 1).sum(-1), n)
 
         hits["aggregate"] += sst.permutation_test(x, y, stat, paired=True, n_resamples=n_perm,
                                                   seed=int(rng.integers(1 << 30))).p_value < 0.05
@@ -70,12 +70,12 @@ def main():
     t = np.where(rng.random(m) < 0.3, 1, o)
     b = np.where(rng.random(m) < 0.1, 1 - o, o)
     B = 10_000
-    t_mn, agg = timed(lambda: A.aggregate_bootstrap(o, t, b, 2, "phi", n_boot=B, seed=1, confidence=0.95))
+    t_mn, agg = timed(lambda: F.aggregate_bootstrap(o, t, b, 2, "phi", n_boot=B, seed=1, confidence=0.95))
 
     def stat(x, y, axis=-1):
         x, y = np.asarray(x).astype(np.int64), np.asarray(y).astype(np.int64)
         a = (x >> 1).sum(-1)
-        return A.abs_phi_from_counts(a, (x & 1).sum(-1), m) - A.abs_phi_from_counts(a, (y & 1).sum(-1), m)
+        return F.abs_phi_from_counts(a, (x & 1).sum(-1), m) - F.abs_phi_from_counts(a, (y & 1).sum(-1), m)
 
     t_it, ref = timed(lambda: sst.bootstrap_ci((2 * o + t, 2 * o + b), stat, paired=True, method="percentile",
                                                n_resamples=B, seed=2))

@@ -1,4 +1,7 @@
-"""Loading: the long-format checks and the MedPerturb adapter (hand-made frames and, if present, the real file)."""
+"""Loading: the long-format checks and the MedPerturb adapter (hand-made frames and, if present, the real file).
+
+Unit: one input table per test; no statistic is estimated.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +11,8 @@ import pandas as pd
 import pytest
 
 from studykit.errors import InputError, ParamError
-from studykit.studies.counterfactual_baselines import Params, analysis as A, load as L
+from studykit.studies.counterfactual_baselines import Params, flips, load as L
+from studykit.studies.counterfactual_baselines.design import build_design
 from studykit.studies.counterfactual_baselines.schema import MEDPERTURB_PAIRS
 
 MEDPERTURB = Path("/work/shared/data/medperturb/data_with_baselines.csv")
@@ -33,7 +37,7 @@ def test_validate_long_types_and_defaults():
     df, issues = L.validate_long(long_frame())
     assert set(df["task"]) == {"all"} and set(df["repeat"]) == {"0"}
     assert set(df["prediction"]) == {"0", "1"}  # 0/1 read as numbers become labels
-    assert [i["check"] for i in issues] == ["blank_prediction"] and issues[0]["count"] == 0
+    assert [i.check for i in issues] == ["blank_prediction"] and issues[0].count == 0
 
 
 def test_missing_column_names_it():
@@ -63,9 +67,14 @@ def test_direction_must_be_plus_minus_one():
 
 
 def test_duplicate_rows_need_a_repeat_column():
-    df = pd.concat([long_frame(), long_frame().iloc[:1]])
+    """Unit: one hand-made frame; an exact copy is dropped and reported, a conflicting one refused."""
+    exact = pd.concat([long_frame(), long_frame().iloc[:2]])
+    out, issues = L.validate_long(exact)
+    assert len(out) == len(long_frame())
+    assert [(i.check, i.count) for i in issues if i.check == "duplicate_rows"] == [("duplicate_rows", 2)]
+    conflict = long_frame().iloc[:1].assign(prediction=lambda d: 1 - d["prediction"])
     with pytest.raises(InputError, match="repeat"):
-        L.validate_long(df)
+        L.validate_long(pd.concat([long_frame(), conflict]))
 
 
 def test_blank_answers_are_counted_not_dropped_silently():
@@ -73,8 +82,8 @@ def test_blank_answers_are_counted_not_dropped_silently():
     df["prediction"] = df["prediction"].astype(object)
     df.loc[[0, 4], "prediction"] = [None, " "]
     out, issues = L.validate_long(df)
-    blank = [i for i in issues if i["check"] == "blank_prediction"][0]
-    assert blank["count"] == 2 and out["prediction"].isna().sum() == 2
+    blank = [i for i in issues if i.check == "blank_prediction"][0]
+    assert blank.count == 2 and out["prediction"].isna().sum() == 2
 
 
 def test_read_long_missing_file_is_one_line(tmp_path):
@@ -114,7 +123,7 @@ def wide_frame():
 
 
 def test_adapter_variants_kinds_direction_and_clinicians():
-    sd = L.adapt_medperturb(wide_frame(), exclude_defective=False)
+    sd, sd_issues = L.adapt_medperturb(wide_frame(), exclude_defective=False)
     f = sd.frame
     assert set(f["variant"]) == set(L.MEDPERTURB_VARIANTS.values())
     kinds = f.drop_duplicates("variant").set_index("variant")["variant_kind"]
@@ -125,14 +134,14 @@ def test_adapter_variants_kinds_direction_and_clinicians():
     assert f.loc[f["variant"] != "gender_swap", "direction"].isna().all()
     # GPT4 did not answer the baselines: no rows, reported
     assert not ((f["model"] == "GPT4") & (f["variant_kind"] == "baseline")).any()
-    assert any(i["check"] == "not_answered.GPT4" and i["count"] == 4 for i in sd.issues)
+    assert any(i.check == "not_answered.GPT4" and i.count == 4 for i in sd_issues)
     # clinicians: three reads as repeats, variants 1-5 only
     cl = f[f["model"] == L.CLINICIANS]
     assert set(cl["repeat"]) == {"1", "2", "3"} and set(cl["variant_kind"]) == {"original", "target"}
 
 
 def test_adapter_flags_and_excludes_defective_baselines():
-    sd = L.adapt_medperturb(wide_frame(), min_length_ratio=0.5)
+    sd, sd_issues = L.adapt_medperturb(wide_frame(), min_length_ratio=0.5)
     d = sd.defects.set_index(["item_id", "variant"])
     assert d.loc[("askadoc:1", "gender_swap_baseline"), "wording"]
     assert d.loc[("askadoc:2", "gender_remove_baseline"), "too_short"]
@@ -140,18 +149,18 @@ def test_adapter_flags_and_excludes_defective_baselines():
     f = sd.frame
     gone = f[(f["item_id"] == "askadoc:1") & (f["variant"] == "gender_swap_baseline")]
     assert gone.empty
-    rep = [i for i in sd.issues if i["check"] == "defective_baseline_rows"][0]
-    assert rep["count"] == 2
-    kept = L.adapt_medperturb(wide_frame(), exclude_defective=False).frame
+    rep = [i for i in sd_issues if i.check == "defective_baseline_rows"][0]
+    assert rep.count == 2
+    kept = L.adapt_medperturb(wide_frame(), exclude_defective=False)[0].frame
     assert len(kept[(kept["item_id"] == "askadoc:1") & (kept["variant"] == "gender_swap_baseline")]) == 3
 
 
 def test_adapter_drops_ambiguous_duplicates_and_reports():
     w = wide_frame()
     w = pd.concat([w, w[(w["context_id"] == "3") & (w["dataset_id"] == 2)]], ignore_index=True)
-    sd = L.adapt_medperturb(w)
-    rep = [i for i in sd.issues if i["check"] == "ambiguous_duplicate_rows"][0]
-    assert rep["count"] == 2 and "askadoc:3" in rep["detail"]
+    sd, sd_issues = L.adapt_medperturb(w)
+    rep = [i for i in sd_issues if i.check == "ambiguous_duplicate_rows"][0]
+    assert rep.count == 2 and "askadoc:3" in rep.detail
     assert sd.frame[(sd.frame["item_id"] == "askadoc:3") & (sd.frame["variant"] == "gender_swap")].empty
 
 
@@ -171,18 +180,18 @@ def test_adapter_needs_answer_columns():
 # ---- the real file ------------------------------------------------------------------------------------------
 @needs_medperturb
 def test_real_medperturb_defects_and_readme_sanity_numbers():
-    sd = L.read_medperturb(MEDPERTURB)
+    sd, _ = L.read_medperturb(MEDPERTURB)
     n_def = int(sd.defects["defective"].sum())
     assert 40 <= n_def <= 46, n_def  # README: about 40-45 of the 600 baseline rows
     # LLAMA3, MANAGE: gender swap about 8% against about 11% for its paraphrase baseline (README)
-    design = A.build_design(sd.frame, MEDPERTURB_PAIRS, baseline_models=["LLAMA3"])
-    rates = A.flip_rates(design.answers, design.pairs).set_index(["model", "task", "variant"])["flip_rate"]
+    design, _ = build_design(sd.frame, MEDPERTURB_PAIRS, baseline_models=["LLAMA3"])
+    rates = flips.flip_rates(design.answers, design.pairs).set_index(["model", "task", "variant"])["flip_rate"]
     assert rates[("LLAMA3", "MANAGE", "gender_swap")] == pytest.approx(0.08, abs=0.015)
     assert rates[("LLAMA3", "MANAGE", "gender_swap_baseline")] == pytest.approx(0.11, abs=0.015)
     # the same with the defective rows kept
-    sd_all = L.read_medperturb(MEDPERTURB, exclude_defective=False)
-    d_all = A.build_design(sd_all.frame, MEDPERTURB_PAIRS, baseline_models=["LLAMA3"])
-    r_all = A.flip_rates(d_all.answers, d_all.pairs).set_index(["model", "task", "variant"])["flip_rate"]
+    sd_all, _ = L.read_medperturb(MEDPERTURB, exclude_defective=False)
+    d_all, _ = build_design(sd_all.frame, MEDPERTURB_PAIRS, baseline_models=["LLAMA3"])
+    r_all = flips.flip_rates(d_all.answers, d_all.pairs).set_index(["model", "task", "variant"])["flip_rate"]
     assert r_all[("LLAMA3", "MANAGE", "gender_swap_baseline")] == pytest.approx(0.11, abs=0.015)
     # every flagged row really reads like a non-paraphrase or is truncated
     flagged = sd.defects[sd.defects["defective"]]

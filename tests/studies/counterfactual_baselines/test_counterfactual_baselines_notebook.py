@@ -1,18 +1,20 @@
-"""The notebook through the runner: workshop profile (embedded data) and the medperturb profile (real data)."""
+"""The notebook through the runner: workshop profile (embedded data), the medperturb profile (real data), odd input.
+
+Unit: one whole notebook run per test.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.paths import resolve
 from studykit.runner import run_study
 
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
                 "ci_high", "p_value", "p_adjusted", "significant"]
-MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
 
 
 def _check_common(out: Path) -> dict:
@@ -48,11 +50,8 @@ def test_notebook_workshop_profile(tmp_path):
     assert (run.out_dir / "tables" / "recovery.csv").is_file()
 
 
-@pytest.mark.skipif(not MEDPERTURB.is_file(), reason="MedPerturb file not available")
-def test_notebook_medperturb_profile(tmp_path):
-    run = run_study("counterfactual_baselines", profile="medperturb", out_dir=tmp_path / "out",
-                    overrides={"n_boot": 1000, "power_reps": 50, "power_effects": [0.0, 0.2]})
-    out = run.out_dir
+def test_notebook_medperturb_profile(medperturb_run):
+    out = medperturb_run
     res = _check_common(out)
     assert res["n_items"] == 200 and res["n_models"] == 4
     # README sanity numbers: LLAMA3 MANAGE gender swap about 8% vs about 11% for its baseline
@@ -69,3 +68,36 @@ def test_notebook_medperturb_profile(tmp_path):
     assert issues.loc["defective_baseline_rows", "count"] == res["defective.n_flagged"]
     assert "LLAMA3-70" in issues.loc["baseline_answers_not_used", "detail"]
     assert (out / "tables" / "tests_with_defective.csv").is_file()
+
+
+def test_notebook_on_odd_input_runs_and_reports(tmp_path):
+    """Unit: one whole-notebook run on a user table with the issue's odd features.
+
+    Two tasks with different labels (routine/urgent, hire/reject) and no fitting positive_label, target
+    variants not named like the embedded data's (pairs derived), a model name that is not a safe key,
+    exactly duplicated rows, a directional target without probabilities.
+    """
+    rng = np.random.default_rng(11)
+    rows = []
+    for task, labs in (("triage", ("routine", "urgent")), ("hiring", ("hire", "reject"))):
+        for model in ("módel@v1", "m2"):
+            for i in range(24):
+                for v, kind in (("orig", "original"), ("race_swap", "target"), ("race_swap_paraphrase", "baseline")):
+                    rows.append({"item_id": f"{task}-{i}", "variant": v, "variant_kind": kind, "model": model,
+                                 "task": task, "prediction": labs[int(rng.integers(0, 2))],
+                                 "direction": (1 if i % 2 else -1) if kind == "target" else None})
+    df = pd.DataFrame(rows)
+    df = pd.concat([df, df.iloc[:5]], ignore_index=True)
+    path = tmp_path / "mine.csv"
+    df.to_csv(path, index=False)
+    run = run_study("counterfactual_baselines", overrides={"data_path": str(path), "n_boot": 300,
+                                                           "power_reps": 20, "power_effects": [0.0, 0.1]},
+                    out_dir=tmp_path / "out")
+    assert run.status == "executed"
+    res = json.loads((run.out_dir / "results.json").read_text())
+    assert res["data_issues.duplicate_rows"] == 5
+    assert res["data_issues.direction_without_positive_label"] == 2
+    assert res["n_tests"] == 2 * 2 * 3  # model x task x (flip rate, MI, phi)
+    manifest = json.loads((run.out_dir / "manifest.json").read_text())
+    safe = next(k for k, v in manifest["names"].items() if v == "módel@v1")
+    assert f"flip_rate.{safe}.triage.race_swap" in res

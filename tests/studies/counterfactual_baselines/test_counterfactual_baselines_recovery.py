@@ -1,5 +1,10 @@
-"""Recovery of planted truth: planted target effects are found, null targets are rejected at the nominal rate."""
+"""Recovery of planted truth: planted target effects are found, null targets are rejected at the nominal rate.
+
+Unit: the embedded data set (one recovery check), or one simulated null data set of items per repetition.
+"""
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -7,8 +12,8 @@ import pytest
 
 from studykit.paths import data_dir
 from studykit.fileio import sha256_file
-from studykit.studies.counterfactual_baselines import Params, load as L, pipeline, simulate as S
-from studykit.studies.counterfactual_baselines import analysis as A
+from studykit.studies.counterfactual_baselines import family as F, load as L, simulate as S
+from studykit.studies.counterfactual_baselines.design import build_design
 
 
 def test_embedded_data_is_byte_identical(tmp_path):
@@ -22,16 +27,14 @@ def test_embedded_data_is_byte_identical(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def embedded_results():
-    params = Params(n_boot=2000, correction="fdr_bh", power_reps=50)
-    data = L.load(params)
-    return params, pipeline.analyse(data, params)
+def embedded_results(default_run):
+    """The default profile's recovery and direction tables (the embedded data with its planted truth)."""
+    return (pd.read_csv(default_run / "tables" / "recovery.csv"), pd.read_csv(default_run / "tables" / "tests.csv"),
+            pd.read_csv(default_run / "tables" / "direction.csv"), json.loads((default_run / "results.json").read_text()))
 
 
 def test_planted_targets_found_and_null_targets_not(embedded_results):
-    params, res = embedded_results
-    truth_flip, truth_dir = pipeline.truth_files(params.data_path)
-    rec = pipeline.recovery_table(res, truth_flip, truth_dir)
+    rec, tests, _, _ = embedded_results
     fr = rec[rec["quantity"] == "flip_rate_diff"]
     planted = fr[fr["planted_effect"]]
     assert len(planted) == 4 and planted["detected_any_metric"].all()
@@ -39,22 +42,23 @@ def test_planted_targets_found_and_null_targets_not(embedded_results):
     # the bootstrap CI of the flip-rate difference covers the planted expected difference for most targets
     assert fr["covered"].mean() >= 0.85
     # the model_b gender swap (items moved both ways): per-sample metrics see it, aggregate ones do not
-    t = res.tests.set_index(["model", "task", "target", "metric"])
+    t = tests.set_index(["model", "task", "target", "metric"])
     for task in ("triage", "referral"):
         assert t.loc[("model_b", task, "gender_swap", "js_divergence"), "significant"]
         assert not t.loc[("model_b", task, "gender_swap", "phi"), "significant"]
 
 
 def test_directional_coefficients_recovered(embedded_results):
-    params, res = embedded_results
-    _, truth_dir = pipeline.truth_files(params.data_path)
-    d = res.direction.set_index(["scope", "model"])
+    _, _, direction, res = embedded_results
+    truth_dir = pd.read_csv(data_dir("counterfactual_baselines") / "truth_direction.csv")
+    d = direction.set_index(["scope", "model"])
     for r in truth_dir.itertuples():
         got = d.loc[(r.scope, r.model)]
         assert got["ci_low"] <= r.beta <= got["ci_high"], (r.scope, r.model)
-    rec = res.records()
-    assert rec["direction.beta"] == pytest.approx(0.3, abs=0.06)
-    assert rec["direction.p"] < 1e-6
+        # without the baseline control the interval is wider but still covers the planted coefficient
+        assert got["ci_low_no_control"] <= r.beta <= got["ci_high_no_control"], (r.scope, r.model)
+    assert res["direction.beta"] == pytest.approx(0.3, abs=0.06)
+    assert res["direction.p"] < 1e-6
     assert d.loc[("cell", "model_c"), "p_value"] > 0.05  # planted 0
 
 
@@ -69,8 +73,8 @@ def _null_rejections(n_sims: int, n_boot: int) -> pd.Series:
     hits = []
     for s in range(n_sims):
         frame, _ = L.validate_long(_null_data(1000 + s))
-        d = A.build_design(frame, {"x": "x_baseline"})
-        tests, _ = A.compare_targets(d, n_boot=n_boot, seed=s)
+        d, _ = build_design(frame, {"x": "x_baseline"})
+        tests, _ = F.compare_targets(d, n_boot=n_boot, seed=s)
         hits.append(tests.set_index("metric")["p_value"] < 0.05)
     return pd.DataFrame(hits).mean()
 

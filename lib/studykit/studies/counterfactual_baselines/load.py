@@ -1,9 +1,9 @@
 """Reading the raw data: the long format, and the MedPerturb adapter.
 
-Every function returns the data plus a list of *data issues* (dicts with
-``check``, ``count``, ``rule``, ``detail``) that the notebook reports through
-:meth:`studykit.outputs.Outputs.note_data_issue`; nothing is dropped silently
-and the raw file is only read.
+Every function returns the data plus the data issues found
+(:class:`studykit.issues.DataIssue`: the problem and the documented rule applied),
+which the notebook reports through :meth:`studykit.outputs.Outputs.note_issues`;
+nothing is dropped silently and the raw file is only read.
 """
 from __future__ import annotations
 
@@ -16,32 +16,38 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.issues import DataIssue
 from studykit.paths import resolve
+from studykit.stats.results import Result
 from studykit.tables import read_table, require_columns
 
 from .schema import ALL_TASKS, KINDS, OPTIONAL, REQUIRED
 
-Issue = dict[str, Any]
+@dataclass(frozen=True, eq=False)
+class StudyData(Result):
+    """The validated long frame and (MedPerturb) the defective-baseline audit.
 
-
-def issue(check: str, count: int, rule: str, detail: str = "") -> Issue:
-    """A data problem and the documented rule applied to it."""
-    return {"check": check, "count": int(count), "rule": rule, "detail": detail}
-
-
-@dataclass(frozen=True)
-class StudyData:
-    """The validated long frame, the problems found, and (MedPerturb) the defective-baseline audit."""
+    ``source`` is ``"long"`` or ``"medperturb"``; ``n_rows`` the rows of ``frame``.
+    """
 
     frame: pd.DataFrame
-    issues: tuple[Issue, ...] = ()
     defects: pd.DataFrame = field(default_factory=pd.DataFrame)
     source: str = "long"
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.frame)
 
 
 # ---------------------------------------------------------------------------------------------
 # long format
 # ---------------------------------------------------------------------------------------------
+def shown(value: Any, width: int = 60) -> str:
+    """A value from data as it may appear in a one-line message: control characters escaped, cut to ``width``."""
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(value))
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _canonical_label(v: Any) -> Any:
     """0/1 read as floats become '0'/'1'; strings are stripped; blanks become NaN."""
     if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -64,15 +70,16 @@ def _canonical_label(v: Any) -> Any:
     return s
 
 
-def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, list[Issue]]:
+def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, list[DataIssue]]:
     """Check a long-format frame and return a typed copy plus the data issues found.
 
     Raises :class:`InputError` (one line naming the column) for a missing
     column, an unknown ``variant_kind``, a variant with two kinds,
     ``p_positive`` outside [0, 1], a ``direction`` other than +1/-1, or two
-    rows for the same item x variant x model x task x repeat. Blank answers
-    are kept as missing and reported (rule: the item is left out of every
-    comparison that needs that answer).
+    different rows for the same item x variant x model x task x repeat.
+    Reported rules: blank answers are kept as missing (the item is left out
+    of every comparison that needs that answer); rows that repeat an earlier
+    row exactly are dropped.
     """
     require_columns(df, REQUIRED, what)
     if len(df) == 0:
@@ -82,14 +89,16 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
         if out[c].isna().any():
             raise InputError(f"{what}: column '{c}' has {int(out[c].isna().sum())} blank value(s)")
         out[c] = out[c].astype(str).str.strip()
+        if (out[c] == "").any():
+            raise InputError(f"{what}: column '{c}' has {int((out[c] == '').sum())} blank value(s)")
     out["variant_kind"] = out["variant_kind"].str.lower()
     bad = sorted(set(out["variant_kind"]) - set(KINDS))
     if bad:
-        raise InputError(f"{what}: column 'variant_kind' has value '{bad[0]}' (allowed: {', '.join(KINDS)})")
+        raise InputError(f"{what}: column 'variant_kind' has value '{shown(bad[0])}' (allowed: {', '.join(KINDS)})")
     kinds = out.groupby("variant")["variant_kind"].nunique()
     if (kinds > 1).any():
         v = kinds[kinds > 1].index[0]
-        raise InputError(f"{what}: variant '{v}' appears with more than one variant_kind")
+        raise InputError(f"{what}: variant '{shown(v)}' appears with more than one variant_kind")
     if "task" in out.columns:
         out["task"] = out["task"].where(out["task"].notna(), ALL_TASKS).astype(str).str.strip()
     else:
@@ -101,7 +110,7 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
     else:
         out["repeat"] = "0"
     out["prediction"] = out["prediction"].map(_canonical_label).astype(object)
-    issues: list[Issue] = []
+    issues: list[DataIssue] = []
     if "p_positive" in out.columns:
         p = pd.to_numeric(out["p_positive"], errors="coerce")
         nonnum = p.isna() & out["p_positive"].notna()
@@ -111,41 +120,50 @@ def validate_long(df: pd.DataFrame, what: str = "input") -> tuple[pd.DataFrame, 
         if outside.any():
             i = outside.idxmax()
             raise InputError(f"{what}: column 'p_positive' has {int(outside.sum())} value(s) outside [0, 1] "
-                             f"(e.g. {p[i]:g} for item {out.at[i, 'item_id']})")
+                             f"(e.g. {p[i]:g} for item {shown(out.at[i, 'item_id'])})")
         out["p_positive"] = p.astype(float)
         if p.isna().all():
             out = out.drop(columns="p_positive")
         elif p.isna().any():
-            issues.append(issue("blank_probability", int(p.isna().sum()),
-                                "rows with a blank p_positive are left out of the distributional metrics "
-                                "(JS, KL) and the logit regression; their answers are still used"))
+            issues.append(DataIssue("blank_probability", int(p.isna().sum()),
+                                    "rows with a blank p_positive are left out of the distributional metrics "
+                                    "(JS, KL) and the logit regression; their answers are still used"))
     if "direction" in out.columns:
         d = pd.to_numeric(out["direction"], errors="coerce")
         bad_d = out["direction"].notna() & ~d.isin([1, -1])
         if bad_d.any():
             i = bad_d.idxmax()
-            raise InputError(f"{what}: column 'direction' must be +1 or -1 (got {out.at[i, 'direction']!r} "
-                             f"for item {out.at[i, 'item_id']})")
+            raise InputError(f"{what}: column 'direction' must be +1 or -1 (got {shown(out.at[i, 'direction'])!r} "
+                             f"for item {shown(out.at[i, 'item_id'])})")
         out["direction"] = d.astype(float)
         if d.isna().all():
             out = out.drop(columns="direction")
     if "group" in out.columns:
         out["group"] = out["group"].astype("string").astype(object)
     key = ["item_id", "variant", "model", "task", "repeat"]
+    exact = out.duplicated(keep="first")
+    if exact.any():
+        ex = out[exact].iloc[0]
+        issues.append(DataIssue("duplicate_rows", int(exact.sum()),
+                                "rows identical to an earlier row in every column are dropped (one copy kept); "
+                                "rows that share item_id x variant x model x task x repeat but differ are an "
+                                "error",
+                                f"e.g. item {shown(ex.item_id)}, variant {shown(ex.variant)}, model {shown(ex.model)}"))
+        out = out[~exact]
     dup = out.duplicated(key, keep=False)
     if dup.any():
         r = out[dup].iloc[0]
         raise InputError(f"{what}: {int(dup.sum())} rows share item_id x variant x model x task x repeat "
-                         f"(e.g. item {r.item_id}, variant {r.variant}, model {r.model}); "
+                         f"(e.g. item {shown(r.item_id)}, variant {shown(r.variant)}, model {shown(r.model)}); "
                          "add a 'repeat' column for repeated answers")
     blank = out["prediction"].isna()
-    issues.append(issue("blank_prediction", int(blank.sum()),
-                        "a blank answer counts as missing: the item is left out of every flip or "
-                        "comparison that needs it (no imputation); reported even when there are none"))
+    issues.append(DataIssue("blank_prediction", int(blank.sum()),
+                            "a blank answer counts as missing: the item is left out of every flip or "
+                            "comparison that needs it (no imputation); reported even when there are none"))
     return out.reset_index(drop=True), issues
 
 
-def read_long(path: str | Path) -> tuple[pd.DataFrame, list[Issue]]:
+def read_long(path: str | Path) -> tuple[pd.DataFrame, list[DataIssue]]:
     """Read and validate a long-format file (CSV, TSV, Parquet or JSONL)."""
     df = read_table(path, what="counterfactual data")
     return validate_long(df, what=f"counterfactual data {resolve(path).name}")
@@ -216,8 +234,8 @@ def adapt_medperturb(
     min_length_ratio: float = 0.5,
     include_clinicians: bool = True,
     exclude_defective: bool = True,
-) -> StudyData:
-    """MedPerturb's wide CSV -> the study's long format.
+) -> tuple[StudyData, tuple[DataIssue, ...]]:
+    """MedPerturb's wide CSV -> the study's long format, and the data issues found.
 
     * item_id = ``dataset:context_id``; variant from ``dataset_id`` (1-9, see
       :data:`MEDPERTURB_VARIANTS`); variant_kind original / target / baseline.
@@ -246,16 +264,16 @@ def adapt_medperturb(
                          f"(e.g. {wide.loc[bad_ids.idxmax(), 'dataset_id']!r})")
     w = wide.copy()
     w["dataset_id"] = ids.astype(int)
-    issues: list[Issue] = []
+    issues: list[DataIssue] = []
 
     dup = w.duplicated(["dataset", "context_id", "dataset_id"], keep=False)
     if dup.any():
         d = w[dup]
         detail = "; ".join(sorted({f"{r.dataset}:{r.context_id} variant {MEDPERTURB_VARIANTS[r.dataset_id]}"
                                    for r in d.itertuples()}))
-        issues.append(issue("ambiguous_duplicate_rows", int(dup.sum()),
-                            "rows sharing dataset x context_id x dataset_id cannot be told apart: all copies "
-                            "are dropped (that variant counts as missing for that case)", detail))
+        issues.append(DataIssue("ambiguous_duplicate_rows", int(dup.sum()),
+                                "rows sharing dataset x context_id x dataset_id cannot be told apart: all copies "
+                                "are dropped (that variant counts as missing for that case)", detail))
         w = w[~dup]
 
     defects = detect_defective_baselines(w, min_length_ratio)
@@ -264,10 +282,10 @@ def adapt_medperturb(
     n_s = int((defects["too_short"] & ~defects["wording"]).sum())
     rule = ("excluded from the baselines (results with them included are shown as a sensitivity analysis)"
             if exclude_defective else "kept (exclude_defective is false)")
-    issues.append(issue("defective_baseline_rows", n_def,
-                        f"baseline texts that are not paraphrases are {rule}",
-                        f"{n_w} with task wording (refusals, tokenizer/edit-distance requests, template "
-                        f"leaks), {n_s} more shorter than {min_length_ratio:g} x the original; "
+    issues.append(DataIssue("defective_baseline_rows", n_def,
+                            f"baseline texts that are not paraphrases are {rule}",
+                            f"{n_w} with task wording (refusals, tokenizer/edit-distance requests, template "
+                            f"leaks), {n_s} more shorter than {min_length_ratio:g} x the original; "
                         f"of {len(defects)} baseline rows"))
     w = w.join(defects.set_index("row")[["defective"]], how="left")
     w["defective"] = w["defective"].astype("boolean").fillna(False).astype(bool)
@@ -314,27 +332,27 @@ def adapt_medperturb(
     for m, vs in sorted(not_answered.items()):
         kinds = {_kind_of(v) for v in vs}
         what = "baselines" if kinds == {"baseline"} else "variants"
-        issues.append(issue(f"not_answered.{m}", len(vs),
-                            f"{m} has no answers on these {what}: it gets raw perturbation flip rates only, "
-                            "no target-vs-baseline test", ", ".join(sorted(vs))))
+        issues.append(DataIssue(f"not_answered.{m}", len(vs),
+                                f"{m} has no answers on these {what}: it gets raw perturbation flip rates only, "
+                                "no target-vs-baseline test", ", ".join(sorted(vs))))
     if exclude_defective:
         long = long[~(long["defective"] & (long["variant_kind"] == "baseline"))]
     long = long.drop(columns="defective")
     frame, more = validate_long(long, what="MedPerturb data (adapted)")
-    return StudyData(frame=frame, issues=tuple(issues + more), defects=defects, source="medperturb")
+    return StudyData(frame=frame, defects=defects, source="medperturb"), tuple(issues + more)
 
 
-def read_medperturb(path: str | Path, **kw: Any) -> StudyData:
+def read_medperturb(path: str | Path, **kw: Any) -> tuple[StudyData, tuple[DataIssue, ...]]:
     """Read the MedPerturb CSV (with baselines) and adapt it (see :func:`adapt_medperturb`)."""
     wide = read_table(path, what="MedPerturb data")
     return adapt_medperturb(wide, **kw)
 
 
-def load(params: Any) -> StudyData:
-    """Read ``params.data_path`` in ``params.data_format`` and validate it."""
+def load(params: Any) -> tuple[StudyData, tuple[DataIssue, ...]]:
+    """Read ``params.data_path`` in ``params.data_format`` and validate it; return the data and its issues."""
     if params.data_format == "medperturb":
         return read_medperturb(params.data_path, min_length_ratio=params.min_length_ratio,
                                include_clinicians=params.include_clinicians,
                                exclude_defective=params.exclude_defective)
     frame, issues = read_long(params.data_path)
-    return StudyData(frame=frame, issues=tuple(issues), source="long")
+    return StudyData(frame=frame, source="long"), tuple(issues)

@@ -20,8 +20,9 @@ Tests (each at level :math:`\alpha`, two-sided):
 
 * ``aggregate``: is the association between *original vs edited* and the answer
   stronger for the target than for the baseline? :math:`|\phi_t| - |\phi_b|` (phi of the
-  pooled 2x2 table, as in the ``phi`` rows of the test table), paired randomization
-  test with ``n_perm`` swaps. It sees only the answer *distributions* (marginal shifts).
+  pooled 2x2 table) with the paired randomization test of the ``phi`` rows of the test
+  table (the same function, :func:`.family.aggregate_randomization_p`), ``n_perm`` swaps.
+  It sees only the answer *distributions* (marginal shifts).
 * ``per-sample``: do more items flip under the target than under the
   baseline? Exact McNemar on :math:`(f^t_i, f^b_i)`.
 * ``regression``: :math:`y^t_i - y^o_i = a + \beta d_i + \gamma (y^b_i - y^o_i)`,
@@ -38,6 +39,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+
+from .family import aggregate_randomization_p
 
 SCENARIOS = ("balanced", "one_sided")
 POWER_METRICS = ("aggregate", "per-sample", "regression")
@@ -75,34 +78,17 @@ def ols_hc1_p(y: np.ndarray, X: np.ndarray, col: int) -> tuple[np.ndarray, np.nd
     return beta[:, col], p
 
 
-def _abs_phi(a: np.ndarray, c: np.ndarray, n: int) -> np.ndarray:
-    den = (a + c) * (2 * n - a - c)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, np.abs(c - a) / np.sqrt(np.where(den > 0, den, 1.0)), 0.0)
-
-
 def phi_randomization_p(yo: np.ndarray, yt: np.ndarray, yb: np.ndarray, n_perm: int,
                         rng: np.random.Generator) -> np.ndarray:
     r"""Two-sided paired randomization p of :math:`|\phi_t| - |\phi_b|` for each row (data set).
 
-    The same statistic and null as the ``phi`` rows of the test table: target and
-    baseline answers are swapped within items at random. Vectorised: with swap
-    signs :math:`s \in \{0,1\}^n`, the permuted target's positives are
-    :math:`\sum_i y^b_i + s\cdot(y^t - y^b)`, one matrix product for all data sets.
-    p = (1 + #extreme) / (1 + n_perm) per side, two-sided = 2 x the smaller side, capped at 1.
+    The very test of the ``phi`` rows of the test table
+    (:func:`.family.aggregate_randomization_p` on 0/1 answers): target and baseline
+    answers are swapped within items at random, one matrix product for all data sets.
     """
-    reps, n = yo.shape
-    a = yo.sum(1).astype(float)
-    st, sb = yt.sum(1).astype(float), yb.sum(1).astype(float)
-    obs = _abs_phi(a, st, n) - _abs_phi(a, sb, n)
-    S = (rng.random((n_perm, n)) < 0.5).astype(float)
-    ct = sb[None, :] + S @ (yt.astype(float) - yb).T  # (n_perm, reps)
-    cb = (st + sb)[None, :] - ct
-    null = _abs_phi(a[None, :], ct, n) - _abs_phi(a[None, :], cb, n)
-    tol = 1e-12
-    p_hi = (1 + (null >= obs[None, :] - tol).sum(0)) / (n_perm + 1)
-    p_lo = (1 + (null <= obs[None, :] + tol).sum(0)) / (n_perm + 1)
-    return np.minimum(1.0, 2 * np.minimum(p_hi, p_lo))
+    p_two, _ = aggregate_randomization_p(yo.astype(np.int64), yt.astype(np.int64), yb.astype(np.int64), 2, "phi",
+                                         n_perm=n_perm, rng=rng)
+    return p_two
 
 
 def simulate_pvalues(n_items: int, base_flip: float, pos_rate: float, effect: float, reps: int,
@@ -158,12 +144,23 @@ def power_curves(n_items: int, base_flip: float, pos_rate: float, effects, *, re
     return pd.DataFrame(rows)
 
 
-def design_from_tests(tests: pd.DataFrame, answers: pd.DataFrame, positive_label: str) -> dict[str, float]:
+def design_from_tests(tests: pd.DataFrame, answers: pd.DataFrame,
+                      positive_labels: dict[str, str | None]) -> dict[str, float]:
     """The data's size for the power simulation: median items per test, mean baseline flip rate,
-    positive rate of the original answers (of the models and tasks that were tested)."""
+    positive rate of the original answers (of the models and tasks that were tested).
+
+    ``positive_labels`` maps each task to its positive label; tasks without one do not count
+    towards the positive rate, and when no tested task has one the rate is 0.5
+    (``pos_rate_source`` says which: ``"data"`` or ``"default 0.5"``).
+    """
     fr = tests[tests["metric"] == "flip_rate"]
     tested = answers.merge(fr[["model", "task"]].drop_duplicates(), on=["model", "task"])
     orig = tested[tested["variant_kind"] == "original"]
-    pos = float((orig["prediction"].astype(str) == str(positive_label)).mean())
+    label = orig["task"].map(positive_labels)
+    orig, label = orig[label.notna()], label[label.notna()]
+    if len(orig):
+        pos, source = float((orig["prediction"].astype(str) == label.astype(str)).mean()), "data"
+    else:
+        pos, source = 0.5, "default 0.5"
     return {"n_items": int(np.median(fr["n_items"])), "base_flip": float(fr["stat_baseline"].mean()),
-            "pos_rate": pos}
+            "pos_rate": pos, "pos_rate_source": source}

@@ -58,15 +58,22 @@ class Params(StudyParams):
                                description="raw data: long format, or the MedPerturb wide CSV")
     data_format: Literal["long", "medperturb"] = Field(
         "long", description="'long' (the schema above) or 'medperturb' (the wide MedPerturb CSV, adapted)")
-    pairs: dict[str, str] = Field(default_factory=lambda: dict(EMBEDDED_PAIRS),
-                                  description="target variant -> its paraphrase baseline variant")
+    pairs: dict[str, str] | None = Field(
+        None, description="target variant -> its paraphrase baseline variant (None: derived from the data's "
+        "variant_kind and variant names, see design.derive_pairs)")
     n_boot: int = Field(10_000, ge=200, le=1_000_000, description="bootstrap / permutation resamples")
     seed: int = Field(20260101, ge=0, description="seed of every resampling and simulation step")
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level (after correction)")
     confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence level of intervals")
     correction: Literal["bonferroni", "holm", "hochberg", "fdr_bh", "fdr_by", "none"] = Field(
-        "holm", description="multiple-testing correction over the whole family of tests")
-    positive_label: str = Field("1", description="prediction value counted as the positive answer")
+        "holm", description="multiple-testing correction, applied within the primary and within the secondary "
+        "family of tests")
+    primary_metric: Literal["flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi"] = Field(
+        "flip_rate", description="the metric whose tests form the primary family; the other metrics form the "
+        "secondary family, corrected on its own")
+    positive_label: str | dict[str, str] = Field(
+        "1", description="prediction value counted as the positive answer: one label for every task, or a "
+        "{task: label} mapping; a task without one gets no directional fit on 0/1 answers (reported)")
     baseline_models: list[str] | None = Field(
         None, description="models whose baseline answers are used (None: every model that has them)")
     exclude_defective: bool = Field(True, description="drop baseline rows flagged as defective (MedPerturb)")
@@ -82,7 +89,9 @@ class Params(StudyParams):
 
     @field_validator("pairs")
     @classmethod
-    def _pairs_nonempty(cls, v: dict[str, str]) -> dict[str, str]:
+    def _pairs_nonempty(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is None:
+            return v
         if not v:
             raise ValueError("pairs must map at least one target variant to its baseline")
         base = list(v.values())
@@ -98,11 +107,16 @@ class Params(StudyParams):
     @classmethod
     def _label_as_text(cls, v):
         """``--set positive_label=1`` arrives as an int; labels are compared as text ('1', 'yes')."""
-        if isinstance(v, bool):
-            return str(int(v))
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v) if isinstance(v, (int, float)) else v
+        def text(x):
+            if isinstance(x, bool):
+                return str(int(x))
+            if isinstance(x, float) and x.is_integer():
+                return str(int(x))
+            return str(x) if isinstance(x, (int, float)) else x
+
+        if isinstance(v, dict):
+            return {str(k): text(x) for k, x in v.items()}
+        return text(v)
 
     @field_validator("power_effects")
     @classmethod
