@@ -124,18 +124,29 @@ class JaComparisons(Result):
         return out
 
 
-def compare(params, config, pooled_top: pd.DataFrame, glosses: dict[str, str]) -> tuple[JaComparisons | None, tuple]:
-    """Count ``params.comparisons_path`` and run every comparison; (result, data issues), (None, ()) without it."""
+def compare(params, config, pooled_top: pd.DataFrame) -> tuple[JaComparisons | None, tuple]:
+    """Count ``params.comparisons_path`` and run every comparison; (result, data issues), (None, ()) without it.
+
+    Glosses: UniDic's loanword glosses (``glosses.json`` beside the comparisons
+    file, written by :func:`.ja_corpus.ensure_tokenised`) over :func:`glossary`.
+    """
+    import json
     from studykit.issues import DataIssue
 
     if not params.comparisons_path:
         return None, ()
     from studykit.paths import resolve
 
+    import dataclasses
+
+    # every comparison label is counted (the main corpus's language filter does not apply to labels)
+    config = dataclasses.replace(config, languages=None)
     counts = count_comparisons(resolve(params.comparisons_path), config, n_workers=1)
     tables, tops = comparison_tops(counts, min_count_guard=params.min_count_guard, top_n=params.top_n,
                                    n_resamples=params.n_bootstrap, confidence=params.confidence, seed=params.seed)
-    names = {**glossary(), **glosses}
+    gloss_file = resolve(params.comparisons_path).with_name("glosses.json")
+    loanwords = json.loads(gloss_file.read_text(encoding="utf-8")) if gloss_file.is_file() else {}
+    names = {**glossary(), **loanwords}
     cutoff = float(pooled_top["lpr_guarded"].min()) if len(pooled_top) else float("inf")
     agreement = model_agreement(tops)
     n_models = sum(label.startswith("model.") for label in tables)
