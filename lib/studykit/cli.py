@@ -7,7 +7,7 @@
     studykit run STUDY|all [--profile NAME | --params FILE] [--set KEY=VALUE ...] [--out DIR] [--force] [--jobs N]
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
-    studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--no-progress]
+    studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--jobs N | --dask ADDRESS]
     studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force]
     studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
 
@@ -102,6 +102,9 @@ def add_mine(sub) -> None:
     m.add_argument("--observation-end", metavar="ISO", help="censoring date (default: each repository's HEAD)")
     m.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="path glob to skip; repeatable")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
+    where = m.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=1, metavar="N", help="repositories mined at a time in processes")
+    where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) mining the repositories")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,12 +245,10 @@ def cmd_mine(args: argparse.Namespace) -> int:
             raise ParamError(f"repository not found: {p}")
         repos.append(str(p))
     end = _parse_iso(args.observation_end)
-    try:
-        from studykit.studies.code_survival.mining import mine_repositories
-    except ImportError as exc:
-        raise StudykitError(f"the code_survival miner is not available: {exc}") from None
-    df = mine_repositories(repos, observation_end=end, exclude_globs=args.exclude or None,
-                           progress=not args.no_progress)
+    from studykit.studies.code_survival.parallel import mine_many
+
+    df = mine_many(repos, jobs=args.jobs, dask=args.dask, observation_end=end, exclude_globs=args.exclude or None,
+                   progress=not args.no_progress and args.jobs == 1 and args.dask is None)
     with atomic_path(out) as tmp:
         if fmt == "csv":
             df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g",
