@@ -97,6 +97,20 @@ def test_numbers_quoted_for_the_paper_scale_profile_match_a_fresh_run(tmp_path):
     check_quotes("paper_scale", json.loads((res.out_dir / "results.json").read_text()))
 
 
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "excess_vocabulary_ja"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"the real corpus is not at {SHARED} (../shared absent)")
+def test_numbers_quoted_for_the_ja_tech_blogs_profile_match_a_fresh_run(tmp_path):
+    """Slow sibling of the default-profile check (the same code) on the real Japanese corpus
+    (the fast test of the profile itself runs a slice, in test_ja_tech_blogs.py)."""
+    from studykit.runner import run_study
+
+    res = run_study("lexical_prevalence", profile="ja_tech_blogs", out_dir=tmp_path / "ja")
+    check_quotes("ja_tech_blogs", json.loads((res.out_dir / "results.json").read_text()))
+
+
 def with_parameter_table(text: str) -> str:
     """``text`` with the region between the parameter markers replaced by :func:`parameter_table`."""
     start, end = "<!-- parameters:start -->", "<!-- parameters:end -->"
