@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from studykit.runner import run_study
-from studykit.studies.sycophancy_correlation.analysis import PER_MODEL_COLUMNS
+from studykit.studies.sycophancy_correlation.per_model import PER_MODEL_COLUMNS
 
 REQUIRED = ["n_models", "n_personas", "n_prompts", "n_models_significant", "max_pearson_r", "max_cohens_d",
             "pooled.slope", "pooled.slope_ci_low", "pooled.slope_ci_high"]

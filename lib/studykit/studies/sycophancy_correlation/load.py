@@ -4,7 +4,8 @@ Bad input never reaches a statistics call silently. Schema violations (missing
 column, non-numeric score, item answer out of range, duplicate persona rows)
 raise a one-line :class:`~studykit.errors.InputError`; data problems that have
 a sensible rule (unknown stance strings, personas without a score, ...) are
-returned as :class:`DataIssue` records for ``out.note_data_issue`` and handled
+returned as :class:`~studykit.issues.DataIssue` records (each reader returns
+``(data, issues)``; the notebook writes them with ``out.note_issues``) and handled
 by the rule named in the record.
 
 The response table can be large (17.7M rows at paper scale), so it is never
@@ -15,42 +16,18 @@ stance strings are mapped to scores on that small table.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.issues import DataIssue, examples
 from studykit.paths import resolve
 from studykit.tables import read_table, require_columns
 from studykit.studies.sycophancy_correlation.schema import (
     BASELINE_ID, ITEM_RE, PERSONA_COLUMNS, RESPONSE_KEYS, STANCE_SCORES)
-
-
-@dataclass(frozen=True)
-class DataIssue:
-    """A data problem found and the rule applied (fields of ``Outputs.note_data_issue``)."""
-
-    check: str
-    count: int
-    rule: str
-    detail: str = ""
-
-    def as_dict(self) -> dict:
-        return {"check": self.check, "count": int(self.count), "rule": self.rule, "detail": self.detail}
-
-
-def note_issues(out, issues) -> None:
-    """Report every :class:`DataIssue` through ``out.note_data_issue``."""
-    for issue in issues:
-        out.note_data_issue(**issue.as_dict())
-
-
-def _examples(values, k: int = 5) -> str:
-    values = list(values)
-    shown = ", ".join(str(v) for v in values[:k])
-    return shown + (f" (+{len(values) - k} more)" if len(values) > k else "")
 
 
 @dataclass(frozen=True)
@@ -67,7 +44,6 @@ class PersonaData:
     items: pd.DataFrame | None
     sizes: pd.Series | None
     score_source: str
-    issues: tuple[DataIssue, ...] = field(default_factory=tuple)
 
 
 def score_items(items: pd.DataFrame, reverse_keyed: list[str], likert_points: int,
@@ -92,8 +68,11 @@ def score_items(items: pd.DataFrame, reverse_keyed: list[str], likert_points: in
     return out
 
 
-def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: int = 5) -> PersonaData:
+def load_personas(path: str | Path, *, reverse_keyed: list[str],
+                  likert_points: int = 5) -> tuple[PersonaData, tuple[DataIssue, ...]]:
     """Read the personas table; score agreeableness from items when no score column is given.
+
+    Returns ``(PersonaData, issues)``.
 
     Score (as in the paper, NEO-IPIP scoring): the mean of the item answers after
     reverse-keying, :math:`A = \\frac{1}{k}\\sum_i x'_i`, on the 1..L answer scale.
@@ -151,7 +130,7 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
         issues.append(DataIssue(
             "personas_without_score", int(missing.sum()),
             "persona has no agreeableness score (missing value or an unanswered item); left out of "
-            "every per-persona analysis, its responses unused", _examples(ex)))
+            "every per-persona analysis, its responses unused", examples(ex)))
         scores = scores.loc[~missing]
     sizes = None
     if "model_params_b" in df.columns:
@@ -163,7 +142,7 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
         if len(varying):
             raise InputError(f"personas: column 'model_params_b' differs between rows of model '{varying[0]}'")
         sizes = per_model["max"].dropna().rename("model_params_b")
-    return PersonaData(scores.reset_index(drop=True), items, sizes, source, tuple(issues))
+    return PersonaData(scores.reset_index(drop=True), items, sizes, source), tuple(issues)
 
 
 @dataclass(frozen=True)
@@ -178,7 +157,6 @@ class ResponseCells:
     n_rows: int
     n_prompts: int
     score_source: str
-    issues: tuple[DataIssue, ...] = field(default_factory=tuple)
 
 
 def _source_sql(path: Path, cols_hint: str = "") -> str:
@@ -207,8 +185,10 @@ def connect(threads: int = 2, memory_limit: str = "700MB"):
     return con
 
 
-def aggregate_responses(path: str | Path, *, threads: int = 2) -> ResponseCells:
+def aggregate_responses(path: str | Path, *, threads: int = 2) -> tuple[ResponseCells, tuple[DataIssue, ...]]:
     """Aggregate the response table to model x persona x category cells (columnar, no row loops).
+
+    Returns ``(ResponseCells, issues)``.
 
     DuckDB scans the file once (Parquet: only the needed columns, in parallel, with
     bounded memory) and groups it by model x persona x category (x stance); a
@@ -296,4 +276,4 @@ def aggregate_responses(path: str | Path, *, threads: int = 2) -> ResponseCells:
     cells["n"] = cells["n"].astype(np.int64)
     cells["total"] = cells["total"].astype(float)
     cells = cells.sort_values(keys_l, kind="stable").reset_index(drop=True)
-    return ResponseCells(cells, int(n_rows), int(n_prompts), source, tuple(issues))
+    return ResponseCells(cells, int(n_rows), int(n_prompts), source), tuple(issues)
