@@ -93,3 +93,39 @@ def test_notebook_survives_bad_input_and_reports_it(tmp_path):
     assert "no baseline rows" in pm.loc[models[1], "notes"] and pd.isna(pm.loc[models[1], "baseline_rate"])
     assert pm.loc[models[0], "n_personas"] == 28
     assert results["pooled.method"] in ("mixedlm", "two_stage")
+
+
+def test_notebook_on_odd_but_valid_input(tmp_path):
+    """Names that are not keys (x@v1, unicode), duplicated responses, a negative size, a CSV responses file."""
+    from pathlib import Path
+
+    emb = Path(__file__).resolve().parents[3] / "data" / "sycophancy_correlation"
+    personas = pd.read_csv(emb / "personas.csv", dtype={"persona_id": str})
+    models = sorted(personas["model"].unique())[:4]
+    keep = [f"p{i:03d}" for i in range(1, 41)]
+    rename = {models[0]: "x@v1", models[1]: "modèle 🙂 1"}
+    personas = personas[personas["model"].isin(models) & personas["persona_id"].isin(keep)].copy()
+    personas["model"] = personas["model"].replace(rename)
+    personas.loc[personas["model"] == models[2], "model_params_b"] = -3.0
+    personas.to_csv(tmp_path / "personas.csv", index=False)
+    resp = pd.read_parquet(emb / "responses.parquet")
+    resp = resp.astype({c: str for c in resp.columns})
+    resp = resp[resp["model"].isin(models) & resp["persona_id"].isin(keep + ["baseline"])]
+    resp["model"] = resp["model"].replace(rename)
+    resp = pd.concat([resp, resp.iloc[:500]], ignore_index=True)
+    resp.to_csv(tmp_path / "responses.csv", index=False)
+
+    out = tmp_path / "out"
+    res = run_study("sycophancy_correlation", overrides={
+        "personas_path": str(tmp_path / "personas.csv"), "responses_path": str(tmp_path / "responses.csv"),
+        "n_perm": 200}, out_dir=out)
+    assert res.status == "executed"
+    results = json.loads((out / "results.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert results["data_issues.duplicate_responses"] == 500
+    assert results["data_issues.model_size_invalid"] == 1
+    assert results["n_models"] == 4
+    assert set(manifest["names"].values()) >= {"x@v1", "modèle 🙂 1"}
+    for safe, raw in manifest["names"].items():
+        assert f"pearson_r.{safe}" in results
+    assert results["baseline_shift.n_shift_tested"] == 4
