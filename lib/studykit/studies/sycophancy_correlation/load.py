@@ -71,16 +71,18 @@ def score_items(items: pd.DataFrame, reverse_keyed: list[str], likert_points: in
     return out
 
 
-def load_personas(path: str | Path, *, reverse_keyed: list[str],
-                  likert_points: int = 5) -> tuple[PersonaData, tuple[DataIssue, ...]]:
+def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: int = 5,
+                  score_column: str = "agreeableness") -> tuple[PersonaData, tuple[DataIssue, ...]]:
     """Read the personas table; score agreeableness from items when no score column is given.
 
     Returns ``(PersonaData, issues)``.
 
     Score (as in the paper, NEO-IPIP scoring): the mean of the item answers after
     reverse-keying, :math:`A = \\frac{1}{k}\\sum_i x'_i`, on the 1..L answer scale.
-    A given ``agreeableness`` column takes precedence over items (items then feed
-    only the reliability analysis). A persona with any item unanswered (or a
+    The score column ``score_column`` (default ``agreeableness``), when present, takes
+    precedence over items (items then feed only the reliability analysis); naming another
+    column (an external rating of the persona, say) scores agreeableness from outside the
+    model, and ``""`` scores from the items even when a score column exists. A persona with any item unanswered (or a
     missing score) has no score: it is reported and left out of every analysis.
     """
     df = read_table(path, what="personas")
@@ -127,20 +129,23 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str],
                              f"that is not a column of {resolve(path).name}")
         scored = score_items(df[item_cols], reverse_keyed, likert_points)
         items = pd.concat([df[["model", "persona_id"]], scored], axis=1)
-    if "agreeableness" in df.columns:
-        score = pd.to_numeric(df["agreeableness"], errors="coerce")
-        bad = score.isna() & df["agreeableness"].notna()
+    if score_column and score_column != "agreeableness" and score_column not in df.columns:
+        raise InputError(f"personas: missing column '{score_column}' (parameter agreeableness_column)")
+    if score_column and score_column in df.columns:
+        score = pd.to_numeric(df[score_column], errors="coerce")
+        bad = score.isna() & df[score_column].notna()
         if bad.any():
-            raise InputError(f"personas: column 'agreeableness' has {int(bad.sum())} non-numeric values "
-                             f"(e.g. {df['agreeableness'][bad].iloc[0]!r})")
+            raise InputError(f"personas: column '{score_column}' has {int(bad.sum())} non-numeric values "
+                             f"(e.g. {df[score_column][bad].iloc[0]!r})")
         if np.isinf(score).any():
-            raise InputError(f"personas: column 'agreeableness' has {int(np.isinf(score).sum())} infinite values")
-        source = "column"
+            raise InputError(f"personas: column '{score_column}' has {int(np.isinf(score).sum())} infinite values")
+        source = "column" if score_column == "agreeableness" else f"column {score_column}"
     elif items is not None:
         score = items[item_cols].astype(float).mean(axis=1, skipna=False)
         source = "items"
     else:
-        raise InputError("personas: missing column 'agreeableness' (or item columns named like A1_1)")
+        raise InputError(f"personas: missing column '{score_column or 'agreeableness'}' "
+                         "(or item columns named like A1_1)")
     scores = df[["model", "persona_id"]].assign(agreeableness=score.astype(float))
     missing = scores["agreeableness"].isna()
     if missing.any():

@@ -3,8 +3,8 @@
 Per model (Shah, Mishra & Silpasuwanchai 2026, section 4): Pearson :math:`r` with a
 Fisher-z CI, Spearman :math:`\\rho`, a median split into high and low agreeableness
 with Welch's t, Mann-Whitney U, a permutation test of the mean difference, Cohen's d
-and Hedges' g, the OLS slope of :math:`R` on :math:`A`, and the shift of the persona
-rates from the baseline :math:`B_m`. Tests of association are one-sided (positive), as
+and Hedges' g, the OLS slope of :math:`R` on :math:`A`, and the baseline rate :math:`B_m`
+(the shift from it is tested over prompts by :mod:`.baseline_gap`). Tests of association are one-sided (positive), as
 in the paper; two-sided p-values are reported beside them.
 
 Decision rules:
@@ -32,7 +32,8 @@ PER_MODEL_COLUMNS = [
     "mean_shift", "p_adjusted", "significant",
     # beyond the paper's table
     "pearson_p_two_sided", "spearman_p_two_sided", "g_ci_low", "g_ci_high", "slope_ci_low", "slope_ci_high",
-    "slope_p", "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p", "n_tests_significant",
+    "slope_p", "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p", "shift_df", "shift_ci_low",
+    "shift_ci_high", "shift_t_given_baseline", "shift_p_given_baseline", "n_tests_significant",
     "significant_paper_rule", "notes",
 ]
 
@@ -50,9 +51,8 @@ def model_tests(agreeableness, rates, baseline_rate: float | None, *, n_perm: in
 
     Median split: high = personas above the median score, low = below it (ties at the
     median in neither group). Permutation test: :math:`\\bar R_{high} - \\bar R_{low}` against
-    ``n_perm`` random relabellings (vectorised), one-sided. The one-sample t test compares the
-    persona rates with :math:`B_m` (two-sided):
-    :math:`t = (\\bar R - B_m) / (s_R / \\sqrt{n})`.
+    ``n_perm`` random relabellings (vectorised), one-sided. The shift columns are left empty
+    here and filled by :func:`.baseline_gap.add_shift_columns` (paired over prompts).
     """
     a = np.asarray(agreeableness, dtype=float)
     r = np.asarray(rates, dtype=float)
@@ -75,7 +75,8 @@ def model_tests(agreeableness, rates, baseline_rate: float | None, *, n_perm: in
         "slope_p": slope.p_value,
     }
     x_hi, x_lo = r[hi], r[lo]
-    if hi.sum() >= 2 and lo.sum() >= 2 and np.var(np.r_[x_hi, x_lo]) > 0:
+    # d, g and Welch need variation within the groups (a pooled SD above 0), not only between them
+    if hi.sum() >= 2 and lo.sum() >= 2 and (x_hi.var(ddof=1) > 0 or x_lo.var(ddof=1) > 0):
         d = stats.cohens_d(x_hi, x_lo, confidence=confidence)
         g = stats.hedges_g(x_hi, x_lo, confidence=confidence)
         row.update(cohens_d=d.estimate, d_ci_low=d.ci_low, d_ci_high=d.ci_high,
@@ -86,14 +87,12 @@ def model_tests(agreeableness, rates, baseline_rate: float | None, *, n_perm: in
                                                  alternative="greater", seed=seed).p_value,
                    rate_high=float(x_hi.mean()), rate_low=float(x_lo.mean()))
     else:
-        notes.append("median split leaves fewer than 2 personas in a group (or no variance): "
+        notes.append("median split leaves fewer than 2 personas in a group (or no variance within groups): "
                      "d, g, Welch, Mann-Whitney and permutation not computed")
     if baseline_rate is not None and np.isfinite(baseline_rate):
-        ost = stats.one_sample_t(r, mu=baseline_rate, alternative="two-sided")
-        row.update(baseline_rate=float(baseline_rate), mean_shift=float(r.mean() - baseline_rate),
-                   shift_t=ost.statistic, shift_p=ost.p_value)
+        row["baseline_rate"] = float(baseline_rate)
     else:
-        notes.append("no baseline rows: baseline_rate, mean_shift and the one-sample test not computed")
+        notes.append("no baseline rows: baseline_rate and the paired shift test not computed")
     row["notes"] = "; ".join(notes)
     return row
 
