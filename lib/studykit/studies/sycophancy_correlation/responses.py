@@ -34,7 +34,7 @@ import pandas as pd
 from studykit.errors import InputError
 from studykit.issues import DataIssue, examples
 from studykit.paths import resolve
-from studykit.studies.sycophancy_correlation.names import check_name_length
+from studykit.studies.sycophancy_correlation.names import MAX_NAME_CHARS
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID, RESPONSE_KEYS, STANCE_SCORES
 
 _KEY_HASH = "hash(model, persona_id, prompt_id)"
@@ -107,6 +107,17 @@ def _open(con, p: Path) -> tuple[str, str]:
     return src, "score" if "score" in cols else "stance"
 
 
+def _check_name_lengths(con, src: str) -> None:
+    """Refuse names longer than MAX_NAME_CHARS before any grouping (a long name would be copied per row)."""
+    keys = ("model", "persona_id", "prompt_id", "category")
+    lengths = con.execute("SELECT " + ", ".join(f"max(length(CAST({k} AS VARCHAR)))" for k in keys)
+                          + f" FROM {src}").fetchone()
+    for key, longest in zip(keys, lengths):
+        if longest is not None and longest > MAX_NAME_CHARS:
+            raise InputError(f"responses: column '{key}' has a value of {int(longest):,} characters "
+                             f"(at most {MAX_NAME_CHARS})")
+
+
 def _duplicates(con, src: str, value: str) -> tuple[tuple[int, ...], int]:
     """Key hashes shared by several rows and the number of extra exact copies; refuses conflicting rows."""
     n_rows, n_keys = con.execute(f"SELECT count(*), count(DISTINCT {_KEY_HASH}) FROM {src}").fetchone()
@@ -165,6 +176,7 @@ def aggregate_responses(path: str | Path, *, threads: int = 2) -> tuple[Response
                 "CAST(category AS VARCHAR) AS category")
         issues: list[DataIssue] = []
         try:
+            _check_name_lengths(con, src)
             hashes, n_copies = _duplicates(con, src, value)
             if n_copies:
                 issues.append(DataIssue(
@@ -208,9 +220,8 @@ def aggregate_responses(path: str | Path, *, threads: int = 2) -> tuple[Response
                                          coalesce(sum(rows) FILTER (WHERE v IS NOT NULL), 0) AS n,
                                          coalesce(sum(rows * v), 0.0) AS total
                                        FROM gv GROUP BY ALL""").df()
-            n_rows, n_prompts, longest_prompt, no_prompt = con.execute(
-                f"SELECT count(*), count(DISTINCT prompt_id), max(length(CAST(prompt_id AS VARCHAR))), "
-                f"count(*) - count(prompt_id) FROM {src}").fetchone()
+            n_rows, n_prompts, no_prompt = con.execute(
+                f"SELECT count(*), count(DISTINCT prompt_id), count(*) - count(prompt_id) FROM {src}").fetchone()
         except InputError:
             raise
         except Exception as exc:  # DuckDB parse / conversion errors
@@ -226,8 +237,6 @@ def aggregate_responses(path: str | Path, *, threads: int = 2) -> tuple[Response
         if cells[c].isna().any():
             raise InputError(f"responses: column '{c}' has {int(cells[c].isna().sum())} groups with empty values")
         cells[c] = cells[c].astype(str)
-        check_name_length(cells[c], "responses", c)
-    check_name_length(pd.Series(["x" * int(longest_prompt or 0)]), "responses", "prompt_id")
     cells["n"] = cells["n"].astype(np.int64)
     cells["total"] = cells["total"].astype(float)
     cells = cells.sort_values(keys_l, kind="stable").reset_index(drop=True)
