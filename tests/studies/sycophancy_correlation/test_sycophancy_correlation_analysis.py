@@ -1,4 +1,7 @@
-"""Per-model statistics against scipy/statsmodels, decision rules, bad-input rules, pooled model."""
+"""Per-model statistics against scipy/statsmodels, decision rules, bad-input rules, pooled model.
+
+Unit: the persona (per-model tests over a model's personas); the model for the correction and the pooled model.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""Loading, scoring and aggregation of the sycophancy-correlation raw tables."""
+"""Loading, scoring and aggregation of the sycophancy-correlation raw tables.
+
+Unit: one input file per test (rows of the personas or responses table); no statistics are estimated.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""The notebook end to end on the workshop profile, through the runner."""
+"""The notebook end to end on the workshop profile and on odd inputs, through the runner; the study doc's numbers.
+
+Unit: one notebook run (its results.json and tables).
+"""
 from __future__ import annotations
 
 import json

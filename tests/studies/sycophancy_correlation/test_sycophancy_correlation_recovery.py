@@ -1,4 +1,7 @@
-"""Recovery of planted truth: slopes on the embedded data, nominal false-positive rate under the null."""
+"""Recovery of planted truth: slopes on the embedded data, nominal false-positive rate under the null.
+
+Unit: the simulated model (its personas x prompts); rejection rates count models.
+"""
 from __future__ import annotations
 
 import hashlib
