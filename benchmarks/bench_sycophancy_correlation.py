@@ -37,9 +37,9 @@ elif kind == "polars":
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
 if kind == "studykit":
-    cells = load.aggregate_responses(parquet).cells
+    cells = load.aggregate_responses(parquet)[0].cells
 elif kind == "duckdb-csv":
-    cells = load.aggregate_responses(csv).cells
+    cells = load.aggregate_responses(csv)[0].cells
 elif kind == "polars":
     m = {"AGREE": 1.0, "PARTIALLY AGREE": 0.5, "PARTIALLY DISAGREE": 0.5, "DISAGREE": 0.0}
     cells = (pl.scan_parquet(parquet)

@@ -1,4 +1,7 @@
-"""Per-model statistics against scipy/statsmodels, decision rules, bad-input rules, pooled model."""
+"""Per-model statistics against scipy/statsmodels, decision rules, bad-input rules, pooled model.
+
+Unit: the persona (per-model tests over a model's personas); the model for the correction and the pooled model.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +12,8 @@ import statsmodels.formula.api as smf
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from studykit.studies.sycophancy_correlation import analysis as an
+from studykit.studies.sycophancy_correlation import (
+    baseline_gap as bg, categories, per_model as pmt, pooled as pl, rates as rt, recovery)
 from studykit.studies.sycophancy_correlation.load import PersonaData
 
 
@@ -22,7 +26,7 @@ def _toy(n=40, slope=0.05, seed=1, intercept=0.4):
 
 def test_model_tests_against_scipy_and_statsmodels():
     a, r = _toy()
-    row = an.model_tests(a, r, 0.45, n_perm=4000, seed=7)
+    row = pmt.model_tests(a, r, 0.45, n_perm=4000, seed=7)
     assert row["pearson_r"] == pytest.approx(sps.pearsonr(a, r).statistic, abs=1e-12)
     assert row["pearson_p"] == pytest.approx(sps.pearsonr(a, r, alternative="greater").pvalue, rel=1e-9)
     assert row["pearson_p_two_sided"] == pytest.approx(sps.pearsonr(a, r).pvalue, rel=1e-9)
@@ -46,14 +50,13 @@ def test_model_tests_against_scipy_and_statsmodels():
     assert row["slope_p"] == pytest.approx(row["pearson_p"], rel=1e-6)  # same t test
     ols = sm.OLS(r, sm.add_constant(a)).fit()
     assert (row["slope_ci_low"], row["slope_ci_high"]) == pytest.approx(tuple(ols.conf_int()[1]), rel=1e-9)
-    assert row["shift_p"] == pytest.approx(sps.ttest_1samp(r, 0.45).pvalue, rel=1e-9)
-    assert row["mean_shift"] == pytest.approx(r.mean() - 0.45)
+    assert row["baseline_rate"] == 0.45
     ref = sps.permutation_test((r[hi], r[lo]), lambda x, y, axis: x.mean(axis) - y.mean(axis),
                                n_resamples=4000, alternative="greater", random_state=0, vectorized=True)
     assert row["perm_p"] == pytest.approx(ref.pvalue, abs=0.03)
 
 
-def _rates_from(df: pd.DataFrame, baseline: dict[str, float] | None = None) -> an.Rates:
+def _rates_from(df: pd.DataFrame, baseline: dict[str, float] | None = None):
     """Rates from a persona table (model, persona_id, agreeableness, rate) with 10 responses each."""
     rows = [{"model": r.model, "persona_id": r.persona_id, "category": "c", "n": 10, "total": 10 * r.rate}
             for r in df.itertuples()]
@@ -61,7 +64,7 @@ def _rates_from(df: pd.DataFrame, baseline: dict[str, float] | None = None) -> a
         rows.append({"model": m, "persona_id": "baseline", "category": "c", "n": 10, "total": 10 * b})
     cells = pd.DataFrame(rows)
     scores = PersonaData(df[["model", "persona_id", "agreeableness"]].dropna(), None, None, "column")
-    return an.compute_rates(cells, scores)
+    return rt.compute_rates(cells, scores)
 
 
 def _toy_models(n_models=4, n=30, seed=0):
@@ -74,31 +77,31 @@ def _toy_models(n_models=4, n=30, seed=0):
 
 
 def test_correction_and_both_decision_rules():
-    rates = _rates_from(_toy_models(), {f"m{k}": 0.4 for k in range(4)})
-    pm = an.per_model_table(rates, alpha=0.05, correction="holm", n_perm=500)
+    rates, issues = _rates_from(_toy_models(), {f"m{k}": 0.4 for k in range(4)})
+    pm = pmt.per_model_table(rates, alpha=0.05, correction="holm", n_perm=500)
     holm = multipletests(pm["pearson_p"], method="holm")[1]
     np.testing.assert_allclose(pm["p_adjusted"], holm)
     assert (pm["significant"] == (holm < 0.05)).all()
-    counts = (pm[list(an.PAPER_TESTS)] < 0.05).sum(axis=1)
+    counts = (pm[list(pmt.PAPER_TESTS)] < 0.05).sum(axis=1)
     assert (pm["n_tests_significant"] == counts).all()
     assert (pm["significant_paper_rule"] == (counts >= 3)).all()
-    none = an.per_model_table(rates, correction="none", n_perm=500)
+    none = pmt.per_model_table(rates, correction="none", n_perm=500)
     np.testing.assert_allclose(none["p_adjusted"], none["pearson_p"])
-    bonf = an.per_model_table(rates, correction="bonferroni", n_perm=500)
+    bonf = pmt.per_model_table(rates, correction="bonferroni", n_perm=500)
     np.testing.assert_allclose(bonf["p_adjusted"], np.minimum(1, 4 * bonf["pearson_p"]))
-    assert list(pm.columns[:20]) == an.PER_MODEL_COLUMNS[:20]
+    assert list(pm.columns[:20]) == pmt.PER_MODEL_COLUMNS[:20]
 
 
 def test_model_without_baseline_keeps_correlations_and_explains_gaps():
-    rates = _rates_from(_toy_models(), {"m0": 0.4, "m1": 0.4, "m2": 0.4})
-    issue = {i.check: i for i in rates.issues}["model_without_baseline"]
+    rates, issues = _rates_from(_toy_models(), {"m0": 0.4, "m1": 0.4, "m2": 0.4})
+    issue = {i.check: i for i in issues}["model_without_baseline"]
     assert issue.count == 1 and issue.detail == "m3"
-    pm = an.per_model_table(rates, n_perm=500).set_index("model")
+    pm = pmt.per_model_table(rates, n_perm=500).set_index("model")
     assert np.isfinite(pm.loc["m3", "pearson_r"])
-    assert np.isnan(pm.loc["m3", "baseline_rate"]) and np.isnan(pm.loc["m3", "mean_shift"])
+    assert np.isnan(pm.loc["m3", "baseline_rate"])
     assert "no baseline rows" in pm.loc["m3", "notes"]
     assert pm.loc["m0", "notes"] == ""
-    gap = an.trait_truthfulness_gap(pm.reset_index()).set_index("model")
+    gap = bg.trait_truthfulness_gap(pm.reset_index(), pd.DataFrame()).set_index("model")
     assert gap.loc["m3", "zone"] == "no baseline"
 
 
@@ -106,10 +109,10 @@ def test_model_without_baseline_keeps_correlations_and_explains_gaps():
 def test_model_with_too_few_personas_is_left_out(n_personas):
     df = _toy_models()
     df = df[(df["model"] != "m1") | (df["persona_id"].isin([f"p{i}" for i in range(n_personas)]))]
-    rates = _rates_from(df, {f"m{k}": 0.4 for k in range(4)})
-    issue = {i.check: i for i in rates.issues}["model_too_few_personas"]
+    rates, issues = _rates_from(df, {f"m{k}": 0.4 for k in range(4)})
+    issue = {i.check: i for i in issues}["model_too_few_personas"]
     assert issue.count == 1 and issue.detail == "m1"
-    pm = an.per_model_table(rates, n_perm=500)
+    pm = pmt.per_model_table(rates, n_perm=500)
     assert "m1" not in set(pm["model"]) and len(pm) == 3
     assert "m1" not in set(rates.analysable()["model"])
 
@@ -118,11 +121,11 @@ def test_constant_agreeableness_and_constant_rate():
     df = _toy_models()
     df.loc[df["model"] == "m2", "agreeableness"] = 3.0
     df.loc[df["model"] == "m3", "rate"] = 0.5
-    rates = _rates_from(df, {f"m{k}": 0.4 for k in range(4)})
-    checks = {i.check: i for i in rates.issues}
+    rates, issues = _rates_from(df, {f"m{k}": 0.4 for k in range(4)})
+    checks = {i.check: i for i in issues}
     assert checks["constant_agreeableness"].detail == "m2"
     assert checks["constant_rate"].detail == "m3"
-    pm = an.per_model_table(rates, n_perm=500)
+    pm = pmt.per_model_table(rates, n_perm=500)
     assert list(pm["model"]) == ["m0", "m1"]
     assert pm[["pearson_r", "pearson_p", "p_adjusted"]].notna().all().all()
 
@@ -135,8 +138,8 @@ def test_personas_without_score_or_responses_are_reported():
                           "total": 10 * df["rate"]})
     cells = pd.concat([cells, pd.DataFrame({"model": ["m1"], "persona_id": ["unscored"], "category": ["c"],
                                             "n": [5], "total": [2.0]})])
-    rates = an.compute_rates(cells, scores[scores["persona_id"] != "p0"])
-    checks = {i.check: i for i in rates.issues}
+    rates, issues = rt.compute_rates(cells, scores[scores["persona_id"] != "p0"])
+    checks = {i.check: i for i in issues}
     assert checks["responses_without_persona_score"].count == 4 + 1  # p0 of four models + 'unscored'
     assert checks["personas_without_responses"].count == 1
     assert "m0/ghost" in checks["personas_without_responses"].detail
@@ -144,25 +147,25 @@ def test_personas_without_score_or_responses_are_reported():
 
 
 def test_median_ties_are_in_neither_group():
-    hi, lo = an.median_split(np.array([1, 2, 3, 3, 3, 4, 5.0]))
+    hi, lo = pmt.median_split(np.array([1, 2, 3, 3, 3, 4, 5.0]))
     assert hi.tolist() == [False, False, False, False, False, True, True]
     assert lo.tolist() == [True, True, False, False, False, False, False]
 
 
 def test_per_model_table_is_deterministic():
-    rates = _rates_from(_toy_models(), {f"m{k}": 0.4 for k in range(4)})
-    a = an.per_model_table(rates, n_perm=1000, seed=3)
-    b = an.per_model_table(rates, n_perm=1000, seed=3)
+    rates, issues = _rates_from(_toy_models(), {f"m{k}": 0.4 for k in range(4)})
+    a = pmt.per_model_table(rates, n_perm=1000, seed=3)
+    b = pmt.per_model_table(rates, n_perm=1000, seed=3)
     pd.testing.assert_frame_equal(a, b)
-    c1, _ = an.category_correlations(rates)
-    c2, _ = an.category_correlations(rates)
+    c1, _ = categories.category_correlations(rates)
+    c2, _ = categories.category_correlations(rates)
     pd.testing.assert_frame_equal(c1, c2)
-    assert an.pooled_slope(rates.analysable()) == an.pooled_slope(rates.analysable())
+    assert pl.pooled_slope(rates.analysable()) == pl.pooled_slope(rates.analysable())
 
 
 def test_mixed_model_matches_a_direct_statsmodels_fit():
     df = _toy_models(n_models=6, n=60, seed=10)
-    pooled = an.pooled_slope(df)
+    pooled = pl.pooled_slope(df)
     assert pooled.method == "mixedlm" and pooled.converged
     d = df.assign(a_c=df["agreeableness"] - df["agreeableness"].mean(), y=df["rate"] * 100)
     ref = smf.mixedlm("y ~ a_c", d, groups=d["model"], re_formula="~a_c").fit(reml=True, method=["lbfgs"])
@@ -172,14 +175,14 @@ def test_mixed_model_matches_a_direct_statsmodels_fit():
 
 def test_mixed_model_fallback_is_two_stage_and_reported():
     df = _toy_models(n_models=5, n=40, seed=20)
-    pooled = an.pooled_slope(df, optimizers=())
+    pooled = pl.pooled_slope(df, optimizers=())
     slopes = [sps.linregress(s["agreeableness"], s["rate"]).slope for _, s in df.groupby("model")]
     assert pooled.method == "two_stage" and not pooled.converged
     assert pooled.slope == pytest.approx(np.mean(slopes))
     ci = sps.t.interval(0.95, len(slopes) - 1, loc=np.mean(slopes), scale=sps.sem(slopes))
     assert (pooled.slope_ci_low, pooled.slope_ci_high) == pytest.approx(ci)
-    assert "two_stage: fallback used" in set(an.pooled_table(pooled)["attempt"])
-    two = an.pooled_slope(df[df["model"].isin(["m0", "m1"])])
+    assert "two_stage: fallback used" in set(pl.pooled_table(pooled)["attempt"])
+    two = pl.pooled_slope(df[df["model"].isin(["m0", "m1"])])
     assert two.method == "two_stage" and "need 3" in two.attempts[0]
 
 
@@ -189,8 +192,8 @@ def test_category_correlations_mark_undefined_cells():
             for r in df.itertuples()]
     rows += [{"model": r.model, "persona_id": r.persona_id, "category": "c2", "n": 10, "total": 5.0}
              for r in df.itertuples()]
-    rates = an.compute_rates(pd.DataFrame(rows), df[["model", "persona_id", "agreeableness"]])
-    table, issues = an.category_correlations(rates)
+    rates, issues = rt.compute_rates(pd.DataFrame(rows), df[["model", "persona_id", "agreeableness"]])
+    table, issues = categories.category_correlations(rates)
     c2 = table[table["category"] == "c2"]
     assert c2["r"].isna().all() and (c2["note"] != "").all()
     assert issues[0].check == "category_r_undefined" and issues[0].count == 2
@@ -204,11 +207,11 @@ def test_size_association_against_scipy():
                        "cohens_d": [0.2, 1.0, 0.5, 2.0, 1.1], "slope": [0.01, 0.05, 0.02, 0.1, 0.06],
                        "mean_shift": [0.0, -0.1, 0.1, 0.05, -0.02]})
     sizes = pd.Series({"a": 0.6, "b": 2.0, "c": 4.0, "d": 8.0, "e": 20.0})
-    t = an.size_association(pm, sizes).set_index("statistic")
+    t = categories.size_association(pm, sizes).set_index("statistic")
     assert t.loc["pearson_r", "spearman_rho"] == pytest.approx(sps.spearmanr(sizes.values, pm["pearson_r"]).statistic)
     assert t.loc["slope", "pearson_r_log10"] == pytest.approx(
         sps.pearsonr(np.log10(sizes.values), pm["slope"]).statistic)
-    assert an.size_association(pm, None).empty
+    assert categories.size_association(pm, None).empty
 
 
 def test_vectorised_category_correlations_equal_stats_pearson_r():
@@ -221,8 +224,8 @@ def test_vectorised_category_correlations_equal_stats_pearson_r():
         for k in range(4):
             rows.append({"model": r.model, "persona_id": r.persona_id, "category": f"c{k}", "n": 6,
                          "total": 6 * float(np.clip(r.rate + rng.normal(0, 0.05), 0, 1))})
-    rates = an.compute_rates(pd.DataFrame(rows), df[["model", "persona_id", "agreeableness"]])
-    table, issues = an.category_correlations(rates, confidence=0.9)
+    rates, issues = rt.compute_rates(pd.DataFrame(rows), df[["model", "persona_id", "agreeableness"]])
+    table, issues = categories.category_correlations(rates, confidence=0.9)
     assert not issues and len(table) == 12
     for row in table.itertuples():
         sub = rates.categories[(rates.categories["model"] == row.model) & (rates.categories["category"] == row.category)]
@@ -237,11 +240,11 @@ def test_no_or_one_analysable_model():
 
     df = _toy_models(n_models=2)
     df.loc[df["model"] == "m1", "agreeableness"] = 2.0
-    rates = _rates_from(df, {"m0": 0.4})
-    pooled = an.pooled_slope(rates.analysable())
-    assert pooled.method == "single_model" and an.pooled_record(pooled)["pooled.slope_sd_between"] is None
+    rates, issues = _rates_from(df, {"m0": 0.4})
+    pooled = pl.pooled_slope(rates.analysable())
+    assert pooled.method == "single_model" and pooled.as_record("pooled")["pooled.slope_sd_between"] is None
     sub = rates.analysable()
     assert pooled.slope == pytest.approx(sps.linregress(sub["agreeableness"], sub["rate"]).slope)
     df.loc[df["model"] == "m0", "agreeableness"] = 2.0
     with pytest.raises(InputError, match="no model has at least 4 personas"):
-        an.per_model_table(_rates_from(df, {"m0": 0.4}))
+        pmt.per_model_table(_rates_from(df, {"m0": 0.4})[0])

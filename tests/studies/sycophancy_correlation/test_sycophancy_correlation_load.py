@@ -1,14 +1,16 @@
-"""Loading, scoring and aggregation of the sycophancy-correlation raw tables."""
+"""Loading, scoring and aggregation of the sycophancy-correlation raw tables.
+
+Unit: one input file per test (rows of the personas or responses table); no statistics are estimated.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pingouin as pg
 import pytest
 
 from studykit.errors import InputError, ParamError
 from studykit.studies.sycophancy_correlation import Params, load
-from studykit.studies.sycophancy_correlation.analysis import cronbach_alpha, reliability_table
+from studykit.studies.sycophancy_correlation.reliability import reliability_table
 from studykit.studies.sycophancy_correlation.schema import DEFAULT_REVERSE_KEYED
 from studykit.studies.sycophancy_correlation.simulate import ITEM_COLUMNS
 
@@ -24,7 +26,7 @@ def test_items_reverse_keyed_and_averaged(tmp_path):
                        "A1_1": [5, 1], "A1_2": [1, 5], "A3_1": [4, 2]})
     path = tmp_path / "p.csv"
     df.to_csv(path, index=False)
-    res = load.load_personas(path, reverse_keyed=["A1_2"], likert_points=5)
+    res, issues = load.load_personas(path, reverse_keyed=["A1_2"], likert_points=5)
     # persona a: 5, 6-1=5, 4 -> 14/3 ; persona b: 1, 6-5=1, 2 -> 4/3
     assert res.score_source == "items"
     np.testing.assert_allclose(res.scores["agreeableness"], [14 / 3, 4 / 3])
@@ -35,9 +37,9 @@ def test_score_column_wins_and_missing_scores_reported(tmp_path):
     df = pd.DataFrame({"model": ["m"] * 3, "persona_id": ["a", "b", "c"], "agreeableness": [3.0, None, 4.0]})
     path = tmp_path / "p.csv"
     df.to_csv(path, index=False)
-    res = load.load_personas(path, reverse_keyed=[])
+    res, issues = load.load_personas(path, reverse_keyed=[])
     assert list(res.scores["persona_id"]) == ["a", "c"]
-    (issue,) = res.issues
+    (issue,) = issues
     assert issue.check == "personas_without_score" and issue.count == 1 and "m/b" in issue.detail
 
 
@@ -45,9 +47,9 @@ def test_unanswered_item_means_no_score(tmp_path):
     df = pd.DataFrame({"model": ["m", "m"], "persona_id": ["a", "b"], "A1_1": [5, None], "A1_2": [4, 3]})
     path = tmp_path / "p.csv"
     df.to_csv(path, index=False)
-    res = load.load_personas(path, reverse_keyed=[])
+    res, issues = load.load_personas(path, reverse_keyed=[])
     assert list(res.scores["persona_id"]) == ["a"]
-    assert res.issues[0].check == "personas_without_score"
+    assert issues[0].check == "personas_without_score"
 
 
 @pytest.mark.parametrize("frame, message", [
@@ -81,12 +83,12 @@ def test_stance_mapping_and_unknown_stances(tmp_path):
             ("m", "baseline", "q1", "c1", "AGREE")]
     path = tmp_path / "r.csv"
     _responses(rows).to_csv(path, index=False)
-    res = load.aggregate_responses(path)
+    res, issues = load.aggregate_responses(path)
     cells = res.cells.set_index(["persona_id", "category"])
     assert cells.loc[("a", "c1"), "n"] == 2 and cells.loc[("a", "c1"), "total"] == 1.5
     assert cells.loc[("a", "c2"), "n"] == 2 and cells.loc[("a", "c2"), "total"] == 0.5
     assert res.n_rows == 8 and res.n_prompts == 7
-    (issue,) = res.issues
+    (issue,) = issues
     assert issue.check == "unknown_stance" and issue.count == 3
     assert "'maybe': 2" in issue.detail and "'<missing>': 1" in issue.detail
 
@@ -96,10 +98,10 @@ def test_score_column_and_out_of_range_scores(tmp_path):
                        "category": "c", "score": [0.25, 1.0, 1.7, None]})
     path = tmp_path / "r.parquet"
     df.to_parquet(path)
-    res = load.aggregate_responses(path)
+    res, issues = load.aggregate_responses(path)
     assert res.score_source == "score"
     assert res.cells["n"].tolist() == [2] and res.cells["total"].tolist() == [1.25]
-    assert {i.check: i.count for i in res.issues} == {"score_out_of_range": 1, "score_missing": 1}
+    assert {i.check: i.count for i in issues} == {"score_out_of_range": 1, "score_missing": 1}
 
 
 def test_response_schema_errors(tmp_path):
@@ -119,8 +121,8 @@ def test_csv_and_parquet_give_the_same_cells(tmp_path):
     src = src.astype({c: str for c in src.columns})
     src.to_parquet(tmp_path / "r.parquet")
     src.to_csv(tmp_path / "r.csv", index=False)
-    a = load.aggregate_responses(tmp_path / "r.parquet").cells
-    b = load.aggregate_responses(tmp_path / "r.csv").cells
+    a = load.aggregate_responses(tmp_path / "r.parquet")[0].cells
+    b = load.aggregate_responses(tmp_path / "r.csv")[0].cells
     pd.testing.assert_frame_equal(a, b)
     # and against a plain pandas groupby
     score = src["stance"].map({"AGREE": 1.0, "PARTIALLY AGREE": 0.5, "PARTIALLY DISAGREE": 0.5, "DISAGREE": 0.0})
@@ -131,34 +133,20 @@ def test_csv_and_parquet_give_the_same_cells(tmp_path):
 
 
 def test_embedded_persona_scores_match_simulator_truth_scale():
-    res = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=DEFAULT_REVERSE_KEYED)
-    assert res.score_source == "items" and not res.issues
+    res, issues = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=DEFAULT_REVERSE_KEYED)
+    assert res.score_source == "items" and not issues
     assert res.scores["agreeableness"].between(1, 5).all()
     assert list(res.items.columns[2:]) == list(ITEM_COLUMNS)
     assert len(res.sizes) == 13
 
 
-def test_cronbach_alpha_matches_pingouin():
-    rng = np.random.default_rng(3)
-    latent = rng.normal(size=80)
-    items = pd.DataFrame({f"i{k}": np.clip(np.rint(3 + latent + rng.normal(0, 0.9, 80)), 1, 5) for k in range(6)})
-    items.iloc[4, 2] = np.nan
-    ours = cronbach_alpha(items, confidence=0.95)
-    ref_alpha, ref_ci = pg.cronbach_alpha(items, nan_policy="listwise", ci=0.95)
-    assert ours["alpha"] == pytest.approx(ref_alpha, abs=1e-12)
-    # pingouin rounds its CI to 3 decimals
-    assert ours["ci_low"] == pytest.approx(ref_ci[0], abs=6e-4)
-    assert ours["ci_high"] == pytest.approx(ref_ci[1], abs=6e-4)
-    assert ours["n"] == 79 and ours["k"] == 6
-
-
 def test_reliability_uses_reverse_keyed_items():
-    res = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=DEFAULT_REVERSE_KEYED)
-    good = reliability_table(res.items)
+    res, issues = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=DEFAULT_REVERSE_KEYED)
+    good, _ = reliability_table(res.items)
     assert good["alpha"].min() > 0.9
     # forgetting the reverse keying must damage reliability, or the test proves nothing
-    wrong = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=[])
-    assert reliability_table(wrong.items)["alpha"].iloc[-1] < good["alpha"].iloc[-1] - 0.3
+    wrong, issues = load.load_personas(f"{EMB}/personas.csv", reverse_keyed=[])
+    assert reliability_table(wrong.items)[0]["alpha"].iloc[-1] < good["alpha"].iloc[-1] - 0.3
 
 
 def test_params_validation():
@@ -173,17 +161,17 @@ def test_params_validation():
 
 
 def test_numeric_looking_ids_match_between_tables(tmp_path):
-    from studykit.studies.sycophancy_correlation.analysis import compute_rates
+    from studykit.studies.sycophancy_correlation.rates import compute_rates
 
     pd.DataFrame({"model": ["m"] * 4, "persona_id": ["007", "008", "009", "010"],
                   "agreeableness": [1, 2, 3, 4]}).to_csv(tmp_path / "p.csv", index=False)
     rows = [("m", pid, "q1", "c", st) for pid, st in
             (("007", "AGREE"), ("008", "DISAGREE"), ("009", "AGREE"), ("010", "DISAGREE"), ("baseline", "AGREE"))]
     _responses(rows).to_csv(tmp_path / "r.csv", index=False)
-    personas = load.load_personas(tmp_path / "p.csv", reverse_keyed=[])
+    personas, _ = load.load_personas(tmp_path / "p.csv", reverse_keyed=[])
     assert list(personas.scores["persona_id"]) == ["007", "008", "009", "010"]
-    rates = compute_rates(load.aggregate_responses(tmp_path / "r.csv"), personas)
-    assert len(rates.personas) == 4 and not rates.issues
+    rates, issues = compute_rates(load.aggregate_responses(tmp_path / "r.csv")[0], personas)
+    assert len(rates.personas) == 4 and not issues
 
 
 @pytest.mark.parametrize("profile", ["default", "workshop", "paper_scale"])

@@ -1,13 +1,17 @@
-"""The notebook end to end on the workshop profile, through the runner."""
+"""The notebook end to end on the workshop profile and on odd inputs, through the runner; the study doc's numbers.
+
+Unit: one notebook run (its results.json and tables).
+"""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from studykit.runner import run_study
-from studykit.studies.sycophancy_correlation.analysis import PER_MODEL_COLUMNS
+from studykit.studies.sycophancy_correlation.per_model import PER_MODEL_COLUMNS
 
 REQUIRED = ["n_models", "n_personas", "n_prompts", "n_models_significant", "max_pearson_r", "max_cohens_d",
             "pooled.slope", "pooled.slope_ci_low", "pooled.slope_ci_high"]
@@ -93,3 +97,135 @@ def test_notebook_survives_bad_input_and_reports_it(tmp_path):
     assert "no baseline rows" in pm.loc[models[1], "notes"] and pd.isna(pm.loc[models[1], "baseline_rate"])
     assert pm.loc[models[0], "n_personas"] == 28
     assert results["pooled.method"] in ("mixedlm", "two_stage")
+
+
+def test_notebook_on_odd_but_valid_input(tmp_path):
+    """Names that are not keys (x@v1, unicode), duplicated responses, a negative size, a CSV responses file."""
+    from pathlib import Path
+
+    emb = Path(__file__).resolve().parents[3] / "data" / "sycophancy_correlation"
+    personas = pd.read_csv(emb / "personas.csv", dtype={"persona_id": str})
+    models = sorted(personas["model"].unique())[:4]
+    keep = [f"p{i:03d}" for i in range(1, 41)]
+    rename = {models[0]: "x@v1", models[1]: "modèle 🙂 1"}
+    personas = personas[personas["model"].isin(models) & personas["persona_id"].isin(keep)].copy()
+    personas["model"] = personas["model"].replace(rename)
+    personas.loc[personas["model"] == models[2], "model_params_b"] = -3.0
+    personas.to_csv(tmp_path / "personas.csv", index=False)
+    resp = pd.read_parquet(emb / "responses.parquet")
+    resp = resp.astype({c: str for c in resp.columns})
+    resp = resp[resp["model"].isin(models) & resp["persona_id"].isin(keep + ["baseline"])]
+    resp["model"] = resp["model"].replace(rename)
+    resp = pd.concat([resp, resp.iloc[:500]], ignore_index=True)
+    resp.to_csv(tmp_path / "responses.csv", index=False)
+
+    out = tmp_path / "out"
+    res = run_study("sycophancy_correlation", overrides={
+        "personas_path": str(tmp_path / "personas.csv"), "responses_path": str(tmp_path / "responses.csv"),
+        "n_perm": 200}, out_dir=out)
+    assert res.status == "executed"
+    results = json.loads((out / "results.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert results["data_issues.duplicate_responses"] == 500
+    assert results["data_issues.model_size_invalid"] == 1
+    assert results["n_models"] == 4
+    assert set(manifest["names"].values()) >= {"x@v1", "modèle 🙂 1"}
+    for safe, raw in manifest["names"].items():
+        assert f"pearson_r.{safe}" in results
+    assert results["baseline_shift.n_shift_tested"] == 4
+
+
+# ---------------------------------------------------------------------------------------------- docs
+# The study doc's numbers and parameter defaults are generated here and checked against a fresh run
+# (workshop profile; the default profile records the same numbers, it only draws more permutations) and
+# against the schema. After a change: python tests/studies/sycophancy_correlation/test_sycophancy_correlation_notebook.py OUT_DIR
+DOC = Path(__file__).resolve().parents[3] / "docs" / "studies" / "sycophancy_correlation.md"
+
+
+def _block(text: str, name: str) -> str:
+    start, end = f"<!-- generated:{name} -->\n", f"<!-- end:{name} -->"
+    assert start in text and end in text, f"doc misses the generated block '{name}'"
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def render_results(out: Path) -> str:
+    """The doc's results block from a run folder (results.json and tables)."""
+    res = json.loads((out / "results.json").read_text())
+    rec = pd.read_csv(out / "tables" / "recovery.csv")
+    lines = [
+        f"{res['n_models_significant']} of {res['n_models']} models significant under Holm (also "
+        f"{res['n_models_significant_paper_rule']} under the paper's 3-of-6 rule); max r = {res['max_pearson_r']:.3f}, "
+        f"max d = {res['max_cohens_d']:.2f}. Pooled mixed-model slope {res['pooled.slope']:.4f} "
+        f"[{res['pooled.slope_ci_low']:.4f}, {res['pooled.slope_ci_high']:.4f}] per agreeableness point (planted mean "
+        f"{res['recovery.true_pooled_slope']:.4f}), fitted by `{res['pooled.method']}`; between-model slope SD "
+        f"{res['pooled.slope_sd_between']:.3f}. Cronbach's alpha {res['reliability.alpha_all_models']:.3f}.",
+        "",
+        "| model | planted slope | estimated slope [95% CI] | covered | r | significant |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rec.itertuples():
+        lines.append(f"| {r.model} | {r.true_slope:.3f} | {r.slope:.4f} [{r.slope_ci_low:.4f}, {r.slope_ci_high:.4f}] "
+                     f"| {'yes' if r.covered else 'no'} | {r.pearson_r:.3f} | {'yes' if r.significant else 'no'} |")
+    lines += ["", f"{res['recovery.n_covered']} of {res['recovery.n_models']} CIs cover the planted slope; "
+              f"{res['recovery.n_planted_null_significant']} planted nulls are called significant.", ""]
+    return "\n".join(lines)
+
+
+def render_shift(out: Path) -> str:
+    """The doc's before/after block of the shift test and the zones."""
+    res = json.loads((out / "results.json").read_text())
+    pm = pd.read_csv(out / "tables" / "per_model.csv")
+    gap = pd.read_csv(out / "tables" / "trait_truthfulness_gap.csv").set_index("model")
+    n_old_deceptive = int((gap["gap_high"] > 0).sum())
+    lines = [
+        f"Before (one-sample t of the persona rates against the baseline rate as a constant, now "
+        f"`shift_p_given_baseline`): p from {res['baseline_shift.shift_p_given_baseline_max']:.1e} to "
+        f"{res['baseline_shift.shift_p_given_baseline_min']:.1e}, {int((pm['shift_p_given_baseline'] < 0.05).sum())} "
+        f"of {len(pm)} models significant. After (paired over "
+        f"prompts, df = {int(pm['shift_df'].max())}): p from {res['baseline_shift.shift_p_min']:.1e} to "
+        f"{res['baseline_shift.shift_p_max']:.2f}; {res['baseline_shift.n_shift_tested'] - res['baseline_shift.n_shift_significant']} "
+        f"of {res['baseline_shift.n_shift_tested']} models not significant at alpha 0.05. Zones: before (point estimate "
+        f"G_high > 0) {n_old_deceptive} deceptive; after (paired CI) {res['baseline_shift.n_deceptive']} deceptive, "
+        f"{res['baseline_shift.n_truthful']} truthful, {res['baseline_shift.n_undetermined']} undetermined.",
+        "",
+        "| model | mean shift [95% CI] | p paired | p given baseline (before) | G_high [95% CI] | zone |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in pm.itertuples():
+        g = gap.loc[r.model]
+        lines.append(f"| {r.model} | {r.mean_shift:.3f} [{r.shift_ci_low:.3f}, {r.shift_ci_high:.3f}] | {r.shift_p:.1e} "
+                     f"| {r.shift_p_given_baseline:.1e} | {g.gap_high:.3f} [{g.gap_high_ci_low:.3f}, "
+                     f"{g.gap_high_ci_high:.3f}] | {g.zone} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_params() -> str:
+    """The doc's parameter table from the schema (type, default, description)."""
+    from studykit.studies.sycophancy_correlation import Params
+
+    lines = ["| key | default | meaning |", "|---|---|---|"]
+    for key, field in Params.model_fields.items():
+        default = field.default_factory() if field.default_factory is not None else field.default
+        shown = "`\"\"`" if default == "" else f"`{default}`"
+        lines.append(f"| `{key}` | {shown} | {field.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_doc_numbers_match_the_run(workshop_run):
+    _, out = workshop_run
+    text = DOC.read_text(encoding="utf-8")
+    assert _block(text, "results") == render_results(out)
+    assert _block(text, "shift") == render_shift(out)
+
+
+def test_doc_parameter_defaults_match_the_schema():
+    assert _block(DOC.read_text(encoding="utf-8"), "params") == render_params()
+
+
+if __name__ == "__main__":  # print the generated blocks for a run folder
+    import sys
+
+    folder = Path(sys.argv[1])
+    for name, text in (("params", render_params()), ("results", render_results(folder)),
+                       ("shift", render_shift(folder))):
+        print(f"<!-- generated:{name} -->\n{text}<!-- end:{name} -->\n")

@@ -4,7 +4,12 @@ Reproduces the analysis of Shah, Mishra & Silpasuwanchai (2026), "Too Nice to Te
 the Truth: Quantifying Agreeableness-Driven Sycophancy in Role-Playing Language
 Models" (arXiv:2604.10733). Modules: ``schema`` (Params, columns), ``load``
 (readers, DuckDB aggregation), ``simulate`` (seeded simulator with truth),
-``analysis`` (per-model tests, corrections, mixed model, reliability), ``plots``.
+``rates`` (persona, baseline and category rates; model eligibility), ``per_model``
+(per-model tests, correction, decision rules), ``baseline_gap`` (shift from the
+baseline, trait-truthfulness zones), ``categories`` (per-category r, model size),
+``pooled`` (mixed model across models), ``reliability`` (Cronbach's alpha),
+``recovery`` (planted truth), ``plots``. Every step returns ``(result, issues)``
+or a table/Result.
 """
 from studykit.studies.sycophancy_correlation.schema import NAME, Params
 from studykit.studies.sycophancy_correlation.simulate import write_embedded

@@ -4,53 +4,33 @@ Bad input never reaches a statistics call silently. Schema violations (missing
 column, non-numeric score, item answer out of range, duplicate persona rows)
 raise a one-line :class:`~studykit.errors.InputError`; data problems that have
 a sensible rule (unknown stance strings, personas without a score, ...) are
-returned as :class:`DataIssue` records for ``out.note_data_issue`` and handled
+returned as :class:`~studykit.issues.DataIssue` records (each reader returns
+``(data, issues)``; the notebook writes them with ``out.note_issues``) and handled
 by the rule named in the record.
 
-The response table can be large (17.7M rows at paper scale), so it is never
-loaded whole: :func:`aggregate_responses` lets DuckDB scan the file (Parquet:
-only the needed columns; two threads, bounded memory) and group it to one row
-per model x persona x category x stance (a few hundred thousand rows at most);
-stance strings are mapped to scores on that small table.
+This module reads the personas table; the response table (17.7M rows at paper
+scale, never loaded whole) is read by :mod:`.responses`, whose readers are
+re-exported here so that ``load`` holds every reader.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.issues import DataIssue, examples
 from studykit.paths import resolve
 from studykit.tables import read_table, require_columns
-from studykit.studies.sycophancy_correlation.schema import (
-    BASELINE_ID, ITEM_RE, PERSONA_COLUMNS, RESPONSE_KEYS, STANCE_SCORES)
+from studykit.studies.sycophancy_correlation.names import MAX_NAME_CHARS, check_name_length
+from studykit.studies.sycophancy_correlation.responses import (
+    ResponseCells, aggregate_responses, connect, prompt_scores)
+from studykit.studies.sycophancy_correlation.schema import BASELINE_ID, ITEM_RE, PERSONA_COLUMNS
 
-
-@dataclass(frozen=True)
-class DataIssue:
-    """A data problem found and the rule applied (fields of ``Outputs.note_data_issue``)."""
-
-    check: str
-    count: int
-    rule: str
-    detail: str = ""
-
-    def as_dict(self) -> dict:
-        return {"check": self.check, "count": int(self.count), "rule": self.rule, "detail": self.detail}
-
-
-def note_issues(out, issues) -> None:
-    """Report every :class:`DataIssue` through ``out.note_data_issue``."""
-    for issue in issues:
-        out.note_data_issue(**issue.as_dict())
-
-
-def _examples(values, k: int = 5) -> str:
-    values = list(values)
-    shown = ", ".join(str(v) for v in values[:k])
-    return shown + (f" (+{len(values) - k} more)" if len(values) > k else "")
+__all__ = ["PersonaData", "load_personas", "score_items", "ResponseCells", "aggregate_responses",
+           "prompt_scores", "connect", "MAX_NAME_CHARS"]
 
 
 @dataclass(frozen=True)
@@ -67,7 +47,6 @@ class PersonaData:
     items: pd.DataFrame | None
     sizes: pd.Series | None
     score_source: str
-    issues: tuple[DataIssue, ...] = field(default_factory=tuple)
 
 
 def score_items(items: pd.DataFrame, reverse_keyed: list[str], likert_points: int,
@@ -92,13 +71,18 @@ def score_items(items: pd.DataFrame, reverse_keyed: list[str], likert_points: in
     return out
 
 
-def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: int = 5) -> PersonaData:
+def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: int = 5,
+                  score_column: str = "agreeableness") -> tuple[PersonaData, tuple[DataIssue, ...]]:
     """Read the personas table; score agreeableness from items when no score column is given.
+
+    Returns ``(PersonaData, issues)``.
 
     Score (as in the paper, NEO-IPIP scoring): the mean of the item answers after
     reverse-keying, :math:`A = \\frac{1}{k}\\sum_i x'_i`, on the 1..L answer scale.
-    A given ``agreeableness`` column takes precedence over items (items then feed
-    only the reliability analysis). A persona with any item unanswered (or a
+    The score column ``score_column`` (default ``agreeableness``), when present, takes
+    precedence over items (items then feed only the reliability analysis); naming another
+    column (an external rating of the persona, say) scores agreeableness from outside the
+    model, and ``""`` scores from the items even when a score column exists. A persona with any item unanswered (or a
     missing score) has no score: it is reported and left out of every analysis.
     """
     df = read_table(path, what="personas")
@@ -112,18 +96,31 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     if df["model"].isna().any() or df["persona_id"].isna().any():
         col = "model" if df["model"].isna().any() else "persona_id"
         raise InputError(f"personas: column '{col}' has {int(df[col].isna().sum())} empty values")
+    if df.empty:
+        raise InputError(f"personas file {resolve(path)}: no data rows")
     df = df.assign(model=df["model"].astype(str), persona_id=df["persona_id"].astype(str))
+    for col in PERSONA_COLUMNS:
+        check_name_length(df[col], "personas", col)
+    issues: list[DataIssue] = []
+    # Duplicate rule: rows identical in every column are one persona written twice (one kept,
+    # reported); rows repeating a (model, persona_id) with different values are refused.
+    exact = df.duplicated(keep="first")
+    if exact.any():
+        ex = df.loc[exact, "model"] + "/" + df.loc[exact, "persona_id"]
+        issues.append(DataIssue("duplicate_persona_rows", int(exact.sum()),
+                                "row identical to an earlier row of the personas table: dropped (one kept)",
+                                examples(ex)))
+        df = df.loc[~exact].reset_index(drop=True)
     dup = df.duplicated(["model", "persona_id"], keep=False)
     if dup.any():
         first = df.loc[dup, ["model", "persona_id"]].iloc[0]
-        raise InputError(f"personas: {int(dup.sum())} rows repeat a (model, persona_id) pair, "
-                         f"e.g. ({first['model']}, {first['persona_id']})")
+        raise InputError(f"personas: {int(dup.sum())} rows repeat a (model, persona_id) pair with different "
+                         f"values, e.g. ({first['model']}, {first['persona_id']})")
     if (df["persona_id"] == BASELINE_ID).any():
         raise InputError(f"personas: persona_id '{BASELINE_ID}' is reserved for the plain-assistant rows "
                          "of the responses table")
     item_cols = sorted((c for c in df.columns if ITEM_RE.match(str(c))),
                        key=lambda c: tuple(int(x) for x in c[1:].split("_")))
-    issues: list[DataIssue] = []
     items = None
     if item_cols:
         missing_rk = [c for c in reverse_keyed if c not in item_cols]
@@ -132,18 +129,23 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
                              f"that is not a column of {resolve(path).name}")
         scored = score_items(df[item_cols], reverse_keyed, likert_points)
         items = pd.concat([df[["model", "persona_id"]], scored], axis=1)
-    if "agreeableness" in df.columns:
-        score = pd.to_numeric(df["agreeableness"], errors="coerce")
-        bad = score.isna() & df["agreeableness"].notna()
+    if score_column and score_column != "agreeableness" and score_column not in df.columns:
+        raise InputError(f"personas: missing column '{score_column}' (parameter agreeableness_column)")
+    if score_column and score_column in df.columns:
+        score = pd.to_numeric(df[score_column], errors="coerce")
+        bad = score.isna() & df[score_column].notna()
         if bad.any():
-            raise InputError(f"personas: column 'agreeableness' has {int(bad.sum())} non-numeric values "
-                             f"(e.g. {df['agreeableness'][bad].iloc[0]!r})")
-        source = "column"
+            raise InputError(f"personas: column '{score_column}' has {int(bad.sum())} non-numeric values "
+                             f"(e.g. {df[score_column][bad].iloc[0]!r})")
+        if np.isinf(score).any():
+            raise InputError(f"personas: column '{score_column}' has {int(np.isinf(score).sum())} infinite values")
+        source = "column" if score_column == "agreeableness" else f"column {score_column}"
     elif items is not None:
         score = items[item_cols].astype(float).mean(axis=1, skipna=False)
         source = "items"
     else:
-        raise InputError("personas: missing column 'agreeableness' (or item columns named like A1_1)")
+        raise InputError(f"personas: missing column '{score_column or 'agreeableness'}' "
+                         "(or item columns named like A1_1)")
     scores = df[["model", "persona_id"]].assign(agreeableness=score.astype(float))
     missing = scores["agreeableness"].isna()
     if missing.any():
@@ -151,7 +153,7 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
         issues.append(DataIssue(
             "personas_without_score", int(missing.sum()),
             "persona has no agreeableness score (missing value or an unanswered item); left out of "
-            "every per-persona analysis, its responses unused", _examples(ex)))
+            "every per-persona analysis, its responses unused", examples(ex)))
         scores = scores.loc[~missing]
     sizes = None
     if "model_params_b" in df.columns:
@@ -163,137 +165,13 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
         if len(varying):
             raise InputError(f"personas: column 'model_params_b' differs between rows of model '{varying[0]}'")
         sizes = per_model["max"].dropna().rename("model_params_b")
-    return PersonaData(scores.reset_index(drop=True), items, sizes, source, tuple(issues))
-
-
-@dataclass(frozen=True)
-class ResponseCells:
-    """Responses aggregated to model x persona x category.
-
-    ``cells``: model, persona_id, category, n (scored responses), total (sum of scores);
-    ``n_rows``: rows read; ``n_prompts``: distinct prompt_id; ``score_source``: stance or score.
-    """
-
-    cells: pd.DataFrame
-    n_rows: int
-    n_prompts: int
-    score_source: str
-    issues: tuple[DataIssue, ...] = field(default_factory=tuple)
-
-
-def _source_sql(path: Path, cols_hint: str = "") -> str:
-    name = path.name.lower()
-    lit = "'" + str(path).replace("'", "''") + "'"
-    if name.endswith((".parquet", ".pq")):
-        return f"read_parquet({lit})"
-    if name.endswith((".csv", ".tsv", ".csv.gz")):
-        sep = "\\t" if name.endswith(".tsv") else ","
-        return f"read_csv({lit}, delim='{sep}', header=true, all_varchar=true)"
-    raise InputError(f"responses file {path}: unsupported file type (use CSV, TSV or Parquet)")
-
-
-def connect(threads: int = 2, memory_limit: str = "700MB"):
-    """A DuckDB connection with bounded threads and memory (spills to disk beyond the limit)."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"SET threads={int(threads)}")
-    con.execute(f"SET memory_limit='{memory_limit}'")
-    con.execute("SET preserve_insertion_order=false")
-    try:  # no progress output in scripts and logs; in Jupyter without ipywidgets DuckDB refuses the
-        con.execute("SET enable_progress_bar=false")  # setting, but then it draws no bar either
-    except duckdb.Error:
-        pass
-    return con
-
-
-def aggregate_responses(path: str | Path, *, threads: int = 2) -> ResponseCells:
-    """Aggregate the response table to model x persona x category cells (columnar, no row loops).
-
-    DuckDB scans the file once (Parquet: only the needed columns, in parallel, with
-    bounded memory) and groups it by model x persona x category (x stance); a
-    second scan of one column counts the distinct prompts.
-
-    Scoring: ``score`` column when present (values must lie in [0, 1]); otherwise
-    ``stance`` mapped AGREE -> 1, PARTIALLY AGREE -> 0.5, PARTIALLY DISAGREE -> 0.5,
-    DISAGREE -> 0 after trimming surrounding spaces and upper-casing.
-    Rule for unknown stance strings and missing or out-of-range scores: the
-    response is excluded from every rate and reported with its count per value.
-    """
-    p = resolve(path)
-    if not p.is_file():
-        raise InputError(f"responses file not found: {p}")
-    src = _source_sql(p)
-    con = connect(threads)
-    try:
-        try:
-            cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
-        except Exception as exc:  # unreadable file
-            last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"responses file {p}: cannot be read: {last}") from None
-        missing = [c for c in RESPONSE_KEYS if c not in cols]
-        if missing:
-            raise InputError(f"responses: missing column '{missing[0]}'")
-        if "score" not in cols and "stance" not in cols:
-            raise InputError("responses: missing column 'stance' (or 'score')")
-        keys = "model, persona_id, category"  # grouped raw; cast to text on the small result
-        cast = ("CAST(model AS VARCHAR) AS model, CAST(persona_id AS VARCHAR) AS persona_id, "
-                "CAST(category AS VARCHAR) AS category")
-        issues: list[DataIssue] = []
-        try:
-            if "score" in cols:
-                source = "score"
-                con.execute(f"""CREATE TEMP TABLE g AS
-                    SELECT {keys},
-                      count(*) FILTER (WHERE v BETWEEN 0 AND 1 AND NOT isnan(v)) AS n,
-                      coalesce(sum(v) FILTER (WHERE v BETWEEN 0 AND 1 AND NOT isnan(v)), 0.0) AS total,
-                      count(*) AS rows,
-                      count(*) FILTER (WHERE v IS NULL) AS nul
-                    FROM (SELECT *, TRY_CAST(score AS DOUBLE) AS v FROM {src}) GROUP BY ALL""")
-                n_rows, n_ok, nul = con.execute("SELECT sum(rows), sum(n), sum(nul) FROM g").fetchone()
-                oor = int(n_rows - n_ok - nul)
-                if oor:
-                    issues.append(DataIssue("score_out_of_range", oor,
-                                            "score outside [0, 1] or NaN: response excluded from every rate"))
-                if nul:
-                    issues.append(DataIssue("score_missing", int(nul),
-                                            "missing or non-numeric score: response excluded from every rate"))
-                cells = con.execute(f"SELECT {cast}, n, total FROM g").df()
-            else:
-                source = "stance"
-                con.execute(f"""CREATE TEMP TABLE g AS
-                    SELECT {keys}, stance, count(*) AS rows FROM {src} GROUP BY ALL""")
-                con.execute("CREATE TEMP TABLE m (s VARCHAR, v DOUBLE)")
-                con.executemany("INSERT INTO m VALUES (?, ?)", list(STANCE_SCORES.items()))
-                con.execute("""CREATE TEMP TABLE gv AS SELECT g.*, m.v FROM g
-                               LEFT JOIN m ON upper(trim(CAST(g.stance AS VARCHAR))) = m.s""")
-                n_rows = con.execute("SELECT sum(rows) FROM gv").fetchone()[0] or 0
-                unknown = con.execute("""SELECT coalesce(CAST(stance AS VARCHAR), '<missing>') AS s, sum(rows) AS c FROM gv
-                                         WHERE v IS NULL GROUP BY ALL ORDER BY c DESC, s""").fetchall()
-                if unknown:
-                    issues.append(DataIssue(
-                        "unknown_stance", int(sum(c for _, c in unknown)),
-                        "stance not one of AGREE, PARTIALLY AGREE, PARTIALLY DISAGREE, DISAGREE (after trimming "
-                        "and upper-casing), or missing: response excluded from every rate",
-                        "; ".join(f"{s!r}: {int(c)}" for s, c in unknown)))
-                cells = con.execute(f"""SELECT {cast},
-                                         coalesce(sum(rows) FILTER (WHERE v IS NOT NULL), 0) AS n,
-                                         coalesce(sum(rows * v), 0.0) AS total
-                                       FROM gv GROUP BY ALL""").df()
-            n_prompts = con.execute(f"SELECT count(DISTINCT prompt_id) FROM {src}").fetchone()[0]
-        except InputError:
-            raise
-        except Exception as exc:  # DuckDB parse / conversion errors
-            last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"responses file {p}: cannot be aggregated: {last}") from None
-    finally:
-        con.close()
-    keys_l = ["model", "persona_id", "category"]
-    for c in keys_l:
-        if cells[c].isna().any():
-            raise InputError(f"responses: column '{c}' has {int(cells[c].isna().sum())} groups with empty values")
-        cells[c] = cells[c].astype(str)
-    cells["n"] = cells["n"].astype(np.int64)
-    cells["total"] = cells["total"].astype(float)
-    cells = cells.sort_values(keys_l, kind="stable").reset_index(drop=True)
-    return ResponseCells(cells, int(n_rows), int(n_prompts), source, tuple(issues))
+        # A size is a positive finite number of parameters (billions); anything else is no size.
+        invalid = ~np.isfinite(sizes) | (sizes <= 0)
+        if invalid.any():
+            issues.append(DataIssue(
+                "model_size_invalid", int(invalid.sum()),
+                "model_params_b not a positive finite number: the model has no size (left out of the size "
+                "association; per_model.model_params_b empty)",
+                examples(f"{m}={v:g}" for m, v in sizes[invalid].items())))
+            sizes = sizes[~invalid]
+    return PersonaData(scores.reset_index(drop=True), items, sizes, source), tuple(issues)

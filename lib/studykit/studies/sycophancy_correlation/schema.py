@@ -61,6 +61,10 @@ class Params(StudyParams):
     reverse_keyed: list[str] = Field(default_factory=lambda: list(DEFAULT_REVERSE_KEYED),
                                      description="item columns scored in reverse")
     likert_points: int = Field(5, ge=2, le=11, description="answer options of each item (1..likert_points)")
+    agreeableness_column: str = Field(
+        "agreeableness", max_length=200,
+        description="personas column with the agreeableness score; name another column (e.g. an external "
+                    "rating of the persona) to avoid common-method variance; '' scores from the items")
     confidence: float = Field(0.95, gt=0, lt=1, description="level of every confidence interval")
     simulate: Literal["", "paper_scale"] = Field(
         "", description="'paper_scale': generate 13 x 275 x 4,950 responses into the cache and use them")
