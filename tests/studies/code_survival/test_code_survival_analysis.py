@@ -109,7 +109,8 @@ def test_piecewise_single_window_equals_cox(small):
 
 
 def test_modified_share_counts(sim):
-    tab, s = A.modified_share(sim, 90)
+    share = A.modified_share(sim, 90)
+    s = share.as_dict()
     win = (sim.observed_until - sim.born_at).dt.total_seconds() / 86400
     elig = sim[win >= 90]
     for g in ("agent", "human"):
@@ -125,12 +126,12 @@ def test_modified_share_counts(sim):
 def test_intent_chi2_matches_scipy(sim):
     from scipy.stats import chi2_contingency
 
-    long, test = A.intent_profile(sim)
+    res = A.intent_profile(sim)
     ended = sim[sim.event == 1]
     ref = chi2_contingency(pd.crosstab(ended.author_type, ended.end_intent).to_numpy(), correction=False)
-    assert test.statistic == pytest.approx(ref[0], rel=1e-9)
-    assert 0 <= test.effect.estimate < 0.3
-    shares = long.groupby("author_type")["share"].sum()
+    assert res.chi2 == pytest.approx(ref[0], rel=1e-9)
+    assert 0 <= res.cramers_v < 0.3
+    shares = res.profile.groupby("author_type")["share"].sum()
     assert np.allclose(shares, 1.0)
 
 
@@ -164,8 +165,8 @@ def test_analysis_tables_are_deterministic(small):
     sim = small
     def run():
         fits = A.km_fits(sim)
-        return [A.km_table(fits, [7, 30]), A.modified_share(sim, 90)[0], A.cox_agent(sim, adjusted=True)[1],
-                A.per_agent_hr(sim), A.intent_profile(sim)[0], A.piecewise_hr(sim, [30])]
+        return [A.km_table(fits, [7, 30]), A.modified_share(sim, 90).table, A.cox_agent(sim, adjusted=True)[1],
+                A.per_agent_hr(sim), A.intent_profile(sim).profile, A.piecewise_hr(sim, [30])]
     for a, b in zip(run(), run()):
         pd.testing.assert_frame_equal(a, b)
 
@@ -189,16 +190,16 @@ def test_prepare_events_bad_input(sim):
     first_event = bad.index[bad.event == 1][0]
     bad.loc[first_event, "ended_at"] = None
     out, issues = prepare_events(bad.drop(columns="observed_until"))
-    checks = {i[0]: i[1] for i in issues}
+    checks = {i.check: i.count for i in issues}
     assert checks["bad_end_time"] == 1 and checks["observed_until_inferred"] == len(out) == len(sim) - 1
     skew = sim.copy()
     skew.loc[first_event, "ended_at"] = skew.loc[first_event, "born_at"] - pd.Timedelta(days=1)
     out, issues = prepare_events(skew)
-    assert ("negative_durations", 1) in {(i[0], i[1]) for i in issues} and out.duration_days.min() == 0
+    assert ("negative_durations", 1) in {(i.check, i.count) for i in issues} and out.duration_days.min() == 0
     one = sim[sim.repo == sim.repo.iloc[0]].assign(author_type="human")
     mixed = pd.concat([one, sim[sim.repo != sim.repo.iloc[0]]])
     _, issues = prepare_events(mixed)
-    assert ("repos_single_author_type", 1) in {(i[0], i[1]) for i in issues}
+    assert ("repos_single_author_type", 1) in {(i.check, i.count) for i in issues}
 
 
 def test_cluster_sandwich_matches_lifelines_cluster_col(small):

@@ -9,9 +9,10 @@ import pytest
 from studykit.errors import ParamError
 from studykit.studies.code_survival import Params
 
-REQUIRED = ("n_units", "n_units.agent", "n_units.human", "n_repos", "modified_share.agent", "modified_share.human",
-            "modified_share.diff_pp", "cox.hr_agent", "cox.hr_agent_ci_low", "cox.hr_agent_ci_high", "cox.p",
-            "cox.hr_agent_adjusted", "intent.cramers_v", "prediction.auc_roc", "prediction.timing_macro_f1")
+REQUIRED = ("data.n_units", "data.n_agent_units", "data.n_human_units", "data.n_repos", "modified_share.agent",
+            "modified_share.human", "modified_share.diff_pp", "cox.unadjusted_hr", "cox.unadjusted_ci_low",
+            "cox.unadjusted_ci_high", "cox.unadjusted_p_value", "cox.adjusted_hr", "intent.cramers_v",
+            "prediction.auc_roc", "prediction.timing_macro_f1")
 
 
 def test_notebook_workshop(tmp_path):
@@ -23,14 +24,14 @@ def test_notebook_workshop(tmp_path):
     results = json.loads((out / "results.json").read_text())
     for key in REQUIRED:
         assert key in results and results[key] is not None, key
-    assert results["n_repos"] == 3
-    assert results["n_units"] == results["n_units.agent"] + results["n_units.human"] > 500
-    assert 0 < results["cox.hr_agent_ci_low"] < results["cox.hr_agent"] < results["cox.hr_agent_ci_high"]
+    assert results["data.n_repos"] == 3
+    assert results["data.n_units"] == results["data.n_agent_units"] + results["data.n_human_units"] > 500
+    assert 0 < results["cox.unadjusted_ci_low"] < results["cox.unadjusted_hr"] < results["cox.unadjusted_ci_high"]
     assert results["modified_share.diff_pp"] == pytest.approx(
         100 * (results["modified_share.agent"] - results["modified_share.human"]))
     assert results["recovery.covers"] is True
     events = pd.read_csv(out / "tables" / "line_events.csv")
-    assert len(events) == results["n_units"]
+    assert len(events) == results["data.n_units"]
     assert {"unit_id", "repo", "path", "commit", "author_type", "agent", "born_at", "ended_at", "event",
             "end_intent", "text"} <= set(events.columns)
     for name in ("km_by_author", "cox_agent", "hr_by_agent", "intent_profile", "prediction_summary", "recovery",

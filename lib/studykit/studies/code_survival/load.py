@@ -1,7 +1,7 @@
 """Reading and checking line-events tables (mined or simulated).
 
-Rules (each problem is reported as ``(check, count, rule, detail)`` for
-``out.note_data_issue``, or raises a one-line :class:`InputError`):
+Rules (each problem is reported as a :class:`studykit.issues.DataIssue` for
+``out.note_issues``, or raises a one-line :class:`InputError`):
 
 - a required column missing, or ``author_type`` / ``event`` holding other
   values than ``agent``/``human`` and 0/1: error naming the column;
@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.issues import DataIssue
 from studykit.tables import read_table, require_columns
 from studykit.studies.code_survival.schema import REQUIRED_COLUMNS
-
-Issue = tuple[str, int, str, str]
 
 
 def _parse_times(s: pd.Series) -> pd.Series:
@@ -39,10 +38,10 @@ def _parse_times(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s2, utc=True, errors="coerce", format="ISO8601")
 
 
-def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.DataFrame, list[Issue]]:
+def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     """Check and normalise a line-events table; return (clean copy, issues). See the module rules."""
     require_columns(df, REQUIRED_COLUMNS, what)
-    issues: list[Issue] = []
+    issues: list[DataIssue] = []
     out = df.copy()
     if len(out) == 0:
         raise InputError(f"{what}: the table has no rows")
@@ -63,7 +62,7 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
     out["ended_at"] = _parse_times(out["ended_at"])
     badend = (out["event"] == 1) & out["ended_at"].isna()
     if badend.any():
-        issues.append(("bad_end_time", int(badend.sum()), "rows with event=1 and no parseable ended_at dropped", ""))
+        issues.append(DataIssue("bad_end_time", int(badend.sum()), "rows with event=1 and no parseable ended_at dropped", ""))
         out = out[~badend].copy()
     out.loc[out["event"] == 0, "ended_at"] = pd.NaT
     if "observed_until" in out.columns:
@@ -75,13 +74,13 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
         last = pd.concat([out["born_at"], out["ended_at"]], axis=1).max(axis=1)
         per_repo = last.groupby(out["repo"]).transform("max")
         out.loc[miss, "observed_until"] = per_repo[miss]
-        issues.append(("observed_until_inferred", int(miss.sum()),
+        issues.append(DataIssue("observed_until_inferred", int(miss.sum()),
                        "censoring time set to the repository's latest born_at/ended_at", ""))
     stop = out["ended_at"].where(out["event"] == 1, out["observed_until"])
     dur = (stop - out["born_at"]).dt.total_seconds() / 86400.0
     neg = dur < 0
     if neg.any():
-        issues.append(("negative_durations", int(neg.sum()), "end before birth (clock skew): duration set to 0", ""))
+        issues.append(DataIssue("negative_durations", int(neg.sum()), "end before birth (clock skew): duration set to 0", ""))
         dur = dur.clip(lower=0.0)
     out["duration_days"] = dur.astype(float)
     for c in ("agent", "end_intent", "text", "path"):
@@ -102,19 +101,19 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
     kinds = out.groupby("repo")["author_type"].nunique()
     single = kinds[kinds < 2]
     if len(single):
-        issues.append(("repos_single_author_type", int(len(single)),
+        issues.append(DataIssue("repos_single_author_type", int(len(single)),
                        "kept: they add to the baselines; the stratified Cox model uses only repositories with both",
                        ", ".join(map(str, single.index[:10]))))
-    return out.reset_index(drop=True), issues
+    return out.reset_index(drop=True), tuple(issues)
 
 
-def load_line_events(path: Any) -> tuple[pd.DataFrame, list[Issue]]:
+def load_line_events(path: Any) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     """Read a line-events table (CSV/TSV/Parquet/JSONL) and check it with :func:`prepare_events`."""
     df = read_table(path, what="line events")
     return prepare_events(df, what=f"line events file {path}")
 
 
-def mining_issues(report: list[dict[str, Any]]) -> list[Issue]:
+def mining_issues(report: list[dict[str, Any]]) -> tuple[DataIssue, ...]:
     """Turn the miner's per-repository report into data issues (only non-zero counts)."""
     rules = {
         "binary_files_skipped": "binary file versions skipped (no line units)",
@@ -134,11 +133,11 @@ def mining_issues(report: list[dict[str, Any]]) -> list[Issue]:
         total = sum(int(r.get(key, 0) or 0) for r in report)
         if total:
             detail = ", ".join(f"{r['repo']}={r.get(key, 0)}" for r in report if r.get(key))
-            out.append((f"mining_{key}", total, rule, detail))
-    return out
+            out.append(DataIssue(f"mining_{key}", total, rule, detail))
+    return tuple(out)
 
 
-def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, list[Issue], list[dict[str, Any]]]:
+def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, tuple[DataIssue, ...], list[dict[str, Any]]]:
     """The analysis input named by the parameters: (events, issues, mining report)."""
     if params.line_events_path:
         df, issues = load_line_events(params.line_events_path)

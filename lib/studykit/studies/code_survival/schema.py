@@ -88,7 +88,7 @@ class Params(StudyParams):
 
         if self.simulate == "repos":
             args = {"n_repos": self.sim_repos, "n_commits": self.sim_commits, "seed": self.seed}
-            folder = ensure_generated(NAME, "repos", sim.SIM_VERSION, args, lambda d: sim.write_repos(d, **args))
+            folder = ensure_generated(NAME, "repos", sim.REPO_SIM_VERSION, args, lambda d: sim.write_repos(d, **args))
             return self.model_copy(update={"repos": [str(folder / f"repo_{i + 1:02d}")
                                                      for i in range(self.sim_repos)]})
         args: dict[str, Any] = {"n_repos": self.sim_line_repos, "units_per_repo": self.sim_units_per_repo,
