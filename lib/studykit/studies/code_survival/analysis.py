@@ -7,15 +7,16 @@ modification); :mod:`.steps` combines them into the notebook's steps.
 """
 from __future__ import annotations
 
-from studykit.studies.code_survival.cox import (CoxResult, cluster_robust_cov, cox_agent, design_matrix, per_agent_hr,
-                                                 piecewise_hr, recovery, schoenfeld_test)
+from studykit.studies.code_survival.cox import (Clustering, CoxResult, choose_clusters, cluster_robust_cov, cox_agent,
+                                                 design_matrix, per_agent_hr, piecewise_hr, recovery, schoenfeld_test,
+                                                 score_residuals)
 from studykit.studies.code_survival.intent import INTENT_ORDER, IntentProfile, intent_profile
-from studykit.studies.code_survival.prediction import (PredictionResult, _auc_stat, predict_modification,
-                                                       prediction_table)
+from studykit.studies.code_survival.prediction import (PredictionResult, _auc_stat, cluster_bootstrap_auc,
+                                                       predict_modification, prediction_table)
 from studykit.studies.code_survival.survival import (LogRank, ModifiedShare, horizon_labels, km_fits, km_table,
                                                      logrank, modified_share)
 
-__all__ = ["km_fits", "km_table", "logrank", "LogRank", "horizon_labels", "modified_share", "ModifiedShare",
+__all__ = ["Clustering", "choose_clusters", "score_residuals", "cluster_bootstrap_auc", "km_fits", "km_table", "logrank", "LogRank", "horizon_labels", "modified_share", "ModifiedShare",
            "CoxResult", "design_matrix", "cox_agent", "cluster_robust_cov", "schoenfeld_test", "piecewise_hr",
            "per_agent_hr", "intent_profile", "IntentProfile", "predict_modification", "PredictionResult",
            "prediction_table", "recovery", "INTENT_ORDER", "_auc_stat"]
