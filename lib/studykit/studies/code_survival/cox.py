@@ -419,12 +419,18 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
       lines leave the model (with so few events the partial likelihood is
       nearly flat or unbounded, and a Wald interval would claim precision it
       does not have);
+    - with ``clusters`` the reference distribution of an agent's contrast is
+      :math:`t_{G_a - 1}`, :math:`G_a` = clusters holding the agent's lines (an
+      agent whose lines come from six commits is informed by six clusters,
+      whatever the total; with one cluster it is not estimable);
     - for agents with fewer than ``2 * min_events`` events (separation
       threatens) the interval is the union of the cluster-robust Wald interval
       and the profile-likelihood interval of the agent's lines against human
       lines (:func:`_profile_interval`), so that it is valid under both
       dependence and sparse events (``interval`` says which).
     """
+    from scipy.stats import t as t_dist
+
     ag = df["agent"].where(df["author_type"] == AGENT, "")
     counts = ag[ag != ""].value_counts()
     small = set(counts[counts < min_units].index)
@@ -474,8 +480,19 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
                 if not (np.isfinite(t.se) and t.se > 0):
                     row["note"] = "not estimable: no finite standard error (separation)"
                     continue
-                lo, hi = float(t.ci_low), float(t.ci_high)
+                lo, hi, p = float(t.ci_low), float(t.ci_high), float(t.p_value)
                 row["interval"] = "Wald, cluster-robust" if sub_clusters is not None else "Wald, model-based"
+                if sub_clusters is not None:
+                    # the contrast is informed only by the clusters holding this agent's lines, so the
+                    # reference is t with (those clusters - 1) df, not t(G - 1) (effective clusters)
+                    g_a = int(len(pd.unique(sub_clusters.labels[X[names[j]].to_numpy() == 1])))
+                    if g_a < 2:
+                        row["note"] = f"not estimable: the agent's lines come from {g_a} {sub_clusters.by}"
+                        continue
+                    crit = float(t_dist.ppf(0.5 + confidence / 2, g_a - 1))
+                    lo, hi = float(np.exp(t.coef - crit * t.se)), float(np.exp(t.coef + crit * t.se))
+                    p = float(2 * t_dist.sf(abs(t.coef / t.se), g_a - 1))
+                    row["interval"] += f", t({g_a - 1}) over the agent's {g_a} clusters"
                 if row["events"] < 2 * min_events:
                     pair = (X[names].to_numpy().sum(axis=1) == 0) | (X[names[j]].to_numpy() == 1)
                     plo, phi = _profile_interval(X["duration_days"].to_numpy(float)[pair],
@@ -483,7 +500,7 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
                                                  float(t.coef), confidence)
                     lo, hi = min(lo, float(np.exp(plo))), max(hi, float(np.exp(phi)))
                     row["interval"] += " united with profile likelihood (few events)"
-                row.update({"hr_vs_human": float(t.hr), "ci_low": lo, "ci_high": hi, "p_value": float(t.p_value)})
+                row.update({"hr_vs_human": float(t.hr), "ci_low": lo, "ci_high": hi, "p_value": p})
     return pd.DataFrame(list(rows.values()), columns=["agent", "units", "events", "hr_vs_human", "ci_low", "ci_high",
                                                       "p_value", "interval", "note"])
 
