@@ -1,4 +1,7 @@
-"""Analysis steps checked against independent computations; recovery of the planted hazard ratio."""
+"""Analysis steps checked against independent computations; recovery of the planted hazard ratio.
+
+Unit: a line unit (one row of the simulated line-events table), except where a test says otherwise.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -73,7 +76,7 @@ def test_cox_matches_statsmodels_phreg_efron(small):
 
 def test_cluster_robust_se_differs_and_is_reported(small):
     sim = small
-    res_c, _, ph = A.cox_agent(sim, adjusted=True, adjust="cluster")
+    res_c, _, ph = A.cox_agent(sim, adjusted=True, adjust="cluster", clusters=A.choose_clusters(sim, 2))
     assert res_c.variance.startswith("robust")
     assert res_c.ci_low < res_c.hr < res_c.ci_high
     assert 0 <= res_c.ph_p_value <= 1 and set(ph.term) >= {"agent", "log_commit_size"}
@@ -109,7 +112,8 @@ def test_piecewise_single_window_equals_cox(small):
 
 
 def test_modified_share_counts(sim):
-    tab, s = A.modified_share(sim, 90)
+    share = A.modified_share(sim, 90)
+    s = share.as_dict()
     win = (sim.observed_until - sim.born_at).dt.total_seconds() / 86400
     elig = sim[win >= 90]
     for g in ("agent", "human"):
@@ -118,19 +122,25 @@ def test_modified_share_counts(sim):
         assert s[g] == pytest.approx(p)
     assert s["diff_pp"] == pytest.approx(100 * (s["agent"] - s["human"]))
     assert s["diff_pp_ci_low"] < s["diff_pp"] < s["diff_pp_ci_high"]
-    with pytest.raises(InputError, match="horizon_days"):
-        A.modified_share(sim, 5000)
+    none = A.modified_share(sim, 5000)
+    assert none.note.startswith("not estimable") and "horizon_days" in none.note
 
 
 def test_intent_chi2_matches_scipy(sim):
     from scipy.stats import chi2_contingency
 
-    long, test = A.intent_profile(sim)
+    res = A.intent_profile(sim)
     ended = sim[sim.event == 1]
     ref = chi2_contingency(pd.crosstab(ended.author_type, ended.end_intent).to_numpy(), correction=False)
-    assert test.statistic == pytest.approx(ref[0], rel=1e-9)
-    assert 0 <= test.effect.estimate < 0.3
-    shares = long.groupby("author_type")["share"].sum()
+    assert res.line_chi2 == pytest.approx(ref[0], rel=1e-9)
+    # the test's unit: one observation per (author type, ending commit); the simulated table's end_commit is a
+    # placeholder, so ending commits are identified by (repo, ended_at)
+    commits = ended.assign(key=ended.repo + ended.ended_at.astype(str)).drop_duplicates(["author_type", "key"])
+    ref_c = chi2_contingency(pd.crosstab(commits.author_type, commits.end_intent).to_numpy(), correction=False)
+    assert res.chi2 == pytest.approx(ref_c[0], rel=1e-9) and res.unit == "ending commits"
+    assert res.n == len(commits) and "ended_at" in res.note
+    assert 0 <= res.cramers_v < 0.3
+    shares = res.profile.groupby("author_type")["share"].sum()
     assert np.allclose(shares, 1.0)
 
 
@@ -164,8 +174,8 @@ def test_analysis_tables_are_deterministic(small):
     sim = small
     def run():
         fits = A.km_fits(sim)
-        return [A.km_table(fits, [7, 30]), A.modified_share(sim, 90)[0], A.cox_agent(sim, adjusted=True)[1],
-                A.per_agent_hr(sim), A.intent_profile(sim)[0], A.piecewise_hr(sim, [30])]
+        return [A.km_table(fits, [7, 30]), A.modified_share(sim, 90).table, A.cox_agent(sim, adjusted=True)[1],
+                A.per_agent_hr(sim), A.intent_profile(sim).profile, A.piecewise_hr(sim, [30])]
     for a, b in zip(run(), run()):
         pd.testing.assert_frame_equal(a, b)
 
@@ -189,32 +199,36 @@ def test_prepare_events_bad_input(sim):
     first_event = bad.index[bad.event == 1][0]
     bad.loc[first_event, "ended_at"] = None
     out, issues = prepare_events(bad.drop(columns="observed_until"))
-    checks = {i[0]: i[1] for i in issues}
+    checks = {i.check: i.count for i in issues}
     assert checks["bad_end_time"] == 1 and checks["observed_until_inferred"] == len(out) == len(sim) - 1
     skew = sim.copy()
     skew.loc[first_event, "ended_at"] = skew.loc[first_event, "born_at"] - pd.Timedelta(days=1)
     out, issues = prepare_events(skew)
-    assert ("negative_durations", 1) in {(i[0], i[1]) for i in issues} and out.duration_days.min() == 0
+    assert ("negative_durations", 1) in {(i.check, i.count) for i in issues} and out.duration_days.min() == 0
     one = sim[sim.repo == sim.repo.iloc[0]].assign(author_type="human")
     mixed = pd.concat([one, sim[sim.repo != sim.repo.iloc[0]]])
     _, issues = prepare_events(mixed)
-    assert ("repos_single_author_type", 1) in {(i[0], i[1]) for i in issues}
+    assert ("repos_single_author_type", 1) in {(i.check, i.count) for i in issues}
 
 
 def test_cluster_sandwich_matches_lifelines_cluster_col(small):
-    """Our vectorised sandwich equals lifelines' robust cluster_col variance (tie-free data)."""
+    """Our vectorised sandwich equals lifelines' robust cluster_col variance (tie-free data); CR1 scales it."""
     from lifelines import CoxPHFitter
 
     sub = small[small.repo.isin(sorted(small.repo.unique())[:6])].reset_index(drop=True)
     assert sub.duration_days[sub.event == 1].is_unique  # no tied event times
-    res, tab, _ = A.cox_agent(sub, adjusted=True, adjust="cluster", ph_test=False)
     X = A.design_matrix(sub, adjusted=True)
     ref = CoxPHFitter().fit(X, duration_col="duration_days", event_col="event", cluster_col="repo")
-    ours = tab.set_index("term")
-    for term in ref.params_.index:
-        assert ours.loc[term, "coef"] == pytest.approx(ref.params_[term], abs=1e-6)
-        assert ours.loc[term, "se"] == pytest.approx(ref.standard_errors_[term], rel=1e-5)
-    assert res.variance.startswith("robust")
+    names = list(ref.params_.index)
+    plain = CoxPHFitter().fit(X.drop(columns="repo"), duration_col="duration_days", event_col="event")
+    args = (X.duration_days.to_numpy(), X.event.to_numpy(), X[names].to_numpy(float), plain.params_.to_numpy(),
+            plain.variance_matrix_.to_numpy(), X.repo.to_numpy())
+    V = A.cluster_robust_cov(*args)
+    assert np.sqrt(np.diag(V)) == pytest.approx(ref.standard_errors_[names].to_numpy(), rel=1e-5)
+    G = X.repo.nunique()
+    assert A.cluster_robust_cov(*args, small_sample=True) == pytest.approx(V * G / (G - 1))
+    res, _, _ = A.cox_agent(sub, adjusted=True, ph_test=False, clusters=A.choose_clusters(sub, 2))
+    assert res.variance.startswith("robust, clustered by repository") and res.reference_df == G - 1
 
 
 def test_piecewise_window_equals_left_truncated_fit(small):

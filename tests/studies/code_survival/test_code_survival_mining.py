@@ -343,6 +343,12 @@ def test_simulated_repositories_are_byte_reproducible(tmp_path):
     assert head(a) == head(b) and len(head(a).strip()) == 40
     c = write_sim_repos(tmp_path / "c", n_repos=1, n_commits=40, seed=6)[0]
     assert head(c) != head(a)
+    # the same history in another process with another string-hash seed
+    code = ("import sys; from pathlib import Path; from studykit.studies.code_survival.reposim import write_sim_repos; "
+            "write_sim_repos(Path(sys.argv[1]), n_repos=1, n_commits=40, seed=5)")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "d")], check=True,
+                   env={**__import__("os").environ, "PYTHONHASHSEED": "12345"})
+    assert head(tmp_path / "d" / "repo_01") == head(a)
 
 
 def test_cli_mine(tmp_path, merged):

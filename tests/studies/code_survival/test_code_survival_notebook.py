@@ -1,4 +1,7 @@
-"""The notebook on the workshop profile, through the runner."""
+"""The notebook on the workshop profile, through the runner; the doc's numbers against the profiles' runs.
+
+Unit: one run of the whole notebook (a profile).
+"""
 from __future__ import annotations
 
 import json
@@ -9,28 +12,66 @@ import pytest
 from studykit.errors import ParamError
 from studykit.studies.code_survival import Params
 
-REQUIRED = ("n_units", "n_units.agent", "n_units.human", "n_repos", "modified_share.agent", "modified_share.human",
-            "modified_share.diff_pp", "cox.hr_agent", "cox.hr_agent_ci_low", "cox.hr_agent_ci_high", "cox.p",
-            "cox.hr_agent_adjusted", "intent.cramers_v", "prediction.auc_roc", "prediction.timing_macro_f1")
+REQUIRED = ("data.n_units", "data.n_agent_units", "data.n_human_units", "data.n_repos", "modified_share.agent",
+            "modified_share.human", "modified_share.diff_pp", "cox.unadjusted_hr", "cox.unadjusted_ci_low",
+            "cox.unadjusted_ci_high", "cox.unadjusted_p_value", "cox.adjusted_hr", "intent.cramers_v",
+            "prediction.full_auc_roc", "prediction.full_timing_macro_f1", "prediction.text_auc_roc",
+            "clustering.by", "logrank.author_p_value", "intent.p_value")
 
 
-def test_notebook_workshop(tmp_path):
+@pytest.fixture(scope="module")
+def workshop_run(tmp_path_factory):
     from studykit.runner import run_study
 
-    res = run_study("code_survival", profile="workshop", out_dir=tmp_path / "out")
+    return run_study("code_survival", profile="workshop", out_dir=tmp_path_factory.mktemp("ws") / "out")
+
+
+def _doc_numbers_match(profile: str, out_dir) -> None:
+    """Every number the doc quotes for ``profile`` equals (as shown) the run's results.json."""
+    from studykit.paths import project_root
+    from studykit.studies.code_survival.docnumbers import KEYS, fmt, parse_numbers
+
+    shown = parse_numbers((project_root() / "docs" / "studies" / "code_survival.md").read_text(encoding="utf-8"))
+    results = json.loads((out_dir / "results.json").read_text())
+    wrong = {k: (shown[profile].get(k), fmt(results.get(k))) for k, _ in KEYS
+             if shown[profile].get(k) != fmt(results.get(k))}
+    assert not wrong, f"doc vs {profile} run (regenerate with docnumbers): {wrong}"
+
+
+def test_doc_numbers_match_the_workshop_run(workshop_run):
+    _doc_numbers_match("workshop", workshop_run.out_dir)
+
+
+@pytest.mark.slow
+def test_doc_numbers_match_the_default_run(tmp_path):
+    from studykit.runner import run_study
+
+    _doc_numbers_match("default", run_study("code_survival", profile="default", out_dir=tmp_path / "out").out_dir)
+
+
+def test_doc_parameters_are_generated_from_the_schema():
+    from studykit.paths import project_root
+    from studykit.studies.code_survival.docnumbers import block, params_block
+
+    doc = (project_root() / "docs" / "studies" / "code_survival.md").read_text(encoding="utf-8")
+    assert block(doc, "params") == params_block()
+
+
+def test_notebook_workshop(workshop_run):
+    res = workshop_run
     assert res.status == "executed"
     out = res.out_dir
     results = json.loads((out / "results.json").read_text())
     for key in REQUIRED:
         assert key in results and results[key] is not None, key
-    assert results["n_repos"] == 3
-    assert results["n_units"] == results["n_units.agent"] + results["n_units.human"] > 500
-    assert 0 < results["cox.hr_agent_ci_low"] < results["cox.hr_agent"] < results["cox.hr_agent_ci_high"]
+    assert results["data.n_repos"] == 3
+    assert results["data.n_units"] == results["data.n_agent_units"] + results["data.n_human_units"] > 500
+    assert 0 < results["cox.unadjusted_ci_low"] < results["cox.unadjusted_hr"] < results["cox.unadjusted_ci_high"]
     assert results["modified_share.diff_pp"] == pytest.approx(
         100 * (results["modified_share.agent"] - results["modified_share.human"]))
     assert results["recovery.covers"] is True
     events = pd.read_csv(out / "tables" / "line_events.csv")
-    assert len(events) == results["n_units"]
+    assert len(events) == results["data.n_units"]
     assert {"unit_id", "repo", "path", "commit", "author_type", "agent", "born_at", "ended_at", "event",
             "end_intent", "text"} <= set(events.columns)
     for name in ("km_by_author", "cox_agent", "hr_by_agent", "intent_profile", "prediction_summary", "recovery",

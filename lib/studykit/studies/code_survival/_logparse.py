@@ -1,17 +1,30 @@
-"""Chunked parser of the miner's ``git log -p --unified=0`` / ``git diff-tree --stdin`` streams.
+"""Parser of the miner's ``git log -p --unified=0`` and ``git diff-tree --stdin`` streams.
 
-Same records as :func:`studykit.studies.code_survival.gitio.parse_records`
-(the same rules, line for line), read differently: git's stdout is read in
-chunks of up to 1 MiB (the pipe is enlarged to match) and each chunk is
-split into lines with one ``bytes.split``; the parser state (the record, the
-current file, the lines still due in a hunk body) carries over between
-chunks. A slice-per-hunk variant was measured and dropped: checking each
-slice costs as much as the per-line loop, and hunks cut by a chunk end had to
-be parsed twice.
+A stream is a sequence of records: a header (the miner's ``git log`` format,
+which starts with ``\\0C\\0`` and ends at ``\\0E\\0``, possibly over several
+lines; or, for ``diff-tree --stdin --always``, one line of ``hexlen`` hex
+digits) followed by the diffs of that commit's files. Each record becomes
+``(header bytes, [FileDiff, ...])``.
 
-One difference in representation (the miner relies on it): ``FileDiff.added``
-holds each added line *with* its leading ``+`` and *without* its newline, so
-the miner decodes all texts in one call at the end (``mining._decode_texts``).
+Rules:
+
+- a hunk body is consumed by counting the lines its ``@@ -a,b +c,d @@``
+  header announces (``b`` old lines, ``d`` new lines), so content lines that
+  look like headers are never taken for headers; a line that is neither
+  ``+``, ``-`` nor ``\\`` inside a body ends the body (malformed input) and
+  is parsed as a header line;
+- ``diff --git``, ``---``/``+++``, ``rename from/to``, ``new``/``deleted
+  file mode`` give the paths (``None`` for /dev/null); ``Binary files`` and
+  ``GIT binary patch`` mark binary files; mode 160000 (submodule) or 120000
+  (symlink) marks special files;
+- an unterminated header at the end of the stream is dropped.
+
+Reading: git's stdout is read in chunks of up to 1 MiB (the pipe is enlarged
+to match) and each chunk is split into lines with one ``bytes.split``; the
+parser state (the record, the current file, the lines still due in a hunk
+body) carries over between chunks. ``FileDiff.added`` holds each added line
+*with* its leading ``+`` and *without* its newline, so that the miner decodes
+all texts in one call at the end (``mining._decode_texts``).
 """
 from __future__ import annotations
 
@@ -61,7 +74,7 @@ class _Parser:
         self.ro = self.rn = 0
 
     def _meta(self, line: bytes) -> None:
-        """A line outside hunk bodies that is not a record or hunk header (``DiffParser.feed`` rules)."""
+        """A line outside hunk bodies that is not a record or hunk header: paths, binary and special markers."""
         c = line[:1]
         if c == b"\\":
             return
@@ -123,7 +136,7 @@ class _Parser:
         cur = self.cur
         add = cur.added.append if (cur is not None and keep_text) else None
         while i < n:
-            if ro or rn:  # hunk body: count the lines the header announced (parse_records rules)
+            if ro or rn:  # hunk body: count the lines the header announced
                 nd = 0
                 while i < n:
                     line = lines[i]
@@ -166,7 +179,7 @@ class _Parser:
             if c == b"\x00" and line.startswith(b"\x00C\x00"):
                 if b"\x00E\x00" in line:
                     self._new_record(line + b"\n")
-                else:  # as parse_records: the previous record ends here, the header is read first
+                else:  # a multi-line header: the previous record ends here, the header is collected first
                     if self.header is not None:
                         self.out.append((self.header, self.files))
                     self.files = []
@@ -180,7 +193,7 @@ class _Parser:
         self.ro, self.rn = ro, rn
 
     def close(self) -> None:
-        self.acc = None  # an unterminated header is dropped (as parse_records)
+        self.acc = None  # an unterminated header is dropped
         if self.header is not None:
             self.out.append((self.header, self.files))
             self.header = None
@@ -242,7 +255,7 @@ class RecordStream:
                 if parser.out:
                     out, parser.out = parser.out, []
                     yield from out
-            if rest:  # a last line without newline is a line too (as in parse_records)
+            if rest:  # a last line without newline is a line too
                 parser.feed([rest])
             parser.close()
             out, parser.out = parser.out, []
@@ -261,7 +274,7 @@ class RecordStream:
 
 def iter_records(cmd: list[str], *, keep_text: bool = True, hexlen: int = 0, stdin: bytes | None = None
                  ) -> RecordStream:
-    """Start a read-only git command; iterate the result for its (record header, file diffs), as ``parse_records``."""
+    """Start a read-only git command; iterate the result for its (record header, file diffs) pairs."""
     return RecordStream(cmd, keep_text=keep_text, hexlen=hexlen, stdin=stdin)
 
 

@@ -1,4 +1,6 @@
-"""Read-only git plumbing for the miner: repository checks, diff parsing, path unquoting.
+"""Read-only git plumbing for the miner: repository checks, the diff record type, path unquoting.
+
+The diff streams themselves are parsed by :mod:`._logparse`.
 
 Every command runs with a fixed, repository-independent configuration so that
 user or repository settings cannot change the output format:
@@ -16,7 +18,6 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from studykit.errors import InputError
 
@@ -167,196 +168,9 @@ class FileDiff:
     n_deleted: int = 0
 
 
-class DiffParser:
-    """Incremental parser of ``--unified=0`` patch text, one file at a time.
-
-    ``feed(line)`` consumes one output line (bytes with its newline) and
-    returns True when the line belonged to the diff; ``finish()`` returns the
-    list of :class:`FileDiff` collected since the last ``finish()``.
-    ``keep_text=False`` skips the added lines' text (merge resolution needs
-    only positions).
-    """
-
-    __slots__ = ("files", "cur", "rem_old", "rem_new", "keep_text", "_hdr_a", "_hdr_b")
-
-    def __init__(self, keep_text: bool = True):
-        self.files: list[FileDiff] = []
-        self.cur: FileDiff | None = None
-        self.rem_old = 0
-        self.rem_new = 0
-        self.keep_text = keep_text
-
-    def feed(self, line: bytes) -> None:
-        cur = self.cur
-        if self.rem_old or self.rem_new:
-            c = line[:1]
-            if c == b"+":
-                self.rem_new -= 1
-                if self.keep_text:
-                    cur.added.append(line[1:])
-                return
-            if c == b"-":
-                self.rem_old -= 1
-                cur.n_deleted += 1
-                return
-            if c == b"\\":
-                return
-            self.rem_old = self.rem_new = 0  # malformed; fall through
-        if line.startswith(b"@@ "):
-            m = HUNK_RE.match(line)
-            if m is None or cur is None:
-                return
-            a, b, c, d = m.groups()
-            b = 1 if b is None else int(b)
-            d = 1 if d is None else int(d)
-            cur.hunks.append((int(a), b, int(c), d))
-            self.rem_old, self.rem_new = b, d
-            return
-        if line.startswith(b"\\"):
-            return
-        if line.startswith(b"diff --git "):
-            rest = line[11:].rstrip(b"\n")
-            a, b = _split_diff_git(rest)
-            self.cur = FileDiff(decode_path(a), decode_path(b))
-            self.files.append(self.cur)
-            return
-        if cur is None:
-            return
-        if line.startswith(b"--- "):
-            p = line[4:].rstrip(b"\n")
-            if p.endswith(b"\t"):  # git appends a TAB when the path has a space
-                p = p[:-1]
-            cur.old_path = None if p == b"/dev/null" else decode_path(unquote_path(p)[2:])
-        elif line.startswith(b"+++ "):
-            p = line[4:].rstrip(b"\n")
-            if p.endswith(b"\t"):  # git appends a TAB when the path has a space
-                p = p[:-1]
-            cur.new_path = None if p == b"/dev/null" else decode_path(unquote_path(p)[2:])
-        elif line.startswith(b"new file mode"):
-            cur.old_path = None
-            if b"160000" in line or b"120000" in line:
-                cur.special = True
-        elif line.startswith(b"deleted file mode"):
-            cur.new_path = None
-            if b"160000" in line or b"120000" in line:
-                cur.special = True
-        elif line.startswith(b"rename from "):
-            cur.old_path = decode_path(unquote_path(line[12:].rstrip(b"\n")))
-        elif line.startswith(b"rename to "):
-            cur.new_path = decode_path(unquote_path(line[10:].rstrip(b"\n")))
-        elif line.startswith(b"Binary files ") or line.startswith(b"GIT binary patch"):
-            cur.binary = True
-        elif line.startswith(b"index ") or line.startswith(b"old mode") or line.startswith(b"new mode"):
-            if b"160000" in line or b"120000" in line:
-                cur.special = True
-
-    def finish(self) -> list[FileDiff]:
-        out = self.files
-        self.files = []
-        self.cur = None
-        self.rem_old = self.rem_new = 0
-        return out
-
-
-def parse_records(lines: Iterator[bytes], *, keep_text: bool = True, hexlen: int = 0
-                  ) -> Iterator[tuple[bytes, list[FileDiff]]]:
-    """Split a patch stream into (record header, file diffs) pairs.
-
-    Two header styles: the miner's ``git log`` format (a header starts with
-    ``\\0C\\0`` and ends at ``\\0E\\0``, possibly over several lines) and, with
-    ``hexlen > 0``, ``git diff-tree --stdin --always`` (a line of ``hexlen``
-    hex digits). Hunk bodies are consumed by counting the lines each hunk
-    header announces, so content lines are never mistaken for headers.
-    This is the hot loop of the miner: state lives in local variables and
-    only the lines outside hunk bodies go through :class:`DiffParser`.
-    """
-    parser = DiffParser(keep_text=keep_text)
-    feed = parser.feed
-    header: bytes | None = None
-    acc: bytes | None = None
-    ro = rn = 0
-    add = None
-    hunk_match = HUNK_RE.match
-    for line in lines:
-        if ro or rn:
-            c = line[0]
-            if c == 43:  # '+'
-                rn -= 1
-                if add is not None:
-                    add(line[1:])
-                continue
-            if c == 45:  # '-'
-                ro -= 1
-                parser.cur.n_deleted += 1
-                continue
-            if c == 92:  # '\\ No newline at end of file'
-                continue
-            ro = rn = 0
-        if acc is not None:
-            acc += line
-            if b"\x00E\x00" in line:
-                header, acc = acc, None
-            continue
-        c = line[:1]
-        if c == b"@":
-            m = hunk_match(line)
-            if m is not None and parser.cur is not None:
-                a, b, cc, d = m.groups()
-                ro = 1 if b is None else int(b)
-                rn = 1 if d is None else int(d)
-                parser.cur.hunks.append((int(a), ro, int(cc), rn))
-                add = parser.cur.added.append if keep_text else None
-            continue
-        if c == b"\x00" and line.startswith(b"\x00C\x00"):
-            if header is not None:
-                yield header, parser.finish()
-            if b"\x00E\x00" in line:
-                header = line
-            else:
-                acc = line
-            continue
-        if hexlen and len(line) == hexlen + 1 and _is_hex(line[:-1]):
-            if header is not None:
-                yield header, parser.finish()
-            header = line
-            continue
-        feed(line)
-    if header is not None:
-        yield header, parser.finish()
-
-
 def _is_hex(b: bytes) -> bool:
     try:
         int(b, 16)
     except ValueError:
         return False
     return True
-
-
-def iter_lines(cmd: list[str], stdin: bytes | None = None) -> Iterator[bytes]:
-    """Stream stdout lines of a git command (bytes); InputError with git's last stderr line on failure."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                            env=git_env(), bufsize=1 << 20)
-    import threading
-
-    err_chunks: list[bytes] = []
-    t_err = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
-    t_err.start()
-    if stdin is not None:
-        def _write() -> None:
-            try:
-                proc.stdin.write(stdin)
-                proc.stdin.close()
-            except BrokenPipeError:  # pragma: no cover
-                pass
-        threading.Thread(target=_write, daemon=True).start()
-    try:
-        yield from proc.stdout
-    finally:
-        proc.stdout.close()
-        rc = proc.wait()
-        t_err.join()
-    if rc != 0:
-        err = b"".join(err_chunks).decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"git {cmd[len(GIT_CONFIG) + 3]} failed: {err[-1] if err else 'exit ' + str(rc)}")

@@ -1,18 +1,36 @@
 """Reading and checking line-events tables (mined or simulated).
 
-Rules (each problem is reported as ``(check, count, rule, detail)`` for
-``out.note_data_issue``, or raises a one-line :class:`InputError`):
+Rules (each problem is reported as a :class:`studykit.issues.DataIssue` for
+``out.note_issues``, or raises a one-line :class:`InputError` naming the column):
 
-- a required column missing, or ``author_type`` / ``event`` holding other
-  values than ``agent``/``human`` and 0/1: error naming the column;
+- a required column missing, an empty table, or ``author_type`` / ``event``
+  holding other values than ``agent``/``human`` and 0/1: error;
+- ``repo`` or ``unit_id`` empty or NaN: the row is dropped and counted
+  (``missing_ids``; a unit without identity cannot be clustered or deduplicated);
+- exact duplicate rows: all but the first dropped and counted
+  (``duplicate_rows``); two different rows with the same ``(repo, unit_id)``:
+  error (which one is right cannot be told);
 - ``born_at`` unparseable: error with the number of rows (the birth time is the
   origin of every duration, so no rule can repair it);
 - ``ended_at`` unparseable or missing where ``event = 1``: the row is dropped
   and counted (``bad_end_time``);
-- no ``observed_until`` column: each repository is censored at its latest
-  ``born_at``/``ended_at`` (``observed_until_inferred``);
+- ``born_at`` or ``ended_at`` later than the time of the run (impossible for
+  mined history; typically a wrong year): the row is dropped and counted
+  (``future_dates``);
+- no ``observed_until`` column (or an empty or unparseable value): each
+  repository is censored at its latest ``born_at``/``ended_at``
+  (``observed_until_inferred``); ``born_at`` after ``observed_until``: the
+  row is dropped and counted (``born_after_observed_until``);
 - an end before the birth (clock skew between rebased commits): the duration is
   set to 0 and counted (``negative_durations``);
+- optional process columns absent (``commit_lines_added``,
+  ``commit_lines_deleted``, ``commit_files``): filled with a constant (1, 0, 1)
+  and counted (``optional_columns_absent``); the Cox models then drop the
+  constant covariate (reported there); ``file_ext`` absent: taken from the path;
+- optional process values that are not whole numbers between 0 and
+  :data:`MAX_COMMIT_LINES` (text such as ``"many"``, NaN, negative, 1e30):
+  replaced by the column's median of valid values and counted
+  (``bad_commit_size``);
 - no agent units or no human units at all: error (nothing to compare);
   repositories with only one author type are kept and counted
   (``repos_single_author_type``): they add to the baselines; the stratified
@@ -26,10 +44,14 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.issues import DataIssue, examples
 from studykit.tables import read_table, require_columns
 from studykit.studies.code_survival.schema import REQUIRED_COLUMNS
 
-Issue = tuple[str, int, str, str]
+#: Largest valid number of lines (or files) of one commit; larger values are data errors.
+MAX_COMMIT_LINES = 10**9
+#: Optional process columns and the constant used when a column is absent.
+PROCESS_DEFAULTS = (("commit_lines_added", 1), ("commit_lines_deleted", 0), ("commit_files", 1))
 
 
 def _parse_times(s: pd.Series) -> pd.Series:
@@ -39,15 +61,54 @@ def _parse_times(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s2, utc=True, errors="coerce", format="ISO8601")
 
 
-def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.DataFrame, list[Issue]]:
+def _blank(s: pd.Series) -> pd.Series:
+    """True where a value is missing or only whitespace."""
+    return s.isna() | s.astype("string").str.strip().fillna("").eq("")
+
+
+def _process_column(out: pd.DataFrame, col: str, default: int, issues: list[DataIssue]) -> None:
+    """Coerce one optional process column to int64 by the module's rules (in place)."""
+    raw = out[col]
+    num = pd.to_numeric(raw, errors="coerce").astype(float)
+    bad = ~np.isfinite(num) | (num < 0) | (num > MAX_COMMIT_LINES) | (num != np.floor(num))
+    if bad.any():
+        good = num[~bad]
+        fill = int(np.median(good)) if len(good) else default
+        issues.append(DataIssue("bad_commit_size", int(bad.sum()),
+                                f"'{col}' values that are not whole numbers in 0..{MAX_COMMIT_LINES:,} replaced by "
+                                f"the column median ({fill})", examples(raw[bad])))
+        num = num.where(~bad, fill)
+    out[col] = num.astype(np.int64)
+
+
+def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     """Check and normalise a line-events table; return (clean copy, issues). See the module rules."""
     require_columns(df, REQUIRED_COLUMNS, what)
-    issues: list[Issue] = []
-    out = df.copy()
-    if len(out) == 0:
+    issues: list[DataIssue] = []
+    if len(df) == 0:
         raise InputError(f"{what}: the table has no rows")
+    out = df.copy()
+    noid = _blank(out["repo"]) | _blank(out["unit_id"])
+    if noid.any():
+        issues.append(DataIssue("missing_ids", int(noid.sum()), "rows with an empty repo or unit_id dropped"))
+        out = out[~noid].copy()
+        if len(out) == 0:
+            raise InputError(f"{what}: every row has an empty 'repo' or 'unit_id'")
+    out["repo"] = out["repo"].astype(str).str.strip()
+    out["unit_id"] = out["unit_id"].astype(str).str.strip()
+    try:
+        dup = out.duplicated()
+    except TypeError:  # unhashable cells (lists read from JSONL): compare their text
+        dup = out.astype(str).duplicated()
+    if dup.any():
+        issues.append(DataIssue("duplicate_rows", int(dup.sum()), "exact duplicate rows dropped (the first kept)"))
+        out = out[~dup].copy()
+    same_id = out.duplicated(["repo", "unit_id"], keep=False)
+    if same_id.any():
+        raise InputError(f"{what}: column 'unit_id' is not unique within a repository ({int(same_id.sum())} rows "
+                         f"share an id but differ, e.g. {out.loc[same_id, 'unit_id'].iloc[0]!r})")
     at = out["author_type"].astype("string").str.strip().str.lower()
-    bad = ~at.isin(["agent", "human"])
+    bad = ~at.isin(["agent", "human"]).fillna(False).astype(bool)
     if bad.any():
         raise InputError(f"{what}: column 'author_type' must be agent or human "
                          f"({int(bad.sum())} rows hold e.g. {at[bad].iloc[0]!r})")
@@ -63,9 +124,16 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
     out["ended_at"] = _parse_times(out["ended_at"])
     badend = (out["event"] == 1) & out["ended_at"].isna()
     if badend.any():
-        issues.append(("bad_end_time", int(badend.sum()), "rows with event=1 and no parseable ended_at dropped", ""))
+        issues.append(DataIssue("bad_end_time", int(badend.sum()), "rows with event=1 and no parseable ended_at dropped"))
         out = out[~badend].copy()
     out.loc[out["event"] == 0, "ended_at"] = pd.NaT
+    now = pd.Timestamp.now(tz="UTC")
+    future = (out["born_at"] > now) | (out["ended_at"] > now)
+    if future.any():
+        issues.append(DataIssue("future_dates", int(future.sum()),
+                                "rows with born_at or ended_at after the time of the run dropped",
+                                examples(out.loc[future, "born_at"].dt.strftime("%Y-%m-%d"))))
+        out = out[~future].copy()
     if "observed_until" in out.columns:
         out["observed_until"] = _parse_times(out["observed_until"])
     else:
@@ -75,25 +143,38 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
         last = pd.concat([out["born_at"], out["ended_at"]], axis=1).max(axis=1)
         per_repo = last.groupby(out["repo"]).transform("max")
         out.loc[miss, "observed_until"] = per_repo[miss]
-        issues.append(("observed_until_inferred", int(miss.sum()),
-                       "censoring time set to the repository's latest born_at/ended_at", ""))
+        issues.append(DataIssue("observed_until_inferred", int(miss.sum()),
+                                "censoring time set to the repository's latest born_at/ended_at"))
+    late = out["born_at"] > out["observed_until"]
+    if late.any():
+        issues.append(DataIssue("born_after_observed_until", int(late.sum()),
+                                "rows born after their observed_until dropped"))
+        out = out[~late].copy()
+    if len(out) == 0:
+        raise InputError(f"{what}: no rows left after the rules above (see the data issues)")
     stop = out["ended_at"].where(out["event"] == 1, out["observed_until"])
     dur = (stop - out["born_at"]).dt.total_seconds() / 86400.0
     neg = dur < 0
     if neg.any():
-        issues.append(("negative_durations", int(neg.sum()), "end before birth (clock skew): duration set to 0", ""))
+        issues.append(DataIssue("negative_durations", int(neg.sum()),
+                                "end before birth (clock skew): duration set to 0"))
         dur = dur.clip(lower=0.0)
     out["duration_days"] = dur.astype(float)
     for c in ("agent", "end_intent", "text", "path"):
         out[c] = out[c].fillna("").astype(str)
     out.loc[out["author_type"] == "human", "agent"] = ""
-    out.loc[(out["author_type"] == "agent") & (out["agent"] == ""), "agent"] = "unknown"
+    out.loc[(out["author_type"] == "agent") & (out["agent"].str.strip() == ""), "agent"] = "unknown"
     if "file_ext" not in out.columns:
         out["file_ext"] = out["path"].str.extract(r"(\.[^./]+)$", expand=False).fillna("").str.lower()
-    for c, default in (("commit_lines_added", 1), ("commit_lines_deleted", 0), ("commit_files", 1)):
+    absent = [c for c, _ in PROCESS_DEFAULTS if c not in out.columns]
+    if absent:
+        issues.append(DataIssue("optional_columns_absent", len(out),
+                                "absent process columns set to a constant (1 line added, 0 deleted, 1 file); "
+                                "the Cox models drop constant covariates", ", ".join(absent)))
+    for c, default in PROCESS_DEFAULTS:
         if c not in out.columns:
             out[c] = default
-        out[c] = pd.to_numeric(out[c], errors="coerce").fillna(default).astype(np.int64)
+        _process_column(out, c, default, issues)
     n_agent = int((out["author_type"] == "agent").sum())
     if n_agent == 0 or n_agent == len(out):
         missing = "agent" if n_agent == 0 else "human"
@@ -102,19 +183,19 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
     kinds = out.groupby("repo")["author_type"].nunique()
     single = kinds[kinds < 2]
     if len(single):
-        issues.append(("repos_single_author_type", int(len(single)),
-                       "kept: they add to the baselines; the stratified Cox model uses only repositories with both",
-                       ", ".join(map(str, single.index[:10]))))
-    return out.reset_index(drop=True), issues
+        issues.append(DataIssue("repos_single_author_type", int(len(single)),
+                                "kept: they add to the baselines; the stratified Cox model uses only repositories "
+                                "with both", examples(single.index, k=10)))
+    return out.reset_index(drop=True), tuple(issues)
 
 
-def load_line_events(path: Any) -> tuple[pd.DataFrame, list[Issue]]:
+def load_line_events(path: Any) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     """Read a line-events table (CSV/TSV/Parquet/JSONL) and check it with :func:`prepare_events`."""
     df = read_table(path, what="line events")
     return prepare_events(df, what=f"line events file {path}")
 
 
-def mining_issues(report: list[dict[str, Any]]) -> list[Issue]:
+def mining_issues(report: list[dict[str, Any]]) -> tuple[DataIssue, ...]:
     """Turn the miner's per-repository report into data issues (only non-zero counts)."""
     rules = {
         "binary_files_skipped": "binary file versions skipped (no line units)",
@@ -134,11 +215,11 @@ def mining_issues(report: list[dict[str, Any]]) -> list[Issue]:
         total = sum(int(r.get(key, 0) or 0) for r in report)
         if total:
             detail = ", ".join(f"{r['repo']}={r.get(key, 0)}" for r in report if r.get(key))
-            out.append((f"mining_{key}", total, rule, detail))
-    return out
+            out.append(DataIssue(f"mining_{key}", total, rule, detail))
+    return tuple(out)
 
 
-def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, list[Issue], list[dict[str, Any]]]:
+def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, tuple[DataIssue, ...], list[dict[str, Any]]]:
     """The analysis input named by the parameters: (events, issues, mining report)."""
     if params.line_events_path:
         df, issues = load_line_events(params.line_events_path)

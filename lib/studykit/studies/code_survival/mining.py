@@ -1,5 +1,10 @@
 """Mining line events from git histories in one pass.
 
+Size: one algorithm whose parts share the miner's state (per-commit file
+states, unit arrays, the merge-diff feed); split, they would pass that state
+through every call. Git plumbing is in :mod:`.gitio`, stream parsing in
+:mod:`._logparse`, authorship and intent rules in :mod:`.rules`.
+
 A *unit* is one line added to a text file by a non-merge commit. It is born
 at its commit's committer time and ends (``event = 1``) at the first later
 commit that deletes or changes it (a changed line is a deletion plus an
@@ -13,8 +18,7 @@ Algorithm (cost linear in the size of the history's diffs)
    zero-context diff of the merge against each of its parents.
 3. One ``git log --topo-order --reverse --no-merges -p --unified=0 -M`` pass
    (started first, so git walks the history while steps 1-2 run) is parsed
-   by :mod:`._logparse` (large reads, one ``bytes.split`` per chunk, the
-   rules of ``gitio.parse_records``); texts stay bytes until the table is
+   by :mod:`._logparse` (large reads, one ``bytes.split`` per chunk); texts stay bytes until the table is
    built and are then decoded in one call. For each commit we keep,
    per file, the list of unit ids in line order (``-1`` for lines that are
    not units). A commit's state is its first parent's state with the diff
@@ -624,64 +628,64 @@ def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, 
     exts = [(posixpath.splitext(p)[1].lower() or posixpath.basename(p).lower()) for p in paths]
 
     all_kept = bool(keep.all())
-    ui = np.arange(n, dtype=np.int64) if all_kept else np.flatnonzero(keep)
-    uc = u_commit[ui]
-    up = np.asarray(m.u_path, dtype=np.int64)[ui]
-    ue = ended[ui]
-    ev = event[ui]
+    kept = np.arange(n, dtype=np.int64) if all_kept else np.flatnonzero(keep)
+    born_commit = u_commit[kept]
+    path_idx = np.asarray(m.u_path, dtype=np.int64)[kept]
+    end_commit_idx = ended[kept]
+    ev = event[kept]
     sha = np.array([c.sha for c in commits], dtype=object)
     intent = np.full(n_c, "", dtype=object)
     end_commit_of = np.full(n_c, "", dtype=object)
-    for c in np.unique(ue[ev]).tolist():
+    for c in np.unique(end_commit_idx[ev]).tolist():
         intent[c] = m.intents.classify(commits[c].message)
         end_commit_of[c] = sha[c]
-    ue0 = np.where(ev, ue, 0)
+    end_or_0 = np.where(ev, end_commit_idx, 0)  # ending commit of each unit; 0 (masked below) when censored
     added = np.array([c.added for c in commits], dtype=np.int64)
     deleted = np.array([c.deleted for c in commits], dtype=np.int64)
     nfiles = np.array([c.files for c in commits], dtype=np.int64)
     if int(ct.max()) <= _MAX_NS_SECONDS:  # every time fits datetime64[ns]: convert per commit, then gather
-        born = _to_utc(ct).take(uc)
-        end_ns = np.where(ev, end_s[ui] * 1_000_000_000, np.iinfo(np.int64).min)
+        born = _to_utc(ct).take(born_commit)
+        end_ns = np.where(ev, end_s[kept] * 1_000_000_000, np.iinfo(np.int64).min)
         end_times = pd.DatetimeIndex(end_ns.view("M8[ns]")).tz_localize("UTC")
-    else:  # out-of-range times raise exactly where they did before
-        born = _to_utc(ct[uc])
-        end_times = pd.Series(_to_utc(np.where(ev, end_s[ui], 0)))
+    else:  # times beyond 2262: pandas raises its out-of-bounds error here
+        born = _to_utc(ct[born_commit])
+        end_times = pd.Series(_to_utc(np.where(ev, end_s[kept], 0)))
         end_times[~ev] = pd.NaT
         end_times = pd.to_datetime(end_times.values, utc=True)
     obs_ts = pd.Timestamp(obs_s, unit="s", tz="UTC")
-    stop = np.where(ev, end_s[ui], obs_s)
+    stop = np.where(ev, end_s[kept], obs_s)
     paths_arr = np.array(paths, dtype=object)
     exts_arr = np.array(exts, dtype=object)
-    ag = agent[uc]
+    ag = agent[born_commit]
     prefix = f"{info.name}:"
-    unit_id = np.array([prefix + s for s in map(str, ui.tolist())], dtype=object)
-    text = np.array(texts if all_kept else [texts[i] for i in ui.tolist()], dtype=object)
-    end_intent = np.where(ev, intent[ue0], "")
-    end_commit = np.where(ev, end_commit_of[ue0], "")
-    if not len(ui):  # as before: empty lists (float64 columns) when no unit is kept
+    unit_id = np.array([prefix + s for s in map(str, kept.tolist())], dtype=object)
+    text = np.array(texts if all_kept else [texts[i] for i in kept.tolist()], dtype=object)
+    end_intent = np.where(ev, intent[end_or_0], "")
+    end_commit = np.where(ev, end_commit_of[end_or_0], "")
+    if not len(kept):  # no unit kept: empty lists, so these columns are float64 like the others
         unit_id, end_intent, end_commit, text = [], [], [], []
     df = pd.DataFrame({
         "unit_id": unit_id,
         "repo": info.name,
-        "path": paths_arr[up] if len(up) else np.array([], dtype=object),
-        "commit": sha[uc],
+        "path": paths_arr[path_idx] if len(path_idx) else np.array([], dtype=object),
+        "commit": sha[born_commit],
         "author_type": np.where(ag != "", "agent", "human").astype(object),
         "agent": ag,
-        "agent_rule": rule[uc],
+        "agent_rule": rule[born_commit],
         "born_at": born,
         "ended_at": end_times,
         "event": ev.astype(np.int64),
         "end_intent": end_intent,
         "end_commit": end_commit,
         "text": text,
-        "line_no": np.asarray(m.u_line, dtype=np.int64)[ui],
-        "file_ext": exts_arr[up] if len(up) else np.array([], dtype=object),
-        "commit_lines_added": added[uc],
-        "commit_lines_deleted": deleted[uc],
-        "commit_files": nfiles[uc],
-        "is_bot": bot[uc],
+        "line_no": np.asarray(m.u_line, dtype=np.int64)[kept],
+        "file_ext": exts_arr[path_idx] if len(path_idx) else np.array([], dtype=object),
+        "commit_lines_added": added[born_commit],
+        "commit_lines_deleted": deleted[born_commit],
+        "commit_files": nfiles[born_commit],
+        "is_bot": bot[born_commit],
         "observed_until": obs_ts,
-        "duration_days": (stop - ct[uc]) / 86400.0,
+        "duration_days": (stop - ct[born_commit]) / 86400.0,
     }, columns=list(LINE_EVENT_COLUMNS), copy=False)  # every array above is freshly built: no copy needed
     rep.update({"repo": info.name, "path": str(info.path), "head": info.head, "units": int(len(df)),
                 "agent_units": int((df["author_type"] == "agent").sum()), "shallow": info.shallow,

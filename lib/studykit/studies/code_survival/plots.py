@@ -37,9 +37,14 @@ def hr_forest(per_agent: pd.DataFrame, overall: Any, adjusted: Any | None = None
     if adjusted is not None:
         rows.append(("all agents (adjusted)", adjusted.hr, adjusted.ci_low, adjusted.ci_high))
     rows += [(f"{r.agent} (n={r.units:,})", r.hr_vs_human, r.ci_low, r.ci_high) for r in per_agent.itertuples()]
+    # not estimable HRs (no numbers) keep their row, labelled, without a marker
+    rows = [(lab if pd.notna(hr) else f"{lab}: not estimable", hr, lo, hi) for lab, hr, lo, hi in rows]
     fig, ax = plt.subplots(figsize=(6.4, 0.45 * len(rows) + 1.2))
     y = np.arange(len(rows))[::-1]
     for yi, (lab, hr, lo, hi) in zip(y, rows):
+        if pd.isna(hr) or pd.isna(lo) or pd.isna(hi):
+            continue
+        lo, hi = max(float(lo), 1e-3), min(float(hi), 1e3)  # unbounded profile intervals end at the axis edge
         color = COLORS["agent"] if lab.startswith("all agents") else "#555555"
         ax.plot([lo, hi], [yi, yi], color=color, lw=2)
         ax.plot([hr], [yi], "o", color=color)
@@ -71,7 +76,8 @@ def intent_bars(long: pd.DataFrame):
 def roc_curve_plot(roc: pd.DataFrame, auc: float):
     """Out-of-fold ROC curve of the modification-within-horizon classifier."""
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
-    ax.plot(roc["fpr"], roc["tpr"], color=COLORS["agent"], label=f"AUC = {auc:.3f}")
+    label = f"AUC = {auc:.3f}" if auc is not None and np.isfinite(auc) else "AUC not estimable"
+    ax.plot(roc["fpr"], roc["tpr"], color=COLORS["agent"], label=label)
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")

@@ -190,7 +190,9 @@ def _edit(g: _Gen, tree: _Tree, by_agent: bool, avoid: set[str] | None = None) -
             changes.append(_blob_change(new, lines))
         return changes, {old, new}
     # modify 1-2 files: change, delete and add lines, choosing lines by authorship weight
-    for path in set(code[int(rng.integers(len(code)))] for _ in range(int(rng.integers(1, 3)))):
+    # sorted: iterating a set of strings follows the per-process hash seed, which would make the history
+    # depend on PYTHONHASHSEED
+    for path in sorted(set(code[int(rng.integers(len(code)))] for _ in range(int(rng.integers(1, 3))))):
         lines = tree.files[path]
         ext = "." + path.rsplit(".", 1)[1]
         if lines:
@@ -271,7 +273,7 @@ def build_stream(seed: int, repo_index: int, cfg: RepoSimConfig) -> bytes:
                 done += 1
             # merge: take the branch's version of every path it touched
             merged = main.copy()
-            for p in touched:
+            for p in sorted(touched):  # sorted: the files' order decides later random choices
                 if p in branch.files:
                     merged.files[p] = list(branch.files[p])
                 else:

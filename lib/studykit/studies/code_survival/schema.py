@@ -45,6 +45,8 @@ class Params(StudyParams):
     km_times_days: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0, 180.0, 365.0])
     adjust: Literal["cluster", "strata"] = "cluster"
     min_agent_units: int = Field(30, ge=1)
+    min_agent_events: int = Field(10, ge=1, description="per-agent HRs need this many modified lines")
+    min_repo_clusters: int = Field(10, ge=2, description="cluster by repository from this many repositories")
     ph_alpha: float = Field(0.05, gt=0, lt=1)
     ph_split_days: list[float] = Field(default_factory=lambda: [30.0, 180.0])
     cv_folds: int = Field(5, ge=2, le=20)
@@ -88,7 +90,7 @@ class Params(StudyParams):
 
         if self.simulate == "repos":
             args = {"n_repos": self.sim_repos, "n_commits": self.sim_commits, "seed": self.seed}
-            folder = ensure_generated(NAME, "repos", sim.SIM_VERSION, args, lambda d: sim.write_repos(d, **args))
+            folder = ensure_generated(NAME, "repos", sim.REPO_SIM_VERSION, args, lambda d: sim.write_repos(d, **args))
             return self.model_copy(update={"repos": [str(folder / f"repo_{i + 1:02d}")
                                                      for i in range(self.sim_repos)]})
         args: dict[str, Any] = {"n_repos": self.sim_line_repos, "units_per_repo": self.sim_units_per_repo,

@@ -1,0 +1,523 @@
+"""Cox proportional hazards models of time to modification: agent vs human lines.
+
+Input is a checked line-events table (:func:`studykit.studies.code_survival.load.prepare_events`).
+
+References
+----------
+Cox (1972) proportional hazards with Efron (1977) ties; Lin & Wei (1989)
+robust (sandwich) variance clustered by repository; Grambsch & Therneau (1994)
+scaled Schoenfeld residual test.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from studykit.stats.results import Result
+
+AGENT = "agent"
+
+
+@dataclass(frozen=True)
+class CoxResult(Result):
+    """Hazard ratio of one covariate from a Cox model (Efron ties)."""
+
+    model: str
+    term: str
+    hr: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    se_log_hr: float
+    n_units: int
+    n_events: int
+    variance: str
+    ph_p_value: float | None = None
+    reference_df: float | None = None
+    note: str = ""
+
+
+def design_matrix(df: pd.DataFrame, adjusted: bool, max_ext: int = 6, min_ext_units: int = 30) -> pd.DataFrame:
+    """Covariates for the Cox models.
+
+    ``agent`` (1 = agent-authored); adjusted models add file-type indicators
+    (the ``max_ext`` most common extensions with at least ``min_ext_units``
+    units; reference = the most common, rarer ones pooled as ``other``) and
+    ``log_commit_size`` = :math:`\\log(1 + \\text{lines added} + \\text{lines deleted})`
+    of the commit that wrote the line.
+    """
+    X = pd.DataFrame({"duration_days": df["duration_days"].to_numpy(float), "event": df["event"].to_numpy(int),
+                      "agent": (df["author_type"] == AGENT).to_numpy(int), "repo": df["repo"].astype(str).to_numpy()})
+    if adjusted:
+        ext = df["file_ext"].fillna("").astype(str)
+        counts = ext.value_counts()
+        keep = [e for e in counts.index[:max_ext] if counts[e] >= min_ext_units]
+        ext = ext.where(ext.isin(keep), "other")
+        levels = sorted(ext.unique(), key=lambda e: (-int((ext == e).sum()), e))
+        for e in levels[1:]:
+            X[f"ext[{e}]"] = (ext == e).to_numpy(int)
+        X["log_commit_size"] = np.log1p(df["commit_lines_added"].to_numpy(float)
+                                        + df["commit_lines_deleted"].to_numpy(float))
+    # a covariate with one value carries no information and makes the information matrix singular
+    covariates = [c for c in X.columns if c not in ("duration_days", "event", "agent", "repo")]
+    constant = [c for c in covariates if X[c].nunique() < 2]
+    X = X.drop(columns=constant)
+    X.attrs["dropped_constant"] = constant
+    return X
+
+
+def _fit_cox(X: pd.DataFrame, strata: bool, duration_col: str = "duration_days", event_col: str = "event"):
+    from lifelines import CoxPHFitter
+
+    cph = CoxPHFitter()
+    cols = [c for c in X.columns if c != "repo" or strata]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cph.fit(X[cols], duration_col=duration_col, event_col=event_col, strata=["repo"] if strata else None)
+    return cph
+
+
+@dataclass(frozen=True)
+class Clustering(Result):
+    """Which clusters the robust variances use, and the small-sample correction.
+
+    Attributes
+    ----------
+    by : str
+        ``"repository"`` when there are at least ``min_repos`` repositories,
+        else ``"commit"`` (the commit that wrote the line).
+    n_clusters : int
+    n_repos : int
+    min_repos : int
+    correction : str
+        The small-sample correction: the sandwich times :math:`G/(G-1)` (CR1)
+        and a :math:`t_{G-1}` reference distribution.
+    reason : str
+    """
+
+    by: str
+    n_clusters: int
+    n_repos: int
+    min_repos: int
+    correction: str
+    reason: str
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
+
+
+CORRECTION = "CR1 (sandwich x G/(G-1)) with a t(G-1) reference"
+
+
+def choose_clusters(df: pd.DataFrame, min_repos: int = 10) -> Clustering:
+    """Cluster by repository when there are at least ``min_repos`` of them, by commit otherwise.
+
+    Lines of one commit share its author, its review and its later fate, and
+    lines of one repository share its style and maintainers: both make lines
+    dependent. Repositories are the larger cluster and are used when there are
+    enough of them for the sandwich to be estimated; with fewer, commit
+    clusters still capture the dependence within a change (the stratified model
+    then handles the repositories). Labels are ``repo``/``commit`` pairs, so
+    equal commit ids in different repositories stay apart.
+    """
+    n_repos = int(df["repo"].nunique())
+    if n_repos >= min_repos:
+        labels = df["repo"].astype(str).to_numpy()
+        reason = f"{n_repos} repositories >= {min_repos}"
+        by = "repository"
+    else:
+        labels = (df["repo"].astype(str) + "\x00" + df["commit"].astype(str)).to_numpy()
+        reason = f"only {n_repos} repositories (< {min_repos}): clustered by the commit that wrote the line"
+        by = "commit"
+    return Clustering(by, int(len(pd.unique(labels))), n_repos, int(min_repos), CORRECTION, reason, labels)
+
+
+def score_residuals(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray,
+                    strata: np.ndarray | None = None) -> np.ndarray:
+    r"""Score residuals of a Cox model, one row per unit in the input order (Lin & Wei 1989).
+
+    :math:`U_i = \delta_i (x_i - \bar x(t_i)) - r_i \sum_{t_j \le t_i} \delta_j (x_i - \bar x(t_j)) / S_0(t_j)`,
+    :math:`r_i = e^{x_i^\top\beta}`, :math:`S_0(t) = \sum_{T_k \ge t} r_k`,
+    :math:`\bar x(t) = \sum_{T_k \ge t} r_k x_k / S_0(t)`, risk sets within each stratum
+    (Breslow form; identical to the Efron form without tied event times). Their sum is the score
+    :math:`U(\beta)`; at :math:`\beta = 0` with group indicators it is the log-rank numerator
+    :math:`O - E`. Vectorised with cumulative sums, :math:`O(np)`.
+    """
+    T = np.asarray(T, float)
+    E = np.asarray(E, float)
+    X = np.asarray(X, float).reshape(len(T), -1)
+    out = np.zeros_like(X)
+    if strata is None:
+        parts = [np.arange(len(T))]
+    else:
+        codes, _ = pd.factorize(np.asarray(strata))
+        order = np.argsort(codes, kind="mergesort")
+        parts = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
+    for idx in parts:
+        order = idx[np.argsort(T[idx], kind="mergesort")]
+        t, e, x = T[order], E[order], X[order]
+        r = np.exp(x @ beta)
+        rc_r = np.cumsum(r[::-1])[::-1]  # S0 at each sorted position: sum over units with T >= t
+        rc_rx = np.cumsum((r[:, None] * x)[::-1], axis=0)[::-1]
+        first = np.searchsorted(t, t, side="left")  # tied times share the risk set of their first member
+        last = np.searchsorted(t, t, side="right") - 1
+        S0 = rc_r[first]
+        xbar = rc_rx[first] / S0[:, None]
+        cum_h = np.cumsum(e / S0)  # Breslow cumulative hazard increments up to each time
+        cum_g = np.cumsum((e / S0)[:, None] * xbar, axis=0)
+        out[order] = e[:, None] * (x - xbar) - r[:, None] * (x * cum_h[last][:, None] - cum_g[last])
+    return out
+
+
+def cluster_sums(U: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Sum the rows of ``U`` within each cluster (clusters in order of first appearance)."""
+    codes, _ = pd.factorize(np.asarray(labels))
+    Uc = np.zeros((codes.max() + 1, U.shape[1]))
+    np.add.at(Uc, codes, U)
+    return Uc
+
+
+def cluster_robust_cov(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray, inv_info: np.ndarray,
+                       groups: np.ndarray, strata: np.ndarray | None = None, small_sample: bool = False
+                       ) -> np.ndarray:
+    r"""Cluster-robust (sandwich) covariance of Cox coefficients (Lin & Wei 1989).
+
+    :math:`V = \mathcal I^{-1} \big(\sum_c U_c U_c^\top\big) \mathcal I^{-1}`, where
+    :math:`U_c` sums the :func:`score_residuals` of cluster *c*; with ``small_sample`` the CR1
+    factor :math:`G/(G-1)` for :math:`G` clusters (Cameron & Miller 2015). It replaces lifelines'
+    ``cluster_col`` path, whose per-row loop takes minutes at 200,000 rows (the two agree to 1e-6 on
+    tie-free data, see the tests).
+    """
+    Uc = cluster_sums(score_residuals(T, E, X, beta, strata), groups)
+    V = inv_info @ (Uc.T @ Uc) @ inv_info
+    G = Uc.shape[0]
+    return V * (G / (G - 1)) if small_sample and G > 1 else V
+
+
+def _coef_table(cph, X: pd.DataFrame, clusters: "Clustering | None", confidence: float,
+                strata: np.ndarray | None = None) -> tuple[pd.DataFrame, str, float]:
+    """Coefficients with model-based or CR1 cluster-robust SEs; returns (table, variance label, reference df)."""
+    from scipy.stats import norm, t as t_dist
+
+    beta = cph.params_.to_numpy()
+    names = list(cph.params_.index)
+    if clusters is not None:
+        V = cluster_robust_cov(X["duration_days"].to_numpy(float), X["event"].to_numpy(int),
+                               X[names].to_numpy(float), beta, cph.variance_matrix_.to_numpy(), clusters.labels,
+                               strata=strata, small_sample=True)
+        se = np.sqrt(np.diag(V))
+        ref_df = float(clusters.n_clusters - 1)
+        variance = f"robust, clustered by {clusters.by} (G = {clusters.n_clusters}; {clusters.correction})"
+        crit = float(t_dist.ppf(0.5 + confidence / 2, ref_df))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = 2 * t_dist.sf(np.abs(beta / se), ref_df)
+    else:
+        se = cph.standard_errors_.to_numpy()
+        variance = "model-based"
+        ref_df = float("inf")
+        crit = _z(confidence)
+        p = 2 * norm.sf(np.abs(beta / se))
+    tab = pd.DataFrame({"term": names, "coef": beta, "se": se, "hr": np.exp(beta),
+                        "ci_low": np.exp(beta - crit * se), "ci_high": np.exp(beta + crit * se), "p_value": p})
+    return tab, variance, ref_df
+
+
+#: Errors of a Cox fit that mean "this model cannot be estimated on these data" (reported, not raised).
+def _fit_errors() -> tuple[type[BaseException], ...]:
+    from lifelines.exceptions import ConvergenceError
+
+    return (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError)
+
+
+def not_estimable(model: str, reason: str, n_units: int, n_events: int) -> CoxResult:
+    """A :class:`CoxResult` without estimates, saying why (NaN fields are recorded as null with the note)."""
+    nan = float("nan")
+    return CoxResult(model, "agent", nan, nan, nan, nan, nan, int(n_units), int(n_events), "", None, None,
+                     f"not estimable: {reason}")
+
+
+def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluster", confidence: float = 0.95,
+              ph_test: bool = True, clusters: Clustering | None = None) -> tuple[CoxResult, pd.DataFrame, pd.DataFrame]:
+    """Cox model of the agent indicator; returns (agent result, coefficient table, PH test table).
+
+    :math:`h_i(t) = h_0(t) \\exp(\\beta_a A_i + x_i^\\top \\beta)`, partial likelihood
+    with Efron ties (lifelines). Adjusted models add file type and commit size
+    (``adjust="cluster"``) and, with ``adjust="strata"``, a baseline hazard per
+    repository. With ``clusters`` (:func:`choose_clusters`) the SEs are
+    cluster-robust with the CR1 correction and CIs and p-values use the
+    :math:`t_{G-1}` reference; without, model-based with a normal reference.
+    ``ph_test`` adds the Grambsch-Therneau test on rank-transformed time.
+    A model that cannot be fitted is returned by :func:`not_estimable`.
+    """
+    if adjust not in ("cluster", "strata"):
+        raise ValueError("adjust must be 'cluster' or 'strata'")
+    X = design_matrix(df, adjusted=adjusted)
+    strata = adjusted and adjust == "strata"
+    name = "unadjusted" if not adjusted else f"adjusted ({'strata = repo' if strata else 'file type, commit size'})"
+    n_events = int(X["event"].sum())
+    ph = pd.DataFrame(columns=["model", "term", "statistic", "p_value"])
+    empty = pd.DataFrame(columns=["model", "term", "coef", "se", "hr", "ci_low", "ci_high", "p_value"])
+    if n_events == 0:
+        return not_estimable(name, "no events (no line was modified)", len(X), 0), empty, ph
+    try:
+        cph = _fit_cox(X, strata)
+        tab, variance, ref_df = _coef_table(cph, X, clusters, confidence,
+                                            strata=X["repo"].to_numpy() if strata else None)
+    except _fit_errors() as exc:
+        return not_estimable(name, f"the fit failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
+                             len(X), n_events), empty, ph
+    row = tab[tab["term"] == "agent"].iloc[0]
+    if not (np.isfinite(row.se) and np.isfinite(row.hr) and row.se > 0):
+        return not_estimable(name, "the agent coefficient has no finite standard error (separation)", len(X),
+                             n_events), empty, ph
+    if not strata:
+        X = X.drop(columns="repo")
+    ph_p = None
+    if ph_test:
+        try:
+            ph = schoenfeld_test(cph, X)
+            ph.insert(0, "model", name)
+        except _fit_errors():
+            pass  # ph stays empty and ph_p None; the note says why
+        if (ph["term"] == "agent").any():
+            ph_p = float(ph.loc[ph["term"] == "agent", "p_value"].iloc[0])
+    dropped = X.attrs.get("dropped_constant", [])
+    note = "; ".join(filter(None, [f"constant covariates dropped: {', '.join(dropped)}" if dropped else "",
+                                   "Schoenfeld test failed" if ph_test and ph_p is None else ""]))
+    res = CoxResult(name, "agent", float(row.hr), float(row.ci_low), float(row.ci_high), float(row.p_value),
+                    float(row.se), int(len(X)), n_events, variance, ph_p,
+                    ref_df if np.isfinite(ref_df) else None, note)
+    tab.insert(0, "model", name)
+    return res, tab, ph
+
+
+def _z(confidence: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+def schoenfeld_test(cph: Any, X: pd.DataFrame, max_rows: int = 100_000) -> pd.DataFrame:
+    """Grambsch-Therneau test per covariate (scaled Schoenfeld residuals vs rank of time).
+
+    A small p means the hazard ratio changes with time (non-proportional
+    hazards); :func:`piecewise_hr` then shows how.
+    """
+    from lifelines.statistics import proportional_hazard_test
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = proportional_hazard_test(cph, X, time_transform="rank")
+    s = res.summary
+    idx = s.index.get_level_values(0) if isinstance(s.index, pd.MultiIndex) else s.index
+    return pd.DataFrame({"term": list(idx), "statistic": s["test_statistic"].to_numpy(),
+                         "p_value": s["p"].to_numpy()})
+
+
+def piecewise_hr(df: pd.DataFrame, splits: Sequence[float], confidence: float = 0.95,
+                 clusters: Clustering | None = None) -> pd.DataFrame:
+    """Agent hazard ratio within time windows ``[0, s1), [s1, s2), ...`` (left truncation at the window start).
+
+    The remedy when proportional hazards fail: a step-function hazard ratio
+    :math:`\\beta_a(t) = \\beta_k` for :math:`t \\in [s_{k-1}, s_k)`. Window *k* uses
+    units still at risk at :math:`s_{k-1}`, entering there, censored at :math:`s_k`.
+    With ``clusters`` the SEs are cluster-robust (CR1, :math:`t_{G-1}` reference).
+    """
+    from lifelines import CoxPHFitter
+
+    edges = [0.0, *splits, np.inf]
+    rows = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        at = df["duration_days"] > a if a > 0 else pd.Series(True, index=df.index)
+        sub = df[at]
+        # every unit of window k enters at the same time a, so left truncation at a equals shifting the
+        # time origin to a (risk sets are identical); this avoids lifelines' slow entry_col path
+        d = pd.DataFrame({"T": np.minimum(sub["duration_days"], b) - a,
+                          "E": ((sub["event"] == 1) & (sub["duration_days"] <= b)).astype(int),
+                          "agent": (sub["author_type"] == AGENT).astype(int)})
+        label = f"[{a:g}, {b:g})" if np.isfinite(b) else f"[{a:g}, end)"
+        if d["E"].sum() < 5 or d["agent"].nunique() < 2:
+            rows.append({"window_days": label, "hr": None, "ci_low": None, "ci_high": None, "p_value": None,
+                         "n_at_risk": int(len(d)), "events": int(d["E"].sum())})
+            continue
+        cph = CoxPHFitter()
+        sub_clusters = None
+        if clusters is not None:
+            labels = clusters.labels[at.to_numpy()]
+            sub_clusters = Clustering(clusters.by, int(len(pd.unique(labels))), clusters.n_repos,
+                                      clusters.min_repos, clusters.correction, clusters.reason, labels)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cph.fit(d, duration_col="T", event_col="E")
+            tab, _, _ = _coef_table(cph, d.rename(columns={"T": "duration_days", "E": "event"}), sub_clusters,
+                                    confidence)
+            t = tab.iloc[0]
+        except _fit_errors():
+            t = None
+        if t is None or not (np.isfinite(t.se) and t.se > 0):  # not estimable in this window (reported as empty)
+            rows.append({"window_days": label, "hr": None, "ci_low": None, "ci_high": None, "p_value": None,
+                         "n_at_risk": int(len(d)), "events": int(d["E"].sum())})
+            continue
+        rows.append({"window_days": label, "hr": float(t.hr), "ci_low": float(t.ci_low),
+                     "ci_high": float(t.ci_high), "p_value": float(t.p_value),
+                     "n_at_risk": int(len(d)), "events": int(d["E"].sum())})
+    return pd.DataFrame(rows)
+
+
+def _profile_interval(T: np.ndarray, E: np.ndarray, x: np.ndarray, beta_hat: float,
+                      confidence: float) -> tuple[float, float]:
+    """Profile-likelihood interval of one indicator's coefficient (Efron ties), on the log scale.
+
+    :math:`\\{b : 2(\\ell(\\hat\\beta) - \\ell(b)) \\le \\chi^2_{1, conf}\\}` for the
+    one-covariate model of ``x`` (the agent's lines against human lines), with
+    :math:`\\ell` the partial log-likelihood (statsmodels ``PHReg``). It stays
+    valid near separation (few events), where the Wald interval fails; a bound
+    that the likelihood never reaches within 20 log-units is infinite.
+    """
+    from scipy.optimize import brentq, minimize_scalar
+    from scipy.stats import chi2
+    from statsmodels.duration.hazard_regression import PHReg
+
+    model = PHReg(T, x[:, None].astype(float), status=E, ties="efron")
+
+    def loglike(b: float) -> float:
+        return float(model.loglike(np.array([b])))
+
+    # the maximum of this two-group model (close to the multi-agent estimate, which starts the search)
+    best = minimize_scalar(lambda b: -loglike(b), bracket=(beta_hat - 0.5, beta_hat + 0.5))
+    top, b0 = -float(best.fun), float(best.x)
+    drop = chi2.ppf(confidence, 1) / 2
+
+    def gap(b: float) -> float:
+        return top - loglike(b) - drop
+
+    bounds = []
+    for direction in (-1.0, 1.0):
+        edge, inner, step = np.nan, b0, 0.25
+        while step <= 20:
+            outer = b0 + direction * step
+            if gap(outer) > 0:
+                edge = brentq(gap, min(inner, outer), max(inner, outer), xtol=1e-5)
+                break
+            inner, step = outer, step * 2
+        bounds.append(edge if np.isfinite(edge) else direction * np.inf)
+    return bounds[0], bounds[1]
+
+
+def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95, *, min_events: int = 10,
+                 clusters: Clustering | None = None) -> pd.DataFrame:
+    """Hazard ratio of each agent vs human lines (one Cox model; cluster-robust SEs when ``clusters`` is given).
+
+    Rules:
+
+    - agents with fewer than ``min_units`` units are pooled as ``other agents``;
+    - an agent (or the pool) with fewer than ``min_events`` modified lines is
+      **not estimable**: its row has no numbers, the reason in ``note``, and its
+      lines leave the model (with so few events the partial likelihood is
+      nearly flat or unbounded, and a Wald interval would claim precision it
+      does not have);
+    - with ``clusters`` the reference distribution of an agent's contrast is
+      :math:`t_{G_a - 1}`, :math:`G_a` = clusters holding the agent's lines (an
+      agent whose lines come from six commits is informed by six clusters,
+      whatever the total; with one cluster it is not estimable);
+    - for agents with fewer than ``2 * min_events`` events (separation
+      threatens) the interval is the union of the cluster-robust Wald interval
+      and the profile-likelihood interval of the agent's lines against human
+      lines (:func:`_profile_interval`), so that it is valid under both
+      dependence and sparse events (``interval`` says which).
+    """
+    from scipy.stats import t as t_dist
+
+    ag = df["agent"].where(df["author_type"] == AGENT, "")
+    counts = ag[ag != ""].value_counts()
+    small = set(counts[counts < min_units].index)
+    ag = ag.where(~ag.isin(small), "other agents")
+    levels = sorted(a for a in ag.unique() if a != "")
+    events = df["event"].groupby(ag).sum()
+    units = ag.value_counts()
+    rows: dict[str, dict[str, Any]] = {}
+    fit_levels = []
+    for a in levels:
+        row = {"agent": a, "units": int(units[a]), "events": int(events[a]), "hr_vs_human": None, "ci_low": None,
+               "ci_high": None, "p_value": None, "interval": "", "note": ""}
+        if events[a] < min_events:
+            row["note"] = f"not estimable: {int(events[a])} events < {min_events} (min_agent_events)"
+        else:
+            fit_levels.append(a)
+        rows[a] = row
+    keep = (ag == "") | ag.isin(fit_levels)
+    if fit_levels and int(df.loc[keep & (ag == ""), "event"].sum()) == 0:
+        for a in fit_levels:
+            rows[a]["note"] = "not estimable: no human line was modified (no reference hazard)"
+        fit_levels = []
+    if fit_levels:
+        sub, sub_ag = df[keep], ag[keep]
+        X = pd.DataFrame({"duration_days": sub["duration_days"].to_numpy(float), "event": sub["event"].to_numpy(int),
+                          "repo": sub["repo"].astype(str).to_numpy()})
+        for a in fit_levels:
+            X[f"agent[{a}]"] = (sub_ag == a).to_numpy(int)
+        sub_clusters = None
+        if clusters is not None:
+            labels = clusters.labels[keep.to_numpy()]
+            sub_clusters = Clustering(clusters.by, int(len(pd.unique(labels))), clusters.n_repos, clusters.min_repos,
+                                      clusters.correction, clusters.reason, labels)
+        try:
+            cph = _fit_cox(X, strata=False)
+            tab, _, _ = _coef_table(cph, X, sub_clusters, confidence)
+        except _fit_errors() as exc:
+            for a in fit_levels:
+                rows[a]["note"] = f"not estimable: the fit failed ({type(exc).__name__})"
+            fit_levels, tab = [], None
+        if tab is not None:
+            tab = tab.set_index("term")
+            names = [f"agent[{a}]" for a in fit_levels]
+            for j, a in enumerate(fit_levels):
+                t = tab.loc[names[j]]
+                row = rows[a]
+                if not (np.isfinite(t.se) and t.se > 0):
+                    row["note"] = "not estimable: no finite standard error (separation)"
+                    continue
+                lo, hi, p = float(t.ci_low), float(t.ci_high), float(t.p_value)
+                row["interval"] = "Wald, cluster-robust" if sub_clusters is not None else "Wald, model-based"
+                if sub_clusters is not None:
+                    # the contrast is informed only by the clusters holding this agent's lines, so the
+                    # reference is t with (those clusters - 1) df, not t(G - 1) (effective clusters)
+                    g_a = int(len(pd.unique(sub_clusters.labels[X[names[j]].to_numpy() == 1])))
+                    if g_a < 2:
+                        row["note"] = f"not estimable: the agent's lines come from {g_a} {sub_clusters.by}"
+                        continue
+                    crit = float(t_dist.ppf(0.5 + confidence / 2, g_a - 1))
+                    lo, hi = float(np.exp(t.coef - crit * t.se)), float(np.exp(t.coef + crit * t.se))
+                    p = float(2 * t_dist.sf(abs(t.coef / t.se), g_a - 1))
+                    row["interval"] += f", t({g_a - 1}) over the agent's {g_a} clusters"
+                if row["events"] < 2 * min_events:
+                    pair = (X[names].to_numpy().sum(axis=1) == 0) | (X[names[j]].to_numpy() == 1)
+                    plo, phi = _profile_interval(X["duration_days"].to_numpy(float)[pair],
+                                                 X["event"].to_numpy(int)[pair], X[names[j]].to_numpy()[pair],
+                                                 float(t.coef), confidence)
+                    lo, hi = min(lo, float(np.exp(plo))), max(hi, float(np.exp(phi)))
+                    row["interval"] += " united with profile likelihood (few events)"
+                row.update({"hr_vs_human": float(t.hr), "ci_low": lo, "ci_high": hi, "p_value": p})
+    return pd.DataFrame(list(rows.values()), columns=["agent", "units", "events", "hr_vs_human", "ci_low", "ci_high",
+                                                      "p_value", "interval", "note"])
+
+
+def recovery(df: pd.DataFrame, truth: dict[str, Any], confidence: float = 0.95) -> pd.DataFrame:
+    """Planted vs estimated agent hazard ratio on simulated line events.
+
+    The estimand is the conditional HR given repository, file type and
+    commit size, estimated by the adjusted Cox model stratified by repository.
+    The unadjusted estimate is shown too (it mixes in the repository frailty
+    and the file-type mix, so it need not cover the truth).
+    """
+    rows = []
+    for adjusted, adjust in ((True, "strata"), (False, "cluster")):
+        res, _, _ = cox_agent(df, adjusted=adjusted, adjust=adjust, confidence=confidence, ph_test=False)
+        rows.append({"model": res.model, "planted_hr": truth["hr_agent"], "estimated_hr": res.hr,
+                     "ci_low": res.ci_low, "ci_high": res.ci_high,
+                     "covers_truth": bool(res.ci_low <= truth["hr_agent"] <= res.ci_high),
+                     "n_units": res.n_units, "n_events": res.n_events})
+    return pd.DataFrame(rows)
