@@ -31,6 +31,8 @@ class Params(StudyParams):
     study = NAME
 
     repos: list[str] = InputPath([], kind="repo", description="git repositories to mine")
+    bundles: list[str] = InputPath([], kind="file", suffixes=[".bundle"],
+                                   description="git bundles, cloned once into .cache/ and mined with `repos`")
     line_events_path: str | None = InputPath(None, kind="file", description="a mined line-events table")
     simulate: Literal["repos", "line_events"] = "repos"
     sim_repos: int = Field(4, ge=1, le=50)
@@ -82,7 +84,14 @@ class Params(StudyParams):
         return v
 
     def prepare(self) -> "Params":
-        """Generate the cached simulated input when neither ``repos`` nor ``line_events_path`` is given."""
+        """Clone ``bundles`` into the cache and mine them with ``repos``; generate the cached simulated input
+        when neither ``repos``, ``bundles`` nor ``line_events_path`` is given."""
+        if self.bundles:
+            from studykit.paths import resolve
+            from studykit.studies.code_survival.bundles import clone_bundles
+
+            clones = [str(p) for p in clone_bundles([resolve(b) for b in self.bundles])]
+            return self.model_copy(update={"repos": list(self.repos) + clones, "bundles": []})
         if self.line_events_path or self.repos:
             return self
         from studykit.simcache import ensure_generated
