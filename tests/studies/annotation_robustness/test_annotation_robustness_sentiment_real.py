@@ -13,7 +13,8 @@ import pytest
 from studykit.errors import InputError, ParamError
 from studykit.studies.annotation_robustness import annotators as ann
 from studykit.studies.annotation_robustness import hutto_data as hd
-from studykit.studies.annotation_robustness import sentiment_real as sr
+from studykit.studies.annotation_robustness import sentiment_findings as findings_mod
+from studykit.studies.annotation_robustness import sentiment_inputs as sr
 
 
 def test_gold_and_covariate_rules():
@@ -97,8 +98,8 @@ def test_findings_counts_on_known_grid():
     items = pd.DataFrame({"item_id": list("abcd"), "gold": ["positive", "negative", "neutral", "positive"],
                           "source": ["a_src", "a_src", "b_src", "b_src"], "length": ["long", "short"] * 2,
                           "human_single": ["positive", "neutral", "neutral", None]})
-    params = types.SimpleNamespace(group_columns=["source", "length"], items_path="/nonexistent/items.parquet")
-    f = sr.real_data_findings(_pairs(), items, params)
+    group_columns = ["source", "length"]
+    f = findings_mod.real_data_findings(_pairs(), items, group_columns)
     s = dict(zip(f["summary"]["key"], f["summary"]["value"]))
     assert s["n_configurations"] == 4 and s["n_hypotheses"] == 3
     assert s["risk_overall"] == pytest.approx(5 / 12)
@@ -118,17 +119,17 @@ def test_findings_counts_on_known_grid():
     assert by.loc["m2", "n_decided_by_choice"] == 1
     rs = f["risk_by_source"]
     assert rs.loc[(rs.source == "a_src") & (rs.model == "all"), "risk"].item() == pytest.approx(0.5)
-    assert f["corpus_checks"].empty  # no build info for a hand-made params
+    checks, issues = sr.corpus_checks(types.SimpleNamespace(items_path="/nonexistent/items.parquet"))
+    assert checks.empty and issues == ()  # no build info beside hand-made items
     # deterministic
-    g = sr.real_data_findings(_pairs(), items, params)
+    g = findings_mod.real_data_findings(_pairs(), items, group_columns)
     for k in f:
         pd.testing.assert_frame_equal(f[k], g[k])
 
 
 def test_findings_bad_input():
     with pytest.raises(InputError, match="pairs lacks column 'error'"):
-        sr.real_data_findings(_pairs().drop(columns="error"), pd.DataFrame({"gold": []}),
-                              types.SimpleNamespace(group_columns=["source"]))
+        findings_mod.real_data_findings(_pairs().drop(columns="error"), pd.DataFrame({"gold": []}), ["source"])
 
 
 # ---- cached build on a slice, with stand-in embeddings (the wiring; the real model is tested in the run) ----------
@@ -186,15 +187,15 @@ def test_build_inputs_slice(tmp_path, monkeypatch, fake_embeddings):
     # the study's loader and grid read the files like any raw data
     from studykit.studies.annotation_robustness import analysis, load
 
-    data = load.encode(items, a, upd["group_columns"])
-    assert data.issues.empty and data.n_configs == len(conf)
-    grid = analysis.run_grid(data, None, alpha=0.05, min_group_size=30)
+    data, data_issues = load.encode(items, a, upd["group_columns"])
+    assert data_issues == () and data.n_configs == len(conf)
+    grid, _ = analysis.run_grid(data, None, alpha=0.05, min_group_size=30)
     pairs = analysis.pairs_frame(grid)
     params_done = types.SimpleNamespace(**{**vars(params), **upd})
-    f = sr.real_data_findings(pairs, items, params_done)
+    f = findings_mod.real_data_findings(pairs, items, params_done.group_columns)
     s = dict(zip(f["summary"]["key"], f["summary"]["value"]))
     assert s["n_source_hypotheses"] == len(f["source_flips"]) > 0
-    assert 0 <= s["risk_overall"] <= 1 and not f["corpus_checks"].empty
+    assert 0 <= s["risk_overall"] <= 1 and not sr.corpus_checks(params_done)[0].empty
 
 
 def test_embeddings_on_without_extra_is_a_param_error(monkeypatch):

@@ -1,8 +1,9 @@
 """Read and check the raw data; encode it as integer arrays for the counting hot path.
 
 Every problem in the raw data is either a one-line :class:`~studykit.errors.InputError`
-(a missing column, a duplicated item, an unknown group column) or a counted issue with a
-documented rule, returned in :attr:`AnnotationData.issues` for ``out.note_data_issue``:
+(a missing column, a duplicated item, an unknown group column) or a
+:class:`~studykit.issues.DataIssue` with a documented rule, returned beside the data
+(``encode`` and ``load`` return ``(result, issues)``) for ``out.note_issues``:
 
 =====================  ===========================================================================
 check                  rule
@@ -21,17 +22,18 @@ Raw files are only read, never modified.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.issues import DataIssue, Issues
 from studykit.paths import resolve
 from studykit.tables import read_table, require_columns
 
-from .schema import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS
+from .columns import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,8 +59,6 @@ class AnnotationData:
         Item position and configuration id of every valid annotation row.
     ann_label : ndarray of int8
         Class code of every valid annotation row.
-    issues : DataFrame
-        check, count, rule, detail for every data problem found.
     """
 
     items: pd.DataFrame
@@ -70,7 +70,6 @@ class AnnotationData:
     ann_item: np.ndarray
     ann_config: np.ndarray
     ann_label: np.ndarray
-    issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["check", "count", "rule", "detail"]))
 
     @property
     def n_items(self) -> int:
@@ -205,16 +204,18 @@ def read_hypotheses(path: str | Path) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-class _Issues:
+class _Collector:
+    """Collects the data issues of one call; a check with count 0 is not an issue."""
+
     def __init__(self) -> None:
-        self.rows: list[dict] = []
+        self.found: list[DataIssue] = []
 
     def add(self, check: str, count: int, rule: str, detail: str = "") -> None:
         if count:
-            self.rows.append({"check": check, "count": int(count), "rule": rule, "detail": detail})
+            self.found.append(DataIssue(check, int(count), rule, detail))
 
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["check", "count", "rule", "detail"])
+    def as_tuple(self) -> Issues:
+        return tuple(self.found)
 
 
 def _int_lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -236,9 +237,9 @@ def _int_lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[str],
-           *, what_items: str = "items", what_annotations: str = "annotations") -> AnnotationData:
-    """Check raw tables and encode them (see the module docstring for the rules)."""
-    issues = _Issues()
+           *, what_items: str = "items", what_annotations: str = "annotations") -> tuple[AnnotationData, Issues]:
+    """Check raw tables and encode them; returns ``(data, issues)`` (rules: the module docstring)."""
+    issues = _Collector()
     require_columns(items, ITEM_COLUMNS, what=what_items)
     require_columns(annotations, ANNOTATION_COLUMNS, what=what_annotations)
     for col in group_columns:
@@ -284,23 +285,21 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
         codes = np.where(codes < 0, len(levels), codes).astype(np.int32)
         groups[col] = (codes, tuple(str(v) for v in levels))
 
-    # ---- annotations -------------------------------------------------------------------
-    ann = annotations
-    n_rows = len(ann)
+    n_rows = len(annotations)
     if n_rows == 0:
         raise InputError(f"{what_annotations}: no rows")
     for c in ("model", "prompt", "temperature"):
-        if ann[c].isna().any():
-            raise InputError(f"{what_annotations}: column '{c}' has {int(ann[c].isna().sum())} missing values "
+        if annotations[c].isna().any():
+            raise InputError(f"{what_annotations}: column '{c}' has {int(annotations[c].isna().sum())} missing values "
                              "(a configuration needs model, prompt and temperature)")
-    if not pd.api.types.is_numeric_dtype(ann["temperature"]):
-        temp = pd.to_numeric(ann["temperature"], errors="coerce")
+    if not pd.api.types.is_numeric_dtype(annotations["temperature"]):
+        temp = pd.to_numeric(annotations["temperature"], errors="coerce")
         if temp.isna().any():
             raise InputError(f"{what_annotations}: column 'temperature' must be numeric")
     else:
-        temp = ann["temperature"]
-    if "seed" in ann.columns:
-        seed = ann["seed"]
+        temp = annotations["temperature"]
+    if "seed" in annotations.columns:
+        seed = annotations["seed"]
         if seed.isna().any():
             raise InputError(f"{what_annotations}: column 'seed' has {int(seed.isna().sum())} missing values")
     else:
@@ -309,7 +308,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
                    "configuration is then (model, prompt, temperature)")
 
     # item positions: compare as strings unless both sides are integers
-    ann_ids = ann["item_id"]
+    ann_ids = annotations["item_id"]
     if pd.api.types.is_integer_dtype(ann_ids) and pd.api.types.is_integer_dtype(items["item_id"]):
         item_pos = _int_lookup(items["item_id"].to_numpy()[keep], ann_ids.to_numpy())
     elif isinstance(ann_ids.dtype, pd.CategoricalDtype):  # look up each distinct id once
@@ -337,7 +336,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     # configuration ids, sorted by (model, prompt, temperature, seed): annotation files are
     # usually sorted by configuration, so only the first row of every run of equal keys is
     # factorised (linear, a few cheap passes over the rows), then the runs are expanded.
-    raw = [_raw_codes(ann["model"]), _raw_codes(ann["prompt"]), np.asarray(temp, dtype=float), np.asarray(seed)]
+    raw = [_raw_codes(annotations["model"]), _raw_codes(annotations["prompt"]), np.asarray(temp, dtype=float), np.asarray(seed)]
     start = np.zeros(n_rows, dtype=bool)
     start[0] = True
     for a in raw:
@@ -345,7 +344,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     heads = np.flatnonzero(start)
     run_id = np.cumsum(start, dtype=np.int32) - 1
     del start
-    head_vals = [_head_values(ann[c], r, heads) for c, r in zip(("model", "prompt"), raw[:2])] + \
+    head_vals = [_head_values(annotations[c], r, heads) for c, r in zip(("model", "prompt"), raw[:2])] + \
         [pd.Series(raw[2][heads]), pd.Series(raw[3][heads])]
     parts = [_codes(v) for v in head_vals]
     head_codes, conf_uniques = _combine(parts)
@@ -365,7 +364,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     n_rows_conf = np.bincount(conf_codes, minlength=n_conf)
 
     # labels -> class codes
-    lab = ann["label"]
+    lab = annotations["label"]
     if isinstance(lab.dtype, pd.CategoricalDtype):
         cat_str = _str_values(pd.Series(lab.cat.categories.to_numpy()))
         lut = np.append(class_index.get_indexer(cat_str.fillna("\0missing")), -2).astype(np.int8)
@@ -431,17 +430,19 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     data = AnnotationData(
         items=it, classes=classes, gold=gold, human=human, groups=groups, configs=configs,
         ann_item=item_pos[valid], ann_config=conf_codes[valid], ann_label=label[valid].astype(np.int8),
-        issues=issues.frame(),
     )
-    return data
+    return data, issues.as_tuple()
 
 
-def load(params) -> tuple[AnnotationData, pd.DataFrame | None]:
-    """Read and encode the inputs named by ``params``; hypotheses are None when not given."""
+def load(params) -> tuple[tuple[AnnotationData, pd.DataFrame | None], Issues]:
+    """Read and encode the inputs named by ``params``: ``((data, hypotheses), issues)``.
+
+    ``hypotheses`` is None when ``params.hypotheses_path`` is not given.
+    """
     items = read_items(params.items_path)
     annotations = read_annotations(params.annotations_path)
-    data = encode(items, annotations, list(params.group_columns),
+    data, issues = encode(items, annotations, list(params.group_columns),
                   what_items=f"items file {resolve(params.items_path)}",
                   what_annotations=f"annotations file {resolve(params.annotations_path)}")
     hyps = read_hypotheses(params.hypotheses_path) if params.hypotheses_path else None
-    return data, hyps
+    return (data, hyps), issues

@@ -36,7 +36,7 @@ from .analysis import Grid, logit_tests
 from .counts import label_counts
 from .hypotheses import gold_level_counts
 from .load import AnnotationData
-from .schema import CONCLUSIONS
+from .columns import CONCLUSIONS
 
 
 @dataclass(frozen=True)
