@@ -217,8 +217,11 @@ def test_single_temperature_single_prompt():
 
 
 def test_no_gold_significant_hypothesis_is_handled():
-    """Every summary works (NaN -> None for the record) when gold finds nothing."""
-    from studykit.studies.annotation_robustness import ppi
+    """Every summary works (undefined -> None and a not_estimable issue) when gold finds nothing.
+
+    Unit: one toy data set with three configurations and no gold-significant hypothesis.
+    """
+    from studykit.studies.annotation_robustness import ppi, summaries
 
     rng = np.random.default_rng(5)
     n = 400
@@ -229,14 +232,16 @@ def test_no_gold_significant_hypothesis_is_handled():
     grid, _ = analysis.run_grid(data, None, min_group_size=10)
     assert not grid.gold_significant.any()
     ex = analysis.exaggeration(grid)
-    assert analysis.none_if_nan(ex["median"].iloc[0]) is None
     feas, _ = analysis.hacking_feasibility(grid)
-    assert analysis.none_if_nan(feas.set_index("key").loc["sign_reversible", "share_possible"]) is None
+    values, issues = summaries.recordable({"median": ex["median"].iloc[0], "ok": 0.5, "name": "text",
+                                           "reversible": feas.set_index("key").loc["sign_reversible", "share_possible"]},
+                                          "toy")
+    assert values == {"median": None, "ok": 0.5, "name": "text", "reversible": None}
+    assert [(i.check, i.count) for i in issues] == [("not_estimable", 2)] and "median" in issues[0].detail
     summ, _ = ppi.mitigation(data, grid, [50], 2)
     assert summ["type_II_rate"].isna().all() and summ["type_I_rate"].notna().all()
     analysis.risk_vs_gold(grid, n_boot=100)
     analysis.risk_by(grid, "model", n_boot=100)
-    assert analysis.none_if_nan("text") == "text" and analysis.none_if_nan(0.5) == 0.5
 
 
 @pytest.mark.slow

@@ -138,7 +138,7 @@ def test_hypotheses_file_roundtrip(tmp_path):
                          "group_a": ["x", "x"], "group_b": ["y", "y"]})
     path = tmp_path / "h.csv"
     hyps.to_csv(path, index=False)
-    grid, _ = analysis.run_grid(data, load.read_hypotheses(path), min_group_size=10)
+    grid, _ = analysis.run_grid(data, load.read_hypotheses(path)[0], min_group_size=10)
     assert list(grid.hypotheses["hypothesis_id"]) == ["h1"]
     assert grid.skipped["reason"].iloc[0] == "label_value is not a gold class"
     bad = tmp_path / "bad.csv"

@@ -267,6 +267,18 @@ def annotation_quality(data: AnnotationData, grid: Grid) -> pd.DataFrame:
     return out
 
 
+def spearman_accuracy_risk(quality: pd.DataFrame):
+    """Spearman's rho of accuracy and risk over configurations (:func:`studykit.stats.spearman_rho`).
+
+    Returns None when it is undefined: fewer than 4 configurations (the Fisher-z CI of
+    the stats helper needs 4) or accuracy or risk equal in every configuration.
+    """
+    acc, risk = quality["accuracy"].to_numpy(dtype=float), quality["risk"].to_numpy(dtype=float)
+    if len(quality) < 4 or np.ptp(acc) == 0 or np.ptp(risk) == 0:
+        return None
+    return stats.spearman_rho(acc, risk)
+
+
 def accuracy_by_model(quality: pd.DataFrame) -> pd.DataFrame:
     """Mean accuracy, macro-F1 and risk over each model's configurations."""
     return (quality.groupby("model", sort=True)
@@ -302,6 +314,8 @@ def risk_vs_gold(grid: Grid, *, n_bins: int = 8, n_boot: int = 2000, seed: int =
     per_hyp = grid.wrong.mean(axis=1)
     eff = np.abs(grid.hypotheses["gold_effect"].to_numpy())
     q = np.unique(np.quantile(eff, np.linspace(0, 1, n_bins + 1)))
+    if q.size < 2:  # one distinct effect (e.g. one hypothesis): one bin holding it
+        q = np.array([q[0], q[0]])
     q[-1] = np.nextafter(q[-1], np.inf)
     by_effect = _binned(per_hyp, eff, q, n_boot, seed, "abs_gold_effect")
     p = grid.hypotheses["gold_p_value"].to_numpy()
@@ -443,11 +457,3 @@ def grid_issues(grid: Grid) -> Issues:
                                "conclusion none (what an iterated GLM reports), p_value empty",
                                f"{n_undefined / grid.error.size:.4f} of pairs"))
     return tuple(found)
-
-
-def none_if_nan(value):
-    """``None`` for a NaN (undefined, e.g. no eligible pair), else the value: ``out.record`` refuses NaN."""
-    try:
-        return None if value is None or np.isnan(value) else value
-    except TypeError:
-        return value
