@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from studykit.errors import InputError
 from studykit.issues import DataIssue
-from studykit.studies.annotation_robustness import analysis, load, ppi, summaries
+from studykit.studies.annotation_robustness import analysis, effect_sizes, load, ppi, summaries
 
 
 # ---- the analysis steps of the notebook, in order, collecting what it records ---------------------
@@ -37,7 +37,9 @@ def analyse(items_path, annotations_path, group_columns, hypotheses_path=None, m
     pairs = analysis.pairs_frame(grid)
     numbers = {f"risk.{k}": v for k, v in analysis.risk_summary(grid).items()}
     exag = analysis.exaggeration(grid, by="model")
-    found = [summaries.recordable({"exaggeration.median": exag["median"].iloc[0]}, "exaggeration")]
+    view = effect_sizes.effect_size_errors(grid, by="model")
+    found_view = summaries.recordable({f"effect_size.{k}": view[k].iloc[0] for k in effect_sizes.COLUMNS}, "effect sizes")
+    found = [summaries.recordable({"exaggeration.median": exag["median"].iloc[0]}, "exaggeration"), found_view]
     for factor in ("model", "prompt", "temperature"):
         table = analysis.risk_by(grid, factor, n_boot=100, seed=0)
         numbers.update({f"risk.by_{factor}.{i}": v for i, v in enumerate(table["risk"])})

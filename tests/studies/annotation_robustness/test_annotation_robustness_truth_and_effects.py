@@ -69,3 +69,11 @@ def test_effect_size_view(study):
     assert view.loc["noise", "type_M_median"] < 0.5
     assert view.loc["m", "sign_error_rate_gold_significant"] < view.loc["noise", "sign_error_rate_gold_significant"]
     assert view.loc["all", "n_pairs"] == view.drop(index="all")["n_pairs"].sum()
+
+
+def test_truth_risk_without_matching_hypotheses_is_undefined_not_a_crash(study, tmp_path):
+    grid, truth_dir = study
+    other = pd.read_csv(truth_dir / "truth_hypotheses.csv").assign(hypothesis_id=lambda d: "other " + d.hypothesis_id)
+    other.to_csv(tmp_path / "truth_hypotheses.csv", index=False)
+    table, summary = recovery.risk_against_truth(grid, tmp_path)
+    assert table.empty and all(np.isnan(v) for v in summary.values())

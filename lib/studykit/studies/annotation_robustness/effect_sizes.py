@@ -34,7 +34,7 @@ def _summary(effect: np.ndarray, gold: np.ndarray, gold_sig: np.ndarray) -> dict
     defined = ~np.isnan(effect) & (gold != 0)
     sig = defined & gold_sig
     sign_error = np.sign(effect) != np.sign(gold)
-    ratio = np.asarray(stats.exaggeration_ratio(effect[sig], gold[sig]), dtype=float)
+    ratio = np.asarray(stats.exaggeration_ratio(effect[sig], gold[sig]), dtype=float) if sig.any() else np.empty(0)
     return {"n_pairs": int(defined.sum()),
             "sign_error_rate": float(sign_error[defined].mean()) if defined.any() else np.nan,
             "n_pairs_gold_significant": int(sig.sum()),

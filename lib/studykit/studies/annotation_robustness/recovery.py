@@ -82,6 +82,10 @@ def risk_against_truth(grid: Grid, truth_dir: Path) -> tuple[pd.DataFrame, dict[
     th = _read_truth(truth_dir).set_index("hypothesis_id")
     ids = grid.hypotheses["hypothesis_id"].astype(str)
     known = ids.isin(th.index).to_numpy()
+    if not known.any():  # hypotheses named differently from the simulator's: nothing to compare
+        empty = pd.DataFrame(columns=["model", "n_pairs", "risk_vs_gold", "risk_vs_truth", *ERROR_TYPES[1:]])
+        return empty, dict.fromkeys(("risk_vs_truth", "type_I_vs_truth", "type_II_vs_truth", "type_S_vs_truth",
+                                     "gold_risk_vs_truth", "gold_type_I_true_effect_share"), np.nan)
     t = th.loc[ids[known]]
     true_diff = t["true_diff"].to_numpy(dtype=float)
     true_p = np.where(t["true_null"].astype(bool).to_numpy(), 1.0, 0.0)
