@@ -42,9 +42,9 @@ def bench_grid(n_pairs: int) -> list[tuple]:
     from studykit.studies.annotation_robustness import Params, analysis, load
 
     p = Params()
-    data, hyps = load.load(p)
+    (data, hyps), _ = load.load(p)
     t = time.perf_counter()
-    grid = analysis.run_grid(data, hyps)
+    grid, _ = analysis.run_grid(data, hyps)
     t_grid = time.perf_counter() - t
     rng = np.random.default_rng(0)
     H, C = grid.shape
@@ -101,11 +101,11 @@ def paper_run() -> None:
     p = Params.load(Path("params/annotation_robustness/paper_scale.yaml"))
     times, cpu = {}, {}
     t0, c0 = time.perf_counter(), time.process_time()
-    data, hyps = load.load(p)
+    (data, hyps), _ = load.load(p)
     times["read + encode 13M labels"] = time.perf_counter() - t0
     cpu["read + encode 13M labels"] = time.process_time() - c0
     t, c = time.perf_counter(), time.process_time()
-    grid = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
+    grid, _ = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
     times["grid: counts, 1.25M tests, classification"] = time.perf_counter() - t
     cpu["grid: counts, 1.25M tests, classification"] = time.process_time() - c
     t, c = time.perf_counter(), time.process_time()
@@ -148,7 +148,7 @@ def main() -> None:
     rows, max_rel, per_fit = bench_grid(args.pairs)
     from studykit.studies.annotation_robustness import Params, load
 
-    data, _ = load.load(Params())
+    (data, _), _ = load.load(Params())
     rows += bench_counting(data)
     print(f"\n{'step':58s} {'n':>12s} {'seconds':>10s} {'speed-up':>9s}")
     for name, n, sec, ratio in rows:

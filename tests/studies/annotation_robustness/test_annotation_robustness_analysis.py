@@ -8,14 +8,14 @@ import statsmodels.api as sm
 from sklearn.metrics import accuracy_score, f1_score
 
 from studykit.studies.annotation_robustness import Params, analysis, counts, load, recovery
-from studykit.studies.annotation_robustness.schema import ERROR_TYPES, PAIR_COLUMNS
+from studykit.studies.annotation_robustness.columns import ERROR_TYPES, PAIR_COLUMNS
 
 
 @pytest.fixture(scope="module")
 def embedded():
     p = Params()
-    data, hyps = load.load(p)
-    grid = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
+    (data, hyps), _ = load.load(p)
+    grid, _ = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
     return p, data, grid
 
 
@@ -171,8 +171,8 @@ def test_oracle_has_no_risk_and_noise_misses_real_effects():
 
     sim = simulate(SimSpec(n_items=3000, models=(("m", 0.8, 0.5),), prompts=(("p", 0.0),), temperatures=(0.0,)))
     ann = _with_extra_configs(sim.items, sim.annotations.to_pandas(), np.random.default_rng(3))
-    data = load.encode(sim.items, ann, ["party", "year", "platform"])
-    grid = analysis.run_grid(data, None, min_group_size=30)
+    data, data_issues = load.encode(sim.items, ann, ["party", "year", "platform"])
+    grid, _ = analysis.run_grid(data, None, min_group_size=30)
     q = analysis.annotation_quality(data, grid).set_index("model")
     assert q.loc["oracle", "risk"] == 0.0 and q.loc["oracle", "accuracy"] == 1.0
     j = int(q.loc["noise", "config_id"])
@@ -190,8 +190,8 @@ def test_oracle_has_no_risk_and_noise_misses_real_effects():
 
 def test_analysis_is_deterministic(embedded):
     p, data, grid = embedded
-    data2, hyps2 = load.load(p)
-    grid2 = analysis.run_grid(data2, hyps2, alpha=p.alpha, min_group_size=p.min_group_size)
+    (data2, hyps2), _ = load.load(p)
+    grid2, _ = analysis.run_grid(data2, hyps2, alpha=p.alpha, min_group_size=p.min_group_size)
     pd.testing.assert_frame_equal(analysis.pairs_frame(grid), analysis.pairs_frame(grid2))
     for f in (lambda g: analysis.risk_by(g, "model", n_boot=300, seed=4),
               lambda g: analysis.risk_vs_gold(g, n_boot=300, seed=4)[1],
@@ -205,8 +205,8 @@ def test_single_temperature_single_prompt():
 
     sim = simulate(SimSpec(n_items=800, prompts=(("p", 0.0),), temperatures=(0.0,)))
     ann = sim.annotations.to_pandas().drop(columns="seed")
-    data = load.encode(sim.items, ann, ["party", "platform"])
-    grid = analysis.run_grid(data, None, min_group_size=20)
+    data, data_issues = load.encode(sim.items, ann, ["party", "platform"])
+    grid, _ = analysis.run_grid(data, None, min_group_size=20)
     assert grid.shape[1] == 8
     for f in ("model", "prompt", "temperature"):
         t = analysis.risk_by(grid, f, n_boot=200)
@@ -217,26 +217,31 @@ def test_single_temperature_single_prompt():
 
 
 def test_no_gold_significant_hypothesis_is_handled():
-    """Every summary works (NaN -> None for the record) when gold finds nothing."""
-    from studykit.studies.annotation_robustness import ppi
+    """Every summary works (undefined -> None and a not_estimable issue) when gold finds nothing.
+
+    Unit: one toy data set with three configurations and no gold-significant hypothesis.
+    """
+    from studykit.studies.annotation_robustness import ppi, summaries
 
     rng = np.random.default_rng(5)
     n = 400
     items = pd.DataFrame({"item_id": np.arange(n), "gold": np.tile(["a", "b"], n // 2), "g": np.repeat(["x", "y"], n // 2)})
     ann = pd.concat([pd.DataFrame({"item_id": items["item_id"], "model": m, "prompt": "p", "temperature": 0.0,
                                    "label": rng.choice(["a", "b"], n)}) for m in ("m1", "m2", "m3")])
-    data = load.encode(items, ann, ["g"])
-    grid = analysis.run_grid(data, None, min_group_size=10)
+    data, data_issues = load.encode(items, ann, ["g"])
+    grid, _ = analysis.run_grid(data, None, min_group_size=10)
     assert not grid.gold_significant.any()
     ex = analysis.exaggeration(grid)
-    assert analysis.none_if_nan(ex["median"].iloc[0]) is None
     feas, _ = analysis.hacking_feasibility(grid)
-    assert analysis.none_if_nan(feas.set_index("key").loc["sign_reversible", "share_possible"]) is None
+    values, issues = summaries.recordable({"median": ex["median"].iloc[0], "ok": 0.5, "name": "text",
+                                           "reversible": feas.set_index("key").loc["sign_reversible", "share_possible"]},
+                                          "toy")
+    assert values == {"median": None, "ok": 0.5, "name": "text", "reversible": None}
+    assert [(i.check, i.count) for i in issues] == [("not_estimable", 2)] and "median" in issues[0].detail
     summ, _ = ppi.mitigation(data, grid, [50], 2)
     assert summ["type_II_rate"].isna().all() and summ["type_I_rate"].notna().all()
     analysis.risk_vs_gold(grid, n_boot=100)
     analysis.risk_by(grid, "model", n_boot=100)
-    assert analysis.none_if_nan("text") == "text" and analysis.none_if_nan(0.5) == 0.5
 
 
 @pytest.mark.slow
@@ -247,18 +252,8 @@ def test_paper_scale_profile_prepares_and_analyses():
     p = Params.load(params_dir("annotation_robustness") / "paper_scale.yaml")
     assert p.items_path.endswith("items.parquet") and ".cache" in p.annotations_path
     assert Params.load(params_dir("annotation_robustness") / "paper_scale.yaml").items_path == p.items_path
-    data, hyps = load.load(p)
+    (data, hyps), _ = load.load(p)
     assert len(data.ann_label) > 12_900_000
-    grid = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
+    grid, _ = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
     assert grid.shape == (2480, 504)
     assert 0.1 < analysis.risk_summary(grid)["overall"] < 0.4
-
-
-def test_record_keys_are_valid_for_any_name():
-    from studykit.outputs import _KEY_RE
-
-    for name in ("threshold=0.05", "gpt-4o (2024-08)", "ä model", "", "=x", "a/b:c"):
-        key = analysis.record_key(name)
-        assert _KEY_RE.match(f"risk.by_model.{key}"), key
-    assert analysis.record_key("threshold=0.05") == "threshold_0.05"
-    assert analysis.record_key("frontier-a") == "frontier-a"

@@ -23,16 +23,16 @@ def _toy(n=200, seed=0):
     return items, pd.concat(rows, ignore_index=True)
 
 
-def _issue(data, check):
-    hit = data.issues.loc[data.issues["check"] == check, "count"]
-    return int(hit.iloc[0]) if len(hit) else 0
+def _issue(issues, check):
+    """Count of the DataIssue named ``check`` (0 when absent)."""
+    return sum(i.count for i in issues if i.check == check)
 
 
 def test_clean_toy_has_no_issues():
     items, ann = _toy()
-    data = load.encode(items, ann, ["grp"])
+    data, data_issues = load.encode(items, ann, ["grp"])
     assert data.n_items == 200 and data.n_configs == 4
-    assert data.issues.empty
+    assert data_issues == ()
     assert len(data.ann_label) == len(ann)
     assert list(data.configs["model"]) == ["m1", "m1", "m2", "m2"]
 
@@ -67,19 +67,19 @@ def test_bad_rows_are_counted_and_left_out():
     items = items.copy()
     items.loc[3, "gold"] = None                # item without gold
     items.loc[4, "grp"] = None                 # no group
-    data = load.encode(items, ann, ["grp"])
-    assert _issue(data, "invalid_labels") == 1
-    assert _issue(data, "missing_labels") == 1
-    assert _issue(data, "unknown_items") == 1
-    assert _issue(data, "duplicate_annotations") == 1
-    assert _issue(data, "missing_gold") == 1
-    assert _issue(data, "annotations_of_items_without_gold") == 4
-    assert _issue(data, "missing_group_value") == 1
-    assert _issue(data, "partial_coverage") >= 1
+    data, data_issues = load.encode(items, ann, ["grp"])
+    assert _issue(data_issues, "invalid_labels") == 1
+    assert _issue(data_issues, "missing_labels") == 1
+    assert _issue(data_issues, "unknown_items") == 1
+    assert _issue(data_issues, "duplicate_annotations") == 1
+    assert _issue(data_issues, "missing_gold") == 1
+    assert _issue(data_issues, "annotations_of_items_without_gold") == 4
+    assert _issue(data_issues, "missing_group_value") == 1
+    assert _issue(data_issues, "partial_coverage") >= 1
     # every row is either kept or counted
     kept = len(data.ann_label)
     assert kept == len(ann) - 1 - 1 - 1 - 1 - 4
-    assert "sarcastic" in data.issues.loc[data.issues["check"] == "invalid_labels", "detail"].iloc[0]
+    assert "sarcastic" in next(i.detail for i in data_issues if i.check == "invalid_labels")
 
 
 def test_duplicate_item_ids_are_an_error():
@@ -91,10 +91,10 @@ def test_duplicate_item_ids_are_an_error():
 
 def test_no_seed_column_gives_seed_zero_and_a_note():
     items, ann = _toy()
-    data = load.encode(items, ann.drop(columns="seed"), ["grp"])
+    data, data_issues = load.encode(items, ann.drop(columns="seed"), ["grp"])
     assert (data.configs["seed"] == 0).all()
-    assert _issue(data, "no_seed_column") == 1
-    grid = analysis.run_grid(data, None, min_group_size=10)
+    assert _issue(data_issues, "no_seed_column") == 1
+    grid, _ = analysis.run_grid(data, None, min_group_size=10)
     assert analysis.pairs_frame(grid)["seed"].eq(0).all()
 
 
@@ -102,10 +102,10 @@ def test_integer_and_string_ids_match():
     items, ann = _toy()
     items["item_id"] = np.arange(len(items))
     ann["item_id"] = ann["item_id"].str[1:].astype(int)
-    data = load.encode(items, ann, ["grp"])
-    assert data.issues.empty
+    data, data_issues = load.encode(items, ann, ["grp"])
+    assert data_issues == ()
     ann["item_id"] = ann["item_id"].astype(str)
-    data2 = load.encode(items, ann, ["grp"])
+    data2, data2_issues = load.encode(items, ann, ["grp"])
     assert np.array_equal(data.ann_item, data2.ann_item)
 
 
@@ -113,18 +113,18 @@ def test_small_groups_and_degenerate_gold_are_skipped_and_counted():
     items, ann = _toy()
     items = items.copy()
     items.loc[:4, "grp"] = "tiny"
-    data = load.encode(items, ann, ["grp"])
-    grid = analysis.run_grid(data, None, min_group_size=10)
+    data, data_issues = load.encode(items, ann, ["grp"])
+    grid, _ = analysis.run_grid(data, None, min_group_size=10)
     reasons = set(grid.skipped["reason"])
     assert any("min_group_size" in r for r in reasons)
     assert len(grid.hypotheses) + len(grid.skipped) == 3 * 3  # 3 level pairs x 3 classes
     issues = analysis.grid_issues(grid)
-    assert issues.loc[issues["check"] == "hypotheses_skipped", "count"].sum() == len(grid.skipped)
+    assert _issue(issues, "hypotheses_skipped") == len(grid.skipped)
 
 
 def test_unknown_hypothesis_column_is_an_error(tmp_path):
     items, ann = _toy()
-    data = load.encode(items, ann, ["grp"])
+    data, data_issues = load.encode(items, ann, ["grp"])
     hyps = pd.DataFrame({"hypothesis_id": ["h1"], "label_value": ["pos"], "group_column": ["colour"],
                          "group_a": ["x"], "group_b": ["y"]})
     with pytest.raises(InputError, match="group_column 'colour'"):
@@ -133,12 +133,12 @@ def test_unknown_hypothesis_column_is_an_error(tmp_path):
 
 def test_hypotheses_file_roundtrip(tmp_path):
     items, ann = _toy()
-    data = load.encode(items, ann, ["grp"])
+    data, data_issues = load.encode(items, ann, ["grp"])
     hyps = pd.DataFrame({"hypothesis_id": ["h1", "h2"], "label_value": ["pos", "maybe"], "group_column": ["grp", "grp"],
                          "group_a": ["x", "x"], "group_b": ["y", "y"]})
     path = tmp_path / "h.csv"
     hyps.to_csv(path, index=False)
-    grid = analysis.run_grid(data, load.read_hypotheses(path), min_group_size=10)
+    grid, _ = analysis.run_grid(data, load.read_hypotheses(path)[0], min_group_size=10)
     assert list(grid.hypotheses["hypothesis_id"]) == ["h1"]
     assert grid.skipped["reason"].iloc[0] == "label_value is not a gold class"
     bad = tmp_path / "bad.csv"
@@ -168,11 +168,11 @@ def test_row_order_does_not_matter():
     """Run-length configuration encoding gives the same configurations and counts on shuffled rows."""
     items, ann = _toy()
     ann = ann.assign(temperature=np.where(ann["prompt"] == "p2", 0.7, 0.0))
-    a = load.encode(items, ann, ["grp"])
+    a, a_issues = load.encode(items, ann, ["grp"])
     shuffled = ann.sample(frac=1.0, random_state=1).reset_index(drop=True)
-    b = load.encode(items, shuffled, ["grp"])
+    b, b_issues = load.encode(items, shuffled, ["grp"])
     pd.testing.assert_frame_equal(a.configs, b.configs)
-    ga, gb = analysis.run_grid(a, None, min_group_size=10), analysis.run_grid(b, None, min_group_size=10)
+    ga, gb = analysis.run_grid(a, None, min_group_size=10)[0], analysis.run_grid(b, None, min_group_size=10)[0]
     assert np.array_equal(ga.x_a, gb.x_a) and np.array_equal(ga.n_b, gb.n_b)
     np.testing.assert_array_equal(ga.p_value, gb.p_value)
 
@@ -181,17 +181,17 @@ def test_parquet_and_csv_inputs_agree(tmp_path):
     items, ann = _toy()
     ann.to_csv(tmp_path / "a.csv", index=False)
     ann.to_parquet(tmp_path / "a.parquet", index=False)
-    a = load.encode(items, load.read_annotations(tmp_path / "a.csv"), ["grp"])
-    b = load.encode(items, load.read_annotations(tmp_path / "a.parquet"), ["grp"])
+    a, a_issues = load.encode(items, load.read_annotations(tmp_path / "a.csv"), ["grp"])
+    b, b_issues = load.encode(items, load.read_annotations(tmp_path / "a.parquet"), ["grp"])
     pd.testing.assert_frame_equal(a.configs, b.configs)
     assert np.array_equal(a.ann_label, b.ann_label) and np.array_equal(a.ann_item, b.ann_item)
 
 
 def test_no_testable_hypothesis_is_a_clear_error():
     items, ann = _toy()
-    data = load.encode(items, ann, ["grp"])
+    data, data_issues = load.encode(items, ann, ["grp"])
     with pytest.raises(InputError, match="no hypothesis can be tested .*min_group_size"):
         analysis.run_grid(data, None, min_group_size=10_000)
     items1 = items.assign(grp="x")
     with pytest.raises(InputError, match="fewer than two levels"):
-        analysis.run_grid(load.encode(items1, ann, ["grp"]), None)
+        analysis.run_grid(load.encode(items1, ann, ["grp"])[0], None)

@@ -10,7 +10,7 @@ import pytest
 from studykit.fileio import sha256_file
 from studykit.paths import data_dir
 from studykit.studies.annotation_robustness import write_embedded
-from studykit.studies.annotation_robustness.schema import PAIR_COLUMNS
+from studykit.studies.annotation_robustness.columns import PAIR_COLUMNS
 
 
 def test_embedded_data_is_byte_identical(tmp_path):

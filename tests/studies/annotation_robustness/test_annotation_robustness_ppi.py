@@ -67,8 +67,8 @@ def test_ppi_undefined_with_too_few_labels():
 @pytest.fixture(scope="module")
 def mitigation_tables():
     p = Params()
-    data, hyps = load.load(p)
-    grid = analysis.run_grid(data, hyps)
+    (data, hyps), _ = load.load(p)
+    grid, _ = analysis.run_grid(data, hyps)
     return data, grid, ppi.mitigation(data, grid, [200, 800], 3, seed=1)
 
 
@@ -97,10 +97,10 @@ def test_mitigation_table(mitigation_tables):
 
 def test_mitigation_without_human_single():
     p = Params()
-    data, hyps = load.load(p)
+    (data, hyps), _ = load.load(p)
     items = data.items.drop(columns="human_single")
     from studykit.studies.annotation_robustness.load import read_annotations
-    data2 = load.encode(items, read_annotations(p.annotations_path), p.group_columns)
-    grid = analysis.run_grid(data2, None)
+    data2, data2_issues = load.encode(items, read_annotations(p.annotations_path), p.group_columns)
+    grid, _ = analysis.run_grid(data2, None)
     summ, _ = ppi.mitigation(data2, grid, [300], 1)
     assert set(summ["human_labels"]) == {"none", "gold"}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from studykit.errors import InputError
-from studykit.studies.annotation_robustness import hutto_data as hd
+from studykit.studies.annotation_robustness import hutto_data
 
 
 def _write_source(folder: Path, stem: str, rows, *, bom=False, crlf=True, raw_gt: bytes | None = None):
@@ -41,7 +41,7 @@ def folder(tmp_path):
 
 
 def test_parse_rules(folder):
-    data = hd.parse_folder(folder, check_counts=False)
+    data = hutto_data.parse_folder(folder, check_counts=False)
     it = data.items.set_index("item_id")
     assert list(data.items["source"].unique()) == ["tweets", "movie_reviews", "amazon_reviews", "nyt_editorials"]
     assert it.loc["tweets:1", "text"] == "Love it & more"  # HTML entity unescaped
@@ -61,7 +61,7 @@ def test_parse_rules(folder):
 
 def test_published_counts_checked(folder):
     with pytest.raises(InputError, match="tweets_GroundTruth.txt: 2 texts, expected 4200"):
-        hd.parse_folder(folder)
+        hutto_data.parse_folder(folder)
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -75,7 +75,7 @@ def test_published_counts_checked(folder):
 def test_bad_files_one_line_errors(folder, mutate, message):
     mutate(folder)
     with pytest.raises(InputError, match=message) as exc:
-        hd.parse_folder(folder, check_counts=False)
+        hutto_data.parse_folder(folder, check_counts=False)
     assert "\n" not in str(exc.value)
 
 
@@ -89,9 +89,9 @@ def _fake_sdist(tmp_path: Path, inner_folder: Path, *, evil: bool = False) -> Pa
             payload = b"x"
             info.size = len(payload)
             t.addfile(info, io.BytesIO(payload))
-    sdist = tmp_path / hd.VADER_SDIST
+    sdist = tmp_path / hutto_data.VADER_SDIST
     with tarfile.open(sdist, "w:gz") as t:
-        info = tarfile.TarInfo(hd.INNER_ARCHIVE)
+        info = tarfile.TarInfo(hutto_data.INNER_ARCHIVE)
         info.size = len(inner.getvalue())
         t.addfile(info, io.BytesIO(inner.getvalue()))
     return sdist
@@ -102,37 +102,37 @@ def test_ensure_data_verifies_and_extracts(folder, tmp_path, monkeypatch):
     sdist = _fake_sdist(tmp_path, folder, evil=True)
     # wrong checksum: a one-line error, nothing extracted
     with pytest.raises(InputError, match="sha256") as exc:
-        hd.ensure_data(sdist=sdist)
-    assert "\n" not in str(exc.value) and not hd.data_folder().exists()
-    monkeypatch.setattr(hd, "VADER_SDIST_SHA256", hashlib.sha256(sdist.read_bytes()).hexdigest())
-    out = hd.ensure_data(sdist=sdist)
-    assert out == hd.data_folder() and hd.is_available(out)
+        hutto_data.ensure_data(sdist=sdist)
+    assert "\n" not in str(exc.value) and not hutto_data.data_folder().exists()
+    monkeypatch.setattr(hutto_data, "VADER_SDIST_SHA256", hashlib.sha256(sdist.read_bytes()).hexdigest())
+    out = hutto_data.ensure_data(sdist=sdist)
+    assert out == hutto_data.data_folder() and hutto_data.is_available(out)
     assert (out / "tweets_GroundTruth.txt").read_bytes() == (folder / "tweets_GroundTruth.txt").read_bytes()
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "cache" / "escape.txt").exists()
     # second call: no sdist needed
-    assert hd.ensure_data(sdist=tmp_path / "missing.tar.gz") == out
+    assert hutto_data.ensure_data(sdist=tmp_path / "missing.tar.gz") == out
 
 
 def test_download_failure_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDYKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(hd.ENV_SDIST, raising=False)
+    monkeypatch.delenv(hutto_data.ENV_SDIST, raising=False)
 
     def fake_run(cmd, **kw):
         assert cmd[1:4] == ["-m", "pip", "download"] and "vaderSentiment==3.3.2" in cmd and "--no-deps" in cmd
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found for vaderSentiment\n")
 
-    monkeypatch.setattr(hd.subprocess, "run", fake_run)
+    monkeypatch.setattr(hutto_data.subprocess, "run", fake_run)
     with pytest.raises(InputError) as exc:
-        hd.ensure_data()
+        hutto_data.ensure_data()
     msg = str(exc.value)
     assert "No matching distribution" in msg and "fetch_sentiment_data.py" in msg and "\n" not in msg
     with pytest.raises(InputError, match="download=False"):
-        hd.ensure_data(download=False)
+        hutto_data.ensure_data(download=False)
 
 
 @pytest.fixture(scope="module")
 def real_corpus():
-    return hd.load_corpus()  # fetches with pip on first use (needs the package registry once)
+    return hutto_data.load_corpus()  # fetches with pip on first use (needs the package registry once)
 
 
 def test_real_corpus_matches_publication(real_corpus):

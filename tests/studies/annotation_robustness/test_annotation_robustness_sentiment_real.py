@@ -11,19 +11,20 @@ import pandas as pd
 import pytest
 
 from studykit.errors import InputError, ParamError
-from studykit.studies.annotation_robustness import annotators as ann
-from studykit.studies.annotation_robustness import hutto_data as hd
-from studykit.studies.annotation_robustness import sentiment_real as sr
+from studykit.studies.annotation_robustness import annotators
+from studykit.studies.annotation_robustness import hutto_data
+from studykit.studies.annotation_robustness import sentiment_findings
+from studykit.studies.annotation_robustness import sentiment_inputs
 
 
 def test_gold_and_covariate_rules():
-    assert sr.gold_labels([0.51, 0.5, -0.5, -0.51, 0.0]).tolist() == ["positive", "neutral", "neutral", "negative",
+    assert sentiment_inputs.gold_labels([0.51, 0.5, -0.5, -0.51, 0.0]).tolist() == ["positive", "neutral", "neutral", "negative",
                                                                     "neutral"]
-    words = sr.word_counts(pd.Series(["a b c", "one", "  x   y  "]))
+    words = sentiment_inputs.word_counts(pd.Series(["a b c", "one", "  x   y  "]))
     assert words.tolist() == [3, 1, 2]
-    assert sr.length_levels(np.array([1, 5, 6, 10, 11]), (5.0, 10.0)).tolist() == ["short", "short", "medium",
+    assert sentiment_inputs.length_levels(np.array([1, 5, 6, 10, 11]), (5.0, 10.0)).tolist() == ["short", "short", "medium",
                                                                                  "medium", "long"]
-    neg = sr.has_negation(pd.Series(["I don't care", "not bad", "Notably good", "nothing works", "dont go",
+    neg = sentiment_inputs.has_negation(pd.Series(["I don't care", "not bad", "Notably good", "nothing works", "dont go",
                                      "fine"]))
     assert neg.tolist() == [True, True, False, True, True, False]
 
@@ -37,39 +38,39 @@ def _toy_items(n_per=(40, 30, 20, 10)):
 
 def test_slice_is_stratified_seeded_and_ordered():
     items = _toy_items()
-    sl = sr.select_items(items, 50, seed=3)
+    sl = sentiment_inputs.select_items(items, 50, seed=3)
     assert len(sl) == 50
     assert sl.groupby("source").size().to_dict() == {"a_src": 20, "b_src": 15, "c_src": 10, "d_src": 5}
     pos = items.reset_index().set_index("item_id").loc[sl["item_id"], "index"].to_numpy()
     assert (np.diff(pos) > 0).all()  # corpus order kept
-    pd.testing.assert_frame_equal(sl, sr.select_items(items, 50, seed=3))
-    assert set(sl["item_id"]) != set(sr.select_items(items, 50, seed=4)["item_id"])
-    odd = sr.select_items(items, 33, seed=0).groupby("source").size()
+    pd.testing.assert_frame_equal(sl, sentiment_inputs.select_items(items, 50, seed=3))
+    assert set(sl["item_id"]) != set(sentiment_inputs.select_items(items, 50, seed=4)["item_id"])
+    odd = sentiment_inputs.select_items(items, 33, seed=0).groupby("source").size()
     assert odd.sum() == 33 and odd.to_dict() == {"a_src": 13, "b_src": 10, "c_src": 7, "d_src": 3}
-    assert len(sr.select_items(items, None, 0)) == 100 and len(sr.select_items(items, 1000, 0)) == 100
+    assert len(sentiment_inputs.select_items(items, None, 0)) == 100 and len(sentiment_inputs.select_items(items, 1000, 0)) == 100
 
 
 def test_single_rater_draw():
     items = pd.DataFrame({"item_id": ["x", "y", "z"], "n_raters": [3, 1, 2]})
     ratings = pd.DataFrame({"item_id": ["x"] * 3 + ["y"] + ["z"] * 2, "rater": [0, 1, 2, 0, 0, 1],
                             "rating": np.array([4, 4, 4, -2, 0, 0], dtype=np.int8)})
-    lab = sr.single_rater_labels(items, ratings, seed=0)
+    lab = sentiment_inputs.single_rater_labels(items, ratings, seed=0)
     assert lab.tolist() == ["positive", "negative", "neutral"]
     # uniform over an item's raters, different across seeds
     items2 = pd.DataFrame({"item_id": ["x"], "n_raters": [2]})
     r2 = pd.DataFrame({"item_id": ["x", "x"], "rater": [0, 1], "rating": np.array([1, -1], dtype=np.int8)})
-    draws = [sr.single_rater_labels(items2, r2, seed=s)[0] for s in range(400)]
+    draws = [sentiment_inputs.single_rater_labels(items2, r2, seed=s)[0] for s in range(400)]
     assert 0.4 < np.mean([d == "positive" for d in draws]) < 0.6
     with pytest.raises(InputError, match="rater counts"):
-        sr.single_rater_labels(items, ratings.iloc[:5], seed=0)
+        sentiment_inputs.single_rater_labels(items, ratings.iloc[:5], seed=0)
 
 
 def test_group_columns_rule():
     ns = types.SimpleNamespace
-    assert sr._group_columns(ns(group_columns=["party", "year"])) == list(sr.COVARIATES)
-    assert sr._group_columns(ns(group_columns=["source"])) == ["source"]
+    assert sentiment_inputs._group_columns(ns(group_columns=["party", "year"])) == list(sentiment_inputs.COVARIATES)
+    assert sentiment_inputs._group_columns(ns(group_columns=["source"])) == ["source"]
     with pytest.raises(ParamError, match="'party' is not a covariate"):
-        sr._group_columns(ns(group_columns=["source", "party"]))
+        sentiment_inputs._group_columns(ns(group_columns=["source", "party"]))
 
 
 # ---- findings on a hand-made grid -----------------------------------------------------------------------------
@@ -97,8 +98,8 @@ def test_findings_counts_on_known_grid():
     items = pd.DataFrame({"item_id": list("abcd"), "gold": ["positive", "negative", "neutral", "positive"],
                           "source": ["a_src", "a_src", "b_src", "b_src"], "length": ["long", "short"] * 2,
                           "human_single": ["positive", "neutral", "neutral", None]})
-    params = types.SimpleNamespace(group_columns=["source", "length"], items_path="/nonexistent/items.parquet")
-    f = sr.real_data_findings(_pairs(), items, params)
+    group_columns = ["source", "length"]
+    f = sentiment_findings.real_data_findings(_pairs(), items, group_columns)
     s = dict(zip(f["summary"]["key"], f["summary"]["value"]))
     assert s["n_configurations"] == 4 and s["n_hypotheses"] == 3
     assert s["risk_overall"] == pytest.approx(5 / 12)
@@ -118,17 +119,17 @@ def test_findings_counts_on_known_grid():
     assert by.loc["m2", "n_decided_by_choice"] == 1
     rs = f["risk_by_source"]
     assert rs.loc[(rs.source == "a_src") & (rs.model == "all"), "risk"].item() == pytest.approx(0.5)
-    assert f["corpus_checks"].empty  # no build info for a hand-made params
+    checks, issues = sentiment_inputs.corpus_checks(types.SimpleNamespace(items_path="/nonexistent/items.parquet"))
+    assert checks.empty and issues == ()  # no build info beside hand-made items
     # deterministic
-    g = sr.real_data_findings(_pairs(), items, params)
+    g = sentiment_findings.real_data_findings(_pairs(), items, group_columns)
     for k in f:
         pd.testing.assert_frame_equal(f[k], g[k])
 
 
 def test_findings_bad_input():
     with pytest.raises(InputError, match="pairs lacks column 'error'"):
-        sr.real_data_findings(_pairs().drop(columns="error"), pd.DataFrame({"gold": []}),
-                              types.SimpleNamespace(group_columns=["source"]))
+        sentiment_findings.real_data_findings(_pairs().drop(columns="error"), pd.DataFrame({"gold": []}), ["source"])
 
 
 # ---- cached build on a slice, with stand-in embeddings (the wiring; the real model is tested in the run) ----------
@@ -139,19 +140,19 @@ def fake_embeddings(monkeypatch):
                         for t in texts])
         return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
 
-    monkeypatch.setattr(ann, "embeddings_available", lambda: True)
-    monkeypatch.setattr(ann, "load_embedding_model", lambda: object())
-    monkeypatch.setattr(ann, "embed", embed)
-    monkeypatch.setattr(ann, "annotator_versions", lambda e: {"annotators": "test", "emb": str(e)})
+    monkeypatch.setattr(annotators, "embeddings_available", lambda: True)
+    monkeypatch.setattr(annotators, "load_embedding_model", lambda: object())
+    monkeypatch.setattr(annotators, "embed", embed)
+    monkeypatch.setattr(annotators, "annotator_versions", lambda e: {"annotators": "test", "emb": str(e)})
 
 
 def test_build_inputs_slice(tmp_path, monkeypatch, fake_embeddings):
-    real_folder = hd.ensure_data()  # the project cache (fetched once)
+    real_folder = hutto_data.ensure_data()  # the project cache (fetched once)
     monkeypatch.setenv("STUDYKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(hd, "data_folder", lambda: real_folder)
+    monkeypatch.setattr(hutto_data, "data_folder", lambda: real_folder)
     params = types.SimpleNamespace(seed=5, sentiment_max_items=800, sentiment_embeddings="on",
                                    group_columns=["party"])
-    upd = sr.build_inputs(params)
+    upd = sentiment_inputs.build_inputs(params)
     assert set(upd) == {"items_path", "annotations_path", "group_columns"}
     assert upd["group_columns"] == ["source", "length", "negation"]
     items = pd.read_parquet(upd["items_path"])
@@ -159,48 +160,48 @@ def test_build_inputs_slice(tmp_path, monkeypatch, fake_embeddings):
     assert len(items) == 800 and items["item_id"].is_unique
     assert items.groupby("source").size().to_dict() == {"amazon_reviews": 125, "movie_reviews": 358,
                                                         "nyt_editorials": 175, "tweets": 142}
-    assert set(items["gold"]) == set(ann.LABELS) and set(items["human_single"]) <= set(ann.LABELS)
-    assert list(a.columns) == ann.ANNOTATION_COLUMNS and set(a["label"]) <= set(ann.LABELS)
+    assert set(items["gold"]) == set(annotators.LABELS) and set(items["human_single"]) <= set(annotators.LABELS)
+    assert list(a.columns) == annotators.ANNOTATION_COLUMNS and set(a["label"]) <= set(annotators.LABELS)
     conf = a.groupby(["model", "prompt", "temperature", "seed"]).size()
     assert (conf == 800).all()  # every configuration labels every item
-    n_lex = sum(len(t) for t in ann.LEXICON_THRESHOLDS.values())
-    assert len(conf) == n_lex + len(ann.LABEL_DESCRIPTIONS) + len(ann.LOGREG_SIZES[:2]) * len(ann.LOGREG_SEEDS)
+    n_lex = sum(len(t) for t in annotators.LEXICON_THRESHOLDS.values())
+    assert len(conf) == n_lex + len(annotators.LABEL_DESCRIPTIONS) + len(annotators.LOGREG_SIZES[:2]) * len(annotators.LOGREG_SEEDS)
     assert set(a["model"]) == {"vader", "textblob", "afinn", "minilm-zeroshot", "minilm-logreg"}
-    info = json.loads((Path(upd["items_path"]).parent / sr.INFO_FILE).read_text())
+    info = json.loads((Path(upd["items_path"]).parent / sentiment_inputs.INFO_FILE).read_text())
     assert info["n_items"] == 800 and info["n_items_corpus"] == 23_703 and info["embeddings"] is True
     checks = {c["check"]: c["count"] for c in info["corpus_checks"]}
     assert checks["ratings_mean_mismatch"] == 199
     # an item's single rater does not depend on the slice
-    full, _ = sr.corpus_items(hd.parse_folder(real_folder), seed=5)
+    full, _ = sentiment_inputs.corpus_items(hutto_data.parse_folder(real_folder), seed=5)
     assert (full.set_index("item_id").loc[items["item_id"], "human_single"].to_numpy()
             == items["human_single"].to_numpy()).all()
     # cached: the same folder, files untouched
     before = Path(upd["annotations_path"]).stat().st_mtime_ns
-    assert sr.build_inputs(params) == upd and Path(upd["annotations_path"]).stat().st_mtime_ns == before
+    assert sentiment_inputs.build_inputs(params) == upd and Path(upd["annotations_path"]).stat().st_mtime_ns == before
     # byte-identical when rebuilt from scratch in another cache
     monkeypatch.setenv("STUDYKIT_CACHE", str(tmp_path / "cache2"))
-    again = sr.build_inputs(params)
+    again = sentiment_inputs.build_inputs(params)
     assert again["annotations_path"] != upd["annotations_path"]
     for key in ("items_path", "annotations_path"):
         assert Path(again[key]).read_bytes() == Path(upd[key]).read_bytes()
     # the study's loader and grid read the files like any raw data
     from studykit.studies.annotation_robustness import analysis, load
 
-    data = load.encode(items, a, upd["group_columns"])
-    assert data.issues.empty and data.n_configs == len(conf)
-    grid = analysis.run_grid(data, None, alpha=0.05, min_group_size=30)
+    data, data_issues = load.encode(items, a, upd["group_columns"])
+    assert data_issues == () and data.n_configs == len(conf)
+    grid, _ = analysis.run_grid(data, None, alpha=0.05, min_group_size=30)
     pairs = analysis.pairs_frame(grid)
     params_done = types.SimpleNamespace(**{**vars(params), **upd})
-    f = sr.real_data_findings(pairs, items, params_done)
+    f = sentiment_findings.real_data_findings(pairs, items, params_done.group_columns)
     s = dict(zip(f["summary"]["key"], f["summary"]["value"]))
     assert s["n_source_hypotheses"] == len(f["source_flips"]) > 0
-    assert 0 <= s["risk_overall"] <= 1 and not f["corpus_checks"].empty
+    assert 0 <= s["risk_overall"] <= 1 and not sentiment_inputs.corpus_checks(params_done)[0].empty
 
 
 def test_embeddings_on_without_extra_is_a_param_error(monkeypatch):
-    monkeypatch.setattr(ann, "embeddings_available", lambda: False)
+    monkeypatch.setattr(annotators, "embeddings_available", lambda: False)
     with pytest.raises(ParamError, match="sentiment_embeddings"):
-        sr.build_inputs(types.SimpleNamespace(seed=0, sentiment_max_items=300, sentiment_embeddings="on",
+        sentiment_inputs.build_inputs(types.SimpleNamespace(seed=0, sentiment_max_items=300, sentiment_embeddings="on",
                                               group_columns=["source"]))
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from studykit.runner import run_study
-from studykit.studies.annotation_robustness import annotators as ann
+from studykit.studies.annotation_robustness import annotators
 
 SLICE = {"sentiment_max_items": 400, "human_sample_sizes": [50, 100], "mitigation_replicates": 3,
          "n_bootstrap": 200}
@@ -23,7 +23,7 @@ def slice_run(tmp_path_factory):
 def test_slice_runs_and_records_like_the_default(slice_run):
     res, r = slice_run
     assert res.status == "executed"
-    emb = ann.embeddings_available()
+    emb = annotators.embeddings_available()
     assert r["n_items"] == 400
     n_conf = 12 + (5 + 2 * 3 if emb else 0)  # lexicon x thresholds, zero-shot wordings, logreg sizes x seeds
     assert r["n_configurations"] == n_conf

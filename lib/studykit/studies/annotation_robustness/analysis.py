@@ -29,11 +29,13 @@ import pandas as pd
 from scipy.special import gammaln
 
 from studykit import stats
+from studykit.errors import InputError, ParamError
+from studykit.issues import DataIssue, Issues
 
 from .counts import confusion_counts, hypothesis_counts, label_counts
 from .hypotheses import resolve_hypotheses
 from .load import AnnotationData
-from .schema import CONCLUSIONS, ERROR_TYPES
+from .columns import CONCLUSIONS, ERROR_TYPES
 
 NONE = CONCLUSIONS.index("none")
 
@@ -92,12 +94,13 @@ def logit_tests(x_a, n_a, x_b, n_b, alpha: float):
 
 
 def run_grid(data: AnnotationData, hypotheses: pd.DataFrame | None, *, alpha: float = 0.05,
-             min_group_size: int = 30) -> Grid:
-    """Test every hypothesis with gold and with every configuration; classify the errors."""
+             min_group_size: int = 30) -> tuple[Grid, Issues]:
+    """Test every hypothesis with gold and with every configuration; classify the errors.
+
+    Returns ``(grid, issues)``; the issues are those of :func:`grid_issues`.
+    """
     evaluated, skipped = resolve_hypotheses(data, hypotheses, min_group_size)
     if evaluated.empty:
-        from studykit.errors import InputError
-
         why = "; ".join(f"{n} {r}" for r, n in skipped["reason"].value_counts().items()) if len(skipped) else \
             "every group column has fewer than two levels"
         raise InputError(f"no hypothesis can be tested ({why}); check group_columns and min_group_size")
@@ -121,10 +124,11 @@ def run_grid(data: AnnotationData, hypotheses: pd.DataFrame | None, *, alpha: fl
     ref_e = np.repeat(h["gold_effect"].to_numpy(), C)
     ref_p = np.repeat(h["gold_p_value"].to_numpy(), C)
     err = stats.classify_conclusion(np.nan_to_num(effect), p_dec, ref_e, ref_p, alpha=alpha)
-    return Grid(hypotheses=h, skipped=skipped, configs=data.configs, alpha=alpha,
+    grid = Grid(hypotheses=h, skipped=skipped, configs=data.configs, alpha=alpha,
                 x_a=xa, n_a=na, x_b=xb, n_b=nb,
                 effect=effect.reshape(H, C), p_value=p.reshape(H, C), defined=defined.reshape(H, C),
                 conclusion=_codes(concl, CONCLUSIONS).reshape(H, C), error=_codes(err, ERROR_TYPES).reshape(H, C))
+    return grid, grid_issues(grid)
 
 
 def pairs_frame(grid: Grid) -> pd.DataFrame:
@@ -263,6 +267,18 @@ def annotation_quality(data: AnnotationData, grid: Grid) -> pd.DataFrame:
     return out
 
 
+def spearman_accuracy_risk(quality: pd.DataFrame):
+    """Spearman's rho of accuracy and risk over configurations (:func:`studykit.stats.spearman_rho`).
+
+    Returns None when it is undefined: fewer than 4 configurations (the Fisher-z CI of
+    the stats helper needs 4) or accuracy or risk equal in every configuration.
+    """
+    acc, risk = quality["accuracy"].to_numpy(dtype=float), quality["risk"].to_numpy(dtype=float)
+    if len(quality) < 4 or np.ptp(acc) == 0 or np.ptp(risk) == 0:
+        return None
+    return stats.spearman_rho(acc, risk)
+
+
 def accuracy_by_model(quality: pd.DataFrame) -> pd.DataFrame:
     """Mean accuracy, macro-F1 and risk over each model's configurations."""
     return (quality.groupby("model", sort=True)
@@ -298,6 +314,8 @@ def risk_vs_gold(grid: Grid, *, n_bins: int = 8, n_boot: int = 2000, seed: int =
     per_hyp = grid.wrong.mean(axis=1)
     eff = np.abs(grid.hypotheses["gold_effect"].to_numpy())
     q = np.unique(np.quantile(eff, np.linspace(0, 1, n_bins + 1)))
+    if q.size < 2:  # one distinct effect (e.g. one hypothesis): one bin holding it
+        q = np.array([q[0], q[0]])
     q[-1] = np.nextafter(q[-1], np.inf)
     by_effect = _binned(per_hyp, eff, q, n_boot, seed, "abs_gold_effect")
     p = grid.hypotheses["gold_p_value"].to_numpy()
@@ -324,13 +342,17 @@ def hacking_per_hypothesis(grid: Grid) -> pd.DataFrame:
     return out
 
 
+def _log_binomial(n, r):
+    """:math:`\\log \\binom{n}{r}` through the log-gamma function."""
+    return gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)
+
+
 def _p_at_least_one(m: np.ndarray, C: int, k: int) -> np.ndarray:
     """P(at least one of k configurations drawn without replacement among C is one of m) = 1 - C(C-m,k)/C(C,k)."""
     m = np.asarray(m)
     out = np.ones(m.shape)
     ok = C - m >= k
-    lc = lambda n, r: gammaln(n + 1) - gammaln(r + 1) - gammaln(n - r + 1)  # noqa: E731
-    out[ok] = 1.0 - np.exp(lc(C - m[ok], k) - lc(C, k))
+    out[ok] = 1.0 - np.exp(_log_binomial(C - m[ok], k) - _log_binomial(C, k))
     return out
 
 
@@ -379,8 +401,6 @@ def choose_spec_hypothesis(grid: Grid, requested: str | None = None) -> int:
     if requested is not None:
         hit = np.flatnonzero(ids == str(requested))
         if not hit.size:
-            from studykit.errors import ParamError
-
             skipped = set(grid.skipped["hypothesis_id"].astype(str)) if len(grid.skipped) else set()
             why = " (it was skipped)" if requested in skipped else ""
             raise ParamError(f"parameter 'spec_curve_hypothesis': unknown hypothesis '{requested}'{why}")
@@ -423,34 +443,17 @@ def spec_curve(grid: Grid, h: int, *, confidence: float = 0.95) -> pd.DataFrame:
     return pd.concat([gold, out], ignore_index=True)
 
 
-def grid_issues(grid: Grid) -> pd.DataFrame:
+def grid_issues(grid: Grid) -> Issues:
     """Problems found while testing (skipped hypotheses by reason, undefined LLM tests), as data issues."""
-    rows = []
+    found = []
     if len(grid.skipped):
         for reason, n in grid.skipped["reason"].value_counts().sort_index().items():
-            rows.append({"check": "hypotheses_skipped", "count": int(n),
-                         "rule": "hypotheses are skipped and counted in n_hypotheses_skipped", "detail": reason})
-    n_undef = int((~grid.defined).sum())
-    if n_undef:
-        rows.append({"check": "llm_test_undefined", "count": n_undef,
-                     "rule": "a configuration's share is 0 or 1 in a group: the logit MLE does not exist; "
-                             "conclusion none (what an iterated GLM reports), p_value empty",
-                     "detail": f"{n_undef / grid.error.size:.4f} of pairs"})
-    return pd.DataFrame(rows, columns=["check", "count", "rule", "detail"])
-
-
-def none_if_nan(value):
-    """``None`` for a NaN (undefined, e.g. no eligible pair), else the value: ``out.record`` refuses NaN."""
-    try:
-        return None if value is None or np.isnan(value) else value
-    except TypeError:
-        return value
-
-
-def record_key(name) -> str:
-    """A model / prompt name as a ``results.json`` key part: characters other than letters, digits and
-    ``_ . - + / ( ) [ ] :`` and spaces become ``_`` (e.g. ``threshold=0.05`` -> ``threshold_0.05``)."""
-    import re
-
-    key = re.sub(r"[^A-Za-z0-9_.\-+/ ()\[\]:]", "_", str(name))
-    return key if key and re.match(r"[A-Za-z0-9_]", key[0]) else "_" + key
+            found.append(DataIssue("hypotheses_skipped", int(n),
+                                   "hypotheses are skipped and counted in n_hypotheses_skipped", reason))
+    n_undefined = int((~grid.defined).sum())
+    if n_undefined:
+        found.append(DataIssue("llm_test_undefined", n_undefined,
+                               "a configuration's share is 0 or 1 in a group: the logit MLE does not exist; "
+                               "conclusion none (what an iterated GLM reports), p_value empty",
+                               f"{n_undefined / grid.error.size:.4f} of pairs"))
+    return tuple(found)

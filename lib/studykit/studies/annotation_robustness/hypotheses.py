@@ -13,7 +13,7 @@ import pandas as pd
 from studykit.errors import InputError
 
 from .load import AnnotationData
-from .schema import HYPOTHESIS_COLUMNS
+from .columns import HYPOTHESIS_COLUMNS
 
 
 def hypothesis_id(label_value: str, group_column: str, group_a: str, group_b: str) -> str:
@@ -40,8 +40,7 @@ def resolve_hypotheses(data: AnnotationData, hypotheses: pd.DataFrame | None, mi
     ``gold_x_a, gold_n_a, gold_x_b, gold_n_b``. A hypothesis is skipped, with its
     ``reason``, when its label is not a gold class, a level does not occur, a group has
     fewer than ``min_group_size`` items, or the gold proportion is 0 or 1 in a group (the
-    logit MLE does not exist; the issue's rule names 0, and 1 is the same case for the
-    complementary class).
+    logit MLE does not exist: a share of 1 for class k is a share of 0 for the rest).
     """
     cols = list(data.groups)
     if hypotheses is None:

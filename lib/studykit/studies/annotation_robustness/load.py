@@ -1,37 +1,52 @@
 """Read and check the raw data; encode it as integer arrays for the counting hot path.
 
 Every problem in the raw data is either a one-line :class:`~studykit.errors.InputError`
-(a missing column, a duplicated item, an unknown group column) or a counted issue with a
-documented rule, returned in :attr:`AnnotationData.issues` for ``out.note_data_issue``:
+(a missing column, a duplicated item, an unknown group column) or a
+:class:`~studykit.issues.DataIssue` with a documented rule, returned beside the data
+(``encode`` and ``load`` return ``(result, issues)``) for ``out.note_issues``:
 
-=====================  ===========================================================================
-check                  rule
-=====================  ===========================================================================
-missing_gold           items without a gold label are left out of every analysis
-unknown_items          annotation rows whose item_id is not in items are left out
-duplicate_annotations  a second row for the same item x configuration is left out (first kept)
-missing_labels         NA labels are left out of that configuration's tests and quality scores
-invalid_labels         labels that are not gold classes are treated like missing labels
-partial_coverage       configurations that label only some items are tested on the items they label
-missing_group_value    items with NA in a group column belong to no group of that column
-no_seed_column         without a ``seed`` column every configuration gets seed 0
-=====================  ===========================================================================
+=========================  =======================================================================
+check                      rule
+=========================  =======================================================================
+duplicate_items            an item row repeated exactly is kept once (an item_id repeated with
+                           different values is refused)
+missing_gold               items without a gold label are left out of every analysis
+unknown_items              annotation rows whose item_id is not in items are left out
+duplicate_annotations      a second row for the same item x configuration is left out (first kept)
+missing_labels             NA labels are left out of that configuration's tests and quality scores
+invalid_labels             labels that are not gold classes are treated like missing labels
+partial_coverage           configurations that label only some items are tested on the items
+                           they label
+non_numeric_group_value    in a group column whose levels are mostly numbers (e.g. years), a value
+                           that is not a number is treated as missing
+missing_group_value        items with NA in a group column belong to no group of that column
+group_column_single_level  a group column with fewer than two levels yields no hypothesis
+no_seed_column             without a ``seed`` column every configuration gets seed 0
+duplicate_hypotheses       a hypotheses row repeating the label, column and levels of an earlier
+                           row is left out
+=========================  =======================================================================
+
+Refused with an InputError: a missing column, an item_id repeated with different values,
+NA in item_id, model, prompt, temperature or seed, a temperature that is not a number in
+[0, :data:`~.columns.MAX_TEMPERATURE`], fewer than two gold classes, no annotation rows,
+and a hypotheses file with no rows, missing values or a repeated hypothesis_id.
 
 Raw files are only read, never modified.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.issues import DataIssue, Issues, examples
 from studykit.paths import resolve
 from studykit.tables import read_table, require_columns
 
-from .schema import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS
+from .columns import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS, MAX_TEMPERATURE
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,8 +72,6 @@ class AnnotationData:
         Item position and configuration id of every valid annotation row.
     ann_label : ndarray of int8
         Class code of every valid annotation row.
-    issues : DataFrame
-        check, count, rule, detail for every data problem found.
     """
 
     items: pd.DataFrame
@@ -70,7 +83,6 @@ class AnnotationData:
     ann_item: np.ndarray
     ann_config: np.ndarray
     ann_label: np.ndarray
-    issues: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["check", "count", "rule", "detail"]))
 
     @property
     def n_items(self) -> int:
@@ -190,31 +202,59 @@ def read_annotations(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def read_hypotheses(path: str | Path) -> pd.DataFrame:
+def read_hypotheses(path: str | Path) -> tuple[pd.DataFrame, Issues]:
+    """Read an explicit hypotheses file; returns ``(hypotheses, issues)`` (rules: module docstring)."""
+    where = f"hypotheses file {resolve(path)}"
     df = read_table(path, what="hypotheses")
-    require_columns(df, HYPOTHESIS_COLUMNS, what=f"hypotheses file {resolve(path)}")
+    require_columns(df, HYPOTHESIS_COLUMNS, what=where)
     df = df[list(HYPOTHESIS_COLUMNS)].copy()
+    if df.empty:
+        raise InputError(f"{where}: no rows")
     for c in HYPOTHESIS_COLUMNS:
         df[c] = _str_values(df[c])
-    if df["hypothesis_id"].isna().any():
-        raise InputError(f"hypotheses file {resolve(path)}: column 'hypothesis_id' has missing values")
+        if df[c].isna().any():
+            raise InputError(f"{where}: column '{c}' has {int(df[c].isna().sum())} missing values")
     dup = df["hypothesis_id"].duplicated()
     if dup.any():
-        raise InputError(f"hypotheses file {resolve(path)}: hypothesis_id '{df['hypothesis_id'][dup].iloc[0]}' "
-                         "appears more than once")
-    return df.reset_index(drop=True)
+        raise InputError(f"{where}: hypothesis_id '{df['hypothesis_id'][dup].iloc[0]}' appears more than once")
+    issues = _Collector()
+    repeated = df.duplicated(subset=list(HYPOTHESIS_COLUMNS[1:]), keep="first")
+    issues.add("duplicate_hypotheses", int(repeated.sum()), "a hypotheses row repeating the label, column and "
+               "levels of an earlier row is left out", detail=examples(df.loc[repeated, "hypothesis_id"]))
+    return df.loc[~repeated].reset_index(drop=True), issues.as_tuple()
 
 
-class _Issues:
+class _Collector:
+    """Collects the data issues of one call; a check with count 0 is not an issue."""
+
     def __init__(self) -> None:
-        self.rows: list[dict] = []
+        self.found: list[DataIssue] = []
 
     def add(self, check: str, count: int, rule: str, detail: str = "") -> None:
         if count:
-            self.rows.append({"check": check, "count": int(count), "rule": rule, "detail": detail})
+            self.found.append(DataIssue(check, int(count), rule, detail))
 
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["check", "count", "rule", "detail"])
+    def as_tuple(self) -> Issues:
+        return tuple(self.found)
+
+
+def _numeric_levels_only(values: pd.Series, column: str, issues: "_Collector") -> pd.Series:
+    """``values`` with non-numbers set to NA when most distinct levels are numbers (e.g. years).
+
+    Rule: when at least two distinct levels parse as numbers and they are more than half
+    of the levels, a level that does not (``"twenty-twenty"`` among years) is treated as
+    missing and reported as ``non_numeric_group_value``.
+    """
+    levels = pd.Series(values.dropna().unique())
+    if levels.empty:
+        return values
+    numeric = pd.to_numeric(levels, errors="coerce").notna().to_numpy()
+    if numeric.all() or numeric.sum() < 2 or numeric.mean() <= 0.5:
+        return values
+    bad = values.isin(set(levels[~numeric]))
+    issues.add("non_numeric_group_value", int(bad.sum()), "in a group column whose levels are mostly numbers, a "
+               "value that is not a number is treated as missing", detail=f"{column}: {examples(levels[~numeric])}")
+    return values.mask(bad)
 
 
 def _int_lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -236,9 +276,9 @@ def _int_lookup(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[str],
-           *, what_items: str = "items", what_annotations: str = "annotations") -> AnnotationData:
-    """Check raw tables and encode them (see the module docstring for the rules)."""
-    issues = _Issues()
+           *, what_items: str = "items", what_annotations: str = "annotations") -> tuple[AnnotationData, Issues]:
+    """Check raw tables and encode them; returns ``(data, issues)`` (rules: the module docstring)."""
+    issues = _Collector()
     require_columns(items, ITEM_COLUMNS, what=what_items)
     require_columns(annotations, ANNOTATION_COLUMNS, what=what_annotations)
     for col in group_columns:
@@ -247,9 +287,16 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     if items["item_id"].isna().any():
         raise InputError(f"{what_items}: column 'item_id' has missing values")
     ids = _str_values(items["item_id"])
-    dup = ids.duplicated()
-    if dup.any():
-        raise InputError(f"{what_items}: item_id '{ids[dup].iloc[0]}' appears more than once")
+    if ids.duplicated().any():
+        exact = items.duplicated(keep="first").to_numpy()
+        conflicting = ids[~exact].duplicated()
+        if conflicting.any():
+            raise InputError(f"{what_items}: item_id '{ids[~exact][conflicting].iloc[0]}' appears more than once "
+                             "with different values")
+        issues.add("duplicate_items", int(exact.sum()), "an item row repeated exactly is kept once",
+                   detail=examples(ids[exact]))
+        items = items.loc[~exact].reset_index(drop=True)
+        ids = _str_values(items["item_id"])
 
     gold_s = _str_values(items["gold"])
     no_gold = gold_s.isna().to_numpy()
@@ -275,6 +322,8 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
         issues.add("missing_human_single", int(pd.isna(hs).sum()),
                    "items without human_single are left out of the single-rater subsample")
 
+    for col in group_columns:
+        it[col] = _numeric_levels_only(it[col], col, issues)
     groups: dict[str, tuple[np.ndarray, tuple[str, ...]]] = {}
     for col in group_columns:
         codes, levels = _codes(it[col])
@@ -283,24 +332,30 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
                    detail=col)
         codes = np.where(codes < 0, len(levels), codes).astype(np.int32)
         groups[col] = (codes, tuple(str(v) for v in levels))
+        if len(levels) < 2:
+            issues.add("group_column_single_level", 1, "a group column with fewer than two levels yields no "
+                       "hypothesis", detail=f"{col}: {examples(levels) or 'no level'}")
 
-    # ---- annotations -------------------------------------------------------------------
-    ann = annotations
-    n_rows = len(ann)
+    n_rows = len(annotations)
     if n_rows == 0:
         raise InputError(f"{what_annotations}: no rows")
     for c in ("model", "prompt", "temperature"):
-        if ann[c].isna().any():
-            raise InputError(f"{what_annotations}: column '{c}' has {int(ann[c].isna().sum())} missing values "
+        if annotations[c].isna().any():
+            raise InputError(f"{what_annotations}: column '{c}' has {int(annotations[c].isna().sum())} missing values "
                              "(a configuration needs model, prompt and temperature)")
-    if not pd.api.types.is_numeric_dtype(ann["temperature"]):
-        temp = pd.to_numeric(ann["temperature"], errors="coerce")
+    if not pd.api.types.is_numeric_dtype(annotations["temperature"]):
+        temp = pd.to_numeric(annotations["temperature"], errors="coerce")
         if temp.isna().any():
             raise InputError(f"{what_annotations}: column 'temperature' must be numeric")
     else:
-        temp = ann["temperature"]
-    if "seed" in ann.columns:
-        seed = ann["seed"]
+        temp = annotations["temperature"]
+    temp_values = np.asarray(temp, dtype=float)
+    out_of_range = ~((temp_values >= 0) & (temp_values <= MAX_TEMPERATURE))
+    if out_of_range.any():
+        raise InputError(f"{what_annotations}: column 'temperature' has {int(out_of_range.sum())} values outside "
+                         f"[0, {MAX_TEMPERATURE:g}] (e.g. {examples(temp_values[out_of_range], k=2)})")
+    if "seed" in annotations.columns:
+        seed = annotations["seed"]
         if seed.isna().any():
             raise InputError(f"{what_annotations}: column 'seed' has {int(seed.isna().sum())} missing values")
     else:
@@ -309,7 +364,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
                    "configuration is then (model, prompt, temperature)")
 
     # item positions: compare as strings unless both sides are integers
-    ann_ids = ann["item_id"]
+    ann_ids = annotations["item_id"]
     if pd.api.types.is_integer_dtype(ann_ids) and pd.api.types.is_integer_dtype(items["item_id"]):
         item_pos = _int_lookup(items["item_id"].to_numpy()[keep], ann_ids.to_numpy())
     elif isinstance(ann_ids.dtype, pd.CategoricalDtype):  # look up each distinct id once
@@ -337,7 +392,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     # configuration ids, sorted by (model, prompt, temperature, seed): annotation files are
     # usually sorted by configuration, so only the first row of every run of equal keys is
     # factorised (linear, a few cheap passes over the rows), then the runs are expanded.
-    raw = [_raw_codes(ann["model"]), _raw_codes(ann["prompt"]), np.asarray(temp, dtype=float), np.asarray(seed)]
+    raw = [_raw_codes(annotations["model"]), _raw_codes(annotations["prompt"]), np.asarray(temp, dtype=float), np.asarray(seed)]
     start = np.zeros(n_rows, dtype=bool)
     start[0] = True
     for a in raw:
@@ -345,7 +400,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     heads = np.flatnonzero(start)
     run_id = np.cumsum(start, dtype=np.int32) - 1
     del start
-    head_vals = [_head_values(ann[c], r, heads) for c, r in zip(("model", "prompt"), raw[:2])] + \
+    head_vals = [_head_values(annotations[c], r, heads) for c, r in zip(("model", "prompt"), raw[:2])] + \
         [pd.Series(raw[2][heads]), pd.Series(raw[3][heads])]
     parts = [_codes(v) for v in head_vals]
     head_codes, conf_uniques = _combine(parts)
@@ -365,7 +420,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     n_rows_conf = np.bincount(conf_codes, minlength=n_conf)
 
     # labels -> class codes
-    lab = ann["label"]
+    lab = annotations["label"]
     if isinstance(lab.dtype, pd.CategoricalDtype):
         cat_str = _str_values(pd.Series(lab.cat.categories.to_numpy()))
         lut = np.append(class_index.get_indexer(cat_str.fillna("\0missing")), -2).astype(np.int8)
@@ -431,17 +486,22 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     data = AnnotationData(
         items=it, classes=classes, gold=gold, human=human, groups=groups, configs=configs,
         ann_item=item_pos[valid], ann_config=conf_codes[valid], ann_label=label[valid].astype(np.int8),
-        issues=issues.frame(),
     )
-    return data
+    return data, issues.as_tuple()
 
 
-def load(params) -> tuple[AnnotationData, pd.DataFrame | None]:
-    """Read and encode the inputs named by ``params``; hypotheses are None when not given."""
+def load(params) -> tuple[tuple[AnnotationData, pd.DataFrame | None], Issues]:
+    """Read and encode the inputs named by ``params``: ``((data, hypotheses), issues)``.
+
+    ``hypotheses`` is None when ``params.hypotheses_path`` is not given.
+    """
     items = read_items(params.items_path)
     annotations = read_annotations(params.annotations_path)
-    data = encode(items, annotations, list(params.group_columns),
+    data, issues = encode(items, annotations, list(params.group_columns),
                   what_items=f"items file {resolve(params.items_path)}",
                   what_annotations=f"annotations file {resolve(params.annotations_path)}")
-    hyps = read_hypotheses(params.hypotheses_path) if params.hypotheses_path else None
-    return data, hyps
+    hyps = None
+    if params.hypotheses_path:
+        hyps, hypothesis_issues = read_hypotheses(params.hypotheses_path)
+        issues = issues + hypothesis_issues
+    return (data, hyps), issues

@@ -36,7 +36,7 @@ from .analysis import Grid, logit_tests
 from .counts import label_counts
 from .hypotheses import gold_level_counts
 from .load import AnnotationData
-from .schema import CONCLUSIONS
+from .columns import CONCLUSIONS
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,12 @@ def _rates(concl: np.ndarray, gold_concl: np.ndarray) -> dict[str, float]:
     }
 
 
+def _rmse(errors: np.ndarray) -> float:
+    """Root mean square of the defined errors; NaN when none is defined (no estimate in any group)."""
+    e = np.asarray(errors, dtype=float)
+    return float(np.sqrt(np.nanmean(e ** 2))) if (~np.isnan(e)).any() else float("nan")
+
+
 def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: int, *, seed: int = 0,
                alpha: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Human-only, LLM-only and PPI conclusions over random human subsamples.
@@ -165,7 +171,7 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
         references.append(("human_single", data.human))
     rows = []
     llm = _rates(grid.conclusion, gold_concl)
-    llm_rmse = float(np.sqrt(np.nanmean((grid.effect - gold_eff[:, None]) ** 2)))
+    llm_rmse = _rmse(grid.effect - gold_eff[:, None])
     llm_cover = _wald_coverage(grid.x_a, grid.n_a, grid.x_b, grid.n_b, gold_eff[:, None], alpha)
     col_idx = hyps["col_idx"].to_numpy()
     K = len(data.classes)
@@ -230,7 +236,7 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
                 eff = np.where((hn_a > 0) & (hn_b > 0), res.diff, np.nan)
                 hc = _conclusion(np.nan_to_num(eff), p, alpha)
                 rows.append({"method": "human_only", "human_labels": ref_name, **base, **_rates(hc, gold_concl),
-                             "rmse_effect": float(np.sqrt(np.nanmean((eff - gold_eff) ** 2))),
+                             "rmse_effect": _rmse(eff - gold_eff),
                              "ci_coverage": _wald_coverage(hx_a, hn_a, hx_b, hn_b, gold_eff, alpha),
                              "undefined_share": float((~defined).mean())})
                 pp = ppi_difference(tuple(parts[f"{x}_a"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
@@ -238,7 +244,7 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
                                     alpha=alpha)
                 pc = _conclusion(np.nan_to_num(pp.estimate), pp.p_value, alpha)
                 rows.append({"method": "ppi", "human_labels": ref_name, **base, **_rates(pc, gold_concl),
-                             "rmse_effect": float(np.sqrt(np.nanmean((pp.estimate - gold_eff[:, None]) ** 2))),
+                             "rmse_effect": _rmse(pp.estimate - gold_eff[:, None]),
                              "ci_coverage": float(np.mean(((pp.ci_low <= gold_eff[:, None]) &
                                                            (gold_eff[:, None] <= pp.ci_high))[pp.valid]))
                              if pp.valid.any() else np.nan,
@@ -253,3 +259,14 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     summary = summary.sort_values(["human_labels", "method", "n_human"],
                                   key=lambda s: s.map(order) if s.name == "method" else s, kind="stable")
     return summary.reset_index(drop=True), per_rep
+
+
+def record_stem(row) -> str:
+    """``results.json`` key stem of a row of the :func:`mitigation` summary.
+
+    ``mitigation.<method>[_<human labels>].n<size>``; the gold labels (and the LLM-only
+    method, which uses none) add no suffix, e.g. ``mitigation.ppi.n100`` and
+    ``mitigation.ppi_human_single.n100``.
+    """
+    suffix = "" if row.human_labels in ("none", "gold") else f"_{row.human_labels}"
+    return f"mitigation.{row.method}{suffix}.n{row.n_human}"

@@ -1,18 +1,8 @@
-"""Parameters and raw-data columns of the annotation-robustness ("LLM hacking") study.
+"""Parameters of the annotation-robustness ("LLM hacking") study.
 
-Raw data (CSV, TSV, Parquet or JSONL; see ``docs/studies/annotation_robustness.md``):
-
-items
-    ``item_id``, ``gold`` (the human label), covariate columns named in ``group_columns``;
-    optional ``text`` and ``human_single`` (the label of one randomly chosen human rater,
-    a noisy human annotator used by the mitigation analysis).
-annotations
-    one row per item x configuration: ``item_id``, ``model``, ``prompt``, ``temperature``,
-    ``label``; optional ``seed``, ``confidence``. A configuration is the distinct
-    (model, prompt, temperature, seed).
-hypotheses (optional)
-    ``hypothesis_id``, ``label_value``, ``group_column``, ``group_a``, ``group_b``. When absent,
-    every class against the rest x every pair of levels of every ``group_columns`` column.
+The raw-data columns are described in :mod:`.columns`. :meth:`Params.prepare` is the
+one place that calls the data generators (the paper-scale simulation, the real
+sentiment data); the generators themselves never import the parameters.
 """
 from __future__ import annotations
 
@@ -23,16 +13,6 @@ from pydantic import Field, field_validator
 from studykit.params import InputPath, StudyParams
 
 NAME = "annotation_robustness"
-
-ITEM_COLUMNS = ("item_id", "gold")
-ANNOTATION_COLUMNS = ("item_id", "model", "prompt", "temperature", "label")
-OPTIONAL_ANNOTATION_COLUMNS = ("seed", "confidence")
-HYPOTHESIS_COLUMNS = ("hypothesis_id", "label_value", "group_column", "group_a", "group_b")
-CONFIG_COLUMNS = ("model", "prompt", "temperature", "seed")
-ERROR_TYPES = ("correct", "type_I", "type_II", "type_S")
-CONCLUSIONS = ("a_larger", "b_larger", "none")
-PAIR_COLUMNS = ("hypothesis_id", "model", "prompt", "temperature", "seed", "effect", "p_value", "conclusion",
-                "gold_effect", "gold_p_value", "gold_conclusion", "error")
 
 
 class Params(StudyParams):
@@ -60,7 +40,7 @@ class Params(StudyParams):
                                                            description="formats of tables/pairs")
     simulated: Literal["none", "paper_scale"] = Field(
         "none", description="paper_scale: generate 13M simulated labels (cached) and analyse them")
-    # --- real-data profile (issue 9; module sentiment_real.py is owned by its helper) ---
+    # real-data profile: inputs built from the Hutto & Gilbert corpus by sentiment_inputs.py
     dataset: Literal["files", "sentiment_real"] = Field(
         "files", description="files: read items/annotations paths; sentiment_real: build them from the "
                              "Hutto & Gilbert (2014) human-rated sentences and offline sentiment annotators")
@@ -85,7 +65,7 @@ class Params(StudyParams):
     def prepare(self) -> "Params":
         """Fill in generated inputs: the real sentiment data or the paper-scale simulation."""
         if self.dataset == "sentiment_real":
-            from .sentiment_real import build_inputs
+            from .sentiment_inputs import build_inputs
 
             return self.model_copy(update=build_inputs(self))
         if self.simulated == "paper_scale":

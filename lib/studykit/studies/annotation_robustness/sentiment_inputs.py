@@ -1,9 +1,9 @@
-"""Real data for the annotation-robustness study: human-rated sentences and real offline annotators.
+"""Inputs of the ``sentiment_real`` profile: human-rated sentences and real offline annotators.
 
 ``build_inputs(params)`` turns the 23,703 texts of Hutto & Gilbert (ICWSM 2014;
 :mod:`.hutto_data`) into the study's raw-data files, and labels them with the
-offline sentiment annotators of :mod:`.annotators`; ``real_data_findings``
-summarises what the grid of tests shows on these data.
+offline sentiment annotators of :mod:`.annotators`. What the grid of tests shows
+on these data is summarised by :mod:`.sentiment_findings`.
 
 Items (one per text)
     ``item_id`` (``<source>:<ID>``), ``gold``, ``text``, the covariates
@@ -51,9 +51,10 @@ import pandas as pd
 
 from studykit.errors import InputError, ParamError
 from studykit.fileio import write_json_atomic
+from studykit.issues import DataIssue, Issues
 from studykit.simcache import ensure_generated
 
-from . import annotators as ann
+from . import annotators
 from . import hutto_data
 
 STUDY = "annotation_robustness"
@@ -80,7 +81,7 @@ CITATION = ("Hutto, C.J. & Gilbert, E.E. (2014). VADER: A Parsimonious Rule-base
 # ---------------------------------------------------------------------------------------------
 def gold_labels(mean_rating, threshold: float = GOLD_THRESHOLD) -> np.ndarray:
     """positive if mean > t, negative if mean < -t, neutral otherwise."""
-    return ann.threshold_labels(mean_rating, threshold)
+    return annotators.threshold_labels(mean_rating, threshold)
 
 
 def word_counts(texts: pd.Series) -> np.ndarray:
@@ -184,12 +185,12 @@ def _group_columns(params) -> list[str]:
 
 
 def _write_scores(folder: Path, items: pd.DataFrame, use_emb: bool) -> None:
-    scores = ann.lexicon_scores(items["item_id"].tolist(), items["text"].tolist())
+    scores = annotators.lexicon_scores(items["item_id"].tolist(), items["text"].tolist())
     scores.to_parquet(folder / SCORES_FILE, index=False)
     if use_emb:
-        model = ann.load_embedding_model()
-        np.save(folder / EMBEDDINGS_FILE, ann.embed(items["text"].tolist(), model))
-        desc = np.stack([ann.embed(list(d), model) for d in ann.LABEL_DESCRIPTIONS.values()])
+        model = annotators.load_embedding_model()
+        np.save(folder / EMBEDDINGS_FILE, annotators.embed(items["text"].tolist(), model))
+        desc = np.stack([annotators.embed(list(d), model) for d in annotators.LABEL_DESCRIPTIONS.values()])
         np.save(folder / DESCRIPTIONS_FILE, desc)
 
 
@@ -198,16 +199,16 @@ def build_annotations(items: pd.DataFrame, scores_dir: Path, use_emb: bool, seed
     scores = pd.read_parquet(scores_dir / SCORES_FILE)
     if scores["item_id"].tolist() != items["item_id"].tolist():
         raise InputError(f"sentiment_real: cached scores in {scores_dir} do not match the items")
-    frames = [ann.lexicon_annotations(scores)]
+    frames = [annotators.lexicon_annotations(scores)]
     if use_emb:
         emb = np.load(scores_dir / EMBEDDINGS_FILE)
         desc = np.load(scores_dir / DESCRIPTIONS_FILE)
-        frames.append(ann.zero_shot_annotations(items["item_id"].tolist(), emb,
-                                                dict(zip(ann.LABEL_DESCRIPTIONS, desc))))
-        frames.append(ann.logreg_annotations(items["item_id"].tolist(), emb, items["gold"].to_numpy(), seed))
+        frames.append(annotators.zero_shot_annotations(items["item_id"].tolist(), emb,
+                                                dict(zip(annotators.LABEL_DESCRIPTIONS, desc))))
+        frames.append(annotators.logreg_annotations(items["item_id"].tolist(), emb, items["gold"].to_numpy(), seed))
     out = pd.concat(frames, ignore_index=True)
     out["label"] = out["label"].astype(str)
-    return out[ann.ANNOTATION_COLUMNS]
+    return out[annotators.ANNOTATION_COLUMNS]
 
 
 def build_inputs(params) -> dict[str, Any]:
@@ -222,12 +223,12 @@ def build_inputs(params) -> dict[str, Any]:
     """
     seed = int(getattr(params, "seed", 0))
     max_items = getattr(params, "sentiment_max_items", None)
-    use_emb = ann.resolve_embeddings(getattr(params, "sentiment_embeddings", "auto"))
+    use_emb = annotators.resolve_embeddings(getattr(params, "sentiment_embeddings", "auto"))
     group_columns = _group_columns(params)
     corpus = hutto_data.load_corpus()
     all_items, extra = corpus_items(corpus, seed)
     items = select_items(all_items, max_items, seed)
-    versions = ann.annotator_versions(use_emb)
+    versions = annotators.annotator_versions(use_emb)
     text_key = _texts_digest(items)
 
     scores_params = {"texts_sha256": text_key, "embeddings": use_emb, "versions": versions,
@@ -236,8 +237,8 @@ def build_inputs(params) -> dict[str, Any]:
                                   lambda folder: _write_scores(folder, items, use_emb))
 
     build_params = {**scores_params, "seed": seed, "max_items": max_items, "gold_threshold": GOLD_THRESHOLD,
-                    "thresholds": {k: list(v) for k, v in ann.LEXICON_THRESHOLDS.items()},
-                    "logreg": {"sizes": list(ann.LOGREG_SIZES), "seeds": list(ann.LOGREG_SEEDS)}}
+                    "thresholds": {k: list(v) for k, v in annotators.LEXICON_THRESHOLDS.items()},
+                    "logreg": {"sizes": list(annotators.LOGREG_SIZES), "seeds": list(annotators.LOGREG_SEEDS)}}
 
     def write(folder: Path) -> None:
         items.to_parquet(folder / ITEMS_FILE, index=False)
@@ -270,185 +271,16 @@ def build_info(params) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-# ---------------------------------------------------------------------------------------------
-# findings
-# ---------------------------------------------------------------------------------------------
-_HYP_RE = re.compile(r"^(?P<label_value>.+?) ~ (?P<group_column>[^:]+): (?P<group_a>.+) vs (?P<group_b>.+)$")
+def corpus_checks(params) -> tuple[pd.DataFrame, Issues]:
+    """The corpus parsing rules of :mod:`.hutto_data` and how often each applied.
 
-
-def _hypothesis_table(pairs: pd.DataFrame, items: pd.DataFrame, group_columns: list[str]) -> pd.DataFrame:
-    """hypothesis_id -> label_value, group_column, group_a, group_b (from pairs' columns, else from the ids)."""
-    cols = ["label_value", "group_column", "group_a", "group_b"]
-    if all(c in pairs.columns for c in cols):
-        return pairs[["hypothesis_id", *cols]].astype(str).drop_duplicates("hypothesis_id").reset_index(drop=True)
-    from .hypotheses import generate_hypotheses
-
-    levels = {c: tuple(sorted(items[c].dropna().astype(str).unique())) for c in group_columns if c in items}
-    gen = generate_hypotheses(tuple(sorted(items["gold"].dropna().astype(str).unique())), levels)
-    ids = pd.Series(pairs["hypothesis_id"].astype(str).unique())
-    known = gen.set_index("hypothesis_id")
-    rows = []
-    for h in ids:
-        if h in known.index:
-            r = known.loc[h]
-            rows.append((h, r.label_value, r.group_column, r.group_a, r.group_b))
-            continue
-        m = _HYP_RE.match(h)
-        if not m:
-            raise InputError(f"real_data_findings: cannot read hypothesis_id '{h}' (need label ~ column: a vs b)")
-        rows.append((h, *m.groups()))
-    return pd.DataFrame(rows, columns=["hypothesis_id", *cols])
-
-
-def _config_name(df: pd.DataFrame) -> pd.Series:
-    """``model/prompt``, plus ``/T=<temperature>`` and ``/seed=<seed>`` where a model x prompt has several."""
-    model, prompt = df["model"].astype(str), df["prompt"].astype(str)
-    name = model + "/" + prompt
-    key = [model, prompt]
-    for col, tag in (("temperature", "T"), ("seed", "seed")):
-        if col in df.columns:
-            several = df.groupby(key, observed=True)[col].transform("nunique") > 1
-            name = name.where(~several, name + f"/{tag}=" + df[col].astype(str))
-    return name
-
-
-def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, params) -> dict[str, pd.DataFrame]:
-    """What the real run shows beyond the simulation.
-
-    Parameters
-    ----------
-    pairs : DataFrame
-        The per-pair table (``tables/pairs.csv``): hypothesis_id, model, prompt,
-        temperature, seed, effect, p_value, conclusion, gold_effect, gold_p_value,
-        gold_conclusion, error (optionally label_value, group_column, group_a, group_b).
-    items : DataFrame
-        The items read by the study (item_id, gold, covariates, optional human_single).
-    params : Params
-        The prepared parameters (``group_columns``; ``items_path`` for the build info).
-
-    Returns
-    -------
-    dict of DataFrames
-        ``summary`` (key, value: the headline numbers, for ``out.record``),
-        ``source_flips`` (each source comparison: gold result and which configurations
-        flip it), ``flips_by_annotator`` (per model: how many source comparisons at least
-        one of its configurations flips, how many all of them flip, and how many its
-        threshold / wording / sample choice decides), ``risk_by_source`` (risk of the
-        comparisons involving each source, by model), ``risk_by_prompt`` (risk of every
-        model x prompt on all and on source hypotheses), ``human_vs_gold`` (how often
-        one random rater agrees with the mean-of-raters gold, by source) and
-        ``corpus_checks`` (the parsing rules applied and their counts, when the build
-        info is found).
+    Returns ``(checks, issues)``: the table (check, count, rule) of every rule, and one
+    :class:`~studykit.issues.DataIssue` per rule that applied to at least one text.
     """
-    need = ["hypothesis_id", "model", "prompt", "seed", "conclusion", "gold_conclusion", "error", "gold_effect",
-            "gold_p_value"]
-    missing = [c for c in need if c not in pairs.columns]
-    if missing:
-        raise InputError(f"real_data_findings: pairs lacks column '{missing[0]}'")
-    group_columns = list(getattr(params, "group_columns", COVARIATES))
-    hyp = _hypothesis_table(pairs, items, group_columns)
-    p = pairs.drop(columns=[c for c in ("label_value", "group_column", "group_a", "group_b") if c in pairs.columns])
-    p = p.merge(hyp, on="hypothesis_id", how="left", validate="many_to_one")
-    for c in ("model", "prompt", "conclusion", "gold_conclusion", "error"):
-        p[c] = p[c].astype(str)
-    p["config"] = _config_name(p)
-    p["wrong"] = p["error"] != "correct"
-    n_conf = p["config"].nunique()
-    src = p[p["group_column"] == "source"]
-
-    # ---- each source comparison ------------------------------------------------------------------
-    rows = []
-    for h, g in src.groupby("hypothesis_id", sort=True):
-        w = g[g["wrong"]]
-        first = g.iloc[0]
-        rows.append({
-            "hypothesis_id": h, "label_value": first.label_value, "group_a": first.group_a, "group_b": first.group_b,
-            "gold_effect": float(first.gold_effect), "gold_p_value": float(first.gold_p_value),
-            "gold_conclusion": first.gold_conclusion, "n_configurations": int(len(g)), "n_wrong": int(len(w)),
-            "share_wrong": float(len(w) / len(g)),
-            "n_type_I": int((g["error"] == "type_I").sum()), "n_type_II": int((g["error"] == "type_II").sum()),
-            "n_type_S": int((g["error"] == "type_S").sum()),
-            "models_flipping": ", ".join(sorted(w["model"].unique())),
-            "configurations_flipping": "; ".join(sorted(w["config"].unique())),
-        })
-    source_flips = pd.DataFrame(rows, columns=[
-        "hypothesis_id", "label_value", "group_a", "group_b", "gold_effect", "gold_p_value", "gold_conclusion",
-        "n_configurations", "n_wrong", "share_wrong", "n_type_I", "n_type_II", "n_type_S", "models_flipping",
-        "configurations_flipping"])
-
-    # ---- per annotator ---------------------------------------------------------------------------------
-    rows = []
-    for model, g in src.groupby("model", sort=True):
-        per_h = g.groupby("hypothesis_id")
-        any_w = per_h["wrong"].any()
-        all_w = per_h["wrong"].all()
-        n_concl = per_h["conclusion"].nunique()
-        rows.append({"model": model, "n_configurations": int(g["config"].nunique()),
-                     "n_source_hypotheses": int(len(any_w)), "risk_source": float(g["wrong"].mean()),
-                     "n_flipped_by_some_configuration": int(any_w.sum()),
-                     "n_flipped_by_every_configuration": int(all_w.sum()),
-                     "n_decided_by_choice": int((n_concl > 1).sum())})
-    flips_by_annotator = pd.DataFrame(rows, columns=[
-        "model", "n_configurations", "n_source_hypotheses", "risk_source", "n_flipped_by_some_configuration",
-        "n_flipped_by_every_configuration", "n_decided_by_choice"])
-
-    # ---- risk by source --------------------------------------------------------------------------------------
-    rows = []
-    sources = sorted(set(src["group_a"]) | set(src["group_b"]))
-    for s in sources:
-        g = src[(src["group_a"] == s) | (src["group_b"] == s)]
-        rows.append({"source": s, "model": "all", "n_hypotheses": int(g["hypothesis_id"].nunique()),
-                     "n_pairs": int(len(g)), "risk": float(g["wrong"].mean())})
-        for model, gm in g.groupby("model", sort=True):
-            rows.append({"source": s, "model": model, "n_hypotheses": int(gm["hypothesis_id"].nunique()),
-                         "n_pairs": int(len(gm)), "risk": float(gm["wrong"].mean())})
-    risk_by_source = pd.DataFrame(rows, columns=["source", "model", "n_hypotheses", "n_pairs", "risk"])
-
-    # ---- by model x prompt -----------------------------------------------------------------------------------
-    allp = p.groupby(["model", "prompt"], sort=True).agg(n_configurations=("config", "nunique"),
-                                                          risk_all=("wrong", "mean"))
-    srcp = src.groupby(["model", "prompt"], sort=True).agg(risk_source=("wrong", "mean"),
-                                                           n_source_flipped=("wrong", "sum"))
-    risk_by_prompt = allp.join(srcp, how="left").reset_index()
-
-    # ---- one human rater vs the mean of raters -----------------------------------------------------------------
-    human_vs_gold = pd.DataFrame(columns=["source", "n_items", "agreement", "gold_positive", "gold_neutral",
-                                          "gold_negative"])
-    if "human_single" in items.columns and "source" in items.columns:
-        rows = []
-        for s, g in [("all", items), *sorted(items.groupby("source"), key=lambda kv: kv[0])]:
-            ok = g["human_single"].notna()
-            rows.append({"source": s, "n_items": int(len(g)),
-                         "agreement": float((g.loc[ok, "human_single"].astype(str) == g.loc[ok, "gold"].astype(str)).mean()),
-                         **{f"gold_{c}": float((g["gold"].astype(str) == c).mean()) for c in ann.LABELS}})
-        human_vs_gold = pd.DataFrame(rows)
-
-    # ---- corpus checks ------------------------------------------------------------------------------------------
     try:
-        checks = pd.DataFrame(build_info(params)["corpus_checks"])
+        checks = pd.DataFrame(build_info(params)["corpus_checks"], columns=["check", "count", "rule"])
     except (InputError, KeyError, TypeError, AttributeError):
         checks = pd.DataFrame(columns=["check", "count", "rule"])
-
-    # ---- headline numbers ---------------------------------------------------------------------------------------
-    gold_sig = source_flips["gold_conclusion"] != "none"
-    summary = {
-        "n_configurations": n_conf,
-        "n_hypotheses": int(p["hypothesis_id"].nunique()),
-        "risk_overall": float(p["wrong"].mean()),
-        "n_source_hypotheses": int(len(source_flips)),
-        "n_source_gold_significant": int(gold_sig.sum()),
-        "n_source_flippable": int((source_flips["n_wrong"] > 0).sum()),
-        "n_source_false_positive_possible": int(((~gold_sig) & (source_flips["n_type_I"] > 0)).sum()),
-        "n_source_hideable": int((gold_sig & (source_flips["n_type_II"] > 0)).sum()),
-        "n_source_reversible": int((gold_sig & (source_flips["n_type_S"] > 0)).sum()),
-        "risk_source": float(src["wrong"].mean()) if len(src) else None,
-    }
-    for model, g in p.groupby("model", sort=True):
-        summary[f"risk_by_annotator.{model}"] = float(g["wrong"].mean())
-    if len(human_vs_gold):
-        summary["single_rater_agreement"] = float(human_vs_gold.loc[human_vs_gold["source"] == "all",
-                                                                    "agreement"].iloc[0])
-    summary_df = pd.DataFrame({"key": list(summary), "value": pd.Series(list(summary.values()), dtype=object)})
-    return {"summary": summary_df, "source_flips": source_flips, "flips_by_annotator": flips_by_annotator,
-            "risk_by_source": risk_by_source, "risk_by_prompt": risk_by_prompt, "human_vs_gold": human_vs_gold,
-            "corpus_checks": checks}
+    issues = tuple(DataIssue(str(c), int(n), str(r), "Hutto & Gilbert corpus, all 23,703 texts")
+                   for c, n, r in checks[["check", "count", "rule"]].itertuples(index=False) if n)
+    return checks, issues
