@@ -7,6 +7,9 @@ References
 Cox (1972) proportional hazards with Efron (1977) ties; Lin & Wei (1989)
 robust (sandwich) variance clustered by repository; Grambsch & Therneau (1994)
 scaled Schoenfeld residual test.
+
+Size: one module for the Cox family (design matrix, fit, cluster-robust variance, Schoenfeld test, piecewise
+and per-agent hazard ratios with profile intervals), which share the design and variance helpers.
 """
 from __future__ import annotations
 

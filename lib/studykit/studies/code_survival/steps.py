@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from studykit.issues import DataIssue
@@ -158,6 +159,16 @@ def per_agent(events: pd.DataFrame, params: Any, clusters: Clustering) -> tuple[
                             f"per-agent HR reported without numbers (fewer than {params.min_agent_events} events or "
                             "no fit)", ", ".join(f"{a} ({e} events)" for a, e in zip(bad.agent, bad.events))),)
     return table, issues
+
+
+def per_agent_records(table: pd.DataFrame, name: Any) -> dict[str, Any]:
+    """``cox.hr_by_agent.<agent>``: each agent's HR, ``None`` for a not-estimable agent (its reason is in the
+    table's ``note`` and in the ``agents_not_estimable`` data issue); ``name`` makes agent names key-safe."""
+    out: dict[str, Any] = {}
+    for agent, hr in zip(table["agent"], table["hr_vs_human"]):
+        value = float(hr) if pd.notna(hr) and np.isfinite(hr) else None
+        out[f"cox.hr_by_agent.{name(agent)}"] = value
+    return out
 
 
 @dataclass(frozen=True)
