@@ -1,0 +1,68 @@
+"""The lessons hold up: exercise solutions run and pass their checks, templates are current and run,
+and a participant's workshop runs match the shipped reference values (`studykit check`).
+
+Unit: an exercise notebook, a template file, a (study, workshop profile) run.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from studykit import cli, paths
+from studykit.runner import run_study
+from studykit.studies import STUDIES
+from studykit.workshop import write_templates
+
+ROOT = paths.project_root()
+EXERCISES = sorted((ROOT / "workshop" / "exercises").glob("*.ipynb"))
+
+
+def test_every_study_has_an_exercise_with_solutions_and_checks():
+    assert sorted(p.stem for p in EXERCISES) == sorted(STUDIES)
+    for ex in EXERCISES:
+        nb = nbformat.read(ex, as_version=4)
+        tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+        assert tags.count("solution") >= 2 and tags.count("check") == tags.count("solution"), ex.name
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{ex.name}: commit without outputs"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda p: p.stem)
+def test_exercise_solutions_pass_their_checks(exercise, tmp_path):
+    """Runs the notebook with its solutions on the studykit kernel; a failing check cell fails the test."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(exercise, as_version=4)
+    NotebookClient(nb, kernel_name="studykit", timeout=900, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    checks = [c for c in nb.cells if "check" in c.metadata.get("tags", [])]
+    for cell in checks:
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        assert text.startswith("correct"), f"{exercise.name}: {text!r}"
+
+
+def test_templates_are_the_documented_cut_of_the_embedded_data(tmp_path):
+    written = write_templates(tmp_path)
+    for path in written:
+        committed = ROOT / "workshop" / "templates" / path.relative_to(tmp_path)
+        assert committed.read_bytes() == path.read_bytes(), f"regenerate {committed} with write_templates"
+
+
+def test_own_data_walkthrough_runs_on_the_templates(tmp_path, monkeypatch):
+    """The walk-through of workshop/own-data.md: --set paths relative to the current folder, --out elsewhere."""
+    monkeypatch.chdir(ROOT / "workshop")
+    out = tmp_path / "mine"
+    code = cli.main(["run", "sycophancy_correlation", "--set", "personas_path=templates/sycophancy_correlation/personas.csv",
+                     "--set", "responses_path=templates/sycophancy_correlation/responses.csv", "--set", "n_perm=200",
+                     "--out", str(out), "--quiet"])
+    assert code == 0
+    assert json.loads((out / "results.json").read_text())["n_models"] == 3
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_workshop_runs_match_the_reference_values(study, capsys):
+    """`studykit check STUDY --profile workshop` on a fresh workshop run (the command of the workshop's wrap-up)."""
+    res = run_study(study, profile="workshop", progress=False)
+    code = cli.main(["check", study, "--profile", "workshop", "--run", str(res.out_dir)])
+    assert code == 0, capsys.readouterr().out
