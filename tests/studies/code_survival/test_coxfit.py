@@ -14,7 +14,7 @@ import pytest
 
 from studykit.errors import InputError
 from studykit.studies.code_survival.coxfit import (aggregate_units, cluster_robust_cov, fit_cox, fit_cox_rows,
-                                                   schoenfeld_test)
+                                                   partial_loglik, schoenfeld_test)
 
 TIGHT = dict(precision=1e-20, r_precision=1e-20)  # lifelines stops before its last Newton step otherwise
 
@@ -91,6 +91,10 @@ def test_aggregated_rows_equal_expanded_efron_lifelines_statsmodels():
     np.testing.assert_allclose(fit.coef, sm.params, rtol=1e-7)
     np.testing.assert_allclose(fit.se, sm.bse, rtol=1e-7)
     assert fit.log_likelihood == pytest.approx(sm.llf, rel=1e-10)
+    b = np.array([0.2, 0.1, -0.3, 0.05])  # the log-likelihood anywhere, for profile intervals
+    ll_rows = partial_loglik(rows["T"], rows["E"], rows[COV], b, weights=rows["weight"])
+    model = PHReg(df["T"].to_numpy(float), df[COV].to_numpy(float), status=df["E"].to_numpy(), ties="efron")
+    assert ll_rows == pytest.approx(model.loglike(b), rel=1e-10)
     # lifelines' weights_col treats a row as one tied event, a different likelihood from the expanded data's
     assert fit.table()["term"].tolist() == COV
 

@@ -60,7 +60,8 @@ import pandas as pd
 from studykit.errors import InputError
 from studykit.stats.results import Result
 
-__all__ = ["CoxFit", "aggregate_units", "fit_cox", "fit_cox_rows", "cluster_robust_cov", "schoenfeld_test"]
+__all__ = ["CoxFit", "aggregate_units", "fit_cox", "fit_cox_rows", "partial_loglik", "cluster_robust_cov",
+           "schoenfeld_test"]
 
 WEIGHT = "weight"
 
@@ -348,6 +349,21 @@ def fit_cox(T: np.ndarray, E: np.ndarray, X: np.ndarray, weights: np.ndarray | N
         cov = np.full((p, p), np.nan)
         note = "; ".join(filter(None, [note, "singular information matrix"]))
     return CoxFit(n_units, n_events, n, float(ll), bool(converged), int(it), note, names, beta, info, cov, U, sch)
+
+
+def partial_loglik(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray,
+                   weights: np.ndarray | None = None, strata: np.ndarray | None = None) -> float:
+    r"""Efron partial log-likelihood :math:`\ell(\beta)` of the expanded units at a given ``beta``.
+
+    For profile-likelihood intervals (:math:`\{b: 2(\ell(\hat\beta) - \ell(b)) \le \chi^2_1\}`);
+    equals statsmodels ``PHReg(ties="efron").loglike`` on the expanded units.
+    """
+    T = np.asarray(T, float)
+    E = np.asarray(E, float)
+    X = np.asarray(X, float).reshape(len(T), -1)
+    w = np.ones(len(T)) if weights is None else np.asarray(weights, float)
+    strata = np.zeros(len(T), int) if strata is None else np.asarray(strata)
+    return _terms(_layout(T, E, w, strata), X, E, w, np.asarray(beta, float).reshape(-1))[0]
 
 
 def fit_cox_rows(rows: pd.DataFrame, duration_col: str, event_col: str, covariate_cols: Sequence[str],
