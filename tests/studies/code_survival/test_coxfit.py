@@ -267,3 +267,19 @@ def test_real_slice_equals_statsmodels_efron():
                ties="efron").fit()
     np.testing.assert_allclose(fit.coef, sm.params, rtol=1e-7)
     np.testing.assert_allclose(fit.se, sm.bse, rtol=1e-7)
+
+
+def test_cluster_robust_equals_study_breslow_formula_without_ties():
+    """Without tied times the row sandwich equals the study's unit-level cluster_robust_cov (Breslow form)."""
+    try:
+        from studykit.studies.code_survival.cox import cluster_robust_cov as unit_crv
+    except ImportError:
+        from studykit.studies.code_survival.analysis import cluster_robust_cov as unit_crv
+    df = tied_units(n=600, seed=31, n_clusters=25)
+    df["T"] = df["T"] + np.random.default_rng(4).random(len(df))
+    rows, _ = aggregate_units(df, "T", "E", COV, "cluster")
+    fit = fit_cox_rows(rows, "T", "E", COV)
+    V, _ = cluster_robust_cov(fit, rows["cluster"].to_numpy(), small_sample=False)
+    ref = unit_crv(df["T"].to_numpy(float), df["E"].to_numpy(), df[COV].to_numpy(float), fit.coef, fit.covariance,
+                   df["cluster"].to_numpy())
+    np.testing.assert_allclose(V, ref, rtol=1e-8)
