@@ -1,0 +1,130 @@
+"""Benchmark: Cox models of a 300,000-unit line table, lifelines on units vs the exact aggregated-row fit.
+
+The table is a mined real table (``--table``, default ``/tmp/bund/lines.parquet`` when present) stacked
+with renamed repositories until it has ``--units`` units, or else the study's simulator. For the
+unadjusted and the adjusted (file type + log commit size) model it times
+
+(a) current: lifelines ``CoxPHFitter`` (Efron) on the unit rows, then the cluster-robust CR1 sandwich
+    from the Breslow-form unit score residuals of ``cox.cluster_robust_cov`` (clusters = commits);
+    with ``--ph`` also lifelines' ``proportional_hazard_test`` (rank) on the units;
+(b) new: ``aggregate_units`` on (duration, event, covariates, cluster) + ``coxfit.fit_cox_rows`` +
+    ``coxfit.cluster_robust_cov`` (Efron-form row residuals, CR1); with ``--ph`` the weighted
+    ``coxfit.schoenfeld_test``.
+
+Prints wall and CPU seconds, the ratio current/new and the largest absolute differences of the
+coefficients, model-based SEs and CR1 SEs (the CR1 SEs differ slightly because (a) uses the Breslow
+form of the residuals at the Efron estimate, (b) the Efron form, which is exact for Efron's likelihood).
+Usage: PYTHONPATH=$PWD/lib .venv/bin/python benchmarks/bench_cox_aggregated.py [--units 300000] [--ph]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from studykit.studies.code_survival.coxfit import aggregate_units, cluster_robust_cov, fit_cox_rows, schoenfeld_test
+
+try:  # the study's current Cox code (cox.py on the code_survival branch, analysis.py before)
+    from studykit.studies.code_survival.cox import cluster_robust_cov as current_crv, design_matrix
+except ImportError:
+    from studykit.studies.code_survival.analysis import cluster_robust_cov as current_crv, design_matrix
+
+
+def load_table(path: Path | None, units: int) -> tuple[pd.DataFrame, str]:
+    if path is not None and path.exists():
+        base = pd.read_parquet(path)
+        parts, k = [], 0
+        while sum(map(len, parts)) < units:
+            parts.append(base.assign(repo=base["repo"].astype(str) + f"~{k}"))
+            k += 1
+        df = pd.concat(parts, ignore_index=True).iloc[:units]
+        return df, f"{path} ({len(base):,} units, {base['repo'].nunique()} repos) stacked {k} times"
+    from studykit.studies.code_survival.simulate import simulate_line_events
+
+    df, _ = simulate_line_events(n_repos=60, units_per_repo=units // 60, seed=1)
+    return df.iloc[:units].reset_index(drop=True), "simulate_line_events(n_repos=60)"
+
+
+def cpu() -> float:
+    s = resource.getrusage(resource.RUSAGE_SELF)
+    return s.ru_utime + s.ru_stime
+
+
+def timed(fn):
+    c0, t0 = cpu(), time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0, cpu() - c0
+
+
+def current(X: pd.DataFrame, labels: np.ndarray, ph: bool):
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    cols = [c for c in X.columns if c != "repo"]
+    cph = CoxPHFitter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cph.fit(X[cols], duration_col="duration_days", event_col="event")
+    names = list(cph.params_.index)
+    V = current_crv(X["duration_days"].to_numpy(float), X["event"].to_numpy(int), X[names].to_numpy(float),
+                    cph.params_.to_numpy(), cph.variance_matrix_.to_numpy(), labels)
+    G = len(pd.unique(labels))
+    V = V * G / (G - 1)  # CR1
+    p = None
+    if ph:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = proportional_hazard_test(cph, X[cols], time_transform="rank").summary["p"].to_numpy()
+    return cph.params_.to_numpy(), cph.standard_errors_.to_numpy(), np.sqrt(np.diag(V)), p
+
+
+def new(X: pd.DataFrame, labels: np.ndarray, ph: bool):
+    names = [c for c in X.columns if c not in ("duration_days", "event", "repo")]
+    units = X[["duration_days", "event", *names]].assign(cluster=pd.factorize(labels)[0])
+    rows, _ = aggregate_units(units, "duration_days", "event", names, "cluster")
+    fit = fit_cox_rows(rows, "duration_days", "event", names)
+    V, _ = cluster_robust_cov(fit, rows["cluster"].to_numpy())
+    p = None
+    if ph:
+        p = schoenfeld_test(fit, rows["duration_days"], rows["event"], rows["weight"])["p_value"].to_numpy()
+    return fit.coef, fit.se, np.sqrt(np.diag(V)), p, len(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--units", type=int, default=300_000)
+    ap.add_argument("--table", type=Path, default=Path("/tmp/bund/lines.parquet"))
+    ap.add_argument("--ph", action="store_true", help="also time the Schoenfeld test (lifelines' is slow)")
+    a = ap.parse_args()
+    df, source = load_table(a.table, a.units)
+    labels = (df["repo"].astype(str) + "\x00" + df["commit"].astype(str)).to_numpy()
+    print(f"table: {len(df):,} units, {int(df['event'].sum()):,} events, {len(pd.unique(labels)):,} commit "
+          f"clusters; {source}")
+    tot_cur = tot_new = 0.0
+    for adjusted in (False, True):
+        X = design_matrix(df, adjusted=adjusted)
+        (c_coef, c_se, c_rse, c_p), c_wall, c_cpu = timed(lambda: current(X, labels, a.ph))
+        (n_coef, n_se, n_rse, n_p, n_rows), n_wall, n_cpu = timed(lambda: new(X, labels, a.ph))
+        tot_cur, tot_new = tot_cur + c_wall, tot_new + n_wall
+        name = "adjusted (file type, log commit size)" if adjusted else "unadjusted"
+        print(f"\n{name}: {X.shape[1] - 3} covariates, {n_rows:,} aggregated rows")
+        print(f"  current (lifelines on units + Breslow-form CR1): wall {c_wall:8.2f} s  cpu {c_cpu:8.2f} s")
+        print(f"  new (aggregate + coxfit + Efron-form CR1):      wall {n_wall:8.2f} s  cpu {n_cpu:8.2f} s")
+        print(f"  ratio current/new (wall): {c_wall / n_wall:.1f}x")
+        print(f"  agent: HR {np.exp(n_coef[0]):.6f} (current {np.exp(c_coef[0]):.6f}), CR1 SE {n_rse[0]:.6f} "
+              f"(current {c_rse[0]:.6f})")
+        print(f"  max |diff| coef {np.max(np.abs(c_coef - n_coef)):.2e}, model SE {np.max(np.abs(c_se - n_se)):.2e}, "
+              f"CR1 SE {np.max(np.abs(c_rse - n_rse)):.2e} (relative {np.max(np.abs(c_rse / n_rse - 1)):.2e})")
+        if a.ph:
+            print(f"  Schoenfeld p (agent): new {n_p[0]:.4g}, current {c_p[0]:.4g}; max |diff p| "
+                  f"{np.max(np.abs(c_p - n_p)):.2e}")
+    print(f"\nboth models: current {tot_cur:.1f} s, new {tot_new:.1f} s, ratio {tot_cur / tot_new:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
