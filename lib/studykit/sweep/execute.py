@@ -143,18 +143,11 @@ def run_points(
 
 def _run_dask(tasks: Sequence[dict[str, Any]], dask: Any, finish: Callable[[PointRun], None],
               on_workers: Callable[[int], None] | None = None) -> None:
-    from studykit.errors import ParamError
+    from distributed import as_completed
 
-    try:
-        from distributed import Client, as_completed
-    except ImportError:  # pragma: no cover - distributed is in the lock file
-        raise ParamError("--dask needs the 'distributed' package") from None
-    own = not isinstance(dask, Client)
-    try:
-        client = Client(dask, timeout="20s") if own else dask
-    except (OSError, TimeoutError) as exc:
-        raise ParamError(f"--dask {dask}: cannot reach the scheduler ({one_line(str(exc))})") from None
-    try:
+    from studykit.daskutil import connect
+
+    with connect(dask) as client:
         if on_workers:
             on_workers(sum(client.nthreads().values()))
         futs = {client.submit(run_point, t, pure=False, key=f"sweep-{t['point']}-{time.time_ns()}"): t["point"]
@@ -169,9 +162,6 @@ def _run_dask(tasks: Sequence[dict[str, Any]], dask: Any, finish: Callable[[Poin
         except BaseException:
             client.cancel(list(futs))
             raise
-    finally:
-        if own:
-            client.close()
 
 
 def describe_runs(runs: dict[str, PointRun]) -> str:

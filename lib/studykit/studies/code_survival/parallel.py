@@ -87,18 +87,7 @@ def mine_many(repos: Sequence[str | os.PathLike], *, jobs: int = 1, dask: Any = 
 
 
 def _on_dask(tasks: list, dask: Any) -> list:
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - distributed is in the core lock
-        raise ParamError("--dask needs the 'distributed' package") from None
-    own = not isinstance(dask, Client)
-    try:
-        client = Client(dask, timeout="20s") if own else dask
-    except OSError as exc:
-        raise ParamError(f"--dask {dask}: cannot reach the scheduler ({exc})") from None
-    try:
-        futures = client.map(_mine_one, tasks, pure=False)
-        return client.gather(futures)
-    finally:
-        if own:
-            client.close()
+    from studykit.daskutil import connect
+
+    with connect(dask) as client:
+        return client.gather(client.map(_mine_one, tasks, pure=False))
