@@ -17,9 +17,13 @@ commit size) model it times
 Prints wall and CPU seconds, the ratio previous/new and the largest absolute differences of the
 coefficients, model-based SEs and CR1 SEs (the CR1 SEs differ slightly because (a) uses the Breslow
 form of the residuals at the Efron estimate, (b) the Efron form, which is exact for Efron's likelihood).
-Measured (2 shared cores, 300,000 units of the two agent_repos repositories stacked 3 times, --ph): both
-models 520 s before, 0.9 s after. The whole notebook on that table (330,390 units) runs in about 94 s,
-of which the Cox cell takes 1.2 s and the prediction cell (capped at ``prediction_max_units``) 74 s.
+Measured (2 shared cores, the two agent_repos repositories stacked to 300,000 units, --ph): both models
+520 s before, 0.9 s after. Whole notebook on the 3x stacked table (330,390 units, ``--set
+line_events_path=...``): 441 s before (Cox cell 312 s, per-agent cell 10.5 s, prediction 94 s) and 94 s
+after (Cox cell 1.2 s, per-agent 0.5 s, prediction 74 s, loading 7.8 s); every number outside the Cox
+family identical, HRs equal to 5e-7, CR1 SEs 0.3-0.4 % larger. The prediction cell, capped at
+``prediction_max_units`` (60,000) sampled units, now dominates. The agent_repos profile (110,130 units):
+52 s wall including cloning and mining from the cached bundles (Cox cell 0.6 s, prediction 38 s).
 Usage: PYTHONPATH=$PWD/lib .venv/bin/python benchmarks/bench_cox_aggregated.py [--units 300000] [--ph]
 """
 from __future__ import annotations
