@@ -241,3 +241,25 @@ def test_piecewise_window_equals_left_truncated_fit(small):
                       "agent": (sub.author_type == "agent").astype(int)})
     ref = CoxPHFitter().fit(d, duration_col="T", event_col="E", entry_col="entry")
     assert pw.loc["[30, 180)", "hr"] == pytest.approx(np.exp(ref.params_["agent"]), rel=1e-6)
+
+
+def test_cox_agent_on_aggregated_rows_equals_the_fit_on_units(small):
+    """Aggregating identical units is exact: HR, CR1 SE and Schoenfeld p equal coxfit on the unit rows.
+
+    Unit: a line unit; clusters are the commits that wrote the lines.
+    """
+    from studykit.studies.code_survival import coxfit
+
+    cl = A.choose_clusters(small, 10**6)
+    res, _, ph = A.cox_agent(small, adjusted=True, clusters=cl)
+    X = A.design_matrix(small, adjusted=True)
+    names = [c for c in X.columns if c not in ("duration_days", "event", "repo")]
+    T, E = X["duration_days"].to_numpy(float), X["event"].to_numpy(float)
+    fit = coxfit.fit_cox(T, E, X[names].to_numpy(float), names=names)
+    V, G = coxfit.cluster_robust_cov(fit, cl.labels)
+    j = names.index("agent")
+    assert np.log(res.hr) == pytest.approx(fit.coef[j], abs=1e-9)
+    assert res.se_log_hr == pytest.approx(np.sqrt(V[j, j]), rel=1e-8) and res.reference_df == G - 1
+    ref = coxfit.schoenfeld_test(fit, T, E).set_index("term")
+    assert ph.set_index("term")["p_value"].to_numpy() == pytest.approx(ref.loc[list(ph.term), "p_value"].to_numpy(),
+                                                                        rel=1e-6)

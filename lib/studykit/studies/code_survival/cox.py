@@ -2,6 +2,11 @@
 
 Input is a checked line-events table (:func:`studykit.studies.code_survival.load.prepare_events`).
 
+Every model is fitted exactly on aggregated rows (:mod:`.coxfit`): units with equal
+``(duration, event, covariates, cluster, stratum)`` collapse into one row weighted by their number,
+and the Efron partial likelihood, its information, the score residuals of the sandwich and the
+Schoenfeld test are those of the expanded units.
+
 References
 ----------
 Cox (1972) proportional hazards with Efron (1977) ties; Lin & Wei (1989)
@@ -9,11 +14,11 @@ robust (sandwich) variance clustered by repository; Grambsch & Therneau (1994)
 scaled Schoenfeld residual test.
 
 Size: one module for the Cox family (design matrix, fit, cluster-robust variance, Schoenfeld test, piecewise
-and per-agent hazard ratios with profile intervals), which share the design and variance helpers.
+and per-agent hazard ratios with profile intervals), which share the design and variance helpers. The
+unit-level score residuals of the clustered log-rank test live in :mod:`.scores`.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -21,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from studykit.stats.results import Result
+from studykit.studies.code_survival import coxfit
+from studykit.studies.code_survival.scores import cluster_robust_cov, cluster_sums, score_residuals  # noqa: F401
 
 AGENT = "agent"
 
@@ -73,15 +80,27 @@ def design_matrix(df: pd.DataFrame, adjusted: bool, max_ext: int = 6, min_ext_un
     return X
 
 
-def _fit_cox(X: pd.DataFrame, strata: bool, duration_col: str = "duration_days", event_col: str = "event"):
-    from lifelines import CoxPHFitter
+class CoxFitError(ValueError):
+    """A Cox fit that cannot be used: no convergence, a possibly infinite coefficient, a singular information."""
 
-    cph = CoxPHFitter()
-    cols = [c for c in X.columns if c != "repo" or strata]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cph.fit(X[cols], duration_col=duration_col, event_col=event_col, strata=["repo"] if strata else None)
-    return cph
+
+def _fit_cox(X: pd.DataFrame, strata: bool, clusters: "Clustering | None" = None
+             ) -> tuple[coxfit.CoxFit, pd.DataFrame]:
+    """Fit on aggregated rows; returns (fit, rows). ``X`` has ``duration_days``, ``event``, covariates (``repo``).
+
+    With ``clusters`` (labels in the order of ``X``) the rows carry a ``cluster`` code, so no row spans two
+    clusters and the row score residuals sum to the clusters' score sums. Raises :class:`CoxFitError` when
+    the fit has a note (separation, singular information), did not converge or has a non-finite SE.
+    """
+    names = [c for c in X.columns if c not in ("duration_days", "event", "repo")]
+    units = X if clusters is None else X.assign(cluster=pd.factorize(clusters.labels)[0])
+    stratum = "repo" if strata else None
+    rows, _ = coxfit.aggregate_units(units, "duration_days", "event", names,
+                                     "cluster" if clusters is not None else None, strata_col=stratum)
+    fit = coxfit.fit_cox_rows(rows, "duration_days", "event", names, strata_col=stratum)
+    if fit.note or not fit.converged or not np.all(np.isfinite(fit.se)):
+        raise CoxFitError(fit.note or "no convergence")
+    return fit, rows
 
 
 @dataclass(frozen=True)
@@ -137,87 +156,27 @@ def choose_clusters(df: pd.DataFrame, min_repos: int = 10) -> Clustering:
     return Clustering(by, int(len(pd.unique(labels))), n_repos, int(min_repos), CORRECTION, reason, labels)
 
 
-def score_residuals(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray,
-                    strata: np.ndarray | None = None) -> np.ndarray:
-    r"""Score residuals of a Cox model, one row per unit in the input order (Lin & Wei 1989).
+def _coef_table(fit: coxfit.CoxFit, rows: pd.DataFrame, clusters: "Clustering | None", confidence: float
+                ) -> tuple[pd.DataFrame, str, float]:
+    """Coefficients with model-based or CR1 cluster-robust SEs; returns (table, variance label, reference df).
 
-    :math:`U_i = \delta_i (x_i - \bar x(t_i)) - r_i \sum_{t_j \le t_i} \delta_j (x_i - \bar x(t_j)) / S_0(t_j)`,
-    :math:`r_i = e^{x_i^\top\beta}`, :math:`S_0(t) = \sum_{T_k \ge t} r_k`,
-    :math:`\bar x(t) = \sum_{T_k \ge t} r_k x_k / S_0(t)`, risk sets within each stratum
-    (Breslow form; identical to the Efron form without tied event times). Their sum is the score
-    :math:`U(\beta)`; at :math:`\beta = 0` with group indicators it is the log-rank numerator
-    :math:`O - E`. Vectorised with cumulative sums, :math:`O(np)`.
+    The robust covariance is :func:`.coxfit.cluster_robust_cov` on the rows of :func:`_fit_cox` (exact
+    Efron-form score residuals of the expanded units summed by cluster), times :math:`G/(G-1)`.
     """
-    T = np.asarray(T, float)
-    E = np.asarray(E, float)
-    X = np.asarray(X, float).reshape(len(T), -1)
-    out = np.zeros_like(X)
-    if strata is None:
-        parts = [np.arange(len(T))]
-    else:
-        codes, _ = pd.factorize(np.asarray(strata))
-        order = np.argsort(codes, kind="mergesort")
-        parts = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
-    for idx in parts:
-        order = idx[np.argsort(T[idx], kind="mergesort")]
-        t, e, x = T[order], E[order], X[order]
-        r = np.exp(x @ beta)
-        rc_r = np.cumsum(r[::-1])[::-1]  # S0 at each sorted position: sum over units with T >= t
-        rc_rx = np.cumsum((r[:, None] * x)[::-1], axis=0)[::-1]
-        first = np.searchsorted(t, t, side="left")  # tied times share the risk set of their first member
-        last = np.searchsorted(t, t, side="right") - 1
-        S0 = rc_r[first]
-        xbar = rc_rx[first] / S0[:, None]
-        cum_h = np.cumsum(e / S0)  # Breslow cumulative hazard increments up to each time
-        cum_g = np.cumsum((e / S0)[:, None] * xbar, axis=0)
-        out[order] = e[:, None] * (x - xbar) - r[:, None] * (x * cum_h[last][:, None] - cum_g[last])
-    return out
-
-
-def cluster_sums(U: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Sum the rows of ``U`` within each cluster (clusters in order of first appearance)."""
-    codes, _ = pd.factorize(np.asarray(labels))
-    Uc = np.zeros((codes.max() + 1, U.shape[1]))
-    np.add.at(Uc, codes, U)
-    return Uc
-
-
-def cluster_robust_cov(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray, inv_info: np.ndarray,
-                       groups: np.ndarray, strata: np.ndarray | None = None, small_sample: bool = False
-                       ) -> np.ndarray:
-    r"""Cluster-robust (sandwich) covariance of Cox coefficients (Lin & Wei 1989).
-
-    :math:`V = \mathcal I^{-1} \big(\sum_c U_c U_c^\top\big) \mathcal I^{-1}`, where
-    :math:`U_c` sums the :func:`score_residuals` of cluster *c*; with ``small_sample`` the CR1
-    factor :math:`G/(G-1)` for :math:`G` clusters (Cameron & Miller 2015). It replaces lifelines'
-    ``cluster_col`` path, whose per-row loop takes minutes at 200,000 rows (the two agree to 1e-6 on
-    tie-free data, see the tests).
-    """
-    Uc = cluster_sums(score_residuals(T, E, X, beta, strata), groups)
-    V = inv_info @ (Uc.T @ Uc) @ inv_info
-    G = Uc.shape[0]
-    return V * (G / (G - 1)) if small_sample and G > 1 else V
-
-
-def _coef_table(cph, X: pd.DataFrame, clusters: "Clustering | None", confidence: float,
-                strata: np.ndarray | None = None) -> tuple[pd.DataFrame, str, float]:
-    """Coefficients with model-based or CR1 cluster-robust SEs; returns (table, variance label, reference df)."""
     from scipy.stats import norm, t as t_dist
 
-    beta = cph.params_.to_numpy()
-    names = list(cph.params_.index)
+    beta = fit.coef
+    names = list(fit.names)
     if clusters is not None:
-        V = cluster_robust_cov(X["duration_days"].to_numpy(float), X["event"].to_numpy(int),
-                               X[names].to_numpy(float), beta, cph.variance_matrix_.to_numpy(), clusters.labels,
-                               strata=strata, small_sample=True)
+        V, G = coxfit.cluster_robust_cov(fit, rows["cluster"].to_numpy())
         se = np.sqrt(np.diag(V))
-        ref_df = float(clusters.n_clusters - 1)
+        ref_df = float(G - 1)
         variance = f"robust, clustered by {clusters.by} (G = {clusters.n_clusters}; {clusters.correction})"
         crit = float(t_dist.ppf(0.5 + confidence / 2, ref_df))
         with np.errstate(divide="ignore", invalid="ignore"):
             p = 2 * t_dist.sf(np.abs(beta / se), ref_df)
     else:
-        se = cph.standard_errors_.to_numpy()
+        se = fit.se
         variance = "model-based"
         ref_df = float("inf")
         crit = _z(confidence)
@@ -229,9 +188,7 @@ def _coef_table(cph, X: pd.DataFrame, clusters: "Clustering | None", confidence:
 
 #: Errors of a Cox fit that mean "this model cannot be estimated on these data" (reported, not raised).
 def _fit_errors() -> tuple[type[BaseException], ...]:
-    from lifelines.exceptions import ConvergenceError
-
-    return (ConvergenceError, np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError)
+    return (CoxFitError, np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError)
 
 
 def not_estimable(model: str, reason: str, n_units: int, n_events: int) -> CoxResult:
@@ -246,12 +203,12 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
     """Cox model of the agent indicator; returns (agent result, coefficient table, PH test table).
 
     :math:`h_i(t) = h_0(t) \\exp(\\beta_a A_i + x_i^\\top \\beta)`, partial likelihood
-    with Efron ties (lifelines). Adjusted models add file type and commit size
+    with Efron ties, fitted exactly on aggregated rows (:func:`_fit_cox`). Adjusted models add file type and commit size
     (``adjust="cluster"``) and, with ``adjust="strata"``, a baseline hazard per
     repository. With ``clusters`` (:func:`choose_clusters`) the SEs are
     cluster-robust with the CR1 correction and CIs and p-values use the
     :math:`t_{G-1}` reference; without, model-based with a normal reference.
-    ``ph_test`` adds the Grambsch-Therneau test on rank-transformed time.
+    ``ph_test`` adds the Grambsch-Therneau test on rank-transformed time (:func:`schoenfeld_test`).
     A model that cannot be fitted is returned by :func:`not_estimable`.
     """
     if adjust not in ("cluster", "strata"):
@@ -265,9 +222,8 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
     if n_events == 0:
         return not_estimable(name, "no events (no line was modified)", len(X), 0), empty, ph
     try:
-        cph = _fit_cox(X, strata)
-        tab, variance, ref_df = _coef_table(cph, X, clusters, confidence,
-                                            strata=X["repo"].to_numpy() if strata else None)
+        fit, rows = _fit_cox(X, strata, clusters)
+        tab, variance, ref_df = _coef_table(fit, rows, clusters, confidence)
     except _fit_errors() as exc:
         return not_estimable(name, f"the fit failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
                              len(X), n_events), empty, ph
@@ -275,12 +231,10 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
     if not (np.isfinite(row.se) and np.isfinite(row.hr) and row.se > 0):
         return not_estimable(name, "the agent coefficient has no finite standard error (separation)", len(X),
                              n_events), empty, ph
-    if not strata:
-        X = X.drop(columns="repo")
     ph_p = None
     if ph_test:
         try:
-            ph = schoenfeld_test(cph, X)
+            ph = schoenfeld_test(fit, rows)
             ph.insert(0, "model", name)
         except _fit_errors():
             pass  # ph stays empty and ph_p None; the note says why
@@ -302,21 +256,16 @@ def _z(confidence: float) -> float:
     return float(norm.ppf(0.5 + confidence / 2))
 
 
-def schoenfeld_test(cph: Any, X: pd.DataFrame, max_rows: int = 100_000) -> pd.DataFrame:
-    """Grambsch-Therneau test per covariate (scaled Schoenfeld residuals vs rank of time).
+def schoenfeld_test(fit: coxfit.CoxFit, rows: pd.DataFrame) -> pd.DataFrame:
+    """Grambsch-Therneau test per covariate (scaled Schoenfeld residuals vs rank of time), on all units.
 
-    A small p means the hazard ratio changes with time (non-proportional
-    hazards); :func:`piecewise_hr` then shows how.
+    :func:`.coxfit.schoenfeld_test` on the weighted rows of :func:`_fit_cox`: exact for the expanded
+    units (no subsample). Time enters as the rank of each event's time among the events; events with
+    tied times share the mid-rank of their tie set (lifelines numbers them consecutively in row order,
+    so with ties its p-value differs slightly and depends on the row order). A small p means the hazard
+    ratio changes with time (non-proportional hazards); :func:`piecewise_hr` then shows how.
     """
-    from lifelines.statistics import proportional_hazard_test
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = proportional_hazard_test(cph, X, time_transform="rank")
-    s = res.summary
-    idx = s.index.get_level_values(0) if isinstance(s.index, pd.MultiIndex) else s.index
-    return pd.DataFrame({"term": list(idx), "statistic": s["test_statistic"].to_numpy(),
-                         "p_value": s["p"].to_numpy()})
+    return coxfit.schoenfeld_test(fit, rows["duration_days"], rows["event"], rows["weight"])
 
 
 def piecewise_hr(df: pd.DataFrame, splits: Sequence[float], confidence: float = 0.95,
@@ -328,35 +277,29 @@ def piecewise_hr(df: pd.DataFrame, splits: Sequence[float], confidence: float = 
     units still at risk at :math:`s_{k-1}`, entering there, censored at :math:`s_k`.
     With ``clusters`` the SEs are cluster-robust (CR1, :math:`t_{G-1}` reference).
     """
-    from lifelines import CoxPHFitter
-
     edges = [0.0, *splits, np.inf]
     rows = []
     for a, b in zip(edges[:-1], edges[1:]):
         at = df["duration_days"] > a if a > 0 else pd.Series(True, index=df.index)
         sub = df[at]
         # every unit of window k enters at the same time a, so left truncation at a equals shifting the
-        # time origin to a (risk sets are identical); this avoids lifelines' slow entry_col path
-        d = pd.DataFrame({"T": np.minimum(sub["duration_days"], b) - a,
-                          "E": ((sub["event"] == 1) & (sub["duration_days"] <= b)).astype(int),
-                          "agent": (sub["author_type"] == AGENT).astype(int)})
+        # time origin to a (risk sets are identical)
+        d = pd.DataFrame({"duration_days": (np.minimum(sub["duration_days"], b) - a).to_numpy(float),
+                          "E": ((sub["event"] == 1) & (sub["duration_days"] <= b)).to_numpy(int),
+                          "agent": (sub["author_type"] == AGENT).to_numpy(int)})
         label = f"[{a:g}, {b:g})" if np.isfinite(b) else f"[{a:g}, end)"
         if d["E"].sum() < 5 or d["agent"].nunique() < 2:
             rows.append({"window_days": label, "hr": None, "ci_low": None, "ci_high": None, "p_value": None,
                          "n_at_risk": int(len(d)), "events": int(d["E"].sum())})
             continue
-        cph = CoxPHFitter()
         sub_clusters = None
         if clusters is not None:
             labels = clusters.labels[at.to_numpy()]
             sub_clusters = Clustering(clusters.by, int(len(pd.unique(labels))), clusters.n_repos,
                                       clusters.min_repos, clusters.correction, clusters.reason, labels)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cph.fit(d, duration_col="T", event_col="E")
-            tab, _, _ = _coef_table(cph, d.rename(columns={"T": "duration_days", "E": "event"}), sub_clusters,
-                                    confidence)
+            fit, rows_w = _fit_cox(d.rename(columns={"E": "event"}), False, sub_clusters)
+            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence)
             t = tab.iloc[0]
         except _fit_errors():
             t = None
@@ -376,18 +319,19 @@ def _profile_interval(T: np.ndarray, E: np.ndarray, x: np.ndarray, beta_hat: flo
 
     :math:`\\{b : 2(\\ell(\\hat\\beta) - \\ell(b)) \\le \\chi^2_{1, conf}\\}` for the
     one-covariate model of ``x`` (the agent's lines against human lines), with
-    :math:`\\ell` the partial log-likelihood (statsmodels ``PHReg``). It stays
+    :math:`\\ell` the Efron partial log-likelihood (:func:`.coxfit.partial_loglik` on the units aggregated
+    into weighted rows; equal to statsmodels ``PHReg(ties="efron")``). It stays
     valid near separation (few events), where the Wald interval fails; a bound
     that the likelihood never reaches within 20 log-units is infinite.
     """
     from scipy.optimize import brentq, minimize_scalar
     from scipy.stats import chi2
-    from statsmodels.duration.hazard_regression import PHReg
 
-    model = PHReg(T, x[:, None].astype(float), status=E, ties="efron")
+    rows, _ = coxfit.aggregate_units(pd.DataFrame({"T": T, "E": E, "x": np.asarray(x, float)}), "T", "E", ["x"])
+    rT, rE, rx, rw = (rows[c].to_numpy(float) for c in ("T", "E", "x", "weight"))
 
     def loglike(b: float) -> float:
-        return float(model.loglike(np.array([b])))
+        return float(coxfit.partial_loglik(rT, rE, rx, [b], weights=rw))
 
     # the maximum of this two-group model (close to the multi-agent estimate, which starts the search)
     best = minimize_scalar(lambda b: -loglike(b), bracket=(beta_hat - 0.5, beta_hat + 0.5))
@@ -468,8 +412,8 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
             sub_clusters = Clustering(clusters.by, int(len(pd.unique(labels))), clusters.n_repos, clusters.min_repos,
                                       clusters.correction, clusters.reason, labels)
         try:
-            cph = _fit_cox(X, strata=False)
-            tab, _, _ = _coef_table(cph, X, sub_clusters, confidence)
+            fit, rows_w = _fit_cox(X, False, sub_clusters)
+            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence)
         except _fit_errors() as exc:
             for a in fit_levels:
                 rows[a]["note"] = f"not estimable: the fit failed ({type(exc).__name__})"

@@ -98,7 +98,7 @@ def logrank(df: pd.DataFrame, by: str = "author_type", clusters: np.ndarray | No
     label per row): the robust score test of Lin & Wei (1989). The log-rank
     numerator :math:`U = O - E` (per group but the first) is the Cox score at
     :math:`\\beta = 0` and equals the sum of the units' score residuals
-    (:func:`.cox.score_residuals`); its variance is estimated from the cluster
+    (:func:`.scores.score_residuals`); its variance is estimated from the cluster
     sums, :math:`V = \\frac{G}{G-1} \\sum_c U_c U_c^\\top`, so that lines of one
     commit or repository count as one piece of evidence. :math:`T^2 = U^\\top V^{-1} U`
     is referred to :math:`F_{k, G-k}` after scaling by :math:`(G-k)/((G-1)k)`
@@ -116,7 +116,7 @@ def logrank(df: pd.DataFrame, by: str = "author_type", clusters: np.ndarray | No
         return LogRank(float(res.test_statistic), k, float(res.p_value), ", ".join(groups))
     from scipy.stats import f as f_dist
 
-    from studykit.studies.code_survival.cox import cluster_sums, score_residuals
+    from studykit.studies.code_survival.scores import cluster_sums, score_residuals
 
     X = np.column_stack([(labels == g).to_numpy(float) for g in groups[1:]])
     U = score_residuals(df["duration_days"].to_numpy(float), df["event"].to_numpy(float), X, np.zeros(k))
