@@ -265,3 +265,69 @@ LP = {
 def test_lexical_prevalence_figures(fig_name, n):
     """Unit: one lexical-prevalence figure with n languages."""
     check(LP[fig_name](_lp(n)))
+
+
+# ---- LaTeX tables: the columns a paper shows --------------------------------------------------------------
+#: the columns of the sycophancy per_model table (header of its CSV, workshop profile)
+PER_MODEL_COLUMNS = (
+    "model,model_params_b,n_personas,pearson_r,r_ci_low,r_ci_high,pearson_p,spearman_rho,spearman_p,cohens_d,"
+    "d_ci_low,d_ci_high,hedges_g,welch_p,mwu_p,perm_p,slope,baseline_rate,mean_shift,p_adjusted,significant,"
+    "pearson_p_two_sided,spearman_p_two_sided,g_ci_low,g_ci_high,slope_ci_low,slope_ci_high,slope_p,n_high,n_low,"
+    "rate_high,rate_low,shift_t,shift_p,shift_df,shift_ci_low,shift_ci_high,shift_t_given_baseline,"
+    "shift_p_given_baseline,n_tests_significant,significant_paper_rule,notes").split(",")
+
+
+def _per_model_frame(n: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({c: rng.uniform(-1, 1, n) for c in PER_MODEL_COLUMNS})
+    df["model"] = names(n)
+    df["n_personas"] = 275
+    df["significant"] = [True, False, True][:n]
+    df["notes"] = ""
+    df["p_adjusted"] = [1.2e-40, 0.0169, 1.0][:n]
+    return df
+
+
+def _tex_header(tex: str) -> list[str]:
+    lines = tex.splitlines()
+    return [h.strip() for h in lines[lines.index("\\toprule") + 1].rstrip("\\ ").split(" & ")]
+
+
+def test_per_model_tex_shows_the_paper_columns(tmp_path):
+    """Unit: the per_model table written through Outputs with the notebook's tex_columns; the CSV keeps
+    every column, the .tex file at most 10 readable (not snake_case) headers, numbers rounded by the
+    rule of their source column."""
+    from studykit.outputs import Outputs
+
+    out = Outputs("sycophancy_correlation", None, tmp_path / "run")
+    df = _per_model_frame()
+    out.save_table(df, "per_model", caption="Per-model statistics", tex_columns=sc.per_model_tex_columns(0.95))
+    assert pd.read_csv(tmp_path / "run" / "tables" / "per_model.csv").shape[1] == len(PER_MODEL_COLUMNS)
+    tex = (tmp_path / "run" / "tables" / "per_model.tex").read_text()
+    header = _tex_header(tex)
+    assert len(header) <= 10
+    assert not [h for h in header if "_" in h], header
+    assert "r [95\\% CI]" in header and "p (adjusted)" in header
+    row = tex.splitlines()[tex.splitlines().index("\\midrule") + 1].split(" & ")
+    assert row[header.index("p (adjusted)")] == "1.20e-40"  # p-value rule kept under the readable header
+    r = df.loc[0, ["pearson_r", "r_ci_low", "r_ci_high"]].to_numpy(float)
+    assert row[header.index("r [95\\% CI]")] == f"{r[0]:.4g} [{r[1]:.4g}, {r[2]:.4g}]"
+
+
+def test_sycophancy_notebook_chooses_the_per_model_tex_columns():
+    """Unit: the sycophancy notebook's cell that saves per_model."""
+    import json
+
+    nb = Path(__file__).resolve().parents[2] / "notebooks" / "sycophancy_correlation.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(nb.read_text())["cells"]]
+    cell = next(c for c in cells if 'out.save_table(per_model, "per_model"' in c)
+    assert "tex_columns=plots.per_model_tex_columns(params.confidence)" in cell
+
+
+def test_tex_columns_naming_a_missing_column_fails_in_one_line(tmp_path):
+    """Unit: one save_table call whose tex_columns names a column the table lacks."""
+    from studykit.outputs import Outputs
+
+    out = Outputs("x", None, tmp_path / "run")
+    with pytest.raises(KeyError, match="per_model.*not_there"):
+        out.save_table(_per_model_frame(), "per_model", tex_columns={"model": "Model", "not_there": "X"})

@@ -1,4 +1,5 @@
-"""Figures of the sycophancy-correlation study (matplotlib; each returns a Figure)."""
+"""Figures of the sycophancy-correlation study (matplotlib; each returns a Figure), and the columns its
+per-model table shows in a paper."""
 from __future__ import annotations
 
 import math
@@ -173,3 +174,13 @@ def size_plot(per_model: pd.DataFrame):
     ax.set_title("Agreeableness-sycophancy correlation vs model size", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def per_model_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the per-model table a paper shows, with their headers (for ``save_table``'s
+    ``tex_columns``; the CSV keeps every column)."""
+    ci = f"[{confidence:.0%} CI]"
+    return {"model": "Model", "n_personas": "Personas", ("pearson_r", "r_ci_low", "r_ci_high"): f"r {ci}",
+            "spearman_rho": "Spearman rho", ("cohens_d", "d_ci_low", "d_ci_high"): f"Cohen's d {ci}",
+            "slope": "Slope", ("mean_shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}",
+            "p_adjusted": "p (adjusted)", "significant": "Significant"}
