@@ -84,7 +84,7 @@ def scatter_grid(persona_rates: pd.DataFrame, per_model: pd.DataFrame, ncols: in
             ax.set_ylabel("sycophancy rate", fontsize=8)
     width = fig.get_figwidth()
     fig.suptitle(textwrap.fill("Persona sycophancy rate vs agreeableness (dashed: assistant baseline; "
-                               "* significant)", width=int(width * 13)), fontsize=9)
+                               "* and dark points: significant)", width=int(width * 13)), fontsize=9)
     return fig
 
 
@@ -159,7 +159,7 @@ def violins(groups: pd.DataFrame, order: list[str] | None = None):
 def size_plot(per_model: pd.DataFrame):
     """Per-model Pearson r (with CI) against model size (log scale)."""
     df = per_model.dropna(subset=["model_params_b"]) if "model_params_b" in per_model else per_model.iloc[:0]
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))  # room for the legend beside the axes
     for _, row in df.iterrows():
         c = SIG if row["significant"] else NONSIG
         ax.plot([row["model_params_b"]] * 2, [row["r_ci_low"], row["r_ci_high"]], color=c, lw=1)
