@@ -156,6 +156,8 @@ def _cs(n: int):
     per_agent = pd.DataFrame({"agent": agents, "units": rng.integers(20, 20000, n), "hr_vs_human": hr,
                               "ci_low": hr * 0.7, "ci_high": hr * 1.4})
     per_agent.loc[n - 1, ["hr_vs_human", "ci_low", "ci_high"]] = np.nan  # one not estimable row
+    if n > 1:
+        per_agent.loc[0, ["hr_vs_human", "ci_low", "ci_high"]] = [0.05, 0.0, np.inf]  # unbounded profile interval
     overall = SimpleNamespace(hr=1.3, ci_low=1.1, ci_high=1.5)
     intents = ["bug fix", "refactor", "feature", "test", "docs", "style", "performance", "dependency", "build",
                "revert", "security", "config", "other"][:n]

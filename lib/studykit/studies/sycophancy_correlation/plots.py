@@ -50,8 +50,9 @@ def _log_ticks(ax, lo: float, hi: float):
     span = max(hi / lo, 16.0)
     lo, hi = min(lo / 1.3, mid / math.sqrt(span)), max(hi * 1.3, mid * math.sqrt(span))
     ax.set_xlim(lo, hi)
+    steps = (1, 3) if hi / lo <= 1e3 else (1,)  # powers of ten only over a wide span, so labels never crowd
     ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-             for m in (1, 3)]
+             for m in steps]
     ticks = [t for t in ticks if lo <= t <= hi]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
