@@ -15,7 +15,7 @@ COLORS = {"agent": "#c0392b", "human": "#2c3e50"}
 
 def _log_ticks(ax, values: list[float]):
     """Log x axis over ``values`` (clipped as the intervals are), spanning at least a factor 16 and ticked
-    at 1-3-10 steps (powers of ten beyond three decades) labelled plainly (no minor-tick labels that run
+    at 1-2-5, 1-3 or 10 steps as the span widens, labelled plainly (no minor-tick labels that run
     into each other)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
@@ -25,8 +25,8 @@ def _log_ticks(ax, values: list[float]):
     span = max(hi / lo, 16.0)
     lo, hi = min(lo / 1.2, mid / span ** 0.5), max(hi * 1.2, mid * span ** 0.5)
     ax.set_xlim(lo, hi)
-    # 1-3-10 steps over a few decades; powers of ten only over a wider span, so labels never crowd
-    steps = (1, 3) if hi / lo <= 1e3 else (1,)
+    # 1-2-5 steps over two decades, 1-3 over three, powers of ten beyond, so labels never crowd
+    steps = (1, 2, 5) if hi / lo <= 1e2 else (1, 3) if hi / lo <= 1e3 else (1,)
     ticks = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
              for m in steps]
     ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if lo <= t <= hi]))

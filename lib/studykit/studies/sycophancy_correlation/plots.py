@@ -42,7 +42,8 @@ def _sig_legend(ax, **kw):
 
 
 def _log_ticks(ax, lo: float, hi: float):
-    """Log x axis spanning at least a factor 16 around [lo, hi], ticked at 1-3-10 steps labelled plainly."""
+    """Log x axis spanning at least a factor 16 around [lo, hi], ticked at 1-2-5, 1-3 or 10 steps as the
+    span widens, labelled plainly (no minor-tick labels that run into each other)."""
     lo, hi = float(lo), float(hi)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo > 0 and hi > 0):
         return
@@ -50,7 +51,8 @@ def _log_ticks(ax, lo: float, hi: float):
     span = max(hi / lo, 16.0)
     lo, hi = min(lo / 1.3, mid / math.sqrt(span)), max(hi * 1.3, mid * math.sqrt(span))
     ax.set_xlim(lo, hi)
-    steps = (1, 3) if hi / lo <= 1e3 else (1,)  # powers of ten only over a wide span, so labels never crowd
+    # 1-2-5 steps over two decades, 1-3 over three, powers of ten beyond, so labels never crowd
+    steps = (1, 2, 5) if hi / lo <= 1e2 else (1, 3) if hi / lo <= 1e3 else (1,)
     ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
              for m in steps]
     ticks = [t for t in ticks if lo <= t <= hi]
