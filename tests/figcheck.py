@@ -150,8 +150,7 @@ def _data_points(ax) -> np.ndarray:
     pts = []
     for line in ax.get_lines():
         # reference lines (axhline, axvline) span the axes in axes coordinates and are not data
-        if line.get_visible() and len(line.get_xydata()) and not line.get_transform().contains_branch_seperately(
-                ax.transAxes)[0]:
+        if line.get_visible() and len(line.get_xydata()) and line.get_transform() == ax.transData:
             pts.append(line.get_transform().transform(line.get_xydata()))
     for coll in ax.collections:
         if not coll.get_visible():
@@ -165,7 +164,7 @@ def _data_points(ax) -> np.ndarray:
             if len(path.vertices):
                 pts.append(tr.transform(path.vertices))
     for patch in ax.patches:
-        if patch.get_visible() and patch.get_transform().contains_branch(ax.transData):
+        if patch.get_visible() and patch.get_data_transform() == ax.transData:
             pts.append(patch.get_transform().transform(patch.get_path().vertices))
     pts = [p for p in pts if len(p)]
     return np.vstack(pts) if pts else np.empty((0, 2))

@@ -333,3 +333,37 @@ def test_tex_columns_naming_a_missing_column_fails_in_one_line(tmp_path):
     out = Outputs("x", None, tmp_path / "run")
     with pytest.raises(KeyError, match="per_model.*not_there"):
         out.save_table(_per_model_frame(), "per_model", tex_columns={"model": "Model", "not_there": "X"})
+
+
+# ---- the checker itself --------------------------------------------------------------------------------------
+def test_figcheck_reports_the_layout_faults_it_is_for():
+    """Unit: four small figures, each with one known fault (and one without), through tests/figcheck.py."""
+    from figcheck import legend_covers_data, readable_ticks, text_overlaps
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.set_title("a title")
+    fig.suptitle("a suptitle drawn over the title")
+    fig.subplots_adjust(top=0.95)  # the axes title now rises into the suptitle
+    assert any("suptitle" in p and "title" in p for p in text_overlaps(fig))
+    plt.close(fig)
+
+    fig, axes = plt.subplots(2, 2, sharex=True, figsize=(5, 4))
+    axes[1, 1].set_visible(False)  # the panel above it has its x tick labels hidden by sharex
+    assert any("hidden" in p for p in readable_ticks(fig))
+    axes[0, 1].tick_params(labelbottom=True)
+    fig.tight_layout()
+    assert not readable_ticks(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot(np.linspace(0, 1, 50), np.linspace(0, 1, 50), label="rising")
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 1.0))
+    ax.legend(loc="center")
+    assert legend_covers_data(fig)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(1.5, 1.5))
+    ax.set_xticks(range(10), [f"long label {i}" for i in range(10)])
+    found = text_overlaps(fig)
+    assert any("x tick" in p and "overlap" in p for p in found)
+    plt.close(fig)

@@ -97,7 +97,9 @@ def power_plot(power: pd.DataFrame):
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("power")
-    axes[0, 0].legend(fontsize=8, frameon=False)
+    # one legend for every panel, beside the last one: inside an axes it would cover a power curve
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    axes[0, -1].legend(handles, labels, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
 

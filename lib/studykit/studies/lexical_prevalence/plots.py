@@ -93,7 +93,8 @@ def trajectories(traj: pd.DataFrame, cutoff_year: float | None = None, max_langu
             ax.axvline(cutoff_year + 0.5, color="0.7", ls="--", lw=0.8)
         ax.set_title(lang)
         ax.set_ylabel(unit.replace("_", " "), fontsize=8)
-        ax.legend(fontsize=7)
+        # under the panel (below its tick labels): inside, the legend would cover a trajectory
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
     fig.tight_layout()
     return fig
 
