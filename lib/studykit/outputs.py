@@ -42,6 +42,17 @@ rounded by a rule per column (:mod:`studykit.tablefmt`):
 - counts (a float column whose values are all whole numbers): integers in full;
 - other floats: 4 significant digits.
 
+Paper tables: the CSV and HTML files keep every column; a notebook chooses
+what the LaTeX file shows with ``tex_columns`` (column -> readable header, in
+the order given; a key ``(estimate, low, high)`` makes one column
+``estimate [low, high]``), each number rounded by the rule of its source
+column::
+
+    out.save_table(per_model, "per_model", caption="...",
+                   tex_columns={"model": "Model", "n_personas": "Personas",
+                                ("pearson_r", "r_ci_low", "r_ci_high"): "r [95% CI]",
+                                "p_adjusted": "p (adjusted)"})
+
 Determinism: CSV floats are written with ``%.10g`` and ``\\n`` line ends, and
 ``results.json`` with sorted keys, so the same inputs and parameters give
 byte-identical tables and results.
@@ -62,11 +73,36 @@ from studykit.issues import DataIssue
 from studykit.names import slug
 from studykit.fileio import atomic_path, dumps_json, sha256_file, write_json_atomic, write_text_atomic
 from studykit.paths import outputs_dir, resolve
-from studykit.tablefmt import to_html_fragment, to_latex_table
+from studykit.tablefmt import column_formatter, to_html_fragment, to_latex_table
 
 FLOAT_FORMAT = "%.10g"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-+/ ()\[\]:]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+def paper_view(df: pd.DataFrame, columns: Mapping[str | tuple[str, str, str], str], name: str = "") -> pd.DataFrame:
+    """The columns of ``df`` a paper shows, under readable headers, numbers as rounded text.
+
+    ``columns`` maps a column to its header, or a triple ``(estimate, low, high)`` to the header of one
+    column ``estimate [low, high]``. Floats are rounded by the rule of their source column
+    (:func:`studykit.tablefmt.column_formatter`, so ``p_adjusted`` keeps the p-value rule under the
+    header "p (adjusted)"); other cells are kept. The index is kept.
+    """
+    missing = [c for key in columns for c in (key if isinstance(key, tuple) else (key,)) if c not in df.columns]
+    if missing:
+        raise KeyError(f"save_table('{name}'): tex_columns names columns not in the table: {missing}")
+
+    def shown(cols: tuple[str, ...]) -> list[Any]:
+        vals = [df[c] for c in cols]
+        if not all(pd.api.types.is_float_dtype(v) for v in vals):
+            return list(vals[0]) if len(cols) == 1 else [" ".join(map(str, t)) for t in zip(*vals)]
+        fmt = column_formatter(cols[0], pd.concat(vals, ignore_index=True))
+        if len(cols) == 1:
+            return [fmt(float(v)) for v in vals[0]]
+        return [f"{fmt(float(e))} [{fmt(float(lo))}, {fmt(float(hi))}]" for e, lo, hi in zip(*vals)]
+
+    return pd.DataFrame({header: shown(key if isinstance(key, tuple) else (key,)) for key, header in columns.items()},
+                        index=df.index)
 
 
 def _unicode_key_ok(key: str) -> bool:
@@ -150,11 +186,14 @@ class Outputs:
         index: bool = False,
         formats: tuple[str, ...] = ("csv", "tex", "html"),
         float_format: str = FLOAT_FORMAT,
+        tex_columns: Mapping[str | tuple[str, str, str], str] | None = None,
     ) -> Path:
         """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path.
 
         ``float_format`` is the CSV's; the .tex and .html files escape every string and round
-        floats by the per-column rule of the module docstring.
+        floats by the per-column rule of the module docstring. ``tex_columns`` (column -> header,
+        or ``(estimate, low, high)`` -> header) chooses the columns and headers of the .tex file
+        only (see "Paper tables" in the module docstring).
         """
         if not _NAME_RE.match(name):
             raise ValueError(f"save_table: table name '{name}' must be letters, digits, _ . -")
@@ -171,7 +210,8 @@ class Outputs:
                 with atomic_path(target) as tmp:
                     df.to_parquet(tmp, index=index)
             elif fmt == "tex":
-                write_text_atomic(target, to_latex_table(df, caption, f"tab:{name}", index=index))
+                tex = df if tex_columns is None else paper_view(df, tex_columns, name)
+                write_text_atomic(target, to_latex_table(tex, caption, f"tab:{name}", index=index))
             elif fmt == "html":
                 write_text_atomic(target, to_html_fragment(df, caption, index=index))
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg", force=False)
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -42,7 +43,7 @@ def error_types(breakdown: pd.DataFrame, by: str = "model"):
     ax.set_yticks(y, t[by].astype(str))
     ax.invert_yaxis()
     ax.set_xlabel("share of pairs")
-    ax.legend(frameon=False, ncols=3, loc="lower right")
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: bars fill the axes
     ax.set_title("Error types by " + by)
     fig.tight_layout()
     return fig
@@ -111,7 +112,7 @@ def spec_curve(curve: pd.DataFrame, title: str = ""):
     ax.axhline(float(gold["effect"]), color="k", lw=1.2, label=f"gold ({gold['conclusion']})")
     ax.axhline(0, color="grey", lw=0.6, ls=":")
     ax.set_ylabel("p_a - p_b")
-    ax.legend(frameon=False, fontsize=8, ncols=3)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # outside the estimates
     ax.set_title(title or "Specification curve")
     models = sorted(c["model"].unique())
     idx = {m: i for i, m in enumerate(models)}
@@ -149,11 +150,15 @@ def mitigation(summary: pd.DataFrame):
                         yerr=g[f"{col}_sd"].fillna(0).to_numpy(dtype=float), fmt=ls, capsize=2, label=name, ms=4)
     axes[0].set_title("Type I rate (gold null, significant)")
     axes[1].set_title("Type II rate (gold effect, not significant)")
+    sizes = sorted(summary["n_human"].dropna().unique())
     for ax in axes:
         ax.set_xscale("log")
+        if sizes:  # ticks at the sample sizes run, plainly labelled (log minor labels run into each other)
+            ax.set_xticks(sizes, [f"{v:g}" for v in sizes])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("human-labelled items n")
         ax.set_ylim(bottom=0)
     axes[0].set_ylabel("rate (mean ± sd over subsamples)")
-    axes[1].legend(frameon=False, fontsize=8)
+    axes[1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig

@@ -13,6 +13,27 @@ import pandas as pd  # noqa: E402
 COLORS = {"agent": "#c0392b", "human": "#2c3e50"}
 
 
+def _log_ticks(ax, values: list[float]):
+    """Log x axis over ``values`` (clipped as the intervals are), spanning at least a factor 16 and ticked
+    at 1-2-5, 1-3 or 10 steps as the span widens, labelled plainly (no minor-tick labels that run
+    into each other)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    vals = [min(max(float(v), 1e-3), 1e3) for v in values]
+    lo, hi = min(vals), max(vals)
+    mid = (lo * hi) ** 0.5
+    span = max(hi / lo, 16.0)
+    lo, hi = min(lo / 1.2, mid / span ** 0.5), max(hi * 1.2, mid * span ** 0.5)
+    ax.set_xlim(lo, hi)
+    # 1-2-5 steps over two decades, 1-3 over three, powers of ten beyond, so labels never crowd
+    steps = (1, 2, 5) if hi / lo <= 1e2 else (1, 3) if hi / lo <= 1e3 else (1,)
+    ticks = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+             for m in steps]
+    ax.xaxis.set_major_locator(FixedLocator([t for t in ticks if lo <= t <= hi]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def km_curves(fits: dict[str, Any], title: str, max_days: float | None = None, ci: bool = True):
     """Kaplan-Meier survival curves with confidence bands, one line per group."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -26,7 +47,8 @@ def km_curves(fits: dict[str, Any], title: str, max_days: float | None = None, c
         ax.set_xlim(0, max_days)
     ax.set_ylim(0, 1.02)
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
+    # outside the axes: with many groups an inside legend covers the curves
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
@@ -52,6 +74,7 @@ def hr_forest(per_agent: pd.DataFrame, overall: Any, adjusted: Any | None = None
     ax.set_yticks(y)
     ax.set_yticklabels([r[0] for r in rows], fontsize=8)
     ax.set_xscale("log")
+    _log_ticks(ax, [v for r in rows for v in (r[2], r[3]) if pd.notna(v)] + [1.0])
     ax.set_xlabel("hazard ratio of modification vs human lines (log scale)")
     fig.tight_layout()
     return fig
@@ -60,13 +83,13 @@ def hr_forest(per_agent: pd.DataFrame, overall: Any, adjusted: Any | None = None
 def intent_bars(long: pd.DataFrame):
     """Share of each intent among the changes that ended agent and human lines."""
     piv = long.pivot(index="intent", columns="author_type", values="share").fillna(0)
-    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(piv) + 1.5), 3.6))
     x = np.arange(len(piv))
     w = 0.38
     for k, g in enumerate([c for c in ("agent", "human") if c in piv.columns]):
         ax.bar(x + (k - 0.5) * w, piv[g].to_numpy(), w, label=g, color=COLORS[g])
     ax.set_xticks(x)
-    ax.set_xticklabels(piv.index)
+    ax.set_xticklabels(piv.index, rotation=90 if len(piv) > 6 else 0)  # many intents: vertical labels
     ax.set_ylabel("share of ending changes")
     ax.legend(frameon=False)
     fig.tight_layout()

@@ -62,7 +62,8 @@ def test_forest(tests: pd.DataFrame, metric: str = "flip_rate"):
     import matplotlib.pyplot as plt
 
     sub = tests[tests["metric"] == metric].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(6.5, 0.28 * len(sub) + 1.2))
+    longest = max((len(f"{r.model} / {r.task} / {r.target}") for r in sub.itertuples()), default=0)
+    fig, ax = plt.subplots(figsize=(max(6.5, 3.8 + 0.06 * longest), 0.28 * len(sub) + 1.2))
     y = np.arange(len(sub))
     for i, r in sub.iterrows():
         color = "#c0392b" if r["significant"] else "#555555"
@@ -96,7 +97,9 @@ def power_plot(power: pd.DataFrame):
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("power")
-    axes[0, 0].legend(fontsize=8, frameon=False)
+    # one legend for every panel, beside the last one: inside an axes it would cover a power curve
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    axes[0, -1].legend(handles, labels, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
 
@@ -106,15 +109,17 @@ def direction_plot(direction: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     d = direction.reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(6, 0.32 * len(d) + 1.2))
+    labels = [f"{r.scope}: {r.model} / {r.task} / {r.target} ({r.control})" for r in d.itertuples()]
+    longest = max((len(t) for t in labels), default=0)
+    # the axes keeps about 3.5 in next to its tick labels (7 pt, about 0.06 in a character)
+    fig, ax = plt.subplots(figsize=(max(6.0, 3.8 + 0.06 * longest), 0.32 * len(d) + 1.2))
     for i, r in d.iterrows():
         color = "#1e8449" if r["scope"] == "pooled" else "#333333"
         b, lo, hi = float(r["beta"]), float(r["ci_low"]), float(r["ci_high"])
         ax.errorbar(b, i, xerr=[[b - lo], [hi - b]], fmt="D"
                     if r["scope"] == "pooled" else "o", color=color, ms=5, capsize=2, lw=1)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(range(len(d)), [f"{r.scope}: {r.model} / {r.task} / {r.target} ({r.control})"
-                                  for r in d.itertuples()], fontsize=7)
+    ax.set_yticks(range(len(d)), labels, fontsize=7)
     ax.invert_yaxis()
     resp = d["response"].iloc[0] if len(d) else ""
     ax.set_xlabel(f"beta: change in {'logit' if resp == 'logit' else 'answer'} per unit of direction")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,7 +33,8 @@ def top_lpr(tops: dict[str, pd.DataFrame], *, show: int = 10, max_languages: int
         ax.set_title(lang)
         ax.axvline(0, color="0.8", lw=0.8)
         ax.set_xlabel("LPR (95% CI)")
-    fig.suptitle("Top AI-overused lemmas per language" + (" (red: planted)" if planted else ""), y=1.0)
+    title = "Top AI-overused lemmas per language" + (" (red: planted)" if planted else "")
+    fig.suptitle(textwrap.fill(title, width=int(fig.get_figwidth() * 9)))
     fig.tight_layout()
     return fig
 
@@ -47,7 +48,7 @@ def convergence_matrix(conv: pd.DataFrame, top_n: int):
         if not (isinstance(r.rank, float) and math.isnan(r.rank)):
             m[langs.index(r.language), concepts.index(r.concept)] = r.rank
     score = np.where(np.isnan(m), 0.0, np.where(m <= top_n, 1.0 - (m - 1) / (2 * top_n), 0.15))
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(concepts), 0.8 + 0.4 * len(langs)))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.0 + 0.9 * len(concepts)), max(2.6, 1.6 + 0.4 * len(langs))))
     ax.imshow(score, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for i in range(len(langs)):
         for j in range(len(concepts)):
@@ -56,7 +57,8 @@ def convergence_matrix(conv: pd.DataFrame, top_n: int):
                         color="white" if score[i, j] > 0.6 else "black")
     ax.set_xticks(range(len(concepts)), concepts, rotation=45, ha="right")
     ax.set_yticks(range(len(langs)), langs)
-    ax.set_title(f"Rank of each concept's lemma (dark: in top {top_n})")
+    ax.set_title(textwrap.fill(f"Rank of each concept's lemma (dark: in top {top_n})",
+                               width=int(fig.get_figwidth() * 9)))
     fig.tight_layout()
     return fig
 
@@ -67,13 +69,13 @@ def uptake_change(table: pd.DataFrame):
     base = table[table["word_set"] == "baseline"].set_index("language")["change_pct"]
     order = ai.sort_values(ascending=True).index.tolist()
     y = np.arange(len(order))
-    fig, ax = plt.subplots(figsize=(6.5, 0.8 + 0.3 * len(order)))
+    fig, ax = plt.subplots(figsize=(7.5, max(2.0, 0.8 + 0.3 * len(order))))
     ax.barh(y + 0.2, ai.reindex(order), height=0.4, color="C3", label="AI-associated (top-N)")
     ax.barh(y - 0.2, base.reindex(order), height=0.4, color="0.6", label="baseline (matched, LPR~0)")
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y, order)
     ax.set_xlabel("change in share of tokens, pre -> post period (%)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)  # outside the bars
     fig.tight_layout()
     return fig
 
@@ -91,7 +93,8 @@ def trajectories(traj: pd.DataFrame, cutoff_year: float | None = None, max_langu
             ax.axvline(cutoff_year + 0.5, color="0.7", ls="--", lw=0.8)
         ax.set_title(lang)
         ax.set_ylabel(unit.replace("_", " "), fontsize=8)
-        ax.legend(fontsize=7)
+        # under the panel (below its tick labels): inside, the legend would cover a trajectory
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3)
     fig.tight_layout()
     return fig
 
@@ -104,9 +107,6 @@ def excess_scatter(ex: pd.DataFrame, year: int, gap_threshold: float = 0.01, lab
     ax.scatter(d["p"], d["ratio"], s=5, color="0.7", label="words")
     e = d[d["excess"]]
     ax.scatter(e["p"], e["ratio"], s=14, color="C3", label="excess words")
-    for r in e.sort_values("ratio", ascending=False).head(label).itertuples(index=False):
-        ax.annotate(f"{r.lemma} ({r.language})", (r.p, r.ratio), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
     if len(d):
         ps = np.logspace(np.log10(d["p"].min()), 0, 100)
         ax.plot(ps, 10 ** (-(math.log10(2) / 4) * np.log10(ps)), "k--", lw=0.8, label="ratio threshold")
@@ -117,4 +117,44 @@ def excess_scatter(ex: pd.DataFrame, year: int, gap_threshold: float = 0.01, lab
     ax.set_title(f"Excess vocabulary in {year} (Kobak et al. rule; gap > {gap_threshold})")
     ax.legend(fontsize=8)
     fig.tight_layout()
+    _place_labels(ax, [(f"{r.lemma} ({r.language})", r.p, r.ratio)
+                       for r in e.sort_values("ratio", ascending=False).head(label).itertuples(index=False)])
     return fig
+
+
+_OFFSETS = [(dx * k, dy * k) for k in (1, 2.5, 4.5) for dx, dy in
+            ((4, 4), (4, -10), (-4, 4), (-4, -10), (0, 10), (0, -14), (12, 0), (-12, 0))]
+
+
+def _place_labels(ax, labels: list[tuple[str, float, float]]):
+    """Annotate points without labels running into each other, the legend or the axes edge.
+
+    Greedy: each label (in the given order) takes the first offset, in points, whose text box stays
+    inside the axes and clear of the labels already placed and of the legend; a label with no free
+    place is left out, and the axes says how many were left out.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    taken = []
+    leg = ax.get_legend()
+    if leg is not None:
+        taken.append(leg.get_window_extent(renderer))
+    skipped = 0
+    for text, x, y in labels:
+        for dx, dy in _OFFSETS:
+            far = abs(dx) > 6 or abs(dy) > 12
+            a = ax.annotate(text, (x, y), fontsize=7, xytext=(dx, dy), textcoords="offset points",
+                            ha="left" if dx >= 0 else "right",
+                            arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.5} if far else None)
+            b = a.get_window_extent(renderer)
+            if (inside.x0 <= b.x0 and b.x1 <= inside.x1 and inside.y0 <= b.y0 and b.y1 <= inside.y1
+                    and not any(b.overlaps(t) for t in taken)):
+                taken.append(b)
+                break
+            a.remove()
+        else:
+            skipped += 1
+    if skipped:
+        ax.text(0.99, 0.01, f"{skipped} label(s) left out for space", transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=6, color="0.4")

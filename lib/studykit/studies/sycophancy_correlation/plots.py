@@ -1,23 +1,64 @@
-"""Figures of the sycophancy-correlation study (matplotlib; each returns a Figure)."""
+"""Figures of the sycophancy-correlation study (matplotlib; each returns a Figure), and the columns its
+per-model table shows in a paper."""
 from __future__ import annotations
 
 import math
-
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 HIGH, LOW, SIG, NONSIG = "#c0392b", "#2471a3", "#1b2631", "#aab7b8"
 
 
 def _grid(n: int, ncols: int = 4, size: float = 2.6):
+    """Panels in a grid of at most ``ncols`` columns; constrained layout keeps the suptitle, panel titles and
+    tick labels apart; the lowest panel of each column shows its x tick labels even when the last row is
+    only partly filled."""
+    ncols = max(1, min(ncols, n))
     nrows = max(1, math.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 0.9), sharex=True, sharey=True,
-                             squeeze=False)
-    for ax in axes.ravel()[n:]:
+    size = max(size, 5.2 / ncols)  # a single panel still leaves room for the suptitle
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 0.9 + 0.5), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
+    flat = axes.ravel()
+    for ax in flat[n:]:
         ax.set_visible(False)
-    return fig, axes.ravel()
+    for col in range(ncols):
+        shown = [ax for ax in axes[:, col] if ax.get_visible()]
+        if shown:
+            shown[-1].tick_params(labelbottom=True)
+            shown[-1].set_xlabel(" ")  # placeholder, the caller names the axis
+    return fig, flat
+
+
+def _sig_legend(ax, **kw):
+    """Legend naming the two colours used for significant and not significant models."""
+    handles = [Line2D([], [], color=SIG, marker="o", ls="-", lw=1, ms=5, label="significant (corrected)"),
+               Line2D([], [], color=NONSIG, marker="o", ls="-", lw=1, ms=5, label="not significant")]
+    ax.legend(handles=handles, fontsize=7, frameon=False, **kw)
+
+
+def _log_ticks(ax, lo: float, hi: float):
+    """Log x axis spanning at least a factor 16 around [lo, hi], ticked at 1-2-5, 1-3 or 10 steps as the
+    span widens, labelled plainly (no minor-tick labels that run into each other)."""
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo > 0 and hi > 0):
+        return
+    mid = math.sqrt(lo * hi)
+    span = max(hi / lo, 16.0)
+    lo, hi = min(lo / 1.3, mid / math.sqrt(span)), max(hi * 1.3, mid * math.sqrt(span))
+    ax.set_xlim(lo, hi)
+    # 1-2-5 steps over two decades, 1-3 over three, powers of ten beyond, so labels never crowd
+    steps = (1, 2, 5) if hi / lo <= 1e2 else (1, 3) if hi / lo <= 1e3 else (1,)
+    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+             for m in steps]
+    ticks = [t for t in ticks if lo <= t <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def scatter_grid(persona_rates: pd.DataFrame, per_model: pd.DataFrame, ncols: int = 4):
@@ -40,13 +81,13 @@ def scatter_grid(persona_rates: pd.DataFrame, per_model: pd.DataFrame, ncols: in
         ax.set_title(f"{m}{star}\nr = {row['pearson_r']:.2f}, b = {b:.3f}", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes:
-        if ax.get_visible() and ax.get_subplotspec().is_last_row():
+        if ax.get_visible() and ax.get_xlabel():  # the lowest panel of each column
             ax.set_xlabel("agreeableness", fontsize=8)
         if ax.get_visible() and ax.get_subplotspec().is_first_col():
             ax.set_ylabel("sycophancy rate", fontsize=8)
-    fig.suptitle("Persona sycophancy rate vs agreeableness (dashed: assistant baseline; * significant)",
-                 fontsize=9)
-    fig.subplots_adjust(hspace=0.45, wspace=0.08, top=0.92)  # cheaper than tight_layout on 13+ panels
+    width = fig.get_figwidth()
+    fig.suptitle(textwrap.fill("Persona sycophancy rate vs agreeableness (dashed: assistant baseline; "
+                               "* and dark points: significant)", width=int(width * 13)), fontsize=9)
     return fig
 
 
@@ -78,15 +119,16 @@ def category_heatmap(cat_table: pd.DataFrame, order: list[str] | None = None):
     if order is not None:
         mat = mat.reindex([m for m in order if m in mat.index])
     lim = float(np.nanmax(np.abs(mat.to_numpy()))) if np.isfinite(mat.to_numpy()).any() else 1.0
-    fig, ax = plt.subplots(figsize=(0.28 * mat.shape[1] + 2.5, 0.32 * mat.shape[0] + 1.5))
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.28 * mat.shape[1] + 2.5), max(3.2, 0.32 * mat.shape[0] + 1.5)))
     im = ax.imshow(np.ma.masked_invalid(mat.to_numpy(dtype=float)), cmap="RdBu_r", vmin=-lim, vmax=lim,
                    aspect="auto")
     ax.set_xticks(range(mat.shape[1]))
     ax.set_xticklabels(mat.columns, rotation=90, fontsize=6)
     ax.set_yticks(range(mat.shape[0]))
     ax.set_yticklabels(mat.index, fontsize=7)
-    fig.colorbar(im, ax=ax, label="Pearson r (agreeableness vs category rate)", shrink=0.8)
-    ax.set_title("Agreeableness-sycophancy correlation by prompt category", fontsize=9)
+    fig.colorbar(im, ax=ax, label="Pearson r", shrink=0.8)
+    ax.set_title("Pearson r of agreeableness vs sycophancy rate,\nby prompt category (blank: undefined)",
+                 fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -106,11 +148,12 @@ def violins(groups: pd.DataFrame, order: list[str] | None = None):
                     body.set_alpha(0.55)
                 parts["cmedians"].set_color(color)
     ax.set_xticks(range(len(models)))
-    ax.set_xticklabels(models, rotation=45, ha="right", fontsize=7)
+    # vertical labels: long model names at 45 degrees run into their neighbours' label boxes
+    ax.set_xticklabels(models, rotation=90 if len(models) > 3 else 0, fontsize=7)
     ax.set_ylabel("persona sycophancy rate")
-    ax.plot([], [], color=LOW, lw=6, alpha=0.55, label="low agreeableness")
-    ax.plot([], [], color=HIGH, lw=6, alpha=0.55, label="high agreeableness")
-    ax.legend(fontsize=7, frameon=False)
+    handles = [Line2D([], [], color=c, lw=6, alpha=0.55, label=f"{g} agreeableness")
+               for g, c in (("low", LOW), ("high", HIGH))]
+    ax.legend(handles=handles, fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title("Median split: low vs high agreeableness personas", fontsize=9)
     fig.tight_layout()
     return fig
@@ -119,15 +162,28 @@ def violins(groups: pd.DataFrame, order: list[str] | None = None):
 def size_plot(per_model: pd.DataFrame):
     """Per-model Pearson r (with CI) against model size (log scale)."""
     df = per_model.dropna(subset=["model_params_b"]) if "model_params_b" in per_model else per_model.iloc[:0]
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))  # room for the legend beside the axes
     for _, row in df.iterrows():
         c = SIG if row["significant"] else NONSIG
         ax.plot([row["model_params_b"]] * 2, [row["r_ci_low"], row["r_ci_high"]], color=c, lw=1)
         ax.plot(row["model_params_b"], row["pearson_r"], "o", color=c, ms=5)
     ax.set_xscale("log")
+    if len(df):
+        _log_ticks(ax, df["model_params_b"].min(), df["model_params_b"].max())
     ax.axhline(0, color="0.5", lw=0.8)
+    _sig_legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_xlabel("model size (billions of parameters, log scale)")
     ax.set_ylabel("Pearson r")
     ax.set_title("Agreeableness-sycophancy correlation vs model size", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def per_model_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the per-model table a paper shows, with their headers (for ``save_table``'s
+    ``tex_columns``; the CSV keeps every column)."""
+    ci = f"[{confidence:.0%} CI]"
+    return {"model": "Model", "n_personas": "Personas", ("pearson_r", "r_ci_low", "r_ci_high"): f"r {ci}",
+            "spearman_rho": "Spearman rho", ("cohens_d", "d_ci_low", "d_ci_high"): f"Cohen's d {ci}",
+            "slope": "Slope", ("mean_shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}",
+            "p_adjusted": "p (adjusted)", "significant": "Significant"}
