@@ -25,6 +25,7 @@ from typing import Any, Mapping
 KEYS: tuple[tuple[str, str], ...] = (
     ("data.n_units", "line units"),
     ("data.n_repos", "repositories"),
+    ("data.n_agent_units", "agent-written line units"),
     ("clustering.by", "cluster variable"),
     ("clustering.n_clusters", "clusters G"),
     ("cox.unadjusted_hr", "HR agent vs human, unadjusted"),
@@ -38,8 +39,11 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("cox.adjusted_ci_low", "CI low, adjusted"),
     ("cox.adjusted_ci_high", "CI high, adjusted"),
     ("cox.adjusted_p_value", "p, adjusted"),
+    ("cox.unadjusted_ph_p_value", "Schoenfeld test of proportional hazards, unadjusted model (all units)"),
     ("logrank.author_unclustered_p_value", "before: log-rank p, lines independent"),
     ("logrank.author_p_value", "after: clustered log-rank p"),
+    ("modified_share.agent", "share of agent lines modified by the horizon"),
+    ("modified_share.human", "share of human lines modified by the horizon"),
     ("modified_share.diff_pp", "modified-share difference (pp)"),
     ("modified_share.diff_pp_ci_low_unclustered", "before: CI low, Newcombe over lines"),
     ("modified_share.diff_pp_ci_high_unclustered", "before: CI high, Newcombe over lines"),
@@ -49,6 +53,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("intent.n", "(author type, ending commit) observations"),
     ("intent.line_chi2", "before: chi-square over lines"),
     ("intent.line_p_value", "before: p over lines"),
+    ("intent.corrective_share_agent", "corrective share of the changes that ended agent lines"),
+    ("intent.corrective_share_human", "corrective share of the changes that ended human lines"),
     ("intent.chi2", "after: chi-square over ending commits"),
     ("intent.p_value", "after: p over ending commits"),
     ("prediction.full_auc_roc", "AUC, text + process features"),
@@ -64,7 +70,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("recovery.ci_low", "recovery: CI low"),
     ("recovery.ci_high", "recovery: CI high"),
 )
-PROFILES = ("default", "workshop")
+PROFILES = ("default", "workshop", "agent_repos")
 MARK = "<!-- generated:{name} (studykit.studies.code_survival.docnumbers; do not edit by hand) -->"
 END = "<!-- end generated:{name} -->"
 
