@@ -13,6 +13,17 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Property-based tests (the fuzzers) draw the same examples on every run, so that `make test` and CI are
+# deterministic; HYPOTHESIS_PROFILE=explore draws new random examples (and remembers failures) for hunting.
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("studykit", derandomize=True, database=None, print_blob=True)
+    _hypothesis_settings.register_profile("explore", derandomize=False)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "studykit"))
+except ImportError:  # pragma: no cover - hypothesis is in the dev extra
+    pass
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_outputs(tmp_path_factory):

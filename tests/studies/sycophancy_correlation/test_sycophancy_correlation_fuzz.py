@@ -113,7 +113,9 @@ def corrupt(kind: str, personas: pd.DataFrame, responses: pd.DataFrame, rng) -> 
         personas[col] = personas[col].astype(object)
         personas.loc[personas.index[-1], col] = "high"
     elif kind == "unknown_stance":
-        responses[value] = responses[value].astype(object)
+        # a text column, as a spreadsheet export would hold it (a parquet column has one type, so the
+        # numbers become text too)
+        responses[value] = responses[value].astype(str)
         responses.loc[responses.index[:3], value] = "maybe"
     elif kind == "duplicate_rows":
         responses = pd.concat([responses, responses.sample(frac=0.5, random_state=1)], ignore_index=True)

@@ -88,8 +88,11 @@ def paired_shifts(cells: ResponseCells, rates: Rates, *,
     scores = prompt_scores(cells, personas[["model", "persona_id", "group"]])
     wide = scores.pivot_table(index=["model", "prompt_id"], columns="group", values=["n", "total"],
                               aggfunc="sum", fill_value=0)
-    n = {g: wide["n"][g] if g in wide["n"] else 0 for g in ("baseline", "high", "low", "median")}
-    total = {g: wide["total"][g] if g in wide["total"] else 0.0 for g in ("baseline", "high", "low", "median")}
+    # a group absent from every prompt (e.g. no "high" persona) is a column of zeros, so that its
+    # prompt means come out as NaN (and are left out) instead of a scalar division by zero
+    zeros = pd.Series(0.0, index=wide.index)
+    n = {g: wide["n"][g] if g in wide["n"] else zeros for g in ("baseline", "high", "low", "median")}
+    total = {g: wide["total"][g] if g in wide["total"] else zeros for g in ("baseline", "high", "low", "median")}
     with np.errstate(divide="ignore", invalid="ignore"):
         base = (total["baseline"] / n["baseline"]).where(n["baseline"] > 0)
         n_all = n["high"] + n["low"] + n["median"]
