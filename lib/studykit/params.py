@@ -117,6 +117,18 @@ def _range_text(metadata: Iterable[Any], annotation: Any) -> str:
     return ", ".join(parts)
 
 
+
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse a YAML file; a missing file or bad YAML is a one-line :class:`ParamError` naming ``what`` and the line."""
+    if not path.is_file():
+        raise ParamError(f"{what} not found: {path}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise ParamError(f"{path}: not valid YAML" + (f" (line {line + 1})" if line is not None else "")) from None
+
+
 class StudyParams(BaseModel):
     """Base class of every study's parameters.
 
@@ -145,13 +157,7 @@ class StudyParams(BaseModel):
     def read_profile(cls, path: str | Path) -> dict[str, Any]:
         """Read a YAML profile file into a dict (empty file -> {})."""
         p = Path(path)
-        if not p.is_file():
-            raise ParamError(f"parameter file not found: {p}")
-        try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            line = getattr(getattr(exc, "problem_mark", None), "line", None)
-            raise ParamError(f"{p}: not valid YAML" + (f" (line {line + 1})" if line is not None else "")) from None
+        data = read_yaml(p, "parameter file")
         if data is None:
             return {}
         if not isinstance(data, dict):

@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 from studykit.errors import ParamError
 from studykit.names import slug
+from studykit.params import read_yaml
 
 GRID_KEYS = ("name", "study", "profile", "fixed", "headline", "keys", "grid", "specifications", "description")
 HEADLINE_KEYS = ("label", "estimate", "ci_low", "ci_high", "p", "significant", "alpha", "no_effect", "above", "below")
@@ -234,11 +234,4 @@ def parse_grid(data: Any, source: str = "grid", *, param_names: set[str] | None 
 def load_grid(path: str | Path, *, param_names: set[str] | None = None) -> Grid:
     """Read and validate a grid file; a missing file or bad YAML is a one-line :class:`ParamError`."""
     p = Path(path)
-    if not p.is_file():
-        raise ParamError(f"grid file not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ParamError(f"{p}: not valid YAML" + (f" (line {line + 1})" if line is not None else "")) from None
-    return parse_grid(data, str(p), param_names=param_names)
+    return parse_grid(read_yaml(p, "grid file"), str(p), param_names=param_names)
