@@ -42,8 +42,9 @@ rounded by a rule per column (:mod:`studykit.tablefmt`):
 - counts (a float column whose values are all whole numbers): integers in full;
 - other floats: 4 significant digits.
 
-Paper tables: the CSV and HTML files keep every column; a notebook chooses
-what the LaTeX file shows with ``tex_columns`` (column -> readable header, in
+Paper tables: the CSV and HTML files keep every column under its name. The LaTeX
+file shows every column under a readable header (underscores become spaces) unless
+a notebook chooses what it shows with ``tex_columns`` (column -> readable header, in
 the order given; a key ``(estimate, low, high)`` makes one column
 ``estimate [low, high]``), each number rounded by the rule of its source
 column::
@@ -103,6 +104,18 @@ def paper_view(df: pd.DataFrame, columns: Mapping[str | tuple[str, str, str], st
 
     return pd.DataFrame({header: shown(key if isinstance(key, tuple) else (key,)) for key, header in columns.items()},
                         index=df.index)
+
+
+def default_tex_columns(df: pd.DataFrame) -> dict[str, str] | None:
+    """The .tex view of a table saved without ``tex_columns``: every column, under a readable header
+    (``n_obs`` is shown as "n obs", ``type_I_rate`` as "type I rate"; numbers are still rounded by the
+    rule of the source name). ``None`` (the table as it is) when the columns are not unique strings or
+    two headers would collide."""
+    cols = list(df.columns)
+    if not all(isinstance(c, str) for c in cols) or len(set(cols)) != len(cols):
+        return None
+    headers = {c: " ".join(c.replace("_", " ").split()) or c for c in cols}
+    return headers if len(set(headers.values())) == len(cols) else None
 
 
 def _unicode_key_ok(key: str) -> bool:
@@ -210,7 +223,8 @@ class Outputs:
                 with atomic_path(target) as tmp:
                     df.to_parquet(tmp, index=index)
             elif fmt == "tex":
-                tex = df if tex_columns is None else paper_view(df, tex_columns, name)
+                view = tex_columns if tex_columns is not None else default_tex_columns(df)
+                tex = df if view is None else paper_view(df, view, name)
                 write_text_atomic(target, to_latex_table(tex, caption, f"tab:{name}", index=index))
             elif fmt == "html":
                 write_text_atomic(target, to_html_fragment(df, caption, index=index))

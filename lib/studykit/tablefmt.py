@@ -189,6 +189,20 @@ def to_html_fragment(df: pd.DataFrame, caption: str = "", *, index: bool = False
             + note + "</figure>\n")
 
 
+_SHOWN_NUMBER = re.compile(r"^[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?( \[.*, .*\])?$")
+
+
+def _numeric_column(col: pd.Series) -> bool:
+    """Right-align a column of numbers: a numeric dtype, or text that shows rounded numbers (as a
+    ``tex_columns`` view writes them, ``0.12 [0.05, 0.2]`` included), blanks and NaN allowed."""
+    if pd.api.types.is_bool_dtype(col):
+        return False
+    if pd.api.types.is_numeric_dtype(col):
+        return True
+    shown = [str(v) for v in col if not (isinstance(v, float) and math.isnan(v)) and str(v) not in ("", "NaN", "nan")]
+    return bool(shown) and all(_SHOWN_NUMBER.match(v) or _NUMBER.match(v) for v in shown)
+
+
 def to_latex_table(df: pd.DataFrame, caption: str = "", label: str = "", *, index: bool = False) -> str:
     """A ``table`` environment with ``booktabs`` rules; caption, header, index and cells escaped,
     floats rounded by their column's rule."""
@@ -200,8 +214,10 @@ def to_latex_table(df: pd.DataFrame, caption: str = "", label: str = "", *, inde
 
     formatters = {safe.columns[i]: column_formatter(df.columns[i], df.iloc[:, i]) if i in floats else other
                   for i in range(df.shape[1])}
+    align = "".join("r" if _numeric_column(df.iloc[:, i]) else "l" for i in range(df.shape[1]))
     return safe.to_latex(
         index=index, formatters=formatters, float_format=format_float,
+        column_format=("l" * df.index.nlevels if index else "") + align,
         caption=latex_escape(caption) if caption else None, label=label or None, escape=False,
     )
 

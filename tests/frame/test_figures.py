@@ -367,3 +367,24 @@ def test_figcheck_reports_the_layout_faults_it_is_for():
     found = text_overlaps(fig)
     assert any("x tick" in p and "overlap" in p for p in found)
     plt.close(fig)
+
+
+def test_tables_without_a_view_get_readable_tex_headers(tmp_path):
+    """Unit: one save_table call without tex_columns; the .tex headers lose their underscores, the CSV
+    keeps the names, and a p-value column keeps the p-value rule under its readable header."""
+    from studykit.outputs import Outputs
+
+    from texcheck import tex_header, tex_problems
+
+    out = Outputs("sycophancy_correlation", None, tmp_path / "run")
+    df = pd.DataFrame({"model": ["a_b"], "n_obs": [12], "p_value": [1.234e-7], "type_I_rate": [0.12345]})
+    out.save_table(df, "t", caption="c")
+    assert list(pd.read_csv(tmp_path / "run" / "tables" / "t.csv").columns) == list(df.columns)
+    tex = (tmp_path / "run" / "tables" / "t.tex").read_text()
+    assert tex_header(tex) == ["model", "n obs", "p value", "type I rate"]
+    row = tex.splitlines()[tex.splitlines().index("\\midrule") + 1].rstrip("\\ ").split(" & ")
+    assert row == ["a\\_b", "12", "1.23e-07", "0.1235"]
+    assert not tex_problems(tmp_path / "run")
+    wide = pd.DataFrame({f"c{i}": [1.0] for i in range(12)})
+    out.save_table(wide, "wide")
+    assert tex_problems(tmp_path / "run") == ["wide.tex: 12 columns (at most 10; give save_table a tex_columns view)"]
