@@ -5,13 +5,19 @@ Unit: one notebook run (its results.json and tables).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from studykit.outputs import paper_view
 from studykit.runner import run_study
+from studykit.studies.sycophancy_correlation import baseline_gap, plots, pooled
 from studykit.studies.sycophancy_correlation.per_model import PER_MODEL_COLUMNS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/texcheck.py
+from texcheck import tex_problems  # noqa: E402
 
 REQUIRED = ["n_models", "n_personas", "n_prompts", "n_models_significant", "max_pearson_r", "max_cohens_d",
             "pooled.slope", "pooled.slope_ci_low", "pooled.slope_ci_high"]
@@ -54,6 +60,66 @@ def test_workshop_notebook_writes_tables_and_figures(workshop_run):
     for fig in ("scatter_grid", "forest", "category_heatmap", "violins_high_low", "size_vs_r"):
         assert (out / "figures" / f"{fig}.png").stat().st_size > 5_000, fig
         assert (out / "figures" / f"{fig}.svg").is_file()
+
+
+def test_workshop_tex_tables_fit_a_page(workshop_run):
+    """Every .tex table of the run has at most 10 columns and readable headers.
+
+    Unit: the .tex files of one run (workshop profile).
+    """
+    _, out = workshop_run
+    assert not tex_problems(out)
+
+
+def _views(confidence: float) -> dict:
+    return {"per_model": plots.per_model_tex_columns(confidence), "pooled": plots.pooled_tex_columns(confidence),
+            "trait_truthfulness_gap": plots.trait_truthfulness_gap_tex_columns(confidence)}
+
+
+def _named(view: dict) -> list[str]:
+    return [c for key in view for c in (key if isinstance(key, tuple) else (key,))]
+
+
+def test_tex_views_name_only_columns_of_the_run_tables(workshop_run):
+    """Each tex_columns view names only columns of its table's CSV and shows at most 10 columns.
+
+    Unit: one table (its CSV header) of one run.
+    """
+    _, out = workshop_run
+    for name, view in _views(0.95).items():
+        header = pd.read_csv(out / "tables" / f"{name}.csv", nrows=0).columns
+        assert [c for c in _named(view) if c not in header] == [], name
+        assert len(view) <= 10, name
+
+
+def test_pooled_tex_view_fits_the_pooled_table():
+    """The pooled view names only columns that ``pooled_table`` writes, for the mixed model and the fallback.
+
+    Unit: one pooled table (one row per fitting attempt).
+    """
+    for method, attempts in (("mixedlm", ("lbfgs: accepted",)), ("two_stage", ("lbfgs: not converged",))):
+        fit = pooled.Pooled(0.02, 0.005, 0.01, 0.03, 1e-4, method, method == "mixedlm", 13, 3575, 0.01, attempts)
+        table = pooled.pooled_table(fit)
+        shown = paper_view(table, plots.pooled_tex_columns(0.9), "pooled")
+        assert list(shown.columns)[3] == "Slope [90% CI]" and len(shown.columns) == 7
+        assert shown.iloc[0, 3] == "0.02 [0.01, 0.03]"
+
+
+def test_gap_tex_view_fits_the_gap_table():
+    """The gap view names only columns that ``trait_truthfulness_gap`` writes, also when no model has a baseline.
+
+    Unit: one trait-truthfulness-gap table (one row per model).
+    """
+    per_model = pd.DataFrame({"model": ["a", "b"], "baseline_rate": [0.2, float("nan")], "rate_low": [0.3, 0.1],
+                              "rate_high": [0.4, 0.2], "mean_shift": [0.15, float("nan")]})
+    shifts = pd.DataFrame({"model": ["a"], "gap_low": [0.1], "gap_low_ci_low": [0.05], "gap_low_ci_high": [0.15],
+                           "gap_high": [0.2], "gap_high_ci_low": [0.1], "gap_high_ci_high": [0.3],
+                           "gap_high_p": [0.001]})
+    for sh in (shifts, shifts.iloc[:0]):
+        gap = baseline_gap.trait_truthfulness_gap(per_model, sh)
+        shown = paper_view(gap, plots.trait_truthfulness_gap_tex_columns(0.95), "trait_truthfulness_gap")
+        assert len(shown.columns) == 9 and list(shown["Model"]) == ["a", "b"]
+    assert shown["Zone"].tolist() == ["undetermined", "no baseline"]
 
 
 def test_notebook_survives_bad_input_and_reports_it(tmp_path):

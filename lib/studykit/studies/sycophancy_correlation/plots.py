@@ -1,5 +1,5 @@
 """Figures of the sycophancy-correlation study (matplotlib; each returns a Figure), and the columns its
-per-model table shows in a paper."""
+wide tables (per-model, pooled, trait-truthfulness gap) show in a paper."""
 from __future__ import annotations
 
 import math
@@ -187,3 +187,22 @@ def per_model_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str
             "spearman_rho": "Spearman rho", ("cohens_d", "d_ci_low", "d_ci_high"): f"Cohen's d {ci}",
             "slope": "Slope", ("mean_shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}",
             "p_adjusted": "p (adjusted)", "significant": "Significant"}
+
+
+def pooled_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the pooled-slope table a paper shows (the SE and ``converged``, implied by the method,
+    stay in the CSV)."""
+    return {"method": "Method", "n_models": "Models", "n_obs": "Observations",
+            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope [{confidence:.0%} CI]", "slope_p": "p",
+            "slope_sd_between": "SD of slopes between models", "attempt": "Fitting attempt"}
+
+
+def trait_truthfulness_gap_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the trait-truthfulness-gap table a paper shows, gaps merged with their paired CIs
+    (low/high A: the personas below/above the model's median agreeableness)."""
+    ci = f"[{confidence:.0%} CI]"
+    return {"model": "Model", "baseline_rate": "Baseline rate", "rate_low": "Rate, low A",
+            "rate_high": "Rate, high A", "mean_shift": "Mean shift",
+            ("gap_low", "gap_low_ci_low", "gap_low_ci_high"): f"Gap, low A {ci}",
+            ("gap_high", "gap_high_ci_low", "gap_high_ci_high"): f"Gap, high A {ci}",
+            "gap_high_p": "p (gap, high A)", "zone": "Zone"}
