@@ -3,14 +3,19 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from studykit.fileio import sha256_file
 from studykit.paths import data_dir
-from studykit.studies.annotation_robustness import write_embedded
+from studykit.studies.annotation_robustness import plots, write_embedded
 from studykit.studies.annotation_robustness.columns import PAIR_COLUMNS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from texcheck import tex_header, tex_problems  # noqa: E402
 
 
 def test_embedded_data_is_byte_identical(tmp_path):
@@ -22,10 +27,17 @@ def test_embedded_data_is_byte_identical(tmp_path):
         assert sha256_file(tmp_path / name) == digest, f"regenerated {name} differs"
 
 
-def test_notebook_runs_on_workshop_profile(tmp_path):
+@pytest.fixture(scope="module")
+def workshop_run(tmp_path_factory):
+    """The notebook run once on the workshop profile, shared by the tests of its outputs."""
     from studykit.runner import run_study
 
-    res = run_study("annotation_robustness", profile="workshop", out_dir=tmp_path / "out")
+    return run_study("annotation_robustness", profile="workshop", out_dir=tmp_path_factory.mktemp("workshop") / "out")
+
+
+def test_notebook_runs_on_workshop_profile(workshop_run):
+    """Unit: one run of the notebook (its results.json and tables)."""
+    res = workshop_run
     assert res.status == "executed"
     out = res.out_dir
     results = json.loads((out / "results.json").read_text())
@@ -61,3 +73,29 @@ def test_notebook_runs_on_workshop_profile(tmp_path):
         assert (out / "figures" / f"{name}.png").is_file(), name
     mit = pd.read_csv(out / "tables" / "mitigation.csv")
     assert set(mit["human_labels"]) == {"none", "gold", "human_single"}
+
+
+def test_tex_tables_fit_a_page(workshop_run):
+    """Unit: the .tex files of one run: at most 10 columns each, readable headers."""
+    assert not tex_problems(workshop_run.out_dir)
+
+
+def _source_columns(view) -> list[str]:
+    return [c for key in view for c in (key if isinstance(key, tuple) else (key,))]
+
+
+@pytest.mark.parametrize("table, view", [
+    ("configurations", plots.CONFIGURATIONS_TEX_COLUMNS),
+    ("hypotheses", plots.HYPOTHESES_TEX_COLUMNS),
+    ("hacking_per_hypothesis", plots.HACKING_PER_HYPOTHESIS_TEX_COLUMNS),
+    ("spec_curve", plots.spec_curve_tex_columns(0.95)),
+    ("mitigation", plots.mitigation_tex_columns(0.05)),
+])
+def test_tex_view_names_columns_of_its_table(workshop_run, table, view):
+    """Unit: one paper-table view against the CSV header of its table in one run, and its .tex header."""
+    tables = workshop_run.out_dir / "tables"
+    header = pd.read_csv(tables / f"{table}.csv", nrows=0).columns
+    assert set(_source_columns(view)) <= set(header)
+    shown = [h.replace("\\%", "%") for h in tex_header((tables / f"{table}.tex").read_text(encoding="utf-8"))]
+    assert shown == list(view.values())
+    assert len(view) <= 10

@@ -12,7 +12,7 @@ import pytest
 
 from studykit.errors import InputError, ParamError
 from studykit.studies.annotation_robustness import annotators
-from studykit.studies.annotation_robustness import hutto_data
+from studykit.studies.annotation_robustness import hutto_data, plots
 from studykit.studies.annotation_robustness import sentiment_findings
 from studykit.studies.annotation_robustness import sentiment_inputs
 
@@ -125,6 +125,18 @@ def test_findings_counts_on_known_grid():
     g = sentiment_findings.real_data_findings(_pairs(), items, group_columns)
     for k in f:
         pd.testing.assert_frame_equal(f[k], g[k])
+
+
+def test_real_tex_views_name_columns_of_their_findings():
+    """Unit: the findings tables of one hand-made grid; every .tex view names only columns its table has."""
+    items = pd.DataFrame({"item_id": list("abcd"), "gold": ["positive", "negative", "neutral", "positive"],
+                          "source": ["a_src", "a_src", "b_src", "b_src"], "length": ["long", "short"] * 2})
+    f = sentiment_findings.real_data_findings(_pairs(), items, ["source", "length"])
+    assert set(plots.REAL_TEX_COLUMNS) <= set(f)
+    for name, view in plots.REAL_TEX_COLUMNS.items():
+        assert set(view) <= set(f[name].columns) and len(view) <= 10, name
+    # the findings saved without a view are narrow enough to show every column
+    assert all(len(t.columns) <= 10 for name, t in f.items() if name not in plots.REAL_TEX_COLUMNS)
 
 
 def test_findings_bad_input():

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from studykit.runner import run_study
 from studykit.studies.annotation_robustness import annotators
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from texcheck import tex_problems  # noqa: E402
 
 SLICE = {"sentiment_max_items": 400, "human_sample_sizes": [50, 100], "mitigation_replicates": 3,
          "n_bootstrap": 200}
@@ -61,3 +66,4 @@ def test_slice_tables(slice_run):
                  "mitigation", "risk_by_model"):
         assert (tables / f"{name}.csv").is_file(), name
     assert len(list((res.out_dir / "figures").glob("*.png"))) >= 5
+    assert not tex_problems(res.out_dir)  # every .tex table of the real-data run fits a page

@@ -1,4 +1,6 @@
-"""Figures of the annotation-robustness study (matplotlib; one function per figure, returning it)."""
+"""Figures of the annotation-robustness study (matplotlib; one function per figure, returning it), and the
+columns its paper tables show (``tex_columns`` of ``Outputs.save_table``: the .tex file shows these under
+readable headers, the CSV and HTML keep every column)."""
 from __future__ import annotations
 
 import matplotlib
@@ -162,3 +164,45 @@ def mitigation(summary: pd.DataFrame):
     axes[1].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
+
+
+# ---- paper tables: the columns the .tex files show ------------------------------------------------------
+TexColumns = dict[str | tuple[str, str, str], str]
+
+CONFIGURATIONS_TEX_COLUMNS: TexColumns = {
+    "model": "Model", "prompt": "Prompt", "temperature": "Temperature", "seed": "Seed", "accuracy": "Accuracy",
+    "macro_f1": "Macro-F1", "risk": "Risk", "type_I": "Type I", "type_II": "Type II", "type_S": "Type S"}
+"""Columns of the per-configuration table a paper shows (config id, valid-label count and coverage stay in the CSV)."""
+
+HYPOTHESES_TEX_COLUMNS: TexColumns = {
+    "hypothesis_id": "Hypothesis", "label_value": "Label", "group_column": "Covariate", "group_a": "Group a",
+    "group_b": "Group b", "gold_n_a": "n a", "gold_n_b": "n b", "gold_effect": "Difference (gold)",
+    "gold_p_value": "p (gold)", "gold_conclusion": "Gold conclusion"}
+"""Columns of the hypotheses table a paper shows (label counts, log odds ratio and its se stay in the CSV)."""
+
+HACKING_PER_HYPOTHESIS_TEX_COLUMNS: TexColumns = {
+    "hypothesis_id": "Hypothesis", "gold_effect": "Difference (gold)", "gold_p_value": "p (gold)",
+    "gold_conclusion": "Gold conclusion", "n_configurations": "Configurations", "n_false_positive": "Falsely significant",
+    "n_hide": "Hidden", "n_reverse": "Reversed"}
+"""Columns of the per-hypothesis hacking table a paper shows (the hypothesis parts are in the hypotheses table)."""
+
+REAL_TEX_COLUMNS: dict[str, TexColumns] = {
+    "source_flips": {
+        "label_value": "Label", "group_a": "Source a", "group_b": "Source b", "gold_effect": "Difference (gold)",
+        "gold_p_value": "p (gold)", "gold_conclusion": "Gold conclusion", "n_configurations": "Configurations",
+        "share_wrong": "Share wrong", "n_type_S": "Reversed", "models_flipping": "Models flipping"}}
+"""Columns the .tex files of the wide real-data findings show, by finding (the others show every column)."""
+
+
+def spec_curve_tex_columns(confidence: float = 0.95) -> TexColumns:
+    """Columns of the specification-curve table a paper shows, the effect merged with its CI."""
+    return {"rank": "Rank", "model": "Model", "prompt": "Prompt", "temperature": "Temperature", "seed": "Seed",
+            ("effect", "ci_low", "ci_high"): f"Difference [{confidence:.0%} CI]", "p_value": "p",
+            "conclusion": "Conclusion", "error": "Error"}
+
+
+def mitigation_tex_columns(alpha: float = 0.05) -> TexColumns:
+    """Columns of the mitigation table a paper shows: the mean rates (their sd over subsamples stay in the CSV)."""
+    return {"method": "Method", "human_labels": "Human labels", "n_human": "n human", "type_I_rate": "Type I rate",
+            "type_II_rate": "Type II rate", "type_S_rate": "Type S rate", "risk": "Risk",
+            "rmse_effect": "RMSE of effect", "ci_coverage": f"Coverage of {1 - alpha:.0%} CI"}
