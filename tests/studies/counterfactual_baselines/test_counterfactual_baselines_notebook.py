@@ -5,6 +5,7 @@ Unit: one whole notebook run per test.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,12 @@ import pandas as pd
 import pytest
 
 from studykit.runner import run_study
+from studykit.studies.counterfactual_baselines import plots
+from studykit.studies.counterfactual_baselines.schema import Params
+from studykit.studies.counterfactual_baselines.steps import power_curves
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from texcheck import tex_problems  # noqa: E402
 
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
                 "ci_high", "p_value", "p_adjusted", "significant"]
@@ -36,18 +43,24 @@ def _check_common(out: Path) -> dict:
     return res
 
 
-def test_notebook_workshop_profile(tmp_path):
-    run = run_study("counterfactual_baselines", profile="workshop", out_dir=tmp_path / "out")
+@pytest.fixture(scope="module")
+def workshop_run(tmp_path_factory) -> Path:
+    """The workshop profile (embedded data, fewer resamples), run once for this module."""
+    run = run_study("counterfactual_baselines", profile="workshop", out_dir=tmp_path_factory.mktemp("cf") / "out")
     assert run.status == "executed"
-    res = _check_common(run.out_dir)
+    return run.out_dir
+
+
+def test_notebook_workshop_profile(workshop_run):
+    res = _check_common(workshop_run)
     assert res["n_items"] == 500 and res["n_models"] == 3 and res["n_tests"] == 105
     for k in ("direction.beta", "direction.ci_low", "direction.ci_high", "direction.p"):
         assert k in res
     assert res["direction.ci_low"] < 0.3 < res["direction.ci_high"]  # planted pooled coefficient
     assert res["recovery.planted_detected"] == res["recovery.planted_targets"] == 4
     assert res["recovery.null_false_positives"] == 0
-    assert (run.out_dir / "figures" / "direction.png").is_file()
-    assert (run.out_dir / "tables" / "recovery.csv").is_file()
+    assert (workshop_run / "figures" / "direction.png").is_file()
+    assert (workshop_run / "tables" / "recovery.csv").is_file()
 
 
 def test_notebook_medperturb_profile(medperturb_run):
@@ -68,6 +81,38 @@ def test_notebook_medperturb_profile(medperturb_run):
     assert issues.loc["defective_baseline_rows", "count"] == res["defective.n_flagged"]
     assert "LLAMA3-70" in issues.loc["baseline_answers_not_used", "detail"]
     assert (out / "tables" / "tests_with_defective.csv").is_file()
+
+
+@pytest.mark.parametrize("profile", ["workshop", "medperturb"])
+def test_tex_tables_fit_a_page(profile, request):
+    """Unit: the .tex files of one run (workshop: recovery table; medperturb: tests_with_defective).
+
+    Every LaTeX table has at most 10 columns and readable headers."""
+    run = request.getfixturevalue(f"{profile}_run")
+    assert not tex_problems(run)
+
+
+@pytest.mark.parametrize("table, view, profile", [
+    ("tests", plots.tests_tex_columns(0.9, "fdr_bh"), "workshop"),
+    ("direction", plots.direction_tex_columns(0.9), "workshop"),
+    ("power", plots.power_tex_columns(), "workshop"),
+    ("recovery", plots.recovery_tex_columns(0.9), "workshop"),
+    ("tests_with_defective", plots.tests_with_defective_tex_columns(0.9, "holm"), "medperturb"),
+])
+def test_tex_view_names_only_columns_of_its_table(table, view, profile, request):
+    """Unit: one paper view (``tex_columns``) against the CSV header of its table in one run."""
+    header = pd.read_csv(request.getfixturevalue(f"{profile}_run") / "tables" / f"{table}.csv", nrows=0).columns
+    named = {c for key in view for c in (key if isinstance(key, tuple) else (key,))}
+    assert named <= set(header), named - set(header)
+    assert len(view) <= 10
+
+
+def test_power_view_of_a_skipped_simulation():
+    """Unit: the power table of a run without tests (no simulation), whose view keeps the columns it has."""
+    empty, issues = power_curves(None, type("NoTests", (), {"n_tests": 0})(), Params())
+    assert [i.check for i in issues] == ["power_not_simulated"]
+    view = plots.power_tex_columns(empty.columns)
+    assert list(view.values()) == ["Scenario", "Planted effect", "Metric", "Power [95% CI]"]
 
 
 def test_notebook_on_odd_input_runs_and_reports(tmp_path):

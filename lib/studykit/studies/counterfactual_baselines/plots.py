@@ -126,3 +126,61 @@ def direction_plot(direction: pd.DataFrame):
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# ---- paper views of the tables (``save_table``'s ``tex_columns``; the CSV keeps every column) ----------------
+
+#: readable names of the corrections of :class:`.schema.Params` ``correction``, for a "p (...)" header
+CORRECTION_LABEL = {"bonferroni": "Bonferroni", "holm": "Holm", "hochberg": "Hochberg", "fdr_bh": "BH",
+                    "fdr_by": "BY", "none": "unadjusted"}
+
+TexView = dict[str | tuple[str, str, str], str]
+
+
+def _ci(confidence: float) -> str:
+    return f"[{confidence:.0%} CI]"
+
+
+def tests_tex_columns(confidence: float = 0.95, correction: str = "holm") -> TexView:
+    """The target-vs-baseline tests a paper shows: cell, metric, n, both statistics, difference [CI], adjusted p."""
+    return {"model": "Model", "task": "Task", "target": "Target", "metric": "Metric", "n_items": "n",
+            "stat_target": "Target value", "stat_baseline": "Baseline value",
+            ("diff", "ci_low", "ci_high"): f"Difference {_ci(confidence)}",
+            "p_adjusted": f"p ({CORRECTION_LABEL.get(correction, correction)})", "significant": "Significant"}
+
+
+def tests_with_defective_tex_columns(confidence: float = 0.95, correction: str = "holm") -> TexView:
+    """The flip-rate tests without and with the defective baselines side by side: n, difference [CI], adjusted p."""
+    p = f"p ({CORRECTION_LABEL.get(correction, correction)})"
+    return {"model": "Model", "task": "Task", "target": "Target", "n_items": "n",
+            ("diff", "ci_low", "ci_high"): f"Difference {_ci(confidence)}", "p_adjusted": p,
+            "n_items_with_defective": "n, with defective",
+            ("diff_with_defective", "ci_low_with_defective", "ci_high_with_defective"):
+                f"Difference, with defective {_ci(confidence)}",
+            "p_adjusted_with_defective": f"{p}, with defective"}
+
+
+def direction_tex_columns(confidence: float = 0.95) -> TexView:
+    """The directional fits a paper shows: fit, control, items, beta [CI] and p with and without the control."""
+    return {"scope": "Fit", "model": "Model", "task": "Task", "target": "Target", "control": "Control",
+            "n_clusters": "Items", ("beta", "ci_low", "ci_high"): f"beta {_ci(confidence)}", "p_value": "p",
+            "gamma": "gamma",
+            ("beta_no_control", "ci_low_no_control", "ci_high_no_control"): f"beta, no control {_ci(confidence)}"}
+
+
+def power_tex_columns(columns=None) -> TexView:
+    """The power curves a paper shows (of ``columns`` when given: the table of a skipped simulation has fewer)."""
+    view: TexView = {"scenario": "Scenario", "effect": "Planted effect", "metric": "Metric",
+                     ("power", "ci_low", "ci_high"): "Power [95% CI]", "flip_increase": "Flip-rate increase",
+                     "n_items": "Items", "reps": "Simulations"}
+    if columns is None:
+        return view
+    present = set(columns)
+    return {k: h for k, h in view.items() if set(k if isinstance(k, tuple) else (k,)) <= present}
+
+
+def recovery_tex_columns(confidence: float = 0.95) -> TexView:
+    """Planted vs estimated a paper shows: quantity, cell, planted value, estimate [CI], verdicts."""
+    return {"quantity": "Quantity", "model": "Model", "task": "Task", "target": "Target", "planted": "Planted",
+            ("estimate", "ci_low", "ci_high"): f"Estimate {_ci(confidence)}", "significant": "Significant",
+            "detected_any_metric": "Detected (any metric)", "covered": "CI covers planted"}
