@@ -5,12 +5,18 @@ Unit: one run of the whole notebook (a profile).
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from studykit.errors import ParamError
-from studykit.studies.code_survival import Params
+from studykit.studies.code_survival import Params, plots
+from studykit.tablefmt import latex_escape
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from texcheck import tex_header, tex_problems  # noqa: E402
 
 REQUIRED = ("data.n_units", "data.n_agent_units", "data.n_human_units", "data.n_repos", "modified_share.agent",
             "modified_share.human", "modified_share.diff_pp", "cox.unadjusted_hr", "cox.unadjusted_ci_low",
@@ -81,6 +87,39 @@ def test_notebook_workshop(workshop_run):
         assert (out / "figures" / f"{name}.png").is_file(), name
     issues = pd.read_csv(out / "tables" / "data_issues.csv")
     assert "mining_excluded_lines" in set(issues["check"])
+
+
+def test_tex_tables_fit_a_page(workshop_run):
+    """Unit: the .tex files of one run (the workshop profile): at most 10 columns, readable headers."""
+    assert not tex_problems(workshop_run.out_dir)
+
+
+def _named(view) -> set[str]:
+    return {c for key in view for c in (key if isinstance(key, tuple) else (key,))}
+
+
+@pytest.mark.parametrize("table, view", [
+    ("cox_agent", plots.cox_agent_tex_columns(0.95)),
+    ("intent_test", plots.intent_test_tex_columns(0.95)),
+    ("prediction_summary", plots.prediction_summary_tex_columns(0.95)),
+])
+def test_tex_view_names_only_columns_of_its_table(workshop_run, table, view):
+    """Unit: one table of the workshop run; its paper view names only columns of its CSV, and the .tex shows
+    the view's headers in order."""
+    tables = workshop_run.out_dir / "tables"
+    assert _named(view) <= set(pd.read_csv(tables / f"{table}.csv").columns)
+    assert tex_header((tables / f"{table}.tex").read_text(encoding="utf-8")) == [latex_escape(h) for h in view.values()]
+    assert len(view) <= 10
+
+
+def test_intent_test_view_keeps_only_present_columns():
+    """Unit: the intent test's paper view for one table's columns: all of it for the full table, nothing for the
+    empty table of a test that is not estimable, the merged CI only when its three columns are there."""
+    full = plots.intent_test_tex_columns(0.9)
+    assert plots.intent_test_tex_columns(0.9, _named(full)) == full
+    assert plots.intent_test_tex_columns(0.9, pd.DataFrame().columns) == {}
+    assert list(plots.intent_test_tex_columns(0.9, ["unit", "cramers_v", "cramers_v_ci_low"]).values()) == ["Unit"]
+    assert "Cramér's V [90% CI]" in full.values()
 
 
 def test_params_errors():
