@@ -81,26 +81,48 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-+/ ()\[\]:]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
+#: how a paper view shows a value that is missing (NaN or None): an en dash in LaTeX
+MISSING = "--"
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def paper_view(df: pd.DataFrame, columns: Mapping[str | tuple[str, str, str], str], name: str = "") -> pd.DataFrame:
     """The columns of ``df`` a paper shows, under readable headers, numbers as rounded text.
 
     ``columns`` maps a column to its header, or a triple ``(estimate, low, high)`` to the header of one
     column ``estimate [low, high]``. Floats are rounded by the rule of their source column
     (:func:`studykit.tablefmt.column_formatter`, so ``p_adjusted`` keeps the p-value rule under the
-    header "p (adjusted)"); other cells are kept. The index is kept.
+    header "p (adjusted)"); a missing number (NaN or None) is shown as ``--`` (an en dash), an estimate
+    without its interval alone; other cells are kept. The index is kept.
     """
     missing = [c for key in columns for c in (key if isinstance(key, tuple) else (key,)) if c not in df.columns]
     if missing:
         raise KeyError(f"save_table('{name}'): tex_columns names columns not in the table: {missing}")
 
+    def as_floats(col: pd.Series) -> pd.Series | None:
+        """A float column, or an object column of numbers and None, as floats; else None."""
+        if pd.api.types.is_float_dtype(col):
+            return col
+        if col.dtype == object and col.map(
+                lambda v: v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool))).all():
+            return pd.to_numeric(col, errors="coerce").astype(float)
+        return None
+
     def shown(cols: tuple[str, ...]) -> list[Any]:
-        vals = [df[c] for c in cols]
-        if not all(pd.api.types.is_float_dtype(v) for v in vals):
-            return list(vals[0]) if len(cols) == 1 else [" ".join(map(str, t)) for t in zip(*vals)]
+        raw = [df[c] for c in cols]
+        vals = [as_floats(v) for v in raw]
+        if any(v is None for v in vals):
+            if len(cols) == 1:
+                return list(raw[0])
+            return [MISSING if _missing(t[0]) else " ".join(map(str, t)) for t in zip(*raw)]
         fmt = column_formatter(cols[0], pd.concat(vals, ignore_index=True))
         if len(cols) == 1:
-            return [fmt(float(v)) for v in vals[0]]
-        return [f"{fmt(float(e))} [{fmt(float(lo))}, {fmt(float(hi))}]" for e, lo, hi in zip(*vals)]
+            return [MISSING if math.isnan(v) else fmt(float(v)) for v in vals[0]]
+        return [MISSING if math.isnan(e) else fmt(float(e)) if math.isnan(lo) or math.isnan(hi)
+                else f"{fmt(float(e))} [{fmt(float(lo))}, {fmt(float(hi))}]" for e, lo, hi in zip(*vals)]
 
     return pd.DataFrame({header: shown(key if isinstance(key, tuple) else (key,)) for key, header in columns.items()},
                         index=df.index)

@@ -199,7 +199,7 @@ def _numeric_column(col: pd.Series) -> bool:
         return False
     if pd.api.types.is_numeric_dtype(col):
         return True
-    shown = [str(v) for v in col if not (isinstance(v, float) and math.isnan(v)) and str(v) not in ("", "NaN", "nan")]
+    shown = [str(v) for v in col if not (isinstance(v, float) and math.isnan(v)) and str(v) not in ("", "NaN", "nan", "--")]
     return bool(shown) and all(_SHOWN_NUMBER.match(v) or _NUMBER.match(v) for v in shown)
 
 
