@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from studykit.errors import InputError, ParamError
 from studykit.runner import run_study
+from studykit.studies.lexical_prevalence import plots
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from texcheck import tex_problems  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "excess_vocabulary_ja"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"the real corpus is not at {SHARED} (../shared absent)")
@@ -48,6 +54,7 @@ def _slice(dest: Path) -> Path:
 
 @needs_shared
 def test_profile_runs_on_a_slice_of_the_real_corpus(tmp_path, monkeypatch):
+    """Unit: article; the closing .tex check's unit is the .tex files of the run."""
     monkeypatch.setenv("STUDYKIT_CACHE", str(tmp_path / "cache"))
     corpus = _slice(tmp_path / "ja")
     res = run_study("lexical_prevalence", profile="ja_tech_blogs", out_dir=tmp_path / "run",
@@ -64,6 +71,12 @@ def test_profile_runs_on_a_slice_of_the_real_corpus(tmp_path, monkeypatch):
     # no fenced code survives tokenising: the corpus tables hold lemmas of prose only
     top = (res.out_dir / "tables" / "ja_top_words.csv").read_text(encoding="utf-8")
     assert "import" not in top and "def" not in top.split("\n", 1)[1]
+    # the paper views name only columns of their tables, and every .tex table of the run fits a page
+    for table, view in (("ja_top_words", plots.ja_top_words_tex_columns()),
+                        ("ja_top_by_comparison", plots.ja_top_by_comparison_tex_columns())):
+        header = pd.read_csv(res.out_dir / "tables" / f"{table}.csv", nrows=0).columns
+        assert {c for key in view for c in (key if isinstance(key, tuple) else (key,))} <= set(header), table
+    assert not tex_problems(res.out_dir)
 
 
 def test_missing_corpus_is_one_line_saying_where_the_data_comes_from(tmp_path):

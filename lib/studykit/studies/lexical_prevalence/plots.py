@@ -158,3 +158,54 @@ def _place_labels(ax, labels: list[tuple[str, float, float]]):
     if skipped:
         ax.text(0.99, 0.01, f"{skipped} label(s) left out for space", transform=ax.transAxes, ha="right",
                 va="bottom", fontsize=6, color="0.4")
+
+
+# --------------------------------------------------------------------------- paper views of the wide tables
+# Column -> header maps for ``save_table``'s ``tex_columns``: the .tex file shows these columns (an LPR or
+# DiD estimate merged with its CI), the CSV and HTML keep every column.
+
+_LPR_COUNTS = {"c_ai": "AI count", "n_ai": "AI n", "c_human": "Human count", "n_human": "Human n"}
+
+
+def _lpr_ci(confidence: float) -> dict[tuple[str, str, str], str]:
+    """The LPR with its bootstrap CI, merged into one column."""
+    return {("lpr", "lpr_ci_low", "lpr_ci_high"): f"LPR [{confidence:.0%} CI]"}
+
+
+def top_lemmas_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the top-lemmas table a paper shows (prevalences follow from the counts)."""
+    return {"language": "Language", "rank": "Rank", "lemma": "Lemma", **_LPR_COUNTS, "las": "LAS",
+            **_lpr_ci(confidence)}
+
+
+def ja_top_words_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the pooled Japanese top-words table a paper shows."""
+    return {"rank": "Rank", "lemma": "Lemma", "gloss": "Gloss", **_LPR_COUNTS, **_lpr_ci(confidence),
+            "n_models": "Models"}
+
+
+def ja_top_by_comparison_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the per-comparison Japanese top-lemmas table a paper shows."""
+    return {"comparison": "Comparison", "rank": "Rank", "lemma": "Lemma", "gloss": "Gloss",
+            **_LPR_COUNTS, **_lpr_ci(confidence)}
+
+
+#: The columns of the uptake table a paper shows (token counts, exposures and the lemma lists stay in the CSV).
+UPTAKE_TEX_COLUMNS: dict[str, str] = {
+    "language": "Language", "word_set": "Word set", "n_lemmas": "Lemmas", "share_pre": "Share pre",
+    "share_post": "Share post", "change_pct": "Change (%)", "chi2": "Chi-square", "p_value": "p",
+    "cramers_v": "Cramer's V"}
+
+
+def uptake_did_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the difference-in-differences table a paper shows (method, SE and notes stay in the CSV)."""
+    return {"language": "Language", "n_docs_pre": "Docs pre", "n_docs_post": "Docs post",
+            "change_ai_pct": "AI change (%)", "change_baseline_pct": "Baseline change (%)",
+            ("did_log", "did_ci_low", "did_ci_high"): f"DiD (log) [{confidence:.0%} CI]", "did_p": "p",
+            "did_p_holm": "p (Holm)", "significant_increase": "Increase"}
+
+
+#: The columns of the excess-words table a paper shows (the projection's inputs and lower bounds stay in the CSV).
+EXCESS_WORDS_TEX_COLUMNS: dict[str, str] = {
+    "language": "Language", "year": "Year", "lemma": "Lemma", "docs": "Docs", "p": "Frequency p",
+    "q": "Expected q", "delta": "Gap p - q", "ratio": "Ratio p/q", "noise_robust": "Noise-robust"}
