@@ -70,7 +70,7 @@ def latex_escape(text: Any) -> str:
 #: column names of p-values (and q-values): shown with 3 significant digits, scientific below 0.001
 P_VALUE_NAME = re.compile(
     r"(^|[_ .-])p[_ .-]?val(ue)?s?($|[_ .-])|^[pq]$|^q[_ .-]?val(ue)?s?$|[_ .-]p$"
-    r"|^p[_ .-](adj|adjusted|holm|bonferroni|hochberg|bh|by|fdr|perm|permutation|raw|corrected|exact"
+    r"|(^|[_ .-])p[_ .-](adj|adjusted|holm|bonferroni|hochberg|bh|by|fdr|perm|permutation|raw|corrected|exact|doc|docs"
     r"|one[_ .-]sided|two[_ .-]sided)($|[_ .-])",
     re.I,
 )

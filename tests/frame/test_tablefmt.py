@@ -37,7 +37,8 @@ def test_counts_are_integers_and_other_floats_have_four_significant_digits():
 
 
 @pytest.mark.parametrize("name", ["p", "q", "p_value", "gold_p_value", "pvalue", "P-value", "p_adjusted",
-                                  "p_holm", "p_one_sided", "spearman_p", "slope_p", "q_value"])
+                                  "p_holm", "p_one_sided", "spearman_p", "slope_p", "q_value", "did_p_holm",
+                                  "ai_change_p_doc"])
 def test_p_value_column_names(name):
     assert P_VALUE_NAME.search(name)
 

@@ -124,3 +124,17 @@ def test_document_counts_add_up_to_the_token_shares(tmp_path):
         post = docs[docs["year"].isin(params.post_years)]
         assert (row.occ_pre, row.exposure_pre) == (pre[row.word_set].sum(), pre["n_content"].sum())
         assert (row.occ_post, row.exposure_post) == (post[row.word_set].sum(), post["n_content"].sum())
+
+
+def test_lemma_level_did_interval_follows_the_confidence():
+    """Unit: one language's yearly counts of 3 AI and 3 baseline lemmas; the Welch interval of the
+    lemma-level difference in differences widens with the confidence level and keeps its estimate."""
+    from studykit.studies.lexical_prevalence.uptake import lemma_level_did
+
+    docs = pd.DataFrame({"year": [2020] * 6 + [2024] * 6, "lemma": list("abcxyz") * 2,
+                         "docs": [5, 8, 6, 7, 9, 4, 15, 20, 11, 7, 10, 5]})
+    totals = pd.DataFrame({"year": [2020, 2024], "n_docs": [100, 100]})
+    sets = {"ai": ["a", "b", "c"], "baseline": ["x", "y", "z"]}
+    r90, r99 = (lemma_level_did(docs, totals, sets, [2020], [2024], confidence=c) for c in (0.90, 0.99))
+    assert r90["did_log"] == r99["did_log"] > 0
+    assert r99["did_ci_low"] < r90["did_ci_low"] < r90["did_log"] < r90["did_ci_high"] < r99["did_ci_high"]

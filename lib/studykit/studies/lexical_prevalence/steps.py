@@ -183,7 +183,7 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
         else:
             row = lemma_level_did(diach.docs[diach.docs["language"] == lang],
                                   diach.totals[diach.totals["language"] == lang], sets[lang],
-                                  params.pre_years, params.post_years)
+                                  params.pre_years, params.post_years, confidence=params.confidence)
             method = "Welch t over lemmas"
         rows.append({"language": lang, "method": method, **row})
     did = did_table(rows, alpha=1 - params.confidence)

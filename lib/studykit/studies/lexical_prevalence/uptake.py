@@ -115,7 +115,7 @@ def document_bootstrap(docs: pd.DataFrame, pre_years, post_years, *, n_resamples
 
 
 def lemma_level_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict[str, list[str]], pre_years,
-                    post_years) -> dict:
+                    post_years, *, confidence: float = 0.95) -> dict:
     """Yearly-count input: Welch's t of per-lemma log changes, AI vs baseline lemmas (module docstring)."""
     n = {name: int(totals[totals["year"].isin(years)]["n_docs"].sum())
          for name, years in (("pre", pre_years), ("post", post_years))}
@@ -133,10 +133,10 @@ def lemma_level_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict[st
     ai, base = changes.get("ai", np.zeros(0)), changes.get("baseline", np.zeros(0))
     if len(ai) < 2 or len(base) < 2:
         return {**out, "note": "fewer than two lemmas in a word set: lemma-level test undefined"}
-    test = welch_t(ai, base, confidence=0.95)
+    test = welch_t(ai, base, confidence=confidence)
     diff = float(ai.mean() - base.mean())
     se = math.sqrt(ai.var(ddof=1) / len(ai) + base.var(ddof=1) / len(base))
-    tq = sps.t.ppf(0.975, test.df) if test.df and se > 0 else math.nan
+    tq = sps.t.ppf(0.5 + confidence / 2, test.df) if test.df and se > 0 else math.nan
     return {**out, "did_log": diff, "did_se": se, "did_ci_low": diff - tq * se, "did_ci_high": diff + tq * se,
             "did_p": float(test.p_value) if se > 0 else (1.0 if diff == 0 else 0.0)}
 
