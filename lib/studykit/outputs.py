@@ -84,6 +84,21 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 #: how a paper view shows a value that is missing (NaN or None): an en dash in LaTeX
 MISSING = "--"
 
+#: a paper view: column -> header, or (estimate, low, high) -> header of the merged column
+TexColumns = dict[str | tuple[str, str, str], str]
+
+
+def ci_label(confidence: float) -> str:
+    """The header suffix of a merged interval column: ``[95% CI]``."""
+    return f"[{confidence:.0%} CI]"
+
+
+def present_columns(view: Mapping[str | tuple[str, str, str], str], columns) -> TexColumns:
+    """The entries of ``view`` whose columns are all in ``columns`` (for tables whose columns vary,
+    e.g. a table left empty when its test cannot be estimated)."""
+    have = set(columns)
+    return {k: h for k, h in view.items() if set(k if isinstance(k, tuple) else (k,)) <= have}
+
 
 def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))

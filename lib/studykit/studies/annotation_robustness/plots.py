@@ -10,6 +10,7 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from studykit.outputs import TexColumns, ci_label  # noqa: E402
 
 ERROR_COLORS = {"type_I": "#d95f02", "type_II": "#7570b3", "type_S": "#e7298a", "correct": "#cccccc"}
 CONCLUSION_COLORS = {"a_larger": "#1b9e77", "b_larger": "#d95f02", "none": "#999999"}
@@ -167,7 +168,6 @@ def mitigation(summary: pd.DataFrame):
 
 
 # ---- paper tables: the columns the .tex files show ------------------------------------------------------
-TexColumns = dict[str | tuple[str, str, str], str]
 
 CONFIGURATIONS_TEX_COLUMNS: TexColumns = {
     "model": "Model", "prompt": "Prompt", "temperature": "Temperature", "seed": "Seed", "accuracy": "Accuracy",
@@ -197,7 +197,7 @@ REAL_TEX_COLUMNS: dict[str, TexColumns] = {
 def spec_curve_tex_columns(confidence: float = 0.95) -> TexColumns:
     """Columns of the specification-curve table a paper shows, the effect merged with its CI."""
     return {"rank": "Rank", "model": "Model", "prompt": "Prompt", "temperature": "Temperature", "seed": "Seed",
-            ("effect", "ci_low", "ci_high"): f"Difference [{confidence:.0%} CI]", "p_value": "p",
+            ("effect", "ci_low", "ci_high"): f"Difference {ci_label(confidence)}", "p_value": "p",
             "conclusion": "Conclusion", "error": "Error"}
 
 

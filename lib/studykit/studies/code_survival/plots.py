@@ -9,6 +9,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from studykit.outputs import TexColumns, ci_label, present_columns  # noqa: E402
 
 COLORS = {"agent": "#c0392b", "human": "#2c3e50"}
 
@@ -112,34 +113,26 @@ def roc_curve_plot(roc: pd.DataFrame, auc: float):
 # Paper views of the wide tables (``save_table``'s ``tex_columns``): the identifying columns, the estimate with
 # its CI, the test's p and the sample sizes; diagnostics (SEs, reference df, variance labels, CI methods, notes)
 # stay in the CSV and HTML files, which keep every column.
-TexColumns = dict[str | tuple[str, str, str], str]
-
-
-def _ci(confidence: float) -> str:
-    return f"[{confidence:.0%} CI]"
 
 
 def cox_agent_tex_columns(confidence: float = 0.95) -> TexColumns:
     """The columns of the agent-vs-human Cox table a paper shows, with their headers."""
     return {"model": "Model", "n_units": "Lines", "n_events": "Events",
-            ("hr", "ci_low", "ci_high"): f"HR {_ci(confidence)}", "p_value": "p", "ph_p_value": "p (PH test)"}
+            ("hr", "ci_low", "ci_high"): f"HR {ci_label(confidence)}", "p_value": "p", "ph_p_value": "p (PH test)"}
 
 
 def intent_test_tex_columns(confidence: float = 0.95, present: Any = None) -> TexColumns:
     """The columns of the intent chi-square table a paper shows, with their headers; only those in ``present``
     (the table's columns) when given, since the table has no columns when the test is not estimable."""
     view = {"unit": "Unit", "n": "n", "chi2": "Chi-square", "df": "df", "p_value": "p",
-            ("cramers_v", "cramers_v_ci_low", "cramers_v_ci_high"): f"Cramér's V {_ci(confidence)}",
+            ("cramers_v", "cramers_v_ci_low", "cramers_v_ci_high"): f"Cramér's V {ci_label(confidence)}",
             "n_lines": "Lines", "line_p_value": "p (lines as independent)"}
-    if present is None:
-        return view
-    have = set(present)
-    return {k: h for k, h in view.items() if set(k if isinstance(k, tuple) else (k,)) <= have}
+    return view if present is None else present_columns(view, present)
 
 
 def prediction_summary_tex_columns(confidence: float = 0.95) -> TexColumns:
     """The columns of the prediction summary a paper shows, with their headers."""
     return {"features": "Features", "n_units": "Lines", "n_repos": "Repositories", "positive_share": "Modified share",
-            "folds": "Folds", ("auc_roc", "auc_ci_low", "auc_ci_high"): f"AUC-ROC {_ci(confidence)}",
+            "folds": "Folds", ("auc_roc", "auc_ci_low", "auc_ci_high"): f"AUC-ROC {ci_label(confidence)}",
             "timing_n_units": "Lines (timing)", "timing_macro_f1": "Timing macro-F1",
             "timing_majority_macro_f1": "Majority-class macro-F1"}

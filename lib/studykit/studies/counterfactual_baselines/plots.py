@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from studykit.outputs import TexColumns, ci_label, present_columns
 
 KIND_STYLE = {"target": ("#c0392b", "o"), "baseline": ("#7f8c8d", "s")}
 METRIC_STYLE = {"aggregate": ("#2471a3", "s", "--"), "per-sample": ("#c0392b", "o", "-"),
@@ -134,53 +135,45 @@ def direction_plot(direction: pd.DataFrame):
 CORRECTION_LABEL = {"bonferroni": "Bonferroni", "holm": "Holm", "hochberg": "Hochberg", "fdr_bh": "BH",
                     "fdr_by": "BY", "none": "unadjusted"}
 
-TexView = dict[str | tuple[str, str, str], str]
 
 
-def _ci(confidence: float) -> str:
-    return f"[{confidence:.0%} CI]"
-
-
-def tests_tex_columns(confidence: float = 0.95, correction: str = "holm") -> TexView:
+def tests_tex_columns(confidence: float = 0.95, correction: str = "holm") -> TexColumns:
     """The target-vs-baseline tests a paper shows: cell, metric, n, both statistics, difference [CI], adjusted p."""
     return {"model": "Model", "task": "Task", "target": "Target", "metric": "Metric", "n_items": "n",
             "stat_target": "Target value", "stat_baseline": "Baseline value",
-            ("diff", "ci_low", "ci_high"): f"Difference {_ci(confidence)}",
+            ("diff", "ci_low", "ci_high"): f"Difference {ci_label(confidence)}",
             "p_adjusted": f"p ({CORRECTION_LABEL.get(correction, correction)})", "significant": "Significant"}
 
 
-def tests_with_defective_tex_columns(confidence: float = 0.95, correction: str = "holm") -> TexView:
+def tests_with_defective_tex_columns(confidence: float = 0.95, correction: str = "holm") -> TexColumns:
     """The flip-rate tests without and with the defective baselines side by side: n, difference [CI], adjusted p."""
     p = f"p ({CORRECTION_LABEL.get(correction, correction)})"
     return {"model": "Model", "task": "Task", "target": "Target", "n_items": "n",
-            ("diff", "ci_low", "ci_high"): f"Difference {_ci(confidence)}", "p_adjusted": p,
+            ("diff", "ci_low", "ci_high"): f"Difference {ci_label(confidence)}", "p_adjusted": p,
             "n_items_with_defective": "n, with defective",
             ("diff_with_defective", "ci_low_with_defective", "ci_high_with_defective"):
-                f"Difference, with defective {_ci(confidence)}",
+                f"Difference, with defective {ci_label(confidence)}",
             "p_adjusted_with_defective": f"{p}, with defective"}
 
 
-def direction_tex_columns(confidence: float = 0.95) -> TexView:
+def direction_tex_columns(confidence: float = 0.95) -> TexColumns:
     """The directional fits a paper shows: fit, control, items, beta [CI] and p with and without the control."""
     return {"scope": "Fit", "model": "Model", "task": "Task", "target": "Target", "control": "Control",
-            "n_clusters": "Items", ("beta", "ci_low", "ci_high"): f"beta {_ci(confidence)}", "p_value": "p",
+            "n_clusters": "Items", ("beta", "ci_low", "ci_high"): f"beta {ci_label(confidence)}", "p_value": "p",
             "gamma": "gamma",
-            ("beta_no_control", "ci_low_no_control", "ci_high_no_control"): f"beta, no control {_ci(confidence)}"}
+            ("beta_no_control", "ci_low_no_control", "ci_high_no_control"): f"beta, no control {ci_label(confidence)}"}
 
 
-def power_tex_columns(columns=None) -> TexView:
+def power_tex_columns(columns=None) -> TexColumns:
     """The power curves a paper shows (of ``columns`` when given: the table of a skipped simulation has fewer)."""
-    view: TexView = {"scenario": "Scenario", "effect": "Planted effect", "metric": "Metric",
+    view: TexColumns = {"scenario": "Scenario", "effect": "Planted effect", "metric": "Metric",
                      ("power", "ci_low", "ci_high"): "Power [95% CI]", "flip_increase": "Flip-rate increase",
                      "n_items": "Items", "reps": "Simulations"}
-    if columns is None:
-        return view
-    present = set(columns)
-    return {k: h for k, h in view.items() if set(k if isinstance(k, tuple) else (k,)) <= present}
+    return view if columns is None else present_columns(view, columns)
 
 
-def recovery_tex_columns(confidence: float = 0.95) -> TexView:
+def recovery_tex_columns(confidence: float = 0.95) -> TexColumns:
     """Planted vs estimated a paper shows: quantity, cell, planted value, estimate [CI], verdicts."""
     return {"quantity": "Quantity", "model": "Model", "task": "Task", "target": "Target", "planted": "Planted",
-            ("estimate", "ci_low", "ci_high"): f"Estimate {_ci(confidence)}", "significant": "Significant",
+            ("estimate", "ci_low", "ci_high"): f"Estimate {ci_label(confidence)}", "significant": "Significant",
             "detected_any_metric": "Detected (any metric)", "covered": "CI covers planted"}

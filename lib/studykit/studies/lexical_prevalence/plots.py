@@ -7,6 +7,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from studykit.outputs import ci_label
 
 
 def _grid(n: int, ncols: int = 4, w: float = 3.4, h: float = 3.0):
@@ -169,7 +170,7 @@ _LPR_COUNTS = {"c_ai": "AI count", "n_ai": "AI n", "c_human": "Human count", "n_
 
 def _lpr_ci(confidence: float) -> dict[tuple[str, str, str], str]:
     """The LPR with its bootstrap CI, merged into one column."""
-    return {("lpr", "lpr_ci_low", "lpr_ci_high"): f"LPR [{confidence:.0%} CI]"}
+    return {("lpr", "lpr_ci_low", "lpr_ci_high"): f"LPR {ci_label(confidence)}"}
 
 
 def top_lemmas_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
@@ -201,7 +202,7 @@ def uptake_did_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, st
     """The columns of the difference-in-differences table a paper shows (method, SE and notes stay in the CSV)."""
     return {"language": "Language", "n_docs_pre": "Docs pre", "n_docs_post": "Docs post",
             "change_ai_pct": "AI change (%)", "change_baseline_pct": "Baseline change (%)",
-            ("did_log", "did_ci_low", "did_ci_high"): f"DiD (log) [{confidence:.0%} CI]", "did_p": "p",
+            ("did_log", "did_ci_low", "did_ci_high"): f"DiD (log) {ci_label(confidence)}", "did_p": "p",
             "did_p_holm": "p (Holm)", "significant_increase": "Increase"}
 
 

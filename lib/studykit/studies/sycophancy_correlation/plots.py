@@ -8,6 +8,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from studykit.outputs import ci_label
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
@@ -182,7 +183,7 @@ def size_plot(per_model: pd.DataFrame):
 def per_model_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
     """The columns of the per-model table a paper shows, with their headers (for ``save_table``'s
     ``tex_columns``; the CSV keeps every column)."""
-    ci = f"[{confidence:.0%} CI]"
+    ci = ci_label(confidence)
     return {"model": "Model", "n_personas": "Personas", ("pearson_r", "r_ci_low", "r_ci_high"): f"r {ci}",
             "spearman_rho": "Spearman rho", ("cohens_d", "d_ci_low", "d_ci_high"): f"Cohen's d {ci}",
             "slope": "Slope", ("mean_shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}",
@@ -193,14 +194,14 @@ def pooled_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, s
     """The columns of the pooled-slope table a paper shows (the SE and ``converged``, implied by the method,
     stay in the CSV)."""
     return {"method": "Method", "n_models": "Models", "n_obs": "Observations",
-            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope [{confidence:.0%} CI]", "slope_p": "p",
+            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope {ci_label(confidence)}", "slope_p": "p",
             "slope_sd_between": "SD of slopes between models", "attempt": "Fitting attempt"}
 
 
 def trait_truthfulness_gap_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
     """The columns of the trait-truthfulness-gap table a paper shows, gaps merged with their paired CIs
     (low/high A: the personas below/above the model's median agreeableness)."""
-    ci = f"[{confidence:.0%} CI]"
+    ci = ci_label(confidence)
     return {"model": "Model", "baseline_rate": "Baseline rate", "rate_low": "Rate, low A",
             "rate_high": "Rate, high A", "mean_shift": "Mean shift",
             ("gap_low", "gap_low_ci_low", "gap_low_ci_high"): f"Gap, low A {ci}",
