@@ -214,3 +214,21 @@ def test_no_study_defines_its_own_issue_type_or_as_dict():
             if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "Issue" for t in node.targets):
                 offenders.append(f"{path.name}: Issue alias")
     assert not offenders, offenders
+
+
+def test_every_test_states_its_unit():
+    """Unit: one test module of this suite (read as source, never imported). Its module docstring says
+    what one observation is ("Unit: ..."), or else every test function's docstring does, so that no test
+    leaves open whether its observations are independent."""
+    tests_root = Path(__file__).resolve().parents[1]
+    unit = re.compile(r"\bUnits?:", re.I)
+    missing = {}
+    for path in sorted(tests_root.rglob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if unit.search(ast.get_docstring(tree) or ""):
+            continue
+        funcs = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.name.startswith("test_") and not unit.search(ast.get_docstring(n) or "")]
+        if funcs:
+            missing[path.relative_to(tests_root).as_posix()] = funcs[:3]
+    assert not missing, missing

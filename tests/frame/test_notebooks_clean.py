@@ -1,5 +1,8 @@
 """Committed notebooks: no outputs or execution counts, the `studykit` kernel, a parameters cell
-that matches the study's Params, ``out.close()`` at the end."""
+that matches the study's Params, ``out.close()`` at the end.
+
+Unit: one committed notebook file (read as JSON, never executed).
+"""
 from __future__ import annotations
 
 import ast

@@ -2,6 +2,8 @@
 
 The default suite runs one study's ``workshop`` profile; ``make test-slow`` runs every study
 twice (the second time with --force) and checks that tables and results.json are byte-identical.
+
+Unit: one `studykit` command run in a subprocess on one study and profile.
 """
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The report: offline notebook HTML, exhibits traced to cells, every link resolves, opens in chromium."""
+"""The report: offline notebook HTML, exhibits traced to cells, every link resolves, opens in chromium.
+
+Unit: one report site built from the fixture project's runs (one folder of HTML pages), or one
+HTML string for the converters.
+"""
 from __future__ import annotations
 
 import json

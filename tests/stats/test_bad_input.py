@@ -1,4 +1,7 @@
-"""Bad input: a ValueError naming the problem, or a documented NaN with the reason in ``note``."""
+"""Bad input: a ValueError naming the problem, or a documented NaN with the reason in ``note``.
+
+Unit: one call of a statistical function on one hand-made bad input.
+"""
 import math
 import warnings
 

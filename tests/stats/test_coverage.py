@@ -4,6 +4,9 @@ The slow tests (``-m slow``) use 2,000 simulations per effect size: the Monte
 Carlo SE of a 95% coverage is 0.0049, so the 93%-97% band is about +-4 SE.
 The fast smoke tests run the same code with 150 simulations and a loose band;
 they only catch a broken interval, not a slightly miscalibrated one.
+
+Unit: one simulated data set of independent draws from a known distribution; the coverage is the
+share of data sets whose interval holds the truth.
 """
 import math
 

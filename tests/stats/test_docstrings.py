@@ -1,4 +1,7 @@
-"""Every public function documents its formula, a reference and a runnable example."""
+"""Every public function documents its formula, a reference and a runnable example.
+
+Unit: one public function of ``studykit.stats`` (its docstring, and its example run by doctest).
+"""
 import doctest
 import importlib
 import inspect

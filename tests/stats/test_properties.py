@@ -1,5 +1,8 @@
 """Invariants checked with hypothesis: bounds, symmetry under swapping groups, the CI containing
-the estimate, p-values in [0, 1], invariance to row order.  Example counts are modest on purpose."""
+the estimate, p-values in [0, 1], invariance to row order.  Example counts are modest on purpose.
+
+Unit: one generated input (independent values drawn by hypothesis) to one statistical function.
+"""
 import math
 import os
 

@@ -1,5 +1,8 @@
 """Core functions checked against independent implementations (scipy, statsmodels, pingouin)
-or published worked examples (cited per test)."""
+or published worked examples (cited per test).
+
+Unit: one call on fixed data (independent observations), compared with the reference's output.
+"""
 import math
 import warnings
 

@@ -1,4 +1,7 @@
-"""The rest of the effect sizes, tests and design functions against independent references."""
+"""The rest of the effect sizes, tests and design functions against independent references.
+
+Unit: one call on fixed data (independent observations), compared with the reference's output.
+"""
 import math
 import warnings
 

@@ -1,5 +1,9 @@
 """bootstrap_ci and permutation_test against scipy.stats (same seed -> same interval) and a
-straightforward unchunked implementation."""
+straightforward unchunked implementation.
+
+Unit: one resampling call on fixed data with a fixed seed; resamples are of independent observations
+(rows, or pairs for paired designs).
+"""
 import numpy as np
 import pytest
 from scipy import special, stats

@@ -1,4 +1,8 @@
-"""Grid tests, error classification, summaries and recovery of planted truth."""
+"""Grid tests, error classification, summaries and recovery of planted truth.
+
+Unit: the embedded data set (or a small hand-made grid); a test is one hypothesis x configuration
+pair, whose two groups hold different texts (the texts are the independent units).
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""Loading and bad-input rules of the annotation-robustness study."""
+"""Loading and bad-input rules of the annotation-robustness study.
+
+Unit: one input file or table handed to the loaders (a hand-made toy with one problem at a time).
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""The notebook on the workshop profile through the runner; the embedded data is reproducible."""
+"""The notebook on the workshop profile through the runner; the embedded data is reproducible.
+
+Unit: one run of the notebook through the runner (the workshop profile), and its output folder.
+"""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,8 @@
 """The offline sentiment annotators: scores against the packages' published examples, decision rules,
-zero-shot and logistic-regression labelling."""
+zero-shot and logistic-regression labelling.
+
+Unit: one text scored by one annotator (scores compared with the packages' published examples).
+"""
 from __future__ import annotations
 
 import numpy as np

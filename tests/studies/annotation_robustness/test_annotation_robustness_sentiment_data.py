@@ -1,4 +1,7 @@
-"""Fetching, verifying and parsing the Hutto & Gilbert (2014) data (synthetic files in the real formats)."""
+"""Fetching, verifying and parsing the Hutto & Gilbert (2014) data (synthetic files in the real formats).
+
+Unit: one synthetic file in the real data's format, fetched, verified or parsed.
+"""
 from __future__ import annotations
 
 import hashlib

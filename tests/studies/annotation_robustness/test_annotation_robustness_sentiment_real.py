@@ -1,4 +1,7 @@
-"""The sentiment_real profile: items, slices, single raters, cached inputs, findings, and a run on a slice."""
+"""The sentiment_real profile: items, slices, single raters, cached inputs, findings, and a run on a slice.
+
+Unit: one small hand-made table of items or ratings (or a slice of the real data) given to one step.
+"""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,7 @@
-"""The notebook on a small slice of the sentiment_real profile, through the runner (real data, real annotators)."""
+"""The notebook on a small slice of the sentiment_real profile, through the runner (real data, real annotators).
+
+Unit: one run of the notebook on a slice of the real data through the runner.
+"""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,8 @@
-"""The miner on repositories built here: exact events, rules, bad input, read-only, blame cross-check."""
+"""The miner on repositories built here: exact events, rules, bad input, read-only, blame cross-check.
+
+Unit: one git repository built in the test (real `git` commits), mined into line events; a line of
+code is the row, checked exactly against the history that was written.
+"""
 from __future__ import annotations
 
 import subprocess
