@@ -11,6 +11,11 @@ and writes ``DIR/INSTALL.txt`` with the one command that installs from it:
 (``pip download --no-deps --platform``; the locks are complete, so no
 dependency resolution is needed there; packages published only as source,
 which are pure Python, are downloaded once as source). Plain Python, no shell.
+
+DIR must be new, empty, or a bundle this script wrote (it holds the marker
+file ``.studykit-bundle``): any other folder is refused in one line (exit 2)
+and nothing in it is touched, so that a user's ``INSTALL.txt`` is never
+overwritten.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+MARKER = ".studykit-bundle"
 
 
 def lock_files(extras: list[str], root: Path = ROOT) -> list[Path]:
@@ -69,14 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     extras = [x for e in args.extras for x in e.replace(",", " ").split()]
     locks = args.lock or lock_files(extras)
     dest = args.dest.resolve()
+    if dest.exists() and (not dest.is_dir() or (any(dest.iterdir()) and not (dest / MARKER).is_file())):
+        print(f"offline_bundle: refusing to write into {dest}: it exists and is not a bundle made by this script "
+              f"(no {MARKER}); choose a new or empty folder (nothing was written)", file=sys.stderr)
+        return 2
     dest.mkdir(parents=True, exist_ok=True)
+    (dest / MARKER).write_text("studykit offline bundle: the folder may be replaced by scripts/offline_bundle.py\n")
     bootstrap = dest / ".bootstrap.txt"
     bootstrap.write_text("pip\nsetuptools\nwheel\n")
     download(dest, locks + [bootstrap])
     for plat in args.platform:
         download(dest, locks, plat, args.python_version)
     bootstrap.unlink()
-    n = sum(1 for p in dest.iterdir() if p.is_file() and p.name != "INSTALL.txt")
+    n = sum(1 for p in dest.iterdir() if p.is_file() and p.name not in ("INSTALL.txt", MARKER))
     targets = ", ".join(["this platform"] + args.platform)
     (dest / "INSTALL.txt").write_text(INSTALL.format(
         n=n, targets=targets, dest=dest, extras_make=f' EXTRAS="{" ".join(extras)}"' if extras else "",

@@ -195,3 +195,18 @@ def test_offline_bundle_installs_with_no_index(tmp_path):
     out = subprocess.run([str(py), "-c", "import tqdm, latex2mathml; print(tqdm.__version__)"],
                          capture_output=True, text=True, check=True).stdout.strip()
     assert pins[1].endswith(out) or pins[0].endswith(out)
+
+
+def test_offline_bundle_refuses_a_users_folder(tmp_path):
+    """Unit: one offline_bundle.py invocation into a prepared folder of a user's files: a one-line refusal,
+    exit 2, every file byte for byte, nothing added (the network is never used)."""
+    users = tmp_path / "mine"
+    (users / "sub").mkdir(parents=True)
+    (users / "INSTALL.txt").write_text("my own notes\n")
+    (users / "sub" / "thesis.tex").write_text("\\section{x}\n")
+    before = {p: p.read_bytes() for p in users.rglob("*") if p.is_file()}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "offline_bundle.py"), str(users)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "refusing" in proc.stderr and str(users) in proc.stderr
+    assert {p: p.read_bytes() for p in users.rglob("*") if p.is_file()} == before
