@@ -198,15 +198,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from studykit import paths
     from studykit.studies import get_study
 
+    from studykit.folders import check_data_folder
+
     studies = _studies_arg(args.study)
-    for s in studies:
+    targets = {}
+    for s in studies:  # every target is checked before anything is written
         if args.out:
-            out = _user_path(args.out) / s if args.study == "all" else _user_path(args.out)
+            targets[s] = _user_path(args.out) / s if args.study == "all" else _user_path(args.out)
         else:
-            out = paths.data_dir(s)
-        mod = get_study(s)
-        if not hasattr(mod, "write_embedded"):
+            targets[s] = paths.data_dir(s)
+        if not hasattr(get_study(s), "write_embedded"):
             raise ParamError(f"study {s} has no simulator (write_embedded)")
+        check_data_folder(targets[s])
+    for s, out in targets.items():
+        mod = get_study(s)
         out.mkdir(parents=True, exist_ok=True)
         written = mod.write_embedded(out) or []
         print(f"{s}: wrote {len(written)} files to {out}")

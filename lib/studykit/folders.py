@@ -169,6 +169,32 @@ def remove_stale_siblings(target: str | os.PathLike, marker: str) -> list[Path]:
     return removed
 
 
+def simulator_wrote(folder: Path) -> bool:
+    """A folder of simulated data as a study's ``write_embedded`` leaves it: every file in it is
+    ``SHA256SUMS`` or listed there (the embedded ``data/<study>/`` folders are such folders)."""
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        return False
+    listed = {parts[1].strip().lstrip("*") for parts in
+              (line.split(maxsplit=1) for line in sums.read_text(encoding="utf-8", errors="replace").splitlines())
+              if len(parts) == 2}
+    return all(p.name == "SHA256SUMS" or (p.is_file() and p.name in listed) for p in folder.iterdir())
+
+
+def check_data_folder(folder: str | os.PathLike) -> None:
+    """Raise :class:`ParamError` unless a simulator may write into ``folder``: absent, empty, or a folder
+    of simulated data (:func:`simulator_wrote`). Anything else is refused with nothing touched, so that
+    ``studykit simulate --out`` never overwrites a user's ``personas.csv``."""
+    folder = Path(folder)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ParamError(f"refusing to write simulated data into {folder}: it is not a folder")
+    if not folder.exists() or not any(folder.iterdir()) or simulator_wrote(folder):
+        return
+    others = sorted(p.name for p in folder.iterdir() if p.name != "SHA256SUMS")[:3]
+    raise ParamError(f"refusing to write simulated data into {folder}: it holds files a simulator did not write "
+                     f"(e.g. {', '.join(others)}); choose a new or empty folder")
+
+
 def _generated_by_studykit(folder: Path) -> bool:
     """A generated folder without a marker: one holding a ``.complete`` stamp, or one inside the cache.
 

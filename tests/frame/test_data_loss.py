@@ -77,3 +77,24 @@ def test_next_run_removes_a_killed_runs_temp_folder_and_keeps_a_users(fixture_pr
     assert _names(final.parent) == [".default.tmp-users-own", "default"]
     assert snapshot(users) == before
     assert folders.read_marker(final) == {"study": NAME, "profile": "default"}
+
+
+def test_simulate_out_refuses_a_users_folder_and_rewrites_its_own(capsys, tmp_path):
+    """`studykit simulate --out DIR` writes only into a new or empty folder or one a simulator wrote (every
+    file listed in its SHA256SUMS); a user's folder with a file of the same name as a simulated one is
+    refused and kept byte for byte, also with 'all' (checked before any study is written)."""
+    precious = tmp_path / "user" / "mine"
+    make_precious(precious)
+    (precious / "line_events_sim.csv").write_text("my own line events\n")
+    before = snapshot(precious)
+    msg = _refused(capsys, "simulate", "code_survival", "--out", str(precious))
+    assert "refusing to write simulated data" in msg and str(precious) in msg
+    assert snapshot(precious) == before
+    (tmp_path / "all" / "sycophancy_correlation").mkdir(parents=True)
+    (tmp_path / "all" / "sycophancy_correlation" / "personas.csv").write_text("mine\n")
+    _refused(capsys, "simulate", "all", "--out", str(tmp_path / "all"))
+    assert _names(tmp_path / "all") == ["sycophancy_correlation"], "nothing written for the other studies"
+    own = tmp_path / "sim"
+    for _ in range(2):  # new folder, then the folder the simulator wrote
+        assert cli.main(["simulate", "code_survival", "--out", str(own)]) == 0
+    assert folders.simulator_wrote(own) and (own / "line_events_sim.csv").is_file()
