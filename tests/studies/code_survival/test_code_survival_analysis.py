@@ -231,6 +231,35 @@ def test_cluster_sandwich_matches_lifelines_cluster_col(small):
     assert res.variance.startswith("robust, clustered by repository") and res.reference_df == G - 1
 
 
+def test_few_clusters_use_the_jackknife_equal_to_lifelines_leave_one_out_fits(small):
+    """Unit: one data set of 6 repositories (the clusters). With G <= JACKKNIFE_MAX_CLUSTERS the SE is the
+    delete-one-cluster jackknife (CV3): sqrt((G-1)/G * sum_g (b_(g) - b)^2) from independent lifelines fits
+    (Efron ties) without each repository; CI and p use t(G-1). Above the limit CR1 is used."""
+    from lifelines import CoxPHFitter
+    from scipy import stats
+
+    sub = small[small.repo.isin(sorted(small.repo.unique())[:6])].reset_index(drop=True)
+    X = A.design_matrix(sub, adjusted=False)
+
+    def coef(d):
+        return float(CoxPHFitter().fit(d.drop(columns="repo"), duration_col="duration_days",
+                                       event_col="event").params_["agent"])
+
+    b = coef(X)
+    loo = np.array([coef(X[X.repo != g]) for g in pd.unique(X.repo)])
+    G = len(loo)
+    se = np.sqrt((G - 1) / G * ((loo - b) ** 2).sum())
+    clusters = A.choose_clusters(sub, 2)
+    assert clusters.correction.startswith("CV3") and clusters.n_clusters == G
+    res, _, _ = A.cox_agent(sub, ph_test=False, clusters=clusters)
+    assert "CV3" in res.variance and res.reference_df == G - 1
+    assert res.se_log_hr == pytest.approx(se, rel=1e-4)  # both fits converge to about 1e-7 in each coefficient
+    assert res.p_value == pytest.approx(2 * stats.t.sf(abs(b) / se, G - 1), rel=1e-4)
+    assert np.log(res.ci_high) == pytest.approx(b + stats.t.ppf(0.975, G - 1) * se, rel=1e-4)
+    many = A.choose_clusters(sub.assign(repo=sub.repo + "/" + sub.commit.astype(str)), 2)
+    assert many.n_clusters > A.JACKKNIFE_MAX_CLUSTERS and many.correction.startswith("CR1")
+
+
 def test_piecewise_window_equals_left_truncated_fit(small):
     from lifelines import CoxPHFitter
 

@@ -2,7 +2,8 @@
 
 Lines written by one commit share its author and its fate (a commit frailty), and lines of one repository
 share a repository frailty. Each test simulates that dependence under a known truth and checks the method
-the notebook uses (cluster-robust CR1 with a t(G-1) reference, clustered log-rank, cluster bootstrap,
+the notebook uses (cluster-robust CR1, or the CV3 jackknife with at most 50 clusters, with a t(G-1) reference,
+clustered log-rank, cluster bootstrap,
 commit-level chi-square, per-agent rules); the slow tests use many replicates and tight tolerances, their fast
 siblings run the same code with fewer replicates and wider ones. Seeds are fixed, so the results are
 deterministic.
@@ -76,7 +77,7 @@ def test_cox_and_logrank_commit_clusters_slow():
 
 
 def test_cox_few_repository_clusters_fast():
-    """Unit: a simulated data set (15 replicates) of 12 repositories with repository frailty; CR1 + t(G-1)."""
+    """Unit: a simulated data set (15 replicates) of 12 repositories with repository frailty; CV3 + t(G-1)."""
     rob, _, lr_c, _ = _cox_rejections(15, 200, model_based=False, n_repos=12, commits_per_repo=10,
                                       theta_commit=0.3, theta_repo=0.5)
     assert rob <= 0.2 and lr_c <= 0.2
@@ -84,14 +85,15 @@ def test_cox_few_repository_clusters_fast():
 
 @pytest.mark.slow
 def test_cox_few_repository_clusters_slow():
-    """Unit: a simulated data set (300 replicates) of 12 repositories; CR1 + t(11).
+    """Unit: a simulated data set (300 replicates) of 12 repositories; CV3 jackknife + t(11).
 
-    Measured: the Cox test rejects 8.3 % of true nulls (slightly liberal with 12 clusters; CR2 would correct
-    it further), the clustered log-rank with F(1, 11) 1.7 % (conservative); both bounded by 10 %.
+    Measured: the Cox test rejects 6.0 % of true nulls (4.9 % in 1,000 replicates; CR1 with t(11) rejected
+    8.3 % of the same 300), the clustered log-rank with F(1, 11) 1.7 % (conservative). The Monte Carlo SE of a
+    5 % rate over 300 replicates is 1.3 points.
     """
     rob, naive, lr_c, _ = _cox_rejections(300, 2000, n_repos=12, commits_per_repo=15, theta_commit=0.3,
                                           theta_repo=0.5)
-    assert rob <= 0.10 and 0.005 <= lr_c <= 0.10
+    assert 0.025 <= rob <= 0.08 and 0.005 <= lr_c <= 0.10
 
 
 def _share_frame(seed: int, commits: int = 150) -> pd.DataFrame:

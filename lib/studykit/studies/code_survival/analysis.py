@@ -7,8 +7,9 @@ modification); :mod:`.steps` combines them into the notebook's steps.
 """
 from __future__ import annotations
 
-from studykit.studies.code_survival.cox import (Clustering, CoxResult, choose_clusters, cluster_robust_cov, cox_agent,
-                                                 design_matrix, per_agent_hr, piecewise_hr, recovery, schoenfeld_test,
+from studykit.studies.code_survival.cox import (JACKKNIFE_MAX_CLUSTERS, Clustering, CoxResult, choose_clusters,
+                                                 cluster_robust_cov, cox_agent, design_matrix, jackknife_cov,
+                                                 per_agent_hr, piecewise_hr, recovery, schoenfeld_test,
                                                  score_residuals)
 from studykit.studies.code_survival.intent import INTENT_ORDER, IntentProfile, intent_profile
 from studykit.studies.code_survival.prediction import (PredictionResult, _auc_stat, cluster_bootstrap_auc,
@@ -19,4 +20,4 @@ from studykit.studies.code_survival.survival import (LogRank, ModifiedShare, hor
 __all__ = ["Clustering", "choose_clusters", "score_residuals", "cluster_bootstrap_auc", "km_fits", "km_table", "logrank", "LogRank", "horizon_labels", "modified_share", "ModifiedShare",
            "CoxResult", "design_matrix", "cox_agent", "cluster_robust_cov", "schoenfeld_test", "piecewise_hr",
            "per_agent_hr", "intent_profile", "IntentProfile", "predict_modification", "PredictionResult",
-           "prediction_table", "recovery", "INTENT_ORDER", "_auc_stat"]
+           "prediction_table", "recovery", "INTENT_ORDER", "_auc_stat", "jackknife_cov", "JACKKNIFE_MAX_CLUSTERS"]

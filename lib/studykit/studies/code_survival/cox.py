@@ -20,7 +20,7 @@ unit-level score residuals of the clustered log-rank test live in :mod:`.scores`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -116,8 +116,10 @@ class Clustering(Result):
     n_repos : int
     min_repos : int
     correction : str
-        The small-sample correction: the sandwich times :math:`G/(G-1)` (CR1)
-        and a :math:`t_{G-1}` reference distribution.
+        The small-sample correction, with a :math:`t_{G-1}` reference distribution
+        either way: with at most :data:`JACKKNIFE_MAX_CLUSTERS` clusters the
+        delete-one-cluster jackknife (CV3, :func:`jackknife_cov`), else the
+        sandwich times :math:`G/(G-1)` (CR1).
     reason : str
     """
 
@@ -130,7 +132,16 @@ class Clustering(Result):
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
 
 
-CORRECTION = "CR1 (sandwich x G/(G-1)) with a t(G-1) reference"
+CR1 = "CR1 (sandwich x G/(G-1)) with a t(G-1) reference"
+CV3 = "CV3 (delete-one-cluster jackknife) with a t(G-1) reference"
+#: up to this many clusters the variance is the jackknife (one refit per cluster); above, CR1, which is then
+#: close to nominal (simulation tests in tests/studies/code_survival/test_code_survival_validity.py)
+JACKKNIFE_MAX_CLUSTERS = 50
+
+
+def correction_for(n_clusters: int) -> str:
+    """CV3 for few clusters (at most :data:`JACKKNIFE_MAX_CLUSTERS`), CR1 otherwise."""
+    return CV3 if n_clusters <= JACKKNIFE_MAX_CLUSTERS else CR1
 
 
 def choose_clusters(df: pd.DataFrame, min_repos: int = 10) -> Clustering:
@@ -153,15 +164,48 @@ def choose_clusters(df: pd.DataFrame, min_repos: int = 10) -> Clustering:
         labels = (df["repo"].astype(str) + "\x00" + df["commit"].astype(str)).to_numpy()
         reason = f"only {n_repos} repositories (< {min_repos}): clustered by the commit that wrote the line"
         by = "commit"
-    return Clustering(by, int(len(pd.unique(labels))), n_repos, int(min_repos), CORRECTION, reason, labels)
+    n_clusters = int(len(pd.unique(labels)))
+    return Clustering(by, n_clusters, n_repos, int(min_repos), correction_for(n_clusters), reason, labels)
 
 
-def _coef_table(fit: coxfit.CoxFit, rows: pd.DataFrame, clusters: "Clustering | None", confidence: float
-                ) -> tuple[pd.DataFrame, str, float]:
-    """Coefficients with model-based or CR1 cluster-robust SEs; returns (table, variance label, reference df).
+def sub_clustering(clusters: Clustering, keep: np.ndarray) -> Clustering:
+    """The clustering of the units ``keep`` (a boolean mask): their labels, their G, its correction."""
+    labels = clusters.labels[keep]
+    n_clusters = int(len(pd.unique(labels)))
+    return Clustering(clusters.by, n_clusters, clusters.n_repos, clusters.min_repos, correction_for(n_clusters),
+                      clusters.reason, labels)
 
-    The robust covariance is :func:`.coxfit.cluster_robust_cov` on the rows of :func:`_fit_cox` (exact
-    Efron-form score residuals of the expanded units summed by cluster), times :math:`G/(G-1)`.
+
+def jackknife_cov(beta: np.ndarray, labels: np.ndarray,
+                  refit: "Callable[[np.ndarray], coxfit.CoxFit]") -> np.ndarray:
+    r"""Delete-one-cluster jackknife covariance (CV3) of the coefficients ``beta``.
+
+    :math:`V_{CV3} = \frac{G-1}{G} \sum_g (\hat\beta_{(g)} - \hat\beta)(\hat\beta_{(g)} - \hat\beta)^\top`,
+    where :math:`\hat\beta_{(g)}` is the fit without cluster *g* (``refit(mask of the units kept)``).
+    With few clusters it is closer to nominal than CR1 (MacKinnon, Nielsen & Webb 2023, "Cluster-robust
+    inference: A guide to empirical practice", J. Econometrics 232(2), 272-299). Raises
+    :class:`CoxFitError` when a refit fails or its coefficients differ in number (then CR1 is used).
+    """
+    groups = pd.unique(labels)
+    G = len(groups)
+    dev = np.empty((G, len(beta)))
+    for i, g in enumerate(groups):
+        fit = refit(labels != g)
+        if len(fit.coef) != len(beta):
+            raise CoxFitError(f"leaving out one cluster changes the model ({len(fit.coef)} coefficients)")
+        dev[i] = fit.coef - beta
+    return (G - 1) / G * dev.T @ dev
+
+
+
+def _coef_table(fit: coxfit.CoxFit, rows: pd.DataFrame, clusters: "Clustering | None", confidence: float,
+                refit: "Callable[[np.ndarray], coxfit.CoxFit] | None" = None) -> tuple[pd.DataFrame, str, float]:
+    """Coefficients with model-based or cluster-robust SEs; returns (table, variance label, reference df).
+
+    The CR1 covariance is :func:`.coxfit.cluster_robust_cov` on the rows of :func:`_fit_cox` (exact
+    Efron-form score residuals of the expanded units summed by cluster), times :math:`G/(G-1)`. With the
+    CV3 correction (few clusters) and ``refit`` (the same model on a subset of the units) it is
+    :func:`jackknife_cov`; when a leave-one-cluster-out fit fails, CR1, and the label says so.
     """
     from scipy.stats import norm, t as t_dist
 
@@ -169,9 +213,15 @@ def _coef_table(fit: coxfit.CoxFit, rows: pd.DataFrame, clusters: "Clustering | 
     names = list(fit.names)
     if clusters is not None:
         V, G = coxfit.cluster_robust_cov(fit, rows["cluster"].to_numpy())
+        correction = CR1
+        if clusters.correction == CV3 and refit is not None:
+            try:
+                V, correction = jackknife_cov(beta, clusters.labels, refit), CV3
+            except _fit_errors():
+                correction = CR1 + " (the jackknife was not possible: a leave-one-cluster-out fit failed)"
         se = np.sqrt(np.diag(V))
         ref_df = float(G - 1)
-        variance = f"robust, clustered by {clusters.by} (G = {clusters.n_clusters}; {clusters.correction})"
+        variance = f"robust, clustered by {clusters.by} (G = {clusters.n_clusters}; {correction})"
         crit = float(t_dist.ppf(0.5 + confidence / 2, ref_df))
         with np.errstate(divide="ignore", invalid="ignore"):
             p = 2 * t_dist.sf(np.abs(beta / se), ref_df)
@@ -223,7 +273,8 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
         return not_estimable(name, "no events (no line was modified)", len(X), 0), empty, ph
     try:
         fit, rows = _fit_cox(X, strata, clusters)
-        tab, variance, ref_df = _coef_table(fit, rows, clusters, confidence)
+        tab, variance, ref_df = _coef_table(fit, rows, clusters, confidence,
+                                            refit=lambda keep: _fit_cox(X[keep], strata)[0])
     except _fit_errors() as exc:
         return not_estimable(name, f"the fit failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
                              len(X), n_events), empty, ph
@@ -292,14 +343,12 @@ def piecewise_hr(df: pd.DataFrame, splits: Sequence[float], confidence: float = 
             rows.append({"window_days": label, "hr": None, "ci_low": None, "ci_high": None, "p_value": None,
                          "n_at_risk": int(len(d)), "events": int(d["E"].sum())})
             continue
-        sub_clusters = None
-        if clusters is not None:
-            labels = clusters.labels[at.to_numpy()]
-            sub_clusters = Clustering(clusters.by, int(len(pd.unique(labels))), clusters.n_repos,
-                                      clusters.min_repos, clusters.correction, clusters.reason, labels)
+        sub_clusters = None if clusters is None else sub_clustering(clusters, at.to_numpy())
         try:
-            fit, rows_w = _fit_cox(d.rename(columns={"E": "event"}), False, sub_clusters)
-            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence)
+            dw = d.rename(columns={"E": "event"})
+            fit, rows_w = _fit_cox(dw, False, sub_clusters)
+            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence,
+                                    refit=lambda keep, dw=dw: _fit_cox(dw[keep], False)[0])
             t = tab.iloc[0]
         except _fit_errors():
             t = None
@@ -406,14 +455,11 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
                           "repo": sub["repo"].astype(str).to_numpy()})
         for a in fit_levels:
             X[f"agent[{a}]"] = (sub_ag == a).to_numpy(int)
-        sub_clusters = None
-        if clusters is not None:
-            labels = clusters.labels[keep.to_numpy()]
-            sub_clusters = Clustering(clusters.by, int(len(pd.unique(labels))), clusters.n_repos, clusters.min_repos,
-                                      clusters.correction, clusters.reason, labels)
+        sub_clusters = None if clusters is None else sub_clustering(clusters, keep.to_numpy())
         try:
             fit, rows_w = _fit_cox(X, False, sub_clusters)
-            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence)
+            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence,
+                                    refit=lambda kept: _fit_cox(X[kept], False)[0])
         except _fit_errors() as exc:
             for a in fit_levels:
                 rows[a]["note"] = f"not estimable: the fit failed ({type(exc).__name__})"

@@ -121,8 +121,8 @@ class CoxModels(Result):
 def cox_models(events: pd.DataFrame, params: Any, clusters: Clustering) -> tuple[CoxModels, tuple[DataIssue, ...]]:
     """Unadjusted and adjusted Cox models of the agent indicator, Schoenfeld checks, HRs per time window.
 
-    Every model uses cluster-robust SEs with the CR1 correction and a
-    :math:`t_{G-1}` reference (``clusters``). ``ph_violated`` is True when
+    Every model uses cluster-robust SEs (CR1, or the CV3 jackknife with at most
+    50 clusters) and a :math:`t_{G-1}` reference (``clusters``). ``ph_violated`` is True when
     either model's Grambsch-Therneau p-value for the agent term is below
     ``ph_alpha``. Issues: covariates dropped because they are constant, and
     models that could not be estimated.
