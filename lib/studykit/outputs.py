@@ -74,18 +74,16 @@ from studykit.issues import DataIssue
 from studykit.names import slug
 from studykit.fileio import atomic_path, dumps_json, sha256_file, write_json_atomic, write_text_atomic
 from studykit.paths import outputs_dir, resolve
-from studykit.tablefmt import column_formatter, to_html_fragment, to_latex_table
+from studykit.tablefmt import MISSING, column_formatter, to_html_fragment, to_latex_table
 
 FLOAT_FORMAT = "%.10g"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-+/ ()\[\]:]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
-#: how a paper view shows a value that is missing (NaN or None): an en dash in LaTeX
-MISSING = "--"
-
 #: a paper view: column -> header, or (estimate, low, high) -> header of the merged column
 TexColumns = dict[str | tuple[str, str, str], str]
+TexView = Mapping[str | tuple[str, str, str], str]
 
 
 def ci_label(confidence: float) -> str:
@@ -93,7 +91,7 @@ def ci_label(confidence: float) -> str:
     return f"[{confidence:.0%} CI]"
 
 
-def present_columns(view: Mapping[str | tuple[str, str, str], str], columns) -> TexColumns:
+def present_columns(view: TexView, columns) -> TexColumns:
     """The entries of ``view`` whose columns are all in ``columns`` (for tables whose columns vary,
     e.g. a table left empty when its test cannot be estimated)."""
     have = set(columns)
@@ -104,7 +102,7 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def paper_view(df: pd.DataFrame, columns: Mapping[str | tuple[str, str, str], str], name: str = "") -> pd.DataFrame:
+def paper_view(df: pd.DataFrame, columns: TexView, name: str = "") -> pd.DataFrame:
     """The columns of ``df`` a paper shows, under readable headers, numbers as rounded text.
 
     ``columns`` maps a column to its header, or a triple ``(estimate, low, high)`` to the header of one
@@ -236,7 +234,7 @@ class Outputs:
         index: bool = False,
         formats: tuple[str, ...] = ("csv", "tex", "html"),
         float_format: str = FLOAT_FORMAT,
-        tex_columns: Mapping[str | tuple[str, str, str], str] | None = None,
+        tex_columns: TexView | None = None,
     ) -> Path:
         """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path.
 

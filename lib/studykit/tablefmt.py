@@ -189,6 +189,9 @@ def to_html_fragment(df: pd.DataFrame, caption: str = "", *, index: bool = False
             + note + "</figure>\n")
 
 
+#: how a LaTeX table shows a missing number (NaN or None) in a paper view: an en dash
+MISSING = "--"
+
 _SHOWN_NUMBER = re.compile(r"^[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?( \[.*, .*\])?$")
 
 
@@ -199,7 +202,7 @@ def _numeric_column(col: pd.Series) -> bool:
         return False
     if pd.api.types.is_numeric_dtype(col):
         return True
-    shown = [str(v) for v in col if not (isinstance(v, float) and math.isnan(v)) and str(v) not in ("", "NaN", "nan", "--")]
+    shown = [str(v) for v in col if not (isinstance(v, float) and math.isnan(v)) and str(v) not in ("", "NaN", "nan", MISSING)]
     return bool(shown) and all(_SHOWN_NUMBER.match(v) or _NUMBER.match(v) for v in shown)
 
 
@@ -222,5 +225,5 @@ def to_latex_table(df: pd.DataFrame, caption: str = "", label: str = "", *, inde
     )
 
 
-__all__ = ["latex_escape", "to_html_fragment", "to_latex_table", "column_formatter", "format_csv_rows",
+__all__ = ["MISSING", "latex_escape", "to_html_fragment", "to_latex_table", "column_formatter", "format_csv_rows",
            "format_p_value", "format_count", "format_float", "P_VALUE_NAME", "HTML_MAX_ROWS"]

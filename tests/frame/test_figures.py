@@ -20,6 +20,7 @@ import pytest  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from figcheck import problems  # noqa: E402
+from texcheck import tex_header, tex_problems  # noqa: E402
 
 from studykit.studies.annotation_robustness import plots as ar  # noqa: E402
 from studykit.studies.code_survival import plots as cs  # noqa: E402
@@ -290,11 +291,6 @@ def _per_model_frame(n: int = 3) -> pd.DataFrame:
     return df
 
 
-def _tex_header(tex: str) -> list[str]:
-    lines = tex.splitlines()
-    return [h.strip() for h in lines[lines.index("\\toprule") + 1].rstrip("\\ ").split(" & ")]
-
-
 def test_per_model_tex_shows_the_paper_columns(tmp_path):
     """Unit: the per_model table written through Outputs with the notebook's tex_columns; the CSV keeps
     every column, the .tex file at most 10 readable (not snake_case) headers, numbers rounded by the
@@ -306,7 +302,7 @@ def test_per_model_tex_shows_the_paper_columns(tmp_path):
     out.save_table(df, "per_model", caption="Per-model statistics", tex_columns=sc.per_model_tex_columns(0.95))
     assert pd.read_csv(tmp_path / "run" / "tables" / "per_model.csv").shape[1] == len(PER_MODEL_COLUMNS)
     tex = (tmp_path / "run" / "tables" / "per_model.tex").read_text()
-    header = _tex_header(tex)
+    header = tex_header(tex)
     assert len(header) <= 10
     assert not [h for h in header if "_" in h], header
     assert "r [95\\% CI]" in header and "p (adjusted)" in header
@@ -373,8 +369,6 @@ def test_tables_without_a_view_get_readable_tex_headers(tmp_path):
     """Unit: one save_table call without tex_columns; the .tex headers lose their underscores, the CSV
     keeps the names, and a p-value column keeps the p-value rule under its readable header."""
     from studykit.outputs import Outputs
-
-    from texcheck import tex_header, tex_problems
 
     out = Outputs("sycophancy_correlation", None, tmp_path / "run")
     df = pd.DataFrame({"model": ["a_b"], "n_obs": [12], "p_value": [1.234e-7], "type_I_rate": [0.12345]})

@@ -212,13 +212,14 @@ def _coef_table(fit: coxfit.CoxFit, rows: pd.DataFrame, clusters: "Clustering | 
     beta = fit.coef
     names = list(fit.names)
     if clusters is not None:
-        V, G = coxfit.cluster_robust_cov(fit, rows["cluster"].to_numpy())
-        correction = CR1
+        V, correction = None, CR1
         if clusters.correction == CV3 and refit is not None:
             try:
-                V, correction = jackknife_cov(beta, clusters.labels, refit), CV3
+                V, G, correction = jackknife_cov(beta, clusters.labels, refit), clusters.n_clusters, CV3
             except _fit_errors():
                 correction = CR1 + " (the jackknife was not possible: a leave-one-cluster-out fit failed)"
+        if V is None:
+            V, G = coxfit.cluster_robust_cov(fit, rows["cluster"].to_numpy())
         se = np.sqrt(np.diag(V))
         ref_df = float(G - 1)
         variance = f"robust, clustered by {clusters.by} (G = {clusters.n_clusters}; {correction})"
