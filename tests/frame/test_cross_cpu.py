@@ -98,8 +98,8 @@ def _wait(proc: subprocess.Popen, what: str, timeout: int = 3600) -> None:
 
 
 def _run_hashes(folder: Path) -> dict[str, str]:
-    """SHA-256 of every byte-identical output of a run folder."""
-    files = sorted(folder.glob("tables/*.csv")) + [folder / "results.json"]
+    """SHA-256 of every byte-identical output of a run folder (tables as CSV, LaTeX and HTML; results.json)."""
+    files = sorted(folder.glob("tables/*")) + [folder / "results.json"]
     assert files[-1].is_file(), f"no results.json in {folder}"
     return {p.relative_to(folder).as_posix(): _sha(p) for p in files}
 
