@@ -12,11 +12,12 @@ the workshop templates. Their floats are written by this module, with one rule:
    AVX512 ``exp``/``log``, OpenBLAS kernels, a sum split over two threads) changes a
    result in its last bits, about the 16th digit; rounding to 10 digits hides that unless
    the value sits within that difference of a rounding boundary (of the order of 1e-6 per
-   cell for a difference of a few units in the last place).
+   cell for a difference of a few units in the last place). A writer may ask for fewer
+   digits, never more (the counterfactual simulator writes its data with 6).
 2. **Cancellation noise is 0.** In a float column of a table (or a list of numbers in a
    JSON file), a value whose magnitude is below :data:`NOISE_RATIO` = 1e-12 times the
    largest finite magnitude in the column is written as 0: it is the rounding residue of
-   subtracting equal numbers of the column's size (``0.094340090 - 0.094340090`` is
+   subtracting equal numbers of the column's size (``0.09434009058 - 0.09434009058`` is
    ``1.4e-17`` on one CPU and ``0`` on another), not a value. Columns whose values all lie
    in [0, 1] -- p-values, probabilities, shares -- are **not** snapped: their tiny values are
    real (a p-value of 1e-40 comes from a tail function with full relative precision) and
@@ -26,9 +27,10 @@ the workshop templates. Their floats are written by this module, with one rule:
    pandas does; ``results.json`` refuses them, see :meth:`studykit.outputs.Outputs.record`).
 
 The HTML and LaTeX views of a table are made from the same rounded and snapped frame, so
-they never show a number the CSV does not have. Order-dependent sums that feed these
-outputs are made deterministic where they are computed (sorted before a group sum, or an
-exact fixed-point sum in DuckDB); see README "Cache and determinism".
+they never show a number the CSV does not have. What rounding cannot hide is fixed where it
+is computed: an order-dependent sum is made exact (DuckDB's score sums, in fixed point), an
+iterative fit is run to a tolerance where a last-bit change does not reach the 10th digit,
+and a value that is 0 by construction is set to 0; see README "Cache and determinism".
 """
 from __future__ import annotations
 

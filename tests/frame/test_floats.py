@@ -45,8 +45,8 @@ def test_p_values_and_other_columns_in_unit_interval_are_never_snapped():
 
 
 def test_frame_rounds_float_and_object_columns_and_keeps_the_rest():
-    df = pd.DataFrame({"x": [1 / 3, -2e-17], "n": [3, 4], "mixed": pd.Series([0.1 + 0.2, None], dtype=object), "text": ["a", 1 / 7],
-                       "flag": [True, False]})
+    df = pd.DataFrame({"x": [1 / 3, -2e-17], "n": [3, 4], "mixed": pd.Series([0.1 + 0.2, None], dtype=object),
+                       "text": ["a", 1 / 7], "flag": [True, False]})
     out = stable_frame(df)
     assert out["x"].tolist() == [0.3333333333, 0.0]
     assert out["n"].dtype == df["n"].dtype and out["flag"].tolist() == [True, False]

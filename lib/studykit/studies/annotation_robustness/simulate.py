@@ -265,7 +265,8 @@ def write_simulated(sim: Simulated, out_dir: Path, *, items_format: str = "csv")
     if items_format == "csv":
         write_text_atomic(items_path, csv_text(sim.items))
     else:
-        pq.write_table(pa.Table.from_pandas(stable_frame(sim.items), preserve_index=False), items_path, compression="zstd")
+        pq.write_table(pa.Table.from_pandas(stable_frame(sim.items), preserve_index=False), items_path,
+                       compression="zstd")
     paths.append(items_path)
     ann_path = out_dir / "annotations.parquet"
     pq.write_table(sim.annotations, ann_path, compression="zstd", row_group_size=1 << 20)
