@@ -34,6 +34,7 @@ from typing import Any, Sequence
 from studykit import paths
 from studykit.errors import ParamError
 from studykit.fileio import dumps_json, write_text_atomic
+from studykit.floats import dumps_stable_json
 from studykit.sweep.execute import PointRun, Progress, describe_runs, run_points
 from studykit.sweep.grid import Grid, Headline, Point, load_grid, parse_grid, point_name
 from studykit.sweep.page import render_page, sweep_pages
@@ -184,7 +185,7 @@ def write_outputs(study: str, grid: Grid, out: Path, rows: Sequence[dict[str, An
         "headline": {k: v for k, v in head.__dict__.items() if v not in (None, "")},
         "keys": list(grid.keys), **summary,
     }
-    write_text_atomic(out / "sweep.json", dumps_json(spec))
+    write_text_atomic(out / "sweep.json", dumps_stable_json(spec))
     figure = None
     crow = curve_rows(grid, rows)
     if any(r["estimate"] is not None for r in crow):
