@@ -198,7 +198,8 @@ def check_venv(python: str, tmp: Path, clock: Clock) -> list[str]:
         ("ipykernel install --sys-prefix --name studykit",
          [py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "studykit", "--display-name",
           "Python (studykit)"]),
-        ("studykit run all --profile workshop", [bin_dir / "studykit", "run", "all", "--profile", "workshop"]),
+        ("studykit run all --profile workshop --jobs 2",
+         [bin_dir / "studykit", "run", "all", "--profile", "workshop", "--jobs", "2"]),
         ("studykit check all --profile workshop", [bin_dir / "studykit", "check", "all", "--profile", "workshop"]),
     ]
     for label, cmd in steps:
@@ -253,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+            _say(f"removed the temporary folder in {clock.lap()}")
     for line in problems:
         print(f"check-install: FAIL {line}", file=sys.stderr)
     _say(("FAILED" if problems else "OK") + f" in {clock.total()}")
