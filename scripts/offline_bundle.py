@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -198,7 +199,7 @@ def build(dest: Path, targets: list[lockpins.Target], locks: list[Path], extras:
 
 
 # --------------------------------------------------------------------------------------------------- check
-def check(dest: Path, locks: list[Path] | None = None) -> int:
+def check(dest: Path, locks: list[Path] | None = None, jobs: int = 2) -> int:
     """Every pin of every target of the bundle installs from it with no index (pip's dry run)."""
     record_file = dest / RECORD
     if not (dest / MARKER).is_file() or not record_file.is_file():
@@ -218,34 +219,41 @@ def check(dest: Path, locks: list[Path] | None = None) -> int:
         _say(f"check-offline-bundle: {', '.join(changed)} changed since the bundle was made: checking the current pins")
     failures = 0
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp:
-        for t in targets:
-            pins = lockpins.pins_for(t, locks)
-            todo, missing = list(pins), []
-            while todo:
-                req = lockpins.write_requirements(todo, Path(tmp) / f"{t.name}.txt")
-                proc = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
-                                       "--no-deps", "--no-index", "--find-links", str(dest), "--target",
-                                       str(Path(tmp) / "target"), *t.pip_args(), "-r", str(req)],
-                                      env=wheels.public_pip_env(), capture_output=True, text=True)
-                if proc.returncode == 0:
-                    break
-                what = _missing_from_pip((proc.stdout + proc.stderr).splitlines())
-                gone = [p for p in todo if p.spec == what or p.name == lockpins.norm(what.split("==")[0])]
-                if not gone:
-                    missing.append(f"pip failed on {t.name}: {what}")
-                    break
-                missing += [f"no wheel for {p.spec} ({p.lock}.lock) on {t.name} [{t.platform.label}] in {dest}"
-                            for p in gone]
-                todo = [p for p in todo if p not in gone]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        runs = [pool.submit(_check_target, dest, t, lockpins.pins_for(t, locks), Path(tmp)) for t in targets]
+        for t, run in zip(targets, runs):  # in the bundle's order, each as soon as it and those before are done
+            n_pins, missing = run.result()
             for line in missing:
                 print(f"check-offline-bundle: {line}", file=sys.stderr)
             failures += len(missing)
-            _say(f"check-offline-bundle: {t.name:<22} {len(pins) - len(missing)} of {len(pins)} pins install "
+            _say(f"check-offline-bundle: {t.name:<22} {n_pins - len(missing)} of {n_pins} pins install "
                  f"from the bundle with no index")
     _say(f"check-offline-bundle: {'FAILED' if failures else 'OK'}: {len(targets)} targets in "
          f"{time.monotonic() - t0:.0f} s")
     return 1 if failures else 0
+
+
+def _check_target(dest: Path, t: lockpins.Target, pins: list, tmp: Path) -> tuple[int, list[str]]:
+    """pip's dry run of the target's pins against the bundle alone; a missing wheel is taken out and the rest
+    checked again, so that every missing pin is named."""
+    todo, missing = list(pins), []
+    while todo:
+        req = lockpins.write_requirements(todo, tmp / f"{t.name}.txt")
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+                               "--no-deps", "--no-index", "--find-links", str(dest), "--target",
+                               str(tmp / f"target-{t.name}"), *t.pip_args(), "-r", str(req)],
+                              env=wheels.public_pip_env(), capture_output=True, text=True)
+        if proc.returncode == 0:
+            break
+        what = _missing_from_pip((proc.stdout + proc.stderr).splitlines())
+        gone = [p for p in todo if p.spec == what or p.name == lockpins.norm(what.split("==")[0])]
+        if not gone:
+            missing.append(f"pip failed on {t.name}: {what}")
+            break
+        missing += [f"no wheel for {p.spec} ({p.lock}.lock) on {t.name} [{t.platform.label}] in {dest}"
+                    for p in gone]
+        todo = [p for p in todo if p not in gone]
+    return len(pins), missing
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -260,12 +268,13 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"a target Python ({', '.join(lockpins.PYTHONS)}); default: all")
     ap.add_argument("--python-version", action="append", default=[], help=argparse.SUPPRESS)  # old spelling
     ap.add_argument("--index-url", default=wheels.INDEX)
+    ap.add_argument("--jobs", type=int, default=2, help="with --check: targets checked at a time (default 2)")
     ap.add_argument("--lock", action="append", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--allowlist", type=Path, default=lockpins.ALLOWLIST, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     dest = args.dest.resolve()
     if args.check:
-        return check(dest, args.lock)
+        return check(dest, args.lock, args.jobs)
     if dest.exists() and (not dest.is_dir() or (any(dest.iterdir()) and not (dest / MARKER).is_file())):
         print(f"offline_bundle: refusing to write into {dest}: it exists and is not a bundle made by this script "
               f"(no {MARKER}); choose a new or empty folder (nothing was written)", file=sys.stderr)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -197,7 +196,7 @@ def test_build_pure_wheel_builds_from_source_and_checks_the_tag(tmp_path, name, 
 
 
 # ----------------------------------------------------------------------------------------- offline bundle
-def _bundle(*args, check=False):
+def _bundle(*args):
     return subprocess.run([sys.executable, str(ROOT / "scripts" / "offline_bundle.py"), *map(str, args)],
                           capture_output=True, text=True, timeout=600)
 
