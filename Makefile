@@ -15,7 +15,8 @@ OFFLINE ?=
 TEST_EXTRAS := dev japanese $(EXTRAS)
 REPRODUCE_EXTRAS := embeddings japanese $(EXTRAS)
 
-.PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock multiverse offline-bundle
+.PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock multiverse offline-bundle \
+	check-offline-bundle check-install
 
 help:
 	@echo "make reproduce   set up .venv, run every study (cached), build outputs/site/index.html"
@@ -26,7 +27,10 @@ help:
 	@echo "make bench       the benchmarks in benchmarks/"
 	@echo "make multiverse  every study across its analyst choices (params/<study>/multiverse.yaml), cached"
 	@echo "make setup       the core .venv (EXTRAS=\"japanese embeddings dev\" for extras, OFFLINE=DIR offline)"
-	@echo "make offline-bundle  a folder of wheels for installing with no network (OFFLINE=DIR, EXTRAS, PLATFORMS)"
+	@echo "make offline-bundle  a folder of wheels for installing with no network (OFFLINE=DIR, EXTRAS, PLATFORMS, PYTHONS)"
+	@echo "make check-offline-bundle  prove that OFFLINE=DIR installs every pin for each of its targets"
+	@echo "make check-install  CI: a throwaway venv from the public index only runs the workshop checks; every pin"
+	@echo "                    of every lock has a wheel for Linux, macOS (arm64, x86_64), Windows, Python 3.11-3.13"
 	@echo "make lock        maintainers: recompile requirements/*.lock and environment.yml (uv, universal)"
 
 # Create or update .venv from requirements/; a no-op (milliseconds) when nothing changed.
@@ -82,7 +86,19 @@ lock:
 	@EXTRAS="dev" bash scripts/setup-venv.sh
 	$(BIN)/python scripts/lock.py
 
-# A folder of wheels (core + EXTRAS, this platform + PLATFORMS) and the one command that installs from it.
+# A folder of wheels (core + EXTRAS) for each target: PLATFORMS (default this machine's; linux-x86_64,
+# linux-aarch64, macos-arm64, macos-x86_64, windows-amd64) x PYTHONS (default 3.11 3.12 3.13), wheels only.
 OFFLINE_DIR := $(if $(OFFLINE),$(OFFLINE),offline)
+HOST_PYTHON := $(if $(PYTHON),$(PYTHON),python3)
 offline-bundle:
-	python3 scripts/offline_bundle.py "$(OFFLINE_DIR)" --extras $(EXTRAS) $(foreach p,$(PLATFORMS),--platform $(p))
+	$(HOST_PYTHON) scripts/offline_bundle.py "$(OFFLINE_DIR)" --extras $(EXTRAS) \
+	  $(foreach p,$(PLATFORMS),--platform $(p)) $(foreach v,$(PYTHONS),--python $(v))
+
+check-offline-bundle:
+	$(HOST_PYTHON) scripts/offline_bundle.py --check "$(OFFLINE_DIR)"
+
+# CI's second step (after make test): the public index alone installs studykit here and has a wheel for every
+# pin of every lock on every promised platform and Python (scripts/check_install.py; CHECK_INSTALL_ARGS, e.g.
+# --skip-venv). Needs only a Python 3.11.5+ with pip; pip's cache is used.
+check-install:
+	$(HOST_PYTHON) scripts/check_install.py $(CHECK_INSTALL_ARGS)

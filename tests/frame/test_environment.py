@@ -1,12 +1,16 @@
 """The pins: requirements/core.lock is one universal lock (Linux, macOS, Windows; Python 3.11-3.13)
-with exact pins; each extra's lock adds to it; environment.yml carries the core pins for Binder;
-every .in package is locked; the Makefile has the two commands; CI runs make test only.
+with exact pins; each extra's lock adds to it; environment.yml and postBuild install exactly the core's
+Linux pins for Binder; every .in package is locked; the Makefile has the two commands; CI runs make test
+and make check-install.
 
-Unit: a requirement line; each environment below is evaluated with packaging's marker logic.
+Unit: a requirement line; each target below (scripts/lockpins.py: platform x Python) is evaluated with
+packaging's marker logic for the TARGET, by the same module check-install and the offline bundle use.
 """
 from __future__ import annotations
 
 import re
+import shlex
+import sys
 
 import pytest
 import yaml
@@ -17,46 +21,19 @@ from studykit import paths
 
 ROOT = paths.project_root()
 REQ = ROOT / "requirements"
-EXTRAS = ("japanese", "embeddings", "dev")
+sys.path.insert(0, str(ROOT / "scripts"))
+import lockpins  # noqa: E402
 
-ENVIRONMENTS = {
-    f"{osname}-py{py}": {**default_environment(), "sys_platform": plat, "platform_system": system,
-                         "os_name": os_name, "python_version": py, "python_full_version": f"{py}.9",
-                         "platform_machine": machine, "implementation_name": "cpython"}
-    for osname, plat, system, os_name, machine in (("linux", "linux", "Linux", "posix", "x86_64"),
-                                                   ("macos", "darwin", "Darwin", "posix", "arm64"),
-                                                   ("windows", "win32", "Windows", "nt", "AMD64"))
-    for py in ("3.11", "3.12", "3.13")
-}
+EXTRAS = lockpins.EXTRAS
+ENVIRONMENTS = {t.name: t.marker_env() for t in lockpins.targets()}
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _requirements(path) -> list[Requirement]:
-    reqs = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        req = Requirement(line)
-        spec = list(req.specifier)
-        assert len(spec) == 1 and spec[0].operator == "==", f"{path.name}: not an exact pin: {line}"
-        reqs.append(req)
-    return reqs
+    return lockpins.norm(name)
 
 
 def _pins_for(env: dict, *locks: str) -> dict[str, str]:
-    pins: dict[str, str] = {}
-    for lock in locks:
-        for req in _requirements(REQ / f"{lock}.lock"):
-            if req.marker is None or req.marker.evaluate(env):
-                name = _norm(req.name)
-                version = next(iter(req.specifier)).version
-                assert pins.get(name, version) == version, f"{name} pinned twice for {env['sys_platform']}"
-                pins[name] = version
-    return pins
+    return {p.name: p.version for p in lockpins.pins_for(env, [REQ / f"{lock}.lock" for lock in locks])}
 
 
 def _in_names(name: str) -> list[str]:
@@ -101,17 +78,44 @@ def test_extra_locks_do_not_repeat_the_core():
         assert not (set(lines) & core), extra
 
 
-def test_environment_yml_has_the_linux_core_and_japanese_pins():
+def test_every_lock_line_is_an_exact_pin():
+    for lock in ("core", *EXTRAS):
+        assert len(lockpins.read_lock(REQ / f"{lock}.lock")) > 1, lock
+
+
+def test_binder_environment_yml_is_exactly_the_core_linux_pins():
+    """environment.yml: conda-forge's python=3.11 and pip, then pip installs exactly the pins of core.lock whose
+    markers hold on Linux x86_64 with Python 3.11 (the image repo2docker builds): every pin at its version,
+    nothing more (no extra, no pin for another platform or Python)."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    assert "conda-forge" in env["channels"]
+    assert env["channels"] == ["conda-forge"]
     deps = env["dependencies"]
-    assert any(str(d).startswith("python=3.11") for d in deps)
+    conda = [d for d in deps if not isinstance(d, dict)]
+    assert conda == ["python=3.11", "pip"], conda
     pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
-    env_pins = {_norm(p.split("==")[0]): p.split("==")[1] for p in pip}
-    linux = _pins_for(ENVIRONMENTS["linux-py3.11"], "core", "japanese")
-    assert set(linux) <= set(env_pins)
-    assert all(env_pins[k] == v for k, v in linux.items())
-    assert "torch" not in env_pins
+    env_pins = {}
+    for line in pip:
+        req = Requirement(line)
+        assert req.marker is None and len(req.specifier) == 1, line
+        assert _norm(req.name) not in env_pins, f"{req.name} twice"
+        env_pins[_norm(req.name)] = next(iter(req.specifier)).version
+    binder = lockpins.Target(lockpins.PLATFORMS["linux-x86_64"], "3.11")
+    assert env_pins == _pins_for(binder.marker_env(), "core")
+    assert {"pexpect", "ptyprocess", "importlib-metadata"} <= set(env_pins)  # Linux and 3.11 markers held
+    assert not {"colorama", "pywinpty", "appnope", "aiohttp", "torch", "fugashi"} & set(env_pins)
+
+
+def test_binder_postbuild_installs_only_studykit_and_its_kernel():
+    """postBuild adds no package: studykit itself with --no-deps (so nothing beyond environment.yml's pins is
+    resolved) and the kernel registration."""
+    lines = [ln.strip() for ln in (ROOT / "postBuild").read_text().splitlines()
+             if ln.strip() and not ln.strip().startswith("#")]
+    commands = [shlex.split(ln) for ln in lines if not ln.startswith("set ")]
+    assert commands == [
+        ["python", "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-e", "."],
+        ["python", "-m", "ipykernel", "install", "--sys-prefix", "--name", "studykit", "--display-name",
+         "Python (studykit)"],
+    ]
 
 
 def test_installed_versions_match_the_lock():
@@ -127,16 +131,19 @@ def test_installed_versions_match_the_lock():
     assert not wrong, "run `make setup`: " + ", ".join(wrong)
 
 
-def test_ci_runs_make_test_and_nothing_else():
+def test_ci_runs_make_test_then_make_check_install():
     lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()
              if ln.strip() and not ln.strip().startswith("#")]
     commands = [ln for ln in lines if not ln.startswith(("set ", "cd "))]
-    assert commands == ["make test"]
+    assert commands == ["make test", "make check-install"]
+    mk = (ROOT / "Makefile").read_text()
+    assert re.search(r"^check-install:.*\n\t.*scripts/check_install\.py", mk, re.M)
 
 
 def test_makefile_has_the_two_commands_and_the_install_routes():
     mk = (ROOT / "Makefile").read_text()
-    for target in ("setup:", "reproduce: setup", "test: setup browser", "lab: setup", "offline-bundle:"):
+    for target in ("setup:", "reproduce: setup", "test: setup browser", "lab: setup", "offline-bundle:",
+                   "check-offline-bundle:", "check-install:"):
         assert re.search(rf"^{re.escape(target)}", mk, re.M), target
     assert "studykit run all" in mk and "studykit report" in mk
     assert "OFFLINE" in mk and "EXTRAS" in mk
