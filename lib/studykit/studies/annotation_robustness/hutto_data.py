@@ -53,13 +53,14 @@ import sys
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from studykit.errors import InputError
 from studykit.fileio import building_dir, sha256_file
 from studykit.paths import cache_dir
+
+if TYPE_CHECKING:  # numpy and pandas when the corpus is parsed: fetching and checking it stays light
+    import pandas as pd
 
 VADER_VERSION = "3.3.2"
 VADER_SDIST = f"vaderSentiment-{VADER_VERSION}.tar.gz"
@@ -230,6 +231,9 @@ def parse_folder(folder: str | os.PathLike, *, check_counts: bool = True) -> Hut
     ``check_counts`` checks each source's number of texts against the published
     counts (4,200 / 10,605 / 3,708 / 5,190), so another data version fails loudly.
     """
+    import numpy as np
+    import pandas as pd
+
     folder = Path(folder)
     item_rows: list[tuple] = []
     rating_ids: list[str] = []
