@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 
 from studykit.errors import InputError
 from studykit.fileio import building_dir, sha256_file
+from studykit.folders import folder_lock
 from studykit.paths import cache_dir
 
 if TYPE_CHECKING:  # numpy and pandas when the corpus is parsed: fetching and checking it stays light
@@ -159,11 +160,19 @@ def ensure_data(*, sdist: str | os.PathLike | None = None, download: bool = True
     ``sdist`` (or the environment variable ``STUDYKIT_VADER_SDIST``) names a
     local copy of ``vaderSentiment-3.3.2.tar.gz``; otherwise the cached
     download is used, or ``pip download`` fetches it when ``download``.
-    The folder appears atomically (extracted to a temporary folder, renamed).
+    The folder appears atomically (extracted to a temporary folder, renamed);
+    callers in parallel processes (test workers, ``run all --jobs``) fetch it once.
     """
     folder = data_folder()
     if is_available(folder):
         return folder
+    with folder_lock(folder):
+        if is_available(folder):  # another process fetched it while this one waited
+            return folder
+        return _fetch(folder, sdist, download)
+
+
+def _fetch(folder: Path, sdist: str | os.PathLike | None, download: bool) -> Path:
     root = sentiment_cache_root()
     sdist = sdist or os.environ.get(ENV_SDIST)
     if sdist:
