@@ -7,6 +7,9 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 JOBS ?= 2
+# test processes (pytest-xdist): one per core, at most 4 (each runs notebook kernels); TEST_JOBS=0 runs serially
+TEST_JOBS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2); \
+  [ "$$n" -gt 4 ] && n=4; echo $$n)
 PYTEST_ARGS ?=
 EXTRAS ?=
 OFFLINE ?=
@@ -54,7 +57,7 @@ reproduce: setup
 
 test: setup browser
 	@EXTRAS="$(TEST_EXTRAS)" OFFLINE="$(OFFLINE)" bash scripts/setup-venv.sh
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 test-slow: setup
 	@EXTRAS="$(TEST_EXTRAS)" OFFLINE="$(OFFLINE)" bash scripts/setup-venv.sh

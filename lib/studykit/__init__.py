@@ -15,7 +15,16 @@ Public entry points used by the notebooks:
 from studykit.errors import StudykitError, ParamError, InputError
 from studykit.issues import DataIssue
 from studykit.names import slug
-from studykit.outputs import Outputs, open_outputs
 
 __all__ = ["StudykitError", "ParamError", "InputError", "DataIssue", "slug", "Outputs", "open_outputs"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``Outputs`` and ``open_outputs`` on first use: they import pandas and matplotlib, which the
+    command line's light paths (a cached run, ``studykit list``) never need."""
+    if name in ("Outputs", "open_outputs"):
+        from studykit import outputs
+
+        return getattr(outputs, name)
+    raise AttributeError(f"module 'studykit' has no attribute '{name}'")

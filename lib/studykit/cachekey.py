@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from studykit import paths
-from studykit.engine import KERNEL_NAME
+from studykit.kernelinfo import KERNEL_NAME
 from studykit.errors import ParamError
 from studykit.fileio import sha256_files, dumps_json, sha256_file
 from studykit.provenance import fingerprint

@@ -12,9 +12,15 @@ strikethrough and autolinks), raw HTML in the sources escaped, links between
 beside the pages. No network, no JavaScript; the folder is replaced
 atomically and carries the marker ``.studykit-docs`` so that only a folder
 studykit wrote is ever replaced.
+
+Rebuilding: ``index.html`` records the hash of what the folder was made from
+(every file under ``workshop/`` and ``docs/``, this module, mistune's version)
+in a comment; given the previous folder as ``reuse``, an unchanged build copies
+it instead of rendering every page again (what ``studykit report`` does).
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import shutil
@@ -25,9 +31,11 @@ from studykit import paths
 from studykit.errors import ParamError
 from studykit.folders import building_dir
 
-__all__ = ["build_docs_site", "sources", "MARKER"]
+__all__ = ["build_docs_site", "docs_key", "sources", "MARKER"]
 
 MARKER = ".studykit-docs"
+#: the comment of ``index.html`` holding the hash of the sources the folder was made from (:func:`docs_key`)
+KEY_COMMENT = "<!-- studykit docs key: {key} -->"
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -103,18 +111,52 @@ def _rewrite_links(body: str, page: Source, by_path: dict[Path, Source]) -> str:
     return re.sub(r'(href|src)="([^"#]+)(#[^"]*)?"', fix, body)
 
 
-def build_docs_site(out_dir: str | Path, root: Path | None = None) -> Path:
-    """Render every source page into ``out_dir`` (replaced atomically); return the index path."""
-    import mistune
+def docs_key(root: Path | None = None) -> str:
+    """What the site is made from: every file under ``workshop/`` and ``docs/`` (path and bytes), this
+    module and mistune's version."""
+    from importlib import metadata
 
+    root = root or paths.project_root()
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(metadata.version("mistune").encode())
+    for top in ("workshop", "docs"):
+        for f in sorted((root / top).rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts and ".ipynb_checkpoints" not in f.parts:
+                h.update(b"\0" + f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def _built_from(folder: Path, key: str) -> bool:
+    """``folder`` is a docs site (marker) whose ``index.html`` says it was made from sources with ``key``."""
+    index = folder / "index.html"
+    if not (folder / MARKER).is_file() or not index.is_file():
+        return False
+    with index.open(encoding="utf-8", errors="replace") as fh:
+        head = fh.readline() + fh.readline()
+    return KEY_COMMENT.format(key=key) in head
+
+
+def build_docs_site(out_dir: str | Path, root: Path | None = None, reuse: str | Path | None = None) -> Path:
+    """Render every source page into ``out_dir`` (replaced atomically); return the index path.
+
+    ``reuse``: an earlier build (e.g. the previous report's ``docs/``), copied instead of rendered when it
+    was made from the same sources (:func:`docs_key`).
+    """
     root = root or paths.project_root()
     out_dir = Path(out_dir)
     pages = sources(root)
     if not pages:
         raise ParamError(f"no documentation sources under {root / 'workshop'} or {root / 'docs'}")
+    key = docs_key(root)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if reuse is not None and _built_from(Path(reuse), key):
+        with building_dir(out_dir, marker=MARKER) as tmp:
+            shutil.copytree(reuse, tmp, dirs_exist_ok=True)
+        return out_dir / "index.html"
+    import mistune
+
     by_path = {p.path.resolve(): p for p in pages}
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "url"])
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     with building_dir(out_dir, marker=MARKER) as tmp:
         for page in pages:
             depth = len(Path(page.rel).parent.parts)
@@ -136,6 +178,8 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None) -> Path:
                     shutil.copyfile(src, dest)
             target = tmp / page.rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(PAGE.format(title=html.escape(page.title), up=up, nav="".join(nav), body=body),
-                              encoding="utf-8")
+            text = PAGE.format(title=html.escape(page.title), up=up, nav="".join(nav), body=body)
+            if page.rel == "index.html":
+                text = text.replace("\n", "\n" + KEY_COMMENT.format(key=key) + "\n", 1)
+            target.write_text(text, encoding="utf-8")
     return out_dir / "index.html"

@@ -8,6 +8,11 @@ chosen by the exception's class: a failing cell (naming the committed
 notebook's cell number and the exception), a missing kernel, a kernel that
 died, a cell that timed out.
 
+This module imports papermill, nbclient, jupyter_client and nbformat, which
+take seconds; it is imported only when a notebook executes. What a cached run
+needs (the kernel's name, :data:`KERNEL_ENV`, the cell numbering) lives in
+:mod:`studykit.kernelinfo`, re-exported here.
+
 Kernels start with :data:`KERNEL_ENV` (``PYTHONHASHSEED=0``, one BLAS/OpenMP
 thread) unless the caller set those variables, so runs are deterministic.
 """
@@ -28,26 +33,15 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.exceptions import PapermillExecutionError
 
-from studykit import paths
 from studykit.errors import InputError, NotebookError, ParamError, StudykitError
+from studykit.kernelinfo import (ADDED_CELL_TAGS, KERNEL_ENV, KERNEL_NAME, cell_timeout, kernel_env, last_line,
+                                 rel_to_project, source_cell_number)
 from studykit.progress import Progress
 
-KERNEL_NAME = "studykit"
 ENGINE_NAME = "studykit"
-#: environment every kernel starts with (only where the caller has not set the variable)
-KERNEL_ENV = {
-    "PYTHONHASHSEED": "0",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-}
 #: exit code of a failing cell by the name of the exception the kernel reported: studykit's
 #: bad-input errors mean "fix your data or parameters" (2); any other exception is a failure (1)
 _CELL_EXIT_CODES = {cls.__name__: cls.exit_code for cls in (InputError, ParamError)}
-#: tags of the cells papermill adds to the executed notebook
-_ADDED_CELL_TAGS = frozenset({"injected-parameters", "papermill-error-cell-tag"})
 
 
 class _ListeningManager(NotebookExecutionManager):
@@ -91,18 +85,6 @@ papermill_engines.register(ENGINE_NAME, StudykitEngine)
 
 
 @contextlib.contextmanager
-def kernel_env() -> Iterator[None]:
-    """Set :data:`KERNEL_ENV` for kernels started inside the block (caller's values win)."""
-    added = {k: v for k, v in KERNEL_ENV.items() if k not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for k in added:
-            os.environ.pop(k, None)
-
-
-@contextlib.contextmanager
 def _quiet_jupyter() -> Iterator[None]:
     """Silence the Jupyter libraries' logging and warnings; studykit reports what matters itself."""
     names = ("papermill", "traitlets", "nbclient", "jupyter_client", "asyncio")
@@ -116,27 +98,6 @@ def _quiet_jupyter() -> Iterator[None]:
     finally:
         for n, lvl in saved.items():
             logging.getLogger(n).setLevel(lvl)
-
-
-def last_line(text: str) -> str:
-    """The last non-blank line of ``text`` (a traceback's message line)."""
-    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
-
-
-def rel_to_project(p: str | os.PathLike) -> str:
-    """``p`` relative to the project root when inside it, else as given."""
-    try:
-        return Path(p).resolve().relative_to(paths.project_root()).as_posix()
-    except ValueError:
-        return str(p)
-
-
-def source_cell_number(executed_nb: Any, index: int) -> int:
-    """1-based number of executed cell ``index`` in the committed notebook (cells papermill added removed)."""
-    added = sum(1 for c in executed_nb.cells[:index]
-                if _ADDED_CELL_TAGS & set(c.get("metadata", {}).get("tags", [])))
-    return index + 1 - added
 
 
 def _failed_cell(nb: Any) -> int | None:
@@ -239,14 +200,5 @@ def execute_notebook(
     return nbformat.read(str(output_notebook), as_version=4)
 
 
-def cell_timeout() -> float | None:
-    """``STUDYKIT_CELL_TIMEOUT`` in seconds (None: no limit)."""
-    raw = os.environ.get("STUDYKIT_CELL_TIMEOUT")
-    try:
-        return float(raw) if raw else None
-    except ValueError:
-        raise ParamError(f"STUDYKIT_CELL_TIMEOUT must be a number of seconds, got '{raw}'") from None
-
-
 __all__ = ["KERNEL_NAME", "KERNEL_ENV", "StudykitEngine", "execute_notebook", "check_kernel", "cell_timeout",
-           "source_cell_number", "kernel_env"]
+           "source_cell_number", "kernel_env", "last_line", "rel_to_project", "ADDED_CELL_TAGS"]

@@ -326,13 +326,15 @@ def _copy_sweeps(root: Path, site: Path) -> list[dict[str, str]]:
     return rows
 
 
-def _docs_site(site: Path) -> str | None:
-    """Build the lessons and study documentation into ``site/docs/``; its index's href (None without sources)."""
+def _docs_site(site: Path, previous: Path | None = None) -> str | None:
+    """Build the lessons and study documentation into ``site/docs/``; its index's href (None without sources).
+
+    ``previous``: the site being replaced; its ``docs/`` is reused when the sources did not change."""
     from studykit.docsite import build_docs_site, sources
 
     if not sources():
         return None
-    build_docs_site(site / "docs")
+    build_docs_site(site / "docs", reuse=previous / "docs" if previous is not None else None)
     return "docs/index.html"
 
 
@@ -462,7 +464,8 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
             page_dir.mkdir(parents=True, exist_ok=True)
             _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
                            site / s / p / "failed.html")
-        extras = {} if is_run_folder(root) else {"sweeps": _copy_sweeps(root, tmp), "docs_href": _docs_site(tmp)}
+        extras = {} if is_run_folder(root) else {"sweeps": _copy_sweeps(root, tmp),
+                                                  "docs_href": _docs_site(tmp, previous=site)}
         write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root, **extras))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

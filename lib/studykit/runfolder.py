@@ -17,10 +17,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
-import nbformat
-
 from studykit.cachekey import read_manifest
-from studykit.engine import rel_to_project, source_cell_number
+from studykit.kernelinfo import rel_to_project, source_cell_number
 from studykit.errors import NotebookError
 from studykit.fileio import sha256_file, write_json_atomic
 from studykit.folders import RUN_MARKER, check_replaceable, replace_dir
@@ -49,6 +47,8 @@ def written_before_markers(folder: Path) -> bool:
         listed = {str(e.get("path")) for e in man.get("outputs", []) if isinstance(e, dict)}
         return files <= listed | {"manifest.json"}
     if "FAILED.txt" in files and "notebook.ipynb" in files:
+        import nbformat  # here, not at the top: a cached run never reads a notebook
+
         try:
             nb = nbformat.read(str(folder / "notebook.ipynb"), as_version=4)
         except Exception:  # not a notebook: not ours
@@ -81,6 +81,8 @@ def keep_failed(tmp: Path, final: Path, message: str) -> Path:
         raise
     nb_path = tmp / "notebook.ipynb"
     if nb_path.is_file():
+        import nbformat
+
         try:
             nb = nbformat.read(str(nb_path), as_version=4)
             nb.metadata.setdefault("studykit", {}).update({"status": "failed", "error": message})
@@ -94,6 +96,8 @@ def keep_failed(tmp: Path, final: Path, message: str) -> Path:
 
 def note_output_dir(nb_path: Path, nb: Any, final: Path) -> None:
     """Say in the injected parameters cell where the temporary ``output_dir`` ended up (a comment)."""
+    import nbformat
+
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.source = (cell.source.rstrip("\n") + "\n# output_dir is a temporary folder, renamed to "

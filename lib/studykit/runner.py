@@ -12,7 +12,8 @@ The flow of :func:`run_study`:
 2. **Cache key** (:mod:`studykit.cachekey`). If the output folder holds a
    complete run with the same key and unchanged outputs, the run is
    ``cached`` and nothing executes.
-3. **Execute** (:mod:`studykit.engine`). papermill runs
+3. **Execute** (:mod:`studykit.engine`, imported only now: a cached run never
+   loads papermill). papermill runs
    ``notebooks/<study>.ipynb`` on the ``studykit`` kernel with the parameters
    injected (plus ``output_dir``, a marked temporary folder beside the final
    one), reporting progress per cell (:mod:`studykit.progress`).
@@ -37,7 +38,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from studykit import paths
 from studykit.cachekey import cache_key, cached_run_valid
-from studykit.engine import KERNEL_NAME, cell_timeout, check_kernel, execute_notebook, last_line, rel_to_project
+from studykit.kernelinfo import KERNEL_NAME, cell_timeout, last_line, rel_to_project
 from studykit.errors import NotebookError, StudykitError
 from studykit.fileio import dumps_json, sha256_file
 from studykit.folders import (RUN_MARKER, folder_lock, has_marker, remove_stale_siblings, replace_dir,
@@ -154,6 +155,9 @@ def run_study(
 
     if not force and cached_run_valid(final, key):
         return done("cached")
+    # the execution stack (papermill, nbclient, nbformat: seconds to import) only when a notebook executes
+    from studykit.engine import check_kernel, execute_notebook
+
     check_kernel()
 
     with folder_lock(final, on_wait=lambda: prog.say("waiting for another run of the same folder")):

@@ -3,7 +3,9 @@
 Large simulated inputs (``paper_scale`` profiles) are never committed; they
 are made on first use into ``.cache/simulated/<study>/<key>/`` where ``key``
 hashes the simulator's name, version and parameters, so changing any of them
-makes a new folder and an unchanged one is reused.
+makes a new folder and an unchanged one is reused. Two processes asking for the same
+folder at once (``run all --jobs``, parallel tests) generate it once: the second waits
+for the first's lock and then finds it complete.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from studykit.folders import building_dir
+from studykit.folders import building_dir, folder_lock
 from studykit.paths import cache_dir
 
 
@@ -39,8 +41,11 @@ def ensure_generated(
     if (target / ".complete").is_file():
         return target
     root.mkdir(parents=True, exist_ok=True)
-    with building_dir(target) as tmp:
-        writer(tmp)
-        (tmp / ".complete").write_text(json.dumps({"name": name, "version": version, "params": dict(params)},
-                                                 sort_keys=True, default=str))
+    with folder_lock(target):
+        if (target / ".complete").is_file():  # another process made it while this one waited
+            return target
+        with building_dir(target) as tmp:
+            writer(tmp)
+            (tmp / ".complete").write_text(json.dumps({"name": name, "version": version, "params": dict(params)},
+                                                     sort_keys=True, default=str))
     return target

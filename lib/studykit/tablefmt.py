@@ -33,10 +33,12 @@ import html
 import math
 import numbers
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported by the functions that take a DataFrame (the report reads CSV text only)
+    import pandas as pd
 
 #: rows written to a table's HTML file (the CSV has all)
 HTML_MAX_ROWS = 2000
@@ -116,6 +118,8 @@ def column_formatter(name: Any, values: Any) -> Callable[[float], str]:
 
 
 def _float_columns(df: pd.DataFrame) -> list[int]:
+    import pandas as pd
+
     return [i for i in range(df.shape[1]) if pd.api.types.is_float_dtype(df.dtypes.iloc[i])]
 
 
@@ -145,6 +149,8 @@ def _is_text(value: Any) -> bool:
     """True for a cell that is shown as a string (not a number, bool or missing value)."""
     if value is None or isinstance(value, (numbers.Number, bool)):
         return False
+    import pandas as pd
+
     try:
         return not bool(pd.isna(value))
     except (TypeError, ValueError):  # lists and other containers
@@ -153,6 +159,8 @@ def _is_text(value: Any) -> bool:
 
 def _map_labels(index: pd.Index, fn: Callable[[Any], Any]) -> pd.Index:
     """``index`` with ``fn`` applied to every string label and level name."""
+    import pandas as pd
+
     def one(v: Any) -> Any:
         return fn(v) if isinstance(v, str) else v
 
@@ -166,6 +174,8 @@ def _map_labels(index: pd.Index, fn: Callable[[Any], Any]) -> pd.Index:
 
 def _latex_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose column names, index and text cells are LaTeX-escaped."""
+    import pandas as pd
+
     out = df.copy()
     out.columns = _map_labels(df.columns, latex_escape)
     out.index = _map_labels(df.index, latex_escape)
@@ -199,6 +209,8 @@ _SHOWN_NUMBER = re.compile(r"^[+-]?(\d[\d,]*\.?\d*|\.\d+)([eE][+-]?\d+)?( \[.*, 
 def _numeric_column(col: pd.Series) -> bool:
     """Right-align a column of numbers: a numeric dtype, or text that shows rounded numbers (as a
     ``tex_columns`` view writes them, ``0.12 [0.05, 0.2]`` included), blanks and NaN allowed."""
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(col):
         return False
     if pd.api.types.is_numeric_dtype(col):

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from studykit.errors import InputError
 from studykit.paths import resolve
+
+if TYPE_CHECKING:  # pandas is imported when a table is read, not by the parameter checks that import READERS
+    import pandas as pd
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",
            ".json": "jsonl", ".csv.gz": "csv", ".jsonl.gz": "jsonl"}
@@ -27,6 +28,8 @@ def read_table(path: str | Path, *, columns: Sequence[str] | None = None, what: 
     ``columns`` restricts the read (Parquet reads only those columns).
     Raw files are only ever read.
     """
+    import pandas as pd
+
     p = resolve(path)
     if not p.is_file():
         raise InputError(f"{what} file not found: {p}")

@@ -153,6 +153,34 @@ def test_lessons_site_refuses_a_foreign_folder(tmp_path):
     assert (tmp_path / "mine.txt").read_text() == "x"
 
 
+def test_lessons_site_is_copied_when_its_sources_did_not_change(docs_site, tmp_path, monkeypatch):
+    """A rebuild from the same sources (studykit report after a cached reproduce) copies the previous folder
+    byte for byte without rendering; a changed source page renders again."""
+    import shutil
+
+    import mistune
+
+    def files(folder):
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+                if p.is_file() and p.name != ".studykit-docs"}
+
+    monkeypatch.setattr(mistune, "create_markdown", lambda *a, **k: pytest.fail("rendered again"))
+    build_docs_site(tmp_path / "again", reuse=docs_site)
+    assert files(tmp_path / "again") == files(docs_site)
+    monkeypatch.undo()
+
+    root = tmp_path / "project"
+    for top in ("workshop", "docs"):
+        shutil.copytree(ROOT / top, root / top)
+    build_docs_site(tmp_path / "copy", root=root, reuse=docs_site)  # same sources elsewhere: reused
+    assert files(tmp_path / "copy") == files(docs_site)
+    page = root / "docs" / "studies" / "code_survival.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nAn added closing line.\n", encoding="utf-8")
+    build_docs_site(tmp_path / "changed", root=root, reuse=docs_site)
+    assert "An added closing line." in (tmp_path / "changed" / "docs" / "studies" / "code_survival.html").read_text()
+    assert "An added closing line." not in (docs_site / "docs" / "studies" / "code_survival.html").read_text()
+
+
 @pytest.mark.browser
 def test_lessons_site_opens_in_headless_chromium(docs_site):
     chromium = find_chromium()

@@ -12,7 +12,6 @@ import nbformat
 import pytest
 
 from studykit import cli, paths
-from studykit.runner import run_study
 from studykit.studies import STUDIES
 from studykit.workshop import write_templates
 
@@ -30,10 +29,17 @@ def test_every_study_has_an_exercise_with_solutions_and_checks():
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda p: p.stem)
-def test_exercise_solutions_pass_their_checks(exercise, tmp_path):
-    """Runs the notebook with its solutions on the studykit kernel; a failing check cell fails the test."""
+def test_exercise_solutions_pass_their_checks(exercise, tmp_path, study_run, monkeypatch):
+    """Runs the notebook with its solutions on the studykit kernel; a failing check cell fails the test.
+
+    The notebook's ``run_study(study, profile="workshop")`` finds the session's shared workshop run (its kernel
+    inherits ``STUDYKIT_OUTPUTS``), as a participant's finds the run of ``make reproduce``; its runs with
+    overrides are new folders beside it.
+    """
     from nbclient import NotebookClient
 
+    base = study_run(exercise.stem, "workshop")
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(base.out_dir.parents[1]))
     nb = nbformat.read(exercise, as_version=4)
     NotebookClient(nb, kernel_name="studykit", timeout=900, resources={"metadata": {"path": str(tmp_path)}}).execute()
     checks = [c for c in nb.cells if "check" in c.metadata.get("tags", [])]
@@ -61,8 +67,8 @@ def test_own_data_walkthrough_runs_on_the_templates(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("study", STUDIES)
-def test_workshop_runs_match_the_reference_values(study, capsys):
-    """`studykit check STUDY --profile workshop` on a fresh workshop run (the command of the workshop's wrap-up)."""
-    res = run_study(study, profile="workshop", progress=False)
+def test_workshop_runs_match_the_reference_values(study, capsys, study_run):
+    """`studykit check STUDY --profile workshop` on the workshop run (the command of the workshop's wrap-up)."""
+    res = study_run(study, "workshop")
     code = cli.main(["check", study, "--profile", "workshop", "--run", str(res.out_dir)])
     assert code == 0, capsys.readouterr().out

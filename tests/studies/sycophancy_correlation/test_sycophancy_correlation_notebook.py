@@ -24,15 +24,14 @@ REQUIRED = ["n_models", "n_personas", "n_prompts", "n_models_significant", "max_
 
 
 @pytest.fixture(scope="module")
-def workshop_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("syc") / "out"
-    res = run_study("sycophancy_correlation", profile="workshop", out_dir=out)
-    return res, out
+def workshop_run(study_run):
+    """The workshop profile's run, shared by the session (tests/conftest.py: study_run)."""
+    res = study_run("sycophancy_correlation", "workshop")
+    return res, res.out_dir
 
 
 def test_workshop_notebook_records_every_required_number(workshop_run):
     res, out = workshop_run
-    assert res.status == "executed"
     results = json.loads((out / "results.json").read_text())
     for key in REQUIRED:
         assert key in results, key

@@ -1,6 +1,18 @@
 """Annotation robustness ("LLM hacking", Baumann et al. 2025): how model, prompt and temperature
 choices flip statistical conclusions drawn from LLM-annotated data."""
+from __future__ import annotations
+
+from pathlib import Path
+
 from .schema import NAME, Params
-from .simulate import write_embedded
+
+
+def write_embedded(out_dir: Path) -> list[Path]:
+    """Write the embedded simulated data, its truth and SHA256SUMS into ``out_dir`` (:mod:`.simulate`; imported
+    here on use, so that reading a profile's ``Params`` does not import the simulator's numpy and pandas)."""
+    from .simulate import write_embedded as _write
+
+    return _write(Path(out_dir))
+
 
 __all__ = ["NAME", "Params", "write_embedded"]

@@ -53,13 +53,15 @@ import sys
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from studykit.errors import InputError
 from studykit.fileio import building_dir, sha256_file
+from studykit.folders import folder_lock
 from studykit.paths import cache_dir
+
+if TYPE_CHECKING:  # numpy and pandas when the corpus is parsed: fetching and checking it stays light
+    import pandas as pd
 
 VADER_VERSION = "3.3.2"
 VADER_SDIST = f"vaderSentiment-{VADER_VERSION}.tar.gz"
@@ -158,11 +160,19 @@ def ensure_data(*, sdist: str | os.PathLike | None = None, download: bool = True
     ``sdist`` (or the environment variable ``STUDYKIT_VADER_SDIST``) names a
     local copy of ``vaderSentiment-3.3.2.tar.gz``; otherwise the cached
     download is used, or ``pip download`` fetches it when ``download``.
-    The folder appears atomically (extracted to a temporary folder, renamed).
+    The folder appears atomically (extracted to a temporary folder, renamed);
+    callers in parallel processes (test workers, ``run all --jobs``) fetch it once.
     """
     folder = data_folder()
     if is_available(folder):
         return folder
+    with folder_lock(folder):
+        if is_available(folder):  # another process fetched it while this one waited
+            return folder
+        return _fetch(folder, sdist, download)
+
+
+def _fetch(folder: Path, sdist: str | os.PathLike | None, download: bool) -> Path:
     root = sentiment_cache_root()
     sdist = sdist or os.environ.get(ENV_SDIST)
     if sdist:
@@ -230,6 +240,9 @@ def parse_folder(folder: str | os.PathLike, *, check_counts: bool = True) -> Hut
     ``check_counts`` checks each source's number of texts against the published
     counts (4,200 / 10,605 / 3,708 / 5,190), so another data version fails loudly.
     """
+    import numpy as np
+    import pandas as pd
+
     folder = Path(folder)
     item_rows: list[tuple] = []
     rating_ids: list[str] = []

@@ -36,7 +36,11 @@ Caching
     embeddings) (``sentiment_real``), both via :func:`studykit.simcache.ensure_generated`
     under ``.cache/simulated/annotation_robustness/`` (git-ignored); the files are
     then read like any other raw data. ``sentiment_real.json`` beside them holds
-    the versions, the corpus checks and their rules.
+    the versions, the corpus checks and their rules. Finding those folders again
+    needs the texts' digest, so the answer is remembered in
+    ``sentiment_real-inputs-<hash>.json`` beside them, keyed by everything it
+    depends on (the corpus files, the parameters, the annotator versions, every
+    file of ``lib/``): an unchanged run does not parse the corpus again.
 """
 from __future__ import annotations
 
@@ -225,6 +229,12 @@ def build_inputs(params) -> dict[str, Any]:
     max_items = getattr(params, "sentiment_max_items", None)
     use_emb = annotators.resolve_embeddings(getattr(params, "sentiment_embeddings", "auto"))
     group_columns = _group_columns(params)
+    folder = hutto_data.ensure_data()
+    memo = _memo_path(folder, {"seed": seed, "max_items": max_items, "embeddings": use_emb,
+                               "group_columns": group_columns, "versions": annotators.annotator_versions(use_emb)})
+    known = _read_memo(memo)
+    if known is not None:
+        return known
     corpus = hutto_data.load_corpus()
     all_items, extra = corpus_items(corpus, seed)
     items = select_items(all_items, max_items, seed)
@@ -259,8 +269,36 @@ def build_inputs(params) -> dict[str, Any]:
         write_json_atomic(folder / INFO_FILE, info)
 
     out_dir = ensure_generated(STUDY, "sentiment_real", BUILD_VERSION, build_params, write)
-    return {"items_path": str(out_dir / ITEMS_FILE), "annotations_path": str(out_dir / ANNOTATIONS_FILE),
-            "group_columns": group_columns}
+    result = {"items_path": str(out_dir / ITEMS_FILE), "annotations_path": str(out_dir / ANNOTATIONS_FILE),
+              "group_columns": group_columns}
+    write_json_atomic(memo, result)
+    return result
+
+
+def _memo_path(corpus_folder: Path, settings: dict[str, Any]) -> Path:
+    """Where :func:`build_inputs` remembers its answer for these corpus files, settings and ``lib/``."""
+    from studykit.cachekey import lib_fingerprint
+    from studykit.paths import cache_dir
+
+    files = sorted(p for p in Path(corpus_folder).iterdir() if p.is_file())
+    stats = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    blob = json.dumps({"build": BUILD_VERSION, "corpus": [str(corpus_folder), stats], "settings": settings,
+                       "lib": lib_fingerprint()}, sort_keys=True, default=str)
+    key = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return cache_dir() / "simulated" / STUDY / f"sentiment_real-inputs-{key}.json"
+
+
+def _read_memo(memo: Path) -> dict[str, Any] | None:
+    """The remembered answer when its files are still complete cache entries, else None."""
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    paths = [Path(str(known.get(k, ""))) for k in ("items_path", "annotations_path")] if isinstance(known, dict) \
+        else []
+    if len(paths) != 2 or not all(p.is_file() and (p.parent / ".complete").is_file() for p in paths):
+        return None
+    return known
 
 
 def build_info(params) -> dict[str, Any]:

@@ -6,7 +6,19 @@ histories (:mod:`.mining`), then Kaplan-Meier, log-rank and Cox models of time
 to modification, intent profiles of the ending changes and prediction of
 modification-prone lines (:mod:`.analysis`).
 """
+from __future__ import annotations
+
+from pathlib import Path
+
 from studykit.studies.code_survival.schema import NAME, Params
-from studykit.studies.code_survival.simulate import write_embedded
+
+
+def write_embedded(out_dir: Path) -> list[Path]:
+    """Write the embedded simulated data, its truth and SHA256SUMS into ``out_dir`` (:mod:`.simulate`; imported
+    here on use, so that reading a profile's ``Params`` does not import the simulator's numpy and pandas)."""
+    from studykit.studies.code_survival.simulate import write_embedded as _write
+
+    return _write(Path(out_dir))
+
 
 __all__ = ["NAME", "Params", "write_embedded"]

@@ -95,15 +95,20 @@ class Params(StudyParams):
         if self.line_events_path or self.repos:
             return self
         from studykit.simcache import ensure_generated
-        from studykit.studies.code_survival import simulate as sim
+        from studykit.studies.code_survival.simversions import REPO_SIM_VERSION, SIM_VERSION
+
+        def sim():  # the simulator (numpy, pandas) only when an input is generated, not when it is cached
+            from studykit.studies.code_survival import simulate
+
+            return simulate
 
         if self.simulate == "repos":
             args = {"n_repos": self.sim_repos, "n_commits": self.sim_commits, "seed": self.seed}
-            folder = ensure_generated(NAME, "repos", sim.REPO_SIM_VERSION, args, lambda d: sim.write_repos(d, **args))
+            folder = ensure_generated(NAME, "repos", REPO_SIM_VERSION, args, lambda d: sim().write_repos(d, **args))
             return self.model_copy(update={"repos": [str(folder / f"repo_{i + 1:02d}")
                                                      for i in range(self.sim_repos)]})
         args: dict[str, Any] = {"n_repos": self.sim_line_repos, "units_per_repo": self.sim_units_per_repo,
                                 "seed": self.seed, "hr_agent": self.sim_hr_agent}
-        folder = ensure_generated(NAME, "line_events", sim.SIM_VERSION, args,
-                                  lambda d: sim.write_paper_scale(d, **args))
+        folder = ensure_generated(NAME, "line_events", SIM_VERSION, args,
+                                  lambda d: sim().write_paper_scale(d, **args))
         return self.model_copy(update={"line_events_path": str(folder / "line_events.parquet")})

@@ -36,10 +36,7 @@ import pandas as pd
 from studykit.fileio import sha256_file, write_text_atomic
 from studykit.floats import csv_text, dumps_stable_json
 from studykit.studies.code_survival.mining import LINE_EVENT_COLUMNS
-
-SIM_VERSION = "2"
-#: Version of the simulated git repositories (:mod:`.reposim`), part of their cache key.
-REPO_SIM_VERSION = "3"
+from studykit.studies.code_survival.simversions import REPO_SIM_VERSION, SIM_VERSION
 EXTS = (".py", ".js", ".ts", ".go", ".md")
 EXT_P = (0.35, 0.2, 0.2, 0.15, 0.1)
 EXT_BETA = {".py": 0.0, ".js": 0.15, ".ts": 0.05, ".go": -0.2, ".md": -0.35}

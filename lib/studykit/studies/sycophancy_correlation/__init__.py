@@ -11,7 +11,19 @@ baseline, trait-truthfulness zones), ``categories`` (per-category r, model size)
 ``recovery`` (planted truth), ``plots``. Every step returns ``(result, issues)``
 or a table/Result.
 """
+from __future__ import annotations
+
+from pathlib import Path
+
 from studykit.studies.sycophancy_correlation.schema import NAME, Params
-from studykit.studies.sycophancy_correlation.simulate import write_embedded
+
+
+def write_embedded(out_dir: Path) -> list[Path]:
+    """Write the embedded simulated data, its truth and SHA256SUMS into ``out_dir`` (:mod:`.simulate`; imported
+    here on use, so that reading a profile's ``Params`` does not import the simulator's numpy and pandas)."""
+    from studykit.studies.sycophancy_correlation.simulate import write_embedded as _write
+
+    return _write(Path(out_dir))
+
 
 __all__ = ["NAME", "Params", "write_embedded"]
