@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 EXTRAS ?=
 OFFLINE ?=
 # extras each target needs: the tests (dev, japanese for the tokeniser's tests, embeddings for the numpy
-# all-MiniLM-L6-v2 and sentiment_real's embedding annotators; about 100 MB, no torch), the real-data
+# all-MiniLM-L6-v2 and sentiment_real's embedding annotators; about 0.12 GB, no torch), the real-data
 # profiles of reproduce (embeddings for sentiment_real's embedding annotators, japanese for ja_tech_blogs)
 TEST_EXTRAS := dev japanese embeddings $(EXTRAS)
 REPRODUCE_EXTRAS := embeddings japanese $(EXTRAS)
