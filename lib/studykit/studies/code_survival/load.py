@@ -195,27 +195,51 @@ def load_line_events(path: Any) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     return prepare_events(df, what=f"line events file {path}")
 
 
+#: Mining report keys that become data issues (``mining_<key>``), with their rules; see :mod:`.mining` and
+#: :mod:`.minetable` for each rule.
+MINING_RULES = {
+    "binary_files_skipped": "binary file versions skipped (no line units)",
+    "special_files_skipped": "submodules and symlinks skipped",
+    "excluded_lines": "lines added to excluded paths are not units",
+    "merge_born_lines": "lines written in merge commits (conflict resolutions) are not units",
+    "unknown_base_lines": "diff lines against unknown content (binary->text) treated as non-units",
+    "invalid_dates": "commit time not a positive integer: replaced by the latest parent's time (a root's: the "
+                     "earliest valid time)",
+    "future_dates": "commit dated after the time of the run: replaced by the latest parent's time, so it cannot "
+                    "move the observation end",
+    "dates_before_floor": "commit dated before 1980-01-01: replaced by the latest parent's time",
+    "dates_out_of_order": "commit dated outside [latest parent, earliest child]: moved to the nearer end",
+    "observation_end_after_last_commit": "kept: the repository is taken as unchanged from its last commit until "
+                                         "the observation end",
+    "merge_dropped_units": "side-branch lines deleted by a merge (a conflict resolved for the other side, "
+                           "-s ours) end at the merge",
+    "merge_duplicate_units": "side-branch lines a merge kept only as the identical line of another parent "
+                             "(cherry-picks, the same line added twice): censored at the merge, not modified",
+    "units_kept_by_merge": "lines a branch removed but a merge kept (HEAD holds them): alive at the observation end",
+    "missing_parent_states": "commits whose parent was not mined first: started from an empty file state",
+    "line_count_mismatch": "HEAD invariant broken: the mined lines of a file differ from its line count at HEAD "
+                           "(sum of |difference| over files); rows kept as mined, please report the repository",
+    "surviving_units_not_in_head": "HEAD invariant broken: units counted as surviving that HEAD does not hold; "
+                                   "rows kept as mined, please report the repository",
+    "non_utf8_lines": "line text decoded with U+FFFD replacement",
+    "non_utf8_paths": "path shown with U+FFFD replacement",
+    "born_after_observation_end": "units born after the observation end dropped",
+    "shallow_boundary_units": "units of shallow-clone boundary commits dropped",
+}
+
+
 def mining_issues(report: list[dict[str, Any]]) -> tuple[DataIssue, ...]:
-    """Turn the miner's per-repository report into data issues (only non-zero counts)."""
-    rules = {
-        "binary_files_skipped": "binary file versions skipped (no line units)",
-        "special_files_skipped": "submodules and symlinks skipped",
-        "excluded_lines": "lines added to excluded paths are not units",
-        "merge_born_lines": "lines written in merge commits (conflict resolutions) are not units",
-        "unknown_base_lines": "diff lines against unknown content (binary->text) treated as non-units",
-        "invalid_dates": "commit time replaced by the latest parent time",
-        "non_utf8_lines": "line text decoded with U+FFFD replacement",
-        "non_utf8_paths": "path shown with U+FFFD replacement",
-        "born_after_observation_end": "units born after the observation end dropped",
-        "shallow_boundary_units": "units of shallow-clone boundary commits dropped",
-        "units_ended_but_in_head": "identical lines matched differently across a merge (ends kept as mined)",
-    }
+    """Turn the miner's per-repository report into data issues (only non-zero counts, :data:`MINING_RULES`)."""
     out = []
-    for key, rule in rules.items():
+    for key, rule in MINING_RULES.items():
         total = sum(int(r.get(key, 0) or 0) for r in report)
         if total:
-            detail = ", ".join(f"{r['repo']}={r.get(key, 0)}" for r in report if r.get(key))
-            out.append(DataIssue(f"mining_{key}", total, rule, detail))
+            parts = []
+            for r in report:
+                if r.get(key):
+                    extra = (r.get("details") or {}).get(key, "")
+                    parts.append(f"{r['repo']}={r.get(key, 0)}" + (f" ({extra})" if extra else ""))
+            out.append(DataIssue(f"mining_{key}", total, rule, "; ".join(parts)))
     return tuple(out)
 
 
