@@ -16,7 +16,12 @@ Rules (each problem is reported as a :class:`studykit.issues.DataIssue` for
   and counted (``bad_end_time``);
 - ``born_at`` or ``ended_at`` later than the time of the run (impossible for
   mined history; typically a wrong year): the row is dropped and counted
-  (``future_dates``);
+  (``future_dates``); earlier than 1980-01-01 (:data:`.minetable.DATE_FLOOR`,
+  a clock at the Unix epoch): dropped and counted (``dates_before_floor``);
+- ``observed_until`` later than the time of the run: set to the repository's
+  latest ``born_at``/``ended_at`` and counted (``observed_until_capped``), so
+  follow-up never reaches into the future; earlier than 1980: treated as
+  missing (``observed_until_before_floor``);
 - no ``observed_until`` column (or an empty or unparseable value): each
   repository is censored at its latest ``born_at``/``ended_at``
   (``observed_until_inferred``); ``born_at`` after ``observed_until``: the
@@ -46,6 +51,7 @@ import pandas as pd
 from studykit.errors import InputError
 from studykit.issues import DataIssue, examples
 from studykit.tables import read_table, require_columns
+from studykit.studies.code_survival.minetable import DATE_FLOOR
 from studykit.studies.code_survival.schema import REQUIRED_COLUMNS
 
 #: Largest valid number of lines (or files) of one commit; larger values are data errors.
@@ -81,8 +87,12 @@ def _process_column(out: pd.DataFrame, col: str, default: int, issues: list[Data
     out[col] = num.astype(np.int64)
 
 
-def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
-    """Check and normalise a line-events table; return (clean copy, issues). See the module rules."""
+def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
+                   ) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
+    """Check and normalise a line-events table; return (clean copy, issues). See the module rules.
+
+    ``now`` is the time of the run (default: the current time; tests pass a fixed one).
+    """
     require_columns(df, REQUIRED_COLUMNS, what)
     issues: list[DataIssue] = []
     if len(df) == 0:
@@ -127,21 +137,42 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
         issues.append(DataIssue("bad_end_time", int(badend.sum()), "rows with event=1 and no parseable ended_at dropped"))
         out = out[~badend].copy()
     out.loc[out["event"] == 0, "ended_at"] = pd.NaT
-    now = pd.Timestamp.now(tz="UTC")
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     future = (out["born_at"] > now) | (out["ended_at"] > now)
     if future.any():
         issues.append(DataIssue("future_dates", int(future.sum()),
                                 "rows with born_at or ended_at after the time of the run dropped",
                                 examples(out.loc[future, "born_at"].dt.strftime("%Y-%m-%d"))))
         out = out[~future].copy()
+    early = (out["born_at"] < DATE_FLOOR) | (out["ended_at"] < DATE_FLOOR)
+    if early.any():
+        issues.append(DataIssue("dates_before_floor", int(early.sum()),
+                                f"rows with born_at or ended_at before {DATE_FLOOR:%Y-%m-%d} (a clock at the Unix "
+                                "epoch) dropped", examples(out.loc[early, "born_at"].dt.strftime("%Y-%m-%d"))))
+        out = out[~early].copy()
+    if len(out) == 0:
+        raise InputError(f"{what}: no rows left after the date rules (see the data issues: every born_at or "
+                         "ended_at is after the time of the run or before 1980)")
     if "observed_until" in out.columns:
         out["observed_until"] = _parse_times(out["observed_until"])
     else:
         out["observed_until"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+    last = pd.concat([out["born_at"], out["ended_at"]], axis=1).max(axis=1)
+    per_repo = last.groupby(out["repo"]).transform("max")
+    before_floor = out["observed_until"] < DATE_FLOOR
+    if before_floor.any():
+        out.loc[before_floor, "observed_until"] = pd.NaT
+        issues.append(DataIssue("observed_until_before_floor", int(before_floor.sum()),
+                                f"observed_until before {DATE_FLOOR:%Y-%m-%d}: treated as missing (below)"))
+    capped = out["observed_until"] > now
+    if capped.any():
+        out.loc[capped, "observed_until"] = per_repo[capped]
+        issues.append(DataIssue("observed_until_capped", int(capped.sum()),
+                                "observed_until after the time of the run: set to the repository's latest "
+                                "born_at/ended_at (follow-up cannot reach into the future)",
+                                examples(sorted(out.loc[capped, "repo"].unique()))))
     miss = out["observed_until"].isna()
     if miss.any():
-        last = pd.concat([out["born_at"], out["ended_at"]], axis=1).max(axis=1)
-        per_repo = last.groupby(out["repo"]).transform("max")
         out.loc[miss, "observed_until"] = per_repo[miss]
         issues.append(DataIssue("observed_until_inferred", int(miss.sum()),
                                 "censoring time set to the repository's latest born_at/ended_at"))

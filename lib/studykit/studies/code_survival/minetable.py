@@ -81,27 +81,28 @@ def _to_utc(ts: np.ndarray) -> pd.DatetimeIndex:
     return pd.to_datetime(ts, unit="s", utc=True)
 
 
-def parse_observation_end(value: Any, now: Any = None) -> pd.Timestamp | None:
+def parse_observation_end(value: Any, now: Any = None, what: str = "observation_end") -> pd.Timestamp | None:
     """ISO string / datetime / Timestamp -> UTC Timestamp (naive values are taken as UTC); None passes.
 
-    A time after the run (``now``, default the current time) is refused with a one-line ParamError.
+    A time after the run (``now``, default the current time; one day of slack for clocks) or before
+    :data:`DATE_FLOOR` is refused with a one-line ParamError naming ``what``.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
-        raise ParamError(f"observation_end: not an ISO date or datetime (got {value!r})") from None
+        raise ParamError(f"{what}: not an ISO date or datetime (got {value!r})") from None
     if ts is pd.NaT:
-        raise ParamError(f"observation_end: not an ISO date or datetime (got {value!r})")
+        raise ParamError(f"{what}: not an ISO date or datetime (got {value!r})")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     run_time = _now(now)
     if ts > run_time + pd.Timedelta(seconds=FUTURE_SLACK_S):
-        raise ParamError(f"observation_end {ts:%Y-%m-%d} is after the time of the run ({run_time:%Y-%m-%d}): "
-                         "lines cannot be followed into the future")
+        raise ParamError(f"{what} {ts:%Y-%m-%d} is after the time of the run ({run_time:%Y-%m-%d}): lines cannot "
+                         "be followed into the future")
     if ts < DATE_FLOOR:
-        raise ParamError(f"observation_end {ts:%Y-%m-%d} is before {DATE_FLOOR:%Y-%m-%d}, the earliest commit "
-                         "date studykit accepts")
+        raise ParamError(f"{what} {ts:%Y-%m-%d} is before {DATE_FLOOR:%Y-%m-%d}, the earliest date studykit "
+                         "accepts for a commit")
     return ts
 
 
