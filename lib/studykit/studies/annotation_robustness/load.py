@@ -14,9 +14,7 @@ missing_gold               items without a gold label are left out of every anal
 unknown_items              annotation rows whose item_id is not in items are left out
 duplicate_annotations      a second row for the same item x configuration is left out (first kept)
 missing_labels             NA labels are left out of that configuration's tests and quality scores
-label_case_folded          labels equal to a gold class up to case or surrounding spaces
-                           (``Economy`` for ``economy``) are that class (``human_single_case_folded``
-                           for human_single values)
+label_case_folded          a label equal to a gold class up to case or spaces is that class (.labels)
 invalid_labels             labels that are not gold classes are treated like missing labels
 partial_coverage           configurations that label only some items are tested on the items
                            they label
@@ -29,11 +27,11 @@ duplicate_hypotheses       a hypotheses row repeating the label, column and leve
                            row is left out
 =========================  =======================================================================
 
-Refused with an InputError: a missing column, an item_id repeated with different values,
-gold classes that differ only in case or surrounding spaces, no annotation label matching a gold class,
-NA in item_id, model, prompt, temperature or seed, a temperature that is not a number in
-[0, :data:`~.columns.MAX_TEMPERATURE`], fewer than two gold classes, no annotation rows,
-and a hypotheses file with no rows, missing values or a repeated hypothesis_id.
+Refused with an InputError: a missing column, an item_id repeated with different values, gold classes
+differing only in case, no annotation label matching a gold class, NA in item_id, model, prompt,
+temperature or seed, a temperature that is not a number in [0, :data:`~.columns.MAX_TEMPERATURE`], fewer
+than two gold classes, no annotation rows, and a hypotheses file with no rows, missing values or a repeated
+hypothesis_id.
 
 Raw files are only read, never modified.
 """
@@ -50,6 +48,7 @@ from studykit.issues import DataIssue, Issues, examples
 from studykit.paths import resolve
 from studykit.tables import check_unique_columns, read_table, require_columns
 
+from .labels import fold_unmatched as _fold_unmatched, folded_classes, no_label_matches
 from .columns import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS, MAX_TEMPERATURE
 
 
@@ -104,35 +103,6 @@ def _str_values(s: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s) and s.dropna().apply(float.is_integer).all():
         s = s.astype("Int64")
     out = s.astype("string")
-    return out
-
-
-def _fold(label: str) -> str:
-    """The comparison form of a label: Unicode case folding, surrounding spaces removed."""
-    return str(label).strip().casefold()
-
-
-def _fold_unmatched(codes: np.ndarray, values: pd.Series, fold_index: pd.Index, issues: "_Collector",
-                    column: str, weights: np.ndarray | None = None) -> np.ndarray:
-    """Codes of ``values`` with the unmatched ones (-1) matched again after :func:`_fold`.
-
-    Rule ``label_case_folded`` (``human_single_case_folded``): a label that is not a gold class but equals
-    one up to case and surrounding spaces (``Economy``, ``ECONOMY ``) is that class; the rows are counted
-    (``weights``: rows per value when ``values`` are categories).
-    """
-    miss = (codes == -1) & values.notna().to_numpy()
-    if not miss.any():
-        return codes
-    again = fold_index.get_indexer([_fold(v) for v in values[miss]])
-    if not (again >= 0).any():
-        return codes
-    out = codes.copy()
-    idx = np.flatnonzero(miss)
-    hit = again >= 0
-    out[idx[hit]] = again[hit]
-    n = int(weights[idx[hit]].sum()) if weights is not None else int(hit.sum())
-    issues.add(f"{column}_case_folded", n, f"'{column}' values equal to a gold class up to case or surrounding "
-               "spaces are that class", detail=examples(values[miss][hit]))
     return out
 
 
@@ -343,15 +313,8 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     classes = tuple(sorted(it["gold"].unique()))
     if len(classes) < 2:
         raise InputError(f"{what_items}: column 'gold' needs at least two classes, found {len(classes)}")
-    folded: dict[str, list[str]] = {}
-    for c in classes:
-        folded.setdefault(_fold(c), []).append(c)
-    clash = next((v for v in folded.values() if len(v) > 1), None)
-    if clash:
-        raise InputError(f"{what_items}: column 'gold' has classes that differ only in case or surrounding spaces "
-                         f"({', '.join(repr(c) for c in clash)}): write each class one way")
+    fold_index = folded_classes(classes, what_items)
     class_index = pd.Index(classes)
-    fold_index = pd.Index([_fold(c) for c in classes])
     gold = class_index.get_indexer(it["gold"]).astype(np.int8)
 
     human = None
@@ -495,10 +458,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
 
     valid = ok_item & (label >= 0)
     if not valid.any():
-        seen = (lab.astype(str)[ok_item & invalid].value_counts().head(3).index.tolist() if n_invalid else [])
-        raise InputError(f"{what_annotations}: no annotation label is a gold class ("
-                         + (f"labels such as {', '.join(repr(x) for x in seen)}; " if seen else "")
-                         + f"gold classes {', '.join(repr(c) for c in classes[:5])})")
+        raise no_label_matches(lab.astype(str)[ok_item & invalid] if n_invalid else None, classes, what_annotations)
     # duplicates of item x configuration
     n_items = len(it)
     key = conf_codes.astype(np.int64) * n_items + item_pos
