@@ -30,8 +30,10 @@ Algorithm (cost linear in the size of the history's diffs)
 Branches and merges: all commits reachable from HEAD are followed (not only
 ``--first-parent``), so lines written on a side branch keep the side
 branch's commit (and its author, which matters for agent pull requests).
-At a merge, each line of the merged file is traced to the first parent in
-which it is unchanged (the rule ``git blame`` uses); lines that exist in no
+At a merge, a file identical to a non-first parent's takes that parent's
+units whole; otherwise each line of the merged file is traced to the first
+parent in which it is unchanged (both are ``git blame``'s rules; a unit
+holds one line, so a second copy of it is merge-born); lines that exist in no
 parent (conflict resolutions written in the merge) are not units, because
 merges are not authored changes. A unit present in the first parent and
 removed by the merge ends at the merge unless a side-branch commit already
@@ -324,6 +326,10 @@ class _Miner:
                 continue
             holes: list[int] = []
             new, deleted1 = self._carry(old or (), fd, None, holes)
+            same = self._identical_parent(fd.new_path, len(new), others)
+            if same is not None:  # git blame's rule: a parent holding the identical file gives every line
+                new, holes = list(same), []
+            present = {u for u in new if u is not None and u >= 0}
             for st, by_path, _ in others:
                 if not holes:
                     break
@@ -332,28 +338,52 @@ class _Miner:
                     lk = st.get(fd.new_path)
                     if lk is None or len(lk) != len(new):
                         continue
-                    for i in holes:
-                        new[i] = lk[i]
                 elif fdk.binary or fdk.special:
                     continue
                 else:
-                    ck, _ = self._carry(st.get(fdk.old_path, ()) if fdk.old_path is not None else (), fdk)
-                    if len(ck) != len(new):
+                    lk, _ = self._carry(st.get(fdk.old_path, ()) if fdk.old_path is not None else (), fdk)
+                    if len(lk) != len(new):
                         continue
-                    for i in holes:
-                        if ck[i] is not None:
-                            new[i] = ck[i]
+                for i in holes:
+                    u = lk[i]
+                    if u is not None and u not in present:  # a unit holds one line: a second copy is merge-born
+                        new[i] = u
+                        if u >= 0:
+                            present.add(u)
                 holes = [i for i in holes if new[i] is None]
             if holes:
                 self.report["merge_born_lines"] += len(holes)
                 for i in holes:
                     new[i] = -1
             if deleted1:
-                self._end(deleted1, cidx, keep=set(new))
+                self._end(deleted1, cidx, keep=present)
+            if same is not None and old:  # the first parent's unchanged lines are now the other parent's units
+                gone = set(deleted1)
+                self._censor((u for u in old if u >= 0 and u not in present and u not in gone), cidx)
             updates.append((fd.old_path, fd.new_path, new))
         self._commit_updates(base, updates)
         for st, _, diffs in others:
             self._drop_orphans(base, st, diffs, cidx)
+
+    @staticmethod
+    def _identical_parent(path: str, n: int, others: list) -> list | None:
+        """The unit list of the first non-first parent whose file at ``path`` is identical to the merge's."""
+        for st, by_path, _ in others:
+            if path not in by_path:  # the merge's diff against this parent does not touch the file
+                lk = st.get(path)
+                if lk is not None and len(lk) == n:
+                    return lk
+        return None
+
+    def _censor(self, units: Iterable[int], cidx: int) -> None:
+        """Duplicates leaving the history at merge ``cidx`` (not ended units): censored at the last such merge."""
+        ended, censored = self.ended, self.censored
+        for u in units:
+            if ended[u] >= 0:
+                continue
+            if censored[u] < 0:
+                self.report["merge_duplicate_units"] += 1
+            censored[u] = cidx
 
     def _drop_orphans(self, merged: dict, st: dict, diffs: list[FileDiff], cidx: int) -> None:
         """Units of a non-first parent's state ``st`` that are not in the ``merged`` state: each ends or is
@@ -378,7 +408,8 @@ class _Miner:
                 dropped.update(oldk)
             else:
                 dropped.update(self._carry(oldk, fdk)[1])
-        ended, censored = self.ended, self.censored
+        ended = self.ended
+        dup = []
         for p in diff_paths:
             for u in st[p]:
                 if u < 0 or u in present or ended[u] >= 0:
@@ -387,9 +418,8 @@ class _Miner:
                     ended[u] = cidx
                     self.report["merge_dropped_units"] += 1
                 else:  # censored at the last merge that drops it (its branch may go on holding it)
-                    if censored[u] < 0:
-                        self.report["merge_duplicate_units"] += 1
-                    censored[u] = cidx
+                    dup.append(u)
+        self._censor(dup, cidx)
 
 
 def _group_merge_diffs(records: Iterable[tuple[bytes, list[FileDiff]]], requests: list[tuple[str, str]]
