@@ -152,23 +152,29 @@ def discover(path: str | os.PathLike) -> Discovered:
     if not p.is_dir():
         raise InputError(f"not a git repository (not a folder): {p}")
     safe = f"safe.directory={p.resolve()}"
-    res = run(git_argv("rev-parse", "--is-bare-repository", "--show-toplevel", "--absolute-git-dir",
-                       config=(safe,), cwd_repo=p), check=False)
-    if res.returncode != 0:
-        err = _last_line(res.stderr, res.returncode)
-        if "dubious ownership" in err:  # pragma: no cover - only when safe.directory is not honoured
-            raise InputError(f"{p}: git refuses it (owned by another user): {err}")
+
+    def ask(*args: str) -> list[str] | None:
+        res = run(git_argv("rev-parse", *args, config=(safe,), cwd_repo=p), check=False)
+        if res.returncode != 0:
+            return None
+        return res.stdout.decode("utf-8", "surrogateescape").splitlines()
+
+    lines = ask("--is-bare-repository", "--absolute-git-dir")  # --show-toplevel fails in a bare repository
+    if not lines or len(lines) < 2:
         raise InputError(f"not a git repository: {p}")
-    lines = res.stdout.decode("utf-8", "surrogateescape").splitlines()
-    bare = bool(lines) and lines[0] == "true"
+    bare = lines[0] == "true"
+    git_dir = Path(lines[1])
+    top = None
     if bare:
-        top = None
-        git_dir = Path(lines[-1]) if len(lines) > 1 else p.resolve()
+        if git_dir.resolve() != p.resolve():
+            raise InputError(f"not a git repository: {p} (it is inside the repository {git_dir}; pass that path)")
     else:
-        top = Path(lines[1]).resolve() if len(lines) > 1 else p.resolve()
+        shown = ask("--show-toplevel")
+        if not shown:  # the .git folder of a working tree
+            raise InputError(f"not a git repository: {p} (a git folder of a working tree; pass the working tree)")
+        top = Path(shown[0]).resolve()
         if top != p.resolve():
             raise InputError(f"not a git repository: {p} (it is inside the repository {top}; pass that path)")
-        git_dir = Path(lines[2]) if len(lines) > 2 else p.resolve() / ".git"
     return Discovered(p, bare, top, git_dir)
 
 

@@ -179,3 +179,19 @@ def test_hardened_command_line_and_environment(monkeypatch):
     assert argv[argv.index("log") + 1:argv.index("log") + 3] == ["--no-ext-diff", "--no-textconv"]
     assert "core.fsmonitor=false" in argv and "core.hooksPath=/dev/null" in argv
     assert gitsafe.git_argv("blame", "x")[-3:] == ["blame", "--no-textconv", "x"]
+
+
+def test_bare_repositories_and_git_folders(tmp_path):
+    r = Repo(tmp_path / "work")
+    r.lines(".gitattributes", "*.bin -diff")
+    r.lines("a.py", "x = 1")
+    r.lines("b.bin", "shown as binary")
+    r.commit("c1", "init", 0)
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(r.path), str(bare)], check=True, env=git_env())
+    # a bare clone mines like its working tree (HEAD's .gitattributes apply to both)
+    assert table(bare).equals(table(r.path))
+    with pytest.raises(InputError, match="git folder of a working tree"):
+        gitsafe.discover(r.path / ".git")
+    with pytest.raises(InputError, match="inside the repository"):
+        gitsafe.discover(bare / "refs")
