@@ -115,7 +115,7 @@ def test_repair_rules_on_time_sequences():
     t = [str(x) for x in (1_000_000_000, 1_000_000_100, 1_000_000_095, 1_000_000_200, 1_000_000_300)]
     ct, counts, det = repair_commit_times(t, chain, now)
     assert np.all(np.diff(ct) >= 0) and np.abs(ct - np.array([int(x) for x in t])).max() <= 5
-    assert det["dates_out_of_order"] == "largest shift 0.0 h"
+    assert det["dates_out_of_order"] == "largest shift 5 s"
     # two bad commits in a row are not isolated: kept (no rule can tell which neighbour is right)
     t = [str(x) for x in (1_000_000_000, 1_700_000_000, 1_700_000_001, 1_200_000_000, 1_300_000_000)]
     ct, counts, _ = repair_commit_times(t, chain, now)

@@ -115,7 +115,9 @@ def _int_time(s: str) -> int | None:
 
 
 def _span(seconds: float) -> str:
-    return f"{seconds / 86400:.1f} days" if seconds >= 86400 else f"{seconds / 3600:.1f} h"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.1f} days"
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds:.0f} s"
 
 
 def repair_commit_times(raw: list[str], parents: list[list[int]], now: Any = None
