@@ -75,13 +75,14 @@ def main() -> None:
         from studykit.studies.code_survival.gitio import DIFF_OPTS, check_repository, run_git
         from studykit.studies.code_survival.mining import LOG_FORMAT
 
-        check_repository(repo)
-        revs = run_git(repo, "rev-list", "--topo-order", "--reverse", "--parents", "HEAD").decode().splitlines()
-        req = b"".join(f"{r.split()[0]} {p}\n".encode() for r in revs if len(r.split()) > 2 for p in r.split()[1:])
-        run_git(repo, "log", "--merges", "--no-patch", "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
-        run_git(repo, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS, input=req)
-        run_git(repo, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS, "--encoding=UTF-8",
-                f"--format={LOG_FORMAT}", "HEAD", "--")
+        with check_repository(repo).view() as view:
+            revs = run_git(view, "rev-list", "--topo-order", "--reverse", "--parents", "HEAD").decode().splitlines()
+            req = b"".join(f"{r.split()[0]} {p}\n".encode() for r in revs if len(r.split()) > 2
+                           for p in r.split()[1:])
+            run_git(view, "log", "--merges", "--no-patch", "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
+            run_git(view, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS, input=req)
+            run_git(view, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS, "--encoding=UTF-8",
+                    f"--format={LOG_FORMAT}", "HEAD", "--")
 
     units = len(miner())
     t_plain = best(plain, a.repeats)

@@ -4,7 +4,7 @@ The key is the SHA-256 of canonical JSON over everything a run depends on
 (:func:`cache_components`): the notebook's bytes, every file under ``lib/``
 (relative path and content, sorted; bytecode caches left out), the validated
 parameters, the content fingerprint of every input (file hash, folder tree
-hash, or a git repository's HEAD and status), the locks in ``requirements/``, the
+hash, or a git repository's HEAD commit: see :mod:`studykit.gitsafe`), the locks in ``requirements/``, the
 Python version and the kernel name. A folder is served from the cache only if
 its manifest has the same key and every output it lists is unchanged on disk
 (:func:`cached_run_valid`).

@@ -219,17 +219,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _parse_iso(value: str | None):
+    """``--observation-end``: ISO date or timestamp (UTC when naive), not after the run, not before 1980."""
     if value is None:
         return None
     import datetime as dt
 
     try:
-        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ParamError(f"--observation-end: '{value}' is not an ISO date or timestamp") from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.timezone.utc)
-    return stamp
+    from studykit.studies.code_survival.minetable import parse_observation_end
+
+    return parse_observation_end(value, what="--observation-end").to_pydatetime()
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
@@ -264,6 +265,11 @@ def cmd_mine(args: argparse.Namespace) -> int:
         else:
             df.to_parquet(tmp, index=False)
     print(f"mined {len(df):,} rows from {len(repos)} repositories -> {out}")
+    from studykit.studies.code_survival.load import mining_issues
+
+    for issue in mining_issues(df.attrs.get("mining_report", [])):
+        print(f"data issue {issue.check} {issue.count:,}: {issue.rule}" + (f" [{issue.detail}]" if issue.detail
+                                                                          else ""), file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,9 @@
-"""Provenance for the manifest: git state, environment, input hashes."""
+"""Provenance for the manifest: git state, environment, input hashes.
+
+Git runs only through :mod:`studykit.gitsafe`: a repository input's cache key is its ``HEAD`` commit (plus
+shallow list and ``info/attributes``), never ``git status``, whose index refresh would run the repository's
+``core.fsmonitor`` and clean filters.
+"""
 from __future__ import annotations
 
 import platform
@@ -20,15 +25,22 @@ KEY_PACKAGES = (
 
 
 def _git(args: list[str], cwd: Path) -> str | None:
+    from studykit.gitsafe import git_argv, hardened_env
+
     try:
-        res = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+        res = subprocess.run(git_argv(*args, config=(f"safe.directory={Path(cwd).resolve()}",), cwd_repo=cwd),
+                             capture_output=True, text=True, timeout=30, env=hardened_env())
     except (OSError, subprocess.TimeoutExpired):
         return None
     return res.stdout.strip() if res.returncode == 0 else None
 
 
 def git_info(root: Path | None = None) -> dict[str, Any]:
-    """Commit of the project checkout and whether its tree is dirty (outputs excluded)."""
+    """Commit of the project checkout and whether its tree is dirty (outputs excluded).
+
+    This is studykit's own checkout (not a data repository); ``git status`` runs there with the hardened
+    command line of :mod:`studykit.gitsafe` (no fsmonitor, hook, pager or filter command).
+    """
     root = root or project_root()
     commit = _git(["rev-parse", "HEAD"], root)
     status = _git(["status", "--porcelain", "--untracked-files=no"], root)
@@ -91,12 +103,10 @@ def numerics_info() -> dict[str, Any]:
 
 
 def repo_fingerprint(path: Path) -> str:
-    """A git repository's identity for caching: HEAD plus any uncommitted change."""
-    head = _git(["rev-parse", "HEAD"], path) or "no-head"
-    status = _git(["status", "--porcelain"], path) or ""
-    import hashlib
+    """A git repository's identity for caching (see :func:`studykit.gitsafe.repo_fingerprint`)."""
+    from studykit.gitsafe import repo_fingerprint as fp
 
-    return hashlib.sha256(f"{head}\n{status}".encode()).hexdigest()
+    return fp(path)
 
 
 def fingerprint(kind: str, path: Path) -> str:

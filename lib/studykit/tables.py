@@ -1,6 +1,18 @@
-"""Reading raw data tables with schema checks that name the column and the file."""
+"""Reading raw data tables with schema checks that name the column and the file.
+
+Duplicated column names are refused in every format (one line naming the column and the file): pandas
+would silently rename the second CSV/TSV column ``x`` to ``x.1`` (and read the first), DuckDB to ``x_1``,
+a JSON object keeps the last of two equal keys, and Parquet files may hold two fields of one name; in each
+case one of the two columns would be ignored without a word. :func:`check_unique_columns` is the check,
+:func:`header_columns` the raw names (readers that do not use :func:`read_table` call them too).
+"""
 from __future__ import annotations
 
+import csv
+import gzip
+import io
+import json
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -22,11 +34,93 @@ def _kind(path: Path) -> str:
     raise InputError(f"{path}: unsupported file type (use CSV, TSV, Parquet or JSONL)")
 
 
+def _duplicate_error(p: Path, what: str, name: str, n: int, where: str) -> InputError:
+    return InputError(f"{what} file {p}: column '{name}' appears {n} times in the {where} (each column name "
+                      "once: rename or drop the copy)")
+
+
+def header_columns(path: str | Path, what: str = "input") -> list[str]:
+    """The column names of a CSV / TSV (first row, as written) or Parquet file (schema), duplicates kept.
+
+    JSONL has no header: :func:`check_unique_columns` checks every object instead.
+    """
+    p = resolve(path)
+    kind = _kind(p)
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(p).names)
+        if kind in ("csv", "tsv"):
+            raw = gzip.open(p, "rb") if p.name.lower().endswith(".gz") else open(p, "rb")
+            with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="") as fh:
+                row = next(csv.reader(fh, delimiter="\t" if kind == "tsv" else ","), [])
+            return list(row)
+    except (OSError, EOFError, csv.Error, ValueError) as exc:
+        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{what} file {p}: cannot be read as {kind}: {last}") from None
+    except Exception as exc:  # pyarrow errors
+        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{what} file {p}: cannot be read as {kind}: {last}") from None
+    return []
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str, n: int):
+        super().__init__(key)
+        self.key, self.n = key, n
+
+
+def _pairs_unique(pairs: list[tuple[str, object]]) -> dict:
+    if len(pairs) > 1:
+        counts = Counter(k for k, _ in pairs)
+        if len(counts) < len(pairs):
+            key, n = next((k, c) for k, c in counts.items() if c > 1)
+            raise _DuplicateKey(key, n)
+    return dict(pairs)
+
+
+def json_loads_unique(text: str | bytes):
+    """``json.loads`` that raises ``ValueError`` (with ``.key``) when an object repeats a key."""
+    return json.loads(text, object_pairs_hook=_pairs_unique)
+
+
+def check_unique_columns(path: str | Path, what: str = "input") -> None:
+    """Refuse (one-line InputError naming the column and the file) a duplicated column name.
+
+    CSV/TSV: the header row; Parquet: the schema; JSONL: every object (a key given twice in one record).
+    """
+    p = resolve(path)
+    kind = _kind(p)
+    if kind == "jsonl":
+        opener = gzip.open if p.name.lower().endswith(".gz") else open
+        try:
+            with opener(p, "rb") as fh:
+                for i, line in enumerate(fh, 1):
+                    if b'"' not in line:
+                        continue
+                    try:
+                        json_loads_unique(line)
+                    except _DuplicateKey as dup:
+                        raise _duplicate_error(p, what, dup.key, dup.n, f"object on line {i:,}") from None
+                    except ValueError:  # not JSON: the reader reports it
+                        continue
+        except OSError as exc:
+            raise InputError(f"{what} file {p}: cannot be read as jsonl: {exc}") from None
+        return
+    names = header_columns(p, what)
+    counts = Counter(names)
+    dup = next((c for c in names if counts[c] > 1), None)
+    if dup is not None:
+        raise _duplicate_error(p, what, dup, counts[dup], "schema" if kind == "parquet" else "header")
+
+
 def read_table(path: str | Path, *, columns: Sequence[str] | None = None, what: str = "input") -> pd.DataFrame:
     """Read CSV / TSV / Parquet / JSONL by extension; one-line errors for missing or unreadable files.
 
     ``columns`` restricts the read (Parquet reads only those columns).
-    Raw files are only ever read.
+    Raw files are only ever read. A duplicated column name is refused
+    (:func:`check_unique_columns`).
     """
     import pandas as pd
 
@@ -34,6 +128,7 @@ def read_table(path: str | Path, *, columns: Sequence[str] | None = None, what: 
     if not p.is_file():
         raise InputError(f"{what} file not found: {p}")
     kind = _kind(p)
+    check_unique_columns(p, what)
     try:
         if kind == "csv":
             df = pd.read_csv(p, usecols=lambda c: columns is None or c in columns, low_memory=False)

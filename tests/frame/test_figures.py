@@ -176,6 +176,7 @@ CS = {
     "hr_forest": lambda d: cs.hr_forest(d[1], d[2], d[2]),
     "intent_bars": lambda d: cs.intent_bars(d[3]),
     "roc_curve_plot": lambda d: cs.roc_curve_plot(d[4], 0.71),
+    "roc_not_estimable": lambda d: cs.roc_curve_plot(pd.DataFrame(), None),  # no model: the reason, no crash
 }
 
 

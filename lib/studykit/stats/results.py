@@ -54,7 +54,13 @@ class Result:
     with more than one element (vectorised results) appear in ``as_dict()``
     but not in ``as_record()`` or ``summary()``: use the result's own
     ``to_frame()`` and ``Outputs.save_table`` for those.
+
+    A subclass that sets ``_record_not_estimable = True`` also records
+    ``<prefix>.not_estimable`` = its note when the note starts with "not
+    estimable" (the key the end-of-run summary lists as a model fallback).
     """
+
+    _record_not_estimable = False
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (floats, ints, str, bool, None, lists); nested results flattened."""
@@ -81,7 +87,11 @@ class Result:
         says why.
         """
         sep = "." if prefix else ""
-        return {f"{prefix}{sep}{k}": _finite_or_none(v) for k, v in self._scalars().items()}
+        rec = {f"{prefix}{sep}{k}": _finite_or_none(v) for k, v in self._scalars().items()}
+        note = getattr(self, "note", "")
+        if self._record_not_estimable and isinstance(note, str) and note.startswith("not estimable"):
+            rec[f"{prefix}{sep}not_estimable"] = note
+        return rec
 
     def summary(self):
         """The scalar fields as a one-row :class:`pandas.DataFrame`."""

@@ -198,3 +198,38 @@ def test_no_testable_hypothesis_is_a_clear_error():
     items1 = items.assign(grp="x")
     with pytest.raises(InputError, match="fewer than two levels"):
         analysis.run_grid(load.encode(items1, ann, ["grp"])[0], None)
+
+
+def test_labels_that_differ_only_in_case_are_folded_to_the_gold_class():
+    items, ann = _toy()
+    clean, _ = load.encode(items, ann, ["grp"])
+    # the issue's case: gold written in capitals, labels in lower case (was "ValueError: x_a: empty input")
+    upper = items.assign(gold=items["gold"].str.upper())
+    data, issues = load.encode(upper, ann, ["grp"])
+    assert _issue(issues, "label_case_folded") == len(ann) and _issue(issues, "invalid_labels") == 0
+    assert data.classes == ("NEG", "NEU", "POS") and np.array_equal(data.ann_label, clean.ann_label)
+    # one configuration in capitals with spaces, categorical (Parquet-like) labels too
+    ann2 = ann.copy()
+    m1 = ann2["model"] == "m1"
+    ann2.loc[m1, "label"] = " " + ann2.loc[m1, "label"].str.title() + " "
+    for labels in (ann2["label"], ann2["label"].astype("category")):
+        data, issues = load.encode(items, ann2.assign(label=labels), ["grp"])
+        assert _issue(issues, "label_case_folded") == int(m1.sum())
+        assert np.array_equal(data.ann_label, clean.ann_label)
+    analysis.run_grid(data, None)  # the grid runs
+    # human_single written differently: folded and reported under its own check
+    data, issues = load.encode(items.assign(human_single=items["gold"].str.upper()), ann, ["grp"])
+    assert _issue(issues, "human_single_case_folded") == len(items) and (data.human == data.gold).all()
+
+
+def test_gold_classes_differing_only_in_case_and_labels_matching_nothing_are_one_line_errors():
+    items, ann = _toy()
+    two = items.copy()
+    two.loc[:9, "gold"] = two.loc[:9, "gold"].str.title()
+    with pytest.raises(InputError, match="differ only in case") as exc:
+        load.encode(two, ann, ["grp"])
+    assert "\n" not in str(exc.value)
+    with pytest.raises(InputError, match="no annotation label is a gold class .*'positive'") as exc:
+        load.encode(items, ann.assign(label=ann["label"].map({"pos": "positive", "neg": "negative",
+                                                               "neu": "neutral"})), ["grp"])
+    assert "\n" not in str(exc.value)

@@ -142,7 +142,8 @@ def test_merges_attribute_side_branch_lines(merged):
     assert row.loc["    return 2", "agent_rule"] == "author"
     assert row.loc["    return None", "author_type"] == "human"
     rep = df.attrs["mining_report"][0]
-    assert rep["merges"] == 1 and rep["merge_born_lines"] == 0 and rep["units_open_but_not_in_head"] == 0
+    assert rep["merges"] == 1 and rep["merge_born_lines"] == 0 and rep["surviving_units_not_in_head"] == 0
+    assert rep["line_count_mismatch"] == 0
     assert alive_by_commit(df) == blame_counts(merged.path)
 
 
@@ -327,14 +328,11 @@ def test_blame_cross_check_on_simulated_history(tmp_path):
     assert repo.fingerprint() == before
     rep = df.attrs["mining_report"][0]
     assert rep["merges"] > 10 and (df.author_type == "agent").sum() > 100
-    alive = alive_by_commit(df)
+    assert rep["line_count_mismatch"] == 0 and rep["surviving_units_not_in_head"] == 0
+    alive = df[(df.event == 0) & (df.observed_until == df.observed_until.max())].groupby("commit").size().to_dict()
     blame = blame_counts(path)
-    assert sum(blame.values()) == int((df.event == 0).sum()) + rep["units_ended_but_in_head"] - \
-        rep["units_open_but_not_in_head"]
-    mismatch = sum(abs(alive.get(k, 0) - blame.get(k, 0)) for k in set(alive) | set(blame))
-    # identical lines (blank lines) matched differently on two branches are the only allowed difference
-    assert mismatch <= 2 * rep["units_ended_but_in_head"] + 2 * rep["units_open_but_not_in_head"]
-    assert mismatch <= 0.002 * sum(blame.values())
+    assert sum(blame.values()) == sum(alive.values()) == rep["head_unit_lines"]
+    assert alive == blame  # line by line per commit (the merge rules follow git blame's)
 
 
 def test_simulated_repositories_are_byte_reproducible(tmp_path):

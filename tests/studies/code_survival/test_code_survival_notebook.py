@@ -52,6 +52,21 @@ def test_doc_numbers_match_the_default_run(study_run):
     _doc_numbers_match("default", study_run("code_survival", "default").out_dir)
 
 
+def test_a_horizon_beyond_follow_up_is_reported_as_not_estimable(tmp_path):
+    """The workshop profile with horizon_days=400 (its lines are followed at most ~300 days): the notebook runs
+    to its end and the run's last line lists the two results as not estimable (was KeyError 'fpr')."""
+    from studykit.runner import run_study
+    from studykit.runsummary import fallbacks
+
+    res = run_study("code_survival", profile="workshop", overrides={"horizon_days": 400},
+                    out_dir=tmp_path / "out")
+    assert res.status == "executed"
+    found = fallbacks(res.out_dir)
+    assert found["modified_share.not_estimable"].startswith("not estimable: no agent units are followed for 400")
+    assert found["prediction.not_estimable"].startswith("not estimable: 0 eligible units")
+    assert (res.out_dir / "figures" / "roc.png").is_file()
+
+
 def test_doc_parameters_are_generated_from_the_schema():
     from studykit.paths import project_root
     from studykit.studies.code_survival.docnumbers import block, params_block

@@ -175,6 +175,25 @@ def test_models_that_cannot_be_fitted_are_not_estimable_and_the_rest_runs():
     assert {i.check for i in res["issues"]} >= {"cox_not_estimable", "agents_not_estimable"}
 
 
+def test_no_line_followed_for_the_horizon_is_recorded_as_not_estimable():
+    import matplotlib.pyplot as plt
+
+    from studykit.studies.code_survival import plots
+
+    events, _ = prepare_events(table())
+    res = run_everything(events, FAST.model_copy(update={"horizon_days": 5000.0}))
+    check_clean(res)
+    rec = res["share"].as_record("modified_share")
+    assert rec["modified_share.not_estimable"].startswith("not estimable: no agent units are followed for 5000 days")
+    assert rec["modified_share.agent"] is None
+    rec = res["prediction"].as_record("prediction")
+    assert rec["prediction.not_estimable"].startswith("not estimable: 0 eligible units")
+    plt.close(plots.roc_curve_plot(res["prediction"].full.roc, res["prediction"].full.auc_roc))  # was KeyError 'fpr'
+    ok = run_everything(events)  # estimable: no such key
+    assert "modified_share.not_estimable" not in ok["share"].as_record("modified_share")
+    assert "prediction.not_estimable" not in ok["prediction"].as_record("prediction")
+
+
 def test_one_repository_and_one_agent_event():
     df = table(n_repos=1, units=60, agents=("solo",))
     events, _ = prepare_events(df)

@@ -119,6 +119,25 @@ def test_missing_corpus_and_missing_article_are_one_line_errors(tmp_path):
         ja_corpus.read_documents(tmp_path / "ja")
 
 
+@pytest.mark.parametrize("encoding, named", [("shift_jis", "SHIFT-JIS"), ("euc_jp", "EUC-JP")])
+def test_an_article_in_another_encoding_is_refused_in_one_line(tmp_path, monkeypatch, encoding, named):
+    monkeypatch.setenv("STUDYKIT_CACHE", str(tmp_path / "cache"))
+    _write_corpus(tmp_path / "ja")
+    bad = tmp_path / "ja" / "data" / "human_corpus" / "qiita" / "theme-x" / "h1.md"
+    bad.write_bytes("テストを書いた。動かない。".encode(encoding))
+    with pytest.raises(InputError) as err:
+        ja_corpus.ensure_tokenised(tmp_path / "ja", n_workers=2)
+    msg = str(err.value)
+    assert "\n" not in msg and str(bad) in msg and "not UTF-8" in msg and named in msg
+    assert not (tmp_path / "cache" / "lexical_prevalence" / "ja_tech_blogs").exists() or not any(
+        (tmp_path / "cache" / "lexical_prevalence" / "ja_tech_blogs").iterdir())
+    # neighbours: UTF-8 with a byte-order mark and an empty article are fine
+    bad.write_bytes(b"\xef\xbb\xbf" + "テストを書いた。".encode("utf-8"))
+    (tmp_path / "ja" / "data" / "human_corpus" / "qiita" / "theme-x" / "h2.md").write_bytes(b"")
+    folder = ja_corpus.ensure_tokenised(tmp_path / "ja", n_workers=1)
+    assert (folder / "documents.parquet").is_file()
+
+
 def test_model_agreement_counts_models_sharing_a_top_word():
     tops = pd.DataFrame({"comparison": ["model.a", "model.a", "model.b", "register.x"],
                          "lemma": ["重要", "効率", "重要", "重要"]})

@@ -205,3 +205,65 @@ def test_profiles_validate_and_list_only_changed_keys(profile):
     assert all(defaults[k] != v for k, v in values.items())
     assert params.n_perm == (2000 if profile == "workshop" else 10_000)
     assert params.simulate == ("paper_scale" if profile == "paper_scale" else "")
+
+
+@pytest.mark.parametrize("value, ok", [(1e308, False), (-1e308, False), (0.0, False), (5.5, False), (6, False),
+                                       (1.0, True), (5.0, True), (2.75, True)])
+def test_agreeableness_outside_the_instrument_scale_is_refused(tmp_path, value, ok):
+    df = pd.DataFrame({"model": ["m"] * 5, "persona_id": list("abcde"), "agreeableness": [2.0, 3.0, 3.5, 4.0, value]})
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    if ok:
+        res, _ = load.load_personas(path, reverse_keyed=[])
+        assert res.scores["agreeableness"].iloc[-1] == value
+        return
+    with pytest.raises(InputError) as exc:
+        load.load_personas(path, reverse_keyed=[])
+    msg = str(exc.value)
+    assert "\n" not in msg and str(path) in msg and "column 'agreeableness'" in msg and "outside 1..5" in msg
+    # the scale follows likert_points: 6 is valid on a 7-point instrument
+    if value == 6:
+        load.load_personas(path, reverse_keyed=[], likert_points=7)
+
+
+def test_an_external_score_column_is_checked_robustly(tmp_path):
+    rng = np.random.default_rng(3)
+    ext = np.round(rng.normal(50, 10, 40), 2)  # an external rating on 0..100
+    df = pd.DataFrame({"model": "m", "persona_id": [f"p{i}" for i in range(40)], "rating": ext})
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    res, _ = load.load_personas(path, reverse_keyed=[], score_column="rating")  # any realistic scale passes
+    assert len(res.scores) == 40
+    df.loc[7, "rating"] = 1e308
+    df.to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"column 'rating' has 1 values outside \[.*\] \(Q1 - 10 IQR"):
+        load.load_personas(path, reverse_keyed=[], score_column="rating")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet"])
+def test_a_second_column_with_the_same_name_is_refused(tmp_path, fmt):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    personas = pa.table([pa.array(["m", "m"]), pa.array(["a", "b"]), pa.array([2.0, 3.0]), pa.array([4.0, 1.0])],
+                        names=["model", "persona_id", "agreeableness", "agreeableness"])
+    responses = pa.table([pa.array(["m"]), pa.array(["a"]), pa.array(["q"]), pa.array(["c"]), pa.array(["AGREE"]),
+                          pa.array(["DISAGREE"])],
+                         names=["model", "persona_id", "prompt_id", "category", "stance", "stance"])
+    for name, table in (("personas", personas), ("responses", responses)):
+        path = tmp_path / f"{name}.{fmt}"
+        if fmt == "parquet":
+            pq.write_table(table, path)
+        else:
+            sep = "\t" if fmt == "tsv" else ","
+            lines = [sep.join(table.column_names)] + [sep.join(str(c[i].as_py()) for c in table.columns)
+                                                      for i in range(table.num_rows)]
+            path.write_text("\n".join(lines) + "\n")
+        with pytest.raises(InputError) as exc:
+            if name == "personas":
+                load.load_personas(path, reverse_keyed=[])
+            else:
+                load.aggregate_responses(path)
+        col = "agreeableness" if name == "personas" else "stance"
+        assert str(exc.value).count("\n") == 0 and f"column '{col}' appears 2 times" in str(exc.value)
+        assert str(path) in str(exc.value)

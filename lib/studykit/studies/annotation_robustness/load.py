@@ -14,6 +14,7 @@ missing_gold               items without a gold label are left out of every anal
 unknown_items              annotation rows whose item_id is not in items are left out
 duplicate_annotations      a second row for the same item x configuration is left out (first kept)
 missing_labels             NA labels are left out of that configuration's tests and quality scores
+label_case_folded          a label equal to a gold class up to case or spaces is that class (.labels)
 invalid_labels             labels that are not gold classes are treated like missing labels
 partial_coverage           configurations that label only some items are tested on the items
                            they label
@@ -26,10 +27,11 @@ duplicate_hypotheses       a hypotheses row repeating the label, column and leve
                            row is left out
 =========================  =======================================================================
 
-Refused with an InputError: a missing column, an item_id repeated with different values,
-NA in item_id, model, prompt, temperature or seed, a temperature that is not a number in
-[0, :data:`~.columns.MAX_TEMPERATURE`], fewer than two gold classes, no annotation rows,
-and a hypotheses file with no rows, missing values or a repeated hypothesis_id.
+Refused with an InputError: a missing column, an item_id repeated with different values, gold classes
+differing only in case, no annotation label matching a gold class, NA in item_id, model, prompt,
+temperature or seed, a temperature that is not a number in [0, :data:`~.columns.MAX_TEMPERATURE`], fewer
+than two gold classes, no annotation rows, and a hypotheses file with no rows, missing values or a repeated
+hypothesis_id.
 
 Raw files are only read, never modified.
 """
@@ -44,8 +46,9 @@ import pandas as pd
 from studykit.errors import InputError
 from studykit.issues import DataIssue, Issues, examples
 from studykit.paths import resolve
-from studykit.tables import read_table, require_columns
+from studykit.tables import check_unique_columns, read_table, require_columns
 
+from .labels import fold_unmatched as _fold_unmatched, folded_classes, no_label_matches
 from .columns import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS, MAX_TEMPERATURE
 
 
@@ -186,6 +189,8 @@ def read_annotations(path: str | Path) -> pd.DataFrame:
     if p.suffix.lower() in (".parquet", ".pq") and p.is_file():
         import pyarrow.parquet as pq
 
+        check_unique_columns(p, "annotations")
+
         try:
             schema = pq.read_schema(p)
             want = [c for c in (*ANNOTATION_COLUMNS, "seed") if c in schema.names]
@@ -308,6 +313,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     classes = tuple(sorted(it["gold"].unique()))
     if len(classes) < 2:
         raise InputError(f"{what_items}: column 'gold' needs at least two classes, found {len(classes)}")
+    fold_index = folded_classes(classes, what_items)
     class_index = pd.Index(classes)
     gold = class_index.get_indexer(it["gold"]).astype(np.int8)
 
@@ -316,6 +322,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
         hs = _str_values(items["human_single"])[keep].to_numpy()
         it["human_single"] = hs
         human = class_index.get_indexer(pd.Series(hs, dtype="string").fillna("\0missing")).astype(np.int8)
+        human = _fold_unmatched(human, pd.Series(hs, dtype="string"), fold_index, issues, "human_single")
         bad = int(((human < 0) & pd.notna(hs)).sum())
         issues.add("invalid_human_single", bad, "human_single values that are not gold classes are treated as "
                    "missing; such items are left out of the single-rater subsample")
@@ -423,11 +430,15 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     lab = annotations["label"]
     if isinstance(lab.dtype, pd.CategoricalDtype):
         cat_str = _str_values(pd.Series(lab.cat.categories.to_numpy()))
-        lut = np.append(class_index.get_indexer(cat_str.fillna("\0missing")), -2).astype(np.int8)
+        exact = class_index.get_indexer(cat_str.fillna("\0missing")).astype(np.int8)
+        counts = np.bincount(lab.cat.codes.to_numpy() + 1, minlength=len(cat_str) + 1)[1:]
+        exact = _fold_unmatched(exact, cat_str, fold_index, issues, "label", weights=counts)
+        lut = np.append(exact, -2).astype(np.int8)
         label = lut[lab.cat.codes.to_numpy()]  # NA code -1 -> lut[-1] = -2
     else:
         ls = _str_values(lab)
         label = class_index.get_indexer(ls.fillna("\0missing")).astype(np.int8)
+        label = _fold_unmatched(label, ls, fold_index, issues, "label")
         label[ls.isna().to_numpy()] = -2
     missing = label == -2
     invalid = label == -1
@@ -446,6 +457,8 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
                detail=detail)
 
     valid = ok_item & (label >= 0)
+    if not valid.any():
+        raise no_label_matches(lab.astype(str)[ok_item & invalid] if n_invalid else None, classes, what_annotations)
     # duplicates of item x configuration
     n_items = len(it)
     key = conf_codes.astype(np.int64) * n_items + item_pos

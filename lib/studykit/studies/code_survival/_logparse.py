@@ -28,7 +28,6 @@ all texts in one call at the end (``mining._decode_texts``).
 """
 from __future__ import annotations
 
-import subprocess
 import threading
 
 try:
@@ -38,8 +37,9 @@ except ImportError:  # pragma: no cover - Windows
 from typing import Iterator
 
 from studykit.errors import InputError
+from studykit.gitsafe import RepoView
 from studykit.studies.code_survival.gitio import (
-    GIT_CONFIG, HUNK_RE, FileDiff, _is_hex, _split_diff_git, decode_path, git_env, unquote_path,
+    GIT_CONFIG, HUNK_RE, FileDiff, _is_hex, _split_diff_git, decode_path, unquote_path,
 )
 
 _CHUNK = 1 << 20
@@ -206,11 +206,10 @@ class RecordStream:
     other commands); :meth:`close` stops it if the records are not all read.
     """
 
-    def __init__(self, cmd: list[str], *, keep_text: bool = True, hexlen: int = 0, stdin: bytes | None = None):
-        self.cmd = cmd
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                     env=git_env())
+    def __init__(self, view: RepoView, args: tuple[str, ...], *, keep_text: bool = True, hexlen: int = 0,
+                 stdin: bytes | None = None):
+        self.subcommand = args[0]
+        self.proc = view.popen(*args, stdin=stdin is not None, config=GIT_CONFIG)
         try:  # fewer, larger reads (Linux; the default pipe holds only 64 KiB)
             fcntl.fcntl(self.proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
         except (AttributeError, OSError):  # pragma: no cover - other systems / limits
@@ -269,13 +268,13 @@ class RecordStream:
                 self._t_err.join()
         if rc != 0:
             err = b"".join(self._err).decode("utf-8", "replace").strip().splitlines()
-            raise InputError(f"git {self.cmd[len(GIT_CONFIG) + 3]} failed: {err[-1] if err else 'exit ' + str(rc)}")
+            raise InputError(f"git {self.subcommand} failed: {err[-1] if err else 'exit ' + str(rc)}")
 
 
-def iter_records(cmd: list[str], *, keep_text: bool = True, hexlen: int = 0, stdin: bytes | None = None
+def iter_records(view: RepoView, *args: str, keep_text: bool = True, hexlen: int = 0, stdin: bytes | None = None
                  ) -> RecordStream:
-    """Start a read-only git command; iterate the result for its (record header, file diffs) pairs."""
-    return RecordStream(cmd, keep_text=keep_text, hexlen=hexlen, stdin=stdin)
+    """Start a read-only git command on ``view``; iterate the result for its (record header, file diffs) pairs."""
+    return RecordStream(view, args, keep_text=keep_text, hexlen=hexlen, stdin=stdin)
 
 
 def parse_bytes(data: bytes, *, keep_text: bool = True, hexlen: int = 0) -> list[tuple[bytes, list[FileDiff]]]:

@@ -8,26 +8,25 @@ repositories with agent commits from ``../shared/data/code_survival/``.
 the bundle's file name without ``.bundle``) the first time, through a
 temporary folder renamed into place, and reuses the clone afterwards; the
 bundle itself is only read. A clone is checked out at the bundle's HEAD, so
-mining it gives the same table on every run.
+mining it gives the same table on every run. Every git call goes through
+:mod:`studykit.gitsafe` (a bundle carries no configuration, but the clone and the later reads use the same
+hardened command line as any repository).
 """
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from studykit.errors import InputError
 from studykit.fileio import sha256_file
+from studykit.gitsafe import git_argv, hardened_env, run
 
 SOURCE_HINT = ("the agent_repos bundles (anthropics/claude-code-action, MIT; simonw/sqlite-utils, Apache-2.0) "
                "are read from ../shared/data/code_survival/ beside the project; pass other bundles or "
                "repositories with --set bundles=[...] or --set repos=[...]")
 
 
-def _git(*args: str, cwd: Path | None = None) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise InputError(f"git {' '.join(args[:2])} failed: {proc.stderr.strip().splitlines()[-1:] or ['?']}")
-    return proc.stdout
+def _git(*args: str, cwd: Path | None = None, config: tuple[str, ...] = ()) -> str:
+    return run(git_argv(*args, cwd_repo=cwd, config=config), env=hardened_env()).stdout.decode("utf-8", "replace")
 
 
 def clone_bundle(bundle: str | Path, cache: Path) -> Path:
@@ -44,8 +43,9 @@ def clone_bundle(bundle: str | Path, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     with building_dir(folder) as tmp:
         try:
+            # a bundle is read through the "file" transport, the only one allowed here
             _git("clone", "--quiet", "--no-hardlinks", "-c", "advice.detachedHead=false", str(bundle),
-                 str(tmp / name))
+                 str(tmp / name), config=("protocol.file.allow=always",))
         except InputError as exc:
             raise InputError(f"{bundle}: not a readable git bundle ({exc})") from None
     return folder / name

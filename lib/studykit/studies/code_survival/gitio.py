@@ -2,58 +2,45 @@
 
 The diff streams themselves are parsed by :mod:`._logparse`.
 
-Every command runs with a fixed, repository-independent configuration so that
-user or repository settings cannot change the output format:
-``--no-color --no-ext-diff --no-textconv --src-prefix=a/ --dst-prefix=b/
---no-relative --no-show-signature`` plus ``-c core.quotepath=off -c
-diff.algorithm=myers -c diff.indentHeuristic=true``, and the environment has
-``GIT_OPTIONAL_LOCKS=0`` (no opportunistic index refresh), ``LC_ALL=C`` and
-no pager. Only commands that never write are used (``rev-parse``,
-``rev-list``, ``log``, ``diff-tree``, ``blame``, ``ls-tree``).
+Every command goes through :mod:`studykit.gitsafe` (hardened against a repository's configuration: no hook,
+fsmonitor, pager, external diff, textconv, filter or transport command runs; the repository is read through
+a :class:`~studykit.gitsafe.RepoView` of its objects, never its working tree or index) and, on top, pins the
+settings that would change the output format (:data:`GIT_CONFIG`): ``core.quotepath=off``,
+``diff.algorithm=myers``, ``diff.indentHeuristic=true``, ``diff.interHunkContext=0`` (a repository setting
+would otherwise put context lines into ``--unified=0`` hunks), ``diff.renameLimit=4000``,
+``diff.submodule=short``, ``log.showRoot=true`` (otherwise the root commit's lines would be missing),
+``core.bigFileThreshold=512m``; and the diff options :data:`DIFF_OPTS` (``--no-color --src-prefix=a/
+--dst-prefix=b/ --no-relative --unified=0 -M``). Only commands that never write are used (``rev-parse``,
+``rev-list``, ``log``, ``diff-tree``, ``ls-tree``, ``cat-file``, ``config`` to read, ``blame``).
 """
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studykit.errors import InputError
+from studykit.gitsafe import Discovered, RepoView, discover, git_argv, hardened_env, run
 
-GIT_CONFIG = ("-c", "core.quotepath=off", "-c", "diff.algorithm=myers", "-c", "diff.indentHeuristic=true",
-              "-c", "diff.renameLimit=4000", "-c", "log.showSignature=false", "-c", "core.pager=cat")
-DIFF_OPTS = ("--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/",
-             "--no-relative", "--unified=0", "-M")
+GIT_CONFIG = ("core.quotepath=off", "diff.algorithm=myers", "diff.indentHeuristic=true", "diff.interHunkContext=0",
+              "diff.renameLimit=4000", "diff.submodule=short", "log.showRoot=true", "core.bigFileThreshold=512m",
+              "diff.noprefix=false", "diff.mnemonicPrefix=false", "diff.relative=false", "diff.suppressBlankEmpty=false")
+DIFF_OPTS = ("--no-color", "--src-prefix=a/", "--dst-prefix=b/", "--no-relative", "--unified=0", "-M")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 HUNK_RE = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
 
 
-def git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_NAMESPACE", "GIT_EXTERNAL_DIFF"):
-        env.pop(k, None)
-    env.update({"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C", "GIT_PAGER": "cat", "PAGER": "cat",
-                "GIT_TERMINAL_PROMPT": "0"})
-    return env
+def git_cmd(view: RepoView, *args: str) -> list[str]:
+    """The hardened argv of a read-only command on ``view``'s repository, with the format pins."""
+    return view.argv(*args, config=GIT_CONFIG)
 
 
-def git_cmd(repo: Path, *args: str) -> list[str]:
-    return ["git", *GIT_CONFIG, "-C", str(repo), *args]
-
-
-def run_git(repo: Path, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
-    """Run a read-only git command and return stdout; a one-line InputError on failure."""
-    try:
-        res = subprocess.run(git_cmd(repo, *args), input=input, capture_output=True, env=git_env())
-    except FileNotFoundError:  # pragma: no cover - git missing
-        raise InputError("git is not installed or not on PATH") from None
-    if check and res.returncode != 0:
-        err = res.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"{repo}: git {args[0]} failed: {err[-1] if err else 'exit ' + str(res.returncode)}")
-    return res.stdout
+def run_git(view: RepoView, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+    """Run a read-only git command on ``view`` and return stdout; a one-line InputError on failure."""
+    return view.run(*args, input=input, check=check, config=GIT_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -63,6 +50,11 @@ class RepoInfo:
     head: str
     shallow: bool
     shallow_roots: frozenset[str]
+    found: Discovered
+
+    def view(self) -> RepoView:
+        """A read-only view of the repository's objects (use as a context manager)."""
+        return RepoView(self.found)
 
 
 def check_repository(path: str | os.PathLike, name: str | None = None) -> RepoInfo:
@@ -73,32 +65,20 @@ def check_repository(path: str | os.PathLike, name: str | None = None) -> RepoIn
     Shallow clones are reported in :attr:`RepoInfo.shallow`; the caller
     decides (the miner refuses them unless ``allow_shallow``).
     """
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise InputError(f"repository not found: {p}")
-    if not p.is_dir():
-        raise InputError(f"not a git repository (not a folder): {p}")
-    res = subprocess.run(git_cmd(p, "rev-parse", "--is-bare-repository", "--show-toplevel", "--git-dir"),
-                         capture_output=True, env=git_env())
-    if res.returncode != 0:
-        raise InputError(f"not a git repository: {p}")
-    lines = res.stdout.decode("utf-8", "replace").splitlines()
-    bare = lines and lines[0] == "true"
-    if not bare:
-        top = Path(lines[1]).resolve() if len(lines) > 1 else None
-        if top is not None and top != p.resolve():
-            raise InputError(f"not a git repository: {p} (it is inside the repository {top}; pass that path)")
-    head = subprocess.run(git_cmd(p, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"), capture_output=True,
-                          env=git_env())
+    found = discover(path)
+    p = found.path
+    env = hardened_env({"GIT_DIR": str(found.git_dir)})
+    head = run(git_argv("rev-parse", "--verify", "--quiet", "HEAD^{commit}"), env=env, cwd=found.git_dir,
+               check=False)
     if head.returncode != 0 or not head.stdout.strip():
         raise InputError(f"repository has no commits (empty repository): {p}")
-    shallow = run_git(p, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    shallow = run(git_argv("rev-parse", "--is-shallow-repository"), env=env, cwd=found.git_dir,
+                  what=str(p)).stdout.strip() == b"true"
     roots: frozenset[str] = frozenset()
     if shallow:
-        gd = Path(run_git(p, "rev-parse", "--absolute-git-dir").decode().strip())
-        sf = gd / "shallow"
+        sf = found.git_dir / "shallow"
         roots = frozenset(sf.read_text().split()) if sf.is_file() else frozenset()
-    return RepoInfo(p, name or p.resolve().name, head.stdout.decode().strip(), shallow, roots)
+    return RepoInfo(p, name or p.resolve().name, head.stdout.decode().strip(), shallow, roots, found)
 
 
 def unquote_path(raw: bytes) -> bytes:

@@ -16,7 +16,12 @@ Rules (each problem is reported as a :class:`studykit.issues.DataIssue` for
   and counted (``bad_end_time``);
 - ``born_at`` or ``ended_at`` later than the time of the run (impossible for
   mined history; typically a wrong year): the row is dropped and counted
-  (``future_dates``);
+  (``future_dates``); earlier than 1980-01-01 (:data:`.minetable.DATE_FLOOR`,
+  a clock at the Unix epoch): dropped and counted (``dates_before_floor``);
+- ``observed_until`` later than the time of the run: set to the repository's
+  latest ``born_at``/``ended_at`` and counted (``observed_until_capped``), so
+  follow-up never reaches into the future; earlier than 1980: treated as
+  missing (``observed_until_before_floor``);
 - no ``observed_until`` column (or an empty or unparseable value): each
   repository is censored at its latest ``born_at``/``ended_at``
   (``observed_until_inferred``); ``born_at`` after ``observed_until``: the
@@ -46,6 +51,7 @@ import pandas as pd
 from studykit.errors import InputError
 from studykit.issues import DataIssue, examples
 from studykit.tables import read_table, require_columns
+from studykit.studies.code_survival.minetable import DATE_FLOOR
 from studykit.studies.code_survival.schema import REQUIRED_COLUMNS
 
 #: Largest valid number of lines (or files) of one commit; larger values are data errors.
@@ -81,8 +87,12 @@ def _process_column(out: pd.DataFrame, col: str, default: int, issues: list[Data
     out[col] = num.astype(np.int64)
 
 
-def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
-    """Check and normalise a line-events table; return (clean copy, issues). See the module rules."""
+def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
+                   ) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
+    """Check and normalise a line-events table; return (clean copy, issues). See the module rules.
+
+    ``now`` is the time of the run (default: the current time; tests pass a fixed one).
+    """
     require_columns(df, REQUIRED_COLUMNS, what)
     issues: list[DataIssue] = []
     if len(df) == 0:
@@ -127,21 +137,42 @@ def prepare_events(df: pd.DataFrame, what: str = "line events") -> tuple[pd.Data
         issues.append(DataIssue("bad_end_time", int(badend.sum()), "rows with event=1 and no parseable ended_at dropped"))
         out = out[~badend].copy()
     out.loc[out["event"] == 0, "ended_at"] = pd.NaT
-    now = pd.Timestamp.now(tz="UTC")
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
     future = (out["born_at"] > now) | (out["ended_at"] > now)
     if future.any():
         issues.append(DataIssue("future_dates", int(future.sum()),
                                 "rows with born_at or ended_at after the time of the run dropped",
                                 examples(out.loc[future, "born_at"].dt.strftime("%Y-%m-%d"))))
         out = out[~future].copy()
+    early = (out["born_at"] < DATE_FLOOR) | (out["ended_at"] < DATE_FLOOR)
+    if early.any():
+        issues.append(DataIssue("dates_before_floor", int(early.sum()),
+                                f"rows with born_at or ended_at before {DATE_FLOOR:%Y-%m-%d} (a clock at the Unix "
+                                "epoch) dropped", examples(out.loc[early, "born_at"].dt.strftime("%Y-%m-%d"))))
+        out = out[~early].copy()
+    if len(out) == 0:
+        raise InputError(f"{what}: no rows left after the date rules (see the data issues: every born_at or "
+                         "ended_at is after the time of the run or before 1980)")
     if "observed_until" in out.columns:
         out["observed_until"] = _parse_times(out["observed_until"])
     else:
         out["observed_until"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+    last = pd.concat([out["born_at"], out["ended_at"]], axis=1).max(axis=1)
+    per_repo = last.groupby(out["repo"]).transform("max")
+    before_floor = out["observed_until"] < DATE_FLOOR
+    if before_floor.any():
+        out.loc[before_floor, "observed_until"] = pd.NaT
+        issues.append(DataIssue("observed_until_before_floor", int(before_floor.sum()),
+                                f"observed_until before {DATE_FLOOR:%Y-%m-%d}: treated as missing (below)"))
+    capped = out["observed_until"] > now
+    if capped.any():
+        out.loc[capped, "observed_until"] = per_repo[capped]
+        issues.append(DataIssue("observed_until_capped", int(capped.sum()),
+                                "observed_until after the time of the run: set to the repository's latest "
+                                "born_at/ended_at (follow-up cannot reach into the future)",
+                                examples(sorted(out.loc[capped, "repo"].unique()))))
     miss = out["observed_until"].isna()
     if miss.any():
-        last = pd.concat([out["born_at"], out["ended_at"]], axis=1).max(axis=1)
-        per_repo = last.groupby(out["repo"]).transform("max")
         out.loc[miss, "observed_until"] = per_repo[miss]
         issues.append(DataIssue("observed_until_inferred", int(miss.sum()),
                                 "censoring time set to the repository's latest born_at/ended_at"))
@@ -195,27 +226,51 @@ def load_line_events(path: Any) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     return prepare_events(df, what=f"line events file {path}")
 
 
+#: Mining report keys that become data issues (``mining_<key>``), with their rules; see :mod:`.mining` and
+#: :mod:`.minetable` for each rule.
+MINING_RULES = {
+    "binary_files_skipped": "binary file versions skipped (no line units)",
+    "special_files_skipped": "submodules and symlinks skipped",
+    "excluded_lines": "lines added to excluded paths are not units",
+    "merge_born_lines": "lines written in merge commits (conflict resolutions) are not units",
+    "unknown_base_lines": "diff lines against unknown content (binary->text) treated as non-units",
+    "invalid_dates": "commit time not a positive integer: replaced by the latest parent's time (a root's: the "
+                     "earliest valid time)",
+    "future_dates": "commit dated after the time of the run: replaced by the latest parent's time, so it cannot "
+                    "move the observation end",
+    "dates_before_floor": "commit dated before 1980-01-01: replaced by the latest parent's time",
+    "dates_out_of_order": "commit dated outside [latest parent, earliest child]: moved to the nearer end",
+    "observation_end_after_last_commit": "kept: the repository is taken as unchanged from its last commit until "
+                                         "the observation end",
+    "merge_dropped_units": "side-branch lines deleted by a merge (a conflict resolved for the other side, "
+                           "-s ours) end at the merge",
+    "merge_duplicate_units": "side-branch lines a merge kept only as the identical line of another parent "
+                             "(cherry-picks, the same line added twice): censored at the merge, not modified",
+    "units_kept_by_merge": "lines a branch removed but a merge kept (HEAD holds them): alive at the observation end",
+    "missing_parent_states": "commits whose parent was not mined first: started from an empty file state",
+    "line_count_mismatch": "HEAD invariant broken: the mined lines of a file differ from its line count at HEAD "
+                           "(sum of |difference| over files); rows kept as mined, please report the repository",
+    "surviving_units_not_in_head": "HEAD invariant broken: units counted as surviving that HEAD does not hold; "
+                                   "rows kept as mined, please report the repository",
+    "non_utf8_lines": "line text decoded with U+FFFD replacement",
+    "non_utf8_paths": "path shown with U+FFFD replacement",
+    "born_after_observation_end": "units born after the observation end dropped",
+    "shallow_boundary_units": "units of shallow-clone boundary commits dropped",
+}
+
+
 def mining_issues(report: list[dict[str, Any]]) -> tuple[DataIssue, ...]:
-    """Turn the miner's per-repository report into data issues (only non-zero counts)."""
-    rules = {
-        "binary_files_skipped": "binary file versions skipped (no line units)",
-        "special_files_skipped": "submodules and symlinks skipped",
-        "excluded_lines": "lines added to excluded paths are not units",
-        "merge_born_lines": "lines written in merge commits (conflict resolutions) are not units",
-        "unknown_base_lines": "diff lines against unknown content (binary->text) treated as non-units",
-        "invalid_dates": "commit time replaced by the latest parent time",
-        "non_utf8_lines": "line text decoded with U+FFFD replacement",
-        "non_utf8_paths": "path shown with U+FFFD replacement",
-        "born_after_observation_end": "units born after the observation end dropped",
-        "shallow_boundary_units": "units of shallow-clone boundary commits dropped",
-        "units_ended_but_in_head": "identical lines matched differently across a merge (ends kept as mined)",
-    }
+    """Turn the miner's per-repository report into data issues (only non-zero counts, :data:`MINING_RULES`)."""
     out = []
-    for key, rule in rules.items():
+    for key, rule in MINING_RULES.items():
         total = sum(int(r.get(key, 0) or 0) for r in report)
         if total:
-            detail = ", ".join(f"{r['repo']}={r.get(key, 0)}" for r in report if r.get(key))
-            out.append(DataIssue(f"mining_{key}", total, rule, detail))
+            parts = []
+            for r in report:
+                if r.get(key):
+                    extra = (r.get("details") or {}).get(key, "")
+                    parts.append(f"{r['repo']}={r.get(key, 0)}" + (f" ({extra})" if extra else ""))
+            out.append(DataIssue(f"mining_{key}", total, rule, "; ".join(parts)))
     return tuple(out)
 
 

@@ -30,12 +30,26 @@ Algorithm (cost linear in the size of the history's diffs)
 Branches and merges: all commits reachable from HEAD are followed (not only
 ``--first-parent``), so lines written on a side branch keep the side
 branch's commit (and its author, which matters for agent pull requests).
-At a merge, each line of the merged file is traced to the first parent in
-which it is unchanged (the rule ``git blame`` uses); lines that exist in no
+At a merge, a file identical to a non-first parent's takes that parent's
+units whole; otherwise each line of the merged file is traced to the first
+parent in which it is unchanged (both are ``git blame``'s rules; a unit
+holds one line, so a second copy of it is merge-born); lines that exist in no
 parent (conflict resolutions written in the merge) are not units, because
 merges are not authored changes. A unit present in the first parent and
 removed by the merge ends at the merge unless a side-branch commit already
-ended it (the earliest deletion in topological order counts).
+ended it (the earliest deletion in topological order counts). Every unit of
+another parent that the merged state does not hold leaves at the merge
+(:meth:`_Miner._drop_orphans`): if the merge's diff against that parent
+deletes its line (a conflict resolved for the other side, ``-s ours``) it
+ends there (``merge_dropped_units``); otherwise its line is still there but
+traced to another parent's identical line (a cherry-picked fix merged back,
+the same line added on two branches) and it is censored at the last merge
+that drops it (``merge_duplicate_units``), because the line did not change.
+A unit that a branch removed but a merge kept, and that HEAD holds, is alive
+at the observation end (``units_kept_by_merge``). Before these rules a
+duplicate stayed "surviving" for ever although HEAD held its line once
+(+5,288 surviving lines in fastmcp, 763 merges), and a kept line counted as
+modified. The HEAD invariant (:mod:`.minetable`) checks every repository.
 
 Renames (``-M``, git's default 50 % similarity) move a file's list to its
 new path, so lines keep their identity. Binary files (git's "Binary files
@@ -50,37 +64,38 @@ counted in the mining report, ``DataFrame.attrs["mining_report"]``):
 - shallow clone: error unless ``allow_shallow=True``; then the units born in
   the grafted boundary commits (whose diffs add the whole tree) are dropped
   and counted (``shallow_boundary_units``);
-- commit timestamps that are not positive integers: replaced by the latest
-  parent time (or the earliest valid time for a root) and counted
-  (``invalid_dates``);
+- commit timestamps that are not positive integers, in the future or before
+  1980, and isolated out-of-order ones: repaired by the rules of
+  :mod:`.minetable` and counted (``invalid_dates``, ``future_dates``,
+  ``dates_before_floor``, ``dates_out_of_order``);
 - non-UTF-8 line content: decoded with U+FFFD replacement, counted
   (``non_utf8_lines``); non-UTF-8 paths likewise (``non_utf8_paths``);
 - observation end before some commits: units born after it are dropped
   (``born_after_observation_end``) and ends after it are censored.
 
-The mined repository is never written to: only ``rev-parse``, ``rev-list``,
-``log`` and ``diff-tree`` run, with ``GIT_OPTIONAL_LOCKS=0``.
+The mined repository is never written to and its configuration runs nothing:
+every git call goes through :mod:`studykit.gitsafe` (a view of the objects;
+``rev-parse``, ``rev-list``, ``log``, ``diff-tree``, ``ls-tree``,
+``cat-file`` only). Commit dates, censoring and the HEAD invariant are applied
+by :mod:`.minetable`.
 """
 from __future__ import annotations
 
-import datetime as _dt
-import itertools
 import os
-import posixpath
 import queue
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError, ParamError
+from studykit.errors import InputError
+from studykit.gitsafe import RepoView
 from studykit.studies.code_survival.gitio import (
-    DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, display_path, git_cmd, git_env, run_git,
+    DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, run_git,
 )
 from studykit.studies.code_survival._logparse import iter_records, parse_bytes
+from studykit.studies.code_survival.minetable import parse_observation_end, to_frame
 from studykit.studies.code_survival.rules import AgentClassifier, IntentClassifier, PathFilter, is_bot
 
 LOG_FORMAT = "%x00C%x00%H%x00%P%x00%an%x00%ae%x00%cn%x00%ce%x00%at%x00%ct%x00%B%x00E%x00"
@@ -110,14 +125,6 @@ def _header_fields(buf: bytes) -> tuple[str, list[str], str, str, str, str, str]
     return sha, parents.split(), f"{an} <{ae}>", f"{cn} <{ce}>", at, ct, body
 
 
-def _int_time(s: str) -> int | None:
-    try:
-        v = int(s.strip())
-    except ValueError:
-        return None
-    return v if v > 0 else None
-
-
 class _Miner:
     """State of one repository's pass. See the module docstring."""
 
@@ -133,6 +140,7 @@ class _Miner:
         self.u_line: list[int] = []
         self.u_text: list[bytes] = []
         self.ended: list[int] = []
+        self.censored: list[int] = []  # merge at which a duplicate unit left the history (-1: never)
         self.paths: list[str] = []
         self.path_ids: dict[str, int] = {}
         self.states: dict[str, dict[str, list[int]]] = {}
@@ -140,7 +148,8 @@ class _Miner:
         self.final_state: dict[str, list[int]] = {}
         self.report: dict[str, int] = {"commits": 0, "merges": 0, "binary_files_skipped": 0,
                                        "special_files_skipped": 0, "excluded_lines": 0, "merge_born_lines": 0,
-                                       "unknown_base_lines": 0, "missing_parent_states": 0}
+                                       "unknown_base_lines": 0, "missing_parent_states": 0,
+                                       "merge_dropped_units": 0, "merge_duplicate_units": 0}
         self._labels: dict[tuple[str, str, str], tuple[str, str]] = {}
         self._bots: dict[str, bool] = {}
 
@@ -226,6 +235,7 @@ class _Miner:
         self.u_path.extend([pid] * d_total)
         self.u_text.extend(fd.added)
         self.ended.extend([-1] * d_total)
+        self.censored.extend([-1] * d_total)
         for a, b, c, d in fd.hunks:
             self.u_line.extend(range(c, c + d))
         gap = len(self.u_commit) - len(self.u_line)  # only for a malformed diff
@@ -316,6 +326,10 @@ class _Miner:
                 continue
             holes: list[int] = []
             new, deleted1 = self._carry(old or (), fd, None, holes)
+            same = self._identical_parent(fd.new_path, len(new), others)
+            if same is not None:  # git blame's rule: a parent holding the identical file gives every line
+                new, holes = list(same), []
+            present = {u for u in new if u is not None and u >= 0}
             for st, by_path, _ in others:
                 if not holes:
                     break
@@ -324,40 +338,88 @@ class _Miner:
                     lk = st.get(fd.new_path)
                     if lk is None or len(lk) != len(new):
                         continue
-                    for i in holes:
-                        new[i] = lk[i]
                 elif fdk.binary or fdk.special:
                     continue
                 else:
-                    ck, _ = self._carry(st.get(fdk.old_path, ()) if fdk.old_path is not None else (), fdk)
-                    if len(ck) != len(new):
+                    lk, _ = self._carry(st.get(fdk.old_path, ()) if fdk.old_path is not None else (), fdk)
+                    if len(lk) != len(new):
                         continue
-                    for i in holes:
-                        if ck[i] is not None:
-                            new[i] = ck[i]
+                for i in holes:
+                    u = lk[i]
+                    if u is not None and u not in present:  # a unit holds one line: a second copy is merge-born
+                        new[i] = u
+                        if u >= 0:
+                            present.add(u)
                 holes = [i for i in holes if new[i] is None]
             if holes:
                 self.report["merge_born_lines"] += len(holes)
                 for i in holes:
                     new[i] = -1
             if deleted1:
-                self._end(deleted1, cidx, keep=set(new))
+                self._end(deleted1, cidx, keep=present)
+            if same is not None and old:  # the first parent's unchanged lines are now the other parent's units
+                gone = set(deleted1)
+                self._censor((u for u in old if u >= 0 and u not in present and u not in gone), cidx)
             updates.append((fd.old_path, fd.new_path, new))
         self._commit_updates(base, updates)
-        # units of a side branch that the merge dropped
         for st, _, diffs in others:
-            for fdk in diffs:
-                if fdk.binary or fdk.special or fdk.old_path is None:
+            self._drop_orphans(base, st, diffs, cidx)
+
+    @staticmethod
+    def _identical_parent(path: str, n: int, others: list) -> list | None:
+        """The unit list of the first non-first parent whose file at ``path`` is identical to the merge's."""
+        for st, by_path, _ in others:
+            if path not in by_path:  # the merge's diff against this parent does not touch the file
+                lk = st.get(path)
+                if lk is not None and len(lk) == n:
+                    return lk
+        return None
+
+    def _censor(self, units: Iterable[int], cidx: int) -> None:
+        """Duplicates leaving the history at merge ``cidx`` (not ended units): censored at the last such merge."""
+        ended, censored = self.ended, self.censored
+        for u in units:
+            if ended[u] >= 0:
+                continue
+            if censored[u] < 0:
+                self.report["merge_duplicate_units"] += 1
+            censored[u] = cidx
+
+    def _drop_orphans(self, merged: dict, st: dict, diffs: list[FileDiff], cidx: int) -> None:
+        """Units of a non-first parent's state ``st`` that are not in the ``merged`` state: each ends or is
+        censored at the merge (see the module docstring, "Branches and merges").
+
+        Only files whose unit list differs from the merged one are looked at (lists are shared, never
+        mutated, so an identical object means identical units).
+        """
+        diff_paths = [p for p, lk in st.items() if lk and merged.get(p) is not lk]
+        if not diff_paths:
+            return
+        present: set[int] = set()
+        for p, lm in merged.items():
+            if st.get(p) is not lm:
+                present.update(lm)
+        dropped: set[int] = set()  # lines the merge's diff against this parent deletes (or whole files)
+        for fdk in diffs:
+            oldk = st.get(fdk.old_path) if fdk.old_path is not None else None
+            if not oldk:
+                continue
+            if fdk.binary or fdk.special or fdk.new_path is None:
+                dropped.update(oldk)
+            else:
+                dropped.update(self._carry(oldk, fdk)[1])
+        ended = self.ended
+        dup = []
+        for p in diff_paths:
+            for u in st[p]:
+                if u < 0 or u in present or ended[u] >= 0:
                     continue
-                oldk = st.get(fdk.old_path)
-                if not oldk:
-                    continue
-                if fdk.new_path is None:
-                    self._end(oldk, cidx)
-                    continue
-                _, delk = self._carry(oldk, fdk)
-                if delk:
-                    self._end(delk, cidx, keep=set(base.get(fdk.new_path, ())))
+                if u in dropped:
+                    ended[u] = cidx
+                    self.report["merge_dropped_units"] += 1
+                else:  # censored at the last merge that drops it (its branch may go on holding it)
+                    dup.append(u)
+        self._censor(dup, cidx)
 
 
 def _group_merge_diffs(records: Iterable[tuple[bytes, list[FileDiff]]], requests: list[tuple[str, str]]
@@ -376,7 +438,7 @@ def _group_merge_diffs(records: Iterable[tuple[bytes, list[FileDiff]]], requests
             cur = []
 
 
-def _merge_diffs_thread(info: RepoInfo, merges: list[tuple[str, list[str]]], q: "queue.Queue") -> None:
+def _merge_diffs_thread(view: RepoView, merges: list[tuple[str, list[str]]], q: "queue.Queue") -> None:
     """Diffs of each merge against every parent (positions only), from one ``diff-tree --stdin`` process.
 
     Runs in a background thread while the main ``git log`` pass streams. It
@@ -388,12 +450,8 @@ def _merge_diffs_thread(info: RepoInfo, merges: list[tuple[str, list[str]]], q: 
     try:
         requests = [(mm, p) for mm, ps in merges for p in ps]
         stdin = b"".join(f"{mm} {p}\n".encode() for mm, p in requests)
-        cmd = git_cmd(info.path, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS)
-        res = subprocess.run(cmd, input=stdin, capture_output=True, env=git_env())
-        if res.returncode != 0:
-            err = res.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise InputError(f"git diff-tree failed: {err[-1] if err else 'exit ' + str(res.returncode)}")
-        q.put(("raw", res.stdout, requests))
+        out = run_git(view, "diff-tree", "--stdin", "--always", "-r", "-p", *DIFF_OPTS, input=stdin)
+        q.put(("raw", out, requests))
     except BaseException as exc:  # handed to the main thread
         q.put(exc)
 
@@ -437,20 +495,20 @@ def mine_repository(
     agents = agent_rules if isinstance(agent_rules, AgentClassifier) else AgentClassifier(agent_rules)
     intents = intent_rules if isinstance(intent_rules, IntentClassifier) else IntentClassifier(intent_rules)
     m = _Miner(info, pf, agents, intents)
-    # the main pass is the plain `git log -p --unified=0 -M --no-merges` pass in topological order; it starts
-    # first so that git walks the history while the small commands below run
-    cmd = git_cmd(info.path, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS,
-                  "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--")
-    records = iter_records(cmd, keep_text=True)
-    try:
-        return _mine(m, info, records, observation_end, progress)
-    finally:
-        records.close()
+    with info.view() as view:
+        # the main pass is the plain `git log -p --unified=0 -M --no-merges` pass in topological order; it starts
+        # first so that git walks the history while the small commands below run
+        records = iter_records(view, "log", "--topo-order", "--reverse", "--no-merges", "-p", *DIFF_OPTS,
+                               "--encoding=UTF-8", f"--format={LOG_FORMAT}", "HEAD", "--", keep_text=True)
+        try:
+            return _mine(m, info, view, records, observation_end, progress)
+        finally:
+            records.close()
 
 
-def _mine(m: _Miner, info: RepoInfo, records: Any, observation_end: Any, progress: bool
+def _mine(m: _Miner, info: RepoInfo, view: RepoView, records: Any, observation_end: Any, progress: bool
           ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    revs = run_git(info.path, "rev-list", "--topo-order", "--reverse", "--parents", "HEAD").decode().split("\n")
+    revs = run_git(view, "rev-list", "--topo-order", "--reverse", "--parents", "HEAD").decode().split("\n")
     order: list[list[str]] = []
     merges = []
     for ln in revs:
@@ -466,12 +524,11 @@ def _mine(m: _Miner, info: RepoInfo, records: Any, observation_end: Any, progres
     merge_meta: dict[str, _Commit] = {}
     q: queue.Queue = queue.Queue()
     if merges:
-        cmd = git_cmd(info.path, "log", "--merges", "--no-patch", "--encoding=UTF-8", f"--format={LOG_FORMAT}",
-                      "HEAD", "--")
-        for header, _ in iter_records(cmd, keep_text=False):
+        for header, _ in iter_records(view, "log", "--merges", "--no-patch", "--encoding=UTF-8",
+                                      f"--format={LOG_FORMAT}", "HEAD", "--", keep_text=False):
             c = _Commit(*_header_fields(header))
             merge_meta[c.sha] = c
-        threading.Thread(target=_merge_diffs_thread, args=(info, merges, q), daemon=True).start()
+        threading.Thread(target=_merge_diffs_thread, args=(view, merges, q), daemon=True).start()
     merge_feed = _MergeFeed(q, len(info.head))
 
     from tqdm.auto import tqdm
@@ -510,187 +567,25 @@ def _mine(m: _Miner, info: RepoInfo, records: Any, observation_end: Any, progres
     finally:
         bar.close()
     m.report["commits"] = len(m.commits)
-    return _to_frame(m, observation_end)
+    return to_frame(m, observation_end, head_text_lines(view), columns=LINE_EVENT_COLUMNS)
 
 
-_MAX_NS_SECONDS = 9_223_372_035  # last whole second representable as datetime64[ns] (2262-04-11)
+def head_text_lines(view: RepoView, rev: str = "HEAD") -> dict[str, int]:
+    """Path -> line count of every text file at ``rev`` (binary files, symlinks and submodules left out)."""
+    from studykit.studies.code_survival.gitio import EMPTY_TREE, decode_path
 
-
-def _to_utc(ts: np.ndarray) -> pd.DatetimeIndex:
-    return pd.to_datetime(ts, unit="s", utc=True)
-
-
-def parse_observation_end(value: Any) -> pd.Timestamp | None:
-    """ISO string / datetime / Timestamp -> UTC Timestamp (naive values are taken as UTC); None passes."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ParamError(f"observation_end: not an ISO date or datetime (got {value!r})") from None
-    if ts is pd.NaT:
-        raise ParamError(f"observation_end: not an ISO date or datetime (got {value!r})")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _decode_texts(raw: list[bytes]) -> tuple[list[str], int]:
-    """Texts of added lines (``+``-prefixed, no newline) -> (str without the ``+`` and one trailing CR, bad count).
-
-    All lines are joined and decoded at once; only when that fails is each line
-    decoded on its own (strict, else with U+FFFD replacement, counted).
-    """
-    if not raw:
-        return [], 0
-    blob = b"\n".join(raw)
-    try:
-        text = blob.decode("utf-8")
-    except UnicodeDecodeError:
-        texts = []
-        bad = 0
-        for t in raw:
-            t = t[1:]
-            if t.endswith(b"\r"):
-                t = t[:-1]
-            try:
-                texts.append(t.decode("utf-8"))
-            except UnicodeDecodeError:
-                bad += 1
-                texts.append(t.decode("utf-8", "replace"))
-        return texts, bad
-    if "\r" in text:
-        text = text.replace("\r\n+", "\n+")
-        if text.endswith("\r"):
-            text = text[:-1]
-    return text[1:].split("\n+"), 0
-
-
-def _to_frame(m: _Miner, observation_end: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
-    info = m.info
-    rep: dict[str, Any] = dict(m.report)
-    commits = m.commits
-    n_c = len(commits)
-    # commit times with the invalid-date rule
-    idx_of = {c.sha: i for i, c in enumerate(commits)}
-    ct = np.zeros(n_c, dtype=np.int64)
-    raw = [_int_time(c.ct) for c in commits]
-    valid = [v for v in raw if v is not None]
-    floor = min(valid) if valid else 0
-    invalid = 0
-    for i, c in enumerate(commits):
-        v = raw[i]
-        if v is None:
-            invalid += 1
-            ps = [ct[idx_of[p]] for p in c.parents if p in idx_of]
-            v = max(ps) if ps else floor
-        ct[i] = v
-    rep["invalid_dates"] = invalid
-    if not valid:
-        raise InputError(f"{info.path}: no commit has a valid timestamp")
-    obs = parse_observation_end(observation_end)
-    obs_s = int(ct.max()) if obs is None else int(obs.timestamp())
-    rep["observation_end"] = _dt.datetime.fromtimestamp(obs_s, _dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-    # commit-level labels (computed in _Miner.apply)
-    agent = np.empty(n_c, dtype=object)
-    rule = np.empty(n_c, dtype=object)
-    bot = np.zeros(n_c, dtype=bool)
-    for i, c in enumerate(commits):
-        agent[i], rule[i] = c.label
-        bot[i] = c.bot
-
-    u_commit = np.asarray(m.u_commit, dtype=np.int64)
-    ended = np.asarray(m.ended, dtype=np.int64)
-    n = len(u_commit)
-    # consistency of the final state with the recorded ends
-    alive_final = np.zeros(n, dtype=bool)
-    if n:
-        ids = np.fromiter(itertools.chain.from_iterable(m.final_state.values()), dtype=np.int64)
-        alive_final[ids[ids >= 0]] = True
-    rep["units_ended_but_in_head"] = int(np.sum(alive_final & (ended >= 0)))
-    rep["units_open_but_not_in_head"] = int(np.sum(~alive_final & (ended < 0)))
-
-    keep = np.ones(n, dtype=bool)
-    if info.shallow:
-        roots = np.array([c.sha in info.shallow_roots for c in commits], dtype=bool)
-        drop = roots[u_commit] if n else np.zeros(0, dtype=bool)
-        rep["shallow_boundary_units"] = int(drop.sum())
-        keep &= ~drop
-    born_s = ct[u_commit] if n else np.zeros(0, dtype=np.int64)
-    after = born_s > obs_s
-    rep["born_after_observation_end"] = int(np.sum(after & keep))
-    keep &= ~after
-    end_s = np.where(ended >= 0, ct[np.maximum(ended, 0)], -1) if n else np.zeros(0, dtype=np.int64)
-    event = (ended >= 0) & (end_s <= obs_s)
-
-    texts, rep["non_utf8_lines"] = _decode_texts(m.u_text)
-    paths = [display_path(p) for p in m.paths]
-    rep["non_utf8_paths"] = sum(1 for p, q in zip(m.paths, paths) if p != q)
-    exts = [(posixpath.splitext(p)[1].lower() or posixpath.basename(p).lower()) for p in paths]
-
-    all_kept = bool(keep.all())
-    kept = np.arange(n, dtype=np.int64) if all_kept else np.flatnonzero(keep)
-    born_commit = u_commit[kept]
-    path_idx = np.asarray(m.u_path, dtype=np.int64)[kept]
-    end_commit_idx = ended[kept]
-    ev = event[kept]
-    sha = np.array([c.sha for c in commits], dtype=object)
-    intent = np.full(n_c, "", dtype=object)
-    end_commit_of = np.full(n_c, "", dtype=object)
-    for c in np.unique(end_commit_idx[ev]).tolist():
-        intent[c] = m.intents.classify(commits[c].message)
-        end_commit_of[c] = sha[c]
-    end_or_0 = np.where(ev, end_commit_idx, 0)  # ending commit of each unit; 0 (masked below) when censored
-    added = np.array([c.added for c in commits], dtype=np.int64)
-    deleted = np.array([c.deleted for c in commits], dtype=np.int64)
-    nfiles = np.array([c.files for c in commits], dtype=np.int64)
-    if int(ct.max()) <= _MAX_NS_SECONDS:  # every time fits datetime64[ns]: convert per commit, then gather
-        born = _to_utc(ct).take(born_commit)
-        end_ns = np.where(ev, end_s[kept] * 1_000_000_000, np.iinfo(np.int64).min)
-        end_times = pd.DatetimeIndex(end_ns.view("M8[ns]")).tz_localize("UTC")
-    else:  # times beyond 2262: pandas raises its out-of-bounds error here
-        born = _to_utc(ct[born_commit])
-        end_times = pd.Series(_to_utc(np.where(ev, end_s[kept], 0)))
-        end_times[~ev] = pd.NaT
-        end_times = pd.to_datetime(end_times.values, utc=True)
-    obs_ts = pd.Timestamp(obs_s, unit="s", tz="UTC")
-    stop = np.where(ev, end_s[kept], obs_s)
-    paths_arr = np.array(paths, dtype=object)
-    exts_arr = np.array(exts, dtype=object)
-    ag = agent[born_commit]
-    prefix = f"{info.name}:"
-    unit_id = np.array([prefix + s for s in map(str, kept.tolist())], dtype=object)
-    text = np.array(texts if all_kept else [texts[i] for i in kept.tolist()], dtype=object)
-    end_intent = np.where(ev, intent[end_or_0], "")
-    end_commit = np.where(ev, end_commit_of[end_or_0], "")
-    if not len(kept):  # no unit kept: empty lists, so these columns are float64 like the others
-        unit_id, end_intent, end_commit, text = [], [], [], []
-    df = pd.DataFrame({
-        "unit_id": unit_id,
-        "repo": info.name,
-        "path": paths_arr[path_idx] if len(path_idx) else np.array([], dtype=object),
-        "commit": sha[born_commit],
-        "author_type": np.where(ag != "", "agent", "human").astype(object),
-        "agent": ag,
-        "agent_rule": rule[born_commit],
-        "born_at": born,
-        "ended_at": end_times,
-        "event": ev.astype(np.int64),
-        "end_intent": end_intent,
-        "end_commit": end_commit,
-        "text": text,
-        "line_no": np.asarray(m.u_line, dtype=np.int64)[kept],
-        "file_ext": exts_arr[path_idx] if len(path_idx) else np.array([], dtype=object),
-        "commit_lines_added": added[born_commit],
-        "commit_lines_deleted": deleted[born_commit],
-        "commit_files": nfiles[born_commit],
-        "is_bot": bot[born_commit],
-        "observed_until": obs_ts,
-        "duration_days": (stop - ct[born_commit]) / 86400.0,
-    }, columns=list(LINE_EVENT_COLUMNS), copy=False)  # every array above is freshly built: no copy needed
-    rep.update({"repo": info.name, "path": str(info.path), "head": info.head, "units": int(len(df)),
-                "agent_units": int((df["author_type"] == "agent").sum()), "shallow": info.shallow,
-                "agent_commits": int(np.sum(agent != "")), "human_commits": int(np.sum(agent == ""))})
-    return df, rep
+    special = set()
+    for ent in run_git(view, "ls-tree", "-r", "-z", rev).split(b"\x00"):
+        if ent and ent[:6] in (b"160000", b"120000"):
+            special.add(ent.split(b"\t", 1)[1])
+    out: dict[str, int] = {}
+    for it in run_git(view, "diff-tree", "-r", "--numstat", "-z", "--no-renames", EMPTY_TREE, rev).split(b"\x00"):
+        if not it:
+            continue
+        added, _deleted, path = it.split(b"\t", 2)
+        if added != b"-" and path not in special:
+            out[decode_path(path)] = int(added)
+    return out
 
 
 def mine_repositories(
@@ -769,28 +664,29 @@ def blame_counts(repo: str | os.PathLike, exclude_globs: Sequence[str] | None = 
     pf = exclude_globs if isinstance(exclude_globs, PathFilter) else PathFilter(exclude_globs)
     from studykit.studies.code_survival.gitio import EMPTY_TREE, decode_path, unquote_path
 
-    raw = run_git(info.path, "diff-tree", "-r", "--numstat", "-z", "--no-renames", EMPTY_TREE, rev)
-    items = raw.split(b"\x00")
     counts: dict[str, int] = {}
-    modes = {}
-    for ent in run_git(info.path, "ls-tree", "-r", "-z", rev).split(b"\x00"):
-        if ent:
-            meta, path = ent.split(b"\t", 1)
-            modes[path] = meta.split()[0]
-    for it in items:
-        if not it:
-            continue
-        added, _deleted, path = it.split(b"\t", 2)
-        if added == b"-" or modes.get(path) in (b"160000", b"120000"):
-            continue
-        p = decode_path(path)
-        if pf.excluded(p):
-            continue
-        out = run_git(info.path, "blame", "--line-porcelain", "--root", rev, "--", path)
-        for ln in out.split(b"\n"):
-            if len(ln) > 40 and ln[:1] != b"\t" and ln[40:41] == b" " and _is_hex(ln[:40]):
-                s = ln[:40].decode()
-                counts[s] = counts.get(s, 0) + 1
+    with info.view() as view:
+        raw = run_git(view, "diff-tree", "-r", "--numstat", "-z", "--no-renames", EMPTY_TREE, rev)
+        items = raw.split(b"\x00")
+        modes = {}
+        for ent in run_git(view, "ls-tree", "-r", "-z", rev).split(b"\x00"):
+            if ent:
+                meta, path = ent.split(b"\t", 1)
+                modes[path] = meta.split()[0]
+        for it in items:
+            if not it:
+                continue
+            added, _deleted, path = it.split(b"\t", 2)
+            if added == b"-" or modes.get(path) in (b"160000", b"120000"):
+                continue
+            p = decode_path(path)
+            if pf.excluded(p):
+                continue
+            out = run_git(view, "blame", "--line-porcelain", "--root", rev, "--", p)
+            for ln in out.split(b"\n"):
+                if len(ln) > 40 and ln[:1] != b"\t" and ln[40:41] == b" " and _is_hex(ln[:40]):
+                    s = ln[:40].decode()
+                    counts[s] = counts.get(s, 0) + 1
     return counts
 
 

@@ -101,7 +101,11 @@ def roc_curve_plot(roc: pd.DataFrame, auc: float):
     """Out-of-fold ROC curve of the modification-within-horizon classifier."""
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
     label = f"AUC = {auc:.3f}" if auc is not None and np.isfinite(auc) else "AUC not estimable"
-    ax.plot(roc["fpr"], roc["tpr"], color=COLORS["agent"], label=label)
+    if {"fpr", "tpr"} <= set(roc.columns) and len(roc):
+        ax.plot(roc["fpr"], roc["tpr"], color=COLORS["agent"], label=label)
+    else:  # no model (not estimable): the chance line and the reason's short form
+        ax.plot([], [], color=COLORS["agent"], label=label)
+        ax.text(0.5, 0.6, "not estimable", ha="center", va="center", color="grey", transform=ax.transAxes)
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studykit.studies.code_survival.gitio import git_env
+from studykit.gitsafe import hardened_env
 
 HUMANS = (("Ana Souza", "ana.souza@example.org"), ("Bram de Vries", "bram@example.org"),
           ("Chen Wei", "chen.wei@example.org"), ("Dana Okafor", "dana.okafor@example.org"))
@@ -309,8 +309,7 @@ def build_stream(seed: int, repo_index: int, cfg: RepoSimConfig) -> bytes:
 def write_repo(path: Path, stream: bytes, checkout: bool = True) -> Path:
     """Create a git repository at ``path`` from a fast-import stream (branch ``main``)."""
     path.mkdir(parents=True, exist_ok=True)
-    env = git_env()
-    env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"})
+    env = hardened_env()  # our own repository; the hardened environment keeps user settings out of it
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)
     subprocess.run(["git", "-C", str(path), "fast-import", "--quiet", "--done"], input=stream + b"done\n",
                    check=True, env=env, capture_output=True)

@@ -69,6 +69,14 @@ class Params(StudyParams):
             raise ValueError("must be strictly increasing positive numbers of days")
         return v
 
+    @field_validator("observation_end", mode="before")
+    @classmethod
+    def _date_to_text(cls, v: Any) -> Any:
+        """YAML reads ``2025-12-31`` (``--set observation_end=2025-12-31``) as a date: keep it as ISO text."""
+        import datetime as dt
+
+        return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v
+
     @field_validator("observation_end")
     @classmethod
     def _iso(cls, v: str | None) -> str | None:
@@ -77,10 +85,17 @@ class Params(StudyParams):
 
             try:
                 ts = pd.Timestamp(str(v))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, OverflowError):
                 ts = pd.NaT
             if ts is pd.NaT:
                 raise ValueError("must be an ISO 8601 date or datetime, e.g. 2025-12-31 or 2025-12-31T23:59:59Z")
+            from studykit.errors import ParamError
+            from studykit.studies.code_survival.minetable import parse_observation_end
+
+            try:  # not after the time of the run, not before 1980 (lines cannot be followed into the future)
+                parse_observation_end(str(v), what="date")
+            except ParamError as exc:
+                raise ValueError(str(exc)) from None
         return v
 
     def prepare(self) -> "Params":

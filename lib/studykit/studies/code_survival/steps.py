@@ -178,6 +178,17 @@ class Predictions(Result):
     text: PredictionResult
     full: PredictionResult
 
+    _record_not_estimable = True  # records ``prediction.not_estimable`` with the reason
+
+    @property
+    def note(self) -> str:
+        """The reason when a model is not estimable (``"not estimable: ..."``), else empty."""
+        for r in (self.full, self.text):
+            i = (r.note or "").find("not estimable")
+            if i >= 0:
+                return r.note[i:]
+        return ""
+
 
 def predictions(events: pd.DataFrame, params: Any, clusters: Clustering) -> Predictions:
     """Both prediction models of :func:`.prediction.predict_modification`, AUC intervals resampling clusters."""

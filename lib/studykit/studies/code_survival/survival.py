@@ -151,8 +151,12 @@ def horizon_labels(df: pd.DataFrame, horizon_days: float) -> tuple[pd.Series, pd
 class ModifiedShare(Result):
     """Share of units modified within a horizon by author type, and the agent - human difference.
 
-    ``table`` has one row per author type (not recorded; saved as a table).
+    ``table`` has one row per author type (not recorded; saved as a table). When no unit of an author type
+    is followed for the whole horizon the shares are null and ``modified_share.not_estimable`` holds the
+    reason.
     """
+
+    _record_not_estimable = True
 
     agent: float
     human: float

@@ -6,7 +6,8 @@ It is read in place and never copied into the repository: the tokenised
 corpus is written into the git-ignored cache,
 ``.cache/lexical_prevalence/ja_tech_blogs/<key>/``, where ``key`` hashes the
 bytes of every article, the tokeniser versions and :data:`TOKENISER_VERSION`,
-so an unchanged corpus is tokenised once.
+so an unchanged corpus is tokenised once. Every article must be UTF-8: another encoding is refused in one
+line naming the file (:func:`check_utf8`).
 
 Documents (one row each, :func:`read_documents`)
 
@@ -185,9 +186,34 @@ def corpus_key(root: str | Path, docs: pd.DataFrame) -> str:
     for meta in ("ai_samples/metadata.json", "human_corpus/metadata.json"):
         h.update((data / meta).read_bytes())
     for d in docs["doc_id"]:
+        raw = (data / d).read_bytes()
+        check_utf8(data / d, raw)
         h.update(d.encode())
-        h.update((data / d).read_bytes())
+        h.update(raw)
     return h.hexdigest()[:16]
+
+
+def check_utf8(path: Path, raw: bytes) -> None:
+    """Refuse (one line naming the file) an article that is not UTF-8 text.
+
+    Rule: every article of the corpus is UTF-8 (as the upstream repository ships it). An article in another
+    encoding (a Shift-JIS or EUC-JP export, say) is refused before tokenising, naming the file, the first bad
+    byte and the encoding it decodes as, rather than being skipped: one missing article would silently change
+    a side of every comparison.
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        guess = ""
+        for enc in ("shift_jis", "euc_jp", "cp932", "iso2022_jp"):
+            try:
+                raw.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            guess = f"; it decodes as {enc.replace('_', '-').upper()}, convert it with iconv -f {enc} -t utf-8"
+            break
+        raise InputError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start:,}){guess}; "
+                         "every article of the corpus must be UTF-8") from None
 
 
 def ensure_tokenised(root: str | Path, *, n_workers: int = 2) -> Path:

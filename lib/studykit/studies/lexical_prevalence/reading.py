@@ -9,20 +9,21 @@ from typing import Iterator
 import pandas as pd
 
 from studykit.errors import InputError
-from studykit.tables import _kind
+from studykit.tables import _kind, check_unique_columns, header_columns, json_loads_unique
 
 
 def peek_columns(path: Path) -> list[str]:
-    """Column names of a CSV / TSV / Parquet / JSONL file without reading it."""
-    kind = _kind(path)
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
+    """Column names of a CSV / TSV / Parquet / JSONL file without reading it.
 
-            return list(pq.read_schema(path).names)
-        if kind in ("csv", "tsv"):
-            return list(pd.read_csv(path, nrows=0, sep="\t" if kind == "tsv" else ",",
-                                    encoding_errors="replace").columns)
+    A duplicated column name in a CSV/TSV header or Parquet schema is refused (one line naming it); in JSONL
+    a key repeated within one object is refused while reading (:func:`iter_batches`).
+    """
+    kind = _kind(path)
+    if kind != "jsonl":
+        check_unique_columns(path, "corpus")
+    try:
+        if kind in ("parquet", "csv", "tsv"):
+            return header_columns(path, "corpus")
         cols: dict[str, None] = {}
         with open(path, "rb") as fh:
             for i, line in enumerate(fh):
@@ -83,14 +84,18 @@ def iter_batches(path: Path, columns: list[str], chunk_rows: int,
     buf: dict[str, list] = {c: [] for c in columns}
     n = 0
     with open(path, "rb") as fh:
-        for line in fh:
+        for i, line in enumerate(fh, 1):
             line = line.strip()
             if not line:
                 continue
             try:
-                rec = json.loads(line.decode("utf-8", errors="replace"))
+                rec = json_loads_unique(line.decode("utf-8", errors="replace"))
             except json.JSONDecodeError:
                 rec = None
+            except ValueError as exc:  # a key given twice in one object
+                raise InputError(f"corpus file {path}: column '{getattr(exc, 'key', exc)}' appears "
+                                 f"{getattr(exc, 'n', 2)} times in the object on line {i:,} (each column name "
+                                 "once: rename or drop the copy)") from None
             if not isinstance(rec, dict):
                 if reader_issues is not None:
                     reader_issues[("bad_json_line", "")] += 1

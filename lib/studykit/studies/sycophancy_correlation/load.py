@@ -71,6 +71,38 @@ def score_items(items: pd.DataFrame, reverse_keyed: list[str], likert_points: in
     return out
 
 
+#: Tukey's far-out fence multiplier for a score column on an unknown scale (:func:`check_score_range`).
+FAR_OUT_IQR = 10.0
+
+
+def check_score_range(score: pd.Series, column: str, likert_points: int, path: Path) -> None:
+    r"""Refuse (one line naming the column and the file) agreeableness scores outside their valid range.
+
+    The ``agreeableness`` column is the NEO-IPIP score, the mean of item answers on 1..``likert_points``:
+    a value outside that interval is not a score of the instrument (a typo, 1e308, a percent). Another
+    column (an external rating, on a scale studykit does not know) must lie within Tukey's far-out fences
+    widened tenfold, :math:`[Q_1 - 10\,IQR,\ Q_3 + 10\,IQR]` (no normal sample of any realistic size reaches
+    them: that is 14 SD from the median); with :math:`IQR = 0` only finiteness is checked.
+    """
+    v = score.dropna()
+    if not len(v):
+        return
+    if column == "agreeableness":
+        lo, hi = 1.0, float(likert_points)
+        why = f"outside 1..{likert_points}, the answer scale of the items (likert_points)"
+    else:
+        q1, q3 = np.quantile(v.to_numpy(float), [0.25, 0.75])
+        iqr = q3 - q1
+        if iqr <= 0:
+            return
+        lo, hi = q1 - FAR_OUT_IQR * iqr, q3 + FAR_OUT_IQR * iqr
+        why = f"outside [{lo:.4g}, {hi:.4g}] (Q1 - 10 IQR, Q3 + 10 IQR)"
+    bad = (v < lo) | (v > hi)
+    if bad.any():
+        raise InputError(f"personas file {path}: column '{column}' has {int(bad.sum())} values {why}, e.g. "
+                         f"{v[bad].iloc[0]:g}")
+
+
 def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: int = 5,
                   score_column: str = "agreeableness") -> tuple[PersonaData, tuple[DataIssue, ...]]:
     """Read the personas table; score agreeableness from items when no score column is given.
@@ -83,7 +115,8 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     precedence over items (items then feed only the reliability analysis); naming another
     column (an external rating of the persona, say) scores agreeableness from outside the
     model, and ``""`` scores from the items even when a score column exists. A persona with any item unanswered (or a
-    missing score) has no score: it is reported and left out of every analysis.
+    missing score) has no score: it is reported and left out of every analysis. Scores outside their valid
+    range are refused (:func:`check_score_range`).
     """
     df = read_table(path, what="personas")
     require_columns(df, PERSONA_COLUMNS, "personas")
@@ -139,6 +172,7 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
                              f"(e.g. {df[score_column][bad].iloc[0]!r})")
         if np.isinf(score).any():
             raise InputError(f"personas: column '{score_column}' has {int(np.isinf(score).sum())} infinite values")
+        check_score_range(score, score_column, likert_points, resolve(path))
         source = "column" if score_column == "agreeableness" else f"column {score_column}"
     elif items is not None:
         score = items[item_cols].astype(float).mean(axis=1, skipna=False)

@@ -39,6 +39,7 @@ import pandas as pd
 from studykit.errors import InputError
 from studykit.issues import DataIssue, examples
 from studykit.paths import resolve
+from studykit.tables import check_unique_columns
 from studykit.studies.sycophancy_correlation.names import MAX_NAME_CHARS
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID, RESPONSE_KEYS, STANCE_SCORES
 
@@ -109,6 +110,7 @@ def _open(con, p: Path) -> tuple[str, str]:
     if not p.is_file():
         raise InputError(f"responses file not found: {p}")
     src = _source_sql(p)
+    check_unique_columns(p, "responses")  # DuckDB would rename a second 'stance' to 'stance_1' and read the first
     try:
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
     except Exception as exc:  # unreadable file
