@@ -12,10 +12,11 @@ and writes ``DIR/INSTALL.txt`` with the one command that installs from it:
 dependency resolution is needed there; packages published only as source,
 which are pure Python, are downloaded once as source). Plain Python, no shell.
 
-DIR must be new, empty, or a bundle this script wrote (it holds the marker
-file ``.studykit-bundle``): any other folder is refused in one line (exit 2)
-and nothing in it is touched, so that a user's ``INSTALL.txt`` is never
-overwritten.
+DIR follows studykit's one folder rule (``lib/studykit/folders.py``): it must
+be new, empty, or a bundle this script wrote, holding nothing but the files its
+marker (``.studykit.json``, kind ``bundle``) lists; any other folder is refused
+in one line (exit 2) and nothing in it is touched, so that a user's
+``INSTALL.txt`` is never overwritten.
 """
 from __future__ import annotations
 
@@ -25,7 +26,20 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKER = ".studykit-bundle"
+
+
+def _folders():
+    """``studykit.folders`` (standard library only) without importing the ``studykit`` package, whose
+    ``__init__`` needs pandas: this script runs on a bare Python, before any installation."""
+    import types
+
+    if "studykit" not in sys.modules:
+        pkg = types.ModuleType("studykit")
+        pkg.__path__ = [str(ROOT / "lib" / "studykit")]
+        sys.modules["studykit"] = pkg
+    from studykit import folders
+
+    return folders
 
 
 def lock_files(extras: list[str], root: Path = ROOT) -> list[Path]:
@@ -74,24 +88,27 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     extras = [x for e in args.extras for x in e.replace(",", " ").split()]
     locks = args.lock or lock_files(extras)
-    dest = args.dest.resolve()
-    if dest.exists() and (not dest.is_dir() or (any(dest.iterdir()) and not (dest / MARKER).is_file())):
-        print(f"offline_bundle: refusing to write into {dest}: it exists and is not a bundle made by this script "
-              f"(no {MARKER}); choose a new or empty folder (nothing was written)", file=sys.stderr)
+    dest = args.dest.absolute()
+    folders = _folders()
+    try:
+        claim = folders.check_folder(dest, "bundle")
+    except folders.FolderRefused as exc:
+        print(f"offline_bundle: {exc}", file=sys.stderr)
         return 2
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / MARKER).write_text("studykit offline bundle: the folder may be replaced by scripts/offline_bundle.py\n")
+    folders.seal(dest, "bundle", files=claim.files | {"INSTALL.txt", ".bootstrap.txt"})
     bootstrap = dest / ".bootstrap.txt"
     bootstrap.write_text("pip\nsetuptools\nwheel\n")
     download(dest, locks + [bootstrap])
     for plat in args.platform:
         download(dest, locks, plat, args.python_version)
     bootstrap.unlink()
-    n = sum(1 for p in dest.iterdir() if p.is_file() and p.name not in ("INSTALL.txt", MARKER))
+    n = sum(1 for p in dest.iterdir() if p.is_file() and p.name not in ("INSTALL.txt", folders.MARKER))
     targets = ", ".join(["this platform"] + args.platform)
     (dest / "INSTALL.txt").write_text(INSTALL.format(
         n=n, targets=targets, dest=dest, extras_make=f' EXTRAS="{" ".join(extras)}"' if extras else "",
         extras_pip="".join(f" -r requirements/{x}.lock" for x in extras)))
+    folders.seal(dest, "bundle")
     print(f"offline bundle: {n} files in {dest}; install with: make setup OFFLINE={dest}"
           + (f' EXTRAS="{" ".join(extras)}"' if extras else ""))
     return 0

@@ -10,8 +10,9 @@ Rendering: Markdown through mistune (already installed with nbconvert; tables,
 strikethrough and autolinks), raw HTML in the sources escaped, links between
 ``.md`` files rewritten to the ``.html`` pages, images under ``docs/`` copied
 beside the pages. No network, no JavaScript; the folder is replaced
-atomically and carries the marker ``.studykit-docs`` so that only a folder
-studykit wrote is ever replaced.
+atomically and follows studykit's one folder rule (:mod:`studykit.folders`:
+a marker listing every page, so only a folder studykit wrote, holding nothing
+else, is ever replaced).
 """
 from __future__ import annotations
 
@@ -25,9 +26,7 @@ from studykit import paths
 from studykit.errors import ParamError
 from studykit.folders import building_dir
 
-__all__ = ["build_docs_site", "sources", "MARKER"]
-
-MARKER = ".studykit-docs"
+__all__ = ["build_docs_site", "sources"]
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -115,7 +114,7 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None) -> Path:
     by_path = {p.path.resolve(): p for p in pages}
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "url"])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with building_dir(out_dir, marker=MARKER) as tmp:
+    with building_dir(out_dir, kind="docs") as tmp:
         for page in pages:
             depth = len(Path(page.rel).parent.parts)
             up = "../" * depth
