@@ -33,8 +33,10 @@ usually finds the first one's result in the cache.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -182,6 +184,10 @@ def run_study(
             annotate_manifest(tmp, executed, info, study)
             seal(tmp, "run", marker_info)
         except StudykitError as exc:
+            disk = _disk_failure(exc)
+            if disk is not None:  # the disk is full or read-only: keeping the partial run would fail too
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise OSError(disk, os.strerror(disk), str(final)) from None
             kept = keep_failed(tmp, final, str(exc))
             msg = f"{exc}; partial notebook kept in {display_path(kept / 'notebook.ipynb')}"
             err = NotebookError(msg) if isinstance(exc, NotebookError) else type(exc)(msg)
@@ -203,6 +209,17 @@ def run_study(
         if marker_kind(stale) == "failed-run":
             delete_owned(stale)
     return done("executed")
+
+
+#: errors of the file system that no notebook can fix: the run's folder cannot be written
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def _disk_failure(exc: Exception) -> int | None:
+    """The errno when a notebook failed because the disk is full or read-only (``OSError: [Errno 28] ...``
+    in a cell, or papermill unable to save the notebook), else None."""
+    m = re.search(r"\[Errno (\d+)\]", str(exc))
+    return int(m.group(1)) if m and int(m.group(1)) in _DISK_ERRNOS else None
 
 
 class RunAllError(StudykitError):
