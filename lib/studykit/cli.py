@@ -8,7 +8,7 @@
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
     studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--jobs N | --dask ADDRESS]
-    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force]
+    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
     studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
 
 Every :class:`~studykit.errors.StudykitError` is printed as one line on

@@ -67,6 +67,9 @@ _OLD_TAG = "old"
 #: studykit's own transient entries inside an owned folder (runs of a sweep's points, atomic writes)
 _TRANSIENT_DIR = re.compile(r"^\..+\.(?:tmp|old)-.+$")
 _LOCK_FILE = re.compile(r"^\..+\.studykit-lock$")
+#: files a desktop writes into any folder it shows (view settings, thumbnails): never data, deleted with an
+#: owned folder; they do not make an unmarked folder studykit's, and a folder holding one is not empty
+OS_CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 class FolderRefused(ParamError):
@@ -167,11 +170,14 @@ def _listing(marker: Mapping[str, Any]) -> tuple[set[str], set[str]]:
 
 
 def _transient(path: Path, listed_here: set[str]) -> bool:
-    """studykit's own short-lived entry: a marked ``.<x>.tmp-*``/``.<x>.old-*`` folder, a lock file
-    ``.<x>.studykit-lock``, or an atomic write's leftover ``.<listed file>.*tmp`` beside a listed file."""
+    """studykit's own short-lived entry (a marked ``.<x>.tmp-*``/``.<x>.old-*`` folder, a lock file
+    ``.<x>.studykit-lock``, an atomic write's leftover ``.<listed file>.*tmp`` beside a listed file) or a
+    desktop's :data:`OS_CLUTTER` file inside an owned folder."""
     name = path.name
     if path.is_symlink():
         return False
+    if name in OS_CLUTTER and path.is_file():
+        return True
     if path.is_dir():
         return bool(_TRANSIENT_DIR.match(name)) and (path / MARKER).is_file()
     if _LOCK_FILE.match(name):

@@ -76,7 +76,7 @@ def _check_file_type(key: str, path: Path, suffixes: Iterable[str]) -> None:
 def _format_validation_error(err: ValidationError, study: str, source: str | None,
                              fields: Iterable[str] = ()) -> str:
     first = err.errors()[0]
-    key = ".".join(str(x) for x in first.get("loc", ())) or "?"
+    key = _cut(".".join(str(x) for x in first.get("loc", ())) or "?")
     where = f" in {source}" if source else ""
     if first.get("type") == "extra_forbidden":
         return f"unknown parameter '{key}'{where} for study {study}{closest(key, fields)}"
@@ -114,6 +114,11 @@ def _range_text(metadata: Iterable[Any], annotation: Any) -> str:
                 parts.append(f"{op} {value}")
     return ", ".join(parts)
 
+
+
+def _cut(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters (a name quoted in a message)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def short_repr(value: Any, width: int = 60) -> str:
@@ -331,8 +336,9 @@ class StudyParams(BaseModel):
         if overrides:
             unknown = [k for k in overrides if k not in cls.model_fields]
             if unknown:
-                raise ParamError(f"unknown parameter '{unknown[0]}' in --set for study {cls.study}"
-                                 f"{closest(unknown[0], cls.model_fields)}")
+                key = _cut(str(unknown[0]))
+                raise ParamError(f"unknown parameter '{key}' in --set for study {cls.study}"
+                                 f"{closest(key, cls.model_fields)}")
             values.update(cls.with_paths_from(overrides, overrides_base))
         try:
             validated = cls.model_validate(dict(values))

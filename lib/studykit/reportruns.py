@@ -13,8 +13,9 @@ untrusted input:
 - **No link is followed.** A file is read or copied only when it is a regular
   file reached from the run folder without a symbolic link (:func:`safe_file`);
   a ``tables/x.csv`` linked to a secret file elsewhere is skipped with a note on
-  the run's page. A run folder, study folder, manifest or results file that is a
-  link makes the run unreadable.
+  the run's page. A run folder, manifest or results file that is a link makes
+  the run unreadable (the outputs root and its study folders are the user's
+  layout and may be links).
 - **No shape is assumed.** A manifest or results file that is not JSON, or whose
   fields do not have the types studykit writes (:func:`manifest_problem`), makes
   the run *unreadable*: it is listed with one line on the index page (and
@@ -192,7 +193,7 @@ def load_run(folder: Path, study: str | None = None, known: tuple[str, ...] | No
     folder = Path(folder)
     profile = folder.name
     where = study or folder.parent.name
-    if folder.is_symlink() or folder.parent.is_symlink():
+    if folder.is_symlink():
         return Unreadable(where, profile, folder, "a symbolic link (the report does not follow links)")
     man, problem = _read_json(folder, "manifest.json")
     if problem is None:
@@ -268,7 +269,7 @@ def find_failures(outputs_root: Path) -> list[tuple[str, str, Path, str]]:
         return []
     return [read_failure(folder, folder.parent.name, folder.name[: -len(".failed")])
             for folder in sorted(outputs_root.glob("*/*.failed"))
-            if folder.is_dir() and not folder.is_symlink() and not folder.parent.is_symlink()]
+            if folder.is_dir() and not folder.is_symlink()]
 
 
 __all__ = ["Exhibit", "Run", "Unreadable", "safe_file", "manifest_problem", "is_run_folder", "load_run",

@@ -301,3 +301,21 @@ def test_os_errors_become_one_line_naming_the_path():
     with pytest.raises(ParamError, match=r"could not write run folder /out: no space left on the device: /out/t"):
         with folders.writing("/out", "run"):
             raise OSError(28, "No space left on device", "/out/t")
+
+
+def test_a_desktops_view_settings_inside_an_owned_folder_do_not_stop_it(tmp_path):
+    """Unit: one run folder a file manager showed (``.DS_Store``), then replaced; a Jupyter checkpoint (a copy
+    of the user's edits) still stops the replacement."""
+    run = built(tmp_path / "run")
+    (run / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (run / "tables" / "Thumbs.db").write_bytes(b"thumbs")
+    check_folder(run, "run", replace=True)
+    new = folders.temp_dir_beside(run, "run")
+    (new / "results.json").write_text("{}\n")
+    folders.seal(new, "run")
+    folders.replace_dir(new, run, "run")
+    assert sorted(p.name for p in run.iterdir()) == [MARKER, "results.json"]
+    (run / ".ipynb_checkpoints").mkdir()
+    (run / ".ipynb_checkpoints" / "notebook-checkpoint.ipynb").write_text("{}")
+    with pytest.raises(FolderRefused, match=".ipynb_checkpoints/"):
+        check_folder(run, "run", replace=True)

@@ -80,6 +80,17 @@ def test_a_huge_value_in_an_error_message_is_cut_before_it_is_formatted():
     assert time.process_time() - t0 < 0.05 and len(text) <= 60
 
 
+@pytest.mark.parametrize("overrides", [{"x" * 1_000_000: 1}, {"alpha": list(range(100_000))},
+                                       ["alpha=" + "[" * 60 + "]" * 60]])
+def test_a_huge_key_or_value_is_quoted_short(overrides):
+    from studykit.profiles import resolve_run
+
+    t0 = time.process_time()
+    with pytest.raises(ParamError) as info:
+        resolve_run("sycophancy_correlation", overrides=overrides)
+    assert len(str(info.value)) < 200 and time.process_time() - t0 < 1.0
+
+
 @pytest.mark.parametrize("where", ["params", "set", "grid"])
 def test_a_billion_laughs_input_is_one_line_in_well_under_a_second(fixture_project, capsys, tmp_path, where):
     """CPU time of the refusal itself (the command's modules are imported by a first, ordinary call)."""

@@ -2,7 +2,7 @@
 
 ::
 
-    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force]
+    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
 
 Each point of the grid (see :mod:`studykit.sweep.grid` for the file) is an
 ordinary cached run of the study in ``outputs/<study>/sweeps/<name>/<point>/``,
