@@ -199,3 +199,18 @@ def test_a_full_disk_in_simulate_and_workshop_init_is_one_line(fixture_project, 
     monkeypatch.setattr(fixture_project.module, "write_text_atomic", full, raising=False)
     msg = _one_line_exit_2(capsys, *argv, str(tmp_path / "out"))
     assert "no space left on the device" in msg and str(tmp_path / "out") in msg
+
+
+def test_a_full_disk_while_a_sweep_writes_its_table_is_one_line(fixture_project, capsys, monkeypatch, tmp_path):
+    import studykit.sweep as sweep
+
+    grid = tmp_path / "g.yaml"
+    grid.write_text("headline: {estimate: diff.estimate}\ngrid: {n_boot: [20]}\n")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "sw" / "sweep.csv"))
+
+    monkeypatch.setattr(sweep, "write_outputs", full)
+    msg = _one_line_exit_2(capsys, "sweep", NAME, "--grid", str(grid), "--out", str(tmp_path / "sw"), "--quiet")
+    assert msg == (f"studykit: error: could not write sweep folder {tmp_path / 'sw'}: no space left on the device: "
+                   f"{tmp_path / 'sw' / 'sweep.csv'}")
