@@ -169,6 +169,15 @@ def _listing(marker: Mapping[str, Any]) -> tuple[set[str], set[str]]:
     return files, dirs
 
 
+def _by_folder(files: set[str]) -> dict[str, set[str]]:
+    """The listed file names of each listed folder (``"."`` for the top)."""
+    out: dict[str, set[str]] = {}
+    for f in files:
+        parent, _, name = f.rpartition("/")
+        out.setdefault(parent or ".", set()).add(name)
+    return out
+
+
 def _transient(path: Path, listed_here: set[str]) -> bool:
     """studykit's own short-lived entry (a marked ``.<x>.tmp-*``/``.<x>.old-*`` folder, a lock file
     ``.<x>.studykit-lock``, an atomic write's leftover ``.<listed file>.*tmp`` beside a listed file) or a
@@ -194,9 +203,10 @@ def unlisted(folder: str | os.PathLike, marker: Mapping[str, Any] | None = None)
     """
     folder = Path(folder)
     files, dirs = _listing(marker if marker is not None else read_marker(folder))
+    by_folder = _by_folder(files)
     for here, subdirs, names in os.walk(folder, followlinks=False):
         rel = Path(here).relative_to(folder)
-        listed_here = {Path(f).name for f in files if Path(f).parent == rel}
+        listed_here = by_folder.get(rel.as_posix(), set())
         for d in sorted(subdirs):
             p, r = Path(here) / d, (rel / d).as_posix()
             if p.is_symlink():
@@ -325,9 +335,10 @@ def delete_owned(folder: str | os.PathLike) -> list[str]:
         return []
     marker = read_marker(folder)
     files, dirs = _listing(marker)
+    by_folder = _by_folder(files)
     for here, subdirs, names in os.walk(folder, topdown=True, followlinks=False):
         rel = Path(here).relative_to(folder)
-        listed_here = {Path(f).name for f in files if Path(f).parent == rel}
+        listed_here = by_folder.get(rel.as_posix(), set())
         for d in list(subdirs):
             p, r = Path(here) / d, (rel / d).as_posix()
             if (p / MARKER).is_file() and not p.is_symlink() and r not in dirs:
