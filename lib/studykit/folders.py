@@ -428,19 +428,21 @@ def remove_stale_siblings(target: str | os.PathLike, kind: str) -> list[Path]:
 
 
 @contextmanager
-def building_dir(target: str | os.PathLike, kind: str = "cache") -> Iterator[Path]:
-    """Yield a new marked folder beside ``target``; on success it is sealed and replaces ``target``.
+def building_dir(target: str | os.PathLike, kind: str = "cache", info: Mapping[str, Any] | None = None
+                 ) -> Iterator[Path]:
+    """Yield a new marked folder beside ``target``; on success it is sealed (with ``info``) and replaces ``target``.
 
-    For generated folders (cached simulations, extracted downloads, the docs
-    site). An exception or an interrupt removes the half-built folder and leaves
-    ``target`` as it was; a ``target`` the rule refuses is refused first.
+    For folders written whole (cached simulations, extracted downloads, the docs
+    site, simulated data). An exception or an interrupt removes the half-built
+    folder and leaves ``target`` as it was; a ``target`` the rule refuses is
+    refused first.
     """
     target = Path(target)
     check_folder(target, kind, replace=True)
-    tmp = temp_dir_beside(target, kind)
+    tmp = temp_dir_beside(target, kind, info)
     try:
         yield tmp
-        seal(tmp, kind)
+        seal(tmp, kind, info)
         replace_dir(tmp, target, kind)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

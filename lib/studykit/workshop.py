@@ -33,7 +33,7 @@ import nbformat
 
 from studykit import paths
 from studykit.fileio import write_text_atomic
-from studykit.folders import Claim, check_folder, seal, writing
+from studykit.folders import MARKER, Claim, check_folder, seal, writing
 
 __all__ = ["init_workspace", "participant_copy", "InitReport", "YOUR_TURN"]
 
@@ -84,33 +84,58 @@ Open JupyterLab here:  {lab}
 
 
 def init_workspace(dest: str | Path) -> InitReport:
-    """Create (or complete) a participant workspace in ``dest``; see the module docstring."""
+    """Create (or complete) a participant workspace in ``dest``; see the module docstring.
+
+    When a write fails (a full disk), the files and folders this call created are removed again, so a
+    failed ``init`` leaves ``dest`` as it was.
+    """
     dest = Path(os.path.abspath(Path(dest).expanduser()))
     claim = check_folder(dest, "workspace", adds_only=True)
-    with writing(dest, "workspace"):
-        return _fill(dest, claim)
+    made: list[Path] = []
+    try:
+        with writing(dest, "workspace"):
+            return _fill(dest, claim, made)
+    except BaseException:
+        for p in reversed(made):  # newest first: files, then the folders that held them
+            try:
+                p.rmdir() if p.is_dir() and not p.is_symlink() else p.unlink()
+            except OSError:
+                pass
+        raise
 
 
-def _fill(dest: Path, claim: Claim) -> InitReport:
-    dest.mkdir(parents=True, exist_ok=True)
+def _mkdirs(folder: Path, made: list[Path]) -> None:
+    """``folder`` and its missing parents, each created one recorded in ``made``."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir()
+        made.append(p)
+
+
+def _fill(dest: Path, claim: Claim, made: list[Path]) -> InitReport:
+    _mkdirs(dest, made)
     written, kept = [], []
     for rel, src, kind in _sources():
         target = dest / rel
         if target.exists():
             kept.append(rel)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _mkdirs(target.parent, made)
+        made.append(target)
         if kind == "exercise":
             nb = participant_copy(nbformat.read(src, as_version=4))
             write_text_atomic(target, nbformat.writes(nb) + "\n")
         else:
             shutil.copyfile(src, target)
         written.append(rel)
-    (dest / "outputs").mkdir(exist_ok=True)
+    _mkdirs(dest / "outputs", made)
     if not (dest / "README.md").exists():
         lab = f"{paths.project_root() / '.venv' / 'bin' / 'jupyter'} lab --notebook-dir {dest}"
+        made.append(dest / "README.md")
         write_text_atomic(dest / "README.md", README.format(lab=lab))
         written.append("README.md")
+    if not (dest / MARKER).exists():
+        made.append(dest / MARKER)
     seal(dest, "workspace", {"project": str(paths.project_root())}, files=set(claim.files) | set(written))
     return InitReport(dest, tuple(written), tuple(kept))
 

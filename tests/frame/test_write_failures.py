@@ -129,8 +129,7 @@ def test_other_writers_on_a_full_disk_are_one_line(fixture_project, capsys, moun
     full = mount("full", "8k")
     msg = _one_line_exit_2(capsys, *argv, str(full / "out"))
     assert "no space left on the device" in msg and str(full / "out") in msg
-    if argv[0] == "report":
-        assert _everything(full) == [], "the half-built site is removed"
+    assert _everything(full) == [], "what was half written is removed"
 
 
 @pytest.mark.parametrize("argv", [["run", NAME, "--quiet", "--out"], ["report", "--out"],
@@ -192,13 +191,16 @@ def test_a_full_disk_in_simulate_and_workshop_init_is_one_line(fixture_project, 
     from studykit import fileio
 
     def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "x"))
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "w" / "out" / "x"))
 
+    work = tmp_path / "w"
+    work.mkdir()
     monkeypatch.setattr(fileio, "atomic_path", full)
     monkeypatch.setattr(shutil, "copyfile", full)
     monkeypatch.setattr(fixture_project.module, "write_text_atomic", full, raising=False)
-    msg = _one_line_exit_2(capsys, *argv, str(tmp_path / "out"))
-    assert "no space left on the device" in msg and str(tmp_path / "out") in msg
+    msg = _one_line_exit_2(capsys, *argv, str(work / "out"))
+    assert "no space left on the device" in msg and str(work / "out") in msg
+    assert _everything(work) == [], "what was half written is removed"
 
 
 def test_a_full_disk_while_a_sweep_writes_its_table_is_one_line(fixture_project, capsys, monkeypatch, tmp_path):
