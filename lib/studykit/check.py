@@ -31,7 +31,7 @@ from typing import Any
 
 from studykit import paths
 from studykit.errors import ParamError
-from studykit.fileio import write_json_atomic
+from studykit.floats import write_stable_json
 
 __all__ = ["DEFAULT_TOLERANCE", "reference_path", "snapshot", "compare", "CheckReport", "format_report"]
 
@@ -68,7 +68,7 @@ def snapshot(run_dir: Path, study: str, profile: str) -> dict[str, Any]:
 
 def write_reference(run_dir: Path, study: str, profile: str) -> Path:
     """Write ``reference/<study>/<profile>.json`` from a run folder."""
-    return write_json_atomic(reference_path(study, profile), snapshot(run_dir, study, profile))
+    return write_stable_json(reference_path(study, profile), snapshot(run_dir, study, profile))
 
 
 def _same(ref: Any, got: Any, rel: float, abs_: float) -> bool:

@@ -258,9 +258,12 @@ def cmd_mine(args: argparse.Namespace) -> int:
     jobs = _jobs(args.jobs) if args.dask is None else args.jobs
     df = mine_many(repos, jobs=jobs, dask=args.dask, observation_end=end, exclude_globs=args.exclude or None,
                    progress=not args.no_progress and jobs == 1 and args.dask is None)
+    from studykit.floats import FLOAT_FORMAT, stable_frame
+
+    df = stable_frame(df)
     with atomic_path(out) as tmp:
         if fmt == "csv":
-            df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g",
+            df.to_csv(tmp, index=False, lineterminator="\n", float_format=FLOAT_FORMAT,
                       compression="gzip" if name.endswith(".gz") else None)
         else:
             df.to_parquet(tmp, index=False)

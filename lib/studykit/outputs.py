@@ -32,8 +32,10 @@ Every string a table or figure carries (caption, column and index names,
 cells) may come from data, so the HTML and LaTeX files escape all of them
 (:mod:`studykit.tablefmt`): ``<script>`` and ``\\input{...}`` are shown as text.
 
-Numbers: the CSV keeps full precision (``%.10g``); the HTML and LaTeX files
-(and the report's view of a table) are for reading, so floats there are
+Numbers: the CSV and ``results.json`` hold every float with 10 significant
+digits, cancellation noise in a table column written as 0 (the rule of
+:mod:`studykit.floats`); the HTML and LaTeX files (and the report's view of a
+table) are made from the same numbers and are for reading, so floats there are
 rounded by a rule per column (:mod:`studykit.tablefmt`):
 
 - p-values (column ``p``, ``q``, ``p_value``, ``*_p_value``, ``p_adjusted``,
@@ -54,9 +56,10 @@ column::
                                 ("pearson_r", "r_ci_low", "r_ci_high"): "r [95% CI]",
                                 "p_adjusted": "p (adjusted)"})
 
-Determinism: CSV floats are written with ``%.10g`` and ``\\n`` line ends, and
-``results.json`` with sorted keys, so the same inputs and parameters give
-byte-identical tables and results.
+Determinism: CSV floats and ``results.json`` numbers follow :mod:`studykit.floats`
+(10 significant digits, noise snapped to 0), CSV lines end in ``\\n`` and
+``results.json`` has sorted keys, so the same inputs and parameters give
+byte-identical tables and results on any CPU.
 """
 from __future__ import annotations
 
@@ -73,10 +76,10 @@ import pandas as pd
 from studykit.issues import DataIssue
 from studykit.names import slug
 from studykit.fileio import atomic_path, dumps_json, sha256_file, write_json_atomic, write_text_atomic
+from studykit.floats import FLOAT_FORMAT, round_sig, stable_frame
 from studykit.paths import outputs_dir, resolve
 from studykit.tablefmt import MISSING, column_formatter, to_html_fragment, to_latex_table
 
-FLOAT_FORMAT = "%.10g"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-+/ ()\[\]:]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
@@ -198,7 +201,7 @@ def _to_json_value(key: str, value: Any) -> Any:
             raise ValueError(
                 f"record('{key}'): value is {v}; record None and explain why in the notebook instead"
             )
-        return v
+        return round_sig(v)  # the rule of studykit.floats: 10 significant digits
     raise TypeError(f"record('{key}'): expected a number, string, bool or None, got {type(value).__name__}")
 
 
@@ -238,8 +241,10 @@ class Outputs:
     ) -> Path:
         """Write ``df`` as ``tables/<name>.csv`` (and .tex, .html); return the CSV path.
 
-        ``float_format`` is the CSV's; the .tex and .html files escape every string and round
-        floats by the per-column rule of the module docstring. ``tex_columns`` (column -> header,
+        Floats follow :mod:`studykit.floats` (10 significant digits, a column's cancellation
+        noise written as 0) in every format; ``float_format`` is the CSV's text format of those
+        numbers. The .tex and .html files escape every string and round floats by the per-column
+        rule of the module docstring. ``tex_columns`` (column -> header,
         or ``(estimate, low, high)`` -> header) chooses the columns and headers of the .tex file
         only (see "Paper tables" in the module docstring).
         """
@@ -248,6 +253,7 @@ class Outputs:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"save_table('{name}'): expected a DataFrame, got {type(df).__name__}")
         base = self.dir / "tables" / name
+        df = stable_frame(df)
         written = []
         for fmt in formats:
             target = base.with_suffix(f".{fmt}")

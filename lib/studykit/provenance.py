@@ -50,7 +50,44 @@ def environment_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "packages": versions,
         "lock_sha256": sha256_files(lock_files()),
+        "numerics": numerics_info(),
     }
+
+
+def numerics_info() -> dict[str, Any]:
+    """What may change a result's last bits: numpy's SIMD code paths and the BLAS/OpenMP threads.
+
+    ``simd_baseline`` is what this numpy build always uses; ``simd_dispatched`` the optional
+    code paths in use on this CPU (``NPY_DISABLE_CPU_FEATURES`` removes some, shown under
+    ``simd_disabled``); ``thread_pools`` the native libraries' pools as threadpoolctl sees them.
+    Results follow :mod:`studykit.floats`, so these differ between machines while the
+    byte-identical outputs do not.
+    """
+    import os
+
+    info: dict[str, Any] = {}
+    try:
+        from numpy._core import _multiarray_umath as mu
+    except ImportError:  # numpy < 2
+        try:
+            from numpy.core import _multiarray_umath as mu  # type: ignore[no-redef]
+        except ImportError:
+            mu = None
+    if mu is not None:
+        feats = getattr(mu, "__cpu_features__", {})
+        info["simd_baseline"] = list(getattr(mu, "__cpu_baseline__", []))
+        info["simd_dispatched"] = [f for f in getattr(mu, "__cpu_dispatch__", []) if feats.get(f)]
+    info["simd_disabled"] = os.environ.get("NPY_DISABLE_CPU_FEATURES", "")
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["thread_pools"] = sorted(
+            ({"api": d.get("internal_api"), "threads": d.get("num_threads"),
+              "architecture": d.get("architecture")} for d in threadpool_info()),
+            key=lambda d: (str(d["api"]), str(d["architecture"])))
+    except Exception:  # threadpoolctl missing or a library it cannot query
+        pass
+    return info
 
 
 def repo_fingerprint(path: Path) -> str:

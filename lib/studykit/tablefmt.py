@@ -12,7 +12,8 @@ name), so every one is escaped in both formats:
   ``escape=True``) in the caption, header, index and cells, and line breaks
   become spaces, so ``\\input{/etc/passwd}`` is printed, never executed.
 
-Numbers are shown rounded by a rule per float column (the CSV keeps ``%.10g``);
+Numbers are shown rounded by a rule per float column (the CSV keeps the 10 significant digits
+of :mod:`studykit.floats`);
 :func:`column_formatter` chooses it from the column's name and values:
 
 - p-values (a name such as ``p``, ``q``, ``p_value``, ``gold_p_value``,

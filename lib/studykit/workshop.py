@@ -33,6 +33,7 @@ import nbformat
 
 from studykit import paths
 from studykit.fileio import write_text_atomic
+from studykit.floats import csv_text
 from studykit.folders import MARKER, Claim, check_folder, seal, writing
 
 __all__ = ["init_workspace", "participant_copy", "InitReport", "YOUR_TURN"]
@@ -167,7 +168,7 @@ def write_templates(out_dir: str | Path) -> list[Path]:
     def save(df: pd.DataFrame, study: str, name: str) -> None:
         target = out_dir / study / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(target, df.to_csv(index=False, lineterminator="\n", float_format="%.10g"))
+        write_text_atomic(target, csv_text(df))
         written.append(target)
 
     personas = pd.read_csv(data / "sycophancy_correlation" / "personas.csv", dtype={"persona_id": str})

@@ -44,6 +44,7 @@ from typing import Any, Callable, Sequence
 from studykit import paths
 from studykit.errors import ParamError
 from studykit.fileio import dumps_json, write_text_atomic
+from studykit.floats import dumps_stable_json
 from studykit.folders import check_folder, seal, writing
 from studykit.sweep.execute import PointRun, Progress, describe_runs, run_points
 from studykit.sweep.grid import SWEEP_FILES, Grid, Headline, Point, load_grid, parse_grid, point_name
@@ -201,7 +202,7 @@ def write_outputs(study: str, grid: Grid, out: Path, rows: Sequence[dict[str, An
         "keys": list(grid.keys), **summary,
         **({"duplicates": dict(sorted(duplicates.items()))} if duplicates else {}),
     }
-    write_text_atomic(out / "sweep.json", dumps_json(spec))
+    write_text_atomic(out / "sweep.json", dumps_stable_json(spec))
     figure = None
     crow = curve_rows(grid, rows)
     if any(r["estimate"] is not None for r in crow):

@@ -24,6 +24,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from studykit.floats import round_sig
 from studykit.sweep.grid import Grid, Headline, value_text
 
 CONCLUSIONS = ("above", "below", "not significant")
@@ -114,13 +115,14 @@ def build_rows(grid: Grid, sweep_dir: Path, failures: Mapping[str, str]) -> list
 
 
 def cell_text(value: Any) -> str:
-    """Canonical text of a table cell: floats by repr (round-trip), true/false, empty for missing."""
+    """Canonical text of a table cell: floats by repr of their 10-significant-digit value
+    (:mod:`studykit.floats`), true/false, empty for missing."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ""
+        return repr(round_sig(value)) if math.isfinite(value) else ""
     if isinstance(value, (list, tuple, dict)):
         return value_text(value)
     return str(value)

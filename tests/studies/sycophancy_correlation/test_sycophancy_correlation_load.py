@@ -104,6 +104,27 @@ def test_score_column_and_out_of_range_scores(tmp_path):
     assert {i.check: i.count for i in issues} == {"score_out_of_range": 1, "score_missing": 1}
 
 
+def test_score_sums_do_not_depend_on_row_order_or_threads(tmp_path):
+    """DuckDB adds rows in whatever order its threads take them; a plain sum of doubles then changes in
+    the 15th digit between runs. The exact fixed-point sum gives the same bits for any order."""
+    rng = np.random.default_rng(3)
+    n = 200_000
+    df = pd.DataFrame({"model": "m", "persona_id": [f"p{i}" for i in rng.integers(0, 5, n)],
+                       "prompt_id": [str(i) for i in range(n)], "category": "c", "score": rng.random(n)})
+    df.to_parquet(tmp_path / "a.parquet", row_group_size=10_000)
+    df.sample(frac=1.0, random_state=1).to_parquet(tmp_path / "b.parquet", row_group_size=7_000)
+    cells = [load.aggregate_responses(tmp_path / f, threads=t)[0].cells
+             for f, t in (("a.parquet", 1), ("a.parquet", 2), ("b.parquet", 2), ("b.parquet", 4))]
+    for other in cells[1:]:
+        assert other["total"].tolist() == cells[0]["total"].tolist()
+    ref = df.groupby("persona_id")["score"].agg(lambda s: __import__("math").fsum(s))
+    np.testing.assert_allclose(cells[0]["total"], ref.to_numpy(), rtol=1e-14)
+    groups = pd.DataFrame({"model": "m", "persona_id": [f"p{i}" for i in range(5)], "group": "g"})
+    a = load.prompt_scores(load.aggregate_responses(tmp_path / "a.parquet")[0], groups, threads=1)
+    b = load.prompt_scores(load.aggregate_responses(tmp_path / "b.parquet")[0], groups, threads=4)
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_response_schema_errors(tmp_path):
     path = tmp_path / "r.csv"
     pd.DataFrame({"model": ["m"], "persona_id": ["a"], "prompt_id": ["q"], "stance": ["AGREE"]}).to_csv(path, index=False)

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from studykit.fileio import sha256_file, write_text_atomic
+from studykit.floats import csv_text, stable_array, stable_frame
 from studykit.simcache import ensure_generated
 
 from .hypotheses import generate_hypotheses
@@ -171,7 +172,11 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
         ia, ib = levels[j].index(h.group_a), levels[j].index(h.group_b)
         k = spec.classes.index(h.label_value)
         pa_, pb_ = true_share[h.group_column][ia, k], true_share[h.group_column][ib, k]
-        rows.append((pa_, pb_, pa_ - pb_, bool(clusters[j][ia] == clusters[j][ib])))
+        null = bool(clusters[j][ia] == clusters[j][ib])
+        # levels of one cluster share their class probabilities, so a planted null's shares are equal
+        # and its difference exactly 0; computed, it is the rounding residue of two weighted sums
+        # (1e-17 on one CPU, 0 on another)
+        rows.append((pa_, pa_, 0.0, null) if null else (pa_, pb_, pa_ - pb_, null))
     truth_h = pd.concat([hyps, pd.DataFrame(rows, columns=["true_p_a", "true_p_b", "true_diff", "true_null"])],
                         axis=1)
 
@@ -238,7 +243,7 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
         "item_id": item_col,
         "model": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(idx_model)), pa.array(model_names)),
         "prompt": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(idx_prompt)), pa.array(prompt_names)),
-        "temperature": pa.array(np.concatenate(temps)),
+        "temperature": pa.array(stable_array(np.concatenate(temps))),
         "seed": pa.array(np.concatenate(seeds)),
         "label": pa.DictionaryArray.from_arrays(pa.array(lab_all, mask=~mask_all), pa.array(label_dict)),
     })
@@ -258,17 +263,18 @@ def write_simulated(sim: Simulated, out_dir: Path, *, items_format: str = "csv")
     paths = []
     items_path = out_dir / f"items.{items_format}"
     if items_format == "csv":
-        sim.items.to_csv(items_path, index=False, lineterminator="\n")
+        write_text_atomic(items_path, csv_text(sim.items))
     else:
-        pq.write_table(pa.Table.from_pandas(sim.items, preserve_index=False), items_path, compression="zstd")
+        pq.write_table(pa.Table.from_pandas(stable_frame(sim.items), preserve_index=False), items_path,
+                       compression="zstd")
     paths.append(items_path)
     ann_path = out_dir / "annotations.parquet"
     pq.write_table(sim.annotations, ann_path, compression="zstd", row_group_size=1 << 20)
     paths.append(ann_path)
     th = out_dir / "truth_hypotheses.csv"
-    sim.truth_hypotheses.to_csv(th, index=False, lineterminator="\n", float_format="%.10g")
+    write_text_atomic(th, csv_text(sim.truth_hypotheses))
     tc = out_dir / "truth_configurations.csv"
-    sim.truth_configurations.to_csv(tc, index=False, lineterminator="\n", float_format="%.10g")
+    write_text_atomic(tc, csv_text(sim.truth_configurations))
     paths += [th, tc]
     return paths
 

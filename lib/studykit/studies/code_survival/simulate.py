@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.fileio import dumps_json, sha256_file, write_text_atomic
+from studykit.fileio import sha256_file, write_text_atomic
+from studykit.floats import csv_text, dumps_stable_json
 from studykit.studies.code_survival.mining import LINE_EVENT_COLUMNS
 
 SIM_VERSION = "2"
@@ -171,12 +172,11 @@ def simulate_line_events(
 
 
 def write_line_events_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Deterministic CSV (ISO UTC timestamps, %.10g floats, \\n line ends)."""
+    """Deterministic CSV (ISO UTC timestamps, floats by :mod:`studykit.floats`, \\n line ends)."""
     out = df.copy()
     for c in ("born_at", "ended_at", "observed_until"):
         out[c] = pd.to_datetime(out[c], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
-    text = out.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    return write_text_atomic(path, text)
+    return write_text_atomic(path, csv_text(out))
 
 
 def write_embedded(out_dir: Path) -> list[Path]:
@@ -185,7 +185,7 @@ def write_embedded(out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     df, truth = simulate_line_events()
     p1 = write_line_events_csv(df, out_dir / "line_events_sim.csv")
-    p2 = write_text_atomic(out_dir / "truth.json", dumps_json(truth))
+    p2 = write_text_atomic(out_dir / "truth.json", dumps_stable_json(truth))
     sums = "".join(f"{sha256_file(p)}  {p.name}\n" for p in (p1, p2))
     p3 = write_text_atomic(out_dir / "SHA256SUMS", sums)
     return [p1, p2, p3]
@@ -196,7 +196,7 @@ def write_paper_scale(folder: Path, n_repos: int = 200, units_per_repo: int = 11
     """Writer for :func:`studykit.simcache.ensure_generated`: a 200,000+ unit table and its truth."""
     df, truth = simulate_line_events(n_repos=n_repos, units_per_repo=units_per_repo, hr_agent=hr_agent, seed=seed)
     df.to_parquet(folder / "line_events.parquet", index=False)
-    (folder / "truth.json").write_text(dumps_json(truth))
+    (folder / "truth.json").write_text(dumps_stable_json(truth))
 
 
 def write_repos(folder: Path, n_repos: int = 4, n_commits: int = 150, seed: int = 20260) -> None:

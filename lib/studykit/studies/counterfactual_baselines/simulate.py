@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from studykit.fileio import sha256_file, write_text_atomic
+from studykit.floats import csv_text
 
 SIM_VERSION = "1"
 
@@ -180,9 +181,10 @@ def write_embedded(out_dir: Path, cfg: SimConfig = SimConfig(), seed: int = 2026
     out_dir.mkdir(parents=True, exist_ok=True)
     data, truth, dtruth = simulate(cfg, seed)
     files = {
-        "counterfactual.csv": data.to_csv(index=False, lineterminator="\n", float_format="%.6g"),
-        "truth_flip_rates.csv": truth.to_csv(index=False, lineterminator="\n", float_format="%.6g"),
-        "truth_direction.csv": dtruth.to_csv(index=False, lineterminator="\n", float_format="%.6g"),
+        # 6 significant digits (fewer than studykit.floats' 10, as a model's logged probabilities have)
+        "counterfactual.csv": csv_text(data, digits=6),
+        "truth_flip_rates.csv": csv_text(truth, digits=6),
+        "truth_direction.csv": csv_text(dtruth, digits=6),
     }
     paths = []
     for name, text in files.items():

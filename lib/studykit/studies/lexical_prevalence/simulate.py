@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from studykit.floats import stable_json, write_csv
+
 from .concepts import CONCEPTS
 from .text import TOKEN_RE, LemmaMemo, stopwords
 
@@ -254,9 +256,9 @@ def write_embedded(out_dir: Path, cfg: SimConfig | None = None) -> list[Path]:
              out_dir / "truth_uptake.csv", out_dir / "truth_config.json"]
     _write_parquet(corpus, paths[0], CORPUS_SCHEMA)
     _write_parquet(diachronic, paths[1], DIACHRONIC_SCHEMA)
-    planted.to_csv(paths[2], index=False, float_format="%.10g", lineterminator="\n")
-    uptake.to_csv(paths[3], index=False, float_format="%.10g", lineterminator="\n")
-    write_text_atomic(paths[4], json.dumps({"simulator_version": SIM_VERSION, **asdict(cfg)},
+    write_csv(planted, paths[2])
+    write_csv(uptake, paths[3])
+    write_text_atomic(paths[4], json.dumps(stable_json({"simulator_version": SIM_VERSION, **asdict(cfg)}),
                                            sort_keys=True, indent=1) + "\n")
     sums = "".join(f"{sha256_file(p)}  {p.name}\n" for p in paths)
     write_text_atomic(out_dir / "SHA256SUMS", sums)
@@ -270,8 +272,8 @@ def _paper_part(args: tuple[str, SimConfig, str]) -> str:
     base = Path(folder) / f"part-{language}"
     _write_parquet(corpus, base.with_suffix(".corpus.parquet"), CORPUS_SCHEMA)
     _write_parquet(diachronic, base.with_suffix(".diachronic.parquet"), DIACHRONIC_SCHEMA)
-    planted.to_csv(base.with_suffix(".planted.csv"), index=False, float_format="%.10g", lineterminator="\n")
-    uptake.to_csv(base.with_suffix(".uptake.csv"), index=False, float_format="%.10g", lineterminator="\n")
+    write_csv(planted, base.with_suffix(".planted.csv"))
+    write_csv(uptake, base.with_suffix(".uptake.csv"))
     return language
 
 
@@ -322,12 +324,12 @@ def write_paper_scale(folder: Path, cfg: SimConfig, n_workers: int = 2, progress
     _concat_parquet([folder / f"part-{l}.diachronic.parquet" for l in langs], folder / "diachronic.parquet")
     for kind, name in (("planted", "truth_planted.csv"), ("uptake", "truth_uptake.csv")):
         files = [folder / f"part-{l}.{kind}.csv" for l in langs]
-        pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True).to_csv(
-            folder / name, index=False, float_format="%.10g", lineterminator="\n")
+        write_csv(pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True),
+                  folder / name)
         for f in files:
             f.unlink()
-    (folder / "truth_config.json").write_text(json.dumps({"simulator_version": SIM_VERSION, **asdict(cfg)},
-                                                         sort_keys=True, indent=1) + "\n")
+    config = stable_json({"simulator_version": SIM_VERSION, **asdict(cfg)})
+    (folder / "truth_config.json").write_text(json.dumps(config, sort_keys=True, indent=1) + "\n")
 
 
 def paper_scale_config(n_languages: int, n_pairs: int, docs_per_year: int, seed: int) -> SimConfig:

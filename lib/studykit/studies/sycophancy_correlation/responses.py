@@ -22,6 +22,11 @@ samples must be averaged into ``score`` first. Detection is exact: a count of
 distinct 64-bit key hashes proves there is no duplicate (the usual case, one
 extra pass); otherwise the rows of the colliding hashes are compared by their
 full key.
+
+Sums of scores are exact: each score is rounded to a multiple of 2**-52 and summed as a 128-bit
+integer (:func:`_exact_sum_sql`), so a cell's total is the same whichever of DuckDB's threads
+adds which rows. A plain ``sum`` of doubles is not: on 3M random scores in 50 groups it differed
+in the 15th digit between two runs with two threads (and between 1, 2 and 4 threads).
 """
 from __future__ import annotations
 
@@ -38,6 +43,15 @@ from studykit.studies.sycophancy_correlation.names import MAX_NAME_CHARS
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID, RESPONSE_KEYS, STANCE_SCORES
 
 _KEY_HASH = "hash(model, persona_id, prompt_id)"
+#: scores are summed in units of 2**-52 (a double in [0, 1] rounded to one of these differs by < 1.2e-16)
+_SCORE_UNIT = 2 ** 52
+
+
+def _exact_sum_sql(score: str, weight: str | None = None) -> str:
+    """SQL summing ``score`` (NULL rows skipped), times an integer ``weight``, exactly; divide by
+    :data:`_SCORE_UNIT` after fetching (the sum is independent of the order rows are added in)."""
+    term = f"CAST(round(({score}) * {_SCORE_UNIT}) AS HUGEINT)"
+    return f"sum({weight} * {term})" if weight else f"sum({term})"
 
 
 @dataclass(frozen=True)
@@ -188,7 +202,8 @@ def aggregate_responses(path: str | Path, *, threads: int = 2) -> tuple[Response
                 con.execute(f"""CREATE TEMP TABLE g AS
                     SELECT {keys},
                       count(*) FILTER (WHERE v BETWEEN 0 AND 1 AND NOT isnan(v)) AS n,
-                      coalesce(sum(v) FILTER (WHERE v BETWEEN 0 AND 1 AND NOT isnan(v)), 0.0) AS total,
+                      coalesce({_exact_sum_sql("CASE WHEN v BETWEEN 0 AND 1 AND NOT isnan(v) THEN v END")}, 0)
+                        AS total,
                       count(*) AS rows,
                       count(*) FILTER (WHERE v IS NULL) AS nul
                     FROM (SELECT *, TRY_CAST(score AS DOUBLE) AS v FROM {rows}) GROUP BY ALL""")
@@ -218,7 +233,7 @@ def aggregate_responses(path: str | Path, *, threads: int = 2) -> tuple[Response
                         "; ".join(f"{s[:60]!r}: {int(c)}" for s, c in unknown[:10])))
                 cells = con.execute(f"""SELECT {cast},
                                          coalesce(sum(rows) FILTER (WHERE v IS NOT NULL), 0) AS n,
-                                         coalesce(sum(rows * v), 0.0) AS total
+                                         coalesce({_exact_sum_sql("v", "rows")}, 0) AS total
                                        FROM gv GROUP BY ALL""").df()
             n_rows, n_prompts, no_prompt = con.execute(
                 f"SELECT count(*), count(DISTINCT prompt_id), count(*) - count(prompt_id) FROM {src}").fetchone()
@@ -238,7 +253,7 @@ def aggregate_responses(path: str | Path, *, threads: int = 2) -> tuple[Response
             raise InputError(f"responses: column '{c}' has {int(cells[c].isna().sum())} groups with empty values")
         cells[c] = cells[c].astype(str)
     cells["n"] = cells["n"].astype(np.int64)
-    cells["total"] = cells["total"].astype(float)
+    cells["total"] = cells["total"].astype(float) / _SCORE_UNIT
     cells = cells.sort_values(keys_l, kind="stable").reset_index(drop=True)
     return ResponseCells(cells, int(n_rows), int(n_prompts), value, str(p), hashes), tuple(issues)
 
@@ -267,7 +282,7 @@ def prompt_scores(cells: ResponseCells, groups: pd.DataFrame, *, threads: int = 
         try:
             out = con.execute(f"""
                 SELECT w.model, CAST(r.prompt_id AS VARCHAR) AS prompt_id, w."group" AS "group",
-                       count(*) AS n, sum(r.v) AS total
+                       count(*) AS n, {_exact_sum_sql("r.v")} AS total
                 FROM (SELECT CAST(model AS VARCHAR) AS model, CAST(persona_id AS VARCHAR) AS persona_id,
                              prompt_id, {_score_sql(value)} AS v FROM {rows}) AS r
                 JOIN wanted_groups AS w ON r.model = w.model AND r.persona_id = w.persona_id
@@ -281,5 +296,5 @@ def prompt_scores(cells: ResponseCells, groups: pd.DataFrame, *, threads: int = 
     if out["prompt_id"].isna().any():
         raise InputError("responses: column 'prompt_id' has empty values")
     out["n"] = out["n"].astype(np.int64)
-    out["total"] = out["total"].astype(float)
+    out["total"] = out["total"].astype(float) / _SCORE_UNIT
     return out.sort_values(["model", "prompt_id", "group"], kind="stable").reset_index(drop=True)

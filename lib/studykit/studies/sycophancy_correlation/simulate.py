@@ -31,7 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from studykit.fileio import dumps_json, sha256_file, write_text_atomic
+from studykit.fileio import sha256_file, write_text_atomic
+from studykit.floats import csv_text, dumps_stable_json, stable_frame
 
 SIM_VERSION = "1"
 FACETS = ("A1", "A3", "A4", "A6")
@@ -181,10 +182,10 @@ def write_dataset(out_dir: str | Path, *, n_personas: int, n_categories: int, pr
     personas = pd.concat(persona_rows, ignore_index=True)
     if personas_format == "csv":
         pers_path = out / "personas.csv"
-        personas.to_csv(pers_path, index=False, lineterminator="\n")
+        write_text_atomic(pers_path, csv_text(personas))
     else:
         pers_path = out / "personas.parquet"
-        personas.to_parquet(pers_path, index=False, compression="zstd")
+        stable_frame(personas).to_parquet(pers_path, index=False, compression="zstd")
     slopes = np.array([t["slope"] for t in truth_models])
     truth = {
         "simulator": f"studykit.studies.sycophancy_correlation.simulate v{SIM_VERSION}",
@@ -195,9 +196,9 @@ def write_dataset(out_dir: str | Path, *, n_personas: int, n_categories: int, pr
         "models": truth_models,
     }
     truth_path = out / "truth.json"
-    write_text_atomic(truth_path, dumps_json(truth))
+    write_text_atomic(truth_path, dumps_stable_json(truth))
     cat_path = out / "truth_categories.csv"
-    pd.DataFrame(truth_cats).to_csv(cat_path, index=False, float_format="%.10g", lineterminator="\n")
+    write_text_atomic(cat_path, csv_text(pd.DataFrame(truth_cats)))
     return [pers_path, resp_path, truth_path, cat_path]
 
 
