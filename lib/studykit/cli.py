@@ -8,7 +8,7 @@
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
     studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--jobs N | --dask ADDRESS]
-    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force]
+    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
     studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
 
 Every :class:`~studykit.errors.StudykitError` is printed as one line on
@@ -120,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------------------------------
+def _jobs(requested: int, what: str = "--jobs") -> int:
+    """``--jobs N`` checked (at least 1) and capped by the machine's cores and memory, with a note when capped."""
+    from studykit.workers import cap_workers
+
+    if requested < 1:
+        raise ParamError(f"{what} must be at least 1, got {requested}")
+    jobs, note = cap_workers(requested, what)
+    _notes([note] if note else [])
+    return jobs
+
+
+def _notes(notes) -> None:
+    for note in notes:
+        print(note, file=sys.stderr, flush=True)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from studykit import paths
     from studykit.profiles import list_profiles
@@ -156,11 +172,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     studies = _studies_arg(args.study)
     progress = not args.quiet
-    if args.jobs < 1:
-        raise ParamError(f"--jobs must be at least 1, got {args.jobs}")
+    jobs = _jobs(args.jobs)
     if args.study != "all":
         res = run_study(studies[0], profile=args.profile, params_file=_user_path(args.params_file),
                         overrides=args.overrides, out_dir=_user_path(args.out), force=args.force, progress=progress)
+        _notes(res.notes)
         print(res.describe())
         print(res.summary(), flush=True)
         return 0
@@ -171,11 +187,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if isinstance(res, StudykitError):
             print(f"{study}: FAILED: {res}", file=sys.stderr, flush=True)
         else:
+            _notes(res.notes)
             print(res.describe())
             print(res.summary(), flush=True)
 
     try:
-        run_all(studies, profile=args.profile, jobs=args.jobs, overrides=args.overrides or None,
+        run_all(studies, profile=args.profile, jobs=jobs, overrides=args.overrides or None,
                 out_root=_user_path(args.out), force=args.force, progress=progress, on_result=report)
     except RunAllError as exc:
         n_failed = exc.args[0].split(" ", 1)[0]
@@ -189,32 +206,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.run and args.outputs:
         raise ParamError("report: give a RUN_FOLDER or --outputs, not both")
-    index = build_report(out_dir=_user_path(args.out), outputs_root=_user_path(args.run or args.outputs))
+    index = build_report(out_dir=_user_path(args.out), outputs_root=_user_path(args.run or args.outputs),
+                         on_note=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"report: {index}")
     return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from studykit import paths
-    from studykit.studies import get_study
+    from studykit.simdata import simulate_into, target_claims
 
-    from studykit.folders import check_data_folder
-
-    studies = _studies_arg(args.study)
-    targets = {}
-    for s in studies:  # every target is checked before anything is written
-        if args.out:
-            targets[s] = _user_path(args.out) / s if args.study == "all" else _user_path(args.out)
-        else:
-            targets[s] = paths.data_dir(s)
-        if not hasattr(get_study(s), "write_embedded"):
-            raise ParamError(f"study {s} has no simulator (write_embedded)")
-        check_data_folder(targets[s])
-    for s, out in targets.items():
-        mod = get_study(s)
-        out.mkdir(parents=True, exist_ok=True)
-        written = mod.write_embedded(out) or []
-        print(f"{s}: wrote {len(written)} files to {out}")
+    for study, claim in target_claims(_studies_arg(args.study), _user_path(args.out), args.study == "all").items():
+        written = simulate_into(study, claim)
+        print(f"{study}: wrote {len(written)} files to {claim.folder}")
     return 0
 
 
@@ -253,8 +256,9 @@ def cmd_mine(args: argparse.Namespace) -> int:
     end = _parse_iso(args.observation_end)
     from studykit.studies.code_survival.parallel import mine_many
 
-    df = mine_many(repos, jobs=args.jobs, dask=args.dask, observation_end=end, exclude_globs=args.exclude or None,
-                   progress=not args.no_progress and args.jobs == 1 and args.dask is None)
+    jobs = _jobs(args.jobs) if args.dask is None else args.jobs
+    df = mine_many(repos, jobs=jobs, dask=args.dask, observation_end=end, exclude_globs=args.exclude or None,
+                   progress=not args.no_progress and jobs == 1 and args.dask is None)
     from studykit.floats import FLOAT_FORMAT, stable_frame
 
     df = stable_frame(df)
@@ -283,6 +287,8 @@ def add_sweep(sub) -> None:
     where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) running the points")
     sw.add_argument("--out", metavar="DIR", help="sweep folder (default: outputs/<study>/sweeps/<name>)")
     sw.add_argument("--force", action="store_true", help="execute every point even if its cached run is current")
+    sw.add_argument("--yes", action="store_true",
+                    help="start a grid of more than 200 points without asking (needed when not on a terminal)")
     sw.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -292,8 +298,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.study == "all":
         raise ParamError("sweep runs one study; give its name (its grid file names that study's parameters)")
     _studies_arg(args.study)
-    res = run_sweep(args.study, _user_path(args.grid), profile=args.profile, jobs=args.jobs, dask=args.dask,
-                    out_dir=_user_path(args.out), force=args.force, progress=not args.quiet)
+    jobs = _jobs(args.jobs) if args.dask is None else args.jobs
+
+    def ask(question: str) -> bool:
+        print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+    res = run_sweep(args.study, _user_path(args.grid), profile=args.profile, jobs=jobs, dask=args.dask,
+                    out_dir=_user_path(args.out), force=args.force, progress=not args.quiet, yes=args.yes,
+                    confirm=ask if sys.stdin.isatty() else None, on_note=lambda line: _notes([line]))
     print(res.describe())
     if res.n_failed:
         print(f"{res.n_failed} of {len(res.rows)} points failed (see {res.table})", file=sys.stderr)
@@ -324,6 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         print(f"studykit: error: {exc}", file=sys.stderr, flush=True)
         return int(getattr(exc, "exit_code", 1))
+    except OSError as exc:  # a write no writer mapped (disk full, read-only file system): still one line
+        from studykit.folders import os_error_text
+
+        sys.stdout.flush()
+        print(f"studykit: error: {os_error_text(exc)}", file=sys.stderr, flush=True)
+        return 2
     except KeyboardInterrupt:
         print("studykit: interrupted", file=sys.stderr)
         return 130

@@ -10,8 +10,9 @@ Rendering: Markdown through mistune (already installed with nbconvert; tables,
 strikethrough and autolinks), raw HTML in the sources escaped, links between
 ``.md`` files rewritten to the ``.html`` pages, images under ``docs/`` copied
 beside the pages. No network, no JavaScript; the folder is replaced
-atomically and carries the marker ``.studykit-docs`` so that only a folder
-studykit wrote is ever replaced.
+atomically and follows studykit's one folder rule (:mod:`studykit.folders`:
+a marker listing every page, so only a folder studykit wrote, holding nothing
+else, is ever replaced).
 
 Rebuilding: ``index.html`` records the hash of what the folder was made from
 (every file under ``workshop/`` and ``docs/``, this module, mistune's version)
@@ -29,11 +30,10 @@ from pathlib import Path
 
 from studykit import paths
 from studykit.errors import ParamError
-from studykit.folders import building_dir
+from studykit.folders import FolderRefused, building_dir, check_folder, marker_kind
 
-__all__ = ["build_docs_site", "docs_key", "sources", "MARKER"]
+__all__ = ["build_docs_site", "docs_key", "sources"]
 
-MARKER = ".studykit-docs"
 #: the comment of ``index.html`` holding the hash of the sources the folder was made from (:func:`docs_key`)
 KEY_COMMENT = "<!-- studykit docs key: {key} -->"
 
@@ -127,9 +127,14 @@ def docs_key(root: Path | None = None) -> str:
 
 
 def _built_from(folder: Path, key: str) -> bool:
-    """``folder`` is a docs site (marker) whose ``index.html`` says it was made from sources with ``key``."""
+    """``folder`` is a docs site studykit wrote, holding only what it listed, whose ``index.html`` says it was
+    made from sources with ``key``."""
     index = folder / "index.html"
-    if not (folder / MARKER).is_file() or not index.is_file():
+    if marker_kind(folder) != "docs" or index.is_symlink() or not index.is_file():
+        return False
+    try:
+        check_folder(folder, "docs", replace=True)
+    except FolderRefused:
         return False
     with index.open(encoding="utf-8", errors="replace") as fh:
         head = fh.readline() + fh.readline()
@@ -140,7 +145,7 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None, reuse: str | 
     """Render every source page into ``out_dir`` (replaced atomically); return the index path.
 
     ``reuse``: an earlier build (e.g. the previous report's ``docs/``), copied instead of rendered when it
-    was made from the same sources (:func:`docs_key`).
+    was made from the same sources (:func:`docs_key`) and holds only the files studykit listed there.
     """
     root = root or paths.project_root()
     out_dir = Path(out_dir)
@@ -150,14 +155,14 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None, reuse: str | 
     key = docs_key(root)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     if reuse is not None and _built_from(Path(reuse), key):
-        with building_dir(out_dir, marker=MARKER) as tmp:
-            shutil.copytree(reuse, tmp, dirs_exist_ok=True)
+        with building_dir(out_dir, kind="docs") as tmp:
+            shutil.copytree(reuse, tmp, dirs_exist_ok=True, symlinks=True)
         return out_dir / "index.html"
     import mistune
 
     by_path = {p.path.resolve(): p for p in pages}
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "url"])
-    with building_dir(out_dir, marker=MARKER) as tmp:
+    with building_dir(out_dir, kind="docs") as tmp:
         for page in pages:
             depth = len(Path(page.rel).parent.parts)
             up = "../" * depth

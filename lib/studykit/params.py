@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -75,14 +76,11 @@ def _check_file_type(key: str, path: Path, suffixes: Iterable[str]) -> None:
 def _format_validation_error(err: ValidationError, study: str, source: str | None,
                              fields: Iterable[str] = ()) -> str:
     first = err.errors()[0]
-    key = ".".join(str(x) for x in first.get("loc", ())) or "?"
+    key = _cut(".".join(str(x) for x in first.get("loc", ())) or "?")
     where = f" in {source}" if source else ""
     if first.get("type") == "extra_forbidden":
         return f"unknown parameter '{key}'{where} for study {study}{closest(key, fields)}"
-    got = first.get("input")
-    got_s = repr(got)
-    if len(got_s) > 60:
-        got_s = got_s[:57] + "..."
+    got_s = short_repr(first.get("input"))
     msg = first.get("msg", "invalid value")
     return f"parameter '{key}'{where}: {msg} (got {got_s})"
 
@@ -118,15 +116,121 @@ def _range_text(metadata: Iterable[Any], annotation: Any) -> str:
 
 
 
+def _cut(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters (a name quoted in a message)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def short_repr(value: Any, width: int = 60) -> str:
+    """``repr(value)`` cut to ``width`` characters, truncated *while* formatting (a huge nested value is
+    never formatted whole, so an error message about it costs microseconds)."""
+    r = reprlib.Repr()
+    r.maxlevel, r.maxstring, r.maxother, r.maxlong = 3, width, width, width
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = r.maxfrozenset = r.maxdeque = r.maxarray = 8
+    text = r.repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+#: the largest YAML file studykit reads (parameter files and sweep grids are a few kilobytes)
+MAX_YAML_BYTES = 5 * 1024**2
+#: at most this many values (scalars, lists and mappings) once every alias is expanded
+MAX_YAML_VALUES = 100_000
+#: at most this many levels of nesting
+MAX_YAML_DEPTH = 64
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses a recursive alias (``&a [*a]``) and nesting deeper than
+    :data:`MAX_YAML_DEPTH` while composing; :func:`load_yaml` then counts the expanded values."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._open_anchors: list[str] = []
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open_anchors:
+                raise _Refused(f"the alias *{event.anchor} refers to a value that contains it (a recursive "
+                               "structure)", event.start_mark)
+            return super().compose_node(parent, index)
+        if len(self._open_anchors) >= MAX_YAML_DEPTH:
+            raise _Refused(f"values nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark)
+        self._open_anchors.append(getattr(event, "anchor", None) or "")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._open_anchors.pop()
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, mark: Any = None):
+        super().__init__(message)
+        self.line = getattr(mark, "line", None)
+
+
+def _expanded_values(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded (each shared node counted once per use)."""
+    key = id(node)
+    if key not in memo:
+        if isinstance(node, yaml.SequenceNode):
+            memo[key] = 1 + sum(_expanded_values(c, memo) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            memo[key] = 1 + sum(_expanded_values(k, memo) + _expanded_values(v, memo) for k, v in node.value)
+        else:
+            memo[key] = 1
+    return memo[key]
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """Parse YAML ``text`` safely and within bounds; any problem is one :class:`ParamError` naming ``source``.
+
+    Refused: invalid YAML (with the line), a recursive alias, nesting deeper than
+    :data:`MAX_YAML_DEPTH`, and aliases that expand to more than
+    :data:`MAX_YAML_VALUES` values (a "billion laughs" file is refused in
+    microseconds instead of growing without bound).
+    """
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        n = _expanded_values(node, {})
+        if n > MAX_YAML_VALUES:
+            raise ParamError(f"{source}: its aliases expand to {n:,} values, more than the {MAX_YAML_VALUES:,} "
+                             "studykit reads (an alias bomb?); write the values out")
+        return loader.construct_document(node)
+    except _Refused as exc:
+        raise ParamError(f"{source}: not accepted as YAML: {exc}"
+                         + (f" (line {exc.line + 1})" if exc.line is not None else "")) from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise ParamError(f"{source}: not valid YAML" + (f" (line {line + 1})" if line is not None else "")) from None
+    except RecursionError:
+        raise ParamError(f"{source}: not accepted as YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path, what: str) -> Any:
-    """Parse a YAML file; a missing file or bad YAML is a one-line :class:`ParamError` naming ``what`` and the line."""
+    """Read and parse a YAML file (:func:`load_yaml`); a missing, unreadable, oversized or non-UTF-8 file and
+    bad YAML are each a one-line :class:`ParamError` naming ``what`` and the file."""
     if not path.is_file():
         raise ParamError(f"{what} not found: {path}")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ParamError(f"{path}: not valid YAML" + (f" (line {line + 1})" if line is not None else "")) from None
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise ParamError(f"{what} {path}: {path.stat().st_size:,} bytes, more than the "
+                             f"{MAX_YAML_BYTES // 1024**2} MB a {what} may have")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParamError(f"{what} cannot be read: {path} ({(exc.strerror or type(exc).__name__).lower()})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ParamError(f"{what} {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); "
+                         "save it with UTF-8 encoding") from None
+    return load_yaml(text, str(path))
 
 
 class StudyParams(BaseModel):
@@ -198,8 +302,10 @@ class StudyParams(BaseModel):
             if not key:
                 raise ParamError(f"--set expects KEY=VALUE, got '{item}'")
             try:
-                out[key] = yaml.safe_load(raw) if raw.strip() != "" else ""
-            except yaml.YAMLError:
+                out[key] = load_yaml(raw, f"--set {key}") if raw.strip() != "" else ""
+            except ParamError as exc:
+                if "not valid YAML" not in str(exc):
+                    raise
                 out[key] = raw
         return out
 
@@ -212,12 +318,15 @@ class StudyParams(BaseModel):
         check_inputs: bool = True,
         profile_base: str | Path | None = None,
         overrides_base: str | Path | None = None,
+        notes: list[str] | None = None,
     ) -> "StudyParams":
         """Profile file + overrides -> validated, prepared parameters with inputs checked.
 
         Relative input paths in the profile are taken relative to
         ``profile_base`` and those in ``overrides`` relative to
-        ``overrides_base`` (None: relative to the project root).
+        ``overrides_base`` (None: relative to the project root). Worker counts
+        are capped by the machine (:meth:`cap_workers`); each cap's note is
+        appended to ``notes``.
         """
         values: dict[str, Any] = {}
         source = None
@@ -227,8 +336,9 @@ class StudyParams(BaseModel):
         if overrides:
             unknown = [k for k in overrides if k not in cls.model_fields]
             if unknown:
-                raise ParamError(f"unknown parameter '{unknown[0]}' in --set for study {cls.study}"
-                                 f"{closest(unknown[0], cls.model_fields)}")
+                key = _cut(str(unknown[0]))
+                raise ParamError(f"unknown parameter '{key}' in --set for study {cls.study}"
+                                 f"{closest(key, cls.model_fields)}")
             values.update(cls.with_paths_from(overrides, overrides_base))
         try:
             validated = cls.model_validate(dict(values))
@@ -237,6 +347,9 @@ class StudyParams(BaseModel):
             # name where the bad value came from: the --set override or the profile file
             where = "--set" if overrides and loc and loc[0] in overrides else source
             raise ParamError(_format_validation_error(err, cls.study, where, cls.model_fields)) from None
+        validated, capped = validated.cap_workers()
+        if notes is not None:
+            notes.extend(capped)
         params = validated.prepare()
         if check_inputs:
             params.check_inputs()
@@ -250,10 +363,37 @@ class StudyParams(BaseModel):
         may hold other variables (``output_dir``, imports).
         """
         values = {k: namespace[k] for k in cls.model_fields if k in namespace}
-        params = cls.validate_mapping(values, "notebook parameters").prepare()
+        params, notes = cls.validate_mapping(values, "notebook parameters").cap_workers()
+        for note in notes:
+            print(note)
+        params = params.prepare()
         if check_inputs:
             params.check_inputs()
         return params
+
+    # ---- workers ----------------------------------------------------------
+    @classmethod
+    def worker_fields(cls) -> list[str]:
+        """Fields that ask for a number of worker processes (declared with ``json_schema_extra={"workers": True}``)."""
+        return [n for n, info in cls.model_fields.items()
+                if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("workers")]
+
+    def cap_workers(self) -> tuple["StudyParams", list[str]]:
+        """These parameters with every worker count capped by the machine (:func:`studykit.workers.cap_workers`),
+        and one note per capped count. Not capped when the work goes to a Dask cluster (``dask_scheduler``)."""
+        from studykit.workers import cap_workers
+
+        if getattr(self, "dask_scheduler", None):
+            return self, []
+        update, notes = {}, []
+        for name in self.worker_fields():
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                n, note = cap_workers(value, f"parameter '{name}'")
+                if note:
+                    update[name] = n
+                    notes.append(note)
+        return (self.model_copy(update=update) if update else self), notes
 
     # ---- hooks ----------------------------------------------------------
     def prepare(self) -> "StudyParams":

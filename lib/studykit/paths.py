@@ -49,15 +49,14 @@ def params_dir(study: str | None = None) -> Path:
     return d / study if study else d
 
 
-WORKSPACE_MARKER = ".studykit-workspace"
-
-
 def workspace_root(start: str | os.PathLike | None = None) -> Path | None:
     """The participant workspace (``studykit workshop init DIR``) holding ``start`` (default: the
-    current folder), recognised by its marker file, or None."""
+    current folder), recognised by its folder marker of kind ``workspace``, or None."""
+    from studykit.folders import marker_kind
+
     here = Path(start or os.getcwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / WORKSPACE_MARKER).is_file():
+        if marker_kind(folder) == "workspace":
             return folder
     return None
 

@@ -30,7 +30,7 @@ from studykit.fileio import dumps_json
 class RunSpec:
     """What a run executes: validated parameters, the name of its folder and where they came from.
 
-    ``profile`` is the profile name (or the ``--params`` file's stem),
+    ``profile`` is the profile name (or ``params-<stem>+<hash>`` for a ``--params`` file),
     ``name`` the run's folder name (``profile`` itself, or
     ``<profile>+<hash>`` with overrides), ``overrides`` the overridden keys
     with their validated values, ``params_file`` the ``--params`` file.
@@ -41,6 +41,7 @@ class RunSpec:
     profile: str
     overrides: dict[str, Any] = field(default_factory=dict)
     params_file: Path | None = None
+    notes: tuple[str, ...] = ()
 
     def source(self) -> str:
         """How the parameters were chosen, for the terminal: ``profile default --set alpha=0.01``."""
@@ -60,6 +61,14 @@ def run_name(profile: str, overrides: Mapping[str, Any]) -> str:
         return profile
     digest = hashlib.sha256(dumps_json(dict(overrides)).encode()).hexdigest()[:8]
     return f"{profile}+{digest}"
+
+
+def params_file_name(path: Path) -> str:
+    """``params-<stem>+<8 hex digits of the SHA-256 of the file's absolute path>`` (the stem made safe)."""
+    from studykit.names import slug
+
+    digest = hashlib.sha256(str(Path(path).resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"params-{slug(Path(path).stem)}+{digest}"
 
 
 #: files in params/<study>/ that are sweep grids (``studykit sweep --grid``), not parameter profiles
@@ -93,8 +102,8 @@ def resolve_run(
 ) -> RunSpec:
     """Validated, prepared parameters of a study and the name of the folder they run in.
 
-    ``params_file`` (a YAML file anywhere) replaces the profile; its stem names
-    the output folder. ``overrides`` given as a list of ``KEY=VALUE`` strings
+    ``params_file`` (a YAML file anywhere) replaces the profile; the output
+    folder is :func:`params_file_name`. ``overrides`` given as a list of ``KEY=VALUE`` strings
     (the command line's ``--set``) take relative input paths from the current
     directory; given as a mapping, from the project root.
     """
@@ -108,7 +117,7 @@ def resolve_run(
         pf: Path | None = paths.resolve(params_file)
         if not pf.is_file():
             raise ParamError(f"parameter file not found: {pf}")
-        name = pf.stem
+        name = params_file_name(pf)
     else:
         if not profile or "/" in profile or profile.startswith("."):
             raise ParamError(f"bad profile name '{profile}'")
@@ -121,11 +130,13 @@ def resolve_run(
                     f"(profiles: {', '.join(list_profiles(study))})"
                 )
             pf = None
+    notes: list[str] = []
     params = params_cls.load(pf, overrides, profile_base=pf.parent if params_file is not None else None,
-                             overrides_base=overrides_base)
+                             overrides_base=overrides_base, notes=notes)
     values = params.to_notebook()
     chosen = {k: values[k] for k in overrides}
-    return RunSpec(params, run_name(name, chosen), name, chosen, pf if params_file is not None else None)
+    return RunSpec(params, run_name(name, chosen), name, chosen, pf if params_file is not None else None,
+                   tuple(notes))
 
 
 def resolve_params(
@@ -139,4 +150,5 @@ def resolve_params(
     return spec.params, spec.name
 
 
-__all__ = ["RunSpec", "list_profiles", "params_class", "resolve_run", "resolve_params", "run_name"]
+__all__ = ["RunSpec", "list_profiles", "params_class", "resolve_run", "resolve_params", "run_name",
+           "params_file_name"]

@@ -28,9 +28,8 @@ import functools
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 import jinja2
@@ -39,137 +38,11 @@ from studykit import paths
 from studykit.errors import ParamError
 from studykit import notebook_html
 from studykit.fileio import write_text_atomic
-from studykit.folders import SITE_MARKER, check_replaceable, replace_dir, temp_dir_beside
+from studykit.folders import check_folder, replace_dir, seal, temp_dir_beside, writing
+from studykit.reportruns import (Exhibit, Run, Unreadable, find_failures, find_runs, is_run_folder,  # noqa: F401
+                                 load_run, read_failure, safe_file, scan_runs)
 from studykit.tablefmt import format_csv_rows
 from studykit.notebook_html import _protect_math, latex_to_mathml, notebook_to_html, offline_html  # noqa: F401
-
-# ------------------------------------------------------------------------------------------
-# Runs
-# ------------------------------------------------------------------------------------------
-@dataclass
-class Exhibit:
-    kind: str  # table | figure
-    name: str
-    caption: str
-    number: int
-    files: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return f"{'Table' if self.kind == 'table' else 'Figure'} {self.number}"
-
-    @property
-    def cell(self) -> dict[str, Any]:
-        return self.files[0] if self.files else {}
-
-
-@dataclass
-class Run:
-    study: str
-    profile: str
-    folder: Path
-    manifest: dict[str, Any]
-    results: dict[str, Any]
-
-    @property
-    def slug(self) -> str:
-        return f"{self.study}/{self.profile}"
-
-    @property
-    def outputs(self) -> list[dict[str, Any]]:
-        """The manifest's output entries whose path stays inside the run folder (a manifest from
-        elsewhere cannot make the report copy or link a file outside it)."""
-        def inside(entry: Any) -> bool:
-            rel = Path(str(entry.get("path", ""))) if isinstance(entry, dict) else Path()
-            return bool(rel.parts) and not rel.is_absolute() and ".." not in rel.parts
-
-        return [e for e in self.manifest.get("outputs") or [] if inside(e)]
-
-    @property
-    def has_notebook(self) -> bool:
-        """False for a run written from an interactive session (no executed notebook is kept)."""
-        return (self.folder / "notebook.ipynb").is_file()
-
-    @property
-    def info(self) -> dict[str, Any]:
-        """The manifest's ``run`` section (the runner's), with the start and end of an interactive run."""
-        times = {k: self.manifest[k] for k in ("started_at", "finished_at") if k in self.manifest}
-        return {**times, **(self.manifest.get("run") or {})}
-
-    def exhibits(self) -> list[Exhibit]:
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for e in self.outputs:
-            if e.get("kind") in ("table", "figure"):
-                groups.setdefault((e["kind"], e["name"]), []).append(e)
-
-        def order(item):
-            (kind, name), files = item
-            cell = files[0].get("execution_count")
-            return (kind != "table", cell if cell is not None else 10**9, name)
-
-        out, counters = [], {"table": 0, "figure": 0}
-        for (kind, name), files in sorted(groups.items(), key=order):
-            if kind == "table" and name == "data_issues":
-                continue  # shown in its own section
-            counters[kind] += 1
-            ext_order = {"csv": 0, "png": 0, "svg": 1, "pdf": 2, "tex": 1, "html": 2, "parquet": 3}
-            files = sorted(files, key=lambda f: ext_order.get(f["path"].rsplit(".", 1)[-1], 9))
-            out.append(Exhibit(kind, name, files[0].get("caption", ""), counters[kind], files))
-        return out
-
-
-def is_run_folder(folder: str | os.PathLike) -> bool:
-    """True for one run's output folder: it holds ``manifest.json`` and ``results.json``."""
-    folder = Path(folder)
-    return (folder / "manifest.json").is_file() and (folder / "results.json").is_file()
-
-
-def load_run(folder: Path, study: str | None = None) -> Run | None:
-    """The run in ``folder`` (None when its manifest is unreadable); the study defaults to the manifest's."""
-    try:
-        man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(man, dict):
-        return None
-    try:
-        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        results = {}
-    return Run(study or str(man.get("study") or folder.parent.name), folder.name, folder, man, results)
-
-
-def find_runs(outputs_root: Path) -> list[Run]:
-    """Every completed run folder ``<root>/<study>/<profile>/`` (site and dot-folders skipped)."""
-    runs = []
-    if not outputs_root.is_dir():
-        return runs
-    for man_path in sorted(outputs_root.glob("*/*/manifest.json")):
-        folder = man_path.parent
-        if folder.name.startswith(".") or folder.parent.name.startswith(".") or folder.parent.name == "site":
-            continue
-        if folder.name.endswith(".failed"):
-            continue
-        run = load_run(folder, study=folder.parent.name)
-        if run is None or "run" not in run.manifest or not (folder / "notebook.ipynb").is_file():
-            continue  # an interactive run or an incomplete folder
-        runs.append(run)
-    return runs
-
-
-def _failure(folder: Path, study: str, profile: str) -> tuple[str, str, Path, str]:
-    msg_file = folder / "FAILED.txt"
-    msg = msg_file.read_text(encoding="utf-8").strip() if msg_file.is_file() else "failed"
-    return study, profile, folder, msg
-
-
-def find_failures(outputs_root: Path) -> list[tuple[str, str, Path, str]]:
-    """(study, profile, folder, message) of every kept failed run."""
-    if not outputs_root.is_dir():
-        return []
-    return [_failure(folder, folder.parent.name, folder.name[: -len(".failed")])
-            for folder in sorted(outputs_root.glob("*/*.failed")) if folder.is_dir()]
-
 
 # ------------------------------------------------------------------------------------------
 # Pages (Jinja2 templates in ``templates/report/``, autoescaped)
@@ -208,6 +81,8 @@ def _when(stamp: Any) -> str:
 def _rel(p: Any) -> str:
     if not p:
         return ""
+    if not isinstance(p, (str, os.PathLike)):
+        return _text(p)
     try:
         return Path(p).resolve().relative_to(paths.project_root()).as_posix()
     except ValueError:
@@ -259,7 +134,7 @@ def _exhibit_view(run: Run, ex: Exhibit) -> dict[str, Any]:
     else:
         csv_file = next((f["path"] for f in ex.files if f["path"].endswith(".csv")), None)
         if csv_file is not None:
-            header, rows, view["n_rows"] = _read_csv_rows(run.folder / csv_file)
+            header, rows, view["n_rows"] = _read_csv_rows(safe_file(run.folder, csv_file))
             view["header"], view["rows"] = header, format_csv_rows(header, rows)
             view["csv"] = csv_file
     return view
@@ -271,8 +146,8 @@ def _run_page(run: Run, has_failure: str | None, failed_page: bool = False,
     man = run.manifest
     records = man.get("records") or {}
     issues = None
-    data_issues = run.folder / "tables" / "data_issues.csv"
-    if data_issues.is_file():
+    data_issues = safe_file(run.folder, "tables/data_issues.csv")
+    if data_issues is not None:
         header, rows, _ = _read_csv_rows(data_issues, limit=1000)
         issues = {"header": header, "rows": rows}
     env = man.get("environment") or {}
@@ -287,7 +162,7 @@ def _run_page(run: Run, has_failure: str | None, failed_page: bool = False,
         parameters=[(k, json.dumps(v)) for k, v in sorted((man.get("parameters") or {}).items())],
         inputs=man.get("inputs") or [],
         env=env, packages=sorted((env.get("packages") or {}).items()),
-        manifest_json=json.dumps(man, indent=1, sort_keys=True),
+        manifest_json=json.dumps(man, indent=1, sort_keys=True), skipped=run.skipped,
     )
 
 
@@ -313,14 +188,16 @@ def _copy_sweeps(root: Path, site: Path) -> list[dict[str, str]]:
 
     rows = []
     for study, name, rel in sweep_pages(root):
+        if safe_file(root, rel) is None:
+            continue  # a sweep folder reached through a link is not the report's to copy
         src = (root / rel).parent
         dest = site / "sweeps" / study / name
         dest.mkdir(parents=True, exist_ok=True)
         for f in sorted(src.iterdir()):
-            if f.is_file() and f.suffix in (".html", ".csv", ".png", ".svg", ".json"):
+            if f.suffix in (".html", ".csv", ".png", ".svg", ".json") and safe_file(src, f.name) is not None:
                 shutil.copy2(f, dest / f.name)
-            elif f.is_dir() and (f / "notebook.ipynb").is_file():  # the page links each point's notebook
-                (dest / f.name).mkdir(exist_ok=True)
+            elif not f.is_symlink() and f.is_dir() and safe_file(f, "notebook.ipynb") is not None:
+                (dest / f.name).mkdir(exist_ok=True)  # the page links each point's notebook
                 shutil.copy2(f / "notebook.ipynb", dest / f.name / "notebook.ipynb")
         rows.append({"study": study, "name": name, "href": _href("sweeps", study, name) + "index.html"})
     return rows
@@ -340,7 +217,7 @@ def _docs_site(site: Path, previous: Path | None = None) -> str | None:
 
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
                 root: Path | None = None, *, sweeps: list[dict[str, str]] | None = None,
-                docs_href: str | None = None) -> str:
+                docs_href: str | None = None, unreadable: list[Unreadable] | None = None) -> str:
     """The site's front page: one row per run, failed runs without a successful one, studies not run."""
     failed = {(s, p) for s, p, _, _ in failures}
     rows = []
@@ -350,7 +227,7 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
         rows.append({
             "study": run.study, "profile": run.profile, "href": _href(run.study, run.profile),
             "has_notebook": run.has_notebook,
-            "title": notebook_title(run.folder / "notebook.ipynb"),
+            "title": notebook_title(run.folder / "notebook.ipynb") if run.has_notebook else "",
             "failed": (run.study, run.profile) in failed,
             "finished": _when(r.get("finished_at")), "seconds": _text(r.get("seconds")),
             "n_tables": sum(1 for e in exhibits if e.kind == "table"),
@@ -359,7 +236,7 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
         })
     ran = {(run.study, run.profile) for run in runs}
     orphans = [{"study": s, "profile": p, "href": _href(s, p), "message": m,
-                "has_notebook": (f / "notebook.ipynb").is_file()}
+                "has_notebook": safe_file(f, "notebook.ipynb") is not None}
                for s, p, f, m in failures if (s, p) not in ran]
     done = {run.study for run in runs}
     return _render(
@@ -367,6 +244,8 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
         built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         root=_rel(root or paths.outputs_dir()), runs=rows, orphans=orphans,
         missing=[s for s in studies if s not in done], sweeps=sweeps or [], docs_href=docs_href,
+        unreadable=[{"study": u.study, "profile": u.profile, "folder": _rel(u.folder), "reason": u.reason}
+                    for u in unreadable or []],
     )
 
 
@@ -398,80 +277,102 @@ def _notebook_page(nb_path: Path, title: str, target: Path, previous: Path) -> N
     write_text_atomic(target.with_name(f".{target.name}.key"), key + "\n")
 
 
-def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | os.PathLike | None = None) -> Path:
+def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | os.PathLike | None = None,
+                 on_note: Callable[[str], None] | None = None) -> Path:
     """Write the site and return the path of its ``index.html``.
 
     ``outputs_root`` is a folder of runs (``<study>/<profile>/``; default ``outputs/``, site in
     ``outputs/site``) or one run's folder (it holds ``manifest.json`` and ``results.json``, for
-    example ``outputs/<study>/interactive``; site in ``<run>/site``), reported alone.
+    example ``outputs/<study>/interactive``; site in ``<run>/site``), reported alone. Runs that
+    cannot be read (:mod:`studykit.reportruns`) are listed on the index page and passed to
+    ``on_note`` as one line each; a single run folder that cannot be read is a ParamError.
     """
     from studykit.studies import STUDIES
 
     root = Path(paths.resolve(outputs_root)) if outputs_root else paths.outputs_dir()
     if outputs_root and not root.is_dir():
         raise ParamError(f"report: {root} is not a folder")
-    if is_run_folder(root):
-        run = load_run(root)
-        if run is None:
-            raise ParamError(f"report: {root / 'manifest.json'} is not a studykit manifest")
-        runs, studies = [run], []
+    single = is_run_folder(root)
+    if single:
+        run = load_run(root, known=tuple(STUDIES))
+        if isinstance(run, Unreadable):
+            raise ParamError(f"report: {run.line()}")
+        runs, studies, unreadable = [run], [], []
         failed = root.with_name(f"{root.name}.failed")
-        failures = [_failure(failed, run.study, run.profile)] if failed.is_dir() else []
+        failures = ([read_failure(failed, run.study, run.profile)]
+                    if failed.is_dir() and not failed.is_symlink() else [])
     else:
-        runs, studies = find_runs(root), list(STUDIES)
+        (runs, unreadable), studies = scan_runs(root), list(STUDIES)
         failures = find_failures(root)
     site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
-    check_replaceable(site, SITE_MARKER, "report site")
+    check_folder(site, "site", replace=True)
     runs = [r for r in runs if r.folder.resolve() != site.resolve()]
-    failed_map = {(s, p): (folder, msg) for s, p, folder, msg in failures}
-
-    site.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_dir_beside(site, SITE_MARKER)
-    try:
-        write_text_atomic(tmp / "style.css", (_TEMPLATES / "style.css").read_text(encoding="utf-8"))
-        # browsers ask every served page's origin for /favicon.ico (the raw table fragments have no <head>)
-        (tmp / "favicon.ico").write_bytes(_FAVICON_PNG)
-        for run in runs:
-            page_dir = tmp / run.study / run.profile
-            files = page_dir / "files"
-            files.mkdir(parents=True)
-            for entry in run.outputs:
-                src = run.folder / entry["path"]
-                if src.is_file():
-                    (files / entry["path"]).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(src, files / entry["path"])
-            shutil.copy2(run.folder / "manifest.json", files / "manifest.json")
-            if (run.folder / "results.json").is_file():
-                shutil.copy2(run.folder / "results.json", files / "results.json")
-            else:
-                write_text_atomic(files / "results.json", "{}\n")
-            if run.has_notebook:
-                shutil.copy2(run.folder / "notebook.ipynb", files / "notebook.ipynb")
-                _notebook_page(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}",
-                               page_dir / "notebook.html", site / run.study / run.profile / "notebook.html")
-            failure = failed_map.get((run.study, run.profile))
-            failed_page = False
-            if failure and (failure[0] / "notebook.ipynb").is_file():
-                _notebook_page(failure[0] / "notebook.ipynb", f"{run.slug} (failed)",
-                               page_dir / "failed.html", site / run.study / run.profile / "failed.html")
-                failed_page = True
-            write_text_atomic(page_dir / "index.html",
-                              _run_page(run, failure[1] if failure else None, failed_page))
-        for s, p, folder, _ in failures:
-            page_dir = tmp / s / p
-            if (page_dir / "failed.html").exists() or not (folder / "notebook.ipynb").is_file():
-                continue
-            page_dir.mkdir(parents=True, exist_ok=True)
-            _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
-                           site / s / p / "failed.html")
-        extras = {} if is_run_folder(root) else {"sweeps": _copy_sweeps(root, tmp),
-                                                  "docs_href": _docs_site(tmp, previous=site)}
-        write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root, **extras))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    replace_dir(tmp, site)
+    with writing(site, "site"):
+        site.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_dir_beside(site, "site")
+        try:
+            _write_site(tmp, site, root, runs, failures, studies, unreadable, single)
+            seal(tmp, "site")
+            replace_dir(tmp, site, "site")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    for u in unreadable:
+        if on_note is not None:
+            on_note(f"report: skipped {u.line()}")
     return site / "index.html"
 
 
-__all__ = ["build_report", "notebook_to_html", "offline_html", "find_runs", "latex_to_mathml"]
+def _write_run(run: Run, page_dir: Path, previous: Path, failure: tuple[Path, str] | None) -> None:
+    """One run's page, its notebook page(s) and its files (``previous``: the old site's page folder)."""
+    files = page_dir / "files"
+    files.mkdir(parents=True)
+    for entry in run.outputs:
+        (files / entry["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(safe_file(run.folder, entry["path"]), files / entry["path"])
+    shutil.copy2(run.folder / "manifest.json", files / "manifest.json")
+    if safe_file(run.folder, "results.json") is not None:
+        shutil.copy2(run.folder / "results.json", files / "results.json")
+    else:
+        write_text_atomic(files / "results.json", "{}\n")
+    if run.has_notebook:
+        shutil.copy2(run.folder / "notebook.ipynb", files / "notebook.ipynb")
+        _notebook_page(run.folder / "notebook.ipynb", f"{run.study} / {run.profile}",
+                       page_dir / "notebook.html", previous / "notebook.html")
+    failed_page = False
+    if failure and safe_file(failure[0], "notebook.ipynb") is not None:
+        _notebook_page(failure[0] / "notebook.ipynb", f"{run.slug} (failed)", page_dir / "failed.html",
+                       previous / "failed.html")
+        failed_page = True
+    write_text_atomic(page_dir / "index.html", _run_page(run, failure[1] if failure else None, failed_page))
+
+
+def _write_site(tmp: Path, site: Path, root: Path, runs: list[Run], failures: list[tuple[str, str, Path, str]],
+                studies: list[str], unreadable: list[Unreadable], single: bool) -> None:
+    """Fill the temporary site folder ``tmp`` (``site`` is the previous site, whose notebook pages are reused)."""
+    failed_map = {(s, p): (folder, msg) for s, p, folder, msg in failures}
+    write_text_atomic(tmp / "style.css", (_TEMPLATES / "style.css").read_text(encoding="utf-8"))
+    # browsers ask every served page's origin for /favicon.ico (the raw table fragments have no <head>)
+    (tmp / "favicon.ico").write_bytes(_FAVICON_PNG)
+    for run in list(runs):
+        page_dir = tmp / run.study / run.profile
+        try:
+            _write_run(run, page_dir, site / run.study / run.profile, failed_map.get((run.study, run.profile)))
+        except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:
+            # a manifest with a shape manifest_problem() did not foresee: this run only is left out
+            shutil.rmtree(page_dir, ignore_errors=True)
+            runs.remove(run)
+            unreadable.append(Unreadable(run.study, run.profile, run.folder, "manifest.json or results.json could "
+                                         f"not be shown ({type(exc).__name__}: {str(exc)[:80]})"))
+    for s, p, folder, _ in failures:
+        page_dir = tmp / s / p
+        if (page_dir / "failed.html").exists() or safe_file(folder, "notebook.ipynb") is None:
+            continue
+        page_dir.mkdir(parents=True, exist_ok=True)
+        _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
+                       site / s / p / "failed.html")
+    extras = {} if single else {"sweeps": _copy_sweeps(root, tmp), "docs_href": _docs_site(tmp, previous=site)}
+    write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root, unreadable=unreadable, **extras))
+
+
+__all__ = ["build_report", "notebook_to_html", "offline_html", "find_runs", "latex_to_mathml", "load_run", "Run"]

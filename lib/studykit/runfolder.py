@@ -7,9 +7,9 @@ notebook's ``out.close()``) with a ``run`` section and, for every output and
 recorded number, the notebook cell that wrote it. A failed execution is kept
 beside the last good output as ``<name>.failed/``, marked failed.
 
-Every folder here carries :data:`studykit.folders.RUN_MARKER`. Folders written
-by studykit before markers existed are recognised by their exact content
-(:func:`written_before_markers`).
+Both folders follow studykit's one folder rule (:mod:`studykit.folders`): a
+marker listing every file the run wrote, checked before the run and again at
+the swap.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from studykit.cachekey import read_manifest
 from studykit.kernelinfo import rel_to_project, source_cell_number
 from studykit.errors import NotebookError
 from studykit.fileio import sha256_file, write_json_atomic
-from studykit.folders import RUN_MARKER, check_replaceable, replace_dir
+from studykit.folders import check_folder, read_marker, replace_dir, seal
 
 
 def failed_dir(final: Path) -> Path:
@@ -29,68 +29,41 @@ def failed_dir(final: Path) -> Path:
     return final.parent / f"{final.name}.failed"
 
 
-def _files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
-
-
-def written_before_markers(folder: Path) -> bool:
-    """A run or failed-run folder of a studykit without markers, holding only what studykit wrote there.
-
-    A run folder: a manifest with a ``run`` section and no file besides the
-    manifest and the outputs it lists. A failed-run folder: ``FAILED.txt``, a
-    notebook marked failed, and otherwise only tables, figures, ``results.json``
-    and ``manifest.json``. Anything else (a user's file among them) is not.
-    """
-    files = _files(folder)
-    man = read_manifest(folder)
-    if man is not None and isinstance(man.get("run"), dict) and man["run"].get("cache_key"):
-        listed = {str(e.get("path")) for e in man.get("outputs", []) if isinstance(e, dict)}
-        return files <= listed | {"manifest.json"}
-    if "FAILED.txt" in files and "notebook.ipynb" in files:
-        import nbformat  # here, not at the top: a cached run never reads a notebook
-
-        try:
-            nb = nbformat.read(str(folder / "notebook.ipynb"), as_version=4)
-        except Exception:  # not a notebook: not ours
-            return False
-        if (nb.metadata.get("studykit") or {}).get("status") != "failed":
-            return False
-        extra = files - {"FAILED.txt", "notebook.ipynb", "manifest.json", "results.json"}
-        return all(f.startswith(("tables/", "figures/")) for f in extra)
-    return False
-
-
 def check_run_folders(final: Path) -> None:
-    """Refuse (ParamError, nothing touched) when ``final`` or its ``.failed`` sibling is not studykit's."""
-    check_replaceable(final, RUN_MARKER, "output folder", written_before_markers=written_before_markers)
-    check_replaceable(failed_dir(final), RUN_MARKER, "failed-run folder",
-                      written_before_markers=written_before_markers)
+    """Refuse (:class:`~studykit.folders.FolderRefused`, nothing touched) when ``final`` or its ``.failed``
+    sibling may not be replaced by a run (:func:`studykit.folders.check_folder`)."""
+    check_folder(final, "run", replace=True)
+    check_folder(failed_dir(final), "failed-run", replace=True)
 
 
 def keep_failed(tmp: Path, final: Path, message: str) -> Path:
     """Mark the partial run in ``tmp`` failed and move it to ``<final>.failed``; return that folder.
 
-    When ``<final>.failed`` is (now) something studykit did not write, ``tmp``
-    is deleted and the ParamError raised instead.
+    When ``<final>.failed`` is (now) something studykit may not replace, or
+    the disk is full, ``tmp`` is deleted and the error raised instead.
     """
     target = failed_dir(final)
     try:
         check_run_folders(final)
+        nb_path = tmp / "notebook.ipynb"
+        if nb_path.is_file():
+            import nbformat  # here, not at the top: a cached run never reads a notebook
+
+            try:
+                nb = nbformat.read(str(nb_path), as_version=4)
+                nb.metadata.setdefault("studykit", {}).update({"status": "failed", "error": message})
+                nbformat.write(nb, str(nb_path))
+            except OSError:
+                raise
+            except Exception:  # an unreadable partial notebook is kept as it is
+                pass
+        (tmp / "FAILED.txt").write_text(message + "\n", encoding="utf-8")
+        info = {k: v for k, v in read_marker(tmp).items() if k in ("study", "profile")}
+        seal(tmp, "failed-run", info)
+        replace_dir(tmp, target, "failed-run")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    nb_path = tmp / "notebook.ipynb"
-    if nb_path.is_file():
-        import nbformat
-
-        try:
-            nb = nbformat.read(str(nb_path), as_version=4)
-            nb.metadata.setdefault("studykit", {}).update({"status": "failed", "error": message})
-            nbformat.write(nb, str(nb_path))
-        except Exception:  # an unreadable partial notebook is kept as it is
-            pass
-    (tmp / "FAILED.txt").write_text(message + "\n", encoding="utf-8")
-    replace_dir(tmp, target)
     return target
 
 
@@ -142,5 +115,5 @@ def annotate_manifest(tmp: Path, nb: Any, run_info: Mapping[str, Any], study: st
     write_json_atomic(tmp / "manifest.json", man)
 
 
-__all__ = ["failed_dir", "written_before_markers", "check_run_folders", "keep_failed", "note_output_dir",
+__all__ = ["failed_dir", "check_run_folders", "keep_failed", "note_output_dir",
            "annotate_manifest"]

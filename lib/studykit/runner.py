@@ -6,9 +6,11 @@ The flow of :func:`run_study`:
    range-checks every value, runs ``prepare()`` (which may generate cached
    simulated inputs) and checks every input file (:mod:`studykit.profiles`).
    The output folder and its ``.failed`` sibling must be absent, empty or
-   written by studykit (:func:`studykit.runfolder.check_run_folders`). Any
-   problem is a one-line :class:`~studykit.errors.ParamError` and nothing is
-   written.
+   run folders holding only what their listing names (studykit's one folder
+   rule, :func:`studykit.runfolder.check_run_folders`); a mount point, a path
+   through a file or a read-only file system is refused here too, before
+   anything executes. Any problem is a one-line
+   :class:`~studykit.errors.ParamError` and nothing is written.
 2. **Cache key** (:mod:`studykit.cachekey`). If the output folder holds a
    complete run with the same key and unchanged outputs, the run is
    ``cached`` and nothing executes.
@@ -18,9 +20,13 @@ The flow of :func:`run_study`:
    injected (plus ``output_dir``, a marked temporary folder beside the final
    one), reporting progress per cell (:mod:`studykit.progress`).
 4. **Swap** (:mod:`studykit.folders`). On success the manifest gains its
-   ``run`` section and the temporary folder replaces the old one
-   (:func:`~studykit.folders.replace_dir`). On failure the old folder is
-   untouched and the partial run is kept beside it as ``<name>.failed/``.
+   ``run`` section, the marker lists every file of the run, and the temporary
+   folder replaces the old one (:func:`~studykit.folders.replace_dir`, which
+   checks ownership again: a file saved into the old folder while the run
+   executed stops the swap, and the new results are discarded). On failure the
+   old folder is untouched and the partial run is kept beside it as
+   ``<name>.failed/``. A full disk or a file system that turns read-only is one
+   line naming the folder; the temporary folder is removed.
 
 One run at a time per output folder: a second one waits for the lock, then
 usually finds the first one's result in the cache.
@@ -28,8 +34,10 @@ usually finds the first one's result in the cache.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -41,13 +49,12 @@ from studykit.cachekey import cache_key, cached_run_valid
 from studykit.kernelinfo import KERNEL_NAME, cell_timeout, last_line, rel_to_project
 from studykit.errors import NotebookError, StudykitError
 from studykit.fileio import dumps_json, sha256_file
-from studykit.folders import (RUN_MARKER, folder_lock, has_marker, remove_stale_siblings, replace_dir,
-                              temp_dir_beside)
+from studykit.folders import (FolderRefused, delete_owned, folder_lock, marker_kind, remove_stale_siblings,
+                              replace_dir, seal, temp_dir_beside, writing)
 from studykit.profiles import RunSpec, resolve_run
 from studykit.progress import Progress, progress_mode
 from studykit.runsummary import summary_line
-from studykit.runfolder import (annotate_manifest, check_run_folders, failed_dir, keep_failed, note_output_dir,
-                                written_before_markers)
+from studykit.runfolder import annotate_manifest, check_run_folders, failed_dir, keep_failed, note_output_dir
 
 RUN_STATUSES = ("executed", "cached")
 
@@ -68,6 +75,8 @@ class RunResult:
     cache_key: str = ""
     notebook: Path = field(default_factory=Path)
     source: str = ""
+    #: notes about the parameters used (e.g. a worker count capped by the machine)
+    notes: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """``study/name (profile default --set k=v): executed in 3.1 s -> outputs/study/name``."""
@@ -151,7 +160,7 @@ def run_study(
 
     def done(status: str) -> RunResult:
         return RunResult(study, name, status, final, time.perf_counter() - t0, key, final / "notebook.ipynb",
-                         spec.source())
+                         spec.source(), spec.notes)
 
     if not force and cached_run_valid(final, key):
         return done("cached")
@@ -160,12 +169,15 @@ def run_study(
 
     check_kernel()
 
-    with folder_lock(final, on_wait=lambda: prog.say("waiting for another run of the same folder")):
+    with writing(final, "run"), folder_lock(final, on_wait=lambda: prog.say("waiting for another run of the "
+                                                                               "same folder")):
         if not force and cached_run_valid(final, key):  # another process finished it meanwhile
             return done("cached")
         check_run_folders(final)
-        remove_stale_siblings(final, RUN_MARKER)
-        tmp = temp_dir_beside(final, RUN_MARKER, {"study": study, "profile": name})
+        remove_stale_siblings(final, "run")
+        remove_stale_siblings(failed_dir(final), "failed-run")
+        marker_info = {"study": study, "profile": name}
+        tmp = temp_dir_beside(final, "run", marker_info)
         started = _dt.datetime.now(_dt.timezone.utc)
         t_exec = time.perf_counter()
         try:
@@ -174,7 +186,12 @@ def run_study(
             info = _run_info(study, spec, key, force, started, time.perf_counter() - t_exec)
             note_output_dir(tmp / "notebook.ipynb", executed, final)
             annotate_manifest(tmp, executed, info, study)
+            seal(tmp, "run", marker_info)
         except StudykitError as exc:
+            disk = _disk_failure(exc)
+            if disk is not None:  # the disk is full or read-only: keeping the partial run would fail too
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise OSError(disk, os.strerror(disk), str(final)) from None
             kept = keep_failed(tmp, final, str(exc))
             msg = f"{exc}; partial notebook kept in {display_path(kept / 'notebook.ipynb')}"
             err = NotebookError(msg) if isinstance(exc, NotebookError) else type(exc)(msg)
@@ -183,11 +200,30 @@ def run_study(
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        replace_dir(tmp, final)
+        try:
+            replace_dir(tmp, final, "run")
+        except FolderRefused as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise FolderRefused(f"{exc} (it changed while the run executed: the new results were discarded)") \
+                from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         stale = failed_dir(final)
-        if has_marker(stale, RUN_MARKER) or (stale.is_dir() and written_before_markers(stale)):
-            shutil.rmtree(stale, ignore_errors=True)
+        if marker_kind(stale) == "failed-run":
+            delete_owned(stale)
     return done("executed")
+
+
+#: errors of the file system that no notebook can fix: the run's folder cannot be written
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def _disk_failure(exc: Exception) -> int | None:
+    """The errno when a notebook failed because the disk is full or read-only (``OSError: [Errno 28] ...``
+    in a cell, or papermill unable to save the notebook), else None."""
+    m = re.search(r"\[Errno (\d+)\]", str(exc))
+    return int(m.group(1)) if m and int(m.group(1)) in _DISK_ERRNOS else None
 
 
 class RunAllError(StudykitError):

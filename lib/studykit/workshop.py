@@ -2,16 +2,18 @@
 
 The workspace holds copies of the five study notebooks (``notebooks/``), the
 exercise notebooks with their solutions removed (``exercises/``), the own-data
-templates (``templates/``), a README, and the marker file
-``.studykit-workspace``. Runs started from inside it (JupyterLab opened on the
+templates (``templates/``), a README, and studykit's folder marker
+(:data:`studykit.folders.MARKER`, kind ``workspace``). Runs started from inside it (JupyterLab opened on the
 workspace, or ``studykit run`` from a terminal there) write to
 ``DIR/outputs/`` (:func:`studykit.paths.outputs_dir`); the data, parameters and
 library are the project's.
 
-Safety: a folder that exists, is not empty and is not a workspace is refused
-(one line, nothing written). Running ``init`` again on a workspace adds the
-files that are missing and never overwrites a file the participant may have
-edited.
+Safety: studykit's one folder rule (:func:`studykit.folders.check_folder`): a
+folder that exists, is not empty and is not a workspace is refused (one line,
+nothing written), as are a file, a link and a path through a file. ``init``
+only adds files (``adds_only``): running it again on a workspace adds the files
+that are missing and never overwrites or deletes a file the participant may
+have edited or added.
 
 Exercise notebooks (``workshop/exercises/*.ipynb``) mark solution cells with
 the cell tag ``solution`` and self-checks with ``check``; the participant copy
@@ -22,6 +24,7 @@ that stops working fails CI.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +32,9 @@ from pathlib import Path
 import nbformat
 
 from studykit import paths
-from studykit.errors import ParamError
 from studykit.fileio import write_text_atomic
 from studykit.floats import csv_text
+from studykit.folders import MARKER, Claim, check_folder, seal, writing
 
 __all__ = ["init_workspace", "participant_copy", "InitReport", "YOUR_TURN"]
 
@@ -82,35 +85,59 @@ Open JupyterLab here:  {lab}
 
 
 def init_workspace(dest: str | Path) -> InitReport:
-    """Create (or complete) a participant workspace in ``dest``; see the module docstring."""
-    dest = Path(dest).expanduser().resolve()
-    marker = dest / paths.WORKSPACE_MARKER
-    if dest.exists() and not dest.is_dir():
-        raise ParamError(f"workshop init: {dest} is a file, not a folder")
-    if dest.is_dir() and any(dest.iterdir()) and not marker.is_file():
-        raise ParamError(f"workshop init: {dest} is not empty and is not a studykit workspace; "
-                         f"choose a new or empty folder (nothing was written)")
-    dest.mkdir(parents=True, exist_ok=True)
+    """Create (or complete) a participant workspace in ``dest``; see the module docstring.
+
+    When a write fails (a full disk), the files and folders this call created are removed again, so a
+    failed ``init`` leaves ``dest`` as it was.
+    """
+    dest = Path(os.path.abspath(Path(dest).expanduser()))
+    claim = check_folder(dest, "workspace", adds_only=True)
+    made: list[Path] = []
+    try:
+        with writing(dest, "workspace"):
+            return _fill(dest, claim, made)
+    except BaseException:
+        for p in reversed(made):  # newest first: files, then the folders that held them
+            try:
+                p.rmdir() if p.is_dir() and not p.is_symlink() else p.unlink()
+            except OSError:
+                pass
+        raise
+
+
+def _mkdirs(folder: Path, made: list[Path]) -> None:
+    """``folder`` and its missing parents, each created one recorded in ``made``."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for p in reversed(missing):
+        p.mkdir()
+        made.append(p)
+
+
+def _fill(dest: Path, claim: Claim, made: list[Path]) -> InitReport:
+    _mkdirs(dest, made)
     written, kept = [], []
     for rel, src, kind in _sources():
         target = dest / rel
         if target.exists():
             kept.append(rel)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _mkdirs(target.parent, made)
+        made.append(target)
         if kind == "exercise":
             nb = participant_copy(nbformat.read(src, as_version=4))
             write_text_atomic(target, nbformat.writes(nb) + "\n")
         else:
             shutil.copyfile(src, target)
         written.append(rel)
-    (dest / "outputs").mkdir(exist_ok=True)
+    _mkdirs(dest / "outputs", made)
     if not (dest / "README.md").exists():
         lab = f"{paths.project_root() / '.venv' / 'bin' / 'jupyter'} lab --notebook-dir {dest}"
+        made.append(dest / "README.md")
         write_text_atomic(dest / "README.md", README.format(lab=lab))
         written.append("README.md")
-    if not marker.is_file():
-        write_text_atomic(marker, json.dumps({"project": str(paths.project_root())}, indent=1) + "\n")
+    if not (dest / MARKER).exists():
+        made.append(dest / MARKER)
+    seal(dest, "workspace", {"project": str(paths.project_root())}, files=set(claim.files) | set(written))
     return InitReport(dest, tuple(written), tuple(kept))
 
 

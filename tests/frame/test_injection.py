@@ -297,11 +297,13 @@ def test_a_manifest_cannot_make_the_report_copy_files_from_outside_its_run(tmp_p
     (tmp_path / "secret.txt").write_text("secret")
     outputs = [{"path": p, "kind": "table", "name": n, "caption": ""}
                for p, n in (("tables/ok.csv", "ok"), ("../secret.txt", "up"), (str(tmp_path / "secret.txt"), "abs"))]
-    (run / "manifest.json").write_text(json.dumps({"study": "s", "outputs": outputs}))
+    (run / "manifest.json").write_text(json.dumps({"study": "sycophancy_correlation", "outputs": outputs}))
     (run / "results.json").write_text("{}")
     site = report.build_report(outputs_root=run, out_dir=tmp_path / "site").parent
     copied = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
-    assert "s/run/files/tables/ok.csv" in copied
+    assert "sycophancy_correlation/run/files/tables/ok.csv" in copied
     assert not any("secret" in p for p in copied)
-    assert not re.search(r'(href|src)="[^"]*secret', (site / "s" / "run" / "index.html").read_text())
+    page = (site / "sycophancy_correlation" / "run" / "index.html").read_text()
+    assert not re.search(r'(href|src)="[^"]*secret', page)
+    assert "../secret.txt: outside the run folder; not copied or shown" in page
     assert static_problems(site) == []

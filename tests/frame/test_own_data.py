@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from studykit import cli
-from studykit.profiles import resolve_run, run_name
+from studykit.profiles import params_file_name, resolve_run, run_name
 from studykit.runsummary import summary_line
 
 NAME = "frame_fixture"
@@ -39,7 +39,8 @@ def test_params_file_paths_are_relative_to_the_file(fixture_project, tmp_path, m
     monkeypatch.chdir(fixture_project.root)
     spec = resolve_run(NAME, params_file=pf)
     assert Path(spec.params.data_file).resolve() == (tmp_path / "study" / "data" / "v.csv").resolve()
-    assert spec.name == "mine" and spec.overrides == {}
+    assert spec.name == params_file_name(pf) and spec.overrides == {}
+    assert spec.name.startswith("params-mine+") and len(spec.name) == len("params-mine+") + 8
 
 
 def test_an_overridden_run_gets_its_own_folder_and_the_terminal_says_what_ran(fixture_project, capsys):

@@ -183,7 +183,7 @@ def test_profiles_params_file_and_out_dir(fixture_project, tmp_path):
     pf.write_text(f"data_file: {fixture_project.data}\nn_boot: 50\nseed: 99\n")
     target = tmp_path / "elsewhere"
     res2 = run_study(NAME, params_file=pf, out_dir=target)
-    assert res2.out_dir == target and res2.profile == "mine"
+    assert res2.out_dir == target and res2.profile.startswith("params-mine+")
     assert json.loads((target / "manifest.json").read_text())["parameters"]["seed"] == 99
     ra = json.loads((res.out_dir / "results.json").read_text())
     rb = json.loads((target / "results.json").read_text())

@@ -216,17 +216,22 @@ def test_sweep_pages_lists_every_sweep_and_refuses_foreign_folders(fixture_proje
     assert (tmp_path / "site" / "sweeps" / NAME / "tiny" / "sweep.csv").is_file()
     assert not static_problems(tmp_path / "site")
 
-    # a sweep killed before its first point finished leaves only the runner's hidden lock files: resumable
+    # a sweep killed before its first point finished leaves its marker, the runner's lock file and
+    # temporary folder: resumable
+    from studykit import folders
+
     killed = tmp_path / "killed"
     killed.mkdir()
-    (killed / ".n_boot-20.lock").write_text("")
+    folders.seal(killed, "sweep", files=["sweep.csv", "index.html"])
+    (killed / ".n_boot-20.studykit-lock").write_text("")
+    folders.temp_dir_beside(killed / "n_boot-20", "run")
     run_sweep(NAME, grid, out_dir=killed, progress=False)
     assert (killed / "sweep.csv").is_file()
 
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    with pytest.raises(ParamError, match="not a studykit sweep folder"):
+    with pytest.raises(ParamError, match="studykit did not write it"):
         run_sweep(NAME, grid, out_dir=foreign, progress=False)
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from studykit import cli, doctor, paths
+from studykit import cli, doctor, folders, paths
 from studykit.check import compare, snapshot
 from studykit.docsite import build_docs_site, sources
 from studykit.errors import ParamError
@@ -87,7 +87,7 @@ def test_check_cli_exit_codes_and_update(tmp_path, monkeypatch, capsys):
 def test_workspace_init_copies_strips_solutions_and_never_overwrites(tmp_path, monkeypatch):
     ws = tmp_path / "ws"
     rep = init_workspace(ws)
-    assert (ws / paths.WORKSPACE_MARKER).is_file()
+    assert folders.marker_kind(ws) == "workspace" and paths.workspace_root(ws / "notebooks") == ws
     assert sorted(p.name for p in (ws / "notebooks").glob("*.ipynb")) == sorted(
         p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     for ex in (ws / "exercises").glob("*.ipynb"):
@@ -98,6 +98,9 @@ def test_workspace_init_copies_strips_solutions_and_never_overwrites(tmp_path, m
     again = init_workspace(ws)
     assert edited.read_text() == "participant's edit"
     assert "notebooks/sycophancy_correlation.ipynb" in again.kept and not again.written
+    (ws / "my_own.ipynb").write_text("{}")  # a participant's file: init only adds, so it is fine
+    init_workspace(ws)
+    assert (ws / "my_own.ipynb").read_text() == "{}"
     monkeypatch.delenv("STUDYKIT_OUTPUTS", raising=False)
     monkeypatch.chdir(ws / "notebooks")
     assert paths.outputs_dir() == ws.resolve() / "outputs"

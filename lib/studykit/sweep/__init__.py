@@ -2,7 +2,7 @@
 
 ::
 
-    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force]
+    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
 
 Each point of the grid (see :mod:`studykit.sweep.grid` for the file) is an
 ordinary cached run of the study in ``outputs/<study>/sweeps/<name>/<point>/``,
@@ -22,6 +22,16 @@ The sweep then writes, beside the point folders:
 ``runs.json``
     how each point ran this time (executed, cached or failed, seconds); the
     only file that changes between identical sweeps.
+
+The sweep folder follows studykit's one folder rule (:mod:`studykit.folders`):
+it must be new, empty, or a sweep folder whose marker lists the sweep's files,
+holding nothing else but its point run folders (each under the same rule).
+A user's folder (one holding ``sweep.json``, ``index.html``, a sub-folder named
+like a point, only dot-files), a link, or a file is refused before anything
+runs. Points that validate to the same specification run once
+(:func:`studykit.sweep.plan.dedupe`); a grid of more than
+:data:`~studykit.sweep.plan.MAX_POINTS_UNASKED` points asks first
+(:func:`studykit.sweep.plan.check_size`).
 """
 from __future__ import annotations
 
@@ -29,18 +39,18 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from studykit import paths
 from studykit.errors import ParamError
 from studykit.fileio import dumps_json, write_text_atomic
 from studykit.floats import dumps_stable_json
+from studykit.folders import check_folder, seal, writing
 from studykit.sweep.execute import PointRun, Progress, describe_runs, run_points
-from studykit.sweep.grid import Grid, Headline, Point, load_grid, parse_grid, point_name
+from studykit.sweep.grid import SWEEP_FILES, Grid, Headline, Point, load_grid, parse_grid, point_name
 from studykit.sweep.page import render_page, sweep_pages
+from studykit.sweep.plan import check_size, dedupe
 from studykit.sweep.table import build_rows, number, shares, table_csv
-
-SWEEP_FILES = ("sweep.csv", "sweep.json", "speccurve.png", "index.html", "runs.json")
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class SweepResult:
     runs: dict[str, PointRun]
     seconds: float
     grid: Grid = field(repr=False, default=None)  # type: ignore[assignment]
+    #: points dropped as the same specification as another after validation: dropped -> kept
+    duplicates: dict[str, str] = field(default_factory=dict)
 
     @property
     def table(self) -> Path:
@@ -71,20 +83,6 @@ class SweepResult:
 
 def default_out_dir(study: str, name: str) -> Path:
     return paths.outputs_dir() / study / "sweeps" / name
-
-
-def _check_folder(out: Path, grid: Grid) -> None:
-    """Refuse to write into an existing folder that is not this sweep's (never overwrite others' files)."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ParamError(f"refusing to write the sweep into {out}: it is a file")
-    # the runner's lock files and temporary folders (".<point>.lock", ".<point>.tmp-*") are not content
-    names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
-    ours = {p.name for p in grid.points} | {f"{p.name}.failed" for p in grid.points}
-    if not names or "sweep.json" in names or names & ours:
-        return
-    raise ParamError(f"refusing to write the sweep into {out}: it exists and is not a studykit sweep folder")
 
 
 def study_param_names(study: str) -> set[str]:
@@ -107,6 +105,9 @@ def run_sweep(
     force: bool = False,
     progress: bool = True,
     points: Sequence[str] | None = None,
+    yes: bool = False,
+    confirm: Callable[[str], bool] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Run every point of ``grid_file`` for ``study`` and write the table, figure and page.
 
@@ -117,7 +118,10 @@ def run_sweep(
     table still lists every point; those not run yet are read from their
     folders when complete, else marked ``not run``). A failing point is a row
     with its one-line error, never an exception; bad grid files and unknown
-    parameters are a :class:`ParamError` before anything runs.
+    parameters are a :class:`ParamError` before anything runs. More than
+    :data:`~studykit.sweep.plan.MAX_POINTS_UNASKED` points need ``yes`` or a
+    ``confirm(question)`` that returns True; ``on_note`` receives one line per
+    point dropped as a duplicate.
     """
     t0 = time.perf_counter()
     if jobs < 1:
@@ -128,32 +132,43 @@ def run_sweep(
     grid = load_grid(paths.resolve(grid_file), param_names=study_param_names(study))
     grid = replace(grid, source=_rel(grid.source), profile=profile or grid.profile)
     out = Path(paths.resolve(out_dir)) if out_dir is not None else default_out_dir(study, grid.name)
-    _check_folder(out, grid)
+    claim = check_folder(out, "sweep")
+    grid, duplicates = dedupe(study, grid)
+    for dropped, kept in duplicates.items():
+        if on_note is not None:
+            on_note(f"note: point {dropped} is the same specification as {kept} after validation; run and "
+                    "counted once")
     chosen = list(grid.points)
     if points is not None:
-        chosen = [grid.point(n) for n in points]
-    out.mkdir(parents=True, exist_ok=True)
-    tasks = [{"study": study, "profile": grid.profile, "overrides": grid.overrides(p), "out_dir": str(out / p.name),
-              "force": force, "point": p.name} for p in chosen]
-    prog = Progress(f"{study}/{grid.name}", len(tasks), 1 if dask is None and jobs <= 1 else jobs, enabled=progress)
-    runs = run_points(tasks, jobs=jobs, dask=dask, on_done=prog.update,
-                      on_workers=lambda n: setattr(prog, "workers", max(1, n)))
-    failures = {n: r.error for n, r in runs.items() if r.status == "failed"}
-    if points is not None:
-        for p in grid.points:
-            if p.name not in runs and not (out / p.name / "manifest.json").is_file():
-                failures[p.name] = "not run"
-    rows = build_rows(grid, out, failures)
-    summary = shares(rows)
-    write_outputs(study, grid, out, rows, summary)
-    seconds = time.perf_counter() - t0
-    write_text_atomic(out / "runs.json", dumps_json({
-        "seconds": round(seconds, 3),
-        "where": f"dask {dask}" if isinstance(dask, str) else ("dask" if dask is not None else f"jobs {jobs}"),
-        "points": {n: {"status": r.status, "seconds": round(r.seconds, 3), "error": r.error}
-                   for n, r in sorted(runs.items())},
-    }))
-    return SweepResult(study, grid.name, out, rows, summary, runs, seconds, grid)
+        chosen = list({n: grid.point(n) for n in (duplicates.get(x, x) for x in points)}.values())
+    workers = 1 if dask is None and jobs <= 1 else jobs
+    check_size(study, grid, out, chosen, workers, yes=yes, confirm=confirm)
+    info = {"study": study, "name": grid.name}
+    with writing(out, "sweep"):
+        out.mkdir(parents=True, exist_ok=True)
+        seal(out, "sweep", info, files=set(claim.files) | set(SWEEP_FILES))
+        tasks = [{"study": study, "profile": grid.profile, "overrides": grid.overrides(p),
+                  "out_dir": str(out / p.name), "force": force, "point": p.name} for p in chosen]
+        prog = Progress(f"{study}/{grid.name}", len(tasks), workers, enabled=progress)
+        runs = run_points(tasks, jobs=jobs, dask=dask, on_done=prog.update,
+                          on_workers=lambda n: setattr(prog, "workers", max(1, n)))
+        failures = {n: r.error for n, r in runs.items() if r.status == "failed"}
+        if points is not None:
+            for p in grid.points:
+                if p.name not in runs and not (out / p.name / "manifest.json").is_file():
+                    failures[p.name] = "not run"
+        rows = build_rows(grid, out, failures)
+        summary = shares(rows)
+        write_outputs(study, grid, out, rows, summary, duplicates)
+        seconds = time.perf_counter() - t0
+        write_text_atomic(out / "runs.json", dumps_json({
+            "seconds": round(seconds, 3),
+            "where": f"dask {dask}" if isinstance(dask, str) else ("dask" if dask is not None else f"jobs {jobs}"),
+            "points": {n: {"status": r.status, "seconds": round(r.seconds, 3), "error": r.error}
+                       for n, r in sorted(runs.items())},
+        }))
+        seal(out, "sweep", info, files={f for f in SWEEP_FILES if (out / f).is_file()})
+    return SweepResult(study, grid.name, out, rows, summary, runs, seconds, grid, duplicates)
 
 
 def curve_rows(grid: Grid, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -172,7 +187,8 @@ def curve_rows(grid: Grid, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any
     return out
 
 
-def write_outputs(study: str, grid: Grid, out: Path, rows: Sequence[dict[str, Any]], summary: dict[str, Any]) -> None:
+def write_outputs(study: str, grid: Grid, out: Path, rows: Sequence[dict[str, Any]], summary: dict[str, Any],
+                  duplicates: dict[str, str] | None = None) -> None:
     """Write sweep.csv, sweep.json, speccurve.png and index.html into the sweep folder."""
     from studykit.speccurve import save_png, specification_curve
 
@@ -184,6 +200,7 @@ def write_outputs(study: str, grid: Grid, out: Path, rows: Sequence[dict[str, An
         "points": {p.name: p.params for p in grid.points},
         "headline": {k: v for k, v in head.__dict__.items() if v not in (None, "")},
         "keys": list(grid.keys), **summary,
+        **({"duplicates": dict(sorted(duplicates.items()))} if duplicates else {}),
     }
     write_text_atomic(out / "sweep.json", dumps_stable_json(spec))
     figure = None

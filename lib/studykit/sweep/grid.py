@@ -43,8 +43,10 @@ from typing import Any, Mapping
 
 from studykit.errors import ParamError
 from studykit.names import slug
-from studykit.params import read_yaml
+from studykit.params import read_yaml, short_repr
 
+#: the files a sweep writes beside its point folders (no point may be named like one)
+SWEEP_FILES = ("sweep.csv", "sweep.json", "speccurve.png", "index.html", "runs.json")
 GRID_KEYS = ("name", "study", "profile", "fixed", "headline", "keys", "grid", "specifications", "description")
 HEADLINE_KEYS = ("label", "estimate", "ci_low", "ci_high", "p", "significant", "alpha", "no_effect", "above", "below")
 
@@ -154,20 +156,31 @@ def _headline(data: Any, source: str) -> Headline:
         raise ParamError(f"{source}: give both 'ci_low' and 'ci_high' of the headline, or neither")
     alpha = h.get("alpha", 0.05)
     if not isinstance(alpha, str) and not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
-        raise ParamError(f"{source}: headline 'alpha' must be in (0, 1) or the name of a parameter, got {alpha!r}")
+        raise ParamError(f"{source}: headline 'alpha' must be in (0, 1) or the name of a parameter, got "
+                         f"{short_repr(alpha)}")
     try:
         no_effect = float(h.get("no_effect", 0.0))
     except (TypeError, ValueError):
-        raise ParamError(f"{source}: headline 'no_effect' must be a number, got {h.get('no_effect')!r}") from None
+        raise ParamError(f"{source}: headline 'no_effect' must be a number, got {short_repr(h.get('no_effect'))}") \
+            from None
     text = {k: str(h[k]) for k in ("estimate", "label", "ci_low", "ci_high", "p", "significant", "above", "below")
             if h.get(k) is not None}
     return Headline(alpha=alpha if isinstance(alpha, str) else float(alpha), no_effect=no_effect, **text)
 
 
+#: the most points a grid file may cross (a sweep of more than 200 asks first; see studykit.sweep)
+MAX_GRID_POINTS = 100_000
+
+
 def _grid_points(grid: Mapping[str, Any], source: str) -> list[Point]:
+    size = 1
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ParamError(f"{source}: grid '{key}' must be a non-empty list of values")
+        size *= len(values)
+    if size > MAX_GRID_POINTS:
+        raise ParamError(f"{source}: the grid crosses {size:,} points, more than the {MAX_GRID_POINTS:,} a sweep "
+                         "can run; cut the grid")
     keys = list(grid)
     if not keys:
         return []
@@ -207,8 +220,12 @@ def parse_grid(data: Any, source: str = "grid", *, param_names: set[str] | None 
         raise ParamError(f"{source}: name parameters to cross under 'grid' or a list of 'specifications'")
     seen: dict[str, Point] = {}
     for p in points:
+        if p.name in SWEEP_FILES or p.name.endswith(".failed"):
+            raise ParamError(f"{source}: a point may not be named '{p.name}' (the sweep's own files are "
+                             f"{', '.join(SWEEP_FILES)}, and '<point>.failed' keeps a failed point)")
         if p.name in seen:
-            raise ParamError(f"{source}: two points are both named '{p.name}' ({seen[p.name].params} and {p.params})")
+            raise ParamError(f"{source}: two points are both named '{p.name}' ({short_repr(seen[p.name].params)} and "
+                             f"{short_repr(p.params)})")
         seen[p.name] = p
     fixed = _mapping(data.get("fixed"), "fixed", source)
     choices: list[str] = list(grid)

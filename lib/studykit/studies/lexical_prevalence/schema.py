@@ -59,7 +59,9 @@ class Params(StudyParams):
                                     description="document-clustered bootstrap resamples for the uptake test")
     trajectory_lemmas: list[str] = Field([], description="'lang:lemma' items to plot; empty = top 3 per language")
 
-    n_workers: int = Field(2, ge=1, le=256, description="processes for counting (1 = in-process)")
+    n_workers: int = Field(2, ge=1, le=256, json_schema_extra={"workers": True},
+                           description="processes for counting (1 = in-process); capped by the machine's cores "
+                                       "and memory")
     chunk_rows: int = Field(20_000, ge=100, description="rows per streamed chunk")
     dask_scheduler: str | None = Field(None, description="Dask scheduler address; counting runs there")
     progress: bool = Field(False, description="progress bars while counting")
