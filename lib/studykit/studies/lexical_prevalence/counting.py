@@ -49,7 +49,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .kernel import LemmaIndex, as_counter_items, count_lemmas, key_hashes, lemma_occurrences, n_rows, row_digests
+from .kernel import (LemmaIndex, as_counter_items, as_text, chunk_texts, count_lemmas, group_texts, key_hashes,
+                     lemma_occurrences, n_rows, row_digests)
 from .parallel import run_dask, run_processes
 from .reading import count_rows, iter_batches, peek_columns  # noqa: F401 (peek_columns: re-exported)
 from .text import CONTENT_UPOS, LemmaMemo, PieceMemo, TokenMemo, save_lemma_cache, text_lemmas
@@ -121,34 +122,83 @@ def _group_value(raw: Any, cfg: CountConfig) -> Any:
     return int(f) if f.is_integer() and 1000 <= f <= 9999 else None
 
 
-def _columns(batch: pa.RecordBatch | dict[str, list], cfg: CountConfig) -> tuple[list, list, Any, list | None]:
-    """(languages, groups, texts, upos) of a chunk: Python lists, the texts as they come (Arrow or list)."""
-    if isinstance(batch, dict):
-        return (batch["language"], batch[cfg.date_col or cfg.group_col], batch[cfg.text_col],
-                batch.get(cfg.upos_col) if cfg.upos_col else None)
-    return (batch.column("language").to_pylist(), batch.column(cfg.date_col or cfg.group_col).to_pylist(),
-            batch.column(cfg.text_col), batch.column(cfg.upos_col).to_pylist() if cfg.upos_col else None)
+def group_rows(batch: pa.RecordBatch | dict[str, list], cfg: CountConfig, skip: Any = None,
+               issues: Counter | None = None) -> dict[tuple, np.ndarray]:
+    """Row positions of each valid (language, group) of a chunk, in row order; excluded rows counted in ``issues``.
+
+    ``skip`` rows are counted as ``duplicate_document``, invalid rows by the issue name
+    :func:`_row_key` gives. Arrow chunks are validated once per distinct (language, group)
+    value pair (dictionary-encoded), column lists once per row with a cache.
+    """
+    issues = Counter() if issues is None else issues
+    n = n_rows(batch)
+    skipped = np.zeros(n, dtype=bool)
+    if skip is not None and len(skip):
+        skipped[np.asarray(skip, dtype=np.int64)] = True
+    keep_langs = set(cfg.languages) if cfg.languages else None
+    if not isinstance(batch, dict):
+        try:
+            return _group_encoded(batch, cfg, skipped, keep_langs, issues)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid, TypeError):  # e.g. a list column: row by row
+            batch = {c: batch.column(c).to_pylist() for c in ("language", cfg.date_col or cfg.group_col)}
+    langs, groups = batch["language"], batch[cfg.date_col or cfg.group_col]
+    key_cache: dict[tuple, Any] = {}
+    grouped: dict[tuple, list] = {}
+    for i in range(n):
+        raw = (langs[i], groups[i])
+        if skipped[i]:
+            issues[("duplicate_document", _language_raw(raw[0]))] += 1
+            continue
+        try:
+            key = key_cache[raw]
+        except KeyError:
+            key = key_cache[raw] = _row_key(raw[0], raw[1], cfg, keep_langs)
+        except TypeError:  # unhashable cell
+            key = _row_key(raw[0], raw[1], cfg, keep_langs)
+        if isinstance(key, str):
+            if key:
+                issues[(key, _language_raw(raw[0]))] += 1
+            continue
+        grouped.setdefault(key, []).append(i)
+    return {k: np.asarray(v, dtype=np.int64) for k, v in grouped.items()}
 
 
-def _as_text(text: Any) -> str:
-    if text.__class__ is not str:
-        text = "" if text is None or isinstance(text, float) else str(text)
-    return text
+def _language_raw(value: Any) -> str:
+    return value.strip().lower() if isinstance(value, str) else ""
 
 
-def group_texts(texts: Any, rows: list[int]) -> pa.Array | list[str]:
-    """The texts of ``rows`` as an Arrow string array without nulls (missing text: ""), or as a list of
-    str when Arrow cannot hold them (lone surrogates from JSON)."""
-    if isinstance(texts, (pa.Array, pa.ChunkedArray)) and (pa.types.is_string(texts.type)
-                                                           or pa.types.is_large_string(texts.type)):
-        return pc.fill_null(texts.take(pa.array(rows, type=pa.int64())), "")
-    values = texts.take(pa.array(rows, type=pa.int64())).to_pylist() if isinstance(
-        texts, (pa.Array, pa.ChunkedArray)) else [texts[i] for i in rows]
-    values = [_as_text(t) for t in values]
-    try:
-        return pa.array(values, type=pa.large_string())
-    except (pa.ArrowException, UnicodeError):
-        return values
+def _group_encoded(batch: pa.RecordBatch, cfg: CountConfig, skipped: np.ndarray, keep_langs: set[str] | None,
+                   issues: Counter) -> dict[tuple, np.ndarray]:
+    """:func:`group_rows` for an Arrow chunk: one :func:`_row_key` call per distinct (language, group)."""
+    codes, values = [], []
+    for name in ("language", cfg.date_col or cfg.group_col):
+        enc = pc.dictionary_encode(batch.column(name))
+        distinct = enc.dictionary.to_pylist() + [None]  # the last code: missing
+        codes.append(pc.fill_null(enc.indices, len(distinct) - 1).to_numpy(zero_copy_only=False).astype(np.int64))
+        values.append(distinct)
+    width = len(values[1])
+    pair = codes[0] * width + codes[1]
+    if skipped.any():
+        per_language = np.bincount(codes[0][skipped], minlength=len(values[0]))
+        for li in np.flatnonzero(per_language):
+            issues[("duplicate_document", _language_raw(values[0][li]))] += int(per_language[li])
+        pair = np.where(skipped, -1, pair)
+    order = np.argsort(pair, kind="stable")
+    sorted_pair = pair[order]
+    starts = np.flatnonzero(np.r_[True, sorted_pair[1:] != sorted_pair[:-1]]) if len(pair) else np.zeros(0, int)
+    grouped: dict[tuple, list[np.ndarray]] = {}
+    for lo, hi in zip(starts, np.r_[starts[1:], len(pair)]):
+        p = int(sorted_pair[lo])
+        if p < 0:
+            continue
+        lang, graw = values[0][p // width], values[1][p % width]
+        key = _row_key(lang, graw, cfg, keep_langs)
+        if isinstance(key, str):
+            if key:
+                issues[(key, _language_raw(lang))] += int(hi - lo)
+            continue
+        grouped.setdefault(key, []).append(order[lo:hi])
+    return {k: np.sort(np.concatenate(v)) for k, v in grouped.items()}
 
 
 def count_batch(batch: pa.RecordBatch | dict[str, list], cfg: CountConfig, skip: Any = None) -> dict[str, Any]:
@@ -164,33 +214,9 @@ def count_batch(batch: pa.RecordBatch | dict[str, list], cfg: CountConfig, skip:
     Returns a plain dict of Counters keyed by (language, group), cheap to pickle and
     merged by addition.
     """
-    langs, groups, texts, upos = _columns(batch, cfg)
-    keep_langs = set(cfg.languages) if cfg.languages else None
+    texts, upos = chunk_texts(batch, cfg)
     issues: Counter = Counter()
-    key_cache: dict[tuple, Any] = {}
-    grouped: dict[tuple, list] = {}
-    skip_rows = set() if skip is None else set(int(i) for i in skip)
-    for i in range(len(langs)):
-        raw = (langs[i], groups[i])
-        if i in skip_rows:
-            lang_raw = raw[0].strip().lower() if isinstance(raw[0], str) else ""
-            issues[("duplicate_document", lang_raw)] += 1
-            continue
-        try:
-            key = key_cache[raw]
-        except KeyError:
-            key = _row_key(raw[0], raw[1], cfg, keep_langs)
-            key_cache[raw] = key
-        except TypeError:  # unhashable cell
-            key = _row_key(raw[0], raw[1], cfg, keep_langs)
-        if isinstance(key, str):
-            if key:
-                issues[(key, raw[0].strip().lower() if isinstance(raw[0], str) else "")] += 1
-            continue
-        lst = grouped.get(key)
-        if lst is None:
-            lst = grouped[key] = []
-        lst.append(i)
+    grouped = group_rows(batch, cfg, skip, issues)
     docs: dict[tuple, Counter] = {}
     toks: dict[tuple, Counter] = {}
     n_docs: Counter = Counter()
@@ -200,9 +226,9 @@ def count_batch(batch: pa.RecordBatch | dict[str, list], cfg: CountConfig, skip:
     split_text = cfg.text_col == "text"
     for key in sorted(grouped, key=repr):
         lang = key[0]
-        rows = grouped[key]
+        rows = grouped[key].tolist()
         memo = _memo(lang, cfg)
-        tlist = group_texts(texts, rows) if split_text else [_as_text(texts[i]) for i in rows]
+        tlist = group_texts(texts, rows) if split_text else [as_text(texts[i]) for i in rows]
         if isinstance(tlist, list):
             tags = [upos[i] for i in rows] if upos is not None else None
             got = _count_texts(tlist, tags, lang, cfg, issues)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .counting import CountConfig, _as_text, _columns, _index, _memo, _pieces, _row_key, group_texts
-from .kernel import lemma_occurrences
+from .counting import CountConfig, _index, _memo, _pieces, group_rows
+from .kernel import as_text, chunk_texts, group_texts, lemma_occurrences
 from .reading import iter_batches
 from .text import CONTENT_UPOS, text_lemmas
 
@@ -34,45 +34,34 @@ def count_documents_in_sets(batch: pa.RecordBatch | dict[str, list], cfg: CountC
     :math:`o_{dk} = 1` when the k-th content lemma of document d is in set S, the set's
     tokens in d are :math:`\\sum_k o_{dk}`.
     """
-    langs, groups, texts, upos = _columns(batch, cfg)
-    keep_langs = set(cfg.languages) if cfg.languages else None
-    skip_rows = set() if skip is None else set(int(i) for i in skip)
+    texts, upos = chunk_texts(batch, cfg)
     names = sorted({name for sets in word_sets.values() for name in sets})
-    rows, keys = [], []
-    for i in range(len(langs)):
-        if i in skip_rows:
-            continue
-        try:
-            key = _row_key(langs[i], groups[i], cfg, keep_langs)
-        except TypeError:
-            continue
-        if isinstance(key, str) or key[0] not in word_sets:
-            continue
-        rows.append(i)
-        keys.append(key)
-    n = len(rows)
-    used = np.zeros(n, dtype=bool)
-    n_content = np.zeros(n, dtype=np.int64)
-    in_sets = {name: np.zeros(n, dtype=np.int64) for name in names}
-    by_language: dict[str, list[int]] = {}
-    for j, key in enumerate(keys):
-        by_language.setdefault(key[0], []).append(j)
-    for lang, where in by_language.items():
-        sets = word_sets[lang]
-        own = [rows[j] for j in where]
-        tl = group_texts(texts, own) if cfg.text_col == "text" else [_as_text(texts[i]) for i in own]
+    by_language: dict[str, list[np.ndarray]] = {}
+    years: dict[str, list[np.ndarray]] = {}
+    for key, rows in group_rows(batch, cfg, skip).items():
+        if key[0] in word_sets:
+            by_language.setdefault(key[0], []).append(rows)
+            years.setdefault(key[0], []).append(np.full(len(rows), key[1], dtype=np.int64))
+    parts = []
+    for lang in sorted(by_language):
+        rows = np.concatenate(by_language[lang])
+        own = rows.tolist()
+        tl = group_texts(texts, own) if cfg.text_col == "text" else [as_text(texts[i]) for i in own]
         if isinstance(tl, list):
-            got = _document_loop(tl, [upos[i] for i in own] if upos is not None else None, lang, cfg, sets, names)
+            tags = [upos[i] for i in own] if upos is not None else None
+            ok, content, per_set = _document_loop(tl, tags, lang, cfg, word_sets[lang], names)
         else:
-            got = _document_columns(tl, lang, cfg, sets, names)
-        ok, content, per_set = got
-        used[where] = ok
-        n_content[where] = content
-        for name in names:
-            in_sets[name][where] = per_set[name]
-    return {"language": np.array([k[0] for k in keys], dtype=object)[used],
-            "year": np.array([k[1] for k in keys], dtype=np.int64)[used],
-            "n_content": n_content[used], **{name: v[used] for name, v in in_sets.items()}}
+            ok, content, per_set = _document_columns(tl, lang, cfg, word_sets[lang], names)
+        parts.append((rows[ok], np.full(int(ok.sum()), lang, dtype=object), np.concatenate(years[lang])[ok],
+                      content[ok], {name: v[ok] for name, v in per_set.items()}))
+    if not parts:
+        return {"language": np.zeros(0, dtype=object), "year": np.zeros(0, np.int64),
+                "n_content": np.zeros(0, np.int64), **{name: np.zeros(0, np.int64) for name in names}}
+    order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")  # the chunk's row order
+    return {"language": np.concatenate([p[1] for p in parts])[order],
+            "year": np.concatenate([p[2] for p in parts])[order],
+            "n_content": np.concatenate([p[3] for p in parts])[order],
+            **{name: np.concatenate([p[4][name] for p in parts])[order] for name in names}}
 
 
 def _document_columns(texts: pa.Array, lang: str, cfg: CountConfig, sets: dict[str, frozenset],

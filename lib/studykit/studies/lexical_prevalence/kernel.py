@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -110,8 +110,9 @@ def _distinct_per_doc(doc: np.ndarray, lemma: np.ndarray, n_lemmas: int) -> np.n
     """Number of documents holding each lemma id (each (document, lemma) pair counted once)."""
     if not len(doc):
         return np.zeros(n_lemmas, dtype=np.int64)
-    pairs = np.unique(doc * n_lemmas + lemma)
-    return np.bincount(pairs % n_lemmas, minlength=n_lemmas)
+    pairs = np.sort(doc * n_lemmas + lemma)
+    first = np.r_[True, pairs[1:] != pairs[:-1]]
+    return np.bincount(pairs[first] % n_lemmas, minlength=n_lemmas)
 
 
 def count_lemmas(occ: Occurrences, n_lemmas: int, *, window: int | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -217,3 +218,32 @@ def key_hashes(batch: pa.RecordBatch | dict[str, list], cfg: CountConfig) -> np.
 def n_rows(batch: pa.RecordBatch | dict[str, list]) -> int:
     """Rows of a chunk."""
     return len(batch["language"]) if isinstance(batch, dict) else batch.num_rows
+
+
+# ---- the columns of a chunk
+def chunk_texts(batch: pa.RecordBatch | dict[str, list], cfg: CountConfig) -> tuple[Any, list | None]:
+    """(texts, upos tags) of a chunk: the texts as they come (an Arrow array or a list), the tags as a list."""
+    if isinstance(batch, dict):
+        return batch[cfg.text_col], batch.get(cfg.upos_col) if cfg.upos_col else None
+    return batch.column(cfg.text_col), batch.column(cfg.upos_col).to_pylist() if cfg.upos_col else None
+
+
+def as_text(text: Any) -> str:
+    if text.__class__ is not str:
+        text = "" if text is None or isinstance(text, float) else str(text)
+    return text
+
+
+def group_texts(texts: Any, rows: list[int]) -> pa.Array | list[str]:
+    """The texts of ``rows`` as an Arrow string array without nulls (missing text: ""), or as a list of
+    str when Arrow cannot hold them (lone surrogates from JSON)."""
+    if isinstance(texts, (pa.Array, pa.ChunkedArray)) and (pa.types.is_string(texts.type)
+                                                           or pa.types.is_large_string(texts.type)):
+        return pc.fill_null(texts.take(pa.array(rows, type=pa.int64())), "")
+    values = texts.take(pa.array(rows, type=pa.int64())).to_pylist() if isinstance(
+        texts, (pa.Array, pa.ChunkedArray)) else [texts[i] for i in rows]
+    values = [as_text(t) for t in values]
+    try:
+        return pa.array(values, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return values
