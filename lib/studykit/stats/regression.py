@@ -46,7 +46,8 @@ def ols_slope(x, y, *, confidence: float = 0.95, alternative: str = "two-sided")
     >>> round(res.estimate, 3), round(res.ci_low, 3), round(res.ci_high, 3), res.df
     (0.97, 0.766, 1.174, 3.0)
     """
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # not statsmodels.api: it imports every submodule
+    from statsmodels.tools.tools import add_constant
 
     confidence = _v.confidence(confidence)
     alternative = _v.alternative(alternative)
@@ -54,7 +55,7 @@ def ols_slope(x, y, *, confidence: float = 0.95, alternative: str = "two-sided")
     ya = _v.vector(y, "y", min_n=3)
     _v.same_length(xa, ya)
     _v.nonconstant(xa, "x")
-    res = sm.OLS(ya, sm.add_constant(xa)).fit()
+    res = OLS(ya, add_constant(xa)).fit()
     b, se, df = float(res.params[1]), float(res.bse[1]), float(res.df_resid)
     lo, hi = res.conf_int(alpha=1 - confidence)[1]
     note = ""

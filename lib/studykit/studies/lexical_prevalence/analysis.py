@@ -93,6 +93,12 @@ def language_seed(seed: int, language: str, stream: int = 0) -> np.random.SeedSe
 
 
 # --------------------------------------------------------------------------- LPR tables
+def split_by_language(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each language (in their order, with their index): one pass over the table instead
+    of one comparison of every row per language."""
+    return {lang: part for lang, part in df.groupby("language", sort=False)}
+
+
 def usable_languages(totals: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(languages with both sources, languages with only one source) of a comparison corpus."""
     have = totals.groupby("language")["source"].agg(lambda s: set(s))
@@ -101,15 +107,17 @@ def usable_languages(totals: pd.DataFrame) -> tuple[list[str], list[str]]:
     return both, single
 
 
-def lemma_table(counts: CorpusCounts, language: str, min_count_guard: int) -> pd.DataFrame:
+def lemma_table(counts: CorpusCounts, language: str, min_count_guard: int,
+                docs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The full per-lemma table of one language (columns of ``tables/lpr_<language>.csv`` + lpr_guarded).
 
-    Every lemma seen in either source of that language, ranked by guarded LPR.
+    Every lemma seen in either source of that language, ranked by guarded LPR. ``docs``: the
+    language's rows of ``counts.docs`` when the caller has them (:func:`split_by_language`).
     """
     tot = counts.totals[counts.totals["language"] == language].set_index("source")["n_docs"]
     if not {"ai", "human"} <= set(tot.index):
         raise ValueError(f"language '{language}' lacks one of the sources ai/human")
-    d = counts.docs[counts.docs["language"] == language]
+    d = counts.docs[counts.docs["language"] == language] if docs is None else docs
     wide = d.groupby(["lemma", "source"])["docs"].sum().unstack(fill_value=0)
     for s in ("ai", "human"):
         if s not in wide.columns:
@@ -264,14 +272,19 @@ def period_share(diach, language: str, lemmas: list[str], years: list[int]) -> t
     occurrences = documents containing each lemma summed over lemmas,
     exposure = documents x number of lemmas (mean document prevalence).
     """
-    tot = diach.totals[(diach.totals["language"] == language) & (diach.totals["year"].isin(years))]
-    if diach.unit == "tokens":
-        d = diach.tokens
-        occ = d[(d["language"] == language) & d["year"].isin(years) & d["lemma"].isin(lemmas)]["tokens"].sum()
-        return int(occ), int(tot["n_content_tokens"].sum())
-    d = diach.docs
-    occ = d[(d["language"] == language) & d["year"].isin(years) & d["lemma"].isin(lemmas)]["docs"].sum()
-    return int(occ), int(tot["n_docs"].sum()) * len(lemmas)
+    counts = diach.tokens if diach.unit == "tokens" else diach.docs
+    return _period_share(counts[counts["language"] == language], diach.totals[diach.totals["language"] == language],
+                         diach.unit, lemmas, years)
+
+
+def _period_share(counts: pd.DataFrame, totals: pd.DataFrame, unit: str, lemmas: list[str],
+                  years: list[int]) -> tuple[int, int]:
+    """:func:`period_share` on one language's rows of the counts (tokens or docs) and totals."""
+    tot = totals[totals["year"].isin(years)]
+    occ = counts[counts["year"].isin(years) & counts["lemma"].isin(lemmas)]
+    if unit == "tokens":
+        return int(occ["tokens"].sum()), int(tot["n_content_tokens"].sum())
+    return int(occ["docs"].sum()), int(tot["n_docs"].sum()) * len(lemmas)
 
 
 UPTAKE_COLUMNS = ["language", "word_set", "n_lemmas", "occ_pre", "exposure_pre", "occ_post", "exposure_post",
@@ -289,10 +302,14 @@ def uptake_table(diach, word_sets: dict[str, dict[str, list[str]]], pre_years: l
     in ``note``, when the set never occurs in the pre period.
     """
     rows = []
+    counts = split_by_language(diach.tokens if diach.unit == "tokens" else diach.docs)
+    totals = split_by_language(diach.totals)
+    empty_counts = (diach.tokens if diach.unit == "tokens" else diach.docs).iloc[:0]
     for lang in sorted(word_sets):
+        own, own_totals = counts.get(lang, empty_counts), totals.get(lang, diach.totals.iloc[:0])
         for name, lemmas in word_sets[lang].items():
-            o1, e1 = period_share(diach, lang, lemmas, pre_years)
-            o2, e2 = period_share(diach, lang, lemmas, post_years)
+            o1, e1 = _period_share(own, own_totals, diach.unit, lemmas, pre_years)
+            o2, e2 = _period_share(own, own_totals, diach.unit, lemmas, post_years)
             row = {"language": lang, "word_set": name, "n_lemmas": len(lemmas), "occ_pre": o1, "exposure_pre": e1,
                    "occ_post": o2, "exposure_post": e2, "share_pre": o1 / e1 if e1 else np.nan,
                    "share_post": o2 / e2 if e2 else np.nan, "change_pct": np.nan, "chi2": np.nan,
@@ -341,10 +358,11 @@ def trajectories(diach, items: list[tuple[str, str]]) -> pd.DataFrame:
     col = "tokens" if diach.unit == "tokens" else "docs"
     scale, denom, unit = ((1e6, "n_content_tokens", "per_million_tokens") if diach.unit == "tokens"
                           else (1e3, "n_docs", "per_thousand_docs"))
+    sub = src[src["lemma"].isin({lem for _, lem in items})]  # one pass over the table for every item
+    found = dict(zip(zip(sub["language"], sub["lemma"], sub["year"]), sub[col]))
     for lang, lem in items:
-        d = src[(src["language"] == lang) & (src["lemma"] == lem)].set_index("year")[col]
         for year in sorted(tot.loc[lang].index) if lang in tot.index.get_level_values(0) else []:
-            c = int(d.get(year, 0))
+            c = int(found.get((lang, lem, year), 0))
             n = float(tot.at[(lang, year), denom])
             rows.append({"language": lang, "lemma": lem, "year": int(year), "count": c, "total": n,
                          "frequency": scale * c / n if n else np.nan, "unit": unit})
@@ -363,8 +381,7 @@ def excess_vocabulary(docs: pd.DataFrame, totals: pd.DataFrame, *, min_freq: flo
     ratio, excess.
     """
     out = []
-    for lang in sorted(docs["language"].unique()):
-        d = docs[docs["language"] == lang]
+    for lang, d in docs.groupby("language", sort=True):
         n = totals[totals["language"] == lang].set_index("year")["n_docs"]
         wide = d.groupby(["lemma", "year"])["docs"].sum().unstack(fill_value=0)
         wide = wide.reindex(columns=sorted(n.index), fill_value=0)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
+import pyarrow as pa
 
 from studykit.errors import InputError
 from studykit.tables import _kind, check_unique_columns, header_columns, json_loads_unique
@@ -55,8 +56,8 @@ def count_rows(path: Path) -> int | None:
 
 
 def iter_batches(path: Path, columns: list[str], chunk_rows: int,
-                 reader_issues: Counter | None = None) -> Iterator[dict[str, list]]:
-    """Yield dicts of column lists, ``chunk_rows`` rows at a time.
+                 reader_issues: Counter | None = None) -> Iterator[pa.RecordBatch | dict[str, list]]:
+    """Yield chunks of ``chunk_rows`` rows: Arrow record batches (Parquet) or dicts of column lists.
 
     Text is decoded as UTF-8 with undecodable bytes replaced by U+FFFD (the
     counting kernel reports such texts); JSONL lines that are not JSON
@@ -67,8 +68,7 @@ def iter_batches(path: Path, columns: list[str], chunk_rows: int,
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(path)
-        for rb in pf.iter_batches(batch_size=chunk_rows, columns=columns):
-            yield rb.to_pydict()
+        yield from pf.iter_batches(batch_size=chunk_rows, columns=columns)
         return
     if kind in ("csv", "tsv"):
         reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", usecols=columns, dtype=str,

@@ -97,8 +97,9 @@ def lpr_analysis(counts: CorpusCounts, languages, params: Params) -> tuple[LprRe
     gets a shorter list, reported as ``top_short.<language>``.
     """
     tables, tops, found = {}, {}, []
+    docs = analysis.split_by_language(counts.docs)
     for lang in languages:
-        table = analysis.lemma_table(counts, lang, params.min_count_guard)
+        table = analysis.lemma_table(counts, lang, params.min_count_guard, docs.get(lang, counts.docs.iloc[:0]))
         tables[lang] = table
         tops[lang] = analysis.top_table(table, params.top_n, n_resamples=params.n_bootstrap,
                                         confidence=params.confidence, seed=analysis.language_seed(params.seed, lang, 1))
@@ -174,9 +175,10 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
         found.append(DataIssue("uptake_undefined", len(undefined), RULES["uptake_undefined"],
                                ", ".join(undefined["language"])))
     rows = []
+    by_language = analysis.split_by_language(documents) if documents is not None else {}
     for lang in sorted(sets):
         if documents is not None:
-            row = document_bootstrap(documents[documents["language"] == lang], params.pre_years, params.post_years,
+            row = document_bootstrap(by_language.get(lang, documents.iloc[:0]), params.pre_years, params.post_years,
                                      n_resamples=params.n_uptake_bootstrap, confidence=params.confidence,
                                      seed=analysis.language_seed(params.seed, lang, 3))
             method = "document-clustered bootstrap"

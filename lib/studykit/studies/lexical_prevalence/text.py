@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 import regex
@@ -194,6 +195,45 @@ class TokenMemo(dict):
             keep = False
         self[token] = low if keep else ""
         return self[token]
+
+
+class PieceMemo(dict):
+    """whitespace-separated piece of raw text -> its content lemmas (a tuple), filled on first use;
+    ``words[piece]`` is the piece's number of word tokens.
+
+    No token spans whitespace (letters, marks and hyphens are never whitespace), and
+    ``str.lower`` maps a text piece by piece (its only context rule, the Greek final sigma,
+    looks no further than the next character that is neither case-ignorable nor part of
+    the word, and whitespace is neither), so
+    ``tokenize(text) == [t for piece in text.split() for t in tokenize(piece)]``. Raw pieces
+    repeat (Zipf), so a text costs one dict look-up per piece instead of a regular-expression
+    scan of its characters (:func:`text_lemmas`). The memo is cleared beyond ``max_size``
+    entries to bound memory; that never changes a result.
+    """
+
+    def __init__(self, lemmas: LemmaMemo, max_size: int = 500_000):
+        super().__init__()
+        self.lemmas = lemmas
+        self.words: dict[str, int] = {}
+        self.max_size = max_size
+
+    def __missing__(self, piece: str) -> tuple[str, ...]:
+        if len(self) >= self.max_size:
+            self.clear()
+            self.words.clear()
+        tokens = TOKEN_RE.findall(piece.lower())
+        lem = tuple(filter(None, map(self.lemmas.__getitem__, tokens)))
+        self[piece] = lem
+        self.words[piece] = len(tokens)
+        return lem
+
+
+def text_lemmas(text: str, pieces: PieceMemo) -> tuple[list[str], int]:
+    """(content lemmas of ``text`` in order, number of word tokens): the same as
+    :func:`content_lemmas` and ``len(tokenize(text))``, through the piece memo."""
+    split = text.split()
+    lem = list(chain.from_iterable(map(pieces.__getitem__, split)))
+    return lem, sum(map(pieces.words.__getitem__, split))
 
 
 def content_lemmas(text: str, memo: LemmaMemo) -> list[str]:

@@ -102,8 +102,9 @@ def paired_shifts(cells: ResponseCells, rates: Rates, *,
             "gap_low": (total["low"] / n["low"]).where(n["low"] > 0) - base,
         })
     rows, unpaired, untested = [], [], []
+    with_scores = set(diffs.index.get_level_values(0))
     for model in sorted(set(personas["model"])):
-        d = diffs.loc[model] if model in diffs.index.get_level_values(0) else diffs.iloc[:0]
+        d = diffs.loc[model] if model in with_scores else diffs.iloc[:0]
         row = {"model": model, "n_prompts_paired": int(d["shift"].notna().sum())}
         notes = []
         n_unpaired = int(d["shift"].isna().sum())
