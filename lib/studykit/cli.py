@@ -237,7 +237,8 @@ def _parse_iso(value: str | None):
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
-    from studykit.fileio import atomic_path
+    from studykit.fileio import check_owned_file, owned_file_path
+    from studykit.studies.code_survival.mining import PARQUET_MARK, written_by_mine
 
     out = _user_path(args.out)
     name = out.name.lower()
@@ -247,6 +248,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
         fmt = "parquet"
     else:
         raise ParamError(f"--out {args.out}: use a .csv, .csv.gz or .parquet file name")
+    check_owned_file(out, written_by_mine, "--out")  # before mining: a folder or a user's file is refused now
     repos = []
     for r in args.repos:
         p = _user_path(r)
@@ -262,12 +264,17 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from studykit.floats import FLOAT_FORMAT, stable_frame
 
     df = stable_frame(df)
-    with atomic_path(out) as tmp:
+    with owned_file_path(out, written_by_mine, "--out") as tmp:
         if fmt == "csv":
             df.to_csv(tmp, index=False, lineterminator="\n", float_format=FLOAT_FORMAT,
                       compression="gzip" if name.endswith(".gz") else None)
         else:
-            df.to_parquet(tmp, index=False)
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                                          PARQUET_MARK[0]: PARQUET_MARK[1]}), tmp)
     print(f"mined {len(df):,} rows from {len(repos)} repositories -> {out}")
     from studykit.studies.code_survival.load import mining_issues
 

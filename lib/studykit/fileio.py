@@ -14,11 +14,11 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from studykit.folders import building_dir, current_umask
 
-__all__ = ["atomic_path", "write_text_atomic", "write_bytes_atomic", "write_json_atomic", "dumps_json",
+__all__ = ["atomic_path", "owned_file_path", "write_text_atomic", "write_bytes_atomic", "write_json_atomic", "dumps_json",
            "sha256_file", "sha256_tree", "building_dir"]
 
 
@@ -46,6 +46,53 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _refuse_file(target: Path, what: str, why: str) -> None:
+    from studykit.errors import ParamError
+
+    raise ParamError(f"{what} {target}: {why} (nothing was written)")
+
+
+def check_owned_file(target: str | os.PathLike, owned: Callable[[Path], bool], what: str) -> bool:
+    """The one-file form of studykit's folder rule: refuse (ParamError, one line) a ``target`` that is a
+    symbolic link, a folder, or an existing file ``owned`` does not recognise as one studykit wrote; return
+    whether it exists (then it may be replaced)."""
+    target = Path(target)
+    if target.is_symlink():
+        _refuse_file(target, what, "it is a symbolic link; name a new file")
+    if target.is_dir():
+        _refuse_file(target, what, "it is a folder, not a file")
+    if not target.exists():
+        return False
+    if not owned(target):
+        _refuse_file(target, what, "it exists and studykit did not write it; choose a new name or move it")
+    return True
+
+
+@contextmanager
+def owned_file_path(target: str | os.PathLike, owned: Callable[[Path], bool], what: str) -> Iterator[Path]:
+    """Like :func:`atomic_path`, but never overwrites a file studykit did not write, checked again at the moment
+    of writing: a ``target`` that did not exist is created with :func:`os.link` (which fails if a file
+    appeared meanwhile), one that existed is replaced only if ``owned`` still recognises it."""
+    target = Path(target)
+    existed = check_owned_file(target, owned, what)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    staged = Path(tmp)
+    try:
+        yield staged
+        os.chmod(staged, _file_mode())
+        if existed:
+            check_owned_file(target, owned, what)
+            os.replace(staged, target)
+        else:
+            try:
+                os.link(staged, target)
+            except FileExistsError:
+                _refuse_file(target, what, "a file of that name appeared while studykit worked; it was kept")
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> Path:

@@ -143,7 +143,12 @@ def _imports_of(path: Path) -> set[str]:
     if path.name == "__init__.py":
         pkg = pkg.rsplit(".", 1)[0] + ".__init__"
     found = set()
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING"
+                   for stmt in node.body for n in ast.walk(stmt)}  # never executed: not an import cycle
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = pkg.rsplit(".", node.level)[0]

@@ -258,6 +258,8 @@ def test_sweep_out_refuses_a_link_to_an_empty_folder(fixture_project, capsys, tm
                    "--quiet")
     assert "symbolic link" in msg
     assert _names(empty) == []
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "link").resolve() == empty.resolve()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [], "no temporary or lock file"
 
 
 def test_grid_points_may_not_be_named_like_the_sweeps_own_files(fixture_project, capsys, tmp_path):

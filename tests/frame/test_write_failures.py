@@ -184,14 +184,19 @@ def test_a_failing_write_of_the_report_is_one_line_and_keeps_the_old_site(fixtur
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "no temporary site left"
 
 
+@pytest.mark.parametrize("code,text", [(errno.ENOSPC, "no space left on the device"),
+                                       (errno.EROFS, "read-only file system")])
 @pytest.mark.parametrize("argv", [["simulate", NAME, "--out"], ["workshop", "init"]])
-def test_a_full_disk_in_simulate_and_workshop_init_is_one_line(fixture_project, capsys, monkeypatch, tmp_path, argv):
+def test_a_full_disk_in_simulate_and_workshop_init_is_one_line(fixture_project, capsys, monkeypatch, tmp_path, argv,
+                                                                code, text):
+    """Unit: one writer. A full disk or a read-only file system met while writing (faked, so it runs without
+    root; the real tmpfs cases above need root) is one line and leaves nothing half written."""
     import shutil
 
     from studykit import fileio
 
     def full(*args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "w" / "out" / "x"))
+        raise OSError(code, "fails", str(tmp_path / "w" / "out" / "x"))
 
     work = tmp_path / "w"
     work.mkdir()
@@ -199,7 +204,7 @@ def test_a_full_disk_in_simulate_and_workshop_init_is_one_line(fixture_project, 
     monkeypatch.setattr(shutil, "copyfile", full)
     monkeypatch.setattr(fixture_project.module, "write_text_atomic", full, raising=False)
     msg = _one_line_exit_2(capsys, *argv, str(work / "out"))
-    assert "no space left on the device" in msg and str(work / "out") in msg
+    assert text in msg and str(work / "out") in msg
     assert _everything(work) == [], "what was half written is removed"
 
 

@@ -350,3 +350,18 @@ def test_a_parent_with_the_identical_file_gives_every_line_as_git_blame_does(tmp
     s = r.shas
     assert evs(df, "b = 2") == [(s["c1"], 1, s["x1"], 9.0), (s["x2"], 0, "", 9.0)]
     assert rep["units_twice_in_head"] == 0 and rep["units_kept_by_merge"] == 0
+
+
+def test_a_broken_head_invariant_becomes_a_data_issue():
+    """Unit: a repository's miner report. A non-zero count of the HEAD invariant is a data issue naming the
+    repository, the count and the files (the clean case, zero, is asserted by every history-shape test above)."""
+    from studykit.studies.code_survival.load import mining_issues
+
+    issues = {i.check: i for i in mining_issues([
+        {"repo": "r", "line_count_mismatch": 3, "surviving_units_not_in_head": 2, "units_twice_in_head": 0,
+         "details": {"line_count_mismatch": "a.py"}},
+        {"repo": "s", "line_count_mismatch": 0}])}
+    assert issues["mining_line_count_mismatch"].count == 3
+    assert "r=3" in issues["mining_line_count_mismatch"].detail and "a.py" in issues["mining_line_count_mismatch"].detail
+    assert issues["mining_surviving_units_not_in_head"].count == 2
+    assert "mining_units_twice_in_head" not in issues and "s=" not in issues["mining_line_count_mismatch"].detail

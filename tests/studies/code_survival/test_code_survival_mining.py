@@ -369,3 +369,32 @@ def test_cli_mine(tmp_path, merged):
     bad = subprocess.run([str(exe), "mine", str(tmp_path), "--out", str(out), "--no-progress"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "not a git repository" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
+def test_mine_out_replaces_only_a_table_mine_wrote(tmp_path, merged, capsys, monkeypatch, suffix):
+    """Unit: one --out file. A folder named like a table, a link, or a user's file of that name is refused in
+    one line before any mining (the user's bytes kept); a table mine wrote is replaced by the next mine."""
+    from studykit import cli
+    from studykit.studies.code_survival import parallel
+
+    out = tmp_path / f"events{suffix}"
+    assert cli.main(["mine", str(merged.path), "--out", str(out), "--no-progress"]) == 0
+    first = out.read_bytes()
+    assert cli.main(["mine", str(merged.path), "--out", str(out), "--no-progress"]) == 0, "its own table"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temporary file left"
+    capsys.readouterr()
+    monkeypatch.setattr(parallel, "mine_many", lambda *a, **k: pytest.fail("refused before mining"))
+    folder = tmp_path / f"dir{suffix}"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine\n")
+    users = tmp_path / f"users{suffix}"
+    users.write_bytes(b"my own table, not mined\n")
+    link = tmp_path / f"link{suffix}"
+    link.symlink_to(out)
+    for target, why in ((folder, "is a folder"), (users, "studykit did not write it"), (link, "symbolic link")):
+        assert cli.main(["mine", str(merged.path), "--out", str(target), "--no-progress"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0] and str(target) in err[0], err
+    assert (folder / "keep.txt").read_text() == "mine\n" and users.read_bytes() == b"my own table, not mined\n"
+    assert out.read_bytes() == first or suffix == ".csv.gz"

@@ -394,3 +394,4 @@ def to_frame(m: Any, observation_end: Any, head_text_lines: dict[str, int], now:
                 "surviving_agent": int(np.sum(alive_kept & (ag != ""))),
                 "surviving_human": int(np.sum(alive_kept & (ag == "")))})
     return df, rep
+

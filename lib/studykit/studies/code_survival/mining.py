@@ -692,3 +692,27 @@ def blame_counts(repo: str | os.PathLike, exclude_globs: Sequence[str] | None = 
 
 __all__ = ["mine_repositories", "mine_repository", "blame_counts", "LINE_EVENT_COLUMNS",
            "parse_observation_end"]
+
+#: key and value of the Parquet schema metadata that marks a table ``studykit mine`` wrote
+PARQUET_MARK = (b"studykit", b"mine")
+
+
+def written_by_mine(path: Path) -> bool:
+    """Whether ``path`` is a table ``studykit mine`` wrote, so that ``mine --out`` may replace it: a CSV (or
+    gzip CSV) whose header is exactly the mined columns, or a Parquet file carrying :data:`PARQUET_MARK` in its
+    schema metadata. Anything else is a user's file and is never overwritten."""
+    name = path.name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            meta = pq.read_schema(path).metadata or {}
+            return meta.get(PARQUET_MARK[0]) == PARQUET_MARK[1]
+        import gzip
+
+        opener = gzip.open if name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+            header = fh.readline(4096).rstrip("\r\n")
+    except Exception:  # unreadable, not a table: not ours
+        return False
+    return header == ",".join(LINE_EVENT_COLUMNS)
