@@ -143,25 +143,25 @@ def _committed_problems(regenerated: Path) -> list[str]:
     return problems
 
 
-def test_embedded_data_and_workshop_runs_are_the_same_bytes_without_simd_and_with_two_threads(tmp_path):
+def test_embedded_data_and_workshop_runs_are_the_same_bytes_without_simd_and_with_two_threads(tmp_path, study_run):
+    """The machine's own side is the session's shared workshop runs (the same ``studykit run`` every other
+    test reads; executed once per session), so only the alternative environment is run here."""
     off = _features()
     if not off:
         pytest.skip("numpy uses none of its optional SIMD paths on this CPU (baseline only)")
     alt = _env(off, threads=2)
     label = f"NPY_DISABLE_CPU_FEATURES={' '.join(off)}, 2 BLAS/OpenMP threads"
-    # the alternative environment and the machine's own run side by side (two processes)
     sim = _run(["simulate", "all", "--out", str(tmp_path / "data")], alt, tmp_path / "sim_outputs")
-    native = _run(["run", "all", "--profile", "workshop", "--force", "--quiet"], _env(), tmp_path / "native")
     _wait(sim, f"studykit simulate all under {label}")
     problems = _committed_problems(tmp_path / "data")
     assert not problems, f"embedded data regenerated under {label} differ from the committed bytes: {problems}"
     other = _run(["run", "all", "--profile", "workshop", "--force", "--quiet"], alt, tmp_path / "alt")
-    _wait(native, "studykit run all --profile workshop")
+    native = {study: study_run(study).out_dir for study in STUDIES}  # meanwhile, in this process
     _wait(other, f"studykit run all --profile workshop under {label}")
     for study in STUDIES:
-        _assert_kernel_saw(tmp_path / "native" / study / "workshop", (), 1)
+        _assert_kernel_saw(native[study], (), 1)
         _assert_kernel_saw(tmp_path / "alt" / study / "workshop", off, 2)
-        _compare_runs(tmp_path / "native" / study / "workshop", tmp_path / "alt" / study / "workshop",
+        _compare_runs(native[study], tmp_path / "alt" / study / "workshop",
                       f"{study} --profile workshop under {label}")
 
 
