@@ -202,6 +202,16 @@ def test_missing_extra_is_one_line_with_the_install_command(monkeypatch):
     assert "\n" not in msg and 'make setup EXTRAS="japanese"' in msg and "requirements/japanese.lock" in msg
 
 
+def _bundle(lock: Path, bundle: Path) -> Path:
+    """``scripts/offline_bundle.py BUNDLE --lock LOCK`` (skipped when the package index cannot be reached)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "offline_bundle.py"), str(bundle),
+                           "--lock", str(lock)], capture_output=True, text=True)
+    if proc.returncode != 0 and "network" in (proc.stderr + proc.stdout).lower():
+        pytest.skip("the package index cannot be reached to build the bundle")
+    assert proc.returncode == 0, proc.stderr
+    return bundle
+
+
 def test_offline_bundle_installs_with_no_index(tmp_path):
     """A bundle of two pinned pure-Python packages of the core lock installs into a fresh venv with
     ``pip --no-index --find-links`` (the same command as ``make setup OFFLINE=DIR``)."""
@@ -210,12 +220,7 @@ def test_offline_bundle_installs_with_no_index(tmp_path):
     assert len(pins) == 2
     lock = tmp_path / "mini.lock"
     lock.write_text("\n".join(pins) + "\n")
-    bundle = tmp_path / "wheels"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "offline_bundle.py"), str(bundle),
-                           "--lock", str(lock)], capture_output=True, text=True)
-    if proc.returncode != 0 and "network" in (proc.stderr + proc.stdout).lower():
-        pytest.skip("the package index cannot be reached to build the bundle")
-    assert proc.returncode == 0, proc.stderr
+    bundle = _bundle(lock, tmp_path / "wheels")
     assert (bundle / "INSTALL.txt").is_file()
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -258,11 +263,6 @@ def test_offline_bundle_downloads_a_no_deps_lock_without_dependencies(tmp_path):
     lock.write_text("# Install with pip's --no-deps (this lock is complete): a test.\n" + pin + "\n")
     assert offline_bundle.no_deps(lock) and offline_bundle.no_deps(ROOT / "requirements" / "embeddings.lock")
     assert not offline_bundle.no_deps(ROOT / "requirements" / "core.lock")
-    bundle = tmp_path / "wheels"
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "offline_bundle.py"), str(bundle),
-                           "--lock", str(lock)], capture_output=True, text=True)
-    if proc.returncode != 0 and "network" in (proc.stderr + proc.stdout).lower():
-        pytest.skip("the package index cannot be reached to build the bundle")
-    assert proc.returncode == 0, proc.stderr
+    bundle = _bundle(lock, tmp_path / "wheels")
     names = {p.name.split("-")[0].lower() for p in bundle.glob("*.whl")}
     assert names == {"python_dateutil", "pip"}, names
