@@ -16,6 +16,9 @@ def add_doctor(sub) -> None:
     d = sub.add_parser("doctor", help="check this installation (Python, packages, kernel, write access, one run)")
     d.add_argument("--no-run", action="store_true", help="skip the timed workshop run")
     d.add_argument("--study", default="sycophancy_correlation", help="the study of the workshop run")
+    d.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+                   help="seconds the workshop run should take; slower is a warning, not a failure "
+                        "(default: $STUDYKIT_DOCTOR_BUDGET or 30)")
 
 
 def add_check(sub) -> None:
@@ -38,7 +41,11 @@ def add_workshop(sub) -> None:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from studykit.doctor import format_checks, run_checks
 
-    checks = run_checks(run=not args.no_run, study=args.study)
+    if args.budget is not None and not args.budget > 0:
+        from studykit.errors import ParamError
+
+        raise ParamError(f"--budget {args.budget:g}: give a positive number of seconds")
+    checks = run_checks(run=not args.no_run, study=args.study, budget_seconds=args.budget)
     print(format_checks(checks))
     return 0 if all(c.ok for c in checks) else 1
 

@@ -44,8 +44,17 @@ def test_doctor_workshop_run_is_timed_against_its_budget(monkeypatch):
         return RunResult(study=study, profile="workshop", status="executed", out_dir=kw["out_dir"], seconds=0.0)
 
     monkeypatch.setattr("studykit.runner.run_study", fake_run)
-    assert doctor._check_run("sycophancy_correlation", budget_seconds=30).ok
-    assert not doctor._check_run("sycophancy_correlation", budget_seconds=-1).ok
+    fast = doctor._check_run("sycophancy_correlation", budget_seconds=30)
+    assert fast.ok and not fast.warn
+    slow = doctor._check_run("sycophancy_correlation", budget_seconds=-1)  # any run is slower than this
+    assert slow.ok and slow.warn and "more than the budget" in slow.found
+    text = doctor.format_checks([fast, slow])
+    assert "warn  workshop run" in text and text.endswith("all checks passed (1 warning)")
+    monkeypatch.setenv("STUDYKIT_DOCTOR_BUDGET", "45")
+    assert doctor.budget_from_env() == 45.0
+    monkeypatch.setenv("STUDYKIT_DOCTOR_BUDGET", "soon")
+    with pytest.raises(ParamError, match="STUDYKIT_DOCTOR_BUDGET"):
+        doctor.budget_from_env()
 
 
 # ---------------------------------------------------------------------------------------------- check
