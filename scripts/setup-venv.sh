@@ -85,6 +85,12 @@ if [ ${#nodeps[@]} -gt 0 ]; then
 fi
 "$VENV/bin/python" -m pip install "${pip_args[@]}" --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -m ipykernel install --sys-prefix --name studykit --display-name "Python (studykit)" >/dev/null
+# JupyterLab's "news" and update check ask a website and pop up in every session of a workshop room: off for
+# this environment (JupyterLab reads <prefix>/share/jupyter/lab/settings/overrides.json; a user can still
+# switch them on in Settings)
+mkdir -p "$VENV/share/jupyter/lab/settings"
+printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' \
+  > "$VENV/share/jupyter/lab/settings/overrides.json"
 
 for part in core $EXTRAS; do stamp_of "$part" > "$VENV/.studykit-installed-$part"; done
 echo "setup: .venv is ready (core${EXTRAS:+ + $EXTRAS}; kernel 'studykit' registered)"

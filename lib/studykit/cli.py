@@ -342,8 +342,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command][1](args)
     except StudykitError as exc:
         sys.stdout.flush()
-        print(f"studykit: error: {exc}", file=sys.stderr, flush=True)
+        text = str(exc)
+        while text.startswith("studykit: "):  # a message that already names the program is not named twice
+            text = text[len("studykit: "):]
+        print(f"studykit: error: {text.removeprefix('error: ')}", file=sys.stderr, flush=True)
         return int(getattr(exc, "exit_code", 1))
+    except BrokenPipeError:  # `studykit params X | head`: the reader stopped early; not an error
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's exit flush stays quiet
+        except OSError:
+            pass
+        return 0
     except OSError as exc:  # a write no writer mapped (disk full, read-only file system): still one line
         from studykit.folders import os_error_text
 

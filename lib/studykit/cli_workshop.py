@@ -71,15 +71,54 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def add_lab(sub) -> None:
+    lab = sub.add_parser("lab", help="open JupyterLab on a folder with the studykit kernel and `studykit` on the PATH")
+    lab.add_argument("dir", nargs="?", default=".", metavar="DIR", help="the folder to open (default: this one)")
+    lab.add_argument("--dry-run", action="store_true", help="print the command and the PATH it gets, start nothing")
+
+
+def lab_command(folder: Path, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The JupyterLab command for ``folder`` and its environment: this installation's ``bin`` (or
+    ``Scripts``) folder first on the PATH, so that ``studykit`` and ``jupyter`` work in JupyterLab's terminal
+    and in a notebook's ``!`` lines without activating anything."""
+    import os
+    import sys
+
+    env = dict(os.environ if env is None else env)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir] + [p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir])
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd, env
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from studykit.errors import ParamError
+
+    folder = Path(args.dir).expanduser().absolute()
+    if not folder.is_dir():
+        raise ParamError(f"lab: {folder} is not a folder (make one with: studykit workshop init {args.dir})")
+    cmd, env = lab_command(folder)
+    if args.dry_run:
+        print(" ".join(cmd))
+        print(f"PATH starts with {env['PATH'].split(__import__('os').pathsep)[0]}")
+        return 0
+    return subprocess.call(cmd, env=env)
+
+
 def cmd_workshop(args: argparse.Namespace) -> int:
     from studykit.workshop import init_workspace
 
     rep = init_workspace(args.dir)
     print(f"workspace {rep.root}: {len(rep.written)} files written"
           + (f", {len(rep.kept)} kept as they were" if rep.kept else "")
-          + f"; open it with: jupyter lab --notebook-dir {rep.root}")
+          + f"; open it with: studykit lab {rep.root}")
     return 0
 
 
 #: subcommand -> (function declaring its arguments, function running it), merged into studykit.cli.COMMANDS
-COMMANDS = {"doctor": (add_doctor, cmd_doctor), "check": (add_check, cmd_check), "workshop": (add_workshop, cmd_workshop)}
+COMMANDS = {"doctor": (add_doctor, cmd_doctor), "check": (add_check, cmd_check), "workshop": (add_workshop, cmd_workshop),
+            "lab": (add_lab, cmd_lab)}

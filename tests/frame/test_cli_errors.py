@@ -189,3 +189,26 @@ def test_mine_and_simulate_argument_errors_exit_2(capsys, argv, words, tmp_path,
     for w in words:
         assert w in err, (w, err)
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_output_piped_to_a_reader_that_stops_early_is_not_an_error():
+    """Unit: one CLI call whose stdout reader exits after the first line (`studykit params X | head -1`)."""
+    import subprocess
+
+    exe = Path(sys.executable).parent / "studykit"
+    proc = subprocess.run(f"'{exe}' params code_survival | head -1; exit ${{PIPESTATUS[0]}}", shell=True,
+                          executable="/bin/bash", capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.split()[0] == "parameter"
+
+
+def test_a_message_naming_the_program_is_not_prefixed_twice(capsys, monkeypatch):
+    from studykit import cli as cli_module
+    from studykit.errors import ParamError
+
+    def boom(args):
+        raise ParamError("studykit: error: nothing to do")
+
+    monkeypatch.setitem(cli_module.COMMANDS, "list", (cli_module.COMMANDS["list"][0], boom))
+    assert cli_module.main(["list"]) == 2
+    assert capsys.readouterr().err == "studykit: error: nothing to do\n"

@@ -8,9 +8,11 @@ packaging's marker logic for the TARGET, by the same module check-install and th
 """
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -179,3 +181,15 @@ def test_embeddings_extra_has_no_torch_and_installs_without_dependencies():
     assert "pip install --no-deps -r requirements/embeddings.lock" in (ROOT / "README.md").read_text()
     setup = (ROOT / "scripts" / "setup-venv.sh").read_text()
     assert f'grep -q "^{NO_DEPS_MARK}"' in setup and "--no-deps \"${nodeps[@]}\"" in setup
+
+
+def test_jupyterlab_news_and_update_check_are_off_in_the_environment():
+    """Unit: the environment `make setup` made. JupyterLab's news pop-up asks a website and shows in every
+    workshop session; scripts/setup-venv.sh switches it off for this environment only."""
+    overrides = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert overrides.is_file(), f"{overrides} missing: run make setup"
+    notes = json.loads(overrides.read_text())["@jupyterlab/apputils-extension:notification"]
+    assert notes == {"fetchNews": "false", "checkForUpdates": False}
+    schema = json.loads((Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas" / "@jupyterlab"
+                         / "apputils-extension" / "notification.json").read_text())
+    assert {"fetchNews", "checkForUpdates"} <= set(schema["properties"])  # the keys JupyterLab knows

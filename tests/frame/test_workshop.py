@@ -275,3 +275,23 @@ def test_offline_bundle_downloads_a_no_deps_lock_without_dependencies(tmp_path):
     bundle = _bundle(lock, tmp_path / "wheels")
     names = {p.name.split("-")[0].lower() for p in bundle.glob("*.whl")}
     assert names == {"python_dateutil", "pip"}, names
+
+
+def test_studykit_lab_puts_this_installation_first_on_the_path(tmp_path):
+    """Unit: one `studykit lab DIR` from a shell whose PATH has no .venv (a fresh terminal): JupyterLab gets
+    this installation's bin folder first, so `studykit` and `jupyter` resolve there in its terminal."""
+    import shutil
+
+    from studykit.cli_workshop import lab_command
+
+    exe = Path(sys.executable).parent / "studykit"
+    proc = subprocess.run([str(exe), "lab", str(tmp_path), "--dry-run"], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert f"--ServerApp.root_dir={tmp_path}" in proc.stdout and f"PATH starts with {exe.parent}" in proc.stdout
+    cmd, env = lab_command(tmp_path, {"PATH": "/usr/bin:/bin"})
+    assert shutil.which("studykit", path=env["PATH"]) == str(exe)
+    assert shutil.which("jupyter", path=env["PATH"]) == str(exe.parent / "jupyter")
+    assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]
+    bad = subprocess.run([str(exe), "lab", str(tmp_path / "nope")], capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "workshop init" in bad.stderr
