@@ -34,33 +34,52 @@ class Params(StudyParams):
     bundles: list[str] = InputPath([], kind="file", suffixes=[".bundle"],
                                    description="git bundles, cloned once into .cache/ and mined with `repos`")
     line_events_path: str | None = InputPath(None, kind="file", description="a mined line-events table")
-    simulate: Literal["repos", "line_events"] = "repos"
-    sim_repos: int = Field(4, ge=1, le=50)
-    sim_commits: int = Field(150, ge=10, le=20000)
-    sim_line_repos: int = Field(200, ge=2, le=2000)
-    sim_units_per_repo: int = Field(1100, ge=20, le=100000)
-    sim_hr_agent: float = Field(0.842, gt=0)
-    observation_end: str | None = None
-    exclude_globs: list[str] | None = None
-    horizon_days: float = Field(90.0, gt=0)
-    timing_bins_days: list[float] = Field(default_factory=lambda: [7.0, 30.0])
-    km_times_days: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0, 180.0, 365.0])
-    adjust: Literal["cluster", "strata"] = "cluster"
-    min_agent_units: int = Field(30, ge=1)
+    simulate: Literal["repos", "line_events"] = Field(
+        "repos", description="without an input: 'repos' builds small git repositories and mines them, "
+        "'line_events' simulates a line-events table with a known hazard ratio (paper_scale)")
+    sim_repos: int = Field(4, ge=1, le=50, description="simulate=repos: number of git repositories built")
+    sim_commits: int = Field(150, ge=10, le=20000, description="simulate=repos: commits per repository")
+    sim_line_repos: int = Field(200, ge=2, le=2000, description="simulate=line_events: repositories simulated")
+    sim_units_per_repo: int = Field(1100, ge=20, le=100000,
+                                    description="simulate=line_events: line units per repository")
+    sim_hr_agent: float = Field(0.842, gt=0, description="simulate=line_events: the planted hazard ratio of "
+                                "agent vs human lines (0.842 as in the paper)")
+    observation_end: str | None = Field(
+        None, description="mining: censor at this ISO date or datetime (default: each repository's last commit); "
+        "not after the run, not before 1980")
+    exclude_globs: list[str] | None = Field(
+        None, description="mining: paths to leave out (glob patterns, e.g. 'vendor/**'); default: vendored, "
+        "generated and lock files; [] excludes nothing")
+    horizon_days: float = Field(90.0, gt=0, description="modified-share and prediction horizon: was a line "
+                                "modified within this many days? (lines followed less long are not eligible)")
+    timing_bins_days: list[float] = Field(default_factory=lambda: [7.0, 30.0],
+                                          description="prediction: bin edges (days) of when a modified line ended")
+    km_times_days: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0, 180.0, 365.0],
+                                       description="days at which the Kaplan-Meier table reports survival")
+    adjust: Literal["cluster", "strata"] = Field(
+        "cluster", description="adjusted Cox model: 'cluster' adds file type and commit size as covariates; "
+        "'strata' adds them and a baseline hazard per repository")
+    min_agent_units: int = Field(30, ge=1, description="per-agent HRs: agents with fewer line units are pooled "
+                                 "as 'other agents'")
     min_agent_events: int = Field(10, ge=1, description="per-agent HRs need this many modified lines")
     min_repo_clusters: int = Field(10, ge=2, description="cluster by repository from this many repositories")
-    ph_alpha: float = Field(0.05, gt=0, lt=1)
-    ph_split_days: list[float] = Field(default_factory=lambda: [30.0, 180.0])
-    cv_folds: int = Field(5, ge=2, le=20)
-    tfidf_max_features: int = Field(5000, ge=10)
-    prediction_max_units: int = Field(60000, ge=100)
-    n_bootstrap: int = Field(1000, ge=100)
-    confidence: float = Field(0.95, gt=0.5, lt=1)
+    ph_alpha: float = Field(0.05, gt=0, lt=1, description="level of the proportional-hazards (Schoenfeld) test "
+                            "below which the time-window HRs are the reading to use")
+    ph_split_days: list[float] = Field(default_factory=lambda: [30.0, 180.0],
+                                       description="time-window HRs: window edges in days")
+    cv_folds: int = Field(5, ge=2, le=20, description="prediction: cross-validation folds, grouped by repository")
+    tfidf_max_features: int = Field(5000, ge=10, description="prediction: vocabulary size of the TF-IDF text "
+                                    "features")
+    prediction_max_units: int = Field(60000, ge=100, description="prediction: at most this many eligible units, "
+                                      "sampled with seed")
+    n_bootstrap: int = Field(1000, ge=100, description="bootstrap resamples of the share difference and AUC "
+                             "intervals")
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="confidence level of every interval")
     recovery_path: str | None = InputPath("data/code_survival/line_events_sim.csv", kind="file", optional=True,
                                           description="simulated line events with a known hazard ratio")
     recovery_truth_path: str | None = InputPath("data/code_survival/truth.json", kind="file", optional=True,
                                                 description="truth of the simulated line events")
-    seed: int = 20260
+    seed: int = Field(20260, description="seed of the simulators, the bootstrap and the prediction sample")
 
     @field_validator("timing_bins_days", "km_times_days", "ph_split_days")
     @classmethod
