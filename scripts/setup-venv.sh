@@ -93,4 +93,4 @@ printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "fa
   > "$VENV/share/jupyter/lab/settings/overrides.json"
 
 for part in core $EXTRAS; do stamp_of "$part" > "$VENV/.studykit-installed-$part"; done
-echo "setup: .venv is ready (core${EXTRAS:+ + $EXTRAS}; kernel 'studykit' registered)"
+echo "setup: $VENV is ready (core${EXTRAS:+ + $EXTRAS}; kernel 'studykit' registered)"

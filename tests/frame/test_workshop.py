@@ -16,6 +16,7 @@ from studykit import cli, doctor, folders, paths
 from studykit.check import compare, snapshot
 from studykit.docsite import build_docs_site, sources
 from studykit.errors import ParamError
+from studykit.studies import STUDIES
 from studykit.extras import require
 from studykit.workshop import YOUR_TURN, init_workspace, participant_copy
 
@@ -90,6 +91,16 @@ def test_check_cli_exit_codes_and_update(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "MISMATCH" in out and "differ" in out
     assert cli.main(["check", "sycophancy_correlation", "--profile", "nope", "--run", str(run)]) == 2
+
+
+def test_check_all_reports_every_study_when_one_has_no_run(tmp_path, monkeypatch, capsys):
+    """Unit: `studykit check all` over an outputs folder where no study has run: one line per study, exit 1
+    (was: stopped at the first study with an error)."""
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(tmp_path / "outputs"))
+    assert cli.main(["check", "all", "--profile", "workshop"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [f"{s}/workshop" for s in STUDIES]
+    assert all("not checked: no results.json" in ln for ln in lines)
 
 
 # ---------------------------------------------------------------------------------------------- workspace
