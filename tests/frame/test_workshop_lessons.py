@@ -72,3 +72,19 @@ def test_workshop_runs_match_the_reference_values(study, capsys, study_run):
     res = study_run(study, "workshop")
     code = cli.main(["check", study, "--profile", "workshop", "--run", str(res.out_dir)])
     assert code == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("episode", sorted((ROOT / "workshop" / "episodes").glob("0[1-9]-*.md")),
+                         ids=lambda p: p.stem)
+def test_every_file_an_episode_names_is_in_its_workshop_run(episode, study_run):
+    """Unit: one episode page and the workshop run of its study. A learner opens the tables and figures an
+    episode names (episode 1 named figures/scatter_by_model.png; the file is scatter_grid.png)."""
+    import re
+
+    study = episode.stem.split("-", 1)[1]
+    named = set(re.findall(r"`((?:tables|figures)/[\w.-]+\.\w+)`", episode.read_text(encoding="utf-8")))
+    if not named:
+        pytest.skip(f"{episode.name} names no table or figure")
+    folder = study_run(study, "workshop").out_dir
+    missing = sorted(n for n in named if not (folder / n).is_file())
+    assert not missing, f"{episode.name} names files its workshop run does not write: {missing}"
