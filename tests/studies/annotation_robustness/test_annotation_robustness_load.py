@@ -233,3 +233,20 @@ def test_gold_classes_differing_only_in_case_and_labels_matching_nothing_are_one
         load.encode(items, ann.assign(label=ann["label"].map({"pos": "positive", "neg": "negative",
                                                                "neu": "neutral"})), ["grp"])
     assert "\n" not in str(exc.value)
+
+
+def test_sentiment_real_without_the_embeddings_extra_says_so(monkeypatch):
+    """Unit: the parameters of one sentiment_real run. With sentiment_embeddings 'auto' and no embeddings
+    extra, 3 of 5 annotator families run: a data issue says so (it reaches the run's last line)."""
+    from types import SimpleNamespace
+
+    from studykit.studies.annotation_robustness import annotators, sentiment_inputs as ar_load
+
+    params = SimpleNamespace(dataset="sentiment_real", sentiment_embeddings="auto")
+    monkeypatch.setattr(annotators, "embeddings_available", lambda: False)
+    (issue,) = ar_load.embeddings_left_out(params)
+    assert issue.check == "embeddings_not_run" and issue.count == 2 and "3 of 5" in issue.rule
+    assert ar_load.embeddings_left_out(SimpleNamespace(dataset="sentiment_real", sentiment_embeddings="off")) == ()
+    assert ar_load.embeddings_left_out(SimpleNamespace(dataset="simulated", sentiment_embeddings="auto")) == ()
+    monkeypatch.setattr(annotators, "embeddings_available", lambda: True)
+    assert ar_load.embeddings_left_out(params) == ()

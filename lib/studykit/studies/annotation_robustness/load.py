@@ -8,23 +8,21 @@ Every problem in the raw data is either a one-line :class:`~studykit.errors.Inpu
 =========================  =======================================================================
 check                      rule
 =========================  =======================================================================
-duplicate_items            an item row repeated exactly is kept once (an item_id repeated with
-                           different values is refused)
+duplicate_items            an item row repeated exactly is kept once (repeated with other values: refused)
 missing_gold               items without a gold label are left out of every analysis
 unknown_items              annotation rows whose item_id is not in items are left out
 duplicate_annotations      a second row for the same item x configuration is left out (first kept)
 missing_labels             NA labels are left out of that configuration's tests and quality scores
 label_case_folded          a label equal to a gold class up to case or spaces is that class (.labels)
 invalid_labels             labels that are not gold classes are treated like missing labels
-partial_coverage           configurations that label only some items are tested on the items
-                           they label
+partial_coverage           configurations that label only some items are tested on those items
 non_numeric_group_value    in a group column whose levels are mostly numbers (e.g. years), a value
                            that is not a number is treated as missing
 missing_group_value        items with NA in a group column belong to no group of that column
 group_column_single_level  a group column with fewer than two levels yields no hypothesis
 no_seed_column             without a ``seed`` column every configuration gets seed 0
-duplicate_hypotheses       a hypotheses row repeating the label, column and levels of an earlier
-                           row is left out
+duplicate_hypotheses       a hypotheses row repeating an earlier one's label, column, levels: left out
+embeddings_not_run         sentiment_real without the embeddings extra: 3 of 5 annotator families run
 =========================  =======================================================================
 
 Refused with an InputError: a missing column, an item_id repeated with different values, gold classes
@@ -49,6 +47,7 @@ from studykit.paths import resolve
 from studykit.tables import check_unique_columns, read_table, require_columns
 
 from .labels import fold_unmatched as _fold_unmatched, folded_classes, no_label_matches
+from .sentiment_inputs import embeddings_left_out
 from .columns import ANNOTATION_COLUMNS, CONFIG_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS, MAX_TEMPERATURE
 
 
@@ -517,4 +516,5 @@ def load(params) -> tuple[tuple[AnnotationData, pd.DataFrame | None], Issues]:
     if params.hypotheses_path:
         hyps, hypothesis_issues = read_hypotheses(params.hypotheses_path)
         issues = issues + hypothesis_issues
-    return (data, hyps), issues
+    return (data, hyps), issues + embeddings_left_out(params)
+

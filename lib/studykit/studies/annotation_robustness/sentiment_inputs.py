@@ -322,3 +322,18 @@ def corpus_checks(params) -> tuple[pd.DataFrame, Issues]:
     issues = tuple(DataIssue(str(c), int(n), str(r), "Hutto & Gilbert corpus, all 23,703 texts")
                    for c, n, r in checks[["check", "count", "rule"]].itertuples(index=False) if n)
     return checks, issues
+
+def embeddings_left_out(params) -> Issues:
+    """``sentiment_real`` with ``sentiment_embeddings: auto`` and no ``embeddings`` extra runs the three lexicon
+    and word-count annotator families only: said as a data issue, so the run's last line shows it."""
+    if getattr(params, "dataset", None) != "sentiment_real" or getattr(params, "sentiment_embeddings", "") != "auto":
+        return ()
+    if annotators.embeddings_available():
+        return ()
+    from studykit.extras import install_hint
+
+    return (DataIssue("embeddings_not_run", 2,
+                      "the embeddings extra is not installed, so the two embedding annotator families "
+                      "(minilm-zeroshot, minilm-logreg) are not run and 3 of 5 families label the texts; "
+                      f"install it with {install_hint('embeddings')} or set sentiment_embeddings: off to say "
+                      "this is intended"),)
