@@ -16,6 +16,7 @@ find their earlier run again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,9 @@ class RunSpec:
 
 
 def _short(value: Any, width: int = 48) -> str:
-    text = dumps_json(value).strip() if not isinstance(value, str) else value
+    # compact JSON on one line (the canonical dumps_json indents lists over several lines)
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str) if not isinstance(value, str) \
+        else value
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 

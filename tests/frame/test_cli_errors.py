@@ -212,3 +212,13 @@ def test_a_message_naming_the_program_is_not_prefixed_twice(capsys, monkeypatch)
     monkeypatch.setitem(cli_module.COMMANDS, "list", (cli_module.COMMANDS["list"][0], boom))
     assert cli_module.main(["list"]) == 2
     assert capsys.readouterr().err == "studykit: error: nothing to do\n"
+
+
+def test_the_run_line_shows_list_overrides_on_one_line():
+    """Unit: one resolved run specification with a list and a mapping overridden (was multi-line JSON)."""
+    from studykit.profiles import RunSpec
+
+    spec = RunSpec(params=None, name="workshop+x", profile="workshop",
+                   overrides={"km_times_days": [7.0, 30.0], "pairs": {"a": "b"}, "alpha": 0.01})
+    assert spec.source() == ('profile workshop --set km_times_days=[7.0, 30.0] --set pairs={"a": "b"} '
+                             "--set alpha=0.01")
