@@ -63,6 +63,7 @@ def add_list(sub) -> None:
 def add_params(sub) -> None:
     p = sub.add_parser("params", help="a study's parameters: type, default, range and description")
     p.add_argument("study", help="a study name")
+    p.add_argument("--profile", help="add a column with the values this profile sets (blank: the default)")
 
 
 def add_run(sub) -> None:
@@ -156,14 +157,40 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from studykit.profiles import params_class
+    import shutil
+    import textwrap
 
-    rows = params_class(args.study).describe_fields()
+    from studykit.params import _value_text
+    from studykit.profiles import list_profiles, params_class
+
+    cls = params_class(args.study)
+    rows = cls.describe_fields()
     head = {"name": "parameter", "type": "type", "default": "default", "range": "range", "description": "description"}
-    cols = ("name", "type", "default", "range")
+    cols = ["name", "type", "default", "range"]
+    if args.profile:
+        if args.profile not in list_profiles(args.study):
+            raise ParamError(f"unknown profile '{args.profile}' of {args.study} (known: "
+                             f"{', '.join(list_profiles(args.study))})")
+        from studykit import paths
+
+        file = paths.params_dir(args.study) / f"{args.profile}.yaml"
+        values = cls.read_profile(file) if file.is_file() else {}
+        head["profile"] = args.profile
+        for r in rows:
+            r["profile"] = _value_text(values[r["name"]]) if r["name"] in values else ""
+        cols.append("profile")
+    cut = {"type": 24, "default": 24, "range": 18, "profile": 24}
+    for r in [head, *rows]:  # long values are cut: the whole value is in the YAML and the docs
+        for c in cols[1:]:
+            r[c] = r[c] if len(r[c]) <= cut[c] else r[c][:cut[c] - 1] + "…"
     widths = {c: max(len(r[c]) for r in [head, *rows]) for c in cols}
+    left = sum(widths.values()) + 2 * len(cols)
+    room = max(30, shutil.get_terminal_size((120, 24)).columns - left)
     for r in [head, *rows]:
-        print("  ".join(r[c].ljust(widths[c]) for c in cols) + "  " + r["description"])
+        lines = textwrap.wrap(r["description"], room) or [""]
+        print("  ".join(r[c].ljust(widths[c]) for c in cols) + "  " + lines[0])
+        for more in lines[1:]:
+            print(" " * left + more)
     return 0
 
 

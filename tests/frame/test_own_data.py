@@ -122,3 +122,19 @@ def test_an_optional_input_may_be_null(sk_outputs):
 
     lex = get_study("lexical_prevalence").Params
     assert lex.load(overrides={"diachronic_path": None}).diachronic_path is None
+
+
+def test_params_lines_fit_a_terminal_and_show_a_profiles_values(capsys, monkeypatch):
+    """Unit: `studykit params STUDY [--profile P]` for every study (lines were up to 334 characters)."""
+    monkeypatch.setenv("COLUMNS", "120")
+    for study in ("annotation_robustness", "code_survival", "counterfactual_baselines", "lexical_prevalence",
+                  "sycophancy_correlation"):
+        assert cli.main(["params", study]) == 0
+        assert max(len(ln) for ln in capsys.readouterr().out.splitlines()) <= 130, study
+    assert cli.main(["params", "counterfactual_baselines", "--profile", "medperturb"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "medperturb" in lines[0].split()
+    fmt = next(ln for ln in lines if ln.startswith("data_format "))
+    assert fmt.split()[-1] != "medperturb" and "medperturb" in fmt  # the profile's value beside the default
+    assert cli.main(["params", "counterfactual_baselines", "--profile", "nope"]) == 2
+    assert "unknown profile 'nope'" in capsys.readouterr().err
