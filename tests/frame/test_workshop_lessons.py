@@ -48,6 +48,35 @@ def test_exercise_solutions_pass_their_checks(exercise, tmp_path, study_run, mon
         assert text.startswith("correct"), f"{exercise.name}: {text!r}"
 
 
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda p: p.stem)
+def test_a_check_run_before_answering_says_not_yet(exercise, tmp_path, study_run, monkeypatch):
+    """Unit: one exercise notebook without its solutions. Each check cell says 'not yet: define ...' (was a
+    NameError)."""
+    from nbclient import NotebookClient
+
+    base = study_run(exercise.stem, "workshop")
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(base.out_dir.parents[1]))
+    nb = nbformat.read(exercise, as_version=4)
+    nb.cells = [c for c in nb.cells if "solution" not in c.metadata.get("tags", [])]
+    NotebookClient(nb, kernel_name="studykit", timeout=900, allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for cell in (c for c in nb.cells if "check" in c.metadata.get("tags", [])):
+        errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+        assert errors and errors[0]["ename"] == "AssertionError", f"{exercise.name}: {errors}"
+        assert errors[0]["evalue"].startswith("not yet: define "), errors[0]["evalue"]
+
+
+def test_answers_rounded_to_a_few_digits_are_correct():
+    """Unit: one answer compared with the expected value (rounded answers were rejected)."""
+    from studykit.exercises import matches
+
+    assert matches(0.8717, 0.871734) and matches(0.872, 0.871734) and not matches(0.85, 0.871734)
+    assert matches(0.0, 0.0001) and matches(12, 12) and not matches(11, 12)
+    assert matches(True, True) and not matches(1, True) and not matches("yes", True)
+    assert matches(["b", "a"], {"a", "b"}) and not matches(["a"], {"a", "b"})
+    assert matches([0.5, 0.1234], [0.5, 0.12341]) and not matches([0.5, 0.2], [0.5, 0.12341])
+
+
 def test_templates_are_the_documented_cut_of_the_embedded_data(tmp_path):
     written = write_templates(tmp_path)
     for path in written:
