@@ -1,4 +1,4 @@
-"""Reading the raw data: the long format, and the MedPerturb adapter.
+"""Reading the raw data: the long format, and the MedPerturb adapter (BBQ: :mod:`.bbq`).
 
 Every function returns the data plus the data issues found
 (:class:`studykit.issues.DataIssue`: the problem and the documented rule applied),
@@ -27,7 +27,7 @@ from .schema import ALL_TASKS, KINDS, OPTIONAL, REQUIRED
 class StudyData(Result):
     """The validated long frame and (MedPerturb) the defective-baseline audit.
 
-    ``source`` is ``"long"`` or ``"medperturb"``; ``n_rows`` the rows of ``frame``.
+    ``source`` is ``"long"``, ``"medperturb"`` or ``"bbq"``; ``n_rows`` the rows of ``frame``.
     """
 
     frame: pd.DataFrame
@@ -350,6 +350,10 @@ def read_medperturb(path: str | Path, **kw: Any) -> tuple[StudyData, tuple[DataI
 
 def load(params: Any) -> tuple[StudyData, tuple[DataIssue, ...]]:
     """Read ``params.data_path`` in ``params.data_format`` and validate it; return the data and its issues."""
+    if params.data_format == "bbq":
+        from .bbq import read_bbq
+
+        return read_bbq(params.data_path)
     if params.data_format == "medperturb":
         return read_medperturb(params.data_path, min_length_ratio=params.min_length_ratio,
                                include_clinicians=params.include_clinicians,
