@@ -211,6 +211,14 @@ def bbq_claims(res: dict, t: dict[str, pd.DataFrame]) -> list[str]:
             f"{100 * ft['diff']:.1f} [{100 * ft.ci_low:.1f}, {100 * ft.ci_high:.1f}] | {ft.p_adjusted:.2g} | "
             f"{d.same_letter_target:.2f} | {d.flip_target_same_order:.2f} vs {d.flip_baseline_same_order:.2f} |")
     claims.append(f"{int(diag['n_same_order'].iloc[0])} of the {int(diag['n_pairs'].iloc[0])} pairs")
+    claims.append(f"{len(raw):,} rows")
+    sec = tests[tests.index.get_level_values("metric") == "mutual_information"]
+    claims.append(f"mutual information: {int(sec['significant'].sum())} of {len(sec)}")
+    size = t["power"].iloc[0]
+    pw = {k: v for k, v in res.items() if k.startswith("power.")}
+    claims.append(f"({int(size.n_items)} pairs, mean baseline flip rate {size.base_flip:.3f})")
+    claims.append(f"one-sided edits adding 10 or 20 points of flips are found with power "
+                  f"{pw['power.one_sided.per-sample.d0.1']:.3f} and {pw['power.one_sided.per-sample.d0.2']:.3f}")
     return claims
 
 
