@@ -17,7 +17,7 @@ import pytest
 from studykit.errors import InputError, ParamError
 from studykit.paths import params_dir, project_root, resolve
 from studykit.runner import run_study
-from studykit.studies.counterfactual_baselines import Params, bbq
+from studykit.studies.counterfactual_baselines import Params, bbq, load as L
 from studykit.studies.counterfactual_baselines.design import build_design
 
 BBQ = resolve("../shared/data/bbq_prompt_variants/bbq_gender_predictions.csv.gz")
@@ -72,7 +72,7 @@ def test_roles_pairs_and_the_example_without_partner():
 
 
 def test_adapter_long_frame_roles_and_flips():
-    sd, issues = bbq.adapt_bbq(raw_frame())
+    sd, issues = L.adapt_bbq(raw_frame())
     f = sd.frame.set_index(["item_id", "model", "variant"])
     assert sd.source == "bbq" and set(f.index.get_level_values("item_id")) == {"0-1", "2-3"}
     # m1 picks the man in both examples of pair 0-1: a change of role; under 2_lower it says 'unknown'
@@ -92,17 +92,17 @@ def test_adapter_long_frame_roles_and_flips():
 def test_adapter_errors_are_one_line():
     raw = raw_frame()
     with pytest.raises(InputError, match="missing column 'ans2_group'"):
-        bbq.adapt_bbq(raw.drop(columns="ans2_group"))
+        L.adapt_bbq(raw.drop(columns="ans2_group"))
     bad = raw.copy()
     bad.loc[3, "pred_index"] = 5
     with pytest.raises(InputError, match="'pred_index' must be 0, 1 or 2"):
-        bbq.adapt_bbq(bad)
+        L.adapt_bbq(bad)
     with pytest.raises(InputError, match="reference wording '3_upper'"):
-        bbq.adapt_bbq(raw, reference="3_upper")
+        L.adapt_bbq(raw, reference="3_upper")
     clash = raw.copy()
     clash.loc[0, "context"] = "Something else."
     with pytest.raises(InputError, match="example 0 has different item columns"):
-        bbq.adapt_bbq(clash)
+        L.adapt_bbq(clash)
 
 
 def test_blank_answer_and_missing_row_are_reported():
@@ -110,7 +110,7 @@ def test_blank_answer_and_missing_row_are_reported():
     raw.loc[0, "pred_index"] = np.nan
     raw = raw.drop(index=raw.index[(raw["model"] == "m2") & (raw["prompt_variant"] == "2_lower")
                                    & (raw["example_id"] == 2)])
-    sd, issues = bbq.adapt_bbq(raw)
+    sd, issues = L.adapt_bbq(raw)
     got = {i.check: i.count for i in issues}
     assert got["blank_prediction"] == 1 and got["bbq_answer_missing"] == 1
 
@@ -139,7 +139,7 @@ def _slice(n_templates: int = 9) -> pd.DataFrame:
 @needs_bbq
 def test_real_slice_pairs_are_swapped_contexts():
     raw = _slice()
-    sd, issues = bbq.adapt_bbq(raw)
+    sd, issues = L.adapt_bbq(raw)
     items = raw.drop_duplicates("example_id").set_index("example_id")
     roles = bbq.example_roles(items.reset_index())[0].set_index("example_id")
     pair_ids = [tuple(map(int, i.split("-"))) for i in sorted(sd.frame["item_id"].unique())]
@@ -176,7 +176,7 @@ def test_profile_on_a_slice(tmp_path):
                                "power_effects": [0.0, 0.2]})
     out = res.out_dir
     r = json.loads((out / "results.json").read_text())
-    n_pairs = bbq.adapt_bbq(raw)[0].frame["item_id"].nunique()
+    n_pairs = L.adapt_bbq(raw)[0].frame["item_id"].nunique()
     assert r["n_models"] == 2 and r["n_items"] == n_pairs and r["primary.n_tests"] == 2
     tests = pd.read_csv(out / "tables" / "tests.csv")
     fr = tests[tests["metric"] == "flip_rate"]

@@ -25,7 +25,6 @@ options ``ans0``-``ans2`` (two name a person, one says the question cannot be an
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,9 +32,8 @@ import pandas as pd
 
 from studykit.errors import InputError
 from studykit.issues import DataIssue
-from studykit.tables import read_table, require_columns
-
-from .load import StudyData, shown, validate_long
+from studykit.params import short_repr as _short_repr
+from studykit.tables import require_columns
 
 #: the columns the adapter reads
 BBQ_COLUMNS = ("model", "prompt_variant", "example_id", "question_index", "question_polarity",
@@ -45,6 +43,11 @@ REFERENCE_WORDING = "1_lower"
 ROLES = ("unknown", "first", "second")
 TARGET = "gender_swap"
 BASELINE_PREFIX = "paraphrase_"
+
+
+def short_repr(value: Any, width: int = 60) -> str:
+    """A value from data in a message: numpy scalars as plain Python values (``0``, not ``np.int64(0)``)."""
+    return _short_repr(value.item() if isinstance(value, np.generic) else value, width)
 
 
 def _words(answer: str) -> str:
@@ -143,12 +146,13 @@ def pair_examples(roles: pd.DataFrame) -> tuple[pd.DataFrame, list[DataIssue]]:
                         f"{len(roles)} examples: {len(one)} with exactly one partner ({len(pairs)} pairs), "
                         f"{len(none)} with none ({near} of them have a swapped counterpart whose context "
                         f"also differs in other words), {len(several)} with several"
-                        + (f" (e.g. example_id {shown(', '.join(map(str, sorted(none)[:5])))})" if len(none) else ""))]
+                        + (f" (e.g. example_id {', '.join(map(str, sorted(none)[:5]))})" if len(none) else ""))]
     return pairs, issues
 
 
-def adapt_bbq(raw: pd.DataFrame, *, reference: str = REFERENCE_WORDING) -> tuple[StudyData, tuple[DataIssue, ...]]:
-    """The BBQ predictions (long by model x wording x example) -> the study's long format and its issues.
+def bbq_long(raw: pd.DataFrame, *, reference: str = REFERENCE_WORDING) -> tuple[pd.DataFrame, list[DataIssue]]:
+    """The BBQ predictions (long by model x wording x example) -> the study's long format (not yet validated:
+    :func:`.load.adapt_bbq` does that) and the data issues found.
 
     item_id = ``<original>-<target>`` example ids; variants ``original``, ``gender_swap`` (target) and
     ``paraphrase_<wording>`` (baselines); prediction = the role of the chosen option (see the module
@@ -164,26 +168,26 @@ def adapt_bbq(raw: pd.DataFrame, *, reference: str = REFERENCE_WORDING) -> tuple
     df["prompt_variant"] = df["prompt_variant"].astype(str).str.strip()
     wordings = sorted(df["prompt_variant"].unique())
     if reference not in wordings:
-        raise InputError(f"{what}: column 'prompt_variant' has no row of the reference wording '{shown(reference)}' "
-                         f"(wordings: {shown(', '.join(wordings), 200)})")
+        raise InputError(f"{what}: column 'prompt_variant' has no row of the reference wording {short_repr(reference)} "
+                         f"(wordings: {short_repr(', '.join(wordings), 200)})")
     pred = pd.to_numeric(df["pred_index"], errors="coerce")
     bad = df["pred_index"].notna() & ~pred.isin([0, 1, 2])
     if bad.any():
         i = bad.idxmax()
-        raise InputError(f"{what}: column 'pred_index' must be 0, 1 or 2 (got {shown(df.at[i, 'pred_index'])!r} "
-                         f"for example {shown(df.at[i, 'example_id'])})")
+        raise InputError(f"{what}: column 'pred_index' must be 0, 1 or 2 (got {short_repr(df.at[i, 'pred_index'])} "
+                         f"for example {short_repr(df.at[i, 'example_id'])})")
     df["pred_index"] = pred
     item_cols = [c for c in BBQ_COLUMNS if c not in ("model", "prompt_variant", "pred_index")]
     items = df[item_cols].drop_duplicates()
     clash = items["example_id"].duplicated(keep=False)
     if clash.any():
-        raise InputError(f"{what}: example {shown(items.loc[clash.idxmax(), 'example_id'])} has different "
+        raise InputError(f"{what}: example {short_repr(items.loc[clash.idxmax(), 'example_id'])} has different "
                          "item columns (context, options or groups) in different rows")
     dup = df.duplicated(["model", "prompt_variant", "example_id"], keep=False)
     if dup.any():
         r = df[dup].iloc[0]
         raise InputError(f"{what}: {int(dup.sum())} rows share model x prompt_variant x example_id (e.g. "
-                         f"{shown(r.model)}, {shown(r.prompt_variant)}, example {shown(r.example_id)})")
+                         f"{short_repr(r.model)}, {short_repr(r.prompt_variant)}, example {short_repr(r.example_id)})")
     roles, issues = example_roles(items.sort_values("example_id", kind="mergesort"))
     pairs, more = pair_examples(roles)
     issues += more
@@ -220,14 +224,7 @@ def adapt_bbq(raw: pd.DataFrame, *, reference: str = REFERENCE_WORDING) -> tuple
                                 "(missing, as a blank answer)",
                                 f"e.g. item {r.item_id}, {r.model}, {r.variant}"))
         long = long[~absent]
-    frame, checked = validate_long(long, what="BBQ data (adapted)")
-    return StudyData(frame=frame, source="bbq"), tuple(issues + checked)
-
-
-def read_bbq(path: str | Path, **kw: Any) -> tuple[StudyData, tuple[DataIssue, ...]]:
-    """Read the BBQ predictions file (CSV, optionally gzipped) and adapt it (see :func:`adapt_bbq`)."""
-    raw = read_table(path, columns=BBQ_COLUMNS, what="BBQ data")
-    return adapt_bbq(raw, **kw)
+    return long.reset_index(drop=True), issues
 
 
 def accuracy(raw: pd.DataFrame) -> pd.DataFrame:
@@ -246,7 +243,7 @@ def accuracy(raw: pd.DataFrame) -> pd.DataFrame:
 
 def letter_diagnostics(raw: pd.DataFrame, *, reference: str = REFERENCE_WORDING,
                        baseline: str = "2_lower") -> pd.DataFrame:
-    """Does a model answer by letter? Per model, on the gender-swap pairs of :func:`adapt_bbq`.
+    """Does a model answer by letter? Per model, on the gender-swap pairs of :func:`bbq_long`.
 
     BBQ orders the options anew for the swapped example, so a model that keeps its letter flips the role.
     Columns: model, n_pairs, top_letter_share (share of the model's most frequent letter under ``reference``),
