@@ -52,6 +52,7 @@ reproduce: setup
 	-$(BIN)/python scripts/fetch_sentiment_data.py
 	-$(BIN)/studykit run annotation_robustness --profile sentiment_real
 	-$(BIN)/studykit run counterfactual_baselines --profile medperturb
+	-$(BIN)/studykit run counterfactual_baselines --profile bbq_gender
 	-$(BIN)/studykit run code_survival --profile agent_repos
 	-$(BIN)/studykit run lexical_prevalence --profile ja_tech_blogs
 	$(BIN)/studykit report

@@ -15,6 +15,9 @@ from studykit.paths import resolve
 MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
 if not MEDPERTURB.is_file():
     MEDPERTURB = Path("/work/shared/data/medperturb/data_with_baselines.csv")
+BBQ = resolve("../shared/data/bbq_prompt_variants/bbq_gender_predictions.csv.gz")
+if not BBQ.is_file():
+    BBQ = Path("/work/shared/data/bbq_prompt_variants/bbq_gender_predictions.csv.gz")
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +32,11 @@ def medperturb_run(study_run) -> Path:
     if not MEDPERTURB.is_file():
         pytest.skip("MedPerturb file not available")
     return study_run("counterfactual_baselines", "medperturb", overrides={"data_path": str(MEDPERTURB)}).out_dir
+
+
+@pytest.fixture(scope="session")
+def bbq_gender_run(study_run) -> Path:
+    """The bbq_gender profile (real data) as committed, run once; skipped when the data are not there."""
+    if not BBQ.is_file():
+        pytest.skip(f"BBQ predictions not available ({BBQ}; see docs/studies/counterfactual_baselines.md)")
+    return study_run("counterfactual_baselines", "bbq_gender", overrides={"data_path": str(BBQ)}).out_dir

@@ -1,4 +1,4 @@
-"""Reading the raw data: the long format, and the MedPerturb adapter.
+"""Reading the raw data: the long format, and the MedPerturb adapter (BBQ: :mod:`.bbq`).
 
 Every function returns the data plus the data issues found
 (:class:`studykit.issues.DataIssue`: the problem and the documented rule applied),
@@ -21,13 +21,14 @@ from studykit.paths import resolve
 from studykit.stats.results import Result
 from studykit.tables import read_table, require_columns
 
+from .bbq import BBQ_COLUMNS, REFERENCE_WORDING, bbq_long
 from .schema import ALL_TASKS, KINDS, OPTIONAL, REQUIRED
 
 @dataclass(frozen=True, eq=False)
 class StudyData(Result):
     """The validated long frame and (MedPerturb) the defective-baseline audit.
 
-    ``source`` is ``"long"`` or ``"medperturb"``; ``n_rows`` the rows of ``frame``.
+    ``source`` is ``"long"``, ``"medperturb"`` or ``"bbq"``; ``n_rows`` the rows of ``frame``.
     """
 
     frame: pd.DataFrame
@@ -348,8 +349,27 @@ def read_medperturb(path: str | Path, **kw: Any) -> tuple[StudyData, tuple[DataI
     return adapt_medperturb(wide, **kw)
 
 
+# ---------------------------------------------------------------------------------------------
+# BBQ (the rules are in .bbq)
+# ---------------------------------------------------------------------------------------------
+def adapt_bbq(raw: pd.DataFrame, *, reference: str = REFERENCE_WORDING) -> tuple[StudyData, tuple[DataIssue, ...]]:
+    """BBQ answers by model x instruction wording x example -> the validated long format and the data issues
+    (answer roles, gender-swap pairs and variants: :func:`.bbq.bbq_long`)."""
+    long, issues = bbq_long(raw, reference=reference)
+    frame, more = validate_long(long, what="BBQ data (adapted)")
+    return StudyData(frame=frame, source="bbq"), tuple(issues + more)
+
+
+def read_bbq(path: str | Path, **kw: Any) -> tuple[StudyData, tuple[DataIssue, ...]]:
+    """Read the BBQ predictions file (CSV, optionally gzipped) and adapt it (see :func:`adapt_bbq`)."""
+    raw = read_table(path, columns=BBQ_COLUMNS, what="BBQ data")
+    return adapt_bbq(raw, **kw)
+
+
 def load(params: Any) -> tuple[StudyData, tuple[DataIssue, ...]]:
     """Read ``params.data_path`` in ``params.data_format`` and validate it; return the data and its issues."""
+    if params.data_format == "bbq":
+        return read_bbq(params.data_path)
     if params.data_format == "medperturb":
         return read_medperturb(params.data_path, min_length_ratio=params.min_length_ratio,
                                include_clinicians=params.include_clinicians,

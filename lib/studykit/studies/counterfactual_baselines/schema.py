@@ -55,9 +55,12 @@ class Params(StudyParams):
     study: ClassVar[str] = NAME
 
     data_path: str = InputPath("data/counterfactual_baselines/counterfactual.csv",
-                               description="raw data: long format, or the MedPerturb wide CSV")
-    data_format: Literal["long", "medperturb"] = Field(
-        "long", description="'long' (the schema above) or 'medperturb' (the wide MedPerturb CSV, adapted)")
+                               description="raw data: long format, the MedPerturb wide CSV or the BBQ "
+                               "predictions")
+    data_format: Literal["long", "medperturb", "bbq"] = Field(
+        "long", description="'long' (the schema above), 'medperturb' (the wide MedPerturb CSV, adapted) or 'bbq' "
+        "(BBQ gender items answered under several instruction wordings, adapted: gender-swapped partner = target, "
+        "other wordings = baselines; see studies/counterfactual_baselines/bbq.py)")
     pairs: dict[str, str] | None = Field(
         None, description="target variant -> its paraphrase baseline variant (None: derived from the data's "
         "variant_kind and variant names, see design.derive_pairs)")
