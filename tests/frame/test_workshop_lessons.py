@@ -117,3 +117,34 @@ def test_every_file_an_episode_names_is_in_its_workshop_run(episode, study_run):
     folder = study_run(study, "workshop").out_dir
     missing = sorted(n for n in named if not (folder / n).is_file())
     assert not missing, f"{episode.name} names files its workshop run does not write: {missing}"
+
+
+#: episode -> the results.json key holding the conclusion its "Change one analyst choice" moves
+CHANGED_CONCLUSION = {
+    "01-sycophancy_correlation": "n_models_significant",
+    "02-annotation_robustness": "risk.type_I",
+    "03-counterfactual_baselines": "n_significant",
+    "04-lexical_prevalence": "top.en",
+    "05-code_survival": "cox.adjusted_hr",
+}
+
+
+@pytest.mark.parametrize("episode", sorted(CHANGED_CONCLUSION))
+def test_each_episodes_change_of_one_choice_moves_its_conclusion(episode, study_run):
+    """Unit: one episode and two workshop runs of its study (as given, and with the episode's --set). The
+    moment "change one analyst choice" must visibly change a conclusion (episode 1's changed nothing)."""
+    import re
+
+    import yaml
+
+    text = (ROOT / "workshop" / "episodes" / f"{episode}.md").read_text(encoding="utf-8")
+    block = text[text.index("**Change one analyst choice.**"):]
+    command = re.search(r"```bash\n(studykit run [^\n]+)\n```", block).group(1)
+    study = command.split()[2]
+    assert study == episode.split("-", 1)[1] and "--profile workshop" in command, command
+    overrides = {k: yaml.safe_load(v) for k, v in re.findall(r"--set (\w+)=(\S+)", command)}
+    assert overrides, command
+    key = CHANGED_CONCLUSION[episode]
+    base = json.loads((study_run(study, "workshop").out_dir / "results.json").read_text())
+    changed = json.loads((study_run(study, "workshop", overrides).out_dir / "results.json").read_text())
+    assert base[key] != changed[key], f"{command} leaves {key} at {base[key]!r}"
