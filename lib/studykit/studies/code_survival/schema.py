@@ -48,7 +48,8 @@ class Params(StudyParams):
     adjust: Literal["cluster", "strata"] = "cluster"
     min_agent_units: int = Field(30, ge=1)
     min_agent_events: int = Field(10, ge=1, description="per-agent HRs need this many modified lines")
-    min_repo_clusters: int = Field(10, ge=2, description="cluster by repository from this many repositories")
+    min_repo_clusters: int = Field(10, ge=2, description="cluster by repository from this many repositories; below, "
+                                   "the primary Cox model and log-rank test are stratified by repository")
     ph_alpha: float = Field(0.05, gt=0, lt=1)
     ph_split_days: list[float] = Field(default_factory=lambda: [30.0, 180.0])
     cv_folds: int = Field(5, ge=2, le=20)
