@@ -54,7 +54,7 @@ def few_repo_rows(seed: int, n_repos: int = 4, commits: int = 110, theta_repo: f
     return {"repo": repo[c], "commit": c, "agent": agent[c].astype(float), "duration": np.minimum(t, cens[c]),
             "event": (t <= cens[c]).astype(float), "weight": weight[cell].astype(float),
             "file_ext": np.array([".py", ".js", ".md"])[rng.integers(0, 3, n_c)][c],
-            "commit_lines_added": lines[c], "commit_lines_deleted": rng.poisson(3, n_c)[c]}
+            "commit_lines_added": lines[c], "commit_lines_deleted": rng.poisson(3, n_c)[c], "window": cens[c]}
 
 
 def few_repo_lines(seed: int, **kw) -> pd.DataFrame:
