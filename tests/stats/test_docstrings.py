@@ -11,7 +11,7 @@ import pytest
 
 import studykit.stats as sk
 
-MODULES = ["results", "effects", "information", "tests", "multitest", "resampling", "design", "conclusions"]
+MODULES = ["results", "effects", "information", "tests", "multitest", "resampling", "design", "conclusions", "survival"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -2,7 +2,7 @@
 
 Modules (one per statistical family): ``results`` (frozen result types),
 ``effects``, ``information``, ``tests``, ``multitest``, ``resampling``,
-``design``, ``conclusions``, ``reliability``, ``regression``.  Every public name is re-exported here; the
+``design``, ``conclusions``, ``reliability``, ``regression``, ``survival``.  Every public name is re-exported here; the
 contract is documented in ``docs/stats-api.md``.
 """
 from studykit.stats.results import Result, BootstrapResult, EffectSize, LogitTestResult, Retrodesign, TestResult
@@ -23,6 +23,7 @@ from studykit.stats.design import (
 from studykit.stats.conclusions import CONCLUSIONS, classify_conclusion, conclusion_label, exaggeration_ratio
 from studykit.stats.reliability import cronbach_alpha
 from studykit.stats.regression import ols_slope
+from studykit.stats.survival import LogRankTest, logrank_test
 
 __all__ = [
     "Result", "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign",
@@ -35,5 +36,5 @@ __all__ = [
     "bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff",
     "retrodesign", "power_two_proportions", "power_two_means", "minimum_detectable_effect",
     "classify_conclusion", "exaggeration_ratio", "conclusion_label", "CONCLUSIONS",
-    "cronbach_alpha", "ols_slope",
+    "cronbach_alpha", "ols_slope", "LogRankTest", "logrank_test",
 ]

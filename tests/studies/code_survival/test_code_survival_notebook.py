@@ -22,7 +22,9 @@ REQUIRED = ("data.n_units", "data.n_agent_units", "data.n_human_units", "data.n_
             "modified_share.human", "modified_share.diff_pp", "cox.unadjusted_hr", "cox.unadjusted_ci_low",
             "cox.unadjusted_ci_high", "cox.unadjusted_p_value", "cox.adjusted_hr", "intent.cramers_v",
             "prediction.full_auc_roc", "prediction.full_timing_macro_f1", "prediction.text_auc_roc",
-            "clustering.by", "logrank.author_p_value", "intent.p_value")
+            "clustering.by", "logrank.author_p_value", "intent.p_value", "primary.hr", "primary.ci_low",
+            "primary.ci_high", "primary.p_value", "primary.logrank_p_value", "cox.stratified_hr",
+            "logrank.author_stratified_p_value")
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +89,10 @@ def test_notebook_workshop(workshop_run):
     assert results["modified_share.diff_pp"] == pytest.approx(
         100 * (results["modified_share.agent"] - results["modified_share.human"]))
     assert results["recovery.covers"] is True
+    # 3 repositories < min_repo_clusters: the primary results are the stratified model and log-rank test
+    assert (results["primary.basis"], results["primary.cox"], results["primary.logrank"]) == (
+        "stratified by repository", "cox.stratified_adjusted", "logrank.author_stratified")
+    assert results["primary.hr"] == results["cox.stratified_adjusted_hr"]
     events = pd.read_csv(out / "tables" / "line_events.csv")
     assert len(events) == results["data.n_units"]
     assert {"unit_id", "repo", "path", "commit", "author_type", "agent", "born_at", "ended_at", "event",

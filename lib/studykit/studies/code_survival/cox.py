@@ -250,13 +250,15 @@ def not_estimable(model: str, reason: str, n_units: int, n_events: int) -> CoxRe
 
 
 def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluster", confidence: float = 0.95,
-              ph_test: bool = True, clusters: Clustering | None = None) -> tuple[CoxResult, pd.DataFrame, pd.DataFrame]:
+              ph_test: bool = True, clusters: Clustering | None = None, stratify: bool = False
+              ) -> tuple[CoxResult, pd.DataFrame, pd.DataFrame]:
     """Cox model of the agent indicator; returns (agent result, coefficient table, PH test table).
 
     :math:`h_i(t) = h_0(t) \\exp(\\beta_a A_i + x_i^\\top \\beta)`, partial likelihood
     with Efron ties, fitted exactly on aggregated rows (:func:`_fit_cox`). Adjusted models add file type and commit size
     (``adjust="cluster"``) and, with ``adjust="strata"``, a baseline hazard per
-    repository. With ``clusters`` (:func:`choose_clusters`) the SEs are
+    repository; ``stratify=True`` gives the unadjusted model a baseline hazard per
+    repository too (the agent contrast within repositories). With ``clusters`` (:func:`choose_clusters`) the SEs are
     cluster-robust with the CR1 correction and CIs and p-values use the
     :math:`t_{G-1}` reference; without, model-based with a normal reference.
     ``ph_test`` adds the Grambsch-Therneau test on rank-transformed time (:func:`schoenfeld_test`).
@@ -265,8 +267,11 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
     if adjust not in ("cluster", "strata"):
         raise ValueError("adjust must be 'cluster' or 'strata'")
     X = design_matrix(df, adjusted=adjusted)
-    strata = adjusted and adjust == "strata"
-    name = "unadjusted" if not adjusted else f"adjusted ({'strata = repo' if strata else 'file type, commit size'})"
+    strata = (adjusted and adjust == "strata") or stratify
+    if not adjusted:
+        name = "unadjusted (strata = repo)" if strata else "unadjusted"
+    else:
+        name = f"adjusted ({'strata = repo' if strata else 'file type, commit size'})"
     n_events = int(X["event"].sum())
     ph = pd.DataFrame(columns=["model", "term", "statistic", "p_value"])
     empty = pd.DataFrame(columns=["model", "term", "coef", "se", "hr", "ci_low", "ci_high", "p_value"])

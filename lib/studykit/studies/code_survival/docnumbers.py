@@ -11,7 +11,8 @@ The doc holds two generated blocks between markers:
 Regenerate after a change::
 
     python -m studykit.studies.code_survival.docnumbers default=outputs/code_survival/default/results.json \\
-        workshop=outputs/code_survival/workshop/results.json
+        workshop=outputs/code_survival/workshop/results.json \\
+        agent_repos=outputs/code_survival/agent_repos/results.json
 """
 from __future__ import annotations
 
@@ -28,20 +29,31 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("data.n_agent_units", "agent-written line units"),
     ("clustering.by", "cluster variable"),
     ("clustering.n_clusters", "clusters G"),
-    ("cox.unadjusted_hr", "HR agent vs human, unadjusted"),
+    ("primary.basis", "primary results: basis (fewer than min_repo_clusters repositories: stratified)"),
+    ("primary.cox", "primary Cox model (results.json prefix)"),
+    ("primary.hr", "**primary**: HR agent vs human (the model named above; adjusted for file type, commit size)"),
+    ("primary.ci_low", "**primary**: CI low (cluster-robust, t(G-1))"),
+    ("primary.ci_high", "**primary**: CI high"),
+    ("primary.p_value", "**primary**: p"),
+    ("primary.logrank_p_value", "**primary**: log-rank p (stratified by repository when the basis says so; clustered)"),
+    ("cox.stratified_hr", "HR within repositories, unadjusted (strata = repo)"),
+    ("cox.stratified_ci_low", "CI low, unadjusted, strata = repo"),
+    ("cox.stratified_ci_high", "CI high, unadjusted, strata = repo"),
+    ("cox.stratified_p_value", "p, unadjusted, strata = repo"),
+    ("cox.unadjusted_hr", "descriptive: HR agent vs human, unadjusted, pooled over repositories"),
     ("cox.unadjusted_model_based_ci_low", "before: CI low, model-based SE"),
     ("cox.unadjusted_model_based_ci_high", "before: CI high, model-based SE"),
     ("cox.unadjusted_model_based_p_value", "before: p, model-based SE"),
-    ("cox.unadjusted_ci_low", "after: CI low, cluster-robust CR1, t(G-1)"),
+    ("cox.unadjusted_ci_low", "after: CI low, cluster-robust CR1, t(G-1) (pooled, descriptive)"),
     ("cox.unadjusted_ci_high", "after: CI high, cluster-robust CR1, t(G-1)"),
-    ("cox.unadjusted_p_value", "after: p, cluster-robust CR1, t(G-1)"),
-    ("cox.adjusted_hr", "HR adjusted (file type, commit size)"),
+    ("cox.unadjusted_p_value", "after: p, cluster-robust CR1, t(G-1) (pooled, descriptive)"),
+    ("cox.adjusted_hr", "descriptive: HR adjusted (file type, commit size), pooled"),
     ("cox.adjusted_ci_low", "CI low, adjusted"),
     ("cox.adjusted_ci_high", "CI high, adjusted"),
     ("cox.adjusted_p_value", "p, adjusted"),
     ("cox.unadjusted_ph_p_value", "Schoenfeld test of proportional hazards, unadjusted model (all units)"),
     ("logrank.author_unclustered_p_value", "before: log-rank p, lines independent"),
-    ("logrank.author_p_value", "after: clustered log-rank p"),
+    ("logrank.author_p_value", "after: clustered log-rank p, pooled (descriptive)"),
     ("modified_share.agent", "share of agent lines modified by the horizon"),
     ("modified_share.human", "share of human lines modified by the horizon"),
     ("modified_share.diff_pp", "modified-share difference (pp)"),

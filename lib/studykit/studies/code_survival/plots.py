@@ -121,7 +121,7 @@ def roc_curve_plot(roc: pd.DataFrame, auc: float):
 
 def cox_agent_tex_columns(confidence: float = 0.95) -> TexColumns:
     """The columns of the agent-vs-human Cox table a paper shows, with their headers."""
-    return {"model": "Model", "n_units": "Lines", "n_events": "Events",
+    return {"role": "Role", "model": "Model", "n_units": "Lines", "n_events": "Events",
             ("hr", "ci_low", "ci_high"): f"HR {ci_label(confidence)}", "p_value": "p", "ph_p_value": "p (PH test)"}
 
 

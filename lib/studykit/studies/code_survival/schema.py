@@ -62,7 +62,8 @@ class Params(StudyParams):
     min_agent_units: int = Field(30, ge=1, description="per-agent HRs: agents with fewer line units are pooled "
                                  "as 'other agents'")
     min_agent_events: int = Field(10, ge=1, description="per-agent HRs need this many modified lines")
-    min_repo_clusters: int = Field(10, ge=2, description="cluster by repository from this many repositories")
+    min_repo_clusters: int = Field(10, ge=2, description="cluster by repository from this many repositories; below, "
+                                   "the primary Cox model and log-rank test are stratified by repository")
     ph_alpha: float = Field(0.05, gt=0, lt=1, description="level of the proportional-hazards (Schoenfeld) test "
                             "below which the time-window HRs are the reading to use")
     ph_split_days: list[float] = Field(default_factory=lambda: [30.0, 180.0],

@@ -91,46 +91,39 @@ class LogRank(Result):
     note: str = ""
 
 
-def logrank(df: pd.DataFrame, by: str = "author_type", clusters: np.ndarray | None = None) -> LogRank:
+def logrank(df: pd.DataFrame, by: str = "author_type", clusters: np.ndarray | None = None,
+            strata: np.ndarray | None = None) -> LogRank:
     """(Multi-group) log-rank test of equal survival across the groups of ``by``.
 
-    Without ``clusters``: the classical test (lifelines). With ``clusters`` (one
-    label per row): the robust score test of Lin & Wei (1989). The log-rank
-    numerator :math:`U = O - E` (per group but the first) is the Cox score at
-    :math:`\\beta = 0` and equals the sum of the units' score residuals
-    (:func:`.scores.score_residuals`); its variance is estimated from the cluster
+    Without ``clusters`` and ``strata``: the classical test (lifelines). Otherwise
+    :func:`studykit.stats.logrank_test`: with ``clusters`` (one label per row) the
+    robust score test of Lin & Wei (1989). The log-rank numerator :math:`U = O - E`
+    (per group but the first) is the Cox score at :math:`\\beta = 0` and equals the
+    sum of the units' score residuals; its variance is estimated from the cluster
     sums, :math:`V = \\frac{G}{G-1} \\sum_c U_c U_c^\\top`, so that lines of one
     commit or repository count as one piece of evidence. :math:`T^2 = U^\\top V^{-1} U`
     is referred to :math:`F_{k, G-k}` after scaling by :math:`(G-k)/((G-1)k)`
-    (Hotelling), which is :math:`t^2_{G-1}` for two groups.
+    (Hotelling), which is :math:`t^2_{G-1}` for two groups. With ``strata`` (e.g. the
+    repository of each row) the groups are compared only within strata: the
+    primary test with fewer than ``min_repo_clusters`` repositories, because a
+    repository frailty that the commit clusters do not capture confounds the
+    pooled comparison when the agent share differs between repositories.
     """
     from lifelines.statistics import multivariate_logrank_test
+
+    from studykit.stats import logrank_test
 
     labels = df[by].astype(str)
     groups = tuple(sorted(labels.unique()))
     if len(groups) < 2:
         raise InputError(f"log-rank test needs at least two groups in column '{by}'")
     k = len(groups) - 1
-    if clusters is None:
+    if clusters is None and strata is None:
         res = multivariate_logrank_test(df["duration_days"], labels, df["event"])
         return LogRank(float(res.test_statistic), k, float(res.p_value), ", ".join(groups))
-    from scipy.stats import f as f_dist
-
-    from studykit.studies.code_survival.scores import cluster_sums, score_residuals
-
-    X = np.column_stack([(labels == g).to_numpy(float) for g in groups[1:]])
-    U = score_residuals(df["duration_days"].to_numpy(float), df["event"].to_numpy(float), X, np.zeros(k))
-    Uc = cluster_sums(U, clusters)
-    G = Uc.shape[0]
-    method = "robust score (log-rank) test, clustered, CR1, F(k, G-k) reference"
-    if G <= k:
-        return LogRank(float("nan"), k, float("nan"), ", ".join(groups), method, G,
-                       f"not estimable: {G} clusters for {k} degrees of freedom")
-    score = U.sum(axis=0)
-    V = Uc.T @ Uc * G / (G - 1)
-    stat = float(score @ np.linalg.pinv(V) @ score)
-    p = float(f_dist.sf(stat * (G - k) / ((G - 1) * k), k, G - k))
-    return LogRank(stat, k, p, ", ".join(groups), method, G)
+    res = logrank_test(df["duration_days"].to_numpy(float), df["event"].to_numpy(float), labels.to_numpy(),
+                       strata=strata, clusters=clusters)
+    return LogRank(res.statistic, k, res.p_value, ", ".join(groups), res.method, res.n_clusters, res.note)
 
 
 def horizon_labels(df: pd.DataFrame, horizon_days: float) -> tuple[pd.Series, pd.Series]:
