@@ -276,7 +276,9 @@ def test_lexical_prevalence_figures(fig_name, n):
 PER_MODEL_COLUMNS = (
     "model,model_params_b,n_personas,pearson_r,r_ci_low,r_ci_high,pearson_p,spearman_rho,spearman_p,cohens_d,"
     "d_ci_low,d_ci_high,hedges_g,welch_p,mwu_p,perm_p,slope,baseline_rate,mean_shift,p_adjusted,significant,"
-    "pearson_p_two_sided,spearman_p_two_sided,g_ci_low,g_ci_high,slope_ci_low,slope_ci_high,slope_p,n_high,n_low,"
+    "pearson_p_two_sided,spearman_p_two_sided,g_ci_low,g_ci_high,slope_ci_low,slope_ci_high,slope_p,"
+    "slope_crossed,slope_crossed_ci_low,slope_crossed_ci_high,slope_crossed_se,slope_crossed_df,slope_crossed_p,"
+    "slope_crossed_p_adjusted,significant_crossed,n_high,n_low,"
     "rate_high,rate_low,shift_t,shift_p,shift_df,shift_ci_low,shift_ci_high,shift_t_given_baseline,"
     "shift_p_given_baseline,n_tests_significant,significant_paper_rule,notes").split(",")
 

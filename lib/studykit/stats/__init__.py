@@ -22,7 +22,7 @@ from studykit.stats.design import (
 )
 from studykit.stats.conclusions import CONCLUSIONS, classify_conclusion, conclusion_label, exaggeration_ratio
 from studykit.stats.reliability import cronbach_alpha
-from studykit.stats.regression import ols_slope
+from studykit.stats.regression import ols_slope, ols_slope_clustered
 from studykit.stats.survival import LogRankTest, logrank_test
 
 __all__ = [
@@ -36,5 +36,5 @@ __all__ = [
     "bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff",
     "retrodesign", "power_two_proportions", "power_two_means", "minimum_detectable_effect",
     "classify_conclusion", "exaggeration_ratio", "conclusion_label", "CONCLUSIONS",
-    "cronbach_alpha", "ols_slope", "LogRankTest", "logrank_test",
+    "cronbach_alpha", "ols_slope", "ols_slope_clustered", "LogRankTest", "logrank_test",
 ]

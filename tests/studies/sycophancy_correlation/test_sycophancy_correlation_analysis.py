@@ -171,6 +171,11 @@ def test_mixed_model_matches_a_direct_statsmodels_fit():
     ref = smf.mixedlm("y ~ a_c", d, groups=d["model"], re_formula="~a_c").fit(reml=True, method=["lbfgs"])
     assert pooled.slope == pytest.approx(ref.fe_params["a_c"] / 100, rel=1e-4)
     assert pooled.slope_se == pytest.approx(ref.bse_fe["a_c"] / 100, rel=1e-3)
+    # the interval and p-value use t with models - 1 df (not the normal: the SE rests on 6 model slopes)
+    h = sps.t.ppf(0.975, 5) * pooled.slope_se
+    assert pooled.df == 5
+    assert (pooled.slope_ci_low, pooled.slope_ci_high) == pytest.approx((pooled.slope - h, pooled.slope + h), rel=1e-12)
+    assert pooled.slope_p == pytest.approx(2 * sps.t.sf(abs(pooled.slope / pooled.slope_se), 5), rel=1e-12)
 
 
 def test_mixed_model_fallback_is_two_stage_and_reported():

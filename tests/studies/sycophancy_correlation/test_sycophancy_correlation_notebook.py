@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/texcheck.p
 from texcheck import tex_problems  # noqa: E402
 
 REQUIRED = ["n_models", "n_personas", "n_prompts", "n_models_significant", "max_pearson_r", "max_cohens_d",
-            "pooled.slope", "pooled.slope_ci_low", "pooled.slope_ci_high"]
+            "pooled.slope", "pooled.slope_ci_low", "pooled.slope_ci_high", "pooled.df", "n_models_significant_crossed"]
 
 
 @pytest.fixture(scope="module")
@@ -264,6 +264,38 @@ def render_shift(out: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_crossed(out: Path) -> str:
+    """The doc's before/after block of the crossed-design slope and the pooled interval (workshop run, 95%)."""
+    from scipy import stats as sps
+
+    res = json.loads((out / "results.json").read_text())
+    pm = pd.read_csv(out / "tables" / "per_model.csv")
+    width = ((pm["slope_crossed_ci_high"] - pm["slope_crossed_ci_low"]) / (pm["slope_ci_high"] - pm["slope_ci_low"]))
+    b, se, df = res["pooled.slope"], res["pooled.slope_se"], res["pooled.df"]
+    z = sps.norm.ppf(0.975)
+    lines = [
+        f"Per model: {res['n_models_significant']} of {res['n_models']} models significant with the persona-averaged "
+        f"test (one-sided Pearson, Holm; conditional on the {res['n_prompts']} prompts), "
+        f"{res['n_models_significant_crossed']} with the crossed-design test (two-way clustered by persona and prompt, "
+        f"t on {int(pm['slope_crossed_df'].min())} df, Holm). The crossed interval is {width.min():.2f} to "
+        f"{width.max():.2f} times as wide as the persona-averaged one (median {width.median():.2f}). Pooled "
+        f"mixed-model slope {b:.4f}: before (normal reference) [{b - z * se:.4f}, {b + z * se:.4f}], after "
+        f"(t on {int(df)} df) [{res['pooled.slope_ci_low']:.4f}, {res['pooled.slope_ci_high']:.4f}], p "
+        f"{res['pooled.slope_p']:.1e}.",
+        "",
+        "| model | slope | persona-averaged 95% CI | p | crossed 95% CI | p crossed | p crossed (Holm) | "
+        "significant: persona-averaged / crossed |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in pm.itertuples():
+        yes = {True: "yes", False: "no"}
+        lines.append(f"| {r.model} | {r.slope:.4f} | [{r.slope_ci_low:.4f}, {r.slope_ci_high:.4f}] | {r.slope_p:.1e} "
+                     f"| [{r.slope_crossed_ci_low:.4f}, {r.slope_crossed_ci_high:.4f}] | {r.slope_crossed_p:.1e} "
+                     f"| {r.slope_crossed_p_adjusted:.1e} | {yes[bool(r.significant)]} / "
+                     f"{yes[bool(r.significant_crossed)]} |")
+    return "\n".join(lines) + "\n"
+
+
 def render_params() -> str:
     """The doc's parameter table from the schema (type, default, description)."""
     from studykit.studies.sycophancy_correlation import Params
@@ -281,6 +313,7 @@ def test_doc_numbers_match_the_run(workshop_run):
     text = DOC.read_text(encoding="utf-8")
     assert _block(text, "results") == render_results(out)
     assert _block(text, "shift") == render_shift(out)
+    assert _block(text, "crossed") == render_crossed(out)
 
 
 def test_doc_parameter_defaults_match_the_schema():
@@ -292,5 +325,5 @@ if __name__ == "__main__":  # print the generated blocks for a run folder
 
     folder = Path(sys.argv[1])
     for name, text in (("params", render_params()), ("results", render_results(folder)),
-                       ("shift", render_shift(folder))):
+                       ("shift", render_shift(folder)), ("crossed", render_crossed(folder))):
         print(f"<!-- generated:{name} -->\n{text}<!-- end:{name} -->\n")

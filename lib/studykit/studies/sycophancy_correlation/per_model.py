@@ -9,8 +9,11 @@ in the paper; two-sided p-values are reported beside them.
 
 Decision rules:
 
-* primary: a model is *significant* when its one-sided Pearson p-value, adjusted
-  across models with ``correction`` (default Holm), is below ``alpha``;
+* primary for prompts like these (new prompts of the same population): the crossed-design
+  slope test of :mod:`.crossed` (``significant_crossed``), adjusted across models with ``correction``;
+* conditional on the fixed prompt set (the persona rates as the data): a model is
+  *significant* when its one-sided Pearson p-value, adjusted across models with
+  ``correction`` (default Holm), is below ``alpha``;
 * the paper's rule: at least 3 of the 6 tests (Pearson, Spearman, Welch, Mann-Whitney,
   permutation, OLS slope) with unadjusted one-sided p < ``alpha``. The OLS slope t test
   and the Pearson t test are the same test, so the paper's count double-counts it.
@@ -32,7 +35,11 @@ PER_MODEL_COLUMNS = [
     "mean_shift", "p_adjusted", "significant",
     # beyond the paper's table
     "pearson_p_two_sided", "spearman_p_two_sided", "g_ci_low", "g_ci_high", "slope_ci_low", "slope_ci_high",
-    "slope_p", "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p", "shift_df", "shift_ci_low",
+    "slope_p",
+    # the crossed-design slope (persona x prompt clustered; :mod:`.crossed`), filled by crossed.add_crossed_columns
+    "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_se", "slope_crossed_df",
+    "slope_crossed_p", "slope_crossed_p_adjusted", "significant_crossed",
+    "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p", "shift_df", "shift_ci_low",
     "shift_ci_high", "shift_t_given_baseline", "shift_p_given_baseline", "n_tests_significant",
     "significant_paper_rule", "notes",
 ]

@@ -182,12 +182,15 @@ def size_plot(per_model: pd.DataFrame):
 
 def per_model_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
     """The columns of the per-model table a paper shows, with their headers (for ``save_table``'s
-    ``tex_columns``; the CSV keeps every column)."""
+    ``tex_columns``; the CSV keeps every column). The slope is the crossed-design one (the same estimate as
+    the persona-averaged slope when every cell is answered) with its two-way clustered interval."""
     ci = ci_label(confidence)
     return {"model": "Model", "n_personas": "Personas", ("pearson_r", "r_ci_low", "r_ci_high"): f"r {ci}",
             "spearman_rho": "Spearman rho", ("cohens_d", "d_ci_low", "d_ci_high"): f"Cohen's d {ci}",
-            "slope": "Slope", ("mean_shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}",
-            "p_adjusted": "p (adjusted)", "significant": "Significant"}
+            ("slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high"): f"Slope, crossed {ci}",
+            ("mean_shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}",
+            "p_adjusted": "p (adjusted)", "significant": "Significant",
+            "significant_crossed": "Significant (crossed)"}
 
 
 def pooled_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
