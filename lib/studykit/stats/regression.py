@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,15 @@ from studykit.stats import _validate as _v
 from studykit.stats.results import EffectSize, TestResult
 
 __all__ = ["ols_slope", "ols_slope_clustered", "slope_se"]
+
+
+def _xy(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as float vectors of the same length (at least 3), ``x`` not constant (ValueError)."""
+    xa = _v.vector(x, "x", min_n=3)
+    ya = _v.vector(y, "y", min_n=3)
+    _v.same_length(xa, ya)
+    _v.nonconstant(xa, "x")
+    return xa, ya
 
 
 def ols_slope(x, y, *, confidence: float = 0.95, alternative: str = "two-sided") -> TestResult:
@@ -52,10 +62,7 @@ def ols_slope(x, y, *, confidence: float = 0.95, alternative: str = "two-sided")
 
     confidence = _v.confidence(confidence)
     alternative = _v.alternative(alternative)
-    xa = _v.vector(x, "x", min_n=3)
-    ya = _v.vector(y, "y", min_n=3)
-    _v.same_length(xa, ya)
-    _v.nonconstant(xa, "x")
+    xa, ya = _xy(x, y)
     res = OLS(ya, add_constant(xa)).fit()
     b, se, df = float(res.params[1]), float(res.bse[1]), float(res.df_resid)
     lo, hi = res.conf_int(alpha=1 - confidence)[1]
@@ -207,10 +214,7 @@ def ols_slope_clustered(x, y, clusters, *, weights=None, confidence: float = 0.9
     """
     confidence = _v.confidence(confidence)
     alternative = _v.alternative(alternative)
-    xa = _v.vector(x, "x", min_n=3)
-    ya = _v.vector(y, "y", min_n=3)
-    _v.same_length(xa, ya)
-    _v.nonconstant(xa, "x")
+    xa, ya = _xy(x, y)
     if weights is None:
         w = None
     else:
