@@ -247,15 +247,18 @@ def test_aggregation_does_not_depend_on_unit_order():
     assert (m1[perm] == m2).all()
 
 
-REAL = Path("/tmp/bund/lines.parquet")
+SHARED_BUNDLES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "code_survival"
 
 
-@pytest.mark.skipif(not REAL.exists(), reason=f"{REAL} (a mined table of two real repositories) is absent")
-def test_real_slice_equals_statsmodels_efron():
-    """On a slice of a mined real table (commits of identical lines) the row fit equals PHReg on the units."""
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_BUNDLES.is_dir(), reason=f"the real bundles are not at {SHARED_BUNDLES}")
+def test_real_slice_equals_statsmodels_efron(study_run):
+    """On a slice of the mined real table of ``agent_repos`` (two public repositories; commits of identical
+    lines) the row fit equals PHReg on the units. Unit: one line unit of the slice."""
     from statsmodels.duration.hazard_regression import PHReg
 
-    ev = pd.read_parquet(REAL, columns=["duration_days", "event", "author_type", "commit_lines_added",
+    real = study_run("code_survival", "agent_repos").out_dir / "tables" / "line_events.parquet"
+    ev = pd.read_parquet(real, columns=["duration_days", "event", "author_type", "commit_lines_added",
                                         "commit_lines_deleted", "repo", "commit"]).iloc[::20]
     df = pd.DataFrame({"T": ev["duration_days"].to_numpy(), "E": ev["event"].to_numpy(),
                        "agent": (ev["author_type"] == "agent").astype(int).to_numpy(),
