@@ -250,12 +250,13 @@ def build(dest: Path, targets: list[lockpins.Target], locks: list[Path], extras:
     record = {"targets": [t.name for t in targets], "extras": extras,
               "locks": {p.name: _sha256(p) for p in locks}, "built": built}
     (dest / RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    nodeps = {x for x, lock in zip(extras, lockpins.lock_paths(extras)[1:]) if no_deps(lock)}
     (dest / "INSTALL.txt").write_text(INSTALL.format(
         n=len(files), mb=mb, locks=", ".join(p.name for p in locks), targets=_describe(targets),
         built=", ".join(built) or "none", extras_make=f' EXTRAS="{" ".join(extras)}"' if extras else "",
-        extras_pip="".join(f" -r requirements/{x}.lock" for x in extras if not no_deps(lockpins.lock_paths([x])[-1])),
+        extras_pip="".join(f" -r requirements/{x}.lock" for x in extras if x not in nodeps),
         nodeps_pip="".join(f"\n    .venv/bin/python -m pip install --no-index --find-links WHEELS --no-deps "
-                           f"-r requirements/{x}.lock" for x in extras if no_deps(lockpins.lock_paths([x])[-1]))),
+                           f"-r requirements/{x}.lock" for x in extras if x in nodeps)),
         encoding="utf-8")
     folders.seal(dest, "bundle", files=listed)
     _say(f"offline bundle: {len(files)} wheels ({mb:.0f} MB) for {len(targets)} targets in {dest} "

@@ -36,7 +36,7 @@ def matches(answer: Any, expected: Any, *, rel: float = REL, abs_tol: float = AB
         a, e = float(answer), float(expected)
         if math.isnan(e) or math.isnan(a):
             return math.isnan(e) and math.isnan(a)
-        if isinstance(expected, int) and float(expected).is_integer() and float(a).is_integer():
+        if isinstance(expected, int) and a.is_integer():
             return int(a) == int(e)
         return abs(a - e) <= max(abs_tol, rel * abs(e))
     if isinstance(expected, (list, tuple, set, frozenset)) and isinstance(answer, (list, tuple, set, frozenset)):

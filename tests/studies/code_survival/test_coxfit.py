@@ -6,11 +6,11 @@ units, and clusters are groups of units (commits or repositories).
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from test_code_survival_agent_repos import needs_shared  # the one check that ../shared holds the bundles
 
 from studykit.errors import InputError
 from studykit.studies.code_survival.coxfit import (aggregate_units, cluster_robust_cov, fit_cox, fit_cox_rows,
@@ -247,11 +247,8 @@ def test_aggregation_does_not_depend_on_unit_order():
     assert (m1[perm] == m2).all()
 
 
-SHARED_BUNDLES = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "code_survival"
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_BUNDLES.is_dir(), reason=f"the real bundles are not at {SHARED_BUNDLES}")
+@needs_shared
 def test_real_slice_equals_statsmodels_efron(study_run):
     """On a slice of the mined real table of ``agent_repos`` (two public repositories; commits of identical
     lines) the row fit equals PHReg on the units. Unit: one line unit of the slice."""
