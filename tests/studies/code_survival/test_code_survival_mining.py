@@ -398,3 +398,26 @@ def test_mine_out_replaces_only_a_table_mine_wrote(tmp_path, merged, capsys, mon
         assert len(err) == 1 and why in err[0] and str(target) in err[0], err
     assert (folder / "keep.txt").read_text() == "mine\n" and users.read_bytes() == b"my own table, not mined\n"
     assert out.read_bytes() == first or suffix == ".csv.gz"
+
+
+def test_mine_out_keeps_a_file_that_appears_while_mining(tmp_path, merged, capsys, monkeypatch):
+    """Unit: one --out file. A file of that name saved while mine runs is kept byte for byte: ownership is
+    checked again when the table is written (and a new table is created with a link that fails when the name
+    exists), and the refusal is one line."""
+    from studykit import cli
+    from studykit.studies.code_survival import parallel
+
+    out = tmp_path / "events.csv"
+    real = parallel.mine_many
+
+    def mine_while_the_user_saves(*args, **kwargs):
+        df = real(*args, **kwargs)
+        out.write_bytes(b"the user's own table\n")
+        return df
+
+    monkeypatch.setattr(parallel, "mine_many", mine_while_the_user_saves)
+    assert cli.main(["mine", str(merged.path), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "studykit did not write it" in err[0] and "nothing was written" in err[0], err
+    assert out.read_bytes() == b"the user's own table\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temporary file left"
