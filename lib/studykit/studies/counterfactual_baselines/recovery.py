@@ -71,7 +71,8 @@ class RecoverySummary(Result):
     ``flip_diff_coverage`` is the share of flip-rate-difference CIs covering the planted
     difference (None when the truth matches no tested target). ``planted_detected`` and
     ``null_false_positives`` count the flip-rate test of the primary family;
-    ``null_false_positives_any_metric`` the union over both families (descriptive).
+    ``planted_detected_any_metric`` and ``null_false_positives_any_metric`` the union over both
+    families (descriptive).
     """
 
     flip_diff_coverage: float | None
@@ -81,6 +82,7 @@ class RecoverySummary(Result):
     null_false_positives: int
     direction_covered: int
     direction_total: int
+    planted_detected_any_metric: int = 0
     null_false_positives_any_metric: int = 0
 
 
@@ -96,6 +98,7 @@ def recovery_summary(rec: pd.DataFrame) -> RecoverySummary:
         planted_detected=int(planted["significant"].sum()),
         null_targets=int(len(null)),
         null_false_positives=int(null["significant"].sum()),
+        planted_detected_any_metric=int(planted["detected_any_metric"].sum()),
         null_false_positives_any_metric=int(null["detected_any_metric"].sum()),
         direction_covered=int(rec[is_dir]["covered"].sum()),
         direction_total=int(is_dir.sum()),
