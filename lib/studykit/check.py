@@ -16,6 +16,14 @@ them (per key, under ``tolerance.keys``). The same installation gives
 byte-identical results; the tolerance absorbs last-digit differences of
 another platform's maths libraries, never a changed conclusion.
 
+References exist for the ``default`` and ``workshop`` profiles and for every
+real-data profile (``sentiment_real``, ``medperturb``, ``bbq_gender``,
+``agent_repos``, ``ja_tech_blogs``, ...), all under the same tolerance: their
+runs are deterministic, so a rerun on another machine differs only in the last
+digits. ``studykit check all`` with no ``--profile`` checks every profile that
+has a reference and a run folder, and says for each other one why it was
+skipped (:func:`plan_all`): not run yet, or its data are not on this machine.
+
 Statuses per key: ``match``, ``differ`` (the values disagree), ``missing``
 (in the reference, not in the run), ``extra`` (in the run only; reported but
 not a failure). A table whose columns or row count differ is ``differ``.
@@ -33,13 +41,47 @@ from studykit import paths
 from studykit.errors import ParamError
 from studykit.floats import write_stable_json
 
-__all__ = ["DEFAULT_TOLERANCE", "reference_path", "snapshot", "compare", "CheckReport", "format_report"]
+__all__ = ["DEFAULT_TOLERANCE", "reference_path", "snapshot", "compare", "CheckReport", "format_report",
+           "reference_profiles", "why_not_checked"]
 
 DEFAULT_TOLERANCE = {"rel": 1e-6, "abs": 1e-9}
 
 
 def reference_path(study: str, profile: str) -> Path:
     return paths.project_root() / "reference" / study / f"{profile}.json"
+
+
+def reference_profiles(study: str) -> list[str]:
+    """The profiles of ``study`` that have shipped reference values (``default`` first, then by name)."""
+    d = paths.project_root() / "reference" / study
+    names = sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+    return sorted(names, key=lambda n: (n != "default", n))
+
+
+def why_not_checked(study: str, profile: str, run_dir: Path) -> str | None:
+    """None when ``run_dir`` holds a run to check; else one line saying why it cannot be checked.
+
+    A missing run of a profile whose input files are absent (a real-data profile
+    away from ``../shared``) is named as such, with the parameter and path; any
+    other missing run is "not run yet", with the command that runs it.
+    """
+    if (run_dir / "results.json").is_file():
+        return None
+    from studykit.profiles import params_class
+
+    missing = None
+    profile_file = paths.profile_file(study, profile)
+    if profile_file.is_file():
+        cls = params_class(study)
+        try:
+            cls.model_validate(cls.with_paths_from(cls.read_profile(profile_file), None)).check_inputs()
+        except ParamError as exc:
+            missing = str(exc)
+        except ValueError as exc:  # a profile that does not validate here says so, in one line
+            missing = str(exc).splitlines()[0]
+    if missing:
+        return f"skipped: its data are not on this machine ({missing})"
+    return f"skipped: not run yet (studykit run {study} --profile {profile})"
 
 
 def _table_shapes(run_dir: Path) -> dict[str, dict[str, Any]]:

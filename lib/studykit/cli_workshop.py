@@ -4,6 +4,7 @@
 
     studykit doctor [--no-run] [--study STUDY]
     studykit check STUDY|all [--profile P] [--run DIR] [--update] [--all-keys]
+                                 (all without --profile: every profile with reference values)
     studykit workshop init DIR
 """
 from __future__ import annotations
@@ -24,7 +25,9 @@ def add_doctor(sub) -> None:
 def add_check(sub) -> None:
     c = sub.add_parser("check", help="compare a run's results with the reference values in reference/")
     c.add_argument("study", help="a study name or 'all'")
-    c.add_argument("--profile", default="default")
+    c.add_argument("--profile", default=None,
+                   help="the profile (default: 'default'; with 'all', every profile that has reference values "
+                        "and a run here, saying which were skipped and why)")
     c.add_argument("--run", metavar="DIR", help="the run folder (default: outputs/<study>/<profile>/)")
     c.add_argument("--update", action="store_true", help="maintainers: write the reference from the run")
     c.add_argument("--all-keys", action="store_true", help="list matching keys too")
@@ -59,23 +62,51 @@ def cmd_check(args: argparse.Namespace) -> int:
     studies = list(STUDIES) if args.study == "all" else [get_study(args.study).NAME]
     if args.run and len(studies) > 1:
         raise ParamError("check: --run names one run folder; give one study, not 'all'")
+    if args.study == "all" and args.profile is None:
+        if args.update:
+            raise ParamError("check all --update: name the profile to write (--profile P)")
+        return _check_every_profile(studies)
+    profile = args.profile or "default"
     failed = 0
     for study in studies:
-        run_dir = Path(args.run).resolve() if args.run else paths.outputs_dir() / study / args.profile
+        run_dir = Path(args.run).resolve() if args.run else paths.outputs_dir() / study / profile
         if args.update:
-            print(f"wrote {write_reference(run_dir, study, args.profile)}")
+            print(f"wrote {write_reference(run_dir, study, profile)}")
             continue
         try:
-            report = check_run(study, args.profile, run_dir)
+            report = check_run(study, profile, run_dir)
         except ParamError as exc:  # one study without a run or a reference: say so and check the others
             if len(studies) == 1:
                 raise
-            print(f"{study}/{args.profile}: not checked: {exc}")
+            print(f"{study}/{profile}: not checked: {exc}")
             failed += 1
             continue
         print(format_report(report, show_matching=args.all_keys))
         failed += not report.ok
     return 1 if failed else 0
+
+
+def _check_every_profile(studies: list[str]) -> int:
+    """``check all``: every (study, profile) with reference values; skipped ones say why. 1 if any differs or none ran."""
+    from studykit import paths
+    from studykit.check import check_run, format_report, reference_profiles, why_not_checked
+
+    checked, failed, skipped = 0, 0, 0
+    for study in studies:
+        for profile in reference_profiles(study):
+            run_dir = paths.outputs_dir() / study / profile
+            reason = why_not_checked(study, profile, run_dir)
+            if reason:
+                print(f"{study}/{profile}: {reason}")
+                skipped += 1
+                continue
+            report = check_run(study, profile, run_dir)
+            print(format_report(report))
+            checked += 1
+            failed += not report.ok
+    print(f"check all: {checked} runs checked, {failed} differing, {skipped} skipped"
+          + ("" if checked else " (nothing to check: run the studies first, e.g. make reproduce)"))
+    return 1 if failed or not checked else 0
 
 
 def add_lab(sub) -> None:

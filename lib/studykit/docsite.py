@@ -141,11 +141,14 @@ def _built_from(folder: Path, key: str) -> bool:
     return KEY_COMMENT.format(key=key) in head
 
 
-def build_docs_site(out_dir: str | Path, root: Path | None = None, reuse: str | Path | None = None) -> Path:
+def build_docs_site(out_dir: str | Path, root: Path | None = None, reuse: str | Path | None = None,
+                    links: tuple[tuple[str, str], ...] = ()) -> Path:
     """Render every source page into ``out_dir`` (replaced atomically); return the index path.
 
     ``reuse``: an earlier build (e.g. the previous report's ``docs/``), copied instead of rendered when it
     was made from the same sources (:func:`docs_key`) and holds only the files studykit listed there.
+    ``links``: (title, href relative to the folder holding ``out_dir``) pages of the report shown in every
+    page's navigation under "Report" (the report passes its replication scorecard).
     """
     root = root or paths.project_root()
     out_dir = Path(out_dir)
@@ -153,6 +156,8 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None, reuse: str | 
     if not pages:
         raise ParamError(f"no documentation sources under {root / 'workshop'} or {root / 'docs'}")
     key = docs_key(root)
+    if links:
+        key = hashlib.sha256((key + repr(tuple(links))).encode()).hexdigest()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     if reuse is not None and _built_from(Path(reuse), key):
         with building_dir(out_dir, kind="docs") as tmp:
@@ -173,6 +178,9 @@ def build_docs_site(out_dir: str | Path, root: Path | None = None, reuse: str | 
                     last = p.section
                 cls = ' class="here"' if p is page else ""
                 nav.append(f'<a{cls} href="{up}{p.rel}">{html.escape(p.title)}</a>')
+            if links:
+                nav.append("<h2>Report</h2>")
+                nav.extend(f'<a href="{up}../{html.escape(href)}">{html.escape(title)}</a>' for title, href in links)
             text = page.path.read_text(encoding="utf-8")
             body = _rewrite_links(md(text), page, by_path)
             for img in re.findall(r'src="([^":]+\.(?:png|svg|jpg))"', body):

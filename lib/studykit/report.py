@@ -203,21 +203,36 @@ def _copy_sweeps(root: Path, site: Path) -> list[dict[str, str]]:
     return rows
 
 
-def _docs_site(site: Path, previous: Path | None = None) -> str | None:
+def _docs_site(site: Path, previous: Path | None = None, links: tuple[tuple[str, str], ...] = ()) -> str | None:
     """Build the lessons and study documentation into ``site/docs/``; its index's href (None without sources).
 
-    ``previous``: the site being replaced; its ``docs/`` is reused when the sources did not change."""
+    ``previous``: the site being replaced; its ``docs/`` is reused when the sources did not change.
+    ``links``: report pages (title, href in the site) the docs' navigation links to."""
     from studykit.docsite import build_docs_site, sources
 
     if not sources():
         return None
-    build_docs_site(site / "docs", reuse=previous / "docs" if previous is not None else None)
+    build_docs_site(site / "docs", reuse=previous / "docs" if previous is not None else None, links=links)
     return "docs/index.html"
+
+
+def _scorecard_page(runs: list[Run], studies: list[str]) -> str | None:
+    """The replication scorecard (:mod:`studykit.scorecard`) from the runs' results; None without headlines."""
+    from studykit.scorecard import load_headlines, score
+
+    headlines = load_headlines(studies)
+    if not headlines:
+        return None
+    results = {(run.study, run.profile): run.results for run in runs}
+    cells = [{**c.__dict__, "href": _href(c.study, c.profile) + "index.html" if (c.study, c.profile) in results
+              else ""} for c in score(headlines, results)]
+    return _render("scorecard.html.j2", title="Replication scorecard", css_href="style.css", cells=cells)
 
 
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
                 root: Path | None = None, *, sweeps: list[dict[str, str]] | None = None,
-                docs_href: str | None = None, unreadable: list[Unreadable] | None = None) -> str:
+                docs_href: str | None = None, scorecard_href: str | None = None,
+                unreadable: list[Unreadable] | None = None) -> str:
     """The site's front page: one row per run, failed runs without a successful one, studies not run."""
     failed = {(s, p) for s, p, _, _ in failures}
     rows = []
@@ -244,6 +259,7 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
         built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         root=_rel(root or paths.outputs_dir()), runs=rows, orphans=orphans,
         missing=[s for s in studies if s not in done], sweeps=sweeps or [], docs_href=docs_href,
+        scorecard_href=scorecard_href,
         unreadable=[{"study": u.study, "profile": u.profile, "folder": _rel(u.folder), "reason": u.reason}
                     for u in unreadable or []],
     )
@@ -371,7 +387,14 @@ def _write_site(tmp: Path, site: Path, root: Path, runs: list[Run], failures: li
         page_dir.mkdir(parents=True, exist_ok=True)
         _notebook_page(folder / "notebook.ipynb", f"{s}/{p} (failed)", page_dir / "failed.html",
                        site / s / p / "failed.html")
-    extras = {} if single else {"sweeps": _copy_sweeps(root, tmp), "docs_href": _docs_site(tmp, previous=site)}
+    extras: dict[str, Any] = {}
+    if not single:
+        scorecard = _scorecard_page(runs, studies)
+        if scorecard is not None:
+            write_text_atomic(tmp / "scorecard.html", scorecard)
+            extras["scorecard_href"] = "scorecard.html"
+        links = (("Replication scorecard", "scorecard.html"),) if scorecard is not None else ()
+        extras.update(sweeps=_copy_sweeps(root, tmp), docs_href=_docs_site(tmp, previous=site, links=links))
     write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root, unreadable=unreadable, **extras))
 
 

@@ -49,6 +49,19 @@ def test_report_pages_list_exhibits_numbers_and_manifest(site, fixture_project_m
         assert (site / NAME / "default" / "files" / rel).read_bytes() == (fixture_project.out() / rel).read_bytes()
 
 
+def test_index_links_the_replication_scorecard_and_it_says_what_has_not_run(site):
+    """Unit: the scorecard page of a site whose project ran no real-data profile: every headline is named, each
+    real-data cell says "not run" with the command, and the index and the docs navigation link it."""
+    assert 'href="scorecard.html"' in (site / "index.html").read_text()
+    page = (site / "scorecard.html").read_text()
+    assert "Replication scorecard" in page and "HR 0.842" in page
+    assert "not run (studykit run code_survival --profile agent_repos)" in page
+    assert "status-ok" not in page.split("<table>", 1)[1]  # no verdict without a run
+    docs = site / "docs" / "index.html"
+    if docs.is_file():
+        assert 'href="../scorecard.html"' in docs.read_text()
+
+
 def test_notebook_html_is_offline_with_math_as_mathml(site):
     html = (site / NAME / "default" / "notebook.html").read_text()
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']https?://", html, re.I)

@@ -103,6 +103,52 @@ def test_check_all_reports_every_study_when_one_has_no_run(tmp_path, monkeypatch
     assert all("not checked: no results.json" in ln for ln in lines)
 
 
+def _run_from_reference(folder: Path, ref: dict) -> Path:
+    """A run folder whose results and table shapes are exactly those of a shipped reference document."""
+    (folder / "tables").mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps(ref["results"]))
+    for name, shape in ref["tables"].items():
+        rows = "".join(",".join("0" for _ in shape["columns"]) + "\n" for _ in range(shape["n_rows"]))
+        (folder / "tables" / f"{name}.csv").write_text(",".join(shape["columns"]) + "\n" + rows)
+    return folder
+
+
+def test_check_all_without_profile_covers_every_reference_and_says_why_it_skipped(tmp_path, monkeypatch, capsys):
+    """Unit: `studykit check all` with no --profile: every (study, profile) with reference values is checked
+    when its run is here; a real-data profile whose input file is absent is skipped naming the parameter and
+    path, any other missing run is skipped as not run; exit 1 when a checked run differs."""
+    from studykit.check import reference_path, reference_profiles
+
+    assert {"sentiment_real", "default", "workshop"} <= set(reference_profiles("annotation_robustness"))
+    assert {"medperturb", "bbq_gender"} <= set(reference_profiles("counterfactual_baselines"))
+    assert "agent_repos" in reference_profiles("code_survival")
+    assert "ja_tech_blogs" in reference_profiles("lexical_prevalence")
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(outputs))
+    ref = json.loads(reference_path("sycophancy_correlation", "workshop").read_text())
+    run = _run_from_reference(outputs / "sycophancy_correlation" / "workshop", ref)
+    away = tmp_path / "medperturb.yaml"  # the medperturb profile on a machine without ../shared
+    away.write_text("data_path: /nonexistent/shared/medperturb.csv\ndata_format: medperturb\n")
+    real_profile_file = paths.profile_file
+    monkeypatch.setattr(paths, "profile_file", lambda s, p: away if (s, p) == (
+        "counterfactual_baselines", "medperturb") else real_profile_file(s, p))
+    assert cli.main(["check", "all"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("check all: 1 runs checked, 0 differing,")
+    assert "sycophancy_correlation/workshop: " in "\n".join(lines) and any(ln.endswith("-> OK") for ln in lines)
+    medperturb = next(ln for ln in lines if ln.startswith("counterfactual_baselines/medperturb:"))
+    assert "data are not on this machine" in medperturb and "data_path" in medperturb
+    assert "/nonexistent/shared/medperturb.csv" in medperturb
+    assert "annotation_robustness/default: skipped: not run yet (studykit run annotation_robustness " \
+        "--profile default)" in lines
+    (run / "results.json").write_text(json.dumps({**ref["results"], next(iter(ref["results"])): "changed"}))
+    assert cli.main(["check", "all"]) == 1
+    assert "1 differing" in capsys.readouterr().out
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(tmp_path / "empty"))
+    assert cli.main(["check", "all"]) == 1
+    assert "nothing to check" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------------------------------------- workspace
 def test_workspace_init_copies_strips_solutions_and_never_overwrites(tmp_path, monkeypatch):
     ws = tmp_path / "ws"
