@@ -80,7 +80,8 @@ def default_claims(res: dict, t: dict[str, pd.DataFrame]) -> list[str]:
     claims.append(f"(20%: aggregate {_f3(pw['power.one_sided.aggregate.d0.2'])}, per-sample "
                   f"{_f3(pw['power.one_sided.per-sample.d0.2'])})")
     size = t["power"].iloc[0]
-    claims.append(f"({int(size.n_items)} items, baseline flip rate {size.base_flip:.3f};")
+    claims.append(f"({int(size.n_items)} items, baseline flip rate {size.base_flip:.3f}, concordance of target and "
+                  f"baseline flips {size.concordance:.3f};")
     return claims
 
 
