@@ -55,8 +55,11 @@ def test_notebook_workshop_profile(workshop_run):
     for k in ("direction.beta", "direction.ci_low", "direction.ci_high", "direction.p"):
         assert k in res
     assert res["direction.ci_low"] < 0.3 < res["direction.ci_high"]  # planted pooled coefficient
-    assert res["recovery.planted_detected"] == res["recovery.planted_targets"] == 4
-    assert res["recovery.null_false_positives"] == 0
+    # the primary family (flip rate) finds the planted extra flips; the tone change's one-way shift shows in the
+    # secondary metrics only, so "any metric" finds all four (issue 21.5: the union is descriptive)
+    assert res["recovery.planted_detected_any_metric"] == res["recovery.planted_targets"] == 4
+    assert res["recovery.planted_detected"] >= 2
+    assert res["recovery.null_false_positives"] == res["recovery.null_false_positives_any_metric"] == 0
     assert (workshop_run / "figures" / "direction.png").is_file()
     assert (workshop_run / "tables" / "recovery.csv").is_file()
 

@@ -62,17 +62,21 @@ def _null_family(seed: int, n_items: int = 80, n_boot: int = 200) -> pd.DataFram
 
 
 def _familywise_errors(n_sims: int, **kw) -> pd.Series:
+    """Share of null data sets with any significant test, per family, two-sided and one-sided (issue 21.5)."""
     hits = []
     for s in range(n_sims):
         tab = _null_family(3000 + s, **kw)
-        hits.append(tab.groupby("family")["significant"].any())
+        two = tab.groupby("family")["significant"].any()
+        one = tab.groupby("family")["significant_one_sided"].any().rename(lambda f: f"{f}_one_sided")
+        hits.append(pd.concat([two, one]))
     return pd.DataFrame(hits).mean()
 
 
 def test_primary_and_secondary_family_error_at_most_alpha_fast():
-    """Unit: 25 simulated null data sets of 80 items x 4 targets (binomial 99% bound at 5%: 5 of 25)."""
+    """Unit: 25 simulated null data sets of 80 items x 4 targets (binomial 99% bound at 5%: 5 of 25); the
+    one-sided families (the paper's question: does the edit flip more than its rewording?) too."""
     fwer = _familywise_errors(25)
-    assert set(fwer.index) == {"primary", "secondary"}
+    assert set(fwer.index) == {"primary", "secondary", "primary_one_sided", "secondary_one_sided"}
     assert (fwer <= 5 / 25).all(), fwer.to_dict()
 
 
@@ -95,6 +99,18 @@ def test_primary_family_is_corrected_on_its_own():
     assert (out.xs("phi")["family"] == "secondary").all()
     one = F.adjust_family(tab, correction="holm", alpha=ALPHA)
     assert (one["family"] == "all").all() and not one["significant"].any()
+
+
+def test_one_sided_p_values_are_corrected_in_their_own_family():
+    """Unit: a hand-made table of two- and one-sided p-values; Holm on the one-sided ones within each family."""
+    tab = pd.DataFrame({"model": "m", "task": "t", "target": ["a", "b", "a", "b"],
+                        "metric": ["flip_rate", "flip_rate", "phi", "phi"], "test": "x",
+                        "p_value": [0.04, 0.5, 0.9, 0.9], "p_one_sided": [0.02, 0.75, 0.01, 0.6]})
+    out = F.adjust_family(tab, correction="holm", alpha=ALPHA, primary_metric="flip_rate").set_index(
+        ["metric", "target"])
+    assert out.loc[("flip_rate", "a"), "p_adjusted_one_sided"] == pytest.approx(0.04)
+    assert out.loc[("flip_rate", "a"), "significant_one_sided"] and not out.loc[("flip_rate", "a"), "significant"]
+    assert out.loc[("phi", "a"), "p_adjusted_one_sided"] == pytest.approx(0.02)  # the secondary family's own Holm
 
 
 # ---- directional coefficient with and without the baseline control ----------------------------------------
@@ -127,3 +143,42 @@ def test_direction_null_rejection_near_alpha_with_and_without_control_slow():
     """Unit: 2,000 simulated null data sets of 60 items."""
     rate = _direction_null(2000, seed=1)
     assert ((rate >= 0.035) & (rate <= 0.065)).all(), rate.to_dict()
+
+
+# ------------------------------------------------------------------ power at the observed concordance (issue 21.6)
+def test_concordant_flips_have_the_planted_marginals_and_phi():
+    """Unit: one simulated (target, baseline) flip pair per item; 400 x 500 items per planted rho."""
+    for r, rho in ((0.15, 0.0), (0.15, 0.4), (0.3, 0.57), (0.1, -0.05)):
+        ft, fb = P.concordant_flips(r, rho, (400, 500), np.random.default_rng(11))
+        assert abs(ft.mean() - r) < 0.005 and abs(fb.mean() - r) < 0.005
+        assert abs(P.flip_concordance(ft.ravel(), fb.ravel()) - rho) < 0.01
+    assert np.isnan(P.flip_concordance(np.zeros(5, bool), np.array([1, 0, 1, 0, 0], bool)))
+
+
+def test_per_sample_test_holds_alpha_and_gains_power_under_concordant_flips():
+    """Unit: one simulated data set of 134 items (MedPerturb's median per test) per repetition, 600 per point.
+
+    Under the null (effect 0) with target and baseline flips correlated at rho = 0.4 (MedPerturb's mean), the
+    exact McNemar test rejects at most alpha (it conditions on the discordant items, so concordance cannot make
+    it liberal); at effect 0.1 its power is higher than under independent flips (the issue's 0.137 -> 0.183).
+    """
+    null = P.simulate_pvalues(134, 0.144, 0.6, 0.0, 600, np.random.default_rng(3), "balanced", n_perm=99,
+                              concordance=0.4)
+    assert (null["per-sample"] < 0.05).mean() <= 0.065
+    power = {rho: (P.simulate_pvalues(134, 0.144, 0.6, 0.1, 600, np.random.default_rng(4), "balanced", n_perm=99,
+                                      concordance=rho)["per-sample"] < 0.05).mean() for rho in (0.0, 0.4)}
+    assert power[0.4] > power[0.0] + 0.02, power
+
+
+def test_observed_concordance_is_the_mean_phi_over_tested_cells():
+    """Unit: one model x task cell of 8 items with an original, a target and a baseline answer."""
+    answers = pd.DataFrame({
+        "model": "m", "task": "t", "item_id": np.repeat(np.arange(8), 3),
+        "variant": ["original", "swap", "swap_baseline"] * 8,
+        "prediction": ["a", "b", "b", "a", "b", "b", "a", "a", "a", "a", "a", "a",
+                       "a", "b", "a", "a", "a", "b", "a", "a", "a", "a", "a", "a"]})
+    tests = pd.DataFrame({"model": ["m"], "task": ["t"], "target": ["swap"], "baseline": ["swap_baseline"]})
+    ft = np.array([1, 1, 0, 0, 1, 0, 0, 0], bool)
+    fb = np.array([1, 1, 0, 0, 0, 1, 0, 0], bool)
+    phi, n = P.observed_concordance(tests, answers)
+    assert n == 1 and phi == pytest.approx(P.flip_concordance(ft, fb)) and phi == pytest.approx(7 / 15)

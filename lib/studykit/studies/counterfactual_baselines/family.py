@@ -30,8 +30,8 @@ from .design import Design, wide_answers
 
 #: the columns every study of this kind reports first, in this order, then the extras
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
-                "ci_high", "p_value", "p_adjusted", "significant", "p_one_sided", "level", "n_items", "test",
-                "family"]
+                "ci_high", "p_value", "p_adjusted", "significant", "p_one_sided", "p_adjusted_one_sided",
+                "significant_one_sided", "level", "n_items", "test", "family"]
 METRICS = ("flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi")
 
 
@@ -325,7 +325,8 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
             issues.append(DataIssue("no_target_and_baseline_answers", 1,
                                     "no model x task has answers to both a target and its baseline: no test is "
                                     "run, flip rates are still shown (check 'pairs' and 'baseline_models')"))
-        return pd.DataFrame(columns=[c for c in TEST_COLUMNS if c not in ("p_adjusted", "significant")]), issues
+        return pd.DataFrame(columns=[c for c in TEST_COLUMNS if c not in (
+            "p_adjusted", "significant", "p_adjusted_one_sided", "significant_one_sided")]), issues
     notes = tab.pop("note")
     if (notes != "").any():
         issues.append(DataIssue("identical_target_and_baseline", int((notes != "").sum()),
@@ -363,18 +364,27 @@ def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float
     row the *secondary* family, each corrected on its own: the secondary metrics (aggregate
     ones rarely reject) neither dilute nor borrow from the primary test. ``None``: one family
     over every row (``family`` = ``"all"``).
+
+    The paper's question is one-sided (is the model *more* sensitive to the edit than to a
+    rewording?), so each family is also corrected on its one-sided p-values on their own:
+    ``p_adjusted_one_sided`` and ``significant_one_sided`` answer that question with a one-sided
+    family (two-sided and one-sided p-values are never mixed in one correction).
     """
     out = tests.copy()
     if primary_metric is None:
         out["family"] = "all"
     else:
         out["family"] = np.where(out["metric"] == primary_metric, "primary", "secondary")
-    out["p_adjusted"] = np.nan
-    for _, idx in out.groupby("family", sort=True).groups.items():
-        p = out.loc[idx, "p_value"].to_numpy(float)
-        out.loc[idx, "p_adjusted"] = p if correction == "none" else sst.adjust_pvalues(p, method=correction)
-    out["p_adjusted"] = out["p_adjusted"].astype(float)
-    out["significant"] = out["p_adjusted"] < alpha
+    for raw, adjusted, flag in (("p_value", "p_adjusted", "significant"),
+                                ("p_one_sided", "p_adjusted_one_sided", "significant_one_sided")):
+        if raw not in out.columns:  # a table without one-sided p-values gets the two-sided correction only
+            continue
+        out[adjusted] = np.nan
+        for _, idx in out.groupby("family", sort=True).groups.items():
+            p = out.loc[idx, raw].to_numpy(float)
+            out.loc[idx, adjusted] = p if correction == "none" else sst.adjust_pvalues(p, method=correction)
+        out[adjusted] = out[adjusted].astype(float)
+        out[flag] = out[adjusted] < alpha
     cols = [c for c in TEST_COLUMNS if c in out.columns]
     return out[cols].sort_values(["model", "task", "target", "metric"], kind="mergesort").reset_index(drop=True)
 
@@ -397,6 +407,9 @@ class Comparisons(Result):
         Rows of ``table``, and those significant after the correction (both families).
     n_tests_primary, n_significant_primary : int
         The same for the primary family.
+    n_significant_one_sided, n_significant_primary_one_sided : int
+        Significant after the correction of the one-sided p-values (target flips more than its
+        baseline), both families and the primary family.
     """
 
     table: pd.DataFrame
@@ -407,6 +420,8 @@ class Comparisons(Result):
     n_significant: int
     n_tests_primary: int
     n_significant_primary: int
+    n_significant_one_sided: int = 0
+    n_significant_primary_one_sided: int = 0
 
     def records(self, name: Callable[[Any], str] = slug) -> dict[str, Any]:
         """``n_tests``, ``n_significant``, ``primary.*`` and ``diff.<model>.<task>.<target>`` (flip rates).
@@ -414,8 +429,10 @@ class Comparisons(Result):
         ``name`` maps names taken from data to key-safe ones (the notebook passes ``out.name``).
         """
         out: dict[str, Any] = {"n_tests": self.n_tests, "n_significant": self.n_significant,
+                               "n_significant_one_sided": self.n_significant_one_sided,
                                "primary.metric": self.primary_metric, "primary.n_tests": self.n_tests_primary,
-                               "primary.n_significant": self.n_significant_primary}
+                               "primary.n_significant": self.n_significant_primary,
+                               "primary.n_significant_one_sided": self.n_significant_primary_one_sided}
         for r in self.table[self.table["metric"] == "flip_rate"].itertuples():
             out[f"diff.{name(r.model)}.{name(r.task)}.{name(r.target)}"] = float(r.diff)
         return out
@@ -435,5 +452,7 @@ def run_tests(design: Design, *, n_boot: int, seed: int, confidence: float, eps:
                                 ", ".join(sorted(tab["metric"].unique()))))
     family = Comparisons(table=tab, correction=correction, alpha=alpha, primary_metric=primary_metric,
                          n_tests=int(len(tab)), n_significant=int(tab["significant"].sum()),
-                         n_tests_primary=int(len(primary)), n_significant_primary=int(primary["significant"].sum()))
+                         n_tests_primary=int(len(primary)), n_significant_primary=int(primary["significant"].sum()),
+                         n_significant_one_sided=int(tab["significant_one_sided"].sum()),
+                         n_significant_primary_one_sided=int(primary["significant_one_sided"].sum()))
     return family, tuple(issues) + ((floor,) if floor else ())

@@ -1,9 +1,12 @@
 """Recovery of the planted truth on simulated data: planted vs estimated flip-rate differences and betas.
 
 The simulator (:mod:`.simulate`) writes its truth beside the data; a planted
-target should be detected by at least one metric after the correction, a null
-target should not (up to the nominal error rate), and the confidence intervals
-should cover the planted values.
+target should be detected by the primary family's test after its correction, a
+null target should not (up to the nominal error rate), and the confidence
+intervals should cover the planted values. "Detected by any metric" (the union
+of the primary and the secondary family, each corrected on its own) is kept as a
+descriptive column: its family-wise error is up to twice alpha, so the summary's
+counts use the primary family and report the union's false positives beside them.
 """
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ def recovery_table(tests: pd.DataFrame, direction: pd.DataFrame, truth_flip: pd.
 
     ``tests`` is the family table (:class:`.family.Comparisons`), ``direction`` the directional table.
     Columns: quantity, model, task, target, planted, estimate, ci_low, ci_high, planted_effect (bool),
-    significant, detected_any_metric, covered.
+    significant (the primary family's flip-rate test; the directional t test), detected_any_metric
+    (descriptive: the union over both families), covered.
     """
     fr = tests[tests["metric"] == "flip_rate"]
     t = truth_flip.merge(fr, on=["model", "task", "target"], how="inner")
@@ -65,7 +69,10 @@ class RecoverySummary(Result):
     """Counts of :func:`recovery_table`: CI coverage, planted effects found, false positives.
 
     ``flip_diff_coverage`` is the share of flip-rate-difference CIs covering the planted
-    difference (None when the truth matches no tested target).
+    difference (None when the truth matches no tested target). ``planted_detected`` and
+    ``null_false_positives`` count the flip-rate test of the primary family;
+    ``planted_detected_any_metric`` and ``null_false_positives_any_metric`` the union over both
+    families (descriptive).
     """
 
     flip_diff_coverage: float | None
@@ -75,6 +82,8 @@ class RecoverySummary(Result):
     null_false_positives: int
     direction_covered: int
     direction_total: int
+    planted_detected_any_metric: int = 0
+    null_false_positives_any_metric: int = 0
 
 
 def recovery_summary(rec: pd.DataFrame) -> RecoverySummary:
@@ -86,9 +95,11 @@ def recovery_summary(rec: pd.DataFrame) -> RecoverySummary:
     return RecoverySummary(
         flip_diff_coverage=float(fr["covered"].mean()) if len(fr) else None,
         planted_targets=int(len(planted)),
-        planted_detected=int(planted["detected_any_metric"].sum()),
+        planted_detected=int(planted["significant"].sum()),
         null_targets=int(len(null)),
-        null_false_positives=int(null["detected_any_metric"].sum()),
+        null_false_positives=int(null["significant"].sum()),
+        planted_detected_any_metric=int(planted["detected_any_metric"].sum()),
+        null_false_positives_any_metric=int(null["detected_any_metric"].sum()),
         direction_covered=int(rec[is_dir]["covered"].sum()),
         direction_total=int(is_dir.sum()),
     )

@@ -89,6 +89,9 @@ class Params(StudyParams):
     power_effects: list[float] = Field(default_factory=lambda: [0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2],
                                        description="planted extra flip probabilities of the power simulation")
     power_reps: int = Field(1000, ge=20, le=100_000, description="simulated data sets per power point")
+    power_concordance: float | None = Field(
+        None, ge=-1, le=1, description="phi of target and baseline flips in the power simulation: null = the "
+        "data's (mean over the tested cells), 0 = independent flips")
 
     @field_validator("pairs")
     @classmethod

@@ -106,14 +106,26 @@ def power_curves(design: Design, family: Comparisons, params: Any) -> tuple[pd.D
         issues = (DataIssue("power_without_positive_label", 1,
                             "no tested task has positive_label among its answers: the power simulation uses "
                             "a positive rate of 0.5 for the original answers"),)
+    concordance = params.power_concordance
+    if concordance is None:
+        concordance = size["concordance"]
+        if size["concordance_n_tests"] == 0:
+            issues += (DataIssue("power_concordance_not_observed", 1,
+                                 "target and baseline flips have no defined concordance in any tested cell (one "
+                                 "of them never flips): the power simulation assumes independent flips"),)
     table = power_sim.power_curves(size["n_items"], size["base_flip"], size["pos_rate"], params.power_effects,
-                                   reps=params.power_reps, alpha=params.alpha, seed=params.seed)
+                                   reps=params.power_reps, alpha=params.alpha, seed=params.seed,
+                                   concordance=concordance)
     return table, issues
 
 
 def power_records(power: pd.DataFrame) -> dict[str, float]:
-    """Section 5: ``power.<scenario>.<metric>.d<effect>`` for every simulated point."""
-    return {f"power.{r.scenario}.{r.metric}.d{r.effect:g}": float(r.power) for r in power.itertuples()}
+    """Section 5: ``power.<scenario>.<metric>.d<effect>`` for every simulated point, and ``power.concordance``
+    (the concordance of target and baseline flips it assumed)."""
+    out = {f"power.{r.scenario}.{r.metric}.d{r.effect:g}": float(r.power) for r in power.itertuples()}
+    if len(power) and "concordance" in power.columns:
+        out["power.concordance"] = float(power["concordance"].iloc[0])
+    return out
 
 
 def recovery(family: Comparisons, direction: DirectionalEffects,
