@@ -44,6 +44,13 @@ def test_risk_against_truth_beside_gold(study):
         assert 0.0 <= summary[key] <= 1.0
     assert summary["risk_vs_truth"] == pytest.approx(summary["type_I_vs_truth"] + summary["type_II_vs_truth"]
                                                      + summary["type_S_vs_truth"])
+    # issue 21.7: the risk the annotators add beyond gold's own, and the risk where gold reaches the truth
+    assert summary["excess_risk_vs_truth"] == pytest.approx(summary["risk_vs_truth"] - summary["gold_risk_vs_truth"])
+    n_h = len(grid.hypotheses)
+    assert 0 < summary["n_hypotheses_gold_right"] <= n_h
+    if summary["gold_risk_vs_truth"] > 0:  # gold misses something: restricting to where it is right lowers the risk
+        assert summary["n_hypotheses_gold_right"] < n_h
+        assert summary["risk_vs_truth_gold_right"] <= summary["risk_vs_truth"]
 
 
 def test_random_labels_reject_true_nulls_at_about_alpha(study):

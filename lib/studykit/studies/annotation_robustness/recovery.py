@@ -75,9 +75,17 @@ def risk_against_truth(grid: Grid, truth_dir: Path) -> tuple[pd.DataFrame, dict[
         Per ``model`` (``all`` first, then each model, then ``gold (human)``): ``n_pairs``,
         ``risk_vs_gold``, ``risk_vs_truth`` and the truth-based ``type_I``, ``type_II``,
         ``type_S`` shares; and the summary keys ``risk_vs_truth``, ``type_I_vs_truth``,
-        ``type_II_vs_truth``, ``type_S_vs_truth``, ``gold_risk_vs_truth`` and
+        ``type_II_vs_truth``, ``type_S_vs_truth``, ``gold_risk_vs_truth``,
         ``gold_type_I_true_effect_share`` (share of the pairs called Type I against gold
-        whose hypothesis has a planted effect of the sign the configuration found).
+        whose hypothesis has a planted effect of the sign the configuration found),
+        ``excess_risk_vs_truth`` = ``risk_vs_truth - gold_risk_vs_truth`` (the risk the
+        annotators add beyond what the human gold labels of the same items already get
+        wrong), and ``risk_vs_truth_gold_right`` with ``n_hypotheses_gold_right``: the risk
+        against the truth on the hypotheses whose gold conclusion equals the truth's (the
+        effects a full human annotation of these items can detect, and the nulls it keeps).
+
+    All of them are shares of all (hypothesis, configuration) pairs, as ``risk.*`` is; the
+    mitigation table's rates are conditional (Type I among null pairs, ...).
     """
     th = _read_truth(truth_dir).set_index("hypothesis_id")
     ids = grid.hypotheses["hypothesis_id"].astype(str)
@@ -85,7 +93,8 @@ def risk_against_truth(grid: Grid, truth_dir: Path) -> tuple[pd.DataFrame, dict[
     if not known.any():  # hypotheses named differently from the simulator's: nothing to compare
         empty = pd.DataFrame(columns=["model", "n_pairs", "risk_vs_gold", "risk_vs_truth", *ERROR_TYPES[1:]])
         return empty, dict.fromkeys(("risk_vs_truth", "type_I_vs_truth", "type_II_vs_truth", "type_S_vs_truth",
-                                     "gold_risk_vs_truth", "gold_type_I_true_effect_share"), np.nan)
+                                     "gold_risk_vs_truth", "gold_type_I_true_effect_share", "excess_risk_vs_truth",
+                                     "risk_vs_truth_gold_right", "n_hypotheses_gold_right"), np.nan)
     t = th.loc[ids[known]]
     true_diff = t["true_diff"].to_numpy(dtype=float)
     true_p = np.where(t["true_null"].astype(bool).to_numpy(), 1.0, 0.0)
@@ -118,4 +127,9 @@ def risk_against_truth(grid: Grid, truth_dir: Path) -> tuple[pd.DataFrame, dict[
                "gold_risk_vs_truth": float(table.iloc[-1]["risk_vs_truth"]),
                "gold_type_I_true_effect_share": float((type_i & real_same_sign).sum() / type_i.sum())
                if type_i.any() else np.nan}
+    summary["excess_risk_vs_truth"] = summary["risk_vs_truth"] - summary["gold_risk_vs_truth"]
+    gold_right = gold_vs_truth == "correct"
+    summary["n_hypotheses_gold_right"] = int(gold_right.sum())
+    summary["risk_vs_truth_gold_right"] = (float((vs_truth[gold_right] != "correct").mean()) if gold_right.any()
+                                           else np.nan)
     return table, summary
