@@ -1,7 +1,7 @@
 """Git bundles as inputs: cloned once into the cache, never written into.
 
 A git bundle (``git bundle create``) is one file holding a repository's
-history; the real-data profile ``agent_repos`` reads the bundles of public
+history; the real-data profiles ``agent_repos`` and ``agent_repos_all`` read the bundles of public
 repositories with agent commits from ``../shared/data/code_survival/``.
 :func:`clone_bundles` clones each bundle into
 ``.cache/code_survival/bundles/<sha256 of the bundle, 16 hex>/<name>/`` (name:
@@ -20,9 +20,10 @@ from studykit.errors import InputError
 from studykit.fileio import sha256_file
 from studykit.gitsafe import git_argv, hardened_env, run
 
-SOURCE_HINT = ("the agent_repos bundles (anthropics/claude-code-action, MIT; simonw/sqlite-utils, Apache-2.0) "
-               "are read from ../shared/data/code_survival/ beside the project; pass other bundles or "
-               "repositories with --set bundles=[...] or --set repos=[...]")
+SOURCE_HINT = ("the bundles of agent_repos (anthropics/claude-code-action, MIT; simonw/sqlite-utils, Apache-2.0) "
+               "and agent_repos_all (those two and ten filtered histories of MIT/Apache-2.0 repositories; "
+               "../shared/data/code_survival/README.md) are read from ../shared/data/code_survival/ beside the "
+               "project; pass other bundles or repositories with --set bundles=[...] or --set repos=[...]")
 
 
 def _git(*args: str, cwd: Path | None = None, config: tuple[str, ...] = ()) -> str:
