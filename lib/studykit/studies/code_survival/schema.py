@@ -152,24 +152,20 @@ class Params(StudyParams):
             rules = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(r).items()
                       if k != "repos" or v} for r in load_agent_rules(self.agent_rules)]
             return self.model_copy(update={"agent_rules": rules}).prepare()
-        if self.agent_rules and any(r.get("repos") for r in self.agent_rules) and (self.repos or self.bundles) \
-                and not self.line_events_path:
-            from pathlib import Path
-
-            from studykit.paths import resolve
-            from studykit.studies.code_survival.parallel import repository_names
-            from studykit.studies.code_survival.rules import check_rule_repos, load_agent_rules
-
-            # repos of the rules name repositories of this run: folder names, bundle names without .bundle
-            names = repository_names([str(resolve(r)) for r in self.repos]
-                                     + [str(Path(str(b)).with_suffix("")) for b in self.bundles])
-            check_rule_repos(load_agent_rules(self.agent_rules), names)
         if self.bundles:
             from studykit.paths import resolve
             from studykit.studies.code_survival.bundles import clone_bundles
 
-            clones = [str(p) for p in clone_bundles([resolve(b) for b in self.bundles])]
-            return self.model_copy(update={"repos": list(self.repos) + clones, "bundles": []})
+            clones = [str(p) for p in clone_bundles([resolve(b) for b in self.bundles], jobs=self.mine_jobs)]
+            return self.model_copy(update={"repos": list(self.repos) + clones, "bundles": []}).prepare()
+        if self.agent_rules and any(r.get("repos") for r in self.agent_rules) and self.repos \
+                and not self.line_events_path:
+            from studykit.paths import resolve
+            from studykit.studies.code_survival.parallel import repository_names
+            from studykit.studies.code_survival.rules import check_rule_repos, load_agent_rules
+
+            # repos of the rules name repositories of this run: folder names (a bundle's clone: its name)
+            check_rule_repos(load_agent_rules(self.agent_rules), repository_names([str(resolve(r)) for r in self.repos]))
         if self.line_events_path or self.repos:
             return self
         from studykit.simcache import ensure_generated
