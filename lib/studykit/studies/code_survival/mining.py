@@ -643,10 +643,13 @@ def mine_repositories(
     agents = AgentClassifier(agent_rules)
     intents = IntentClassifier(intent_rules)
     parse_observation_end(observation_end)
-    from .parallel import repository_names
     from .rules import check_rule_repos
 
-    names = repository_names(repos)
+    names, used = [], {}  # the folder name, -2, -3 on clashes (as parallel.repository_names)
+    for r in repos:
+        base = Path(r).expanduser().resolve().name or "repo"
+        used[base] = used.get(base, 0) + 1
+        names.append(base if used[base] == 1 else f"{base}-{used[base]}")
     check_rule_repos(agents.all_rules, names)
     frames, reports = [], []
     for r, name in zip(repos, names):

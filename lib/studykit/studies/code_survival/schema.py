@@ -165,7 +165,8 @@ class Params(StudyParams):
             from studykit.studies.code_survival.rules import check_rule_repos, load_agent_rules
 
             # repos of the rules name repositories of this run: folder names (a bundle's clone: its name)
-            check_rule_repos(load_agent_rules(self.agent_rules), repository_names([str(resolve(r)) for r in self.repos]))
+            names = repository_names([str(resolve(r)) for r in self.repos])
+            check_rule_repos(load_agent_rules(self.agent_rules), names)
         if self.line_events_path or self.repos:
             return self
         from studykit.simcache import ensure_generated
