@@ -23,7 +23,7 @@ AGENT_COLUMNS = ("repo", "agent", "marked_commits", "commits", "units", "modifie
 def agents_by_repo(events: pd.DataFrame, report: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     """Agent commits and line units per repository and agent, with a ``(all agents)`` row per repository.
 
-    ``marked_commits`` comes from the mining report (``agent_commits_by_agent``); a table that was not mined in
+    ``marked_commits`` comes from the mining report (``agent_commits_by_agent``: non-merge commits); a table that was not mined in
     the run (``line_events_path``) has no report, and the column is left out rather than filled with guesses."""
     repos = sorted(events["repo"].astype(str).unique())
     agent = events[events["author_type"] == "agent"]
@@ -38,7 +38,7 @@ def agents_by_repo(events: pd.DataFrame, report: list[dict[str, Any]] | None = N
                    "modified": int(part["event"].sum())}
             if repo in marked:
                 by = marked[repo]["agent_commits_by_agent"]
-                row["marked_commits"] = int(marked[repo]["agent_commits"] if name == ALL_AGENTS else by.get(name, 0))
+                row["marked_commits"] = int(sum(by.values()) if name == ALL_AGENTS else by.get(name, 0))
             rows.append(row)
     cols = [c for c in AGENT_COLUMNS if c != "marked_commits" or marked]
     return pd.DataFrame(rows, columns=cols)

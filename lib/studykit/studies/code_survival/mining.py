@@ -569,10 +569,10 @@ def _mine(m: _Miner, info: RepoInfo, view: RepoView, records: Any, observation_e
         bar.close()
     m.report["commits"] = len(m.commits)
     by_agent: dict[str, int] = {}
-    for c in m.commits:  # non-merge commits the agent rules mark (also those that added no line unit)
+    for c in m.commits:  # non-merge commits the agent rules mark (also those that added no line unit; the report's
+        # agent_commits, set by to_frame, counts merge commits too)
         if c.label[0] and len(c.parents) < 2:
             by_agent[c.label[0]] = by_agent.get(c.label[0], 0) + 1
-    m.report["agent_commits"] = sum(by_agent.values())
     m.report["agent_commits_by_agent"] = dict(sorted(by_agent.items()))
     return to_frame(m, observation_end, head_text_lines(view), columns=LINE_EVENT_COLUMNS)
 
