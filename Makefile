@@ -54,6 +54,7 @@ reproduce: setup
 	-$(BIN)/studykit run counterfactual_baselines --profile medperturb
 	-$(BIN)/studykit run counterfactual_baselines --profile bbq_gender
 	-$(BIN)/studykit run code_survival --profile agent_repos
+	-$(BIN)/studykit run code_survival --profile agent_repos_all
 	-$(BIN)/studykit run lexical_prevalence --profile ja_tech_blogs
 	$(BIN)/studykit report
 

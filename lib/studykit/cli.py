@@ -7,7 +7,8 @@
     studykit run STUDY|all [--profile NAME | --params FILE] [--set KEY=VALUE ...] [--out DIR] [--force] [--jobs N]
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
-    studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--jobs N | --dask ADDRESS]
+    studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--agent-rules FILE]
+                  [--jobs N | --dask ADDRESS]
     studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
     studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
 
@@ -102,6 +103,8 @@ def add_mine(sub) -> None:
     m.add_argument("--out", required=True, metavar="FILE", help="output table: .csv, .csv.gz or .parquet")
     m.add_argument("--observation-end", metavar="ISO", help="censoring date (default: each repository's HEAD)")
     m.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="path glob to skip; repeatable")
+    m.add_argument("--agent-rules", metavar="FILE", help="YAML or JSON file of agent rules (a list of {agent, field, "
+                   "pattern, repos}; replaces the defaults; the study's agent_rules parameter takes the same file)")
     m.add_argument("--no-progress", action="store_true", help="no progress bar")
     where = m.add_mutually_exclusive_group()
     where.add_argument("--jobs", type=int, default=1, metavar="N", help="repositories mined at a time in processes")
@@ -284,9 +287,15 @@ def cmd_mine(args: argparse.Namespace) -> int:
         repos.append(str(p))
     end = _parse_iso(args.observation_end)
     from studykit.studies.code_survival.parallel import mine_many
+    from studykit.studies.code_survival.rules import load_agent_rules
+
+    rules = None
+    if args.agent_rules is not None:
+        rules = load_agent_rules(str(_user_path(args.agent_rules)), what="--agent-rules")
 
     jobs = _jobs(args.jobs) if args.dask is None else args.jobs
     df = mine_many(repos, jobs=jobs, dask=args.dask, observation_end=end, exclude_globs=args.exclude or None,
+                   agent_rules=rules,
                    progress=not args.no_progress and jobs == 1 and args.dask is None)
     from studykit.floats import FLOAT_FORMAT, stable_frame
 

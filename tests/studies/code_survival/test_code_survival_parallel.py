@@ -83,3 +83,20 @@ def test_bundles_are_cloned_once_and_left_untouched(repos, tmp_path):
     assert _digest(mine_many([clone])) == _digest(mine_many([repos[0]]))
     with pytest.raises(InputError, match="bundle not found"):
         clone_bundles([tmp_path / "missing.bundle"], tmp_path / "cache")
+
+
+def test_bundles_cloned_in_threads_equal_serial_clones(repos, tmp_path):
+    import subprocess
+
+    bundles = []
+    for r, name in zip(repos[:2], ("alpha", "beta")):
+        bundles.append(tmp_path / f"{name}.bundle")
+        subprocess.run(["git", "-C", r, "bundle", "create", str(bundles[-1]), "--all"], check=True,
+                       capture_output=True)
+    threaded = clone_bundles(bundles + bundles[:1], tmp_path / "t", jobs=2)  # a repeated bundle: one clone
+    serial = clone_bundles(bundles, tmp_path / "s")
+    assert [p.name for p in threaded] == ["alpha", "beta", "alpha"] and threaded[0] == threaded[2]
+    assert _digest(mine_many(threaded[:2])) == _digest(mine_many(serial))
+    with pytest.raises(InputError, match="missing.bundle: bundle not found"):
+        clone_bundles([*bundles, tmp_path / "missing.bundle"], tmp_path / "t2", jobs=2)
+    assert not (tmp_path / "t2").exists()  # refused before any clone started

@@ -1,7 +1,7 @@
 """Git bundles as inputs: cloned once into the cache, never written into.
 
 A git bundle (``git bundle create``) is one file holding a repository's
-history; the real-data profile ``agent_repos`` reads the bundles of public
+history; the real-data profiles ``agent_repos`` and ``agent_repos_all`` read the bundles of public
 repositories with agent commits from ``../shared/data/code_survival/``.
 :func:`clone_bundles` clones each bundle into
 ``.cache/code_survival/bundles/<sha256 of the bundle, 16 hex>/<name>/`` (name:
@@ -20,9 +20,10 @@ from studykit.errors import InputError
 from studykit.fileio import sha256_file
 from studykit.gitsafe import git_argv, hardened_env, run
 
-SOURCE_HINT = ("the agent_repos bundles (anthropics/claude-code-action, MIT; simonw/sqlite-utils, Apache-2.0) "
-               "are read from ../shared/data/code_survival/ beside the project; pass other bundles or "
-               "repositories with --set bundles=[...] or --set repos=[...]")
+SOURCE_HINT = ("the bundles of agent_repos (anthropics/claude-code-action, MIT; simonw/sqlite-utils, Apache-2.0) "
+               "and agent_repos_all (those two and ten filtered histories of MIT/Apache-2.0 repositories; "
+               "../shared/data/code_survival/README.md) are read from ../shared/data/code_survival/ beside the "
+               "project; pass other bundles or repositories with --set bundles=[...] or --set repos=[...]")
 
 
 def _git(*args: str, cwd: Path | None = None, config: tuple[str, ...] = ()) -> str:
@@ -51,12 +52,33 @@ def clone_bundle(bundle: str | Path, cache: Path) -> Path:
     return folder / name
 
 
-def clone_bundles(bundles: list[str | Path], cache: Path | None = None) -> list[Path]:
-    """Clone every bundle into the cache (see the module docstring); the clones' paths, in order."""
+def clone_bundles(bundles: list[str | Path], cache: Path | None = None, jobs: int = 1) -> list[Path]:
+    """Clone every bundle into the cache (see the module docstring), ``jobs`` clones at a time (each is one git
+    process; the first error is raised); the clones' paths, in the order of ``bundles``."""
     from studykit.paths import cache_dir
 
     cache = cache or (cache_dir() / "code_survival" / "bundles")
-    return [clone_bundle(b, cache) for b in bundles]
+    if jobs <= 1 or len(bundles) <= 1:
+        return [clone_bundle(b, cache) for b in bundles]
+    for b in bundles:  # a missing bundle is reported before any clone starts
+        if not Path(b).is_file():
+            raise InputError(f"{b}: bundle not found ({SOURCE_HINT})")
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache.mkdir(parents=True, exist_ok=True)
+    from studykit.fileio import sha256_file as digest
+
+    # bundles with the same content share one clone folder: each is cloned once, by one thread
+    first: dict[str, str | Path] = {}
+    keys = []
+    for b in bundles:
+        keys.append(digest(Path(b)) + "/" + Path(b).name)
+        first.setdefault(keys[-1], b)
+    if len({k.split("/")[0] for k in first}) < len(first):  # same content under two names: one folder, serially
+        return [clone_bundle(b, cache) for b in bundles]
+    with ThreadPoolExecutor(max_workers=min(jobs, len(first))) as pool:
+        done = dict(zip(first, pool.map(lambda b: clone_bundle(b, cache), first.values())))
+    return [done[k] for k in keys]
 
 
 def head_time(repo: str | Path) -> str:

@@ -12,7 +12,10 @@ Regenerate after a change::
 
     python -m studykit.studies.code_survival.docnumbers default=outputs/code_survival/default/results.json \\
         workshop=outputs/code_survival/workshop/results.json \\
-        agent_repos=outputs/code_survival/agent_repos/results.json
+        agent_repos=outputs/code_survival/agent_repos/results.json \\
+        agent_repos_all=outputs/code_survival/agent_repos_all/results.json
+
+A profile not named keeps the column the doc already shows (so one profile's column can be regenerated alone).
 """
 from __future__ import annotations
 
@@ -82,7 +85,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("recovery.ci_low", "recovery: CI low"),
     ("recovery.ci_high", "recovery: CI high"),
 )
-PROFILES = ("default", "workshop", "agent_repos")
+PROFILES = ("default", "workshop", "agent_repos", "agent_repos_all")
 MARK = "<!-- generated:{name} (studykit.studies.code_survival.docnumbers; do not edit by hand) -->"
 END = "<!-- end generated:{name} -->"
 
@@ -100,13 +103,20 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-def numbers_block(results: Mapping[str, Mapping[str, Any]]) -> str:
-    """The markdown table of :data:`KEYS` for each profile's results (a mapping profile -> results.json)."""
-    names = [p for p in PROFILES if p in results]
+def numbers_block(results: Mapping[str, Mapping[str, Any]], shown: Mapping[str, Mapping[str, str]] | None = None
+                  ) -> str:
+    """The markdown table of :data:`KEYS` for each profile's results (a mapping profile -> results.json);
+    ``shown`` (profile -> key -> text, :func:`parse_numbers`) supplies the columns of profiles not in ``results``."""
+    shown = shown or {}
+    names = [p for p in PROFILES if p in results or p in shown]
+
+    def cell(p: str, key: str) -> str:
+        return fmt(results[p].get(key)) if p in results else shown[p].get(key, "n/a")
+
     lines = ["| results.json key | what | " + " | ".join(f"`{p}`" for p in names) + " |",
              "|---|---|" + "---|" * len(names)]
     for key, what in KEYS:
-        lines.append(f"| `{key}` | {what} | " + " | ".join(fmt(results[p].get(key)) for p in names) + " |")
+        lines.append(f"| `{key}` | {what} | " + " | ".join(cell(p, key) for p in names) + " |")
     return "\n".join(lines)
 
 
@@ -160,7 +170,7 @@ def main(argv: list[str]) -> None:
         results[profile] = json.loads(Path(path).read_text(encoding="utf-8"))
     text = doc.read_text(encoding="utf-8")
     if results:
-        text = replace_block(text, "numbers", numbers_block(results))
+        text = replace_block(text, "numbers", numbers_block(results, parse_numbers(text)))
     text = replace_block(text, "params", params_block())
     doc.write_text(text, encoding="utf-8")
 

@@ -282,10 +282,12 @@ def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, tuple
     if not params.repos:
         raise InputError("no input: give line_events_path or repos")
     from studykit.paths import resolve
-    from studykit.studies.code_survival.mining import mine_repositories
+    from studykit.studies.code_survival.parallel import mine_many
+    from studykit.studies.code_survival.rules import load_agent_rules
 
-    raw = mine_repositories([resolve(r) for r in params.repos], observation_end=params.observation_end,
-                            exclude_globs=params.exclude_globs, progress=progress)
+    raw = mine_many([resolve(r) for r in params.repos], jobs=getattr(params, "mine_jobs", 1),
+                    observation_end=params.observation_end, exclude_globs=params.exclude_globs,
+                    progress=progress, agent_rules=load_agent_rules(getattr(params, "agent_rules", None)))
     report = raw.attrs.get("mining_report", [])
     df, issues = prepare_events(raw, what="mined line events")
     return df, mining_issues(report) + issues, report

@@ -493,6 +493,7 @@ def mine_repository(
                          "run `git fetch --unshallow` (or pass allow_shallow=True to drop those lines)")
     pf = exclude_globs if isinstance(exclude_globs, PathFilter) else PathFilter(exclude_globs)
     agents = agent_rules if isinstance(agent_rules, AgentClassifier) else AgentClassifier(agent_rules)
+    agents = agents.for_repo(info.name)  # rules restricted to other repositories (``repos``) are left out
     intents = intent_rules if isinstance(intent_rules, IntentClassifier) else IntentClassifier(intent_rules)
     m = _Miner(info, pf, agents, intents)
     with info.view() as view:
@@ -567,6 +568,12 @@ def _mine(m: _Miner, info: RepoInfo, view: RepoView, records: Any, observation_e
     finally:
         bar.close()
     m.report["commits"] = len(m.commits)
+    by_agent: dict[str, int] = {}
+    for c in m.commits:  # non-merge commits the agent rules mark (also those that added no line unit; the report's
+        # agent_commits, set by to_frame, counts merge commits too)
+        if c.label[0] and len(c.parents) < 2:
+            by_agent[c.label[0]] = by_agent.get(c.label[0], 0) + 1
+    m.report["agent_commits_by_agent"] = dict(sorted(by_agent.items()))
     return to_frame(m, observation_end, head_text_lines(view), columns=LINE_EVENT_COLUMNS)
 
 
@@ -636,12 +643,16 @@ def mine_repositories(
     agents = AgentClassifier(agent_rules)
     intents = IntentClassifier(intent_rules)
     parse_observation_end(observation_end)
-    frames, reports, used = [], [], {}
+    from .rules import check_rule_repos
+
+    names, used = [], {}  # the folder name, -2, -3 on clashes (as parallel.repository_names)
     for r in repos:
         base = Path(r).expanduser().resolve().name or "repo"
-        k = used.get(base, 0) + 1
-        used[base] = k
-        name = base if k == 1 else f"{base}-{k}"
+        used[base] = used.get(base, 0) + 1
+        names.append(base if used[base] == 1 else f"{base}-{used[base]}")
+    check_rule_repos(agents.all_rules, names)
+    frames, reports = [], []
+    for r, name in zip(repos, names):
         df, rep = mine_repository(r, name=name, observation_end=observation_end, exclude_globs=pf,
                                   agent_rules=agents, intent_rules=intents, progress=progress,
                                   allow_shallow=allow_shallow)

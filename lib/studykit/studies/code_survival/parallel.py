@@ -49,11 +49,11 @@ def _mine_one(task: tuple[str, str, dict[str, Any]]) -> tuple[pd.DataFrame, dict
 
 def mine_many(repos: Sequence[str | os.PathLike], *, jobs: int = 1, dask: Any = None, observation_end: Any = None,
               exclude_globs: Sequence[str] | None = None, allow_shallow: bool = False,
-              progress: bool = False) -> pd.DataFrame:
+              progress: bool = False, agent_rules: Any = None) -> pd.DataFrame:
     """Mine every repository (``jobs`` processes, or the Dask cluster ``dask``) into one table.
 
-    Same columns and rules as :func:`.mining.mine_repositories` (default agent
-    and intent rules); ``df.attrs["mining_report"]`` holds one report per
+    Same columns and rules as :func:`.mining.mine_repositories` (``agent_rules``:
+    a rule list, None for the defaults; default intent rules); ``df.attrs["mining_report"]`` holds one report per
     repository, in order. A repository that cannot be mined stops the whole
     run with its one-line error.
     """
@@ -64,10 +64,15 @@ def mine_many(repos: Sequence[str | os.PathLike], *, jobs: int = 1, dask: Any = 
         raise ParamError(f"--jobs must be at least 1 (got {jobs})")
     from .mining import parse_observation_end
 
+    from .rules import check_rule_repos, normalise_agent_rules
+
     parse_observation_end(observation_end)
+    rules = None if agent_rules is None else normalise_agent_rules(agent_rules)
+    names = repository_names(repos)
+    check_rule_repos(rules, names)
     options = {"observation_end": observation_end, "exclude_globs": list(exclude_globs) if exclude_globs is not None
-               else None, "allow_shallow": allow_shallow}
-    tasks = [(r, n, options) for r, n in zip(repos, repository_names(repos))]
+               else None, "allow_shallow": allow_shallow, "agent_rules": rules}
+    tasks = [(r, n, options) for r, n in zip(repos, names)]
     if dask is not None:
         parts = _on_dask(tasks, dask)
     elif jobs > 1 and len(tasks) > 1:

@@ -12,6 +12,15 @@ first matching rule names the agent. A rule is ``{"agent": NAME, "field": F,
                (``Co-authored-by: Claude <noreply@anthropic.com>``),
 ``message``    the whole commit message.
 
+A rule may carry ``repos: [NAME, ...]`` (repository names as in the ``repo``
+column: a folder's name, a bundle's file name without ``.bundle``): it then
+applies to those repositories only (a marker one project uses, such as
+``roomote``, or a rule that would be wrong elsewhere). The list replaces the
+defaults as a whole; a study reads it from the ``agent_rules`` parameter or a
+rules file (YAML or JSON, a list of such mappings, read with safe loaders
+only; :func:`load_agent_rules`), and ``studykit mine --agent-rules FILE``
+reads the same file.
+
 Patterns are Python regular expressions searched case-insensitively. The
 defaults (:data:`DEFAULT_AGENT_RULES`) encode the public signatures the agents
 leave in git histories as of 2025-2026 (bot accounts, noreply addresses,
@@ -39,6 +48,7 @@ without ``/`` matches the file name in any folder.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -55,6 +65,10 @@ class AgentRule:
     agent: str
     field: str
     pattern: str
+    repos: tuple[str, ...] = ()  # empty: every repository
+
+    def applies_to(self, repo: str | None) -> bool:
+        return not self.repos or repo is None or repo in self.repos
 
 
 @dataclass(frozen=True)
@@ -129,25 +143,86 @@ _TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)\s*:\s*(.+)$")
 _BOT_RE = re.compile(r"\[bot\]|^dependabot|^renovate|^github-actions|noreply@github\.com>$", re.I)
 
 
-def normalise_agent_rules(rules: Iterable[Any] | None) -> tuple[AgentRule, ...]:
-    """Validate agent rules (dicts or :class:`AgentRule`); None gives the defaults."""
+AGENT_RULE_KEYS = ("agent", "field", "pattern", "repos")
+
+
+def normalise_agent_rules(rules: Iterable[Any] | None, what: str = "agent_rules") -> tuple[AgentRule, ...]:
+    """Validate agent rules (dicts or :class:`AgentRule`); None gives the defaults. Errors are one line naming
+    ``what[i]`` and the key."""
     src = DEFAULT_AGENT_RULES if rules is None else rules
+    if isinstance(src, (str, bytes, Mapping)) or not isinstance(src, Iterable):
+        raise ParamError(f"{what}: expected a list of rules (mappings with keys agent, field, pattern, "
+                         f"optional repos) or a rules file")
     out = []
     for i, r in enumerate(src):
         if isinstance(r, AgentRule):
-            r = {"agent": r.agent, "field": r.field, "pattern": r.pattern}
+            r = {"agent": r.agent, "field": r.field, "pattern": r.pattern, "repos": list(r.repos)}
         if not isinstance(r, Mapping) or not {"agent", "field", "pattern"} <= set(r):
-            raise ParamError(f"agent_rules[{i}]: expected a mapping with keys agent, field, pattern")
+            raise ParamError(f"{what}[{i}]: expected a mapping with keys agent, field, pattern (optional repos)")
+        unknown = sorted(str(k) for k in r if k not in AGENT_RULE_KEYS)
+        if unknown:
+            raise ParamError(f"{what}[{i}]: unknown key {unknown[0]!r} (allowed: {', '.join(AGENT_RULE_KEYS)})")
         if r["field"] not in AGENT_FIELDS:
-            raise ParamError(f"agent_rules[{i}]: field must be one of {', '.join(AGENT_FIELDS)} (got {r['field']!r})")
-        if not str(r["agent"]).strip() or str(r["agent"]) == "human":
-            raise ParamError(f"agent_rules[{i}]: agent must be a non-empty name other than 'human'")
+            raise ParamError(f"{what}[{i}]: field must be one of {', '.join(AGENT_FIELDS)} (got {r['field']!r})")
+        if not isinstance(r["agent"], str) or not r["agent"].strip() or r["agent"] == "human":
+            raise ParamError(f"{what}[{i}]: agent must be a non-empty name other than 'human'")
+        if not isinstance(r["pattern"], str) or not r["pattern"]:
+            raise ParamError(f"{what}[{i}]: pattern must be a non-empty regex string")
         try:
-            re.compile(str(r["pattern"]))
+            re.compile(r["pattern"])
         except re.error as exc:
-            raise ParamError(f"agent_rules[{i}]: pattern is not a valid regex ({exc})") from None
-        out.append(AgentRule(str(r["agent"]), str(r["field"]), str(r["pattern"])))
+            raise ParamError(f"{what}[{i}]: pattern is not a valid regex ({exc})") from None
+        repos = r.get("repos") or []
+        if isinstance(repos, str):
+            repos = [repos]
+        if not isinstance(repos, (list, tuple)) or not all(isinstance(x, str) and x.strip() for x in repos):
+            raise ParamError(f"{what}[{i}]: repos must be a list of repository names")
+        out.append(AgentRule(r["agent"], r["field"], r["pattern"], tuple(repos)))
     return tuple(out)
+
+
+def load_agent_rules(value: Any, what: str = "agent_rules") -> tuple[AgentRule, ...] | None:
+    """Agent rules from a parameter: None (the defaults, returned as None), a list of rule mappings, or the path
+    of a rules file (``.yaml``/``.yml``/``.json``: a list of rule mappings; relative paths from the project root).
+    Files are parsed with ``yaml.safe_load`` / ``json.loads`` only, never executed."""
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        from studykit.paths import resolve
+
+        path = resolve(value)
+        if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise ParamError(f"{what}: rules file {path} must end in .yaml, .yml or .json")
+        if not path.is_file():
+            raise ParamError(f"{what}: rules file not found: {path}")
+        try:
+            text = path.read_text(encoding="utf-8")
+            if path.suffix.lower() == ".json":
+                import json
+
+                data = json.loads(text)
+            else:
+                import yaml
+
+                data = yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ParamError(f"{what}: rules file {path} is not readable "
+                             f"({' '.join(str(exc).split())[:200]})") from None
+        except Exception as exc:  # yaml.YAMLError
+            raise ParamError(f"{what}: rules file {path} is not valid YAML ({' '.join(str(exc).split())[:200]})"
+                             ) from None
+        return normalise_agent_rules(data, what=f"{what} ({path.name})")
+    return normalise_agent_rules(value, what=what)
+
+
+def check_rule_repos(rules: Iterable[AgentRule] | None, names: Iterable[str], what: str = "agent_rules") -> None:
+    """One-line ParamError when a rule's ``repos`` names a repository that is not among ``names``."""
+    known = set(names)
+    for i, r in enumerate(rules or ()):
+        bad = [x for x in r.repos if x not in known]
+        if bad:
+            raise ParamError(f"{what}[{i}]: repos names unknown repository {bad[0]!r} "
+                             f"(repositories: {', '.join(sorted(known))})")
 
 
 def normalise_intent_rules(rules: Iterable[Any] | None) -> tuple[IntentRule, ...]:
@@ -178,17 +253,28 @@ def trailers(message: str) -> list[str]:
 class AgentClassifier:
     """Compiled agent rules; ``classify(...)`` returns ``(agent, field)`` or ``("", "")`` for human."""
 
-    def __init__(self, rules: Iterable[Any] | None = None):
-        self.rules = normalise_agent_rules(rules)
+    def __init__(self, rules: Iterable[Any] | None = None, repo: str | None = None):
+        """``repo``: keep only the rules that apply to this repository (``repos`` field); None keeps all."""
+        self.all_rules = normalise_agent_rules(rules)
+        self.repo = repo
+        self.rules = tuple(r for r in self.all_rules if r.applies_to(repo))
         self._compiled = [(r.agent, r.field, re.compile(r.pattern, re.I | re.M)) for r in self.rules]
-        # one combined pattern: a commit that matches none of the rules anywhere is human (fast path)
+        # one combined pattern: a commit that matches none of the rules anywhere is human (fast path); not with
+        # \A or \Z anchors, which would see the start or end of the joined text instead of the field's
         self._any = re.compile("|".join(f"(?:{r.pattern})" for r in self.rules), re.I | re.M) if self.rules else None
+        self._fast = not any("\\A" in r.pattern or "\\Z" in r.pattern for r in self.rules)
+
+    def for_repo(self, repo: str) -> "AgentClassifier":
+        """The classifier of one repository (itself when no rule is restricted to some repositories)."""
+        if self.repo == repo or not any(r.repos for r in self.all_rules):
+            return self
+        return AgentClassifier(self.all_rules, repo=repo)
 
     def classify(self, author: str, committer: str, message: str) -> tuple[str, str]:
         if self._any is None:
             return "", ""
         tr = trailers(message)
-        if not self._any.search("\n".join([author, committer, message, *tr])):
+        if self._fast and not self._any.search("\n".join([author, committer, message, *tr])):
             return "", ""
         for agent, field, rx in self._compiled:
             if field == "author":
@@ -276,5 +362,6 @@ class PathFilter:
 __all__ = [
     "AgentRule", "IntentRule", "AgentClassifier", "IntentClassifier", "PathFilter", "DEFAULT_AGENT_RULES",
     "DEFAULT_INTENT_RULES", "DEFAULT_EXCLUDE_GLOBS", "INTENTS", "AGENT_FIELDS", "trailers", "is_bot",
-    "glob_to_regex", "normalise_agent_rules", "normalise_intent_rules",
+    "glob_to_regex", "normalise_agent_rules", "normalise_intent_rules", "load_agent_rules", "check_rule_repos",
+    "AGENT_RULE_KEYS",
 ]

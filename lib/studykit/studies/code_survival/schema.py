@@ -50,6 +50,14 @@ class Params(StudyParams):
     exclude_globs: list[str] | None = Field(
         None, description="mining: paths to leave out (glob patterns, e.g. 'vendor/**'); default: vendored, "
         "generated and lock files; [] excludes nothing")
+    agent_rules: list[dict[str, Any]] | str | None = Field(
+        None, description="mining: who is an agent, an ordered list of rules {agent, field, pattern, repos} (first "
+        "match wins; field author, committer, trailer or message; pattern a case-insensitive regex; optional repos: "
+        "the repository names the rule applies to) or the path of a YAML/JSON rules file holding that list "
+        "(`studykit mine --agent-rules FILE` reads the same file); the list replaces the defaults; default: the "
+        "rules of studykit.studies.code_survival.rules.DEFAULT_AGENT_RULES")
+    mine_jobs: int = Field(1, ge=1, le=64, description="mining: repositories mined at a time in local processes "
+                           "(the table is identical for any value)")
     horizon_days: float = Field(90.0, gt=0, description="modified-share and prediction horizon: was a line "
                                 "modified within this many days? (lines followed less long are not eligible)")
     timing_bins_days: list[float] = Field(default_factory=lambda: [7.0, 30.0],
@@ -89,6 +97,20 @@ class Params(StudyParams):
             raise ValueError("must be strictly increasing positive numbers of days")
         return v
 
+    @field_validator("agent_rules", mode="before")
+    @classmethod
+    def _rules(cls, v: Any) -> Any:
+        """Rules are checked now (one line naming agent_rules[i] and the key); a file is read with safe loaders."""
+        from studykit.errors import ParamError
+        from studykit.studies.code_survival.rules import load_agent_rules
+
+        if v is not None and not (isinstance(v, str) and not v.strip()):
+            try:
+                load_agent_rules(v)
+            except ParamError as exc:
+                raise ValueError(str(exc)) from None
+        return v or None
+
     @field_validator("observation_end", mode="before")
     @classmethod
     def _date_to_text(cls, v: Any) -> Any:
@@ -119,14 +141,32 @@ class Params(StudyParams):
         return v
 
     def prepare(self) -> "Params":
-        """Clone ``bundles`` into the cache and mine them with ``repos``; generate the cached simulated input
-        when neither ``repos``, ``bundles`` nor ``line_events_path`` is given."""
+        """Read a rules file into ``agent_rules`` (so that the run's parameters, and its cache key, hold the rules
+        themselves); clone ``bundles`` into the cache and mine them with ``repos``; generate the cached simulated
+        input when neither ``repos``, ``bundles`` nor ``line_events_path`` is given."""
+        if isinstance(self.agent_rules, str):
+            from dataclasses import asdict
+
+            from studykit.studies.code_survival.rules import load_agent_rules
+
+            rules = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(r).items()
+                      if k != "repos" or v} for r in load_agent_rules(self.agent_rules)]
+            return self.model_copy(update={"agent_rules": rules}).prepare()
         if self.bundles:
             from studykit.paths import resolve
             from studykit.studies.code_survival.bundles import clone_bundles
 
-            clones = [str(p) for p in clone_bundles([resolve(b) for b in self.bundles])]
-            return self.model_copy(update={"repos": list(self.repos) + clones, "bundles": []})
+            clones = [str(p) for p in clone_bundles([resolve(b) for b in self.bundles], jobs=self.mine_jobs)]
+            return self.model_copy(update={"repos": list(self.repos) + clones, "bundles": []}).prepare()
+        if self.agent_rules and any(r.get("repos") for r in self.agent_rules) and self.repos \
+                and not self.line_events_path:
+            from studykit.paths import resolve
+            from studykit.studies.code_survival.parallel import repository_names
+            from studykit.studies.code_survival.rules import check_rule_repos, load_agent_rules
+
+            # repos of the rules name repositories of this run: folder names (a bundle's clone: its name)
+            names = repository_names([str(resolve(r)) for r in self.repos])
+            check_rule_repos(load_agent_rules(self.agent_rules), names)
         if self.line_events_path or self.repos:
             return self
         from studykit.simcache import ensure_generated
@@ -147,3 +187,4 @@ class Params(StudyParams):
         folder = ensure_generated(NAME, "line_events", SIM_VERSION, args,
                                   lambda d: sim().write_paper_scale(d, **args))
         return self.model_copy(update={"line_events_path": str(folder / "line_events.parquet")})
+
