@@ -16,7 +16,7 @@ from studykit.stats import _validate as _v
 from studykit.stats.effects import cohens_d, cramers_v, hedges_g, kendalls_w, rank_biserial, _no_empty_margins
 from studykit.stats.results import EffectSize, LogitTestResult, TestResult
 
-__all__ = ["welch_t", "paired_t", "one_sample_t", "mann_whitney", "wilcoxon", "friedman",
+__all__ = ["welch_t", "t_interval", "paired_t", "one_sample_t", "mann_whitney", "wilcoxon", "friedman",
            "chi2_independence", "mcnemar", "two_proportion_logit"]
 
 
@@ -56,6 +56,35 @@ def welch_t(x, y, *, alternative: str = "two-sided", confidence: float = 0.95) -
     df = (vx + vy) ** 2 / (vx ** 2 / (xa.size - 1) + vy ** 2 / (ya.size - 1))
     return TestResult(float(res.statistic), float(res.pvalue), alternative, "Welch two-sample t test",
                       float(df), hedges_g(xa, ya, confidence=confidence))
+
+
+def t_interval(x, y=None, *, confidence: float = 0.95) -> EffectSize:
+    r"""The mean of ``x`` (``y`` None) or the difference of means :math:`\bar x - \bar y` with its t interval.
+
+    One sample: :math:`\bar x \pm t_{n-1} s/\sqrt n`. Two samples: Welch's interval
+    :math:`\bar x - \bar y \pm t_\nu \sqrt{s_x^2/n_x + s_y^2/n_y}` on the Welch-Satterthwaite df
+    :math:`\nu` of :func:`welch_t` (the interval that inverts it), via scipy's ``confidence_interval``.
+    ``n`` of the result is the number of observations (both samples together).
+
+    Examples
+    --------
+    >>> ci = t_interval([5.1, 4.9, 6.2, 5.8, 6.0], [4.1, 4.5, 5.0, 4.4, 4.8])
+    >>> round(ci.estimate, 2), round(ci.ci_low, 3), round(ci.ci_high, 3)
+    (1.04, 0.325, 1.755)
+    """
+    xa = _v.vector(x, "x", min_n=2)
+    if y is None:
+        res = stats.ttest_1samp(xa, 0.0)
+        ci = res.confidence_interval(confidence)
+        return EffectSize(float(xa.mean()), float(ci.low), float(ci.high), "mean, one-sample t interval",
+                          confidence, int(xa.size))
+    ya = _v.vector(y, "y", min_n=2)
+    if xa.var(ddof=1) + ya.var(ddof=1) == 0:
+        raise ValueError("x and y: zero variance in both groups")
+    res = stats.ttest_ind(xa, ya, equal_var=False)
+    ci = res.confidence_interval(confidence)
+    return EffectSize(float(xa.mean() - ya.mean()), float(ci.low), float(ci.high),
+                      "difference of means, Welch t interval", confidence, int(xa.size + ya.size))
 
 
 def paired_t(x, y, *, alternative: str = "two-sided", confidence: float = 0.95) -> TestResult:
