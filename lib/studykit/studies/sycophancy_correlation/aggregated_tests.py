@@ -8,7 +8,7 @@ across personas; rows of one persona are not independent observations, so no per
 Per model (two-sided, corrected across models with ``correction``):
 
 * **shift**: mean persona rate minus mean baseline rate, Welch t of the persona means against the baseline rows
-  (:func:`studykit.stats.welch_t`, interval :func:`studykit.stats.t_interval`);
+  (:func:`studykit.stats.mean_difference_t`: Welch's t and interval);
 * **manipulation check**: the same for the agreeableness score (does the persona raise it?);
 * **association**: OLS slope of the persona rate on the persona's agreeableness over the model's personas, t on
   (personas - 2) df (equivalent to the Pearson test of ``persona_r``); needs 3 personas with differing scores.
@@ -54,9 +54,11 @@ def _two_groups(x: np.ndarray, y: np.ndarray, confidence: float) -> dict:
         return {"note": f"{len(x)} persona means and {len(y)} baseline rows (need 2 each)"}
     if _constant(x) and _constant(y):
         return {"diff": float(x.mean() - y.mean()), "note": "no variation in either group"}
-    t = stats.welch_t(x, y, confidence=confidence)
-    ci = stats.t_interval(x, y, confidence=confidence)
-    return {"diff": ci.estimate, "ci_low": ci.ci_low, "ci_high": ci.ci_high, "df": t.df, "p": t.p_value}
+    # a group equal up to rounding (means of equal scores) is made exactly equal: its variance is 0, not noise
+    x, y = (np.full(len(v), v.mean()) if _constant(v) else v for v in (x, y))
+    t = stats.mean_difference_t(x, y, confidence=confidence)
+    e = t.effect
+    return {"diff": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high, "df": t.df, "p": t.p_value}
 
 
 def _constant(x: np.ndarray) -> bool:
@@ -171,8 +173,8 @@ def _across(values: pd.Series, confidence: float) -> tuple[float, float, float, 
     v = values.dropna().to_numpy(float)
     if len(v) < 2 or np.ptp(v) == 0:
         return (float(v.mean()) if len(v) else float("nan")), float("nan"), float("nan"), float("nan")
-    ci = stats.t_interval(v, confidence=confidence)
-    return ci.estimate, ci.ci_low, ci.ci_high, stats.one_sample_t(v).p_value
+    t = stats.mean_difference_t(v, confidence=confidence)
+    return t.effect.estimate, t.effect.ci_low, t.effect.ci_high, t.p_value
 
 
 def pooled_rates(data: RateRows, per_model: pd.DataFrame, *,

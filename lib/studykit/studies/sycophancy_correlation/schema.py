@@ -102,6 +102,14 @@ class Params(StudyParams):
             raise ValueError(f"data_format '{self.data_format}' needs '{need}'")
         return self
 
+    def input_paths(self):
+        """As :meth:`StudyParams.input_paths`; the aggregated-rates formats do not read the personas and
+        responses files (not checked, not part of the cache key)."""
+        paths = super().input_paths()
+        if self.data_format == "responses":
+            return paths
+        return [(k, kind, p) for k, kind, p in paths if k not in ("personas_path", "responses_path")]
+
     def check_inputs(self) -> None:
         """As :meth:`StudyParams.check_inputs`; an absent personality_illusion folder says where it comes from."""
         try:
