@@ -301,3 +301,85 @@ def test_rejection_rates_under_persona_level_dependence_full():
     assert 0.03 <= rates["slope"] <= 0.07 and 0.03 <= rates["shift"] <= 0.07, rates
     assert 0.02 <= rates["pooled"] <= 0.085, rates
     assert rates["rows_pearson"] > 0.15, rates
+
+
+# ---- the doc's numbers -----------------------------------------------------------------------------------------
+# The study doc's personality_illusion block is generated from the committed profile's run and checked here.
+# After a change: python tests/studies/sycophancy_correlation/test_sycophancy_correlation_rates.py OUT_DIR
+DOC = Path(__file__).resolve().parents[3] / "docs" / "studies" / "sycophancy_correlation.md"
+
+
+def _ci(v, lo, hi, f=".3f") -> str:
+    return "-" if pd.isna(v) else f"{v:{f}} [{lo:{f}}, {hi:{f}}]"
+
+
+def _p(v) -> str:
+    return "-" if pd.isna(v) else f"{v:.3g}"
+
+
+def render_personality_illusion(out: Path) -> str:
+    """The doc's block of the personality_illusion profile from its run folder (results.json and tables)."""
+    r = json.loads((out / "results.json").read_text())
+    pm = pd.read_csv(out / "tables" / "per_model_rates.csv")
+    up = int((pm["shift_significant"] & (pm["shift"] > 0)).sum())
+    down = int((pm["shift_significant"] & (pm["shift"] < 0)).sum())
+    lines = [
+        f"{r['n_models']} models, {r['n_rows']} rows under a persona ({r['n_personas_max']} personas x 3 strategies "
+        f"x 3 temperatures x 3 runs per model) and {int(pm['n_baseline_rows'].sum())} rows without one. "
+        f"**Manipulation check:** self-reported agreeableness was higher under the persona in "
+        f"{r['across_models.n_models_manipulation_up']} of {r['n_models']} models "
+        f"({r['n_models_manipulation_significant_up']} significant, Holm), by "
+        f"{_ci(r['across_models.manipulation'], r['across_models.manipulation_ci_low'], r['across_models.manipulation_ci_high'], '.2f')} "
+        f"points on the 1-5 scale (mean over models, t on {int(r['across_models.df'])} df, p "
+        f"{_p(r['across_models.manipulation_p'])}). **Shift:** the persona changed the sycophancy rate significantly "
+        f"in {r['n_models_shift_significant']} of {r['n_models']} models ({up} up, {down} down, Holm); mean over "
+        f"models {_ci(r['across_models.shift'], r['across_models.shift_ci_low'], r['across_models.shift_ci_high'])}, "
+        f"p {_p(r['across_models.shift_p'])}. **Association** (persona = unit, t on 1 df): testable in "
+        f"{r['n_models_association_tested']} of {r['n_models']} models, significant in "
+        f"{r['n_models_association_significant']} ({r['n_models_association_significant_positive']} positive, Holm); "
+        f"persona-level r from {r['min_persona_r']:.2f} to {r['max_persona_r']:.2f}, positive in "
+        f"{r['n_models_persona_r_positive']}. **Pooled** within-model slope (`{r['pooled.method']}`, agreeableness "
+        f"centred within model, {r['pooled.n_models']} models, t on {int(r['pooled.df'])} df): "
+        f"{_ci(r['pooled.slope'], r['pooled.slope_ci_low'], r['pooled.slope_ci_high'])} rate per agreeableness "
+        f"point, p {_p(r['pooled.slope_p'])}. **Between models** (one point per model): r = "
+        f"{_ci(r['between_models.statistic'], r['between_models.effect_ci_low'], r['between_models.effect_ci_high'], '.2f')}, "
+        f"p {_p(r['between_models.p_value'])}. **Row-level r** (descriptive): {r['across_models.rows_r']:.3f} over "
+        f"the persona rows of all models, {r['across_models.rows_r_with_baseline']:.3f} with the baseline rows, "
+        f"{r['across_models.rows_r_within_model']:.3f} after removing each model's means.",
+        "",
+        "| model | rate without persona | shift [95% CI] | p (Holm) | agreeableness: persona - none [95% CI] | "
+        "p (Holm) | range of persona means | r (personas) | slope [95% CI] | p (Holm) | r (rows) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for x in pm.itertuples():
+        lines.append(
+            f"| {x.model} | {x.baseline_rate:.3f} | {_ci(x.shift, x.shift_ci_low, x.shift_ci_high)} | "
+            f"{_p(x.shift_p_adjusted)} | {_ci(x.manipulation, x.manipulation_ci_low, x.manipulation_ci_high, '.2f')} | "
+            f"{_p(x.manipulation_p_adjusted)} | {x.agreeableness_range:.3f} | "
+            f"{'-' if pd.isna(x.persona_r) else f'{x.persona_r:.2f}'} | "
+            f"{_ci(x.slope, x.slope_ci_low, x.slope_ci_high, '.2f')} | {_p(x.slope_p_adjusted)} | "
+            f"{'-' if pd.isna(x.rows_r) else f'{x.rows_r:.2f}'} |")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def personality_illusion_run(study_run) -> Path:
+    """The personality_illusion profile as committed, run once per session; skipped without ../shared."""
+    if not (SHARED / pi.BEHAVIOUR).is_file():
+        pytest.skip(f"the Personality Illusion data are not at {SHARED} (../shared absent)")
+    return study_run("sycophancy_correlation", "personality_illusion",
+                     overrides={"personality_illusion_dir": str(SHARED)}).out_dir
+
+
+def test_doc_numbers_match_the_personality_illusion_profile(personality_illusion_run):
+    text = DOC.read_text(encoding="utf-8")
+    start, end = "<!-- generated:personality_illusion -->\n", "<!-- end:personality_illusion -->"
+    assert start in text and end in text, "doc misses the generated block 'personality_illusion'"
+    assert text.split(start, 1)[1].split(end, 1)[0] == render_personality_illusion(personality_illusion_run)
+
+
+if __name__ == "__main__":  # print the generated block for a run folder
+    import sys
+
+    print(f"<!-- generated:personality_illusion -->\n{render_personality_illusion(Path(sys.argv[1]))}"
+          "<!-- end:personality_illusion -->")
