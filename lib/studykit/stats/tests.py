@@ -68,7 +68,24 @@ def mean_difference_t(x, y=None, *, alternative: str = "two-sided", confidence: 
     :math:`\bar x - \bar y \pm t_\nu \sqrt{s_x^2/n_x + s_y^2/n_y}` (the interval the two-sided test inverts),
     via :func:`scipy.stats.ttest_1samp` / :func:`scipy.stats.ttest_ind` and their ``confidence_interval``.
     Use it where the difference itself, on the data's scale, is the effect (a shift in a rate); the interval
-    is always two-sided. ``effect.n`` is the number of observations (both samples together).
+    is always two-sided.
+
+    Parameters
+    ----------
+    x : array_like
+        A sample (at least 2).
+    y : array_like or None
+        The second, independent sample (at least 2), or None for the one-sample test.
+    alternative : {"two-sided", "greater", "less"}
+        "greater": the mean of x (minus that of y) exceeds 0.
+    confidence : float
+        Level of the interval.
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` t, ``df`` (Welch-Satterthwaite for two samples), ``effect`` the mean or difference with its
+        interval (``effect.n``: the observations of both samples).
 
     Examples
     --------

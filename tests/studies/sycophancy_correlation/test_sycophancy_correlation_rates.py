@@ -7,7 +7,7 @@ shared effects; one whole-notebook run per runner test.
 from __future__ import annotations
 
 import json
-import shutil
+import sys
 import warnings
 from pathlib import Path
 
@@ -226,6 +226,10 @@ def test_profile_on_a_slice(tmp_path):
     assert (pm["n_personas"] == 3).all() and (pm["n_baseline_rows"] == 27).all()
     assert not (out / "tables" / "per_model.csv").exists()  # the per-prompt sections did not run
     assert (out / "figures" / "scatter_grid.png").is_file()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/texcheck.py
+    from texcheck import tex_problems
+
+    assert not tex_problems(out)  # per_model_rates.tex shows at most 10 readable columns
 
 
 # ---- rejection rates under the design --------------------------------------------------------------------------
