@@ -249,17 +249,20 @@ def render_shift(out: Path) -> str:
         f"of {len(pm)} models significant. After (paired over "
         f"prompts, df = {int(pm['shift_df'].max())}): p from {res['baseline_shift.shift_p_min']:.1e} to "
         f"{res['baseline_shift.shift_p_max']:.2f}; {res['baseline_shift.n_shift_tested'] - res['baseline_shift.n_shift_significant']} "
-        f"of {res['baseline_shift.n_shift_tested']} models not significant at alpha 0.05. Zones: before (point estimate "
+        f"of {res['baseline_shift.n_shift_tested']} models not significant at alpha 0.05 "
+        f"({res['baseline_shift.n_shift_significant']} significant); after the Holm correction across the models "
+        f"(`shift_p_adjusted`, issue 21.5) {res['baseline_shift.n_shift_significant_adjusted']} significant. The "
+        f"zones are per-model 95% intervals, descriptive, not corrected across models. Zones: before (point estimate "
         f"G_high > 0) {n_old_deceptive} deceptive; after (paired CI) {res['baseline_shift.n_deceptive']} deceptive, "
         f"{res['baseline_shift.n_truthful']} truthful, {res['baseline_shift.n_undetermined']} undetermined.",
         "",
-        "| model | mean shift [95% CI] | p paired | p given baseline (before) | G_high [95% CI] | zone |",
-        "|---|---|---|---|---|---|",
+        "| model | mean shift [95% CI] | p paired | p paired, Holm | p given baseline (before) | G_high [95% CI] | zone |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in pm.itertuples():
         g = gap.loc[r.model]
         lines.append(f"| {r.model} | {r.mean_shift:.3f} [{r.shift_ci_low:.3f}, {r.shift_ci_high:.3f}] | {r.shift_p:.1e} "
-                     f"| {r.shift_p_given_baseline:.1e} | {g.gap_high:.3f} [{g.gap_high_ci_low:.3f}, "
+                     f"| {r.shift_p_adjusted:.1e} | {r.shift_p_given_baseline:.1e} | {g.gap_high:.3f} [{g.gap_high_ci_low:.3f}, "
                      f"{g.gap_high_ci_high:.3f}] | {g.zone} |")
     return "\n".join(lines) + "\n"
 

@@ -141,3 +141,26 @@ def test_unpaired_prompts_are_left_out_and_reported(tmp_path):
     shifts, issues = baseline_gap.paired_shifts(cells, rates)
     assert shifts.iloc[0]["n_prompts_paired"] == 6 and shifts.iloc[0]["shift_df"] == 5
     assert {i.check: i.count for i in issues} == {"prompts_without_pair": 2}
+
+
+def test_shift_p_values_are_corrected_across_models():
+    """Unit: one model's paired shift test (a row of the per-model table); the family is every tested model.
+
+    Issue 21.5: the shift tests were counted unadjusted (7 significant in the default profile, 4 under Holm)."""
+    import pandas as pd
+
+    from studykit import stats
+
+    table = pd.DataFrame({"model": list("abcd"), "shift_p": [0.01, 0.02, 0.04, float("nan")]})
+    fake = type("S", (), {})()
+    shifts = pd.DataFrame({"model": list("abcd"), "shift": 0.0, "shift_t": 0.0, "shift_p": table["shift_p"],
+                           "shift_df": 10.0, "shift_ci_low": 0.0, "shift_ci_high": 0.0})
+    fake.personas = pd.DataFrame({"model": list("abcd"), "rate": 0.5})
+    base = table.assign(baseline_rate=float("nan"), notes="")
+    out = baseline_gap.add_shift_columns(base, shifts, fake, correction="holm")
+    expected = stats.adjust_pvalues([0.01, 0.02, 0.04], method="holm")
+    assert out["shift_p_adjusted"].iloc[:3].tolist() == pytest.approx(list(expected))
+    assert np.isnan(out["shift_p_adjusted"].iloc[3])
+    gap = pd.DataFrame({"zone": ["undetermined"] * 4})
+    counts = baseline_gap.zone_counts(gap, out, alpha=0.05)
+    assert (counts.n_shift_significant, counts.n_shift_significant_adjusted) == (3, int((expected < 0.05).sum()))

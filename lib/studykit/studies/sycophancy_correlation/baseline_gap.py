@@ -134,9 +134,12 @@ def paired_shifts(cells: ResponseCells, rates: Rates, *,
     return pd.DataFrame(rows, columns=cols), tuple(issues)
 
 
-def add_shift_columns(per_model: pd.DataFrame, shifts: pd.DataFrame, rates: Rates) -> pd.DataFrame:
+def add_shift_columns(per_model: pd.DataFrame, shifts: pd.DataFrame, rates: Rates, *,
+                      correction: str = "holm") -> pd.DataFrame:
     """``per_model`` with the paired shift in ``mean_shift``, ``shift_t``, ``shift_p``, ``shift_df``,
-    ``shift_ci_low``, ``shift_ci_high``, and the test conditional on the baseline in
+    ``shift_ci_low``, ``shift_ci_high``, ``shift_p_adjusted`` (``shift_p`` corrected across the
+    models with ``correction``: the family is "does this model's persona set move it from its
+    baseline?", one test per model), and the test conditional on the baseline in
     ``shift_t_given_baseline``, ``shift_p_given_baseline`` (one-sample t of the persona rates
     against the observed baseline rate, df = personas - 1)."""
     out = per_model.copy()
@@ -144,6 +147,12 @@ def add_shift_columns(per_model: pd.DataFrame, shifts: pd.DataFrame, rates: Rate
     for col, src in (("mean_shift", "shift"), ("shift_t", "shift_t"), ("shift_p", "shift_p"),
                      ("shift_df", "shift_df"), ("shift_ci_low", "shift_ci_low"), ("shift_ci_high", "shift_ci_high")):
         out[col] = out["model"].map(s[src]).astype(float) if src in s else np.nan
+    p = out["shift_p"].to_numpy(dtype=float)
+    tested = np.isfinite(p)
+    adjusted = np.full(p.shape, np.nan)
+    if tested.any():
+        adjusted[tested] = p[tested] if correction == "none" else stats.adjust_pvalues(p[tested], method=correction)
+    out["shift_p_adjusted"] = adjusted
     t_cond, p_cond = [], []
     for m, b in zip(out["model"], out["baseline_rate"]):
         if pd.isna(b):
@@ -186,7 +195,9 @@ def trait_truthfulness_gap(per_model: pd.DataFrame, shifts: pd.DataFrame) -> pd.
 class ZoneCounts(Result):
     """Counts recorded in ``results.json``: models per zone and the paired shift tests.
 
-    ``n_shift_significant``: models whose paired shift p < ``alpha``;
+    ``n_shift_significant``: models whose paired shift p < ``alpha`` (unadjusted, per model);
+    ``n_shift_significant_adjusted``: the same after the correction across models
+    (``shift_p_adjusted``; the zones are per-model 95% intervals, descriptive, not corrected);
     ``shift_p_min``/``shift_p_max``: range of the paired shift p-values;
     ``shift_p_given_baseline_min``/``_max``: the same for the test conditional on the baseline.
     """
@@ -196,6 +207,7 @@ class ZoneCounts(Result):
     n_undetermined: int
     n_shift_tested: int
     n_shift_significant: int
+    n_shift_significant_adjusted: int
     shift_p_min: float
     shift_p_max: float
     shift_p_given_baseline_min: float
@@ -210,6 +222,8 @@ def zone_counts(gap: pd.DataFrame, per_model: pd.DataFrame, *, alpha: float = 0.
         return (float(p.min()), float(p.max())) if p.size else (float("nan"), float("nan"))
 
     p = per_model["shift_p"].to_numpy(dtype=float)
+    adj = per_model["shift_p_adjusted"].to_numpy(dtype=float) if "shift_p_adjusted" in per_model else p
     return ZoneCounts(int((gap["zone"] == "deceptive").sum()), int((gap["zone"] == "truthful").sum()),
                       int((gap["zone"] == "undetermined").sum()), int(np.isfinite(p).sum()),
-                      int((p[np.isfinite(p)] < alpha).sum()), *_range("shift_p"), *_range("shift_p_given_baseline"))
+                      int((p[np.isfinite(p)] < alpha).sum()), int((adj[np.isfinite(adj)] < alpha).sum()),
+                      *_range("shift_p"), *_range("shift_p_given_baseline"))

@@ -39,7 +39,7 @@ PER_MODEL_COLUMNS = [
     # the crossed-design slope (persona x prompt clustered; :mod:`.crossed`), filled by crossed.add_crossed_columns
     "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_se", "slope_crossed_df",
     "slope_crossed_p", "slope_crossed_p_adjusted", "significant_crossed",
-    "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p", "shift_df", "shift_ci_low",
+    "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p", "shift_p_adjusted", "shift_df", "shift_ci_low",
     "shift_ci_high", "shift_t_given_baseline", "shift_p_given_baseline", "n_tests_significant",
     "significant_paper_rule", "notes",
 ]

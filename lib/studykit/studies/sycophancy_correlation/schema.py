@@ -69,7 +69,8 @@ class Params(StudyParams):
         description="model x persona x prompt table with stance or score")
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level")
     correction: Literal["holm", "bonferroni", "hochberg", "fdr_bh", "fdr_by", "none"] = Field(
-        "holm", description="multiple-testing correction of the Pearson p-values across models")
+        "holm",
+        description="multiple-testing correction across models (the association tests and the baseline shift test)")
     n_perm: int = Field(10_000, ge=100, le=1_000_000, description="permutations per model")
     seed: int = Field(0, ge=0, description="seed of every random step (permutations)")
     reverse_keyed: list[str] = Field(default_factory=lambda: list(DEFAULT_REVERSE_KEYED),
