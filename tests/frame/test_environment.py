@@ -218,3 +218,19 @@ def test_every_real_data_profile_runs_in_reproduce_or_reproduce_all():
         where = extended if profile == "agent_repos_all" else main
         assert line in where, (study, profile)
         assert (profile == "agent_repos_all") == (line not in main), (study, profile)
+
+
+def test_every_file_listed_as_a_profile_validates_as_one():
+    """Unit: one YAML file directly in params/<study>/ (what `studykit run --profile` and `list_profiles` offer).
+
+    A file there that is not a profile (a rules file, a grid) would be offered as one; rules files live in a
+    subfolder (params/code_survival/agent_rules/) and sweep grids are named in SWEEP_GRIDS."""
+    from studykit.profiles import list_profiles, params_class
+    from studykit.studies import STUDIES
+
+    for study in STUDIES:
+        cls = params_class(study)
+        for profile in list_profiles(study):
+            f = paths.profile_file(study, profile)
+            if f.is_file():
+                cls.model_validate(cls.with_paths_from(cls.read_profile(f), None))
