@@ -54,6 +54,7 @@ reproduce: setup
 	-$(BIN)/studykit run annotation_robustness --profile sentiment_real
 	-$(BIN)/studykit run counterfactual_baselines --profile medperturb
 	-$(BIN)/studykit run counterfactual_baselines --profile bbq_gender
+	-$(BIN)/studykit run sycophancy_correlation --profile personality_illusion
 	-$(BIN)/studykit run code_survival --profile agent_repos
 	-$(BIN)/studykit run lexical_prevalence --profile ja_tech_blogs
 	$(BIN)/studykit report

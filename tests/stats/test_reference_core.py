@@ -170,6 +170,29 @@ def test_welch_t_matches_scipy(rng):
     assert res.p_value == pytest.approx(pgt["p_val"].iloc[0], rel=1e-8)
 
 
+def test_mean_difference_t_matches_a_hand_computed_welch_interval(rng):
+    """The Welch interval of a difference of means and the one-sample interval, computed by hand from the
+    textbook formulas (Welch-Satterthwaite df, t quantile), and the test equal to welch_t / one_sample_t."""
+    x, y = rng.normal(1, 1, 7), rng.normal(0, 3, 30)
+    res = sk.mean_difference_t(x, y, confidence=0.9)
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    df = (vx + vy) ** 2 / (vx ** 2 / (x.size - 1) + vy ** 2 / (y.size - 1))
+    half = stats.t.ppf(0.95, df) * np.sqrt(vx + vy)
+    d = x.mean() - y.mean()
+    assert res.effect.estimate == pytest.approx(d, rel=1e-12)
+    assert (res.effect.ci_low, res.effect.ci_high) == pytest.approx((d - half, d + half), rel=1e-10)
+    w = sk.welch_t(x, y)
+    assert (res.statistic, res.p_value, res.df) == pytest.approx((w.statistic, w.p_value, w.df), rel=1e-12)
+    one = sk.mean_difference_t(x)
+    h1 = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    assert (one.effect.ci_low, one.effect.ci_high) == pytest.approx((x.mean() - h1, x.mean() + h1), rel=1e-10)
+    assert one.p_value == pytest.approx(sk.one_sample_t(x).p_value, rel=1e-12) and one.df == x.size - 1
+    assert sk.mean_difference_t(x, y, alternative="greater").p_value == pytest.approx(
+        stats.ttest_ind(x, y, equal_var=False, alternative="greater").pvalue, rel=1e-12)
+    with pytest.raises(ValueError, match="zero variance"):
+        sk.mean_difference_t([1.0, 1.0], [2.0, 2.0])
+
+
 def test_one_sample_and_paired_t_match_scipy(rng):
     x = rng.normal(0.4, 1, 25)
     y = x + rng.normal(-0.2, 0.4, 25)

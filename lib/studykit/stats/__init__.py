@@ -12,7 +12,7 @@ from studykit.stats.effects import (
 )
 from studykit.stats.information import entropy, jensen_shannon, kl_divergence, mutual_information
 from studykit.stats.tests import (
-    chi2_independence, friedman, mann_whitney, mcnemar, one_sample_t, paired_t, two_proportion_logit,
+    chi2_independence, friedman, mann_whitney, mcnemar, one_sample_t, paired_t, mean_difference_t, two_proportion_logit,
     welch_t, wilcoxon,
 )
 from studykit.stats.multitest import adjust_pvalues
@@ -30,7 +30,7 @@ __all__ = [
     "cohens_d", "hedges_g", "cohens_h", "risk_difference", "risk_ratio", "odds_ratio", "pearson_r",
     "spearman_rho", "cramers_v", "phi", "vargha_delaney_a", "rank_biserial", "cliffs_delta", "kendalls_w",
     "jensen_shannon", "kl_divergence", "mutual_information", "entropy",
-    "welch_t", "paired_t", "one_sample_t", "mann_whitney", "wilcoxon", "friedman", "chi2_independence",
+    "welch_t", "mean_difference_t", "paired_t", "one_sample_t", "mann_whitney", "wilcoxon", "friedman", "chi2_independence",
     "mcnemar", "two_proportion_logit",
     "adjust_pvalues",
     "bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff",

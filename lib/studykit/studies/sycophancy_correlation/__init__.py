@@ -8,8 +8,10 @@ Models" (arXiv:2604.10733). Modules: ``schema`` (Params, columns), ``load``
 (per-model tests, correction, decision rules), ``baseline_gap`` (shift from the
 baseline, trait-truthfulness zones), ``categories`` (per-category r, model size),
 ``pooled`` (mixed model across models), ``reliability`` (Cronbach's alpha),
-``recovery`` (planted truth), ``plots``. Every step returns ``(result, issues)``
-or a table/Result.
+``recovery`` (planted truth), ``plots``; for aggregated rates (``data_format: rates``)
+``aggregated`` (reading, checks, persona means), ``aggregated_tests`` (per-model and pooled
+tests; the persona is the unit) and ``personality_illusion`` (Han et al.'s folder, adapted).
+Every step returns ``(result, issues)`` or a table/Result.
 """
 from __future__ import annotations
 

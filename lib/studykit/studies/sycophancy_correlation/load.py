@@ -29,7 +29,7 @@ from studykit.studies.sycophancy_correlation.responses import (
     ResponseCells, aggregate_responses, connect, prompt_scores)
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID, ITEM_RE, PERSONA_COLUMNS
 
-__all__ = ["PersonaData", "load_personas", "score_items", "ResponseCells", "aggregate_responses",
+__all__ = ["PersonaData", "load_personas", "load_rates", "score_items", "ResponseCells", "aggregate_responses",
            "prompt_scores", "connect", "MAX_NAME_CHARS"]
 
 
@@ -209,3 +209,18 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
                 examples(f"{m}={v:g}" for m, v in sizes[invalid].items())))
             sizes = sizes[~invalid]
     return PersonaData(scores.reset_index(drop=True), items, sizes, source), tuple(issues)
+
+
+def load_rates(params) -> tuple["RateRows", tuple[DataIssue, ...]]:
+    """The aggregated-rates input of ``params.data_format`` (``rates``: :func:`.aggregated.read_rates` on
+    ``rates_path``; ``personality_illusion``: Han et al.'s folder through :mod:`.personality_illusion`)."""
+    from studykit.studies.sycophancy_correlation.aggregated import read_rates
+    from studykit.studies.sycophancy_correlation.personality_illusion import read_personality_illusion
+
+    if params.data_format == "personality_illusion":
+        return read_personality_illusion(params.personality_illusion_dir, likert_points=params.likert_points)
+    if params.data_format == "rates":
+        return read_rates(params.rates_path, condition_columns=params.rates_condition_columns,
+                          score_column=params.agreeableness_column or "agreeableness",
+                          likert_points=params.likert_points)
+    raise InputError(f"load_rates: data_format '{params.data_format}' is not an aggregated-rates format")

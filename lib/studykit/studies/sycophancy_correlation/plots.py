@@ -210,3 +210,15 @@ def trait_truthfulness_gap_tex_columns(confidence: float = 0.95) -> dict[str | t
             ("gap_low", "gap_low_ci_low", "gap_low_ci_high"): f"Gap, low A {ci}",
             ("gap_high", "gap_high_ci_low", "gap_high_ci_high"): f"Gap, high A {ci}",
             "gap_high_p": "p (gap, high A)", "zone": "Zone"}
+
+
+def per_model_rates_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
+    """The columns of the aggregated-rates per-model table a paper shows (``data_format: rates``): the shift and
+    the manipulation check against the baseline, and the persona-level association, each with its corrected p."""
+    ci = ci_label(confidence)
+    return {"model": "Model", "n_personas": "Personas",
+            ("shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}", "shift_p_adjusted": "p shift",
+            ("manipulation", "manipulation_ci_low", "manipulation_ci_high"): f"Agreeableness vs baseline {ci}",
+            "manipulation_p_adjusted": "p agreeableness", "persona_r": "r (personas)",
+            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope {ci}", "slope_p_adjusted": "p slope",
+            "rows_r": "r (rows, descriptive)"}
