@@ -193,3 +193,44 @@ def test_jupyterlab_news_and_update_check_are_off_in_the_environment():
     schema = json.loads((Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas" / "@jupyterlab"
                          / "apputils-extension" / "notification.json").read_text())
     assert {"fetchNews", "checkForUpdates"} <= set(schema["properties"])  # the keys JupyterLab knows
+
+
+def _make_recipe(mk: str, target: str) -> str:
+    """The recipe lines of ``target`` in the Makefile text."""
+    block = re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", mk, re.M)
+    assert block, target
+    return block.group(1)
+
+
+def test_every_real_data_profile_runs_in_reproduce_or_reproduce_all():
+    """Unit: one committed real-data profile (a params file that reads ../shared or a fetched data set).
+
+    Each one is run by `make reproduce`, except the twelve-repository profile, which has its own target because of
+    its time and memory (README); reproduce-all runs reproduce first."""
+    mk = (ROOT / "Makefile").read_text()
+    main, extended = _make_recipe(mk, "reproduce"), _make_recipe(mk, "reproduce-all")
+    assert re.search(r"^reproduce-all: reproduce$", mk, re.M)
+    real = sorted((p.parent.name, p.stem) for p in (ROOT / "params").glob("*/*.yaml")
+                  if "../shared/" in p.read_text() or "dataset: sentiment_real" in p.read_text())
+    assert len(real) >= 6, real
+    for study, profile in real:
+        line = f"studykit run {study} --profile {profile}\n"
+        where = extended if profile == "agent_repos_all" else main
+        assert line in where, (study, profile)
+        assert (profile == "agent_repos_all") == (line not in main), (study, profile)
+
+
+def test_every_file_listed_as_a_profile_validates_as_one():
+    """Unit: one YAML file directly in params/<study>/ (what `studykit run --profile` and `list_profiles` offer).
+
+    A file there that is not a profile (a rules file, a grid) would be offered as one; rules files live in a
+    subfolder (params/code_survival/agent_rules/) and sweep grids are named in SWEEP_GRIDS."""
+    from studykit.profiles import list_profiles, params_class
+    from studykit.studies import STUDIES
+
+    for study in STUDIES:
+        cls = params_class(study)
+        for profile in list_profiles(study):
+            f = paths.profile_file(study, profile)
+            if f.is_file():
+                cls.model_validate(cls.with_paths_from(cls.read_profile(f), None))

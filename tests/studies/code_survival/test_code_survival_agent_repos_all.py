@@ -1,5 +1,5 @@
 """The real-data profile agent_repos_all: the twelve git bundles of ../shared/data/code_survival/ with the agent
-rules of params/code_survival/agent_rules_twelve.yaml, mined in parallel, clustered by repository.
+rules of params/code_survival/agent_rules/twelve_repos.yaml, mined in parallel, clustered by repository.
 
 Unit: line unit (clustered by commit in the two-repository slice; by repository in the whole profile); the fast
 test runs a slice of two small bundles with the profile's rules, the slow one the whole profile and the doc's numbers.
@@ -28,7 +28,7 @@ SLICE = ("workers-oauth-provider", "xcodebuildmcp")
 def test_profile_names_every_bundle_of_the_shared_readme():
     names = [Path(b).name.removesuffix(".bundle") for b in PROFILE["bundles"]]
     assert len(names) == len(set(names)) == 12
-    assert PROFILE["agent_rules"] == "params/code_survival/agent_rules_twelve.yaml" and PROFILE["mine_jobs"] == 2
+    assert PROFILE["agent_rules"] == "params/code_survival/agent_rules/twelve_repos.yaml" and PROFILE["mine_jobs"] == 2
     rules = yaml.safe_load((ROOT / PROFILE["agent_rules"]).read_text())
     assert {r for rule in rules for r in rule.get("repos", [])} <= set(names)
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cs_gitutil import Repo  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
-TWELVE = ROOT / "params" / "code_survival" / "agent_rules_twelve.yaml"
+TWELVE = ROOT / "params" / "code_survival" / "agent_rules/twelve_repos.yaml"
 HUMAN = ("Hana Human", "hana@example.org")
 
 # (label, author, message, agent with the twelve-repository rules, agent with the defaults); "" = human.
