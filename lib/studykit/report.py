@@ -409,4 +409,5 @@ def _write_site(tmp: Path, site: Path, root: Path, runs: list[Run], failures: li
     write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root, unreadable=unreadable, **extras))
 
 
-__all__ = ["SITE_SUFFIX", "build_report", "notebook_to_html", "offline_html", "find_runs", "latex_to_mathml", "load_run", "Run"]
+__all__ = ["SITE_SUFFIX", "build_report", "notebook_to_html", "offline_html", "find_runs", "latex_to_mathml",
+           "load_run", "Run"]

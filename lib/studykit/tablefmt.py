@@ -274,5 +274,6 @@ def mask_words(df: pd.DataFrame, words: Any) -> pd.DataFrame:
     return out
 
 
-__all__ = ["MISSING", "mask_words", "mask_word", "latex_escape", "to_html_fragment", "to_latex_table", "column_formatter", "format_csv_rows",
+__all__ = ["MISSING", "latex_escape", "to_html_fragment", "to_latex_table", "column_formatter", "format_csv_rows",
+           "mask_words", "mask_word",
            "format_p_value", "format_count", "format_float", "P_VALUE_NAME", "HTML_MAX_ROWS"]

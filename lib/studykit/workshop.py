@@ -78,7 +78,8 @@ def _sources() -> list[tuple[str, Path, str]]:
     items = [(f"notebooks/{p.name}", p, "copy") for p in sorted((root / "notebooks").glob("*.ipynb"))]
     items += [(f"exercises/{p.name}", p, "exercise") for p in sorted((root / "workshop" / "exercises").glob("*.ipynb"))]
     wdir = root / "workshop"
-    lessons = [p for p in sorted(wdir.rglob("*.md")) if p.relative_to(wdir).parts[0] not in ("templates", "exercises")]
+    lessons = [p for p in sorted(wdir.rglob("*.md")) if p.relative_to(wdir).parts[0] not in ("templates", "exercises")
+               and not any(part.startswith(".") for part in p.relative_to(wdir).parts)]  # no .ipynb_checkpoints
     items += [(f"{LESSONS}/{p.relative_to(wdir).as_posix()}", p, "copy") for p in lessons]
     tdir = root / "workshop" / "templates"
     items += [(f"templates/{p.relative_to(tdir).as_posix()}", p, "copy") for p in sorted(tdir.rglob("*")) if p.is_file()]
