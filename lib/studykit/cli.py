@@ -88,7 +88,8 @@ def add_report(sub) -> None:
     rep.add_argument("--out", metavar="DIR", help="site folder (default: outputs/site)")
     rep.add_argument("--outputs", metavar="DIR", help="runs to report (default: outputs/)")
     rep.add_argument("run", nargs="?", metavar="RUN_FOLDER",
-                     help="report only this run's folder (manifest.json + results.json); site in RUN_FOLDER/site")
+                     help="report only this run's folder (manifest.json + results.json); site beside it in "
+                          "RUN_FOLDER.site (never inside the run folder)")
 
 
 def add_simulate(sub) -> None:

@@ -69,8 +69,15 @@ class Source:
 
 
 def _title(text: str, fallback: str) -> str:
-    m = re.search(r"^#\s+(.+)$", text, re.M)
-    return m.group(1).strip() if m else fallback
+    """The page's first Markdown heading (any level: some study pages start at ``##`` because they are also
+    included in longer documents), as plain text; ``fallback`` only for a page without a heading."""
+    prose = re.sub(r"^(```|~~~).*?^\1", "", text, flags=re.M | re.S)  # a "# comment" in a code block is no heading
+    m = re.search(r"^#{1,6}\s+(.+?)\s*#*$", prose, re.M)
+    if not m:
+        return fallback
+    title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", m.group(1))  # [text](link) -> text
+    title = re.sub(r"\*\*(.+?)\*\*", r"\1", title.replace("`", ""))  # code spans and bold as plain text
+    return title.strip() or fallback
 
 
 def sources(root: Path | None = None) -> list[Source]:

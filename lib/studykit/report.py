@@ -59,6 +59,10 @@ _FAVICON_PNG = bytes.fromhex(
 INLINE_ROWS = 25
 
 
+#: ``studykit report RUN_FOLDER`` writes its site beside the run folder, in ``RUN_FOLDER`` + this suffix
+SITE_SUFFIX = ".site"
+
+
 def _text(x: Any) -> str:
     return "" if x is None else str(x)
 
@@ -299,7 +303,8 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
 
     ``outputs_root`` is a folder of runs (``<study>/<profile>/``; default ``outputs/``, site in
     ``outputs/site``) or one run's folder (it holds ``manifest.json`` and ``results.json``, for
-    example ``outputs/<study>/interactive``; site in ``<run>/site``), reported alone. Runs that
+    example ``outputs/<study>/interactive``; site beside it in ``<run>.site``, never inside the run
+    folder, which stays exactly what the run wrote: :data:`SITE_SUFFIX`), reported alone. Runs that
     cannot be read (:mod:`studykit.reportruns`) are listed on the index page and passed to
     ``on_note`` as one line each; a single run folder that cannot be read is a ParamError.
     """
@@ -320,7 +325,13 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
     else:
         (runs, unreadable), studies = scan_runs(root), list(STUDIES)
         failures = find_failures(root)
-    site = Path(paths.resolve(out_dir)) if out_dir else root / "site"
+    if out_dir:
+        site = Path(paths.resolve(out_dir))
+    else:
+        site = root.with_name(root.name + SITE_SUFFIX) if single else root / "site"
+    if single and (site.resolve() == root.resolve() or root.resolve() in site.resolve().parents):
+        raise ParamError(f"report: --out {site} is inside the run folder {root}; choose a folder outside it "
+                         f"(default: {root.name}{SITE_SUFFIX} beside it)")
     check_folder(site, "site", replace=True)
     runs = [r for r in runs if r.folder.resolve() != site.resolve()]
     with writing(site, "site"):
@@ -398,4 +409,5 @@ def _write_site(tmp: Path, site: Path, root: Path, runs: list[Run], failures: li
     write_text_atomic(tmp / "index.html", _index_page(runs, failures, studies, root, unreadable=unreadable, **extras))
 
 
-__all__ = ["build_report", "notebook_to_html", "offline_html", "find_runs", "latex_to_mathml", "load_run", "Run"]
+__all__ = ["SITE_SUFFIX", "build_report", "notebook_to_html", "offline_html", "find_runs", "latex_to_mathml",
+           "load_run", "Run"]

@@ -7,6 +7,12 @@ Read from the run folder: the data issues are the rows of
 is a non-empty string (what was used instead, or why) or ``true``. The
 ``data_issues.*`` counts are data issues, never fallbacks (a check named
 ``not_estimable`` is counted once, as a data issue).
+
+A check whose name ends in ``_not_run`` (:data:`NOT_RUN_SUFFIX`) says that part
+of the analysis did not run (e.g. ``embeddings_not_run``: ``sentiment_real``
+without the ``embeddings`` extra runs 3 of 5 annotator families). Such checks
+are listed first, never hidden behind "and N more", and their rule (what did
+not run and how to run it) ends the line.
 """
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 FALLBACK_SUFFIXES = (".fallback", ".not_estimable")
+#: a data issue saying that part of the analysis did not run: shown first, with its rule (module docstring)
+NOT_RUN_SUFFIX = "_not_run"
 _SHOWN = 3
 
 
@@ -58,13 +66,27 @@ def fallbacks(folder: Path) -> dict[str, str]:
     return out
 
 
+def _not_run_rules(folder: Path, checks: list[str]) -> list[str]:
+    """The ``rule`` of each ``checks`` row of ``tables/data_issues.csv`` (the check name when it has none)."""
+    rules = {}
+    table = folder / "tables" / "data_issues.csv"
+    if table.is_file():
+        with open(table, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("check") in checks and row.get("rule"):
+                    rules.setdefault(row["check"], row["rule"])
+    return [f"{c}: {rules.get(c, 'part of the analysis did not run')}" for c in checks]
+
+
 def _count(n: float) -> str:
     return f"{int(n):,}" if float(n).is_integer() else f"{n:g}"
 
 
 def summary_line(folder: Path) -> str:
     """``3 data issues (see tables/data_issues.csv): a 12, b 3, c 1; 1 model fallback: pooled.fallback = two-stage``."""
-    issues = data_issues(folder)
+    found = data_issues(folder)
+    not_run = [k for k in found if k.endswith(NOT_RUN_SUFFIX)]
+    issues = {k: found[k] for k in not_run} | {k: v for k, v in found.items() if k not in not_run}
     if issues:
         shown = ", ".join(f"{k} {_count(v)}" for k, v in list(issues.items())[:_SHOWN])
         more = f", and {len(issues) - _SHOWN} more" if len(issues) > _SHOWN else ""
@@ -78,7 +100,7 @@ def summary_line(folder: Path) -> str:
         text += f"; {n} model fallback{'s' if n != 1 else ''}: " + ", ".join(f"{k} = {v}" for k, v in falls.items())
     else:
         text += "; no model fallbacks"
-    return text
+    return "; ".join([text, *_not_run_rules(folder, not_run)])
 
 
-__all__ = ["summary_line", "data_issues", "fallbacks", "FALLBACK_SUFFIXES"]
+__all__ = ["summary_line", "data_issues", "fallbacks", "FALLBACK_SUFFIXES", "NOT_RUN_SUFFIX"]

@@ -238,5 +238,42 @@ def to_latex_table(df: pd.DataFrame, caption: str = "", label: str = "", *, inde
     )
 
 
+def mask_word(word: str) -> str:
+    """``word`` as shown by :func:`mask_words`: its first letter, then one ``*`` per further character."""
+    return word[:1] + "*" * (len(word) - 1)
+
+
+def mask_words(df: pd.DataFrame, words: Any) -> pd.DataFrame:
+    """A copy of ``df`` for *display* with every listed word masked (``"f***"``); the saved table is untouched.
+
+    For teaching: a top-words list drawn from real text can hold words a room should not see on the projector.
+    A text cell equal to a listed word (case-insensitive, surrounding spaces ignored) is masked, and so is
+    each item of a comma-separated list cell (``"emphasize,enhance,..."``, like ``results.json``'s
+    ``top.<lang>``). Index labels are masked the same way. Numbers, other text and ``df`` itself are
+    unchanged; an empty ``words`` returns an unchanged copy. Never pass the masked copy to
+    :meth:`studykit.outputs.Outputs.save_table`: saved results always keep the data's words.
+    """
+    if isinstance(words, str):
+        words = [words]
+    listed = {str(w).strip().casefold() for w in (words or ()) if str(w).strip()}
+
+    def one(value: Any) -> Any:
+        if not listed or not isinstance(value, str):
+            return value
+        parts = value.split(",")
+        if not any(part.strip().casefold() in listed for part in parts):
+            return value
+        return ",".join(part.replace(part.strip(), mask_word(part.strip()), 1) if part.strip().casefold() in listed
+                        else part for part in parts)
+
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("string", "category"):
+            out[col] = out[col].map(one)
+    out.index = _map_labels(out.index, one)
+    return out
+
+
 __all__ = ["MISSING", "latex_escape", "to_html_fragment", "to_latex_table", "column_formatter", "format_csv_rows",
+           "mask_words", "mask_word",
            "format_p_value", "format_count", "format_float", "P_VALUE_NAME", "HTML_MAX_ROWS"]

@@ -1,8 +1,10 @@
 """``studykit workshop init DIR``: a participant's own workspace, so the tracked notebooks stay untouched.
 
 The workspace holds copies of the five study notebooks (``notebooks/``), the
-exercise notebooks with their solutions removed (``exercises/``), the own-data
-templates (``templates/``), a README, and studykit's folder marker
+exercise notebooks with their solutions removed (``exercises/``), the lesson
+pages (``lessons/``: ``workshop/**/*.md``, so JupyterLab opened on the
+workspace opens the episodes beside the exercises), the own-data templates
+(``templates/``), a README, and studykit's folder marker
 (:data:`studykit.folders.MARKER`, kind ``workspace``). Runs started from inside it (JupyterLab opened on the
 workspace, or ``studykit run`` from a terminal there) write to
 ``DIR/outputs/`` (:func:`studykit.paths.outputs_dir`); the data, parameters and
@@ -36,7 +38,13 @@ from studykit.fileio import write_text_atomic
 from studykit.floats import csv_text
 from studykit.folders import MARKER, Claim, check_folder, seal, writing
 
-__all__ = ["init_workspace", "participant_copy", "InitReport", "YOUR_TURN"]
+__all__ = ["init_workspace", "participant_copy", "InitReport", "YOUR_TURN", "SOLUTION_TAG", "CHECK_TAG", "LESSONS"]
+
+#: the cell tag of an exercise's solution cells (removed from participant copies) and of its self-checks
+SOLUTION_TAG, CHECK_TAG = "solution", "check"
+
+#: the workspace folder holding copies of the lesson pages (``workshop/**/*.md``: README, setup, episodes, ...)
+LESSONS = "lessons"
 
 YOUR_TURN = ("# Your turn: write your answer here (see the task above), run it, then run the check cell below.\n")
 
@@ -56,7 +64,7 @@ def participant_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cells = []
     for cell in out.cells:
         tags = cell.get("metadata", {}).get("tags", [])
-        if "solution" in tags:
+        if SOLUTION_TAG in tags:
             cells.append(nbformat.v4.new_code_cell(YOUR_TURN, metadata={"tags": ["your-turn"]}))
         else:
             cells.append(cell)
@@ -69,6 +77,10 @@ def _sources() -> list[tuple[str, Path, str]]:
     root = paths.project_root()
     items = [(f"notebooks/{p.name}", p, "copy") for p in sorted((root / "notebooks").glob("*.ipynb"))]
     items += [(f"exercises/{p.name}", p, "exercise") for p in sorted((root / "workshop" / "exercises").glob("*.ipynb"))]
+    wdir = root / "workshop"
+    lessons = [p for p in sorted(wdir.rglob("*.md")) if p.relative_to(wdir).parts[0] not in ("templates", "exercises")
+               and not any(part.startswith(".") for part in p.relative_to(wdir).parts)]  # no .ipynb_checkpoints
+    items += [(f"{LESSONS}/{p.relative_to(wdir).as_posix()}", p, "copy") for p in lessons]
     tdir = root / "workshop" / "templates"
     items += [(f"templates/{p.relative_to(tdir).as_posix()}", p, "copy") for p in sorted(tdir.rglob("*")) if p.is_file()]
     return items
@@ -77,8 +89,9 @@ def _sources() -> list[tuple[str, Path, str]]:
 README = """# studykit workshop workspace
 
 Your own copies of the study notebooks (`notebooks/`) and the exercises (`exercises/`); edit them freely.
-Every run you start here writes into `outputs/` in this folder. The lessons are in the project's
-`workshop/` folder (and on the report's "Lessons" page); templates for your own data are in `templates/`.
+Every run you start here writes into `outputs/` in this folder. The lessons are in `lessons/` (in JupyterLab:
+right-click an episode in `lessons/episodes/`, Open With, Markdown Preview; also on the report's "Lessons" page);
+templates for your own data are in `templates/`.
 
 Open JupyterLab here:  {lab}
 """

@@ -138,3 +138,32 @@ def test_params_lines_fit_a_terminal_and_show_a_profiles_values(capsys, monkeypa
     assert fmt.split()[-1] != "medperturb" and "medperturb" in fmt  # the profile's value beside the default
     assert cli.main(["params", "counterfactual_baselines", "--profile", "nope"]) == 2
     assert "unknown profile 'nope'" in capsys.readouterr().err
+
+
+def test_summary_line_says_when_sentiment_real_ran_without_embeddings(tmp_path, monkeypatch):
+    """Unit: the last line of a sentiment_real run folder without the embeddings extra: its five corpus issues
+    (reference/annotation_robustness/sentiment_real.json) and the study's own ``embeddings_not_run`` issue. The
+    issue was sixth, hidden behind "and 3 more"; now it is named first and its rule ("3 of 5") ends the line."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from studykit import paths
+    from studykit.studies.annotation_robustness import annotators, sentiment_inputs
+
+    monkeypatch.setattr(annotators, "embeddings_available", lambda: False)
+    (issue,) = sentiment_inputs.embeddings_left_out(SimpleNamespace(dataset="sentiment_real",
+                                                                    sentiment_embeddings="auto"))
+    ref = json.loads((paths.project_root() / "reference" / "annotation_robustness" / "sentiment_real.json")
+                     .read_text(encoding="utf-8"))["results"]
+    rows = [{"check": k.split(".", 1)[1], "count": v, "rule": "applied", "detail": ""}
+            for k, v in ref.items() if k.startswith("data_issues.")]
+    assert len(rows) >= 3  # enough to hide a later issue behind "and N more"
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame(rows + [issue.as_dict()]).to_csv(tmp_path / "tables" / "data_issues.csv", index=False)
+    line = summary_line(tmp_path)
+    assert "\n" not in line
+    assert line.split(": ", 1)[1].startswith("embeddings_not_run 2, "), line
+    assert line.endswith("; embeddings_not_run: " + issue.rule) and "3 of 5" in line and "embeddings" in line
+    pd.DataFrame(rows).to_csv(tmp_path / "tables" / "data_issues.csv", index=False)  # with the extra: not said
+    assert "not_run" not in summary_line(tmp_path)

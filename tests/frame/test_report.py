@@ -138,16 +138,22 @@ def test_notebook_title_is_the_first_markdown_heading(tmp_path):
 
 
 def test_report_of_one_run_folder(site, fixture_project_module, capsys):
-    """`studykit report RUN_FOLDER` builds a site of that run alone, in RUN_FOLDER/site by default.
+    """`studykit report RUN_FOLDER` builds a site of that run alone, beside it in RUN_FOLDER.site by
+    default; the run folder gets no ``site/`` (it did: a run folder then held a folder the run did not write).
 
     Unit: one run folder.
     """
     import shutil
 
     run_folder = fixture_project_module.out()
+    before = {p.relative_to(run_folder).as_posix(): p.read_bytes() if p.is_file() else None
+              for p in run_folder.rglob("*")}
+    one = run_folder.with_name(run_folder.name + report.SITE_SUFFIX)
     try:
         assert cli.main(["report", str(run_folder)]) == 0
-        one = run_folder / "site"
+        assert one.name == "default.site" and not (run_folder / "site").exists()
+        assert {p.relative_to(run_folder).as_posix(): p.read_bytes() if p.is_file() else None
+                for p in run_folder.rglob("*")} == before
         assert str(one / "index.html") in capsys.readouterr().out
         index = (one / "index.html").read_text()
         assert f'href="{NAME}/default/index.html"' in index and "Not run yet" not in index
@@ -159,8 +165,18 @@ def test_report_of_one_run_folder(site, fixture_project_module, capsys):
         # the run folder's own files are untouched, and the full report does not take the site for a run
         assert json.loads((run_folder / "manifest.json").read_text())["run"]
         assert [r.folder for r in report.find_runs(fixture_project_module.outputs)] == [run_folder]
+        # asked to write inside the run folder: one line, nothing written
+        assert cli.main(["report", str(run_folder), "--out", str(run_folder / "site")]) == 2
+        assert "inside the run folder" in capsys.readouterr().err and not (run_folder / "site").exists()
     finally:
-        shutil.rmtree(run_folder / "site", ignore_errors=True)
+        shutil.rmtree(one, ignore_errors=True)
+    one.mkdir()  # a folder of the user's where the site would go: refused, kept
+    (one / "mine.txt").write_text("mine")
+    try:
+        assert cli.main(["report", str(run_folder)]) == 2
+        assert (one / "mine.txt").read_text() == "mine" and sorted(p.name for p in one.iterdir()) == ["mine.txt"]
+    finally:
+        shutil.rmtree(one)
 
 
 def test_report_of_an_interactive_run_folder(tmp_path):

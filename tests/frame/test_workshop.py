@@ -215,6 +215,25 @@ def test_lessons_site_has_every_page_and_no_broken_link(docs_site):
     assert 'href="workshop/episodes/01-sycophancy_correlation.html"' in index
 
 
+def test_lessons_site_navigation_shows_page_titles_not_file_names(docs_site):
+    """Unit: the navigation of the built site. Every link's text is its page's first heading as plain text
+    (pages starting at ``##`` showed their file name, e.g. "code_survival"; code spans showed backticks)."""
+    import re
+
+    index = (docs_site / "index.html").read_text(encoding="utf-8")
+    nav = index[index.index("<nav>"):index.index("</nav>")]
+    links = dict(re.findall(r'<a[^>]*href="([^"]+\.html)">([^<]+)</a>', nav))
+    pages = sources()
+    assert len(links) >= len(pages)
+    stems = {p.path.stem for p in pages}
+    for href, text in links.items():
+        assert not text.endswith((".md", ".html")) and text not in stems, f"{href}: link text {text!r}"
+        assert not re.fullmatch(r"[\w-]*[_.][\w.-]*", text), f"{href}: link text {text!r} looks like a file name"
+        assert "`" not in text and "**" not in text, f"{href}: Markdown in link text {text!r}"
+    for page in pages:
+        assert page.title != page.path.stem, page.path
+
+
 def test_lessons_site_refuses_a_foreign_folder(tmp_path):
     (tmp_path / "mine.txt").write_text("x")
     with pytest.raises(ParamError, match="studykit did not write it"):
@@ -352,3 +371,27 @@ def test_studykit_lab_puts_this_installation_first_on_the_path(tmp_path):
     assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]
     bad = subprocess.run([str(exe), "lab", str(tmp_path / "nope")], capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "workshop init" in bad.stderr
+
+
+def test_workspace_init_copies_the_lessons_and_keeps_a_participants_edit(tmp_path):
+    """Unit: one workspace. ``init`` puts every lesson page (episodes, own data, setup) under ``lessons/`` so that
+    JupyterLab opened on the workspace opens them; a re-init keeps an edited page and restores a deleted one."""
+    from studykit.workshop import LESSONS
+
+    ws = tmp_path / "ws"
+    init_workspace(ws)
+    wdir = ROOT / "workshop"
+    for ep in (wdir / "episodes").glob("*.md"):
+        copy = ws / LESSONS / "episodes" / ep.name
+        assert copy.read_bytes() == ep.read_bytes(), copy
+    assert (ws / LESSONS / "own-data.md").is_file() and (ws / LESSONS / "README.md").is_file()
+    assert not list((ws / LESSONS).glob("templates")) and not list((ws / LESSONS).rglob("*.ipynb"))
+    assert f"`{LESSONS}/`" in (ws / "README.md").read_text(encoding="utf-8")
+    edited = ws / LESSONS / "episodes" / "01-sycophancy_correlation.md"
+    edited.write_text("my notes on episode 1\n", encoding="utf-8")
+    gone = ws / LESSONS / "own-data.md"
+    gone.unlink()
+    again = init_workspace(ws)
+    assert edited.read_text(encoding="utf-8") == "my notes on episode 1\n"
+    assert f"{LESSONS}/episodes/01-sycophancy_correlation.md" in again.kept
+    assert again.written == (f"{LESSONS}/own-data.md",) and gone.read_bytes() == (wdir / "own-data.md").read_bytes()

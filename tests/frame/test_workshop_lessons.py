@@ -148,3 +148,133 @@ def test_each_episodes_change_of_one_choice_moves_its_conclusion(episode, study_
     base = json.loads((study_run(study, "workshop").out_dir / "results.json").read_text())
     changed = json.loads((study_run(study, "workshop", overrides).out_dir / "results.json").read_text())
     assert base[key] != changed[key], f"{command} leaves {key} at {base[key]!r}"
+
+
+#: `key` = value in an episode: a number the learner should see in the workshop run's results.json
+EXPECTED = r"`([\w.-]+)` = (-?\d+(?:\.(\d+))?)\b"
+
+
+@pytest.mark.parametrize("episode", sorted((ROOT / "workshop" / "episodes").glob("0[1-9]-*.md")),
+                         ids=lambda p: p.stem)
+def test_episode_expected_numbers_are_the_reference_values(episode):
+    """Unit: one episode page and its study's shipped reference values (reference/<study>/workshop.json). Every
+    `key` = value the episode quotes equals the reference value rounded to the digits shown."""
+    import re
+
+    study = episode.stem.split("-", 1)[1]
+    ref = json.loads((ROOT / "reference" / study / "workshop.json").read_text(encoding="utf-8"))["results"]
+    text = episode.read_text(encoding="utf-8")
+    assert "**Expected numbers.**" in text, f"{episode.name}: no expected numbers for self-checking"
+    quoted = re.findall(EXPECTED, text)
+    assert len(quoted) >= 5, f"{episode.name} quotes only {len(quoted)} expected numbers"
+    for key, shown, decimals in quoted:
+        assert key in ref, f"{episode.name}: `{key}` is not a result of {study}"
+        value = ref[key]
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (episode.name, key, value)
+        want = f"{value:.{len(decimals)}f}" if decimals else f"{value:.0f}"
+        assert shown == want, f"{episode.name}: `{key}` = {shown}, the reference gives {want} ({value!r})"
+        if not decimals:
+            assert float(value) == int(shown), f"{episode.name}: `{key}` = {shown} is rounded; show the decimals"
+
+
+def test_instructor_notes_say_where_the_solutions_are_and_how_init_strips_them():
+    """Unit: workshop/instructor-notes.md and the tags the code uses (imported, so a renamed tag fails here)."""
+    from studykit.workshop import CHECK_TAG, SOLUTION_TAG, participant_copy
+
+    notes = (ROOT / "workshop" / "instructor-notes.md").read_text(encoding="utf-8")
+    section = notes[notes.index("## Exercise solutions"):]
+    section = section[:section.index("\n## ", 1)]
+    assert f"tagged `{SOLUTION_TAG}`" in section and f"tagged `{CHECK_TAG}`" in section
+    assert "`workshop/exercises/<study>.ipynb`" in section and "studykit workshop init" in section
+    assert "studykit lab workshop/exercises" in section
+    for ex in EXERCISES:  # the notes' claim: the files there hold the solutions, and init strips them
+        nb = nbformat.read(ex, as_version=4)
+        assert any(SOLUTION_TAG in c.metadata.get("tags", []) for c in nb.cells), ex.name
+        stripped = participant_copy(nb)
+        assert not any(SOLUTION_TAG in c.metadata.get("tags", []) for c in stripped.cells), ex.name
+        assert sum(CHECK_TAG in c.metadata.get("tags", []) for c in stripped.cells) == \
+            sum(CHECK_TAG in c.metadata.get("tags", []) for c in nb.cells), ex.name
+
+
+def _own_data_rows() -> dict[str, list[str]]:
+    """study -> the ``KEY=VALUE`` strings of its row in workshop/own-data.md's table of the studies."""
+    import re
+    import shlex
+
+    text = (ROOT / "workshop" / "own-data.md").read_text(encoding="utf-8")
+    rows = {}
+    for study, options in re.findall(r"^\| (\w+) \| [^|]+ \| `([^`]+)` \|$", text, re.M):
+        words = shlex.split(options)
+        assert all(w == "--set" for w in words[0::2]), options
+        rows[study] = words[1::2]
+    return rows
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_own_data_page_options_validate_against_the_studys_params(study, monkeypatch):
+    """Unit: one row of workshop/own-data.md (a study's --set options on its template). The options resolve to
+    valid parameters from the workspace (relative paths from the current folder, as `studykit run` takes them),
+    every input file exists, and annotation_robustness names `group_columns` that its items template has (the page
+    showed no `group_columns`)."""
+    import csv
+
+    from studykit.profiles import resolve_run
+
+    rows = _own_data_rows()
+    assert study in rows, f"own-data.md has no --set options for {study}"
+    monkeypatch.chdir(ROOT / "workshop")  # the templates' folder, as in a workspace
+    params = resolve_run(study, "default", overrides=rows[study]).params
+    for pair in rows[study]:
+        key, _ = pair.split("=", 1)
+        value = getattr(params, key)
+        if key.endswith("_path") and value is not None:
+            assert Path(value).is_file() and "templates" in Path(value).parts, (key, value)
+    if study == "annotation_robustness":
+        assert any(p.startswith("group_columns=") for p in rows[study])
+        with open(params.items_path, encoding="utf-8") as fh:
+            header = next(csv.reader(fh))
+        assert set(params.group_columns) <= set(header), (params.group_columns, header)
+
+
+def test_own_data_annotation_example_runs_on_its_template(tmp_path, monkeypatch):
+    """Unit: the annotation_robustness row of own-data.md, run on its template (a working example)."""
+    monkeypatch.chdir(ROOT / "workshop")
+    out = tmp_path / "mine"
+    sets = [x for pair in _own_data_rows()["annotation_robustness"] for x in ("--set", pair)]
+    code = cli.main(["run", "annotation_robustness", *sets, "--set", "mitigation_replicates=2",
+                     "--set", "n_bootstrap=200", "--out", str(out), "--quiet"])
+    assert code == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["n_models"] == 2 and res["n_hypotheses"] > 0
+
+
+def test_display_mask_hides_a_listed_word_on_screen_and_never_in_the_saved_table(study_run):
+    """Unit: the lexical workshop run's top-lemmas table, displayed with one word masked. The word is the
+    English rank-10 lemma of the reference values (the profanity episode 4 warns about), not typed here."""
+    import pandas as pd
+
+    from studykit.tablefmt import mask_word, mask_words
+
+    ref = json.loads((ROOT / "reference" / "lexical_prevalence" / "workshop.json").read_text(encoding="utf-8"))
+    word = ref["results"]["top.en"].split(",")[9]
+    folder = study_run("lexical_prevalence", "workshop").out_dir
+    saved = folder / "tables" / "top_lemmas.csv"
+    before = saved.read_bytes()
+    top = pd.read_csv(saved)
+    shown = mask_words(top, [word.upper()])  # case-insensitive
+    hidden = shown.loc[top["lemma"] == word, "lemma"]
+    assert len(hidden) >= 1 and set(hidden) == {mask_word(word)} and word not in shown["lemma"].tolist()
+    assert mask_word(word) == word[0] + "*" * (len(word) - 1)
+    others = top["lemma"] != word
+    pd.testing.assert_frame_equal(shown[others], top[others])  # every other cell, numbers included, as it was
+    assert top["lemma"].tolist().count(word) == len(hidden) and saved.read_bytes() == before
+    listed = pd.DataFrame({"top": [ref["results"]["top.en"]]}, index=[word])
+    masked_list = mask_words(listed, word)
+    assert masked_list["top"].iloc[0].split(",")[9] == mask_word(word) and masked_list.index[0] == mask_word(word)
+    assert masked_list["top"].iloc[0].split(",")[:9] == ref["results"]["top.en"].split(",")[:9]
+    assert mask_words(top, []).equals(top)
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert results["top.en"] == ref["results"]["top.en"]  # the saved results keep the word
+    text = (ROOT / "workshop" / "episodes" / "04-lexical_prevalence.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "studies" / "lexical_prevalence.md").read_text(encoding="utf-8")
+    assert "mask_words" in text and "mask_words" in doc and "rank 10" in text and "rank 10" in doc
