@@ -233,6 +233,14 @@ def _scorecard_page(runs: list[Run], studies: list[str]) -> str | None:
     return _render("scorecard.html.j2", title="Replication scorecard", css_href="style.css", cells=cells)
 
 
+def _overrides_text(overrides: Any) -> str:
+    """``key=value`` for every overridden parameter of a run (``--set``), as the run summary prints them; "" for none."""
+    if not isinstance(overrides, dict) or not overrides:
+        return ""
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False, separators=(', ', ': '), default=str)}"
+                     if not isinstance(v, str) else f"{k}={v}" for k, v in sorted(overrides.items()))
+
+
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
                 root: Path | None = None, *, sweeps: list[dict[str, str]] | None = None,
                 docs_href: str | None = None, scorecard_href: str | None = None,
@@ -245,6 +253,7 @@ def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], stu
         exhibits = run.exhibits()
         rows.append({
             "study": run.study, "profile": run.profile, "href": _href(run.study, run.profile),
+            "overrides": _overrides_text(r.get("overrides")),
             "has_notebook": run.has_notebook,
             "title": notebook_title(run.folder / "notebook.ipynb") if run.has_notebook else "",
             "failed": (run.study, run.profile) in failed,

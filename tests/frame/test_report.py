@@ -62,6 +62,21 @@ def test_index_links_the_replication_scorecard_and_it_says_what_has_not_run(site
         assert 'href="../scorecard.html"' in docs.read_text()
 
 
+def test_index_shows_the_overridden_settings_of_a_run(fixture_project_module, tmp_path):
+    """Unit: one run with --set overrides (folder default+<hash>): the index row names the overridden keys and
+    values, so a participant's variant runs are told apart (issue 23, item 5). The run is removed afterwards:
+    the other tests of this module count the fixture project's runs."""
+    import shutil
+
+    res = run_study(NAME, overrides={"n_boot": 123, "alpha": 0.01})
+    try:
+        html = report.build_report(out_dir=tmp_path / "site").read_text()
+        assert res.out_dir.name.startswith("default+") and res.out_dir.name in html
+        assert "--set alpha=0.01, n_boot=123" in html
+    finally:
+        shutil.rmtree(res.out_dir)
+
+
 def test_notebook_html_is_offline_with_math_as_mathml(site):
     html = (site / NAME / "default" / "notebook.html").read_text()
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']https?://", html, re.I)
@@ -193,7 +208,8 @@ def test_report_of_an_interactive_run_folder(tmp_path):
     out.record("diff.estimate", 0.75)
     out.close()
     index = report.build_report(outputs_root=tmp_path / "interactive")
-    assert index == tmp_path / "interactive" / "site" / "index.html"
+    assert index == tmp_path / f"interactive{report.SITE_SUFFIX}" / "index.html"  # beside the run, never inside
+    assert not (tmp_path / "interactive" / "site").exists()
     page = (index.parent / NAME / "interactive" / "index.html").read_text()
     assert "Group means" in page and "diff.estimate" in page and "notebook.html" not in page
     assert "n_boot" in page
