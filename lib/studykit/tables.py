@@ -157,3 +157,22 @@ def require_columns(df: pd.DataFrame, required: Iterable[str], what: str = "inpu
     if missing:
         raise InputError(f"{what}: missing column '{missing[0]}'" + (
             f" (and {len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else ""))
+
+
+def numeric_column(df: pd.DataFrame, column: str, what: str = "input") -> pd.Series:
+    """Column ``column`` of ``df`` as floats; InputError naming it when a value is not a number or is infinite.
+
+    Missing values stay NaN (the caller's rule decides about them); a text that is not a number, or +-inf, is
+    refused in one line with the count and the first bad value (cut to 40 characters).
+    """
+    import numpy as np
+    import pandas as pd
+
+    v = pd.to_numeric(df[column], errors="coerce")
+    bad = v.isna() & df[column].notna()
+    if bad.any():
+        raise InputError(f"{what}: column '{column}' has {int(bad.sum())} non-numeric values "
+                         f"(e.g. {str(df[column][bad].iloc[0])[:40]!r})")
+    if np.isinf(v).any():
+        raise InputError(f"{what}: column '{column}' has {int(np.isinf(v).sum())} infinite values")
+    return v.astype(float)

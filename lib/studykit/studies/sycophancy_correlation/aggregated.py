@@ -24,14 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
 from studykit.issues import DataIssue, examples
 from studykit.paths import resolve
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID
-from studykit.tables import read_table, require_columns
+from studykit.tables import numeric_column, read_table, require_columns
 
 KEY_COLUMNS = ("model", "persona_id")
 
@@ -57,15 +56,6 @@ class RateRows:
         return self.rows[self.rows["is_baseline"]]
 
 
-def _numeric(df: pd.DataFrame, col: str, where: str) -> pd.Series:
-    v = pd.to_numeric(df[col], errors="coerce")
-    bad = v.isna() & df[col].notna()
-    if bad.any():
-        raise InputError(f"{where}: column '{col}' has {int(bad.sum())} non-numeric values "
-                         f"(e.g. {str(df[col][bad].iloc[0])[:40]!r})")
-    if np.isinf(v).any():
-        raise InputError(f"{where}: column '{col}' has {int(np.isinf(v).sum())} infinite values")
-    return v.astype(float)
 
 
 def validate_rates(df: pd.DataFrame, *, where: str, condition_columns: list[str] | tuple[str, ...] = (),
@@ -92,12 +82,12 @@ def validate_rates(df: pd.DataFrame, *, where: str, condition_columns: list[str]
         if (text.isna() | (text == "")).any():
             raise InputError(f"{where}: column '{c}' has {int((text.isna() | (text == '')).sum())} empty values")
         out[c] = text.astype(str) if c in KEY_COLUMNS else out[c]
-    n = _numeric(df, "n_trials", where)
+    n = numeric_column(df, "n_trials", where)
     if (n.isna() | (n <= 0)).any():
         bad = n[n.isna() | (n <= 0)]
         raise InputError(f"{where}: column 'n_trials' must be a positive number of trials; {len(bad)} rows are "
                          f"not (e.g. {bad.iloc[0]:g})")
-    x = _numeric(df, rate_col, where)
+    x = numeric_column(df, rate_col, where)
     if rate_col == "rate":
         bad = x.notna() & ((x < 0) | (x > 1))
         if bad.any():
@@ -110,7 +100,7 @@ def validate_rates(df: pd.DataFrame, *, where: str, condition_columns: list[str]
             raise InputError(f"{where}: column 'count' must lie in 0..n_trials; {int(bad.sum())} values do not "
                              f"(e.g. {x[bad].iloc[0]:g} of {n[bad].iloc[0]:g})")
         rate = x / n
-    score = _numeric(df, score_column, where)
+    score = numeric_column(df, score_column, where)
     if score_range is not None:
         lo, hi = score_range
         bad = score.notna() & ((score < lo) | (score > hi))

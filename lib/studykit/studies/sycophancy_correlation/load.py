@@ -23,7 +23,7 @@ import pandas as pd
 from studykit.errors import InputError
 from studykit.issues import DataIssue, examples
 from studykit.paths import resolve
-from studykit.tables import read_table, require_columns
+from studykit.tables import numeric_column, read_table, require_columns
 from studykit.studies.sycophancy_correlation.names import MAX_NAME_CHARS, check_name_length
 from studykit.studies.sycophancy_correlation.responses import (
     ResponseCells, aggregate_responses, connect, prompt_scores)
@@ -165,13 +165,7 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     if score_column and score_column != "agreeableness" and score_column not in df.columns:
         raise InputError(f"personas: missing column '{score_column}' (parameter agreeableness_column)")
     if score_column and score_column in df.columns:
-        score = pd.to_numeric(df[score_column], errors="coerce")
-        bad = score.isna() & df[score_column].notna()
-        if bad.any():
-            raise InputError(f"personas: column '{score_column}' has {int(bad.sum())} non-numeric values "
-                             f"(e.g. {df[score_column][bad].iloc[0]!r})")
-        if np.isinf(score).any():
-            raise InputError(f"personas: column '{score_column}' has {int(np.isinf(score).sum())} infinite values")
+        score = numeric_column(df, score_column, "personas")
         check_score_range(score, score_column, likert_points, resolve(path))
         source = "column" if score_column == "agreeableness" else f"column {score_column}"
     elif items is not None:
