@@ -294,6 +294,16 @@ def test_adjust_pvalues_matches_statsmodels(method, rng):
     assert np.allclose(sk.adjust_pvalues(p, method), multipletests(p, method={"hochberg": "simes-hochberg"}.get(method, method))[1], rtol=1e-12, atol=0)
 
 
+def test_adjust_pvalues_none_is_the_unadjusted_family_checked_like_the_others():
+    """Unit: one family of p-values; method 'none' returns them (NaN kept with nan_policy='omit')."""
+    p = np.array([0.01, np.nan, 0.04])
+    assert np.array_equal(sk.adjust_pvalues(p, "none", nan_policy="omit"), p, equal_nan=True)
+    with pytest.raises(ValueError, match="NaN"):
+        sk.adjust_pvalues(p, "none")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        sk.adjust_pvalues([0.1, 1.2], "none")
+
+
 def test_adjust_pvalues_nan_policy():
     p = np.array([0.01, np.nan, 0.04])
     with pytest.raises(ValueError, match="NaN"):

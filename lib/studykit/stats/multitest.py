@@ -18,6 +18,8 @@ def adjust_pvalues(p, method: str = "holm", *, nan_policy: str = "raise") -> np.
     - ``hochberg`` (Hochberg 1988): :math:`\tilde p_{(i)} = \min_{j\ge i} \min(1, (m-j+1)p_{(j)})`.
     - ``fdr_bh`` (Benjamini & Hochberg 1995): :math:`\tilde p_{(i)} = \min_{j\ge i} \min(1, m p_{(j)}/j)`.
     - ``fdr_by`` (Benjamini & Yekutieli 2001): BH times :math:`c_m = \sum_{k=1}^m 1/k`.
+    - ``none``: no correction, :math:`\tilde p_i = p_i` (checked like the others), so that a study's
+      ``correction`` parameter can name it without a special case at each call.
 
     Identical to :func:`statsmodels.stats.multitest.multipletests` (its ``pvals_corrected``).
 
@@ -25,7 +27,7 @@ def adjust_pvalues(p, method: str = "holm", *, nan_policy: str = "raise") -> np.
     ----------
     p : array_like
         p-values in [0, 1], any shape (adjusted over all elements as one family).
-    method : {"bonferroni", "holm", "hochberg", "fdr_bh", "fdr_by"}
+    method : {"bonferroni", "holm", "hochberg", "fdr_bh", "fdr_by", "none"}
     nan_policy : {"raise", "omit"}
         "omit": NaN p-values stay NaN and the family is the non-NaN ones.
 
@@ -39,8 +41,8 @@ def adjust_pvalues(p, method: str = "holm", *, nan_policy: str = "raise") -> np.
     >>> adjust_pvalues([0.01, 0.04, 0.03], "holm").round(4).tolist()
     [0.03, 0.06, 0.06]
     """
-    if method not in METHODS:
-        raise ValueError(f"method: must be one of {METHODS}, got {method!r}")
+    if method not in METHODS and method != "none":
+        raise ValueError(f"method: must be one of {METHODS} or 'none', got {method!r}")
     if nan_policy not in ("raise", "omit"):
         raise ValueError(f"nan_policy: must be 'raise' or 'omit', got {nan_policy!r}")
     arr = np.asarray(p, dtype=float)
@@ -54,7 +56,7 @@ def adjust_pvalues(p, method: str = "holm", *, nan_policy: str = "raise") -> np.
     if np.any((ok < 0) | (ok > 1)):
         raise ValueError("p: p-values must lie in [0, 1]")
     out = np.full(flat.shape, np.nan)
-    out[~nan] = _adjust(ok, method)
+    out[~nan] = ok if method == "none" else _adjust(ok, method)
     return out.reshape(arr.shape)
 
 

@@ -128,7 +128,7 @@ def per_model_rates(data: RateRows, *, alpha: float = 0.05, correction: str = "h
             table[f"{name}_p_adjusted"], table[f"{name}_significant"] = [], []
             continue
         p = table[f"{name}_p"].to_numpy(float)
-        adj = (stats.adjust_pvalues(p, correction, nan_policy="omit") if correction != "none" else p.copy())
+        adj = stats.adjust_pvalues(p, correction, nan_policy="omit")
         table[f"{name}_p_adjusted"] = adj
         table[f"{name}_significant"] = np.where(np.isfinite(adj), adj < alpha, False).astype(bool)
     table = table.reindex(columns=PER_MODEL_RATE_COLUMNS)

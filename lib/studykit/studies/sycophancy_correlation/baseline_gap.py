@@ -148,11 +148,8 @@ def add_shift_columns(per_model: pd.DataFrame, shifts: pd.DataFrame, rates: Rate
                      ("shift_df", "shift_df"), ("shift_ci_low", "shift_ci_low"), ("shift_ci_high", "shift_ci_high")):
         out[col] = out["model"].map(s[src]).astype(float) if src in s else np.nan
     p = out["shift_p"].to_numpy(dtype=float)
-    tested = np.isfinite(p)
-    adjusted = np.full(p.shape, np.nan)
-    if tested.any():
-        adjusted[tested] = p[tested] if correction == "none" else stats.adjust_pvalues(p[tested], method=correction)
-    out["shift_p_adjusted"] = adjusted
+    out["shift_p_adjusted"] = (stats.adjust_pvalues(p, correction, nan_policy="omit") if np.isfinite(p).any()
+                               else np.full(p.shape, np.nan))
     t_cond, p_cond = [], []
     for m, b in zip(out["model"], out["baseline_rate"]):
         if pd.isna(b):

@@ -97,10 +97,8 @@ def add_crossed_columns(per_model: pd.DataFrame, crossed: pd.DataFrame, *, alpha
               "slope_crossed_df", "slope_crossed_p"):
         out[c] = out["model"].map(by_model[c]).astype(float)
     p = out["slope_crossed_p"].to_numpy(dtype=float)
-    adjusted = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        adjusted[ok] = p[ok] if correction == "none" else stats.adjust_pvalues(p[ok], method=correction)
+    adjusted = (stats.adjust_pvalues(p, correction, nan_policy="omit") if (~np.isnan(p)).any()
+                else np.full(p.shape, np.nan))
     out["slope_crossed_p_adjusted"] = adjusted
     out["significant_crossed"] = np.nan_to_num(adjusted, nan=1.0) < alpha
     notes = out["model"].map(by_model["crossed_note"]).fillna("")
