@@ -73,12 +73,10 @@ def why_not_checked(study: str, profile: str, run_dir: Path) -> str | None:
     profile_file = paths.profile_file(study, profile)
     if profile_file.is_file():
         cls = params_class(study)
-        try:
-            cls.model_validate(cls.with_paths_from(cls.read_profile(profile_file), None)).check_inputs()
+        try:  # validate_mapping: a profile that does not validate here is a one-line ParamError too
+            cls.validate_mapping(cls.read_profile(profile_file), str(profile_file)).check_inputs()
         except ParamError as exc:
             missing = str(exc)
-        except ValueError as exc:  # a profile that does not validate here says so, in one line
-            missing = str(exc).splitlines()[0]
     if missing:
         return f"skipped: its data are not on this machine ({missing})"
     return f"skipped: not run yet (studykit run {study} --profile {profile})"

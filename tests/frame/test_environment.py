@@ -233,4 +233,4 @@ def test_every_file_listed_as_a_profile_validates_as_one():
         for profile in list_profiles(study):
             f = paths.profile_file(study, profile)
             if f.is_file():
-                cls.model_validate(cls.with_paths_from(cls.read_profile(f), None))
+                cls.validate_mapping(cls.read_profile(f), str(f))
