@@ -47,15 +47,16 @@ class RunSpec:
     def source(self) -> str:
         """How the parameters were chosen, for the terminal: ``profile default --set alpha=0.01``."""
         where = f"--params {self.params_file}" if self.params_file else f"profile {self.profile}"
-        sets = " ".join(f"--set {k}={_short(v)}" for k, v in self.overrides.items())
+        sets = " ".join(f"--set {k}={override_text(v)}" for k, v in self.overrides.items())
         return f"{where} {sets}".strip()
 
 
-def _short(value: Any, width: int = 48) -> str:
-    # compact JSON on one line (the canonical dumps_json indents lists over several lines)
+def override_text(value: Any, width: int | None = 48) -> str:
+    """An overridden value on one line, as ``--set`` shows it: a string as it is, anything else as compact JSON
+    (the canonical dumps_json indents lists over several lines); cut to its last ``width`` characters (None: whole)."""
     text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str) if not isinstance(value, str) \
         else value
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    return text if width is None or len(text) <= width else "…" + text[-(width - 1):]
 
 
 def run_name(profile: str, overrides: Mapping[str, Any]) -> str:

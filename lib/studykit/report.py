@@ -235,10 +235,11 @@ def _scorecard_page(runs: list[Run], studies: list[str]) -> str | None:
 
 def _overrides_text(overrides: Any) -> str:
     """``key=value`` for every overridden parameter of a run (``--set``), as the run summary prints them; "" for none."""
+    from studykit.profiles import override_text
+
     if not isinstance(overrides, dict) or not overrides:
         return ""
-    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False, separators=(', ', ': '), default=str)}"
-                     if not isinstance(v, str) else f"{k}={v}" for k, v in sorted(overrides.items()))
+    return ", ".join(f"{k}={override_text(v, width=None)}" for k, v in sorted(overrides.items()))
 
 
 def _index_page(runs: list[Run], failures: list[tuple[str, str, Path, str]], studies: list[str],
