@@ -194,7 +194,7 @@ def test_report_of_one_run_folder(site, fixture_project_module, capsys):
         shutil.rmtree(one)
 
 
-def test_report_of_an_interactive_run_folder(tmp_path):
+def test_report_of_an_interactive_run_folder(fixture_project_module, tmp_path):
     """A run written from a notebook session (no executed notebook, no runner section) is reported too.
 
     Unit: one interactive output folder.
