@@ -79,10 +79,10 @@ bench: setup
 
 # Every study's multiverse on its embedded data, JOBS points at a time; each point is a cached run, so a repeat
 # is instant. Every study's sweep runs even if a point of another fails; the exit code says whether any did.
-MULTIVERSE_STUDIES := sycophancy_correlation code_survival counterfactual_baselines lexical_prevalence annotation_robustness
+# The studies come from the registry (`studykit list --names`), each with its own grid (params/<study>/multiverse.yaml).
 multiverse: setup
-	@status=0; for s in $(MULTIVERSE_STUDIES); do \
-	  $(BIN)/studykit sweep $$s --grid params/$$s/multiverse.yaml --jobs $(JOBS) || status=1; \
+	@status=0; for s in $$($(BIN)/studykit list --names); do \
+	  $(BIN)/studykit sweep $$s --jobs $(JOBS) || status=1; \
 	done; exit $$status
 
 lab: setup

@@ -22,8 +22,9 @@ import subprocess
 import sys
 import time
 
-STUDIES = ("annotation_robustness", "code_survival", "counterfactual_baselines", "lexical_prevalence",
-           "sycophancy_correlation")
+from studykit.registry import names  # noqa: E402 (after the standard library)
+
+STUDIES = names()
 
 
 def _timed(code: str, args: list[str], env: dict[str, str], repeat: int) -> tuple[float, float, float, str]:

@@ -49,6 +49,8 @@ def lib_fingerprint(root: Path | None = None) -> str:
 
 def cache_components(study: str, params: Any) -> dict[str, Any]:
     """Everything a run depends on, each as a hash or a canonical value."""
+    from studykit.registry import folder_of
+
     nb = paths.notebook_path(study)
     if not nb.is_file():
         raise ParamError(f"study {study} has no notebook: {nb} not found")
@@ -58,6 +60,7 @@ def cache_components(study: str, params: Any) -> dict[str, Any]:
         "study": study,
         "notebook": sha256_file(nb),
         "lib": lib_fingerprint(),
+        **({"study_code": lib_fingerprint(folder)} if (folder := folder_of(study)) is not None else {}),
         "parameters": json.loads(dumps_json(params.to_notebook())),
         "inputs": inputs,
         "lock": sha256_files(paths.lock_files()),

@@ -48,12 +48,12 @@ DEFAULT_TOLERANCE = {"rel": 1e-6, "abs": 1e-9}
 
 
 def reference_path(study: str, profile: str) -> Path:
-    return paths.project_root() / "reference" / study / f"{profile}.json"
+    return paths.reference_dir(study) / f"{profile}.json"
 
 
 def reference_profiles(study: str) -> list[str]:
     """The profiles of ``study`` that have shipped reference values (``default`` first, then by name)."""
-    d = paths.project_root() / "reference" / study
+    d = paths.reference_dir(study)
     names = sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
     return sorted(names, key=lambda n: (n != "default", n))
 

@@ -7,9 +7,7 @@
     studykit run STUDY|all [--profile NAME | --params FILE] [--set KEY=VALUE ...] [--out DIR] [--force] [--jobs N]
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
-    studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--agent-rules FILE]
-                  [--jobs N | --dask ADDRESS]
-    studykit sweep STUDY --grid FILE [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
+    studykit sweep STUDY [--grid FILE] [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
     studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
 
 Every :class:`~studykit.errors.StudykitError` is printed as one line on
@@ -18,7 +16,8 @@ input data, 1 for a failing notebook); no traceback.
 
 Each subcommand is one ``cmd_<name>(args) -> exit code`` function with its
 arguments declared in one ``add_<name>(subparsers)`` function; both are listed
-in :data:`COMMANDS`.
+in :data:`COMMANDS`. Studies add their own subcommands (code_survival's ``studykit mine``) in their
+descriptor (:attr:`studykit.registry.Study.commands`); ``studykit --help`` lists them with the others.
 """
 from __future__ import annotations
 
@@ -49,16 +48,17 @@ def _user_path(value: str | None):
 
 
 def _studies_arg(value: str) -> list[str]:
-    from studykit.studies import STUDIES, get_study
+    from studykit import registry
 
     if value == "all":
-        return list(STUDIES)
-    get_study(value)  # one-line error for an unknown study
+        return list(registry.names())
+    registry.module(value)  # one-line error for an unknown study
     return [value]
 
 
 def add_list(sub) -> None:
-    sub.add_parser("list", help="the studies, their notebooks and parameter profiles")
+    p = sub.add_parser("list", help="the studies, their notebooks and parameter profiles")
+    p.add_argument("--names", action="store_true", help="only the study names, one per line (for scripts)")
 
 
 def add_params(sub) -> None:
@@ -98,21 +98,9 @@ def add_simulate(sub) -> None:
     s.add_argument("--out", metavar="DIR", help="target folder (default: data/<study>/; with 'all': DIR/<study>)")
 
 
-def add_mine(sub) -> None:
-    m = sub.add_parser("mine", help="mine git repositories into a line-survival table (code_survival)")
-    m.add_argument("repos", nargs="+", metavar="REPO", help="local git repositories")
-    m.add_argument("--out", required=True, metavar="FILE", help="output table: .csv, .csv.gz or .parquet")
-    m.add_argument("--observation-end", metavar="ISO", help="censoring date (default: each repository's HEAD)")
-    m.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="path glob to skip; repeatable")
-    m.add_argument("--agent-rules", metavar="FILE", help="YAML or JSON file of agent rules (a list of {agent, field, "
-                   "pattern, repos}; replaces the defaults; the study's agent_rules parameter takes the same file)")
-    m.add_argument("--no-progress", action="store_true", help="no progress bar")
-    where = m.add_mutually_exclusive_group()
-    where.add_argument("--jobs", type=int, default=1, metavar="N", help="repositories mined at a time in processes")
-    where.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) mining the repositories")
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(study_commands_too: bool = True) -> argparse.ArgumentParser:
+    """The parser of every subcommand; ``study_commands_too=False`` leaves out the ones studies add (listing
+    those imports every study's package, which a built-in command does not need)."""
     p = _Parser(prog="studykit", description="Run, cache and report the studykit study notebooks.")
     from studykit import __version__
 
@@ -121,7 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for add, _ in COMMANDS.values():
         add(sub)
+    for command in (study_commands().values() if study_commands_too else ()):
+        command.add(sub)
     return p
+
+
+def study_commands() -> dict:
+    """The subcommands studies add (:attr:`studykit.registry.Study.commands`), by name."""
+    from studykit import registry
+
+    found = {}
+    for name in registry.names():
+        for command in registry.get(name).commands:
+            if command.name in COMMANDS or command.name in found:
+                raise ParamError(f"study {name} adds the command '{command.name}', which already exists")
+            found[command.name] = command
+    return found
 
 
 # ------------------------------------------------------------------------------------------
@@ -144,10 +147,13 @@ def _notes(notes) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     from studykit import paths
     from studykit.profiles import list_profiles
-    from studykit.studies import STUDIES
+    from studykit.registry import names
 
+    if args.names:
+        print("\n".join(names()))
+        return 0
     rows = []
-    for s in STUDIES:
+    for s in names():
         nb = paths.notebook_path(s)
         nb_s = os.path.relpath(nb, paths.project_root()) if nb.is_file() else "(no notebook yet)"
         data = paths.data_dir(s)
@@ -252,79 +258,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_iso(value: str | None):
-    """``--observation-end``: ISO date or timestamp (UTC when naive), not after the run, not before 1980."""
-    if value is None:
-        return None
-    import datetime as dt
-
-    try:
-        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ParamError(f"--observation-end: '{value}' is not an ISO date or timestamp") from None
-    from studykit.studies.code_survival.minetable import parse_observation_end
-
-    return parse_observation_end(value, what="--observation-end").to_pydatetime()
-
-
-def cmd_mine(args: argparse.Namespace) -> int:
-    from studykit.fileio import check_owned_file, owned_file_path
-    from studykit.studies.code_survival.mining import PARQUET_MARK, written_by_mine
-
-    out = _user_path(args.out)
-    name = out.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        fmt = "csv"
-    elif name.endswith((".parquet", ".pq")):
-        fmt = "parquet"
-    else:
-        raise ParamError(f"--out {args.out}: use a .csv, .csv.gz or .parquet file name")
-    check_owned_file(out, written_by_mine, "--out")  # before mining: a folder or a user's file is refused now
-    repos = []
-    for r in args.repos:
-        p = _user_path(r)
-        if not p.is_dir():
-            raise ParamError(f"repository not found: {p}")
-        repos.append(str(p))
-    end = _parse_iso(args.observation_end)
-    from studykit.studies.code_survival.parallel import mine_many
-    from studykit.studies.code_survival.rules import load_agent_rules
-
-    rules = None
-    if args.agent_rules is not None:
-        rules = load_agent_rules(str(_user_path(args.agent_rules)), what="--agent-rules")
-
-    jobs = _jobs(args.jobs) if args.dask is None else args.jobs
-    df = mine_many(repos, jobs=jobs, dask=args.dask, observation_end=end, exclude_globs=args.exclude or None,
-                   agent_rules=rules,
-                   progress=not args.no_progress and jobs == 1 and args.dask is None)
-    from studykit.floats import FLOAT_FORMAT, stable_frame
-
-    df = stable_frame(df)
-    with owned_file_path(out, written_by_mine, "--out") as tmp:
-        if fmt == "csv":
-            df.to_csv(tmp, index=False, lineterminator="\n", float_format=FLOAT_FORMAT,
-                      compression="gzip" if name.endswith(".gz") else None)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                                          PARQUET_MARK[0]: PARQUET_MARK[1]}), tmp)
-    print(f"mined {len(df):,} rows from {len(repos)} repositories -> {out}")
-    from studykit.studies.code_survival.load import mining_issues
-
-    for issue in mining_issues(df.attrs.get("mining_report", [])):
-        print(f"data issue {issue.check} {issue.count:,}: {issue.rule}" + (f" [{issue.detail}]" if issue.detail
-                                                                          else ""), file=sys.stderr)
-    return 0
-
-
 def add_sweep(sub) -> None:
     sw = sub.add_parser("sweep", help="run a study over a grid of choices: table, specification curve, page")
     sw.add_argument("study", help="a study name")
-    sw.add_argument("--grid", required=True, metavar="FILE", help="grid YAML, e.g. params/<study>/multiverse.yaml")
+    sw.add_argument("--grid", metavar="FILE", help="grid YAML (default: the study's own multiverse grid, "
+                    "params/<study>/multiverse.yaml)")
     sw.add_argument("--profile", help="base profile of every point (default: the grid file's, else default)")
     where = sw.add_mutually_exclusive_group()
     where.add_argument("--jobs", type=int, default=1, metavar="N", help="points run at a time in local processes")
@@ -348,7 +286,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
         return sys.stdin.readline().strip().lower() in ("y", "yes")
 
-    res = run_sweep(args.study, _user_path(args.grid), profile=args.profile, jobs=jobs, dask=args.dask,
+    if args.grid is None:
+        from studykit.paths import multiverse_grid
+
+        grid = multiverse_grid(args.study)
+        if not grid.is_file():
+            raise ParamError(f"sweep {args.study}: the study has no multiverse grid ({grid} not found); give --grid FILE")
+    else:
+        grid = _user_path(args.grid)
+    res = run_sweep(args.study, grid, profile=args.profile, jobs=jobs, dask=args.dask,
                     out_dir=_user_path(args.out), force=args.force, progress=not args.quiet, yes=args.yes,
                     confirm=ask if sys.stdin.isatty() else None, on_note=lambda line: _notes([line]))
     print(res.describe())
@@ -365,7 +311,6 @@ COMMANDS = {
     "run": (add_run, cmd_run),
     "report": (add_report, cmd_report),
     "simulate": (add_simulate, cmd_simulate),
-    "mine": (add_mine, cmd_mine),
     "sweep": (add_sweep, cmd_sweep),
     **cli_workshop.COMMANDS,
 }
@@ -373,10 +318,12 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (also used as ``sys.exit(main())``)."""
-    parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
-        return COMMANDS[args.command][1](args)
+        first = next((a for a in argv if not a.startswith("-")), None)
+        args = build_parser(study_commands_too=first not in COMMANDS).parse_args(argv)
+        run = COMMANDS[args.command][1] if args.command in COMMANDS else study_commands()[args.command].run
+        return run(args)
     except StudykitError as exc:
         sys.stdout.flush()
         text = str(exc)

@@ -57,9 +57,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     from studykit import paths
     from studykit.check import check_run, format_report, write_reference
     from studykit.errors import ParamError
-    from studykit.studies import STUDIES, get_study
+    from studykit import registry
 
-    studies = list(STUDIES) if args.study == "all" else [get_study(args.study).NAME]
+    studies = list(registry.names()) if args.study == "all" else [registry.get(args.study).name]
     if args.run and len(studies) > 1:
         raise ParamError("check: --run names one run folder; give one study, not 'all'")
     if args.study == "all" and args.profile is None:

@@ -36,14 +36,23 @@ EXECUTION_MODULES = ("papermill", "nbclient", "nbformat", "jupyter_client")
 
 @contextlib.contextmanager
 def kernel_env() -> Iterator[None]:
-    """Set :data:`KERNEL_ENV` for kernels started inside the block (caller's values win)."""
+    """Set :data:`KERNEL_ENV` for kernels started inside the block (caller's values win), and put the folders
+    of studies outside the project (:func:`studykit.registry.python_path`) first on ``PYTHONPATH``."""
+    from studykit.registry import python_path
+
     added = {k: v for k, v in KERNEL_ENV.items() if k not in os.environ}
+    old_path = os.environ.get("PYTHONPATH")
+    study_path = python_path()  # the parents of studies outside the project, so their notebooks import them
     os.environ.update(added)
+    if study_path:
+        os.environ["PYTHONPATH"] = os.pathsep.join([*study_path, *([old_path] if old_path else [])])
     try:
         yield
     finally:
         for k in added:
             os.environ.pop(k, None)
+        if study_path:
+            os.environ.pop("PYTHONPATH", None) if old_path is None else os.environ.update(PYTHONPATH=old_path)
 
 
 def last_line(text: str) -> str:

@@ -39,14 +39,48 @@ def notebooks_dir() -> Path:
     return project_root() / "notebooks"
 
 
+def _outside(study: str | None) -> Path | None:
+    """The folder of a study outside the project (:mod:`studykit.registry`), else None."""
+    if not study:
+        return None
+    from studykit.registry import folder_of
+
+    return folder_of(study)
+
+
 def data_dir(study: str | None = None) -> Path:
+    """``data/`` or a study's embedded data, ``data/<study>/`` (outside the project: ``<folder>/data/``)."""
+    if (f := _outside(study)) is not None:
+        return f / "data"
     d = project_root() / "data"
     return d / study if study else d
 
 
 def params_dir(study: str | None = None) -> Path:
+    """``params/`` or a study's profiles, ``params/<study>/`` (outside the project: ``<folder>/params/``)."""
+    if (f := _outside(study)) is not None:
+        return f / "params"
     d = project_root() / "params"
     return d / study if study else d
+
+
+def reference_dir(study: str) -> Path:
+    """A study's reference values for ``studykit check``: ``reference/<study>/`` (``<folder>/reference/``)."""
+    if (f := _outside(study)) is not None:
+        return f / "reference"
+    return project_root() / "reference" / study
+
+
+def multiverse_grid(study: str) -> Path:
+    """A study's multiverse grid (``studykit sweep``): ``<params_dir>/multiverse.yaml``."""
+    return params_dir(study) / "multiverse.yaml"
+
+
+def study_doc(study: str) -> Path:
+    """A study's doc: ``docs/studies/<study>.md`` (outside the project: ``<folder>/README.md``)."""
+    if (f := _outside(study)) is not None:
+        return f / "README.md"
+    return project_root() / "docs" / "studies" / f"{study}.md"
 
 
 def workspace_root(start: str | os.PathLike | None = None) -> Path | None:
@@ -77,7 +111,9 @@ def cache_dir() -> Path:
 
 
 def notebook_path(study: str) -> Path:
-    """The committed notebook of a study: ``notebooks/<study>.ipynb``."""
+    """The committed notebook of a study: ``notebooks/<study>.ipynb`` (outside the project: ``<folder>/<study>.ipynb``)."""
+    if (f := _outside(study)) is not None:
+        return f / f"{study}.ipynb"
     return notebooks_dir() / f"{study}.ipynb"
 
 

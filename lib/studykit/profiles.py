@@ -90,12 +90,9 @@ def list_profiles(study: str) -> list[str]:
 
 def params_class(study: str) -> Any:
     """The ``Params`` class of a registered study (ParamError when it has none)."""
-    from studykit.studies import get_study
+    from studykit.registry import get
 
-    cls = getattr(get_study(study), "Params", None)
-    if cls is None:
-        raise ParamError(f"study '{study}' does not define Params")
-    return cls
+    return get(study).params
 
 
 def resolve_run(

@@ -318,8 +318,9 @@ def build_report(out_dir: str | os.PathLike | None = None, outputs_root: str | o
     cannot be read (:mod:`studykit.reportruns`) are listed on the index page and passed to
     ``on_note`` as one line each; a single run folder that cannot be read is a ParamError.
     """
-    from studykit.studies import STUDIES
+    from studykit.registry import names
 
+    STUDIES = names()
     root = Path(paths.resolve(outputs_root)) if outputs_root else paths.outputs_dir()
     if outputs_root and not root.is_dir():
         raise ParamError(f"report: {root} is not a folder")

@@ -260,9 +260,9 @@ def run_all(
     successful results in ``.results``. ``out_root`` puts each run in
     ``<out_root>/<study>/<run name>``.
     """
-    from studykit.studies import STUDIES
+    from studykit.registry import names
 
-    studies = list(studies or STUDIES)
+    studies = list(studies or names())
     jobs = max(1, int(jobs))
     mode = progress_mode(progress)
     if jobs > 1 and mode == "bar":

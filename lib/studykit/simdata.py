@@ -21,11 +21,11 @@ from studykit.folders import Claim, building_dir, check_folder, writing
 
 def target_claims(studies: list[str], out: Path | None, per_study: bool) -> dict[str, Claim]:
     """The checked target folder of each study (``out``, ``out/<study>`` with ``per_study``, or ``data/<study>``)."""
-    from studykit.studies import get_study
+    from studykit.registry import get
 
     claims = {}
     for s in studies:  # every target is checked before anything is written
-        if not hasattr(get_study(s), "write_embedded"):
+        if get(s).write_embedded is None:
             raise ParamError(f"study {s} has no simulator (write_embedded)")
         target = (out / s if per_study else out) if out is not None else paths.data_dir(s)
         claims[s] = check_folder(target, "data", replace=True)
@@ -34,11 +34,11 @@ def target_claims(studies: list[str], out: Path | None, per_study: bool) -> dict
 
 def simulate_into(study: str, claim: Claim) -> list[Path]:
     """Run ``study``'s simulator into the claimed folder; the files written."""
-    from studykit.studies import get_study
+    from studykit.registry import get
 
     out = claim.folder
     with writing(out, "data"), building_dir(out, "data", {"study": study}) as tmp:
-        written = [Path(p) for p in get_study(study).write_embedded(tmp) or []]
+        written = [Path(p) for p in get(study).write_embedded(tmp) or []]
     return [out / Path(p).relative_to(tmp) for p in written]
 
 

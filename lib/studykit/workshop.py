@@ -74,8 +74,11 @@ def participant_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def _sources() -> list[tuple[str, Path, str]]:
     """(relative destination, source path, kind) of every file a workspace gets."""
+    from studykit.registry import names
+
     root = paths.project_root()
-    items = [(f"notebooks/{p.name}", p, "copy") for p in sorted((root / "notebooks").glob("*.ipynb"))]
+    notebooks = [paths.notebook_path(s) for s in names()]
+    items = [(f"notebooks/{p.name}", p, "copy") for p in notebooks if p.is_file()]
     items += [(f"exercises/{p.name}", p, "exercise") for p in sorted((root / "workshop" / "exercises").glob("*.ipynb"))]
     wdir = root / "workshop"
     lessons = [p for p in sorted(wdir.rglob("*.md")) if p.relative_to(wdir).parts[0] not in ("templates", "exercises")
@@ -154,64 +157,24 @@ def _fill(dest: Path, claim: Claim, made: list[Path]) -> InitReport:
     return InitReport(dest, tuple(written), tuple(kept))
 
 
-#: the own-data templates: (study, file, how it is cut from the embedded data)
-TEMPLATE_RULES = {
-    "sycophancy_correlation": "3 models x their first 40 personas (+ the baseline persona) x the first 30 prompts",
-    "annotation_robustness": "the first 300 items, and the annotations of the first two models on them",
-    "counterfactual_baselines": "the first 40 items, every variant, model and repeat",
-    "lexical_prevalence": "English only, the first 300 text pairs, text column (no diachronic corpus)",
-    "code_survival": "2 repositories of the simulated line-events table, the required columns only",
-}
-
-
 def write_templates(out_dir: str | Path) -> list[Path]:
     """Write the own-data templates (one folder per study, in each study's documented schema) into ``out_dir``.
 
-    Each is cut from the embedded data by the rule in :data:`TEMPLATE_RULES`, deterministically, so the
-    committed ``workshop/templates/`` can be checked against a regeneration.
+    Each study that has templates cuts them from its embedded data (:attr:`studykit.registry.Study.templates`,
+    the rule in its ``template_rule``), deterministically, so the committed ``workshop/templates/`` can be
+    checked against a regeneration.
     """
-    import pandas as pd
+    from studykit import registry
 
-    from studykit.studies.code_survival.schema import REQUIRED_COLUMNS as CS_REQUIRED
-
-    data = paths.data_dir()
     out_dir = Path(out_dir)
     written: list[Path] = []
-
-    def save(df: pd.DataFrame, study: str, name: str) -> None:
-        target = out_dir / study / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(target, csv_text(df))
-        written.append(target)
-
-    personas = pd.read_csv(data / "sycophancy_correlation" / "personas.csv", dtype={"persona_id": str})
-    models = sorted(personas["model"].unique())[:3]
-    personas = personas[personas["model"].isin(models)].groupby("model", sort=True).head(40)
-    responses = pd.read_parquet(data / "sycophancy_correlation" / "responses.parquet")
-    prompts = sorted(responses["prompt_id"].unique())[:30]
-    keep = set(zip(personas["model"], personas["persona_id"]))
-    responses = responses[responses["prompt_id"].isin(prompts) & responses["model"].isin(models)]
-    responses = responses[[(m, p) in keep or p == "baseline" for m, p in zip(responses["model"], responses["persona_id"])]]
-    save(personas, "sycophancy_correlation", "personas.csv")
-    save(responses, "sycophancy_correlation", "responses.csv")
-
-    items = pd.read_csv(data / "annotation_robustness" / "items.csv", dtype=str).head(300)
-    ann = pd.read_parquet(data / "annotation_robustness" / "annotations.parquet")
-    first_models = sorted(ann["model"].unique())[:2]
-    ann = ann[ann["item_id"].isin(items["item_id"]) & ann["model"].isin(first_models)]
-    save(items, "annotation_robustness", "items.csv")
-    save(ann, "annotation_robustness", "annotations.csv")
-
-    cf = pd.read_csv(data / "counterfactual_baselines" / "counterfactual.csv", dtype={"prediction": str})
-    save(cf[cf["item_id"].isin(sorted(cf["item_id"].unique())[:40])], "counterfactual_baselines", "counterfactual.csv")
-
-    corpus = pd.read_parquet(data / "lexical_prevalence" / "corpus.parquet")
-    en = corpus[corpus["language"] == "en"]
-    pairs = sorted(en["pair_id"].unique())[:300]
-    save(en[en["pair_id"].isin(pairs)][["doc_id", "pair_id", "language", "source", "text"]],
-         "lexical_prevalence", "corpus.csv")
-
-    lines = pd.read_csv(data / "code_survival" / "line_events_sim.csv")
-    repos = sorted(lines["repo"].unique())[:2]
-    save(lines[lines["repo"].isin(repos)][list(CS_REQUIRED)], "code_survival", "line_events.csv")
+    for name in registry.names():
+        study = registry.get(name)
+        if study.templates is None:
+            continue
+        for file, frame in study.templates(paths.data_dir(name)).items():
+            target = out_dir / name / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(target, csv_text(frame))
+            written.append(target)
     return written

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from studykit import cli
+from studykit.registry import names
 
 from .sitecheck import static_problems
 
@@ -137,8 +138,7 @@ def test_list_shows_studies_notebooks_and_profiles(fixture_project, capsys):
     assert lines[0].split()[:3] == ["study", "notebook", "profiles"]
     row = next(ln for ln in lines if ln.startswith(NAME))
     assert "frame_fixture.ipynb" in row and "default, small" in row
-    for s in ("annotation_robustness", "code_survival", "counterfactual_baselines", "lexical_prevalence",
-              "sycophancy_correlation"):
+    for s in names():
         assert any(ln.startswith(s) for ln in lines), s
 
 
@@ -152,8 +152,7 @@ def test_console_script_and_module_entry_points():
                          text=True, timeout=120)
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        "studykit: error: unknown study 'no_such_study' (known: annotation_robustness, code_survival, "
-        "counterfactual_baselines, lexical_prevalence, sycophancy_correlation)"
+        f"studykit: error: unknown study 'no_such_study' (known: {', '.join(names())})"
     ]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 import studykit
 from studykit import stats
-from studykit.studies import STUDIES
+from studykit.registry import names
 from studykit.issues import DataIssue, examples
 from studykit.names import is_safe, slug
 from studykit.outputs import Outputs
@@ -240,7 +240,7 @@ def test_every_test_states_its_unit():
     assert not missing, missing
 
 
-@pytest.mark.parametrize("study", STUDIES)
+@pytest.mark.parametrize("study", names())
 def test_every_parameter_has_a_description(study):
     """Unit: one study's Params. `studykit params`, the docs' parameter tables and the workshop episodes show
     each parameter's description; none may be empty (code_survival had 21 of 28 without one)."""

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from studykit import paths
-from studykit.studies import STUDIES
+from studykit.registry import names
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PROBE = """
@@ -129,7 +129,7 @@ def _compare_runs(base: Path, other: Path, label: str) -> None:
 def _committed_problems(regenerated: Path) -> list[str]:
     """Files of the regenerated embedded data that differ from the committed ones (by SHA256SUMS)."""
     problems = []
-    for study in STUDIES:
+    for study in names():
         committed = paths.data_dir(study) / "SHA256SUMS"
         new = regenerated / study / "SHA256SUMS"
         if new.read_text() != committed.read_text():
@@ -156,9 +156,9 @@ def test_embedded_data_and_workshop_runs_are_the_same_bytes_without_simd_and_wit
     problems = _committed_problems(tmp_path / "data")
     assert not problems, f"embedded data regenerated under {label} differ from the committed bytes: {problems}"
     other = _run(["run", "all", "--profile", "workshop", "--force", "--quiet"], alt, tmp_path / "alt")
-    native = {study: study_run(study).out_dir for study in STUDIES}  # meanwhile, in this process
+    native = {study: study_run(study).out_dir for study in names()}  # meanwhile, in this process
     _wait(other, f"studykit run all --profile workshop under {label}")
-    for study in STUDIES:
+    for study in names():
         _assert_kernel_saw(native[study], (), 1)
         _assert_kernel_saw(tmp_path / "alt" / study / "workshop", off, 2)
         _compare_runs(native[study], tmp_path / "alt" / study / "workshop",
@@ -166,7 +166,7 @@ def test_embedded_data_and_workshop_runs_are_the_same_bytes_without_simd_and_wit
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("study", STUDIES)
+@pytest.mark.parametrize("study", names())
 def test_default_profile_is_the_same_bytes_under_every_simd_level_and_thread_count(study, tmp_path):
     variants = {"own": ((), 1), "2 threads": ((), 2)}
     if _features():

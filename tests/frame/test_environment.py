@@ -226,9 +226,9 @@ def test_every_file_listed_as_a_profile_validates_as_one():
     A file there that is not a profile (a rules file, a grid) would be offered as one; rules files live in a
     subfolder (params/code_survival/agent_rules/) and sweep grids are named in SWEEP_GRIDS."""
     from studykit.profiles import list_profiles, params_class
-    from studykit.studies import STUDIES
+    from studykit.registry import names
 
-    for study in STUDIES:
+    for study in names():
         cls = params_class(study)
         for profile in list_profiles(study):
             f = paths.profile_file(study, profile)

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from studykit.kernelinfo import EXECUTION_MODULES
-from studykit.studies import STUDIES
+from studykit.registry import names
 
 #: besides the execution stack, what a cached run of a default or workshop profile does not need either
 HEAVY = (*EXECUTION_MODULES, "pandas", "matplotlib", "scipy", "statsmodels")
@@ -30,7 +30,7 @@ print(json.dumps({"code": code, "heavy": heavy}))
 """
 
 
-@pytest.mark.parametrize("study", STUDIES)
+@pytest.mark.parametrize("study", names())
 def test_cached_run_imports_no_execution_stack(study, study_run):
     run = study_run(study, "workshop")
     proc = subprocess.run([sys.executable, "-c", _PROBE, study, str(run.out_dir), json.dumps(HEAVY)],

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from studykit import paths
-from studykit.studies import STUDIES
+from studykit.registry import names
 
 ROOT = paths.project_root()
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + [Path(__file__).parent / "fixtures" / "frame_fixture.ipynb"]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + [Path(__file__).parent / "fixtures" / "frame_fixture" / "frame_fixture.ipynb"]
 
 
 def _load(p: Path) -> dict:
@@ -58,14 +58,14 @@ def _parameter_names(nb: dict) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("study", STUDIES)
+@pytest.mark.parametrize("study", names())
 def test_parameters_cell_matches_the_study_schema(study):
     nb_path = ROOT / "notebooks" / f"{study}.ipynb"
     if not nb_path.is_file():
         pytest.fail(f"notebooks/{study}.ipynb is missing")
-    from studykit.studies import get_study
+    from studykit.registry import get
 
-    params_cls = get_study(study).Params
+    params_cls = get(study).params
     names = _parameter_names(_load(nb_path))
     assert "output_dir" in names, f"{study}: the parameters cell must set output_dir = None"
     fields = set(params_cls.model_fields)

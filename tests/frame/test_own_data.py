@@ -118,9 +118,9 @@ def test_bad_input_paths_are_refused_before_a_kernel_starts(study, setting, word
 
 
 def test_an_optional_input_may_be_null(sk_outputs):
-    from studykit.studies import get_study
+    from studykit.registry import get
 
-    lex = get_study("lexical_prevalence").Params
+    lex = get("lexical_prevalence").params
     assert lex.load(overrides={"diachronic_path": None}).diachronic_path is None
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from studykit.studies import STUDIES
+from studykit.registry import names
 
 from .sitecheck import static_problems
 
@@ -64,7 +64,7 @@ def test_real_study_runs_is_cached_and_reported(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("study", STUDIES)
+@pytest.mark.parametrize("study", names())
 def test_every_study_default_profile_is_deterministic(study, tmp_path):
     outputs = tmp_path / "outputs"
     first = _cli(["run", study, "--quiet"], outputs, timeout=3600)

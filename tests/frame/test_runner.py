@@ -200,34 +200,31 @@ def test_refuses_to_replace_a_folder_that_is_not_an_output(fixture_project, tmp_
     assert (precious / "thesis.tex").read_text() == "years of work"
 
 
-def test_run_all_in_parallel_processes_continues_past_a_failure(fixture_project, monkeypatch):
-    import studykit.paths as paths
-    import studykit.studies as studies
+def test_run_all_in_parallel_processes_continues_past_a_failure(fixture_project):
+    import shutil
 
-    # a second registered name for the same fixture, whose default profile makes it fail
+    # a second study folder beside the fixture's (a copy under another name), whose default profile fails
     B = NAME + "_b"
-    mod = fixture_project.module
-    real_get = studies.get_study
-    monkeypatch.setattr(studies, "STUDIES", (NAME, B))
-    monkeypatch.setattr(studies, "get_study", lambda n: mod if n in (NAME, B) else real_get(n))
-    nb = fixture_project.notebook
-    monkeypatch.setattr(paths, "notebook_path", lambda s: nb)
-    monkeypatch.setattr(paths, "params_dir", lambda s=None: fixture_project.params_dir / (s or ""))
+    b = fixture_project.notebook.parent.parent / B
+    shutil.copytree(fixture_project.notebook.parent, b)
+    (b / f"{NAME}.ipynb").rename(b / f"{B}.ipynb")
+    for f, old, new in ((b / "__init__.py", f'NAME = "{NAME}"', f'NAME = "{B}"'),
+                        (b / f"{B}.ipynb", f"import {NAME} as study", f"import {B} as study")):
+        f.write_text(f.read_text().replace(old, new))
     fixture_project.write_profile("default", f"data_file: {fixture_project.data}\n")
-    b_profile = fixture_project.params_dir / B / "default.yaml"
-    b_profile.parent.mkdir(parents=True)
+    b_profile = b / "params" / "default.yaml"
     b_profile.write_text(f"data_file: {fixture_project.data}\nfail: true\n")
 
     seen = []
     with pytest.raises(runner.RunAllError) as info:
-        run_all(None, "default", jobs=2, on_result=lambda s, r: seen.append((s, type(r).__name__)))
+        run_all([NAME, B], "default", jobs=2, on_result=lambda s, r: seen.append((s, type(r).__name__)))
     assert sorted(seen) == [(NAME, "RunResult"), (B, "NotebookError")]
     assert info.value.exit_code == 1
     assert "1 of 2 studies failed" in str(info.value) and "planted failure" in str(info.value)
     assert [(r.study, r.status) for r in info.value.results] == [(NAME, "executed")]
 
     b_profile.write_text(f"data_file: {fixture_project.data}\n")
-    results = run_all(None, "default", jobs=2)
+    results = run_all([NAME, B], "default", jobs=2)
     assert [(r.study, r.status) for r in results] == [(NAME, "cached"), (B, "executed")]
     assert not (fixture_project.outputs / B / "default.failed").exists()
 

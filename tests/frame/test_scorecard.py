@@ -11,7 +11,7 @@ import pytest
 from studykit.check import reference_path
 from studykit.errors import ParamError
 from studykit.scorecard import Headline, load_headlines, score, scorecard_path
-from studykit.studies import STUDIES
+from studykit.registry import names
 
 
 def _cell(rule, results, keys=None, **kw):
@@ -80,8 +80,8 @@ def test_a_bad_scorecard_file_is_one_line_naming_the_file_and_key(tmp_path, monk
 def test_shipped_headlines_name_keys_that_their_profiles_write():
     """Every results.json key a shipped scorecard names is in that profile's shipped reference values, and the
     cells computed from those values all reach a verdict (so the page of a full reproduce has no gaps)."""
-    headlines = load_headlines(STUDIES)
-    assert {h.study for h in headlines} == {s for s in STUDIES if scorecard_path(s).is_file()}
+    headlines = load_headlines(names())
+    assert {h.study for h in headlines} == {s for s in names() if scorecard_path(s).is_file()}
     assert len({h.study for h in headlines}) >= 4
     refs = {}
     for h in headlines:

@@ -14,14 +14,14 @@ import pytest
 import yaml
 
 from studykit.errors import ParamError
+from studykit.registry import names
 from studykit.sweep import grid as gridmod
 from studykit.sweep import load_grid, parse_grid, point_name, run_sweep, sweep_pages
 from studykit.sweep.table import conclusion, significance
 
 NAME = "frame_fixture"
 ROOT = Path(__file__).resolve().parents[2]
-STUDIES = ("annotation_robustness", "code_survival", "counterfactual_baselines", "lexical_prevalence",
-           "sycophancy_correlation")
+STUDIES = names()
 DETERMINISTIC = ("sweep.csv", "sweep.json", "index.html", "speccurve.png")
 
 FIXTURE_GRID = {

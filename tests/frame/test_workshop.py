@@ -16,7 +16,7 @@ from studykit import cli, doctor, folders, paths
 from studykit.check import compare, snapshot
 from studykit.docsite import build_docs_site, sources
 from studykit.errors import ParamError
-from studykit.studies import STUDIES
+from studykit.registry import names
 from studykit.extras import require
 from studykit.workshop import YOUR_TURN, init_workspace, participant_copy
 
@@ -99,7 +99,7 @@ def test_check_all_reports_every_study_when_one_has_no_run(tmp_path, monkeypatch
     monkeypatch.setenv("STUDYKIT_OUTPUTS", str(tmp_path / "outputs"))
     assert cli.main(["check", "all", "--profile", "workshop"]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [ln.split(":")[0] for ln in lines] == [f"{s}/workshop" for s in STUDIES]
+    assert [ln.split(":")[0] for ln in lines] == [f"{s}/workshop" for s in names()]
     assert all("not checked: no results.json" in ln for ln in lines)
 
 

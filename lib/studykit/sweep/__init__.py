@@ -86,12 +86,9 @@ def default_out_dir(study: str, name: str) -> Path:
 
 
 def study_param_names(study: str) -> set[str]:
-    from studykit.studies import get_study
+    from studykit.profiles import params_class
 
-    params = getattr(get_study(study), "Params", None)
-    if params is None:
-        raise ParamError(f"study '{study}' does not define Params")
-    return set(params.model_fields)
+    return set(params_class(study).model_fields)
 
 
 def run_sweep(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from studykit.registry import Study
 from .schema import NAME, Params
 
 
@@ -15,4 +16,20 @@ def write_embedded(out_dir: Path) -> list[Path]:
     return _write(Path(out_dir))
 
 
-__all__ = ["NAME", "Params", "write_embedded"]
+def _templates(data: Path) -> dict:
+    """The own-data templates of the workshop kit (:mod:`.templates`; pandas is imported on use)."""
+    from studykit.studies.annotation_robustness.templates import own_data_templates
+
+    return own_data_templates(Path(data))
+
+
+STUDY = Study(
+    name=NAME,
+    title="How often do LLM annotations flip the conclusions human labels support?",
+    params=Params,
+    write_embedded=write_embedded,
+    templates=_templates,
+    template_rule="the first 300 items, and the annotations of the first two models on them",
+)
+
+__all__ = ["NAME", "Params", "STUDY", "write_embedded"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from studykit.registry import Study
 from .schema import NAME, Params
 
 
@@ -18,4 +19,20 @@ def write_embedded(out_dir: Path) -> list[Path]:
     return _write(Path(out_dir))
 
 
-__all__ = ["NAME", "Params", "write_embedded"]
+def _templates(data: Path) -> dict:
+    """The own-data templates of the workshop kit (:mod:`.templates`; pandas is imported on use)."""
+    from studykit.studies.counterfactual_baselines.templates import own_data_templates
+
+    return own_data_templates(Path(data))
+
+
+STUDY = Study(
+    name=NAME,
+    title="Is a model sensitive to the edited attribute, or to any rewording of the same size?",
+    params=Params,
+    write_embedded=write_embedded,
+    templates=_templates,
+    template_rule="the first 40 items, every variant, model and repeat",
+)
+
+__all__ = ["NAME", "Params", "STUDY", "write_embedded"]
