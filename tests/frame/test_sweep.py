@@ -83,11 +83,12 @@ def test_bad_grid_files_are_one_line_errors_naming_the_file(data, message):
 @pytest.mark.parametrize("study", STUDIES)
 def test_shipped_multiverse_files_use_only_parameters_of_the_study(study):
     """Unit: one study's multiverse.yaml. Its choices and fixed values are Params fields; the values validate."""
-    from studykit.studies import get_study
+    from studykit.paths import multiverse_grid
+    from studykit.registry import get
     from studykit.sweep import study_param_names
 
-    g = load_grid(ROOT / "params" / study / "multiverse.yaml", param_names=study_param_names(study))
-    params_cls = get_study(study).Params
+    g = load_grid(multiverse_grid(study), param_names=study_param_names(study))
+    params_cls = get(study).params
     for p in g.points:
         params_cls.validate_mapping({**g.overrides(p)}, p.name)  # types and ranges, without reading data
     assert g.headline.estimate and 4 <= len(g.points) <= 12
