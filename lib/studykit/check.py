@@ -94,10 +94,9 @@ def _table_shapes(run_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def _results(run_dir: Path) -> dict[str, Any]:
-    f = run_dir / "results.json"
-    if not f.is_file():
-        raise ParamError(f"no results.json in {run_dir}: run the study first (studykit run ...)")
-    return json.loads(f.read_text(encoding="utf-8"))
+    from studykit.resultsfile import read_results
+
+    return read_results(run_dir)
 
 
 def snapshot(run_dir: Path, study: str, profile: str) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studykit.resultsfile import RESULTS_FILE, results_or_problem
+
 #: fields of manifest.json the report reads, with the JSON type each must have
 _MANIFEST_TYPES = {"outputs": list, "run": dict, "records": dict, "parameters": dict, "inputs": list,
                    "environment": dict, "git": dict, "names": dict, "seeds": dict}
@@ -200,10 +202,8 @@ def load_run(folder: Path, study: str | None = None, known: tuple[str, ...] | No
         problem = manifest_problem(man)
     if problem is not None:
         return Unreadable(where, profile, folder, problem)
-    results, problem = _read_json(folder, "results.json") if (folder / "results.json").exists() \
-        or (folder / "results.json").is_symlink() else ({}, None)
-    if problem is None and not isinstance(results, dict):
-        problem = f"results.json is not a JSON object (got {_type_name(results)})"
+    results, problem = results_or_problem(folder) if (folder / RESULTS_FILE).exists() \
+        or (folder / RESULTS_FILE).is_symlink() else ({}, None)
     if problem is not None:
         return Unreadable(where, profile, folder, problem)
     if study is None:

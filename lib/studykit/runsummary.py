@@ -17,7 +17,6 @@ not run and how to run it) ends the line.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,9 @@ _SHOWN = 3
 
 
 def _results(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    from studykit.resultsfile import results_or_problem
+
+    return results_or_problem(folder)[0] or {}
 
 
 def data_issues(folder: Path) -> dict[str, float]:

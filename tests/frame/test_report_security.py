@@ -141,6 +141,7 @@ MALFORMED = [
     ("results is a list", _manifest(), "[1, 2]", "results.json is not a JSON object"),
     ("results not json", _manifest(), "{", "results.json is not valid JSON"),
     ("results not utf-8", _manifest(), b'{"x": "\xe9"}', "results.json is not UTF-8 text"),
+    ("a result is a list", _manifest(), '{"x": [1]}', "the value of 'x' is not a number, text, true/false or null"),
 ]
 
 

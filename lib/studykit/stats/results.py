@@ -55,12 +55,18 @@ class Result:
     but not in ``as_record()`` or ``summary()``: use the result's own
     ``to_frame()`` and ``Outputs.save_table`` for those.
 
-    A subclass that sets ``_record_not_estimable = True`` also records
+    The model-fallback channel (:mod:`studykit.runsummary` lists both keys at the end of a run):
+    a subclass that sets ``_record_not_estimable = True`` also records
     ``<prefix>.not_estimable`` = its note when the note starts with "not
-    estimable" (the key the end-of-run summary lists as a model fallback).
+    estimable"; a subclass whose :meth:`fallback` returns a text (the model used
+    instead of the planned one, and why) records it as ``<prefix>.fallback``.
     """
 
     _record_not_estimable = False
+
+    def fallback(self) -> str | None:
+        """What was used instead of the planned model, and why; None when the planned model was used."""
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (floats, ints, str, bool, None, lists); nested results flattened."""
@@ -91,6 +97,8 @@ class Result:
         note = getattr(self, "note", "")
         if self._record_not_estimable and isinstance(note, str) and note.startswith("not estimable"):
             rec[f"{prefix}{sep}not_estimable"] = note
+        if used_instead := self.fallback():
+            rec[f"{prefix}{sep}fallback"] = used_instead
         return rec
 
     def summary(self):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from studykit.floats import round_sig
+from studykit.resultsfile import results_or_problem
 from studykit.sweep.grid import Grid, Headline, value_text
 
 CONCLUSIONS = ("above", "below", "not significant")
@@ -96,7 +97,7 @@ def build_rows(grid: Grid, sweep_dir: Path, failures: Mapping[str, str]) -> list
         for c in grid.choices:
             row[c] = value_text(point.params[c]) if c in point.params else None
         folder = sweep_dir / point.name
-        results = None if point.name in failures else _read_json(folder / "results.json")
+        results = None if point.name in failures else results_or_problem(folder)[0]
         manifest = (_read_json(folder / "manifest.json") or {}) if results is not None else {}
         results = results or {}
         for k in [*head.result_keys(), *grid.keys]:

@@ -189,6 +189,10 @@ def test_mixed_model_fallback_is_two_stage_and_reported():
     assert "two_stage: fallback used" in set(pl.pooled_table(pooled)["attempt"])
     two = pl.pooled_slope(df[df["model"].isin(["m0", "m1"])])
     assert two.method == "two_stage" and "need 3" in two.attempts[0]
+    # the fallback channel: the record says what was used instead and why, and the run summary lists it
+    rec = two.as_record("pooled")
+    assert rec["pooled.fallback"] == "two_stage instead of mixedlm (mixedlm: only 2 models (need 3))"
+    assert "pooled.fallback" not in pl.pooled_slope(df).as_record("pooled")  # the mixed model was accepted
 
 
 def test_category_correlations_mark_undefined_cells():

@@ -39,6 +39,12 @@ class Pooled(Result):
     attempts: tuple[str, ...] = ()
     df: float = float("nan")
 
+    def fallback(self) -> str | None:
+        """The two-stage or single-model estimate when the mixed model was not accepted, with the reasons."""
+        if self.method == "mixedlm":
+            return None
+        return f"{self.method} instead of mixedlm ({'; '.join(self.attempts)})"
+
 
 def pooled_slope(persona_rates: pd.DataFrame, *, confidence: float = 0.95,
                  optimizers: tuple[str, ...] = ("lbfgs", "bfgs", "powell", "nm")) -> Pooled:
