@@ -78,7 +78,13 @@ def _read_only(folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def study_run(tmp_path_factory) -> Callable[..., Any]:
+def shared_runs_root(tmp_path_factory) -> Path:
+    """The outputs root of the shared runs (``<study>/<run name>`` below it), the same in every worker."""
+    return shared_session_dir(tmp_path_factory) / "shared-runs"
+
+
+@pytest.fixture(scope="session")
+def study_run(shared_runs_root) -> Callable[..., Any]:
     """``study_run(study, profile="workshop", overrides=None)``: the run of that profile, shared and read-only.
 
     Every test of the session (and every xdist worker) that asks for the same study, profile and overrides gets
@@ -95,7 +101,7 @@ def study_run(tmp_path_factory) -> Callable[..., Any]:
     from studykit.cachekey import cached_run_valid
     from studykit.runner import run_study
 
-    root = shared_session_dir(tmp_path_factory) / "shared-runs"
+    root = shared_runs_root
     seen: dict[Path, dict[str, str]] = {}
 
     def get(study: str, profile: str = "workshop", overrides: Mapping[str, Any] | None = None):
