@@ -6,6 +6,7 @@ Unit: an exercise notebook, a template file, a (study, workshop profile) run.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,16 @@ from studykit.workshop import write_templates
 
 ROOT = paths.project_root()
 EXERCISES = sorted((ROOT / "workshop" / "exercises").glob("*.ipynb"))
+
+
+def test_every_run_an_exercise_starts_shows_progress():
+    """Unit: one run_study call in an exercise notebook. The first cell ran silently for 10-60 s; each run shows
+    a progress bar (cells done / total; nothing when served from the cache)."""
+    for ex in EXERCISES:
+        cells = nbformat.read(ex, as_version=4).cells
+        text = "\n".join("".join(c.source) for c in cells if c.cell_type == "code")
+        calls = re.findall(r"run_study\((.*?)\)(?:\)|\s|$)", text, re.S)
+        assert calls and all('progress="bar"' in c for c in calls), f"{ex.name}: {calls}"
 
 
 def test_every_exercise_is_a_studys_with_solutions_and_checks():
