@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from studykit.errors import ParamError
+from studykit.errors import ParamError, StudykitError
 from studykit.paths import resolve
 from studykit.tables import READERS
 
@@ -42,7 +42,7 @@ INPUT_SUFFIXES = tuple(sorted(READERS))
 
 
 def InputPath(default: Any = None, *, kind: str = "file", description: str = "", optional: bool | None = None,
-              suffixes: Iterable[str] | None = None, **kw: Any) -> Any:
+              suffixes: Iterable[str] | None = None, columns: Iterable[str] | None = None, **kw: Any) -> Any:
     """A parameter that names input data (a file, a folder or a git repository).
 
     Use on ``str | None`` fields (one path) or ``list[str]`` fields (several).
@@ -50,13 +50,16 @@ def InputPath(default: Any = None, *, kind: str = "file", description: str = "",
     checks existence and hashes content. ``optional`` (default: true only when
     ``default`` is None or empty) says whether null means "no such input";
     ``suffixes`` lists the accepted file name endings (default:
-    :data:`INPUT_SUFFIXES`).
+    :data:`INPUT_SUFFIXES`); ``columns`` the columns a table input must have in every input format of the
+    study (checked from the file's header before a notebook executes: :meth:`StudyParams.check_columns`).
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"InputPath kind must be one of {INPUT_KINDS}, got {kind!r}")
     extra: dict[str, Any] = {"input": kind, "optional": (not default) if optional is None else bool(optional)}
     if suffixes is not None:
         extra["suffixes"] = [str(x).lower() for x in suffixes]
+    if columns is not None:
+        extra["columns"] = [str(c) for c in columns]
     return Field(default, description=description, json_schema_extra=extra, **kw)
 
 
@@ -458,6 +461,28 @@ class StudyParams(BaseModel):
             if not os.access(path, os.R_OK):
                 raise ParamError(f"parameter '{key}': input {'file' if kind == 'file' else 'folder'} "
                                  f"cannot be read (permission denied): {path}")
+
+    def check_columns(self) -> None:
+        """Raise ParamError naming the parameter, file and column when a table input lacks a column its field
+        declares (``InputPath(columns=...)``), read from the header (CSV/TSV first row, Parquet schema; JSONL has
+        no header and is checked when read). Called by the runner before a notebook executes, so a missing
+        column is one line before a kernel starts (not a cached run's cost: a header read can import pyarrow).
+        """
+        from studykit.tables import header_columns
+
+        for key, kind, path in self.input_paths():
+            required = self._input_extras()[key].get("columns")
+            if kind != "file" or not required:
+                continue
+            try:
+                have = header_columns(path, f"parameter '{key}':")
+            except StudykitError as exc:
+                raise ParamError(str(exc)) from None
+            missing = [c for c in required if c not in have] if have else []
+            if missing:
+                more = f" (and {len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else ""
+                raise ParamError(f"parameter '{key}': {path} has no column '{missing[0]}'{more}; its columns: "
+                                 f"{', '.join(have[:12])}{', ...' if len(have) > 12 else ''}")
 
     @classmethod
     def describe_fields(cls) -> list[dict[str, str]]:

@@ -164,6 +164,7 @@ def run_study(
 
     if not force and cached_run_valid(final, key):
         return done("cached")
+    params.check_columns()  # a missing column is one line naming the file before a kernel starts
     # the execution stack (papermill, nbclient, nbformat: seconds to import) only when a notebook executes
     from studykit.engine import check_kernel, execute_notebook
 

@@ -167,3 +167,36 @@ def test_summary_line_says_when_sentiment_real_ran_without_embeddings(tmp_path, 
     assert line.endswith("; embeddings_not_run: " + issue.rule) and "3 of 5" in line and "embeddings" in line
     pd.DataFrame(rows).to_csv(tmp_path / "tables" / "data_issues.csv", index=False)  # with the extra: not said
     assert "not_run" not in summary_line(tmp_path)
+
+
+@pytest.mark.parametrize("study, key, template, drop", [
+    ("sycophancy_correlation", "personas_path", "sycophancy_correlation/personas.csv", "model"),
+    ("sycophancy_correlation", "responses_path", "sycophancy_correlation/responses.csv", "prompt_id"),
+    ("annotation_robustness", "items_path", "annotation_robustness/items.csv", "gold"),
+    ("annotation_robustness", "annotations_path", "annotation_robustness/annotations.csv", "label"),
+])
+def test_a_missing_column_is_one_line_naming_the_file_before_a_kernel_starts(study, key, template, drop, tmp_path,
+                                                                              monkeypatch, capsys):
+    """Unit: one own-data run whose table lacks a required column. The error names the parameter, the file and
+    the column, comes from the header before any kernel starts, and leaves no run or .failed folder (it came
+    after a 10-60 s kernel start and named only "personas", and its .failed folder showed in the report)."""
+    import csv
+
+    import studykit.engine as engine
+
+    src = Path(__file__).resolve().parents[2] / "workshop" / "templates" / template
+    with open(src, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    col = rows[0].index(drop)
+    mine = tmp_path / Path(template).name
+    with open(mine, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([r[:col] + r[col + 1:] for r in rows])
+    monkeypatch.setattr(engine, "execute_notebook", lambda *a, **k: pytest.fail("a kernel started"))
+    outputs = tmp_path / "outputs"
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(outputs))
+    assert cli.main(["run", study, "--profile", "workshop", "--set", f"{key}={mine}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"studykit: error: parameter '{key}': {mine} has no column '{drop}'"
+                   + err[0].split(f"has no column '{drop}'", 1)[1]], err
+    assert "its columns: " in err[0]
+    assert not outputs.exists() or not any(outputs.rglob("*"))

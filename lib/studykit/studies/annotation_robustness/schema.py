@@ -12,6 +12,8 @@ from pydantic import Field, field_validator
 
 from studykit.params import InputPath, StudyParams
 
+from .columns import ANNOTATION_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS
+
 NAME = "annotation_robustness"
 
 
@@ -20,11 +22,12 @@ class Params(StudyParams):
 
     study = NAME
 
-    items_path: str | None = InputPath("data/annotation_robustness/items.csv",
+    items_path: str | None = InputPath("data/annotation_robustness/items.csv", columns=ITEM_COLUMNS,
                                        description="items: item_id, gold, covariates")
     annotations_path: str | None = InputPath("data/annotation_robustness/annotations.parquet",
-                                             description="one row per item x configuration")
-    hypotheses_path: str | None = InputPath(None, description="optional explicit hypotheses")
+                                             columns=ANNOTATION_COLUMNS, description="one row per item x configuration")
+    hypotheses_path: str | None = InputPath(None, columns=HYPOTHESIS_COLUMNS,
+                                            description="optional explicit hypotheses")
     group_columns: list[str] = Field(["party", "year", "platform"], min_length=1,
                                      description="covariates whose level pairs define hypotheses")
     alpha: float = Field(0.05, gt=0, lt=1, description="two-sided significance level")

@@ -62,10 +62,10 @@ class Params(StudyParams):
     study = NAME
 
     personas_path: str | None = InputPath(
-        "data/sycophancy_correlation/personas.csv",
+        "data/sycophancy_correlation/personas.csv", columns=PERSONA_COLUMNS,
         description="model x persona table with agreeableness score or item answers")
     responses_path: str | None = InputPath(
-        "data/sycophancy_correlation/responses.parquet",
+        "data/sycophancy_correlation/responses.parquet", columns=RESPONSE_KEYS,
         description="model x persona x prompt table with stance or score")
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level")
     correction: Literal["holm", "bonferroni", "hochberg", "fdr_bh", "fdr_by", "none"] = Field(
