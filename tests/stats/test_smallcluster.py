@@ -173,3 +173,14 @@ def test_jackknife_bad_input_and_undefined_leave_one_out():
     r = cluster_jackknife_ci([[1, 2], [0, 0], [1, 0]], f)  # leaving out the first cluster leaves 1/0
     assert np.isnan(r.ci_low) and "undefined without 1 of the 3 clusters" in r.note
     assert cluster_jackknife_ci([[1, 2]], f).note.startswith("not estimable")
+
+
+def test_module_examples_run():
+    """The docstring examples of ``smallcluster`` (kept here, not in test_docstrings' list, to keep that file's
+    list unchanged for parallel branches)."""
+    import doctest
+
+    import studykit.stats.smallcluster as mod
+
+    res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert res.failed == 0 and res.attempted >= 4

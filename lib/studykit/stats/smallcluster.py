@@ -173,7 +173,7 @@ def wild_cluster_score_test(scores, clusters, *, weights: str = "rademacher", n_
     --------
     >>> r = wild_cluster_score_test([1.0, 0.5, -0.2, 0.8, 1.1, 0.3], ["a", "a", "b", "c", "d", "e"])
     >>> r.n_clusters, r.n_resamples, r.enumerated, round(r.p_value, 4)
-    (5, 16, True, 0.0625)
+    (5, 16, True, 0.125)
     """
     if weights not in WEIGHTS:
         raise InputError(f"wild_cluster_score_test: weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
