@@ -113,3 +113,16 @@ def test_share_jackknife_matches_the_stats_function_on_the_cluster_totals():
     assert sh.diff_pp_ci_low == pytest.approx(100 * jk.ci_low, rel=1e-10)
     assert sh.diff_pp_ci_high == pytest.approx(100 * jk.ci_high, rel=1e-10)
     assert np.isfinite(jk.se) and jk.df == 11
+
+
+def test_share_keeps_the_percentile_interval_when_the_jackknife_is_undefined():
+    """Unit: one simulated data set whose agent lines all come from one repository: leaving that repository out
+    leaves no agent line, so the jackknife is undefined; the percentile interval stays and the note says why."""
+    df = mid_repo_lines(4)
+    one = df["repo"] == "r0"
+    df = df.assign(author_type=np.where(one, df["author_type"], "human"), agent=np.where(one, df["agent"], ""))
+    assert (df.loc[one, "author_type"] == "agent").any()
+    sh = A.modified_share(df, HORIZON, clusters=df["repo"].to_numpy(), n_bootstrap=200)
+    assert "jackknife was not possible" in sh.note and "undefined without 1 of the 12 clusters" in sh.note
+    assert sh.note.startswith("CI: percentile cluster bootstrap") and sh.diff_pp_ci_low_percentile is None
+    assert np.isfinite(sh.diff_pp_ci_low) and np.isfinite(sh.diff_pp_ci_high)

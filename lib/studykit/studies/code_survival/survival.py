@@ -119,7 +119,7 @@ def logrank(df: pd.DataFrame, by: str = "author_type", clusters: np.ndarray | No
     pooled comparison when the agent share differs between repositories.
 
     **Small-cluster correction.** With at most :data:`SMALL_CLUSTERS_MAX` clusters (10-50 repositories) the
-    :math:`F` reference is very conservative (1.3 % at 5 % with 12 repositories), so the p-value is that of
+    :math:`F` reference is very conservative (1.3-1.9 % at 5 % with 12 repositories), so the p-value is that of
     the wild cluster bootstrap of the score (Rademacher weights, every sign vector when :math:`G \\le 16`;
     :func:`studykit.stats.wild_cluster_score_test`), and the :math:`F` p-value is kept in
     ``p_value_f_reference``.
@@ -209,7 +209,7 @@ def modified_share(df: pd.DataFrame, horizon_days: float, confidence: float = 0.
     row) the difference's interval is a percentile cluster bootstrap instead:
     whole clusters (commits or repositories) are resampled, because lines of
     one cluster are modified together. With at most :data:`SMALL_CLUSTERS_MAX`
-    clusters (10-50 repositories) that percentile interval under-covers (91 % at
+    clusters (10-50 repositories) that percentile interval under-covers (about 90 % at
     95 % with 12 repositories), so the interval is the delete-one-cluster
     jackknife (CV3) with a :math:`t_{G-1}` reference
     (:func:`studykit.stats.cluster_jackknife_ci`) and the percentile interval is
