@@ -142,9 +142,11 @@ class LogRankTest(Result):
     groups: str
     observed_minus_expected: float
     note: str = ""
+    p_value_f: float | None = None
 
 
-def logrank_test(time, event, group, *, strata=None, clusters=None) -> LogRankTest:
+def logrank_test(time, event, group, *, strata=None, clusters=None, wild: str | None = None,
+                 n_resamples: int = 9999, seed: int = 0) -> LogRankTest:
     """Log-rank test of equal survival across the groups of ``group``, within ``strata``, robust to ``clusters``.
 
     Parameters
@@ -158,6 +160,12 @@ def logrank_test(time, event, group, *, strata=None, clusters=None) -> LogRankTe
     clusters : array-like (n,), optional
         Units of one cluster are dependent: the variance is :math:`\\frac{G}{G-1}\\sum_c U_c U_c^\\top`
         and the reference :math:`F_{k, G-k}` (module docstring). A cluster may span strata.
+    wild : {"rademacher", "webb"}, optional
+        With ``clusters``: the p-value of the wild cluster bootstrap of the score
+        (:func:`studykit.stats.smallcluster.wild_cluster_score_test`, Rademacher sign vectors enumerated up to
+        :math:`G = 16`, else ``n_resamples`` draws with ``seed``) instead of the :math:`F_{k, G-k}`
+        reference, whose p-value is kept in ``p_value_f``. With 10-50 clusters the :math:`F` reference is
+        very conservative (about 1.5 % at 5 % with 12 repositories); the bootstrap holds its size.
 
     Returns
     -------
@@ -211,4 +219,10 @@ def logrank_test(time, event, group, *, strata=None, clusters=None) -> LogRankTe
     V = Uc.T @ Uc * G / (G - 1)
     stat = float(score @ np.linalg.pinv(V) @ score)
     p = float(f_dist.sf(stat * (G - k) / ((G - 1) * k), k, G - k))
-    return LogRankTest(stat, k, p, method, n_strata, G, ", ".join(groups), float(score[0]))
+    if wild is None:
+        return LogRankTest(stat, k, p, method, n_strata, G, ", ".join(groups), float(score[0]))
+    from studykit.stats.smallcluster import wild_cluster_score_test
+
+    wb = wild_cluster_score_test(U, clusters, weights=wild, n_resamples=n_resamples, seed=seed)
+    return LogRankTest(stat, k, wb.p_value, prefix + "robust score (log-rank) test, clustered, " + wb.method,
+                       n_strata, G, ", ".join(groups), float(score[0]), wb.note, p)

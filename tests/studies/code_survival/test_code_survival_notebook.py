@@ -24,7 +24,7 @@ REQUIRED = ("data.n_units", "data.n_agent_units", "data.n_human_units", "data.n_
             "prediction.full_auc_roc", "prediction.full_timing_macro_f1", "prediction.text_auc_roc",
             "clustering.by", "logrank.author_p_value", "intent.p_value", "primary.hr", "primary.ci_low",
             "primary.ci_high", "primary.p_value", "primary.logrank_p_value", "cox.stratified_hr",
-            "logrank.author_stratified_p_value")
+            "logrank.author_stratified_p_value", "cox.hr_by_agent_family", "cox.hr_by_window_family")
 
 
 @pytest.fixture(scope="module")

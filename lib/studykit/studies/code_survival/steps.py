@@ -107,11 +107,14 @@ class LogRankTests(Result):
 
 def logrank_tests(events: pd.DataFrame, params: Any, clusters: Clustering) -> LogRankTests:
     """Log-rank tests of agent vs human lines (pooled and stratified by repository) and of every agent and human
-    lines, clustered; plus the classical one. The table's ``role`` column says which one is primary."""
-    author = logrank(events, "author_type", clusters=clusters.labels)
-    by_agent = logrank(agent_groups(events), "group", clusters=clusters.labels)
+    lines, clustered; plus the classical one. The table's ``role`` column says which one is primary. With at most
+    50 clusters (10-50 repositories) the clustered p-values come from the wild cluster bootstrap of the score
+    (:func:`.survival.logrank`; the ``F`` reference's p-value is in ``p_value_f_reference``)."""
+    kw = dict(clusters=clusters.labels, seed=params.seed)
+    author = logrank(events, "author_type", **kw)
+    by_agent = logrank(agent_groups(events), "group", **kw)
     plain = logrank(events, "author_type")
-    strat = logrank(events, "author_type", clusters=clusters.labels, strata=events["repo"].astype(str).to_numpy())
+    strat = logrank(events, "author_type", strata=events["repo"].astype(str).to_numpy(), **kw)
     within = stratified_primary(clusters)
     table = pd.DataFrame([{"comparison": "agent vs human, within repositories (stratified by repository)",
                            "role": ROLE_PRIMARY if within else ROLE_SECONDARY, **strat.as_dict()},
@@ -179,7 +182,7 @@ def cox_models(events: pd.DataFrame, params: Any, clusters: Clustering) -> tuple
     within = stratified_primary(clusters)
     primary = "stratified_adjusted" if within else "adjusted"
     ph_ps = [p for p in (unadj.ph_p_value, adj.ph_p_value) if p is not None]
-    windows = cx.piecewise_hr(events, params.ph_split_days, params.confidence, clusters=clusters)
+    windows = with_holm(cx.piecewise_hr(events, params.ph_split_days, params.confidence, clusters=clusters))
     dropped = cx.design_matrix(events, adjusted=True).attrs["dropped_constant"]
     issues = []
     if dropped:
@@ -240,8 +243,8 @@ def primary_result(cox: CoxModels, logrank_res: LogRankTests, clusters: Clusteri
 
 def per_agent(events: pd.DataFrame, params: Any, clusters: Clustering) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     """Per-agent HRs (:func:`.cox.per_agent_hr`); agents that are not estimable are reported as an issue too."""
-    table = cx.per_agent_hr(events, params.min_agent_units, params.confidence, min_events=params.min_agent_events,
-                            clusters=clusters)
+    table = with_holm(cx.per_agent_hr(events, params.min_agent_units, params.confidence,
+                                      min_events=params.min_agent_events, clusters=clusters))
     bad = table[table["note"].str.startswith("not estimable")]
     issues = ()
     if len(bad):
@@ -251,13 +254,61 @@ def per_agent(events: pd.DataFrame, params: Any, clusters: Clustering) -> tuple[
     return table, issues
 
 
+def with_holm(table: pd.DataFrame, p_col: str = "p_value") -> pd.DataFrame:
+    """``table`` with ``p_holm``: Holm-adjusted ``p_col`` over the rows that have a p-value (one family).
+
+    :math:`\\tilde p_{(i)} = \\max_{j \\le i} \\min(1, (m - j + 1) p_{(j)})` over the :math:`m` tests of the
+    family (Holm 1979; :func:`studykit.stats.adjust_pvalues`); rows without a p-value (not estimable) are not
+    in the family and get none. The family of the per-agent table is the estimable agents' tests of their HR
+    against human lines; of the per-window table, the estimable time windows' tests of the agent HR.
+    """
+    from studykit.stats import adjust_pvalues
+
+    p = pd.to_numeric(table[p_col], errors="coerce").to_numpy(float)
+    holm = np.full(len(p), np.nan)
+    if np.isfinite(p).any():
+        holm = adjust_pvalues(p, "holm", nan_policy="omit")
+    return table.assign(p_holm=[float(v) if np.isfinite(v) else None for v in holm])
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if v is not None and pd.notna(v) and np.isfinite(v) else None
+
+
 def per_agent_records(table: pd.DataFrame, name: Any) -> dict[str, Any]:
     """``cox.hr_by_agent.<agent>``: each agent's HR, ``None`` for a not-estimable agent (its reason is in the
-    table's ``note`` and in the ``agents_not_estimable`` data issue); ``name`` makes agent names key-safe."""
+    table's ``note`` and in the ``agents_not_estimable`` data issue); ``name`` makes agent names key-safe.
+    With ``p_holm`` (:func:`with_holm`) also ``cox.hr_by_agent_p_value.<agent>``,
+    ``cox.hr_by_agent_p_holm.<agent>`` and ``cox.hr_by_agent_family`` (what the Holm family is)."""
     out: dict[str, Any] = {}
     for agent, hr in zip(table["agent"], table["hr_vs_human"]):
-        value = float(hr) if pd.notna(hr) and np.isfinite(hr) else None
-        out[f"cox.hr_by_agent.{name(agent)}"] = value
+        out[f"cox.hr_by_agent.{name(agent)}"] = _finite(hr)
+    if "p_holm" in table.columns:
+        for agent, p, ph in zip(table["agent"], table["p_value"], table["p_holm"]):
+            out[f"cox.hr_by_agent_p_value.{name(agent)}"] = _finite(p)
+            out[f"cox.hr_by_agent_p_holm.{name(agent)}"] = _finite(ph)
+        m = int(table["p_holm"].notna().sum())
+        out["cox.hr_by_agent_family"] = (f"Holm over the {m} estimable agents (each agent's HR vs human lines, "
+                                         "one Cox model)")
+    return out
+
+
+def window_key(label: str) -> str:
+    """A key-safe name of a time window: ``[0, 30)`` -> ``0_30``, ``[180, end)`` -> ``180_end``."""
+    return label.strip("[)").replace(", ", "_").replace(".", "p")
+
+
+def window_records(windows: pd.DataFrame) -> dict[str, Any]:
+    """``cox.hr_by_window.<window>``, ``cox.hr_by_window_p_value.<window>``, ``cox.hr_by_window_p_holm.<window>``
+    (Holm over the estimable windows, :func:`with_holm`) and ``cox.hr_by_window_family``."""
+    out: dict[str, Any] = {}
+    for _, r in windows.iterrows():
+        key = window_key(str(r["window_days"]))
+        out[f"cox.hr_by_window.{key}"] = _finite(r["hr"])
+        out[f"cox.hr_by_window_p_value.{key}"] = _finite(r["p_value"])
+        out[f"cox.hr_by_window_p_holm.{key}"] = _finite(r.get("p_holm"))
+    m = int(windows["p_holm"].notna().sum()) if "p_holm" in windows.columns else 0
+    out["cox.hr_by_window_family"] = f"Holm over the {m} estimable time windows (the agent HR in each window)"
     return out
 
 
