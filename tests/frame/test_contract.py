@@ -208,6 +208,78 @@ def test_modules_are_small_or_say_why():
     assert not long, "long modules without a 'Size:' reason: " + ", ".join(long)
 
 
+MAX_FUNCTION_LINES = 80
+
+# Functions allowed over MAX_FUNCTION_LINES without a "Size:" line, each with its reason. Remove an
+# entry once its function is split (the test fails on an entry that no longer exceeds the limit).
+SPLIT_PENDING = "split pending: code_survival is being edited on another branch (issue 20.5)"
+LONG_FUNCTIONS_ALLOWED = {
+    "studies/code_survival/minetable.py:to_frame": SPLIT_PENDING,
+    "studies/code_survival/load.py:prepare_events": SPLIT_PENDING,
+    "studies/code_survival/prediction.py:predict_modification": SPLIT_PENDING,
+    "studies/code_survival/simulate.py:simulate_line_events": SPLIT_PENDING,
+}
+
+
+def _function_lengths(tree: ast.Module):
+    """(qualified name, body lines, docstring) of every function of a module, nested ones included.
+
+    Body lines count from the first statement after the docstring to the function's last line."""
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(child)
+                body = child.body[1:] if doc is not None else child.body
+                n = child.end_lineno - body[0].lineno + 1 if body else 0
+                yield f"{prefix}{child.name}", n, doc or ""
+                yield from visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.ClassDef):
+                yield from visit(child, f"{prefix}{child.name}.")
+            else:
+                yield from visit(child, prefix)
+    yield from visit(tree, "")
+
+
+def test_functions_are_short_or_say_why():
+    """Unit: one function of lib/studykit (read as source). Its body, from the first statement after the
+    docstring to its end, is at most 80 lines, unless its docstring has a line starting with "Size:" that
+    gives the reason (issue 20.5) or it is in LONG_FUNCTIONS_ALLOWED with its reason."""
+    size_line = re.compile(r"^\s*Size:\s*\S", re.M)
+    long, over = [], set()
+    for path in sorted(LIB.rglob("*.py")):
+        rel = path.relative_to(LIB).as_posix()
+        for name, n, doc in _function_lengths(ast.parse(path.read_text(encoding="utf-8"))):
+            if n <= MAX_FUNCTION_LINES or size_line.search(doc):
+                continue
+            over.add(f"{rel}:{name}")
+            if f"{rel}:{name}" not in LONG_FUNCTIONS_ALLOWED:
+                long.append(f"{rel}:{name} ({n} lines)")
+    allowed = "; ".join(f"{k} ({v})" for k, v in sorted(LONG_FUNCTIONS_ALLOWED.items()))
+    assert not long, (f"functions over {MAX_FUNCTION_LINES} lines without a 'Size:' line in their docstring: "
+                      + ", ".join(long) + f". Allowed for now: {allowed}")
+    stale = sorted(set(LONG_FUNCTIONS_ALLOWED) - over)
+    assert not stale, f"no longer over {MAX_FUNCTION_LINES} lines: remove from LONG_FUNCTIONS_ALLOWED: {stale}"
+
+
+def test_function_length_counts_the_body_after_the_docstring():
+    """Unit: one small module parsed from text. The body count of the function-length rule starts after the
+    docstring and includes nested functions and methods under their qualified names."""
+    tree = ast.parse('''
+def f():
+    """Doc
+    on two lines."""
+    a = 1
+    def g():
+        return 2
+    return a
+
+class C:
+    def m(self):
+        pass
+''')
+    assert list(_function_lengths(tree)) == [("f", 4, "Doc\non two lines."), ("f.g", 1, ""), ("C.m", 1, "")]
+
+
 def test_no_study_defines_its_own_issue_type_or_as_dict():
     offenders = []
     for path in (LIB / "studies").rglob("*.py"):

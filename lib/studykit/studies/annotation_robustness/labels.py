@@ -2,7 +2,7 @@
 
 A label (or ``human_single`` value) that is not a gold class but equals one up to Unicode case folding and
 surrounding spaces is that class, counted as ``label_case_folded`` (``human_single_case_folded``); gold
-classes that differ only that way are refused by :func:`.load.encode`.
+classes that differ only that way are refused by :func:`.encoding.encode`.
 """
 from __future__ import annotations
 

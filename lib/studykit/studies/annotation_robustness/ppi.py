@@ -162,22 +162,19 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     """
     hyps = grid.hypotheses
     cols = list(data.groups)
-    H, C = grid.shape
     gold_concl = pd.Categorical(hyps["gold_conclusion"], categories=list(CONCLUSIONS)).codes.astype(np.int8)
     gold_eff = hyps["gold_effect"].to_numpy()
     totals = {c: label_counts(data, c) for c in cols}
     references = [("gold", data.gold)]
     if data.human is not None:
         references.append(("human_single", data.human))
-    rows = []
-    llm = _rates(grid.conclusion, gold_concl)
-    llm_rmse = _rmse(grid.effect - gold_eff[:, None])
-    llm_cover = _wald_coverage(grid.x_a, grid.n_a, grid.x_b, grid.n_b, gold_eff[:, None], alpha)
-    col_idx = hyps["col_idx"].to_numpy()
-    K = len(data.classes)
+    llm = {**_rates(grid.conclusion, gold_concl), "rmse_effect": _rmse(grid.effect - gold_eff[:, None]),
+           "ci_coverage": _wald_coverage(grid.x_a, grid.n_a, grid.x_b, grid.n_b, gold_eff[:, None], alpha),
+           "undefined_share": float((~grid.defined).mean())}
     # per-row level codes and reference labels, gathered once; each subsample then only touches its rows
     lvl_rows = {c: data.groups[c][0][data.ann_item] for c in cols}
     ref_rows = {name: ref[data.ann_item] for name, ref in references}
+    rows = []
     for n_h in sizes:
         n_take = min(int(n_h), data.n_items)
         for r in range(replicates):
@@ -185,71 +182,107 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
             in_s = np.zeros(data.n_items, dtype=bool)
             in_s[rng.choice(data.n_items, size=n_take, replace=False)] = True
             sel = np.flatnonzero(in_s[data.ann_item])
-            conf_s = data.ann_config[sel].astype(np.int64)
-            lab_s = data.ann_label[sel].astype(np.int64)
             base = {"n_human": n_take, "replicate": r}
-            rows.append({"method": "llm_only", "human_labels": "none", **base, **llm, "rmse_effect": llm_rmse,
-                         "ci_coverage": llm_cover,
-                         "undefined_share": float((~grid.defined).mean())})
-            in_s_counts, cell_s = {}, {}
-            for col in cols:
-                L1 = len(data.groups[col][1]) + 1
-                cell_s[col] = (conf_s * L1 + lvl_rows[col][sel]) * K + lab_s
-                in_s_counts[col] = np.bincount(cell_s[col], minlength=C * L1 * K).reshape(C, L1, K)
+            rows.append({"method": "llm_only", "human_labels": "none", **base, **llm})
+            cell_s, in_s_counts = _subsample_cells(data, lvl_rows, sel, grid.shape[1])
             for ref_name, ref in references:
-                r_s = ref_rows[ref_name][sel]
-                ok = r_s >= 0
-                # (1) human labels of the subsample only
-                hx_a = np.zeros(H)
-                hn_a = np.zeros(H)
-                hx_b = np.zeros(H)
-                hn_b = np.zeros(H)
-                # (3) PPI pieces, (H, C)
-                parts = {key: np.zeros((H, C)) for key in
-                         ("fu_a", "nu_a", "fl_a", "yl_a", "dl_a", "nl_a", "fu_b", "nu_b", "fl_b", "yl_b", "dl_b", "nl_b")}
-                for j, col in enumerate(cols):
-                    m = np.flatnonzero(col_idx == j)
-                    if not len(m):
-                        continue
-                    L1 = len(data.groups[col][1]) + 1
-                    cnt = gold_level_counts(data, col, labels=ref, mask=in_s)  # (L+1, K)
-                    tot_lv = cnt.sum(axis=1)
-                    lv_a, lv_b, k = hyps["a"].to_numpy()[m], hyps["b"].to_numpy()[m], hyps["k"].to_numpy()[m]
-                    hx_a[m], hn_a[m] = cnt[lv_a, k], tot_lv[lv_a]
-                    hx_b[m], hn_b[m] = cnt[lv_b, k], tot_lv[lv_b]
-                    # labelled: sampled rows with a valid reference; unlabelled: rows not sampled
-                    conf = np.bincount(cell_s[col][ok] * K + r_s[ok], minlength=C * L1 * K * K).reshape(C, L1, K, K)
-                    f_lab = conf.sum(axis=3)
-                    y_lab = conf.sum(axis=2)
-                    mism = f_lab + y_lab - 2 * np.einsum("clkk->clk", conf)
-                    n_lab = conf.sum(axis=(2, 3))
-                    f_unl = totals[col] - in_s_counts[col]
-                    n_unl = totals[col].sum(axis=2) - in_s_counts[col].sum(axis=2)
-                    for side, lv in (("a", lv_a), ("b", lv_b)):
-                        parts[f"fu_{side}"][m] = f_unl[:, lv, k].T
-                        parts[f"nu_{side}"][m] = n_unl[:, lv].T
-                        parts[f"fl_{side}"][m] = f_lab[:, lv, k].T
-                        parts[f"yl_{side}"][m] = y_lab[:, lv, k].T
-                        parts[f"dl_{side}"][m] = mism[:, lv, k].T
-                        parts[f"nl_{side}"][m] = n_lab[:, lv].T
-                res, defined, p, p_dec = logit_tests(hx_a, hn_a, hx_b, hn_b, alpha)
-                eff = np.where((hn_a > 0) & (hn_b > 0), res.diff, np.nan)
-                hc = _conclusion(np.nan_to_num(eff), p, alpha)
-                rows.append({"method": "human_only", "human_labels": ref_name, **base, **_rates(hc, gold_concl),
-                             "rmse_effect": _rmse(eff - gold_eff),
-                             "ci_coverage": _wald_coverage(hx_a, hn_a, hx_b, hn_b, gold_eff, alpha),
-                             "undefined_share": float((~defined).mean())})
-                pp = ppi_difference(tuple(parts[f"{x}_a"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
-                                    tuple(parts[f"{x}_b"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
-                                    alpha=alpha)
-                pc = _conclusion(np.nan_to_num(pp.estimate), pp.p_value, alpha)
-                rows.append({"method": "ppi", "human_labels": ref_name, **base, **_rates(pc, gold_concl),
-                             "rmse_effect": _rmse(pp.estimate - gold_eff[:, None]),
-                             "ci_coverage": float(np.mean(((pp.ci_low <= gold_eff[:, None]) &
-                                                           (gold_eff[:, None] <= pp.ci_high))[pp.valid]))
-                             if pp.valid.any() else np.nan,
-                             "undefined_share": float((~pp.valid).mean())})
+                human, ppi_parts = _subsample_counts(data, hyps, ref, ref_rows[ref_name][sel], in_s, cell_s,
+                                                     in_s_counts, totals, grid.shape)
+                rows.append({"method": "human_only", "human_labels": ref_name, **base,
+                             **_human_only_scores(human, gold_concl, gold_eff, alpha)})
+                rows.append({"method": "ppi", "human_labels": ref_name, **base,
+                             **_ppi_scores(ppi_parts, gold_concl, gold_eff, alpha)})
     per_rep = pd.DataFrame(rows)
+    return _summarise_replicates(per_rep, replicates), per_rep
+
+
+def _subsample_cells(data: AnnotationData, lvl_rows: dict[str, np.ndarray], sel: np.ndarray,
+                     C: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per group column, the (configuration, level, label) cell of every subsampled row and the cell counts."""
+    K = len(data.classes)
+    conf_s = data.ann_config[sel].astype(np.int64)
+    lab_s = data.ann_label[sel].astype(np.int64)
+    in_s_counts, cell_s = {}, {}
+    for col in data.groups:
+        L1 = len(data.groups[col][1]) + 1
+        cell_s[col] = (conf_s * L1 + lvl_rows[col][sel]) * K + lab_s
+        in_s_counts[col] = np.bincount(cell_s[col], minlength=C * L1 * K).reshape(C, L1, K)
+    return cell_s, in_s_counts
+
+
+def _subsample_counts(data: AnnotationData, hyps: pd.DataFrame, ref: np.ndarray, r_s: np.ndarray,
+                      in_s: np.ndarray, cell_s: dict[str, np.ndarray], in_s_counts: dict[str, np.ndarray],
+                      totals: dict[str, np.ndarray], shape: tuple[int, int]) -> tuple[tuple, dict[str, np.ndarray]]:
+    """Counts of one human subsample, per hypothesis.
+
+    Returns ``((hx_a, hn_a, hx_b, hn_b), parts)``: the human-labelled successes and sizes of both
+    groups, and the PPI pieces (H, C) of every configuration: unlabelled predictions (``fu``, ``nu``),
+    labelled predictions, references and mismatches (``fl``, ``yl``, ``dl``, ``nl``) per side.
+    """
+    H, C = shape
+    K = len(data.classes)
+    col_idx = hyps["col_idx"].to_numpy()
+    ok = r_s >= 0
+    hx_a = np.zeros(H)
+    hn_a = np.zeros(H)
+    hx_b = np.zeros(H)
+    hn_b = np.zeros(H)
+    parts = {key: np.zeros((H, C)) for key in
+             ("fu_a", "nu_a", "fl_a", "yl_a", "dl_a", "nl_a", "fu_b", "nu_b", "fl_b", "yl_b", "dl_b", "nl_b")}
+    for j, col in enumerate(data.groups):
+        m = np.flatnonzero(col_idx == j)
+        if not len(m):
+            continue
+        L1 = len(data.groups[col][1]) + 1
+        cnt = gold_level_counts(data, col, labels=ref, mask=in_s)  # (L+1, K)
+        tot_lv = cnt.sum(axis=1)
+        lv_a, lv_b, k = hyps["a"].to_numpy()[m], hyps["b"].to_numpy()[m], hyps["k"].to_numpy()[m]
+        hx_a[m], hn_a[m] = cnt[lv_a, k], tot_lv[lv_a]
+        hx_b[m], hn_b[m] = cnt[lv_b, k], tot_lv[lv_b]
+        # labelled: sampled rows with a valid reference; unlabelled: rows not sampled
+        conf = np.bincount(cell_s[col][ok] * K + r_s[ok], minlength=C * L1 * K * K).reshape(C, L1, K, K)
+        f_lab = conf.sum(axis=3)
+        y_lab = conf.sum(axis=2)
+        mism = f_lab + y_lab - 2 * np.einsum("clkk->clk", conf)
+        n_lab = conf.sum(axis=(2, 3))
+        f_unl = totals[col] - in_s_counts[col]
+        n_unl = totals[col].sum(axis=2) - in_s_counts[col].sum(axis=2)
+        for side, lv in (("a", lv_a), ("b", lv_b)):
+            parts[f"fu_{side}"][m] = f_unl[:, lv, k].T
+            parts[f"nu_{side}"][m] = n_unl[:, lv].T
+            parts[f"fl_{side}"][m] = f_lab[:, lv, k].T
+            parts[f"yl_{side}"][m] = y_lab[:, lv, k].T
+            parts[f"dl_{side}"][m] = mism[:, lv, k].T
+            parts[f"nl_{side}"][m] = n_lab[:, lv].T
+    return (hx_a, hn_a, hx_b, hn_b), parts
+
+
+def _human_only_scores(human: tuple, gold_concl: np.ndarray, gold_eff: np.ndarray, alpha: float) -> dict:
+    """Error rates, effect RMSE, Wald coverage and undefined share of the human-only tests."""
+    hx_a, hn_a, hx_b, hn_b = human
+    res, defined, p, p_dec = logit_tests(hx_a, hn_a, hx_b, hn_b, alpha)
+    eff = np.where((hn_a > 0) & (hn_b > 0), res.diff, np.nan)
+    hc = _conclusion(np.nan_to_num(eff), p, alpha)
+    return {**_rates(hc, gold_concl), "rmse_effect": _rmse(eff - gold_eff),
+            "ci_coverage": _wald_coverage(hx_a, hn_a, hx_b, hn_b, gold_eff, alpha),
+            "undefined_share": float((~defined).mean())}
+
+
+def _ppi_scores(parts: dict[str, np.ndarray], gold_concl: np.ndarray, gold_eff: np.ndarray, alpha: float) -> dict:
+    """Error rates, effect RMSE, interval coverage and undefined share of the PPI tests of every configuration."""
+    pp = ppi_difference(tuple(parts[f"{x}_a"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
+                        tuple(parts[f"{x}_b"] for x in ("fu", "nu", "fl", "yl", "dl", "nl")),
+                        alpha=alpha)
+    pc = _conclusion(np.nan_to_num(pp.estimate), pp.p_value, alpha)
+    return {**_rates(pc, gold_concl), "rmse_effect": _rmse(pp.estimate - gold_eff[:, None]),
+            "ci_coverage": float(np.mean(((pp.ci_low <= gold_eff[:, None]) &
+                                          (gold_eff[:, None] <= pp.ci_high))[pp.valid]))
+            if pp.valid.any() else np.nan,
+            "undefined_share": float((~pp.valid).mean())}
+
+
+def _summarise_replicates(per_rep: pd.DataFrame, replicates: int) -> pd.DataFrame:
+    """Mean and standard deviation over replicates of every rate, per method x human labels x size."""
     keys = ["method", "human_labels", "n_human"]
     metrics = ["type_I_rate", "type_II_rate", "type_S_rate", "risk", "rmse_effect", "ci_coverage", "undefined_share"]
     g = per_rep.groupby(keys, sort=False)[metrics]
@@ -258,7 +291,7 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     order = {"human_only": 0, "llm_only": 1, "ppi": 2}
     summary = summary.sort_values(["human_labels", "method", "n_human"],
                                   key=lambda s: s.map(order) if s.name == "method" else s, kind="stable")
-    return summary.reset_index(drop=True), per_rep
+    return summary.reset_index(drop=True)
 
 
 def record_stem(row) -> str:

@@ -85,7 +85,17 @@ def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, group_columns) 
     missing = [c for c in need if c not in pairs.columns]
     if missing:
         raise InputError(f"real_data_findings: pairs lacks column '{missing[0]}'")
-    group_columns = list(group_columns)
+    p = _pairs_with_hypotheses(pairs, items, list(group_columns))
+    src = p[p["group_column"] == "source"]
+    source_flips = _source_flips(src)
+    human_vs_gold = _human_vs_gold(items)
+    return {"summary": _headline_numbers(p, src, source_flips, human_vs_gold), "source_flips": source_flips,
+            "flips_by_annotator": _flips_by_annotator(src), "risk_by_source": _risk_by_source(src),
+            "risk_by_prompt": _risk_by_prompt(p, src), "human_vs_gold": human_vs_gold}
+
+
+def _pairs_with_hypotheses(pairs: pd.DataFrame, items: pd.DataFrame, group_columns: list[str]) -> pd.DataFrame:
+    """The pairs with each hypothesis' label and levels, a configuration name and whether the pair is wrong."""
     hyp = _hypothesis_table(pairs, items, group_columns)
     p = pairs.drop(columns=[c for c in ("label_value", "group_column", "group_a", "group_b") if c in pairs.columns])
     p = p.merge(hyp, on="hypothesis_id", how="left", validate="many_to_one")
@@ -93,10 +103,11 @@ def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, group_columns) 
         p[c] = p[c].astype(str)
     p["config"] = _config_name(p)
     p["wrong"] = p["error"] != "correct"
-    n_conf = p["config"].nunique()
-    src = p[p["group_column"] == "source"]
+    return p
 
-    # ---- each source comparison ------------------------------------------------------------------
+
+def _source_flips(src: pd.DataFrame) -> pd.DataFrame:
+    """Each source comparison: its gold result and which configurations flip it (by error type)."""
     rows = []
     for h, g in src.groupby("hypothesis_id", sort=True):
         w = g[g["wrong"]]
@@ -111,12 +122,14 @@ def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, group_columns) 
             "models_flipping": ", ".join(sorted(w["model"].unique())),
             "configurations_flipping": "; ".join(sorted(w["config"].unique())),
         })
-    source_flips = pd.DataFrame(rows, columns=[
+    return pd.DataFrame(rows, columns=[
         "hypothesis_id", "label_value", "group_a", "group_b", "gold_effect", "gold_p_value", "gold_conclusion",
         "n_configurations", "n_wrong", "share_wrong", "n_type_I", "n_type_II", "n_type_S", "models_flipping",
         "configurations_flipping"])
 
-    # ---- per annotator ---------------------------------------------------------------------------------
+
+def _flips_by_annotator(src: pd.DataFrame) -> pd.DataFrame:
+    """Per model: how many source comparisons some / every configuration flips, and how many its choices decide."""
     rows = []
     for model, g in src.groupby("model", sort=True):
         per_h = g.groupby("hypothesis_id")
@@ -128,11 +141,13 @@ def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, group_columns) 
                      "n_flipped_by_some_configuration": int(any_w.sum()),
                      "n_flipped_by_every_configuration": int(all_w.sum()),
                      "n_decided_by_choice": int((n_concl > 1).sum())})
-    flips_by_annotator = pd.DataFrame(rows, columns=[
+    return pd.DataFrame(rows, columns=[
         "model", "n_configurations", "n_source_hypotheses", "risk_source", "n_flipped_by_some_configuration",
         "n_flipped_by_every_configuration", "n_decided_by_choice"])
 
-    # ---- risk by source --------------------------------------------------------------------------------------
+
+def _risk_by_source(src: pd.DataFrame) -> pd.DataFrame:
+    """Share of wrong pairs among the comparisons involving each source, over all models and by model."""
     rows = []
     sources = sorted(set(src["group_a"]) | set(src["group_b"]))
     for s in sources:
@@ -142,16 +157,20 @@ def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, group_columns) 
         for model, gm in g.groupby("model", sort=True):
             rows.append({"source": s, "model": model, "n_hypotheses": int(gm["hypothesis_id"].nunique()),
                          "n_pairs": int(len(gm)), "risk": float(gm["wrong"].mean())})
-    risk_by_source = pd.DataFrame(rows, columns=["source", "model", "n_hypotheses", "n_pairs", "risk"])
+    return pd.DataFrame(rows, columns=["source", "model", "n_hypotheses", "n_pairs", "risk"])
 
-    # ---- by model x prompt -----------------------------------------------------------------------------------
+
+def _risk_by_prompt(p: pd.DataFrame, src: pd.DataFrame) -> pd.DataFrame:
+    """Risk of every model x prompt on all hypotheses and on the source hypotheses."""
     allp = p.groupby(["model", "prompt"], sort=True).agg(n_configurations=("config", "nunique"),
                                                           risk_all=("wrong", "mean"))
     srcp = src.groupby(["model", "prompt"], sort=True).agg(risk_source=("wrong", "mean"),
                                                            n_source_flipped=("wrong", "sum"))
-    risk_by_prompt = allp.join(srcp, how="left").reset_index()
+    return allp.join(srcp, how="left").reset_index()
 
-    # ---- one human rater vs the mean of raters -----------------------------------------------------------------
+
+def _human_vs_gold(items: pd.DataFrame) -> pd.DataFrame:
+    """How often one random rater agrees with the mean-of-raters gold, and the gold class shares, by source."""
     human_vs_gold = pd.DataFrame(columns=["source", "n_items", "agreement", "gold_positive", "gold_neutral",
                                           "gold_negative"])
     if "human_single" in items.columns and "source" in items.columns:
@@ -162,11 +181,15 @@ def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, group_columns) 
                          "agreement": float((g.loc[ok, "human_single"].astype(str) == g.loc[ok, "gold"].astype(str)).mean()),
                          **{f"gold_{c}": float((g["gold"].astype(str) == c).mean()) for c in LABELS}})
         human_vs_gold = pd.DataFrame(rows)
+    return human_vs_gold
 
-    # ---- headline numbers ---------------------------------------------------------------------------------------
+
+def _headline_numbers(p: pd.DataFrame, src: pd.DataFrame, source_flips: pd.DataFrame,
+                      human_vs_gold: pd.DataFrame) -> pd.DataFrame:
+    """The headline numbers as a key/value table, for ``out.record``."""
     gold_sig = source_flips["gold_conclusion"] != "none"
     summary = {
-        "n_configurations": n_conf,
+        "n_configurations": p["config"].nunique(),
         "n_hypotheses": int(p["hypothesis_id"].nunique()),
         "risk_overall": float(p["wrong"].mean()),
         "n_source_hypotheses": int(len(source_flips)),
@@ -182,6 +205,4 @@ def real_data_findings(pairs: pd.DataFrame, items: pd.DataFrame, group_columns) 
     if len(human_vs_gold):
         summary["single_rater_agreement"] = float(human_vs_gold.loc[human_vs_gold["source"] == "all",
                                                                     "agreement"].iloc[0])
-    summary_df = pd.DataFrame({"key": list(summary), "value": pd.Series(list(summary.values()), dtype=object)})
-    return {"summary": summary_df, "source_flips": source_flips, "flips_by_annotator": flips_by_annotator,
-            "risk_by_source": risk_by_source, "risk_by_prompt": risk_by_prompt, "human_vs_gold": human_vs_gold}
+    return pd.DataFrame({"key": list(summary), "value": pd.Series(list(summary.values()), dtype=object)})

@@ -130,12 +130,43 @@ def _solve_base(d: np.ndarray, err: float) -> float:
 def simulate(spec: SimSpec = SimSpec()) -> Simulated:
     """Run the simulator; everything is drawn from ``numpy.random.default_rng`` seeded by ``spec.seed``."""
     rng = np.random.default_rng(spec.seed)
-    K = len(spec.classes)
-    N = spec.n_items
     names = [c for c, _ in spec.covariates]
     levels = [lv for _, lv in spec.covariates]
+    pop = _draw_population(rng, spec, levels)
+    truth_h = _truth_hypotheses(spec, names, levels, pop.clusters, _true_shares(pop, names, levels))
+    human = _human_single(rng, pop.gold, spec)
+    item_ids = np.arange(1, spec.n_items + 1, dtype=np.int32) if spec.integer_item_ids else \
+        np.array([f"i{i:05d}" for i in range(1, spec.n_items + 1)], dtype=object)
+    columns, truth_c = _configuration_labels(spec, pop, levels)
+    table = _annotation_table(spec, item_ids, columns)
+    items = pd.DataFrame({"item_id": item_ids, "gold": np.asarray(spec.classes)[pop.gold]})
+    for name, lv, xj in zip(names, levels, pop.x):
+        items[name] = np.asarray(lv)[xj]
+    items["human_single"] = np.asarray(spec.classes)[human]
+    truth_cfg = pd.DataFrame(truth_c, columns=["model", "prompt", "temperature", "seed", "planted_error_rate",
+                                               "planted_systematic_share", "planted_agreement_before_invalid",
+                                               "planted_accuracy", "planted_invalid_share"])
+    return Simulated(items, table, truth_h, truth_cfg)
 
-    # ---- gold -----------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class _Population:
+    """The drawn items: class intercepts, per covariate the effects of its levels, their clusters and
+    weights, each item's level codes ``x``, gold class and difficulty."""
+
+    beta: np.ndarray
+    effects: list[np.ndarray]
+    clusters: list[np.ndarray]
+    weights: list[np.ndarray]
+    x: list[np.ndarray]
+    gold: np.ndarray
+    difficulty: np.ndarray
+
+
+def _draw_population(rng: np.random.Generator, spec: SimSpec, levels: list[tuple[str, ...]]) -> _Population:
+    """Covariates, gold labels from the multinomial logit of the clustered level effects, and item difficulty."""
+    K = len(spec.classes)
+    N = spec.n_items
     beta = rng.normal(0.0, 0.35, K)
     effects, clusters, weights, x = [], [], [], []
     for lv in levels:
@@ -151,13 +182,16 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
     u = rng.random(N)
     gold = (u[:, None] > np.cumsum(p_gold, axis=1)).sum(axis=1).clip(0, K - 1)
     difficulty = rng.normal(0.0, 1.0, N)
+    return _Population(beta, effects, clusters, weights, x, gold, difficulty)
 
-    # exact population shares for every hypothesis: enumerate all covariate cells
+
+def _true_shares(pop: _Population, names: list[str], levels: list[tuple[str, ...]]) -> dict[str, np.ndarray]:
+    """Exact population class shares (levels x classes) of every covariate, summed over all covariate cells."""
     grids = np.meshgrid(*[np.arange(len(lv)) for lv in levels], indexing="ij")
-    cell_logit = beta + sum(e[g] for e, g in zip(effects, grids))
+    cell_logit = pop.beta + sum(e[g] for e, g in zip(pop.effects, grids))
     cell_p = _softmax(cell_logit)
     cell_w = np.ones(grids[0].shape)
-    for w, g in zip(weights, grids):
+    for w, g in zip(pop.weights, grids):
         cell_w = cell_w * w[g]
     true_share = {}
     for j, name in enumerate(names):
@@ -165,6 +199,12 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
         num = (cell_p * cell_w[..., None]).sum(axis=axes)
         den = cell_w.sum(axis=axes)[:, None]
         true_share[name] = num / den  # (levels, K)
+    return true_share
+
+
+def _truth_hypotheses(spec: SimSpec, names: list[str], levels: list[tuple[str, ...]], clusters: list[np.ndarray],
+                      true_share: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Every generated hypothesis with its true shares, true difference and whether it is a planted null."""
     hyps = generate_hypotheses(spec.classes, {n: tuple(sorted(lv)) for n, lv in zip(names, levels)})
     rows = []
     for h in hyps.itertuples(index=False):
@@ -177,33 +217,38 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
         # and its difference exactly 0; computed, it is the rounding residue of two weighted sums
         # (1e-17 on one CPU, 0 on another)
         rows.append((pa_, pa_, 0.0, null) if null else (pa_, pb_, pa_ - pb_, null))
-    truth_h = pd.concat([hyps, pd.DataFrame(rows, columns=["true_p_a", "true_p_b", "true_diff", "true_null"])],
-                        axis=1)
+    return pd.concat([hyps, pd.DataFrame(rows, columns=["true_p_a", "true_p_b", "true_diff", "true_null"])],
+                     axis=1)
 
-    # ---- human single rater ---------------------------------------------------------------
+
+def _human_single(rng: np.random.Generator, gold: np.ndarray, spec: SimSpec) -> np.ndarray:
+    """One crowd coder: the gold class with probability ``human_accuracy``, otherwise a uniform other class."""
+    K = len(spec.classes)
+    N = spec.n_items
     h_err = rng.random(N) > spec.human_accuracy
     h_other = (gold + 1 + rng.integers(0, K - 1, N)) % K
-    human = np.where(h_err, h_other, gold)
+    return np.where(h_err, h_other, gold)
 
-    # ---- configurations ------------------------------------------------------------------
-    item_ids = np.arange(1, N + 1, dtype=np.int32) if spec.integer_item_ids else \
-        np.array([f"i{i:05d}" for i in range(1, N + 1)], dtype=object)
-    model_names = [m for m, _, _ in spec.models]
-    prompt_names = [p for p, _ in spec.prompts]
-    label_dict = list(spec.classes) + ["unclear"]
-    idx_item, idx_model, idx_prompt, temps, seeds, labels, valid_mask = [], [], [], [], [], [], []
+
+def _configuration_labels(spec: SimSpec, pop: _Population,
+                          levels: list[tuple[str, ...]]) -> tuple[dict[str, list[np.ndarray]], list[tuple]]:
+    """The label columns of every configuration (model x prompt x temperature x seed), and its planted truth.
+
+    Configurations of one (model, prompt) share their random numbers except for a share 0.3 T
+    of items redrawn per seed.
+    """
+    N = spec.n_items
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in ("item", "model", "prompt", "temperature", "seed",
+                                                            "label", "valid")}
     truth_c = []
     for mi, (model, acc, sys_share) in enumerate(spec.models):
         mrng = np.random.default_rng([spec.seed, 1, mi])
-        mu = _solve_base(difficulty, 1.0 - acc)
-        b_class = mrng.normal(0.0, spec.bias_sd * 0.5, K)
-        b_cov = [mrng.normal(0.0, spec.bias_sd, (len(lv), K)) for lv in levels]
+        mu = _solve_base(pop.difficulty, 1.0 - acc)
+        b_class = mrng.normal(0.0, spec.bias_sd * 0.5, len(spec.classes))
+        b_cov = [mrng.normal(0.0, spec.bias_sd, (len(lv), len(spec.classes))) for lv in levels]
         for pi, (prompt, shift) in enumerate(spec.prompts):
             prng = np.random.default_rng([spec.seed, 2, mi, pi])
-            tgt_logit = b_class + prng.normal(0.0, spec.bias_sd * 0.3, K) + sum(
-                (bc + prng.normal(0.0, spec.bias_sd * 0.3, bc.shape))[xj] for bc, xj in zip(b_cov, x))
-            tgt_logit[np.arange(N), gold] = -np.inf
-            q = _softmax(tgt_logit)
+            q = _systematic_error_classes(prng, spec, pop, b_class, b_cov)
             base_u = prng.random((4, N))
             for ti, temp in enumerate(spec.temperatures):
                 n_seeds = 1 if temp == 0 else spec.seeds_per_temperature
@@ -213,48 +258,72 @@ def simulate(spec: SimSpec = SimSpec()) -> Simulated:
                         srng = np.random.default_rng([spec.seed, 3, mi, pi, ti, s])
                         redraw = srng.random(N) < 0.3 * temp
                         u4[:, redraw] = srng.random((4, int(redraw.sum())))
-                    p_err = _sigmoid(mu + shift + spec.temperature_slope * temp + difficulty)
-                    err = u4[0] < p_err
-                    systematic = u4[1] < sys_share
-                    sys_lab = (u4[2][:, None] > np.cumsum(q, axis=1)).sum(axis=1).clip(0, K - 1)
-                    rnd_lab = (gold + 1 + np.floor(u4[2] * (K - 1)).astype(np.int64)) % K
-                    lab = np.where(err, np.where(systematic, sys_lab, rnd_lab), gold)
-                    inv_rate = spec.invalid_rate * (1.0 - acc) / 0.4
-                    bad = u4[3] < inv_rate
-                    lab = np.where(bad & (u4[3] < inv_rate / 2), K, lab)  # "unclear"
-                    valid = ~(bad & (u4[3] >= inv_rate / 2))  # missing label
-                    idx_item.append(np.arange(N))
-                    idx_model.append(np.full(N, mi, dtype=np.int32))
-                    idx_prompt.append(np.full(N, pi, dtype=np.int32))
-                    temps.append(np.full(N, temp))
-                    seeds.append(np.full(N, s, dtype=np.int32))
-                    labels.append(lab.astype(np.int32))
-                    valid_mask.append(valid)
+                    p_err = _sigmoid(mu + shift + spec.temperature_slope * temp + pop.difficulty)
+                    lab, valid, err, bad = _labels_of_one_configuration(u4, p_err, sys_share, acc, q, pop.gold, spec)
+                    columns["item"].append(np.arange(N))
+                    columns["model"].append(np.full(N, mi, dtype=np.int32))
+                    columns["prompt"].append(np.full(N, pi, dtype=np.int32))
+                    columns["temperature"].append(np.full(N, temp))
+                    columns["seed"].append(np.full(N, s, dtype=np.int32))
+                    columns["label"].append(lab.astype(np.int32))
+                    columns["valid"].append(valid)
                     truth_c.append((model, prompt, float(temp), s, float(p_err.mean()), sys_share,
-                                    float((~err).mean()), float((lab == gold).mean()), float((bad).mean())))
-    item_idx = np.concatenate(idx_item)
-    lab_all = np.concatenate(labels)
-    mask_all = np.concatenate(valid_mask)
+                                    float((~err).mean()), float((lab == pop.gold).mean()), float((bad).mean())))
+    return columns, truth_c
+
+
+def _systematic_error_classes(prng: np.random.Generator, spec: SimSpec, pop: _Population, b_class: np.ndarray,
+                              b_cov: list[np.ndarray]) -> np.ndarray:
+    """Per item, the probabilities of the wrong classes of a systematic error of one (model, prompt).
+
+    The bias depends on the covariates, so that group differences are distorted; the gold class has probability 0.
+    """
+    N = spec.n_items
+    tgt_logit = b_class + prng.normal(0.0, spec.bias_sd * 0.3, len(spec.classes)) + sum(
+        (bc + prng.normal(0.0, spec.bias_sd * 0.3, bc.shape))[xj] for bc, xj in zip(b_cov, pop.x))
+    tgt_logit[np.arange(N), pop.gold] = -np.inf
+    return _softmax(tgt_logit)
+
+
+def _labels_of_one_configuration(u4: np.ndarray, p_err: np.ndarray, sys_share: float, acc: float, q: np.ndarray,
+                                 gold: np.ndarray, spec: SimSpec) -> tuple[np.ndarray, ...]:
+    """Labels (class code, K for "unclear"), valid mask, error mask and invalid mask of one configuration.
+
+    ``u4`` holds the four uniforms per item: error, systematic, wrong class, invalid output.
+    """
+    K = len(spec.classes)
+    err = u4[0] < p_err
+    systematic = u4[1] < sys_share
+    sys_lab = (u4[2][:, None] > np.cumsum(q, axis=1)).sum(axis=1).clip(0, K - 1)
+    rnd_lab = (gold + 1 + np.floor(u4[2] * (K - 1)).astype(np.int64)) % K
+    lab = np.where(err, np.where(systematic, sys_lab, rnd_lab), gold)
+    inv_rate = spec.invalid_rate * (1.0 - acc) / 0.4
+    bad = u4[3] < inv_rate
+    lab = np.where(bad & (u4[3] < inv_rate / 2), K, lab)  # "unclear"
+    valid = ~(bad & (u4[3] >= inv_rate / 2))  # missing label
+    return lab, valid, err, bad
+
+
+def _annotation_table(spec: SimSpec, item_ids: np.ndarray, columns: dict[str, list[np.ndarray]]) -> pa.Table:
+    """The annotations as an Arrow table with dictionary-encoded item (string ids), model, prompt and label."""
+    item_idx = np.concatenate(columns["item"])
+    lab_all = np.concatenate(columns["label"])
+    mask_all = np.concatenate(columns["valid"])
     if spec.integer_item_ids:
         item_col = pa.array(item_ids[item_idx])
     else:
         item_col = pa.DictionaryArray.from_arrays(pa.array(item_idx.astype(np.int32)), pa.array(list(item_ids)))
-    table = pa.table({
+    model_names = [m for m, _, _ in spec.models]
+    prompt_names = [p for p, _ in spec.prompts]
+    label_dict = list(spec.classes) + ["unclear"]
+    return pa.table({
         "item_id": item_col,
-        "model": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(idx_model)), pa.array(model_names)),
-        "prompt": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(idx_prompt)), pa.array(prompt_names)),
-        "temperature": pa.array(stable_array(np.concatenate(temps))),
-        "seed": pa.array(np.concatenate(seeds)),
+        "model": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(columns["model"])), pa.array(model_names)),
+        "prompt": pa.DictionaryArray.from_arrays(pa.array(np.concatenate(columns["prompt"])), pa.array(prompt_names)),
+        "temperature": pa.array(stable_array(np.concatenate(columns["temperature"]))),
+        "seed": pa.array(np.concatenate(columns["seed"])),
         "label": pa.DictionaryArray.from_arrays(pa.array(lab_all, mask=~mask_all), pa.array(label_dict)),
     })
-    items = pd.DataFrame({"item_id": item_ids, "gold": np.asarray(spec.classes)[gold]})
-    for name, lv, xj in zip(names, levels, x):
-        items[name] = np.asarray(lv)[xj]
-    items["human_single"] = np.asarray(spec.classes)[human]
-    truth_cfg = pd.DataFrame(truth_c, columns=["model", "prompt", "temperature", "seed", "planted_error_rate",
-                                               "planted_systematic_share", "planted_agreement_before_invalid",
-                                               "planted_accuracy", "planted_invalid_share"])
-    return Simulated(items, table, truth_h, truth_cfg)
 
 
 def write_simulated(sim: Simulated, out_dir: Path, *, items_format: str = "csv") -> list[Path]:

@@ -12,7 +12,7 @@ Cameron, A. C., & Miller, D. L. (2015). A practitioner's guide to cluster-robust
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -114,87 +114,20 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
     beta_no_control, se_no_control, ci_low_no_control, ci_high_no_control,
     p_value_no_control.
     """
-    issues: list[DataIssue] = []
     if frame.empty:
-        return pd.DataFrame(), issues
+        return pd.DataFrame(), []
+    frame, issues = _without_rows_missing_baseline(frame)
+    notes = _FitNotes()
     rows = []
-    skipped: list[str] = []
-    failed: list[str] = []
-    constant_control: list[str] = []
-    has_b = frame.groupby(["model", "task", "target"])["d_baseline"].transform(lambda v: v.notna().any())
-    lost = has_b & frame["d_baseline"].isna()
-    if lost.any():
-        issues.append(DataIssue("direction_rows_without_baseline", int(lost.sum()),
-                                "in cells that have baselines, items whose baseline answer is missing are left out "
-                                "of the directional fit (the control would be undefined)"))
-        frame = frame[~lost]
-
-    def fit_one(df: pd.DataFrame, scope: str, model: str, task: str, target: str):
-        use_ctrl = df["d_baseline"].notna().all() and df["d_baseline"].nunique() > 1
-        if df["d_baseline"].notna().all() and not use_ctrl:
-            # a constant control (e.g. the baseline never changes the answer) is collinear with the intercept
-            constant_control.append(f"{scope} {model}/{task}/{target}")
-        X = pd.DataFrame({"direction": df["direction"].to_numpy(float)})
-        cells = df["model"] + "|" + df["task"] + "|" + df["target"]
-        if cells.nunique() > 1:
-            dummies = pd.get_dummies(cells, drop_first=False, dtype=float).to_numpy()
-            X = pd.concat([X, pd.DataFrame(dummies, columns=[f"cell{j}" for j in range(dummies.shape[1])])],
-                          axis=1)
-        else:
-            X.insert(0, "const", 1.0)
-        if use_ctrl:
-            X["d_baseline"] = df["d_baseline"].to_numpy(float)
-        n_cl = df["item_id"].nunique()
-        if df["direction"].nunique() < 2 or n_cl < 3:
-            skipped.append(f"{scope} {model}/{task}/{target}")
-            return
-        y, items = df["d_target"].to_numpy(float), df["item_id"].to_numpy()
-        fits = {}
-        # with the control (when there is one) and without it: the control shares the original's score
-        # s^o with the outcome, so the table shows both
-        for label, design_matrix in (("with", X), ("without", X.drop(columns=["d_baseline"], errors="ignore"))):
-            try:
-                fit, ci = _ols_cluster(y, design_matrix, items, confidence)
-                est = [fit.params["direction"], fit.bse["direction"], ci.loc["direction", 0],
-                       ci.loc["direction", 1], fit.pvalues["direction"]]
-            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
-                failed.append(f"{scope} {model}/{task}/{target} ({type(exc).__name__}: {exc})")
-                return
-            if not np.isfinite(est).all() or not est[1] > 0:
-                # e.g. every item changes by the same amount: no residual variance, no standard error
-                failed.append(f"{scope} {model}/{task}/{target} (no finite standard error)")
-                return
-            fits[label] = (fit, [float(v) for v in est])
-        fit, (beta, se, lo, hi, p) = fits["with"]
-        _, (beta0, se0, lo0, hi0, p0) = fits["without"]
-        rows.append({"scope": scope, "model": model, "task": task, "target": target,
-                     "control": "baseline change" if use_ctrl else "none",
-                     "response": df["response"].iloc[0], "n_obs": len(df), "n_clusters": n_cl,
-                     "beta": beta, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p,
-                     "gamma": float(fit.params["d_baseline"]) if use_ctrl else np.nan,
-                     "beta_no_control": beta0, "se_no_control": se0, "ci_low_no_control": lo0,
-                     "ci_high_no_control": hi0, "p_value_no_control": p0})
-
     for (model, task, target), df in frame.groupby(["model", "task", "target"], sort=True):
-        fit_one(df.reset_index(drop=True), "cell", model, task, target)
+        rows.append(_fit_direction(df.reset_index(drop=True), "cell", model, task, target, confidence, notes))
     with_ctrl = frame[frame["d_baseline"].notna()]
     pooled = with_ctrl if len(with_ctrl) else frame
-    fit_one(pooled.reset_index(drop=True), "pooled", "all" if pooled["model"].nunique() > 1 else
-            pooled["model"].iloc[0], "all" if pooled["task"].nunique() > 1 else pooled["task"].iloc[0],
-            "all" if pooled["target"].nunique() > 1 else pooled["target"].iloc[0])
-    if skipped:
-        issues.append(DataIssue("direction_not_estimable", len(skipped),
-                                "directional fits need both directions and at least 3 items: not fitted",
-                                "; ".join(skipped)))
-    if constant_control:
-        issues.append(DataIssue("direction_control_constant", len(constant_control),
-                                "the baseline's change is the same for every item: the control is dropped from "
-                                "these fits (column control = none)", "; ".join(constant_control)))
-    if failed:
-        issues.append(DataIssue("direction_fit_failed", len(failed),
-                                "directional fits whose coefficient or standard error is not finite are "
-                                "reported as not estimable (no row in the table)", "; ".join(failed)))
-    tab = pd.DataFrame(rows)
+    rows.append(_fit_direction(pooled.reset_index(drop=True), "pooled", "all" if pooled["model"].nunique() > 1 else
+                               pooled["model"].iloc[0], "all" if pooled["task"].nunique() > 1 else pooled["task"].iloc[0],
+                               "all" if pooled["target"].nunique() > 1 else pooled["target"].iloc[0], confidence, notes))
+    issues += notes.issues()
+    tab = pd.DataFrame([r for r in rows if r is not None])
     if not tab.empty:
         tab = tab.sort_values(["scope", "model", "task", "target"], key=lambda s: s.map(
             lambda v: (0, v) if v == "pooled" else (1, v)) if s.name == "scope" else s,
@@ -202,6 +135,99 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
     return tab, issues
 
 
+def _without_rows_missing_baseline(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[DataIssue]]:
+    """Rows of cells that have baselines but lack their own baseline answer are left out (and reported)."""
+    issues: list[DataIssue] = []
+    has_b = frame.groupby(["model", "task", "target"])["d_baseline"].transform(lambda v: v.notna().any())
+    lost = has_b & frame["d_baseline"].isna()
+    if lost.any():
+        issues.append(DataIssue("direction_rows_without_baseline", int(lost.sum()),
+                                "in cells that have baselines, items whose baseline answer is missing are left out "
+                                "of the directional fit (the control would be undefined)"))
+        frame = frame[~lost]
+    return frame, issues
+
+
+@dataclass
+class _FitNotes:
+    """The fits not estimable (``skipped``), failed, or fitted without their constant control."""
+
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    constant_control: list[str] = field(default_factory=list)
+
+    def issues(self) -> list[DataIssue]:
+        """One data issue per kind of note, in the order skipped, constant control, failed."""
+        issues = []
+        if self.skipped:
+            issues.append(DataIssue("direction_not_estimable", len(self.skipped),
+                                    "directional fits need both directions and at least 3 items: not fitted",
+                                    "; ".join(self.skipped)))
+        if self.constant_control:
+            issues.append(DataIssue("direction_control_constant", len(self.constant_control),
+                                    "the baseline's change is the same for every item: the control is dropped from "
+                                    "these fits (column control = none)", "; ".join(self.constant_control)))
+        if self.failed:
+            issues.append(DataIssue("direction_fit_failed", len(self.failed),
+                                    "directional fits whose coefficient or standard error is not finite are "
+                                    "reported as not estimable (no row in the table)", "; ".join(self.failed)))
+        return issues
+
+
+def _direction_design(df: pd.DataFrame, use_ctrl: bool) -> pd.DataFrame:
+    """Design matrix: direction, one intercept per model x task x target cell (or a constant), the control."""
+    X = pd.DataFrame({"direction": df["direction"].to_numpy(float)})
+    cells = df["model"] + "|" + df["task"] + "|" + df["target"]
+    if cells.nunique() > 1:
+        dummies = pd.get_dummies(cells, drop_first=False, dtype=float).to_numpy()
+        X = pd.concat([X, pd.DataFrame(dummies, columns=[f"cell{j}" for j in range(dummies.shape[1])])],
+                      axis=1)
+    else:
+        X.insert(0, "const", 1.0)
+    if use_ctrl:
+        X["d_baseline"] = df["d_baseline"].to_numpy(float)
+    return X
+
+
+def _fit_direction(df: pd.DataFrame, scope: str, model: str, task: str, target: str, confidence: float,
+                   notes: _FitNotes) -> dict | None:
+    """One row of :func:`directional_regression`, or None (noted) when not estimable or the fit fails."""
+    name = f"{scope} {model}/{task}/{target}"
+    use_ctrl = df["d_baseline"].notna().all() and df["d_baseline"].nunique() > 1
+    if df["d_baseline"].notna().all() and not use_ctrl:
+        # a constant control (e.g. the baseline never changes the answer) is collinear with the intercept
+        notes.constant_control.append(name)
+    X = _direction_design(df, use_ctrl)
+    n_cl = df["item_id"].nunique()
+    if df["direction"].nunique() < 2 or n_cl < 3:
+        notes.skipped.append(name)
+        return None
+    y, items = df["d_target"].to_numpy(float), df["item_id"].to_numpy()
+    fits = {}
+    # with the control (when there is one) and without it: the control shares the original's score
+    # s^o with the outcome, so the table shows both
+    for label, design_matrix in (("with", X), ("without", X.drop(columns=["d_baseline"], errors="ignore"))):
+        try:
+            fit, ci = _ols_cluster(y, design_matrix, items, confidence)
+            est = [fit.params["direction"], fit.bse["direction"], ci.loc["direction", 0],
+                   ci.loc["direction", 1], fit.pvalues["direction"]]
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
+            notes.failed.append(f"{name} ({type(exc).__name__}: {exc})")
+            return None
+        if not np.isfinite(est).all() or not est[1] > 0:
+            # e.g. every item changes by the same amount: no residual variance, no standard error
+            notes.failed.append(f"{name} (no finite standard error)")
+            return None
+        fits[label] = (fit, [float(v) for v in est])
+    fit, (beta, se, lo, hi, p) = fits["with"]
+    _, (beta0, se0, lo0, hi0, p0) = fits["without"]
+    return {"scope": scope, "model": model, "task": task, "target": target,
+            "control": "baseline change" if use_ctrl else "none",
+            "response": df["response"].iloc[0], "n_obs": len(df), "n_clusters": n_cl,
+            "beta": beta, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p,
+            "gamma": float(fit.params["d_baseline"]) if use_ctrl else np.nan,
+            "beta_no_control": beta0, "se_no_control": se0, "ci_low_no_control": lo0,
+            "ci_high_no_control": hi0, "p_value_no_control": p0}
 
 
 @dataclass(frozen=True)

@@ -254,12 +254,10 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
     w = wide_answers(ans)
     wp = wide_answers(ans, "p_positive") if design.has_probability else None
     rows, issues, skipped = [], [], []
-    k = 0
+    k = 0  # counts the tests run so far; test k draws from the seed (seed, k)
     for (model, task), block in w.groupby(level=["model", "task"], sort=True):
         # answers are coded within the task: tasks may use different labels (routine/urgent, hire/reject)
         labels = list(design.task_labels[task])
-        code = {lab: j for j, lab in enumerate(labels)}
-        n_labels = max(len(labels), 2)
         for target, baseline in sorted(design.pairs.items()):
             if target not in block.columns or baseline not in block.columns:
                 continue
@@ -270,55 +268,18 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
             if n < min_items:
                 skipped.append(f"{model}/{task}/{target} ({n} items)")
                 continue
-            o, t, b = (sub[c].to_numpy() for c in ("original", target, baseline))
-            ft, fb = (t != o).astype(float), (b != o).astype(float)
             base = {"model": model, "task": task, "target": target, "baseline": baseline, "n_items": n}
+            o, t, b = (sub[c].to_numpy() for c in ("original", target, baseline))
             k += 1
-            r = _paired_row(ft, fb, "mean_diff", n_boot=n_boot, seed=_seed(seed, k), confidence=confidence,
-                            randomization=False)
-            p2, p1 = _mcnemar_p(ft, fb)
-            rows.append({**base, "metric": "flip_rate", "level": "per-sample", "stat_target": ft.mean(),
-                         "stat_baseline": fb.mean(), **r, "p_value": p2, "p_one_sided": p1,
-                         "test": "paired bootstrap CI; exact McNemar p (one-sided: exact binomial)"})
+            rows.append(_flip_rate_row(base, o, t, b, n_boot=n_boot, seed=_seed(seed, k), confidence=confidence))
             if wp is not None:
                 subp = wp.loc[sub.index, ["original", target, baseline]]
-                okp = subp.notna().all(axis=1).to_numpy()
-                if okp.sum() >= min_items:
-                    po, pt, pb = (subp[c].to_numpy()[okp] for c in ("original", target, baseline))
-                    js_t, kl_t = _divergences(po, pt, eps)
-                    js_b, kl_b = _divergences(po, pb, eps)
-                    for metric, xt, xb in (("js_divergence", js_t, js_b), ("kl_divergence", kl_t, kl_b)):
-                        k += 1
-                        r = _paired_row(xt, xb, "mean_diff", n_boot=n_boot, seed=_seed(seed, k),
-                                        confidence=confidence)
-                        rows.append({**base, "n_items": int(okp.sum()), "metric": metric, "level": "per-sample",
-                                     "stat_target": xt.mean(), "stat_baseline": xb.mean(), **r,
-                                     "test": "paired bootstrap CI; paired randomization p"})
-            co, ct, cb = (np.array([code[v] for v in arr]) for arr in (o, t, b))
-            aggs = ["mutual_information"] + (["phi"] if len(labels) <= 2 else [])
-            for metric in aggs:
-                k += 1
-                r = aggregate_bootstrap(co, ct, cb, n_labels, metric, n_boot=n_boot, seed=_seed(seed, k),
-                                        confidence=confidence)
-                if r["note"]:
-                    r.update(p_value=1.0, p_one_sided=1.0)
-                else:
-                    p2, p1 = aggregate_randomization_p(co, ct, cb, n_labels, metric, n_perm=n_boot,
-                                                       rng=np.random.default_rng(_seed(seed, k) + 1))
-                    r.update(p_value=float(p2[0]), p_one_sided=float(p1[0]))
-                rows.append({**base, "metric": metric, "level": "aggregate", **r,
-                             "test": "paired bootstrap CI (multinomial over answer patterns); paired "
-                                     "randomization p"})
-    if skipped:
-        issues.append(DataIssue("too_few_items_for_test", len(skipped),
-                                f"model x task x target cells with fewer than {min_items} items having an original, "
-                                "target and baseline answer are not tested (flip rates still shown)",
-                                "; ".join(skipped)))
-    many = {task: labels for task, labels in design.task_labels.items() if len(labels) > 2}
-    if many:
-        issues.append(DataIssue("phi_not_defined", len(many), "tasks with more than two answer labels: phi is "
-                                "not computed there (mutual information is)",
-                                "; ".join(f"{t}: {', '.join(labs)}" for t, labs in many.items())))
+                more, k = _divergence_rows(base, subp, k, n_boot=n_boot, seed=seed, confidence=confidence,
+                                           eps=eps, min_items=min_items)
+                rows += more
+            more, k = _aggregate_rows(base, o, t, b, labels, k, n_boot=n_boot, seed=seed, confidence=confidence)
+            rows += more
+    issues += _untested_issues(design, skipped, min_items)
     tab = pd.DataFrame(rows)
     if tab.empty:
         if not skipped:
@@ -332,6 +293,78 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
         issues.append(DataIssue("identical_target_and_baseline", int((notes != "").sum()),
                                 "tests where target and baseline agree on every item: difference 0, CI [0, 0], p = 1"))
     return tab, issues
+
+
+def _flip_rate_row(base: dict, o: np.ndarray, t: np.ndarray, b: np.ndarray, *, n_boot: int, seed: int,
+                   confidence: float) -> dict:
+    """Flip rate under the target minus under the baseline: paired bootstrap CI, exact McNemar p."""
+    ft, fb = (t != o).astype(float), (b != o).astype(float)
+    r = _paired_row(ft, fb, "mean_diff", n_boot=n_boot, seed=seed, confidence=confidence, randomization=False)
+    p2, p1 = _mcnemar_p(ft, fb)
+    return {**base, "metric": "flip_rate", "level": "per-sample", "stat_target": ft.mean(),
+            "stat_baseline": fb.mean(), **r, "p_value": p2, "p_one_sided": p1,
+            "test": "paired bootstrap CI; exact McNemar p (one-sided: exact binomial)"}
+
+
+def _divergence_rows(base: dict, subp: pd.DataFrame, k: int, *, n_boot: int, seed: int, confidence: float,
+                     eps: float, min_items: int) -> tuple[list[dict], int]:
+    """JS and KL divergence of the target minus the baseline (items with all three probabilities), and the new k.
+
+    Not tested (no rows) when fewer than ``min_items`` items have the probabilities.
+    """
+    rows = []
+    okp = subp.notna().all(axis=1).to_numpy()
+    if okp.sum() >= min_items:
+        po, pt, pb = (subp[c].to_numpy()[okp] for c in subp.columns)
+        js_t, kl_t = _divergences(po, pt, eps)
+        js_b, kl_b = _divergences(po, pb, eps)
+        for metric, xt, xb in (("js_divergence", js_t, js_b), ("kl_divergence", kl_t, kl_b)):
+            k += 1
+            r = _paired_row(xt, xb, "mean_diff", n_boot=n_boot, seed=_seed(seed, k), confidence=confidence)
+            rows.append({**base, "n_items": int(okp.sum()), "metric": metric, "level": "per-sample",
+                         "stat_target": xt.mean(), "stat_baseline": xb.mean(), **r,
+                         "test": "paired bootstrap CI; paired randomization p"})
+    return rows, k
+
+
+def _aggregate_rows(base: dict, o: np.ndarray, t: np.ndarray, b: np.ndarray, labels: list[str], k: int, *,
+                    n_boot: int, seed: int, confidence: float) -> tuple[list[dict], int]:
+    """Mutual information (and phi with two labels) of the target minus the baseline, and the new k."""
+    code = {lab: j for j, lab in enumerate(labels)}
+    n_labels = max(len(labels), 2)
+    rows = []
+    co, ct, cb = (np.array([code[v] for v in arr]) for arr in (o, t, b))
+    aggs = ["mutual_information"] + (["phi"] if len(labels) <= 2 else [])
+    for metric in aggs:
+        k += 1
+        r = aggregate_bootstrap(co, ct, cb, n_labels, metric, n_boot=n_boot, seed=_seed(seed, k),
+                                confidence=confidence)
+        if r["note"]:
+            r.update(p_value=1.0, p_one_sided=1.0)
+        else:
+            p2, p1 = aggregate_randomization_p(co, ct, cb, n_labels, metric, n_perm=n_boot,
+                                               rng=np.random.default_rng(_seed(seed, k) + 1))
+            r.update(p_value=float(p2[0]), p_one_sided=float(p1[0]))
+        rows.append({**base, "metric": metric, "level": "aggregate", **r,
+                     "test": "paired bootstrap CI (multinomial over answer patterns); paired "
+                             "randomization p"})
+    return rows, k
+
+
+def _untested_issues(design: Design, skipped: list[str], min_items: int) -> list[DataIssue]:
+    """Issues for cells with too few complete items and for tasks where phi is not defined."""
+    issues = []
+    if skipped:
+        issues.append(DataIssue("too_few_items_for_test", len(skipped),
+                                f"model x task x target cells with fewer than {min_items} items having an original, "
+                                "target and baseline answer are not tested (flip rates still shown)",
+                                "; ".join(skipped)))
+    many = {task: labels for task, labels in design.task_labels.items() if len(labels) > 2}
+    if many:
+        issues.append(DataIssue("phi_not_defined", len(many), "tasks with more than two answer labels: phi is "
+                                "not computed there (mutual information is)",
+                                "; ".join(f"{t}: {', '.join(labs)}" for t, labs in many.items())))
+    return issues
 
 
 def p_floor_check(tests: pd.DataFrame, *, n_boot: int, alpha: float) -> DataIssue | None:

@@ -253,6 +253,32 @@ def adapt_medperturb(
     * baseline rows flagged by :func:`detect_defective_baselines` are dropped
       when ``exclude_defective`` (default) and reported either way.
     """
+    w, models = _checked_wide(wide)
+    w, issues = _without_ambiguous_rows(w)
+    defects = detect_defective_baselines(w, min_length_ratio)
+    issues.append(_defective_baselines_issue(defects, min_length_ratio, exclude_defective))
+    w = w.join(defects.set_index("row")[["defective"]], how="left")
+    w["defective"] = w["defective"].astype("boolean").fillna(False).astype(bool)
+    w = _with_variant_columns(w)
+
+    base = ["item_id", "variant", "variant_kind", "group", "direction", "defective"]
+    parts, not_answered = _model_answer_rows(w, models, base)
+    if include_clinicians:
+        parts += _clinician_rows(w, base)
+    long = pd.concat(parts, ignore_index=True)
+    issues += _not_answered_issues(not_answered)
+    if exclude_defective:
+        long = long[~(long["defective"] & (long["variant_kind"] == "baseline"))]
+    long = long.drop(columns="defective")
+    frame, more = validate_long(long, what="MedPerturb data (adapted)")
+    return StudyData(frame=frame, defects=defects, source="medperturb"), tuple(issues + more)
+
+
+def _checked_wide(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A copy of the wide file with integer dataset_id, and the models with an answer column.
+
+    Refused: a missing column, no ``<MODEL>_<TASK>`` column, a dataset_id outside 1-9.
+    """
     need = ["dataset", "dataset_id", "context_id", "original_patient_gender", "clinical_context"]
     require_columns(wide, need, "MedPerturb data")
     models = [m for m in MEDPERTURB_MODELS if any(f"{m}_{t}" in wide.columns for t in MEDPERTURB_TASKS)]
@@ -265,8 +291,12 @@ def adapt_medperturb(
                          f"(e.g. {wide.loc[bad_ids.idxmax(), 'dataset_id']!r})")
     w = wide.copy()
     w["dataset_id"] = ids.astype(int)
-    issues: list[DataIssue] = []
+    return w, models
 
+
+def _without_ambiguous_rows(w: pd.DataFrame) -> tuple[pd.DataFrame, list[DataIssue]]:
+    """``w`` without every copy of rows sharing dataset x context_id x dataset_id, and the issue reporting them."""
+    issues: list[DataIssue] = []
     dup = w.duplicated(["dataset", "context_id", "dataset_id"], keep=False)
     if dup.any():
         d = w[dup]
@@ -276,21 +306,25 @@ def adapt_medperturb(
                                 "rows sharing dataset x context_id x dataset_id cannot be told apart: all copies "
                                 "are dropped (that variant counts as missing for that case)", detail))
         w = w[~dup]
+    return w, issues
 
-    defects = detect_defective_baselines(w, min_length_ratio)
+
+def _defective_baselines_issue(defects: pd.DataFrame, min_length_ratio: float, exclude_defective: bool) -> DataIssue:
+    """The issue reporting the defective baseline rows (task wording, too short) and what is done with them."""
     n_def = int(defects["defective"].sum())
     n_w = int(defects["wording"].sum())
     n_s = int((defects["too_short"] & ~defects["wording"]).sum())
     rule = ("excluded from the baselines (results with them included are shown as a sensitivity analysis)"
             if exclude_defective else "kept (exclude_defective is false)")
-    issues.append(DataIssue("defective_baseline_rows", n_def,
-                            f"baseline texts that are not paraphrases are {rule}",
-                            f"{n_w} with task wording (refusals, tokenizer/edit-distance requests, template "
-                            f"leaks), {n_s} more shorter than {min_length_ratio:g} x the original; "
-                        f"of {len(defects)} baseline rows"))
-    w = w.join(defects.set_index("row")[["defective"]], how="left")
-    w["defective"] = w["defective"].astype("boolean").fillna(False).astype(bool)
+    return DataIssue("defective_baseline_rows", n_def,
+                     f"baseline texts that are not paraphrases are {rule}",
+                     f"{n_w} with task wording (refusals, tokenizer/edit-distance requests, template "
+                     f"leaks), {n_s} more shorter than {min_length_ratio:g} x the original; "
+                     f"of {len(defects)} baseline rows")
 
+
+def _with_variant_columns(w: pd.DataFrame) -> pd.DataFrame:
+    """Add item_id, variant, variant_kind, group (original gender) and the gender swap's direction."""
     w["item_id"] = w["dataset"].astype(str) + ":" + w["context_id"].astype(str)
     w["variant"] = w["dataset_id"].map(MEDPERTURB_VARIANTS)
     w["variant_kind"] = w["variant"].map(_kind_of)
@@ -300,10 +334,17 @@ def adapt_medperturb(
                               np.where(gender == "M", 1.0, np.where(gender == "F", -1.0, np.nan)), np.nan)
     # the baseline of gender_swap is not directional: only the target carries the direction
     w.loc[w["variant"] != "gender_swap", "direction"] = np.nan
+    return w
 
-    base = ["item_id", "variant", "variant_kind", "group", "direction", "defective"]
+
+def _model_answer_rows(w: pd.DataFrame, models: list[str],
+                       base: list[str]) -> tuple[list[pd.DataFrame], dict[str, set[str]]]:
+    """Long rows of every model x task answer column, and per model the variants it did not answer.
+
+    A model that answered no row of a variant did not run that variant: it gets no rows there.
+    """
     parts = []
-    not_answered = {}
+    not_answered: dict[str, set[str]] = {}
     for m in models:
         for t in MEDPERTURB_TASKS:
             col = f"{m}_{t}"
@@ -312,35 +353,40 @@ def adapt_medperturb(
             part = w[base].copy()
             part["model"], part["task"], part["repeat"] = m, t, "0"
             part["prediction"] = w[col].map(_canonical_label).astype(object)
-            # a model that answered no row of a variant did not run that variant: no rows, reported
             answered = part.groupby("variant")["prediction"].apply(lambda s: s.notna().any())
             skipped = answered[~answered].index.tolist()
             if skipped:
                 not_answered.setdefault(m, set()).update(skipped)
                 part = part[~part["variant"].isin(skipped)]
             parts.append(part)
-    if include_clinicians:
-        for t in MEDPERTURB_TASKS:
-            for k in (1, 2, 3):
-                col = f"{t}_{k}"
-                if col not in w.columns:
-                    continue
-                part = w.loc[w["dataset_id"] <= 5, base].copy()
-                part["model"], part["task"], part["repeat"] = CLINICIANS, t, str(k)
-                part["prediction"] = w.loc[w["dataset_id"] <= 5, col].map(_canonical_label).astype(object)
-                parts.append(part)
-    long = pd.concat(parts, ignore_index=True)
+    return parts, not_answered
+
+
+def _clinician_rows(w: pd.DataFrame, base: list[str]) -> list[pd.DataFrame]:
+    """Long rows of the three clinicians' reads (model CLINICIANS, repeats 1-3; variants 1-5 only)."""
+    parts = []
+    for t in MEDPERTURB_TASKS:
+        for k in (1, 2, 3):
+            col = f"{t}_{k}"
+            if col not in w.columns:
+                continue
+            part = w.loc[w["dataset_id"] <= 5, base].copy()
+            part["model"], part["task"], part["repeat"] = CLINICIANS, t, str(k)
+            part["prediction"] = w.loc[w["dataset_id"] <= 5, col].map(_canonical_label).astype(object)
+            parts.append(part)
+    return parts
+
+
+def _not_answered_issues(not_answered: dict[str, set[str]]) -> list[DataIssue]:
+    """One issue per model with variants it did not answer (it gets raw flip rates only there)."""
+    issues = []
     for m, vs in sorted(not_answered.items()):
         kinds = {_kind_of(v) for v in vs}
         what = "baselines" if kinds == {"baseline"} else "variants"
         issues.append(DataIssue(f"not_answered.{m}", len(vs),
                                 f"{m} has no answers on these {what}: it gets raw perturbation flip rates only, "
                                 "no target-vs-baseline test", ", ".join(sorted(vs))))
-    if exclude_defective:
-        long = long[~(long["defective"] & (long["variant_kind"] == "baseline"))]
-    long = long.drop(columns="defective")
-    frame, more = validate_long(long, what="MedPerturb data (adapted)")
-    return StudyData(frame=frame, defects=defects, source="medperturb"), tuple(issues + more)
+    return issues
 
 
 def read_medperturb(path: str | Path, **kw: Any) -> tuple[StudyData, tuple[DataIssue, ...]]:

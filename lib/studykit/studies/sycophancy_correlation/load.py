@@ -118,6 +118,38 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     missing score) has no score: it is reported and left out of every analysis. Scores outside their valid
     range are refused (:func:`check_score_range`).
     """
+    df = _read_persona_table(path)
+    issues: list[DataIssue] = []
+    df = _without_repeated_personas(df, issues)
+    item_cols = sorted((c for c in df.columns if ITEM_RE.match(str(c))),
+                       key=lambda c: tuple(int(x) for x in c[1:].split("_")))
+    items = None
+    if item_cols:
+        missing_rk = [c for c in reverse_keyed if c not in item_cols]
+        if missing_rk:
+            raise InputError(f"personas: parameter reverse_keyed names item '{missing_rk[0]}' "
+                             f"that is not a column of {resolve(path).name}")
+        scored = score_items(df[item_cols], reverse_keyed, likert_points)
+        items = pd.concat([df[["model", "persona_id"]], scored], axis=1)
+    score, source = _agreeableness_score(df, items, item_cols, score_column, likert_points, resolve(path))
+    scores = df[["model", "persona_id"]].assign(agreeableness=score.astype(float))
+    missing = scores["agreeableness"].isna()
+    if missing.any():
+        ex = scores.loc[missing, ["model", "persona_id"]].astype(str).agg("/".join, axis=1)
+        issues.append(DataIssue(
+            "personas_without_score", int(missing.sum()),
+            "persona has no agreeableness score (missing value or an unanswered item); left out of "
+            "every per-persona analysis, its responses unused", examples(ex)))
+        scores = scores.loc[~missing]
+    sizes = _model_sizes(df, issues) if "model_params_b" in df.columns else None
+    return PersonaData(scores.reset_index(drop=True), items, sizes, source), tuple(issues)
+
+
+def _read_persona_table(path: str | Path) -> pd.DataFrame:
+    """The personas table with model and persona_id as text (as written in a CSV, so '007' stays '007').
+
+    Refused: a missing column, empty model or persona_id, no rows, names longer than the limit.
+    """
     df = read_table(path, what="personas")
     require_columns(df, PERSONA_COLUMNS, "personas")
     name = resolve(path).name.lower()
@@ -134,9 +166,15 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     df = df.assign(model=df["model"].astype(str), persona_id=df["persona_id"].astype(str))
     for col in PERSONA_COLUMNS:
         check_name_length(df[col], "personas", col)
-    issues: list[DataIssue] = []
-    # Duplicate rule: rows identical in every column are one persona written twice (one kept,
-    # reported); rows repeating a (model, persona_id) with different values are refused.
+    return df
+
+
+def _without_repeated_personas(df: pd.DataFrame, issues: list[DataIssue]) -> pd.DataFrame:
+    """``df`` with exactly repeated rows kept once (reported).
+
+    Rows identical in every column are one persona written twice; rows repeating a
+    (model, persona_id) with different values, and the reserved baseline persona_id, are refused.
+    """
     exact = df.duplicated(keep="first")
     if exact.any():
         ex = df.loc[exact, "model"] + "/" + df.loc[exact, "persona_id"]
@@ -152,21 +190,21 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     if (df["persona_id"] == BASELINE_ID).any():
         raise InputError(f"personas: persona_id '{BASELINE_ID}' is reserved for the plain-assistant rows "
                          "of the responses table")
-    item_cols = sorted((c for c in df.columns if ITEM_RE.match(str(c))),
-                       key=lambda c: tuple(int(x) for x in c[1:].split("_")))
-    items = None
-    if item_cols:
-        missing_rk = [c for c in reverse_keyed if c not in item_cols]
-        if missing_rk:
-            raise InputError(f"personas: parameter reverse_keyed names item '{missing_rk[0]}' "
-                             f"that is not a column of {resolve(path).name}")
-        scored = score_items(df[item_cols], reverse_keyed, likert_points)
-        items = pd.concat([df[["model", "persona_id"]], scored], axis=1)
+    return df
+
+
+def _agreeableness_score(df: pd.DataFrame, items: pd.DataFrame | None, item_cols: list[str], score_column: str,
+                         likert_points: int, path: Path) -> tuple[pd.Series, str]:
+    """Each persona's agreeableness score and where it comes from ("column ...", or "items").
+
+    The score column takes precedence over the items; its values must be in range
+    (:func:`check_score_range`).
+    """
     if score_column and score_column != "agreeableness" and score_column not in df.columns:
         raise InputError(f"personas: missing column '{score_column}' (parameter agreeableness_column)")
     if score_column and score_column in df.columns:
         score = numeric_column(df, score_column, "personas")
-        check_score_range(score, score_column, likert_points, resolve(path))
+        check_score_range(score, score_column, likert_points, path)
         source = "column" if score_column == "agreeableness" else f"column {score_column}"
     elif items is not None:
         score = items[item_cols].astype(float).mean(axis=1, skipna=False)
@@ -174,35 +212,33 @@ def load_personas(path: str | Path, *, reverse_keyed: list[str], likert_points: 
     else:
         raise InputError(f"personas: missing column '{score_column or 'agreeableness'}' "
                          "(or item columns named like A1_1)")
-    scores = df[["model", "persona_id"]].assign(agreeableness=score.astype(float))
-    missing = scores["agreeableness"].isna()
-    if missing.any():
-        ex = scores.loc[missing, ["model", "persona_id"]].astype(str).agg("/".join, axis=1)
+    return score, source
+
+
+def _model_sizes(df: pd.DataFrame, issues: list[DataIssue]) -> pd.Series:
+    """Each model's size (``model_params_b``, billions of parameters), one value per model.
+
+    Refused: non-numeric values, a size differing between rows of one model. A size that is
+    not a positive finite number is no size (reported).
+    """
+    s = pd.to_numeric(df["model_params_b"], errors="coerce")
+    if (s.isna() & df["model_params_b"].notna()).any():
+        raise InputError("personas: column 'model_params_b' has non-numeric values")
+    per_model = s.groupby(df["model"]).agg(["min", "max"])
+    varying = per_model.index[(per_model["max"] != per_model["min"]) & per_model["max"].notna()]
+    if len(varying):
+        raise InputError(f"personas: column 'model_params_b' differs between rows of model '{varying[0]}'")
+    sizes = per_model["max"].dropna().rename("model_params_b")
+    # A size is a positive finite number of parameters (billions); anything else is no size.
+    invalid = ~np.isfinite(sizes) | (sizes <= 0)
+    if invalid.any():
         issues.append(DataIssue(
-            "personas_without_score", int(missing.sum()),
-            "persona has no agreeableness score (missing value or an unanswered item); left out of "
-            "every per-persona analysis, its responses unused", examples(ex)))
-        scores = scores.loc[~missing]
-    sizes = None
-    if "model_params_b" in df.columns:
-        s = pd.to_numeric(df["model_params_b"], errors="coerce")
-        if (s.isna() & df["model_params_b"].notna()).any():
-            raise InputError("personas: column 'model_params_b' has non-numeric values")
-        per_model = s.groupby(df["model"]).agg(["min", "max"])
-        varying = per_model.index[(per_model["max"] != per_model["min"]) & per_model["max"].notna()]
-        if len(varying):
-            raise InputError(f"personas: column 'model_params_b' differs between rows of model '{varying[0]}'")
-        sizes = per_model["max"].dropna().rename("model_params_b")
-        # A size is a positive finite number of parameters (billions); anything else is no size.
-        invalid = ~np.isfinite(sizes) | (sizes <= 0)
-        if invalid.any():
-            issues.append(DataIssue(
-                "model_size_invalid", int(invalid.sum()),
-                "model_params_b not a positive finite number: the model has no size (left out of the size "
-                "association; per_model.model_params_b empty)",
-                examples(f"{m}={v:g}" for m, v in sizes[invalid].items())))
-            sizes = sizes[~invalid]
-    return PersonaData(scores.reset_index(drop=True), items, sizes, source), tuple(issues)
+            "model_size_invalid", int(invalid.sum()),
+            "model_params_b not a positive finite number: the model has no size (left out of the size "
+            "association; per_model.model_params_b empty)",
+            examples(f"{m}={v:g}" for m, v in sizes[invalid].items())))
+        sizes = sizes[~invalid]
+    return sizes
 
 
 def load_rates(params) -> tuple["RateRows", tuple[DataIssue, ...]]:
