@@ -109,8 +109,10 @@ def build_parser(study_commands_too: bool = True) -> argparse.ArgumentParser:
     sub.required = True
     for add, _ in COMMANDS.values():
         add(sub)
+    from studykit.registry import resolve
+
     for command in (study_commands().values() if study_commands_too else ()):
-        command.add(sub)
+        resolve(command.add)(sub)
     return p
 
 
@@ -322,7 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         first = next((a for a in argv if not a.startswith("-")), None)
         args = build_parser(study_commands_too=first not in COMMANDS).parse_args(argv)
-        run = COMMANDS[args.command][1] if args.command in COMMANDS else study_commands()[args.command].run
+        from studykit.registry import resolve
+
+        run = COMMANDS[args.command][1] if args.command in COMMANDS else resolve(study_commands()[args.command].run)
         return run(args)
     except StudykitError as exc:
         sys.stdout.flush()

@@ -28,27 +28,39 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from studykit.errors import ParamError
 
-__all__ = ["ENV", "Study", "Command", "names", "get", "module", "folder_of", "python_path"]
+__all__ = ["ENV", "Study", "Command", "Ref", "resolve", "names", "get", "module", "folder_of", "python_path"]
 
 #: the environment variable listing folders of studies outside the project
 ENV = "STUDYKIT_STUDY_PATH"
+
+
+#: a function, or where to find it as ``"package.module:function"`` (imported on first use, so that declaring a
+#: study imports neither pandas nor the study's analysis modules)
+Ref = Callable[..., Any] | str
+
+
+def resolve(ref: Ref | None) -> Callable[..., Any] | None:
+    """The function ``ref`` names (itself when it is one already)."""
+    if ref is None or callable(ref):
+        return ref
+    module, _, attr = str(ref).partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 @dataclass(frozen=True)
 class Command:
     """A ``studykit`` subcommand a study adds (e.g. code_survival's ``mine``).
 
-    ``add(subparsers)`` declares its parser; ``run(args) -> int`` runs it. Both import what they need when
-    called, so listing commands stays light.
+    ``add(subparsers)`` declares its parser; ``run(args) -> int`` runs it (each a :data:`Ref`).
     """
 
     name: str
-    add: Callable[[Any], None]
-    run: Callable[[Any], int]
+    add: Ref
+    run: Ref
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,8 @@ class Study:
     params : its :class:`studykit.params.StudyParams` subclass.
     write_embedded : ``write_embedded(out_dir) -> list[Path]``, the seeded simulator of the embedded data
         (``studykit simulate``), or None.
-    templates : ``templates(data_dir) -> {file name: DataFrame}``, the own-data templates of the workshop kit
-        cut from the embedded data (deterministically), or None; ``template_rule`` says how they are cut.
+    templates : ``templates(data_dir) -> {file name: DataFrame}`` (a :data:`Ref`), the own-data templates of the
+        workshop kit cut from the embedded data (deterministically), or None; ``template_rule`` says how.
     commands : subcommands the study adds to ``studykit``.
     folder : set by the registry for a study outside the project (its folder); None for the project's.
 
@@ -76,7 +88,7 @@ class Study:
     title: str
     params: type
     write_embedded: Callable[[Path], list[Path]] | None = None
-    templates: Callable[[Path], Mapping[str, Any]] | None = None
+    templates: Ref | None = None
     template_rule: str = ""
     commands: tuple[Command, ...] = ()
     folder: Path | None = field(default=None, compare=False)

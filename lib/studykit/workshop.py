@@ -172,7 +172,7 @@ def write_templates(out_dir: str | Path) -> list[Path]:
         study = registry.get(name)
         if study.templates is None:
             continue
-        for file, frame in study.templates(paths.data_dir(name)).items():
+        for file, frame in registry.resolve(study.templates)(paths.data_dir(name)).items():
             target = out_dir / name / file
             target.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(target, csv_text(frame))

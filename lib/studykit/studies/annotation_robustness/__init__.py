@@ -16,19 +16,12 @@ def write_embedded(out_dir: Path) -> list[Path]:
     return _write(Path(out_dir))
 
 
-def _templates(data: Path) -> dict:
-    """The own-data templates of the workshop kit (:mod:`.templates`; pandas is imported on use)."""
-    from studykit.studies.annotation_robustness.templates import own_data_templates
-
-    return own_data_templates(Path(data))
-
-
 STUDY = Study(
     name=NAME,
     title="How often do LLM annotations flip the conclusions human labels support?",
     params=Params,
     write_embedded=write_embedded,
-    templates=_templates,
+    templates="studykit.studies.annotation_robustness.templates:own_data_templates",
     template_rule="the first 300 items, and the annotations of the first two models on them",
 )
 

@@ -22,33 +22,15 @@ def write_embedded(out_dir: Path) -> list[Path]:
     return _write(Path(out_dir))
 
 
-def _templates(data: Path) -> dict:
-    """The own-data templates of the workshop kit (:mod:`.templates`; pandas is imported on use)."""
-    from studykit.studies.code_survival.templates import own_data_templates
-
-    return own_data_templates(Path(data))
-
-
-def _add_mine(sub) -> None:
-    from studykit.studies.code_survival.cli import add_mine
-
-    add_mine(sub)
-
-
-def _run_mine(args) -> int:
-    from studykit.studies.code_survival.cli import cmd_mine
-
-    return cmd_mine(args)
-
-
 STUDY = Study(
     name=NAME,
     title="Do lines written by AI coding agents outlive lines written by people?",
     params=Params,
     write_embedded=write_embedded,
-    templates=_templates,
+    templates="studykit.studies.code_survival.templates:own_data_templates",
     template_rule="2 repositories of the simulated line-events table, the required columns only",
-    commands=(Command("mine", _add_mine, _run_mine),),
+    commands=(Command("mine", "studykit.studies.code_survival.cli:add_mine",
+                      "studykit.studies.code_survival.cli:cmd_mine"),),
 )
 
 __all__ = ["NAME", "Params", "STUDY", "write_embedded"]

@@ -19,19 +19,12 @@ def write_embedded(out_dir: Path) -> list[Path]:
     return _write(Path(out_dir))
 
 
-def _templates(data: Path) -> dict:
-    """The own-data templates of the workshop kit (:mod:`.templates`; pandas is imported on use)."""
-    from studykit.studies.counterfactual_baselines.templates import own_data_templates
-
-    return own_data_templates(Path(data))
-
-
 STUDY = Study(
     name=NAME,
     title="Is a model sensitive to the edited attribute, or to any rewording of the same size?",
     params=Params,
     write_embedded=write_embedded,
-    templates=_templates,
+    templates="studykit.studies.counterfactual_baselines.templates:own_data_templates",
     template_rule="the first 40 items, every variant, model and repeat",
 )
 

@@ -20,19 +20,12 @@ def write_embedded(out_dir: Path) -> list[Path]:
     return _write(Path(out_dir))
 
 
-def _templates(data: Path) -> dict:
-    """The own-data templates of the workshop kit (:mod:`.templates`; pandas is imported on use)."""
-    from studykit.studies.lexical_prevalence.templates import own_data_templates
-
-    return own_data_templates(Path(data))
-
-
 STUDY = Study(
     name=NAME,
     title="Which words does AI writing overuse across languages, and are people picking them up?",
     params=Params,
     write_embedded=write_embedded,
-    templates=_templates,
+    templates="studykit.studies.lexical_prevalence.templates:own_data_templates",
     template_rule="English only, the first 300 text pairs, text column (no diachronic corpus)",
 )
 

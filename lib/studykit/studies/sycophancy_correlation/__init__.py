@@ -29,19 +29,12 @@ def write_embedded(out_dir: Path) -> list[Path]:
     return _write(Path(out_dir))
 
 
-def _templates(data: Path) -> dict:
-    """The own-data templates of the workshop kit (:mod:`.templates`; pandas is imported on use)."""
-    from studykit.studies.sycophancy_correlation.templates import own_data_templates
-
-    return own_data_templates(Path(data))
-
-
 STUDY = Study(
     name=NAME,
     title="Does a role-played persona's agreeableness predict sycophancy?",
     params=Params,
     write_embedded=write_embedded,
-    templates=_templates,
+    templates="studykit.studies.sycophancy_correlation.templates:own_data_templates",
     template_rule="3 models x their first 40 personas (+ the baseline persona) x the first 30 prompts",
 )
 
