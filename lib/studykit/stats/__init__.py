@@ -2,7 +2,7 @@
 
 Modules (one per statistical family): ``results`` (frozen result types),
 ``effects``, ``information``, ``tests``, ``multitest``, ``resampling``,
-``design``, ``conclusions``, ``reliability``, ``regression``, ``survival``.  Every public name is re-exported here; the
+``design``, ``conclusions``, ``reliability``, ``regression``, ``survival``, ``crossed``.  Every public name is re-exported here; the
 contract is documented in ``docs/stats-api.md``.
 """
 from studykit.stats.results import Result, BootstrapResult, EffectSize, LogitTestResult, Retrodesign, TestResult
@@ -24,6 +24,7 @@ from studykit.stats.conclusions import CONCLUSIONS, classify_conclusion, conclus
 from studykit.stats.reliability import cronbach_alpha
 from studykit.stats.regression import ols_slope, ols_slope_clustered
 from studykit.stats.survival import LogRankTest, logrank_test
+from studykit.stats.crossed import pigeonhole_bootstrap, replicate_test, stratified_weights
 
 __all__ = [
     "Result", "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign",
@@ -37,4 +38,5 @@ __all__ = [
     "retrodesign", "power_two_proportions", "power_two_means", "minimum_detectable_effect",
     "classify_conclusion", "exaggeration_ratio", "conclusion_label", "CONCLUSIONS",
     "cronbach_alpha", "ols_slope", "ols_slope_clustered", "LogRankTest", "logrank_test",
+    "pigeonhole_bootstrap", "replicate_test", "stratified_weights",
 ]
