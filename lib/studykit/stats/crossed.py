@@ -45,7 +45,8 @@ def _strata(labels, name: str) -> tuple[np.ndarray, list[np.ndarray]]:
 def stratified_weights(strata, n_resamples: int, seed=0) -> np.ndarray:
     r"""Bootstrap multiplicities: how often each unit is drawn when every stratum is resampled with replacement.
 
-    Within a stratum of :math:`n_s` units, :math:`n_s` draws with replacement give counts
+    Within a stratum of :math:`n_s` units, :math:`n_s` draws with replacement (unit
+    :math:`\lfloor U n_s \rfloor`, :math:`U` uniform on [0, 1)) give counts
     :math:`w \sim \mathrm{Multinomial}(n_s, 1/n_s, \dots, 1/n_s)`, so :math:`\sum_{i \in s} w_i = n_s`
     (Efron & Tibshirani 1993, ch. 6; the stratified bootstrap keeps each stratum's size).
 
@@ -84,7 +85,7 @@ def stratified_weights(strata, n_resamples: int, seed=0) -> np.ndarray:
     offsets = np.concatenate([np.full(g.size, start) for g, start in
                               zip(groups, np.cumsum([0] + [g.size for g in groups[:-1]]))])
     # one draw per (replicate, position) in row-major order: a replicate's draws do not depend on b
-    idx = order[offsets + rng.integers(0, sizes, size=(b, n))]
+    idx = order[offsets + (rng.random((b, n)) * sizes).astype(np.int64)]
     flat = (np.arange(b, dtype=np.int64)[:, None] * n + idx).ravel()
     return np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
 
