@@ -58,8 +58,10 @@ Yearly-count input (no documents)
     :func:`studykit.stats.stratified_weights`), which carries both the
     binomial noise of each count and the lemma-specific drift; the statistic is
     the same :math:`D` on mean document prevalences
-    :math:`(\sum_j u_j c_{jP} + 0.5)/(n_P \sum_j u_j + 1)`. It ignores that one
-    document can hold several lemmas of a set. The former test, Welch's t on
+    :math:`(\sum_j u_j c_{jP} + 0.5)/(n_P \sum_j u_j + 1)`. With :math:`g` lemmas
+    in the smaller set the SE is inflated by :math:`\sqrt{g/(g-1)}` and the
+    p-value referred to :math:`t_{g-1}` (few units, as for few clusters). It
+    ignores that one document can hold several lemmas of a set. The former test, Welch's t on
     per-lemma log changes, is kept as a labelled, descriptive
     ``did_p_documents`` column ("Welch t over lemmas, descriptive"): it weighs
     a rare lemma's noisy log change like a frequent one's and tests a mean of
@@ -284,10 +286,15 @@ def yearly_two_way_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict
     estimate = statistic(np.ones((1, len(lemmas))))[0]
     u = stratified_weights(np.repeat([0, 1], [k, len(base)]), n_resamples, seed)
     res = replicate_test(estimate, statistic(u), confidence=confidence)
-    return {**out, "did_log": float(estimate[0]), "did_se": float(res["se"][0]),
+    # few lemmas: the bootstrap variance of a mean of g units is (g - 1)/g of the unbiased one; inflate the SE by
+    # sqrt(g/(g - 1)) and refer to t on g - 1 degrees of freedom, g the smaller set (as for few clusters)
+    g = min(k, len(base))
+    se = res["se"] * math.sqrt(g / (g - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, 2 * sps.t.sf(np.abs(estimate) / se, g - 1), np.where(estimate == 0, 1.0, 0.0))
+    return {**out, "did_log": float(estimate[0]), "did_se": float(se[0]),
             "did_ci_low": float(res["ci_low"][0]), "did_ci_high": float(res["ci_high"][0]),
-            "did_p": float(res["p_value"][0]), "ai_change_p_doc": float(res["p_value"][1]),
-            "baseline_change_p_doc": float(res["p_value"][2])}
+            "did_p": float(p[0]), "ai_change_p_doc": float(p[1]), "baseline_change_p_doc": float(p[2])}
 
 
 def did_table(rows: list[dict], alpha: float) -> pd.DataFrame:
