@@ -190,3 +190,28 @@ def test_excess_fdr_controls_false_discoveries():
         assert null["any_false.fdr_robust"] <= 0.065, (n_docs, null)
         mixed = excess_error_rates(1000, 1_980, 20, n_docs=n_docs, seed=27)
         assert mixed["fdr.fdr_robust"] <= 0.055, (n_docs, mixed)
+
+
+def test_two_way_and_document_only_tests_share_the_estimate():
+    """Unit: one simulated language. Both bootstraps recompute the same D from the same sums; the two-way one
+    draws lemma weights too, so its SE is at least the document-only SE here (drift SD 0.3)."""
+    docs, cols = drifting_documents(np.random.default_rng(3), 150)
+    before = document_bootstrap(docs, PRE, POST, n_resamples=400, confidence=0.95, seed=1)
+    after = two_way_did(docs, cols, PRE, POST, n_resamples=400, confidence=0.95, seed=1)
+    assert after["did_log"] == pytest.approx(before["did_log"], abs=1e-12)
+    assert after["did_ci_low"] < after["did_log"] < after["did_ci_high"]
+    assert after["did_se"] > before["did_se"]
+    short = two_way_did(docs, {"ai": cols["ai"][:1], "baseline": cols["baseline"]}, PRE, POST, n_resamples=100,
+                        confidence=0.95, seed=1)
+    assert "did_p" not in short and "cannot be resampled" in short["note"]
+
+
+def test_excess_p_value_agrees_with_the_noise_floor():
+    """Unit: one table of 3,000 words. The per-flag noise floor is the excess p-value at level a before the
+    Bonferroni factor of the two rules: noise_robust == excess & (p_excess / 2 < a); FDR flags are a subset."""
+    analysed, totals, _ = excess_table(np.random.default_rng(4), 2_900, 100, 2_500)
+    floored = excess_noise_floor(analysed, totals, confidence=0.95, gap_threshold=0.01)
+    excess = floored["excess"].to_numpy(bool)
+    assert np.array_equal(floored["noise_robust"].to_numpy(bool), excess & (floored["p_excess"].to_numpy() / 2 < 0.05))
+    assert not (floored["fdr_robust"] & ~floored["noise_robust"]).any()
+    assert floored["q_excess"].between(0, 1).all() and (floored["q_excess"] >= floored["p_excess"] - 1e-15).all()

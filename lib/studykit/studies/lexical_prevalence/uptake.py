@@ -1,4 +1,4 @@
-r"""Uptake tests whose unit is the document, and the sampling-noise floor of excess words.
+r"""Uptake tests whose units are documents and lemmas, and the sampling-noise floor and FDR of excess words.
 
 Difference in differences (token input)
     For one language, period :math:`P \in \{pre, post\}` and word set
@@ -10,7 +10,7 @@ Difference in differences (token input)
     :math:`D = \Delta_{ai} - \Delta_{baseline}` (the AI words' change beyond
     the change of frequency-matched words with LPR near 0).
 
-Document-clustered bootstrap
+Document-clustered bootstrap (kept as the "before": ``did_p_documents``)
     Words are bursty: a document that uses a word often uses it again, and
     documents differ in their rates, so tokens are not independent and a
     token-level chi-square is far too small. Documents are resampled with
@@ -19,8 +19,7 @@ Document-clustered bootstrap
     recomputed on each resample. The standard error is the SD of the
     replicates, the p-value :math:`2\Phi(-|D|/SE)`, the interval the
     percentile interval. Languages form one family, corrected by Holm's
-    method; a language counts as a significant increase when :math:`D > 0`
-    and its Holm-adjusted p is below ``alpha``.
+    method. This bootstrap holds the tracked lemmas fixed.
 
 Two-way bootstrap over documents and lemmas (the test that decides)
     The tracked lemmas are themselves a sample: each word drifts in its own
@@ -34,8 +33,12 @@ Two-way bootstrap over documents and lemmas (the test that decides)
     tokens in period :math:`P` are :math:`\sum_{d \in P}\sum_{j \in S} w_d u_j x_{dj}`
     and the content tokens :math:`\sum_{d \in P} w_d n_d`; :math:`D^*` is
     recomputed from these sums. SE, normal p and percentile interval as above
-    (:func:`studykit.stats.replicate_test`), Holm over languages. The
-    document-only test is kept as ``did_p_documents`` (before).
+    (:func:`studykit.stats.replicate_test`). Languages form one family
+    (Holm); a language counts as a significant increase when :math:`D > 0`
+    and its Holm-adjusted p is below ``alpha``. When the document x lemma
+    noise is large against the drift, it is counted by both resamplings and
+    the test is conservative (Owen 2007): small corpora lose power, not
+    validity.
 
 Pre-trend placebo
     The same two-way test on two earlier periods (``placebo_pre_years`` vs
@@ -49,7 +52,9 @@ Minimum detectable effect
     (Bloom 1995; :func:`studykit.stats.minimum_detectable_effect`), also as a
     percentage :math:`100(e^{MDE} - 1)`; the paper's mean uptake of +15.1 %
     (:math:`\ln 1.151 = 0.141` with a flat baseline) is *detectable* when it is
-    at least the MDE.
+    at least the MDE. :math:`\alpha` is the per-language level, before Holm's
+    correction (which only raises the MDE); where the uptake itself varies
+    across lemmas, the SE and the MDE include that variation.
 
 Yearly-count input (no documents)
     With only documents-per-lemma counts :math:`c_{jP}` out of :math:`n_P`
