@@ -215,3 +215,27 @@ def test_excess_p_value_agrees_with_the_noise_floor():
     assert np.array_equal(floored["noise_robust"].to_numpy(bool), excess & (floored["p_excess"].to_numpy() / 2 < 0.05))
     assert not (floored["fdr_robust"] & ~floored["noise_robust"]).any()
     assert floored["q_excess"].between(0, 1).all() and (floored["q_excess"] >= floored["p_excess"] - 1e-15).all()
+
+
+def test_a_set_of_one_lemma_falls_back_to_the_document_only_test_and_says_so(tmp_path):
+    """Unit: one language of the embedded diachronic corpus (150 documents a year) with a single AI lemma:
+    lemmas cannot be resampled, so the document-only test decides, labelled in ``method``, the note and a data
+    issue; with three lemmas a set the two-way test decides."""
+    from pathlib import Path
+
+    from studykit.studies.lexical_prevalence import Params, load, steps
+
+    df = pd.read_parquet(Path(__file__).resolve().parents[3] / "data" / "lexical_prevalence" / "diachronic.parquet")
+    df[df["language"] == "en"].groupby("year").head(150).to_parquet(tmp_path / "d.parquet")
+    params = Params(diachronic_path=str(tmp_path / "d.parquet"), n_workers=1, chunk_rows=300, n_uptake_bootstrap=100)
+    diach = load.load_diachronic(params)
+    one = {"en": {"ai": ["emphasize"], "baseline": ["issue", "number"]}}
+    result, issues = steps.uptake(diach, one, load.count_documents(params, diach, one), params)
+    row = result.did.iloc[0]
+    assert row["method"].startswith("document-clustered") and row["did_p"] == row["did_p_documents"]
+    assert "cannot be resampled" in row["note"] and "uptake_lemmas_fixed" in {i.check for i in issues}
+    three = {"en": {"ai": ["emphasize", "enhance", "crucial"], "baseline": ["issue", "number", "plan"]}}
+    result, issues = steps.uptake(diach, three, load.count_documents(params, diach, three), params)
+    row = result.did.iloc[0]
+    assert row["method"].startswith("two-way") and row["did_p"] > row["did_p_documents"]
+    assert np.isfinite(row["placebo_did_p"]) and np.isfinite(row["mde_log"])

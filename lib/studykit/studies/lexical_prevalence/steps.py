@@ -206,6 +206,11 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
                                      confidence=params.confidence)
             method = "lemma bootstrap (yearly counts; before: Welch t over lemmas, descriptive)"
         row = test(params.pre_years, params.post_years, 4)
+        if "did_p" not in row and "did_p" in before and "cannot be resampled" in row["note"]:
+            # one lemma in a set: only documents can be resampled; the document-only test decides, labelled
+            row = {**row, **{k: before[k] for k in ("did_log", "did_se", "did_ci_low", "did_ci_high", "did_p")},
+                   "note": row["note"] + "; the document-only test (lemmas fixed) is used"}
+            method = "document-clustered bootstrap (lemmas fixed: fewer than two in a set)"
         row.update({"change_ai_pct": before.get("change_ai_pct"), "change_baseline_pct": before.get("change_baseline_pct"),
                     "did_se_documents": before.get("did_se"), "did_p_documents": before.get("did_p")})
         if placebo is not None:
@@ -221,6 +226,11 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
         found.append(DataIssue("uptake_did_undefined", len(undefined_did),
                                "language left out of the difference-in-differences count: " + "; ".join(
                                    sorted(set(undefined_did["note"]))), examples(undefined_did["language"])))
+    fixed = did[did["method"].str.startswith("document-clustered")]
+    if len(fixed):
+        found.append(DataIssue("uptake_lemmas_fixed", len(fixed),
+                               "fewer than two lemmas in a word set: lemmas cannot be resampled, the document-only "
+                               "test (lemmas fixed) decides", examples(fixed["language"])))
     undefined_placebo = did[did["placebo_did_p"].isna()] if placebo is not None else did.iloc[:0]
     if len(undefined_placebo):
         found.append(DataIssue("uptake_placebo_undefined", len(undefined_placebo),
