@@ -11,7 +11,7 @@ import pytest
 
 import studykit.stats as sk
 
-MODULES = ["results", "effects", "information", "tests", "multitest", "resampling", "design", "conclusions", "survival"]
+MODULES = ["results", "effects", "information", "tests", "multitest", "resampling", "design", "conclusions", "survival", "crossed"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -343,10 +343,17 @@ def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05, unit: str = "toke
     sig = ai[(ai["change_pct"] > 0) & (ai["p_value"] < alpha)]
     significant = int(did["significant_increase"].sum()) if did is not None else int(len(sig))
     tested = int(did["did_p"].notna().sum()) if did is not None else 0
+    extra = {}
+    if did is not None:
+        extra = {"languages_increased_significant_documents":
+                 int(((did["did_log"] > 0) & (did["did_p_documents_holm"] < alpha)).sum()),
+                 "languages_placebo_significant": int((did["placebo_did_p_holm"] < alpha).sum()),
+                 "languages_placebo_tested": int(did["placebo_did_p"].notna().sum()),
+                 "languages_paper_uptake_detectable": int(did["paper_uptake_detectable"].fillna(False).sum())}
     return UptakeSummary(int((ai_ok > 0).sum()), int(len(ai)),
                          float(ai_ok.mean()) if len(ai_ok) else None,
                          float(base_ok.mean()) if len(base_ok) else None,
-                         int((base_ok > 0).sum()), significant, unit, int(len(sig)), tested)
+                         int((base_ok > 0).sum()), significant, unit, int(len(sig)), tested, **extra)
 
 
 def trajectories(diach, items: list[tuple[str, str]]) -> pd.DataFrame:

@@ -38,6 +38,7 @@ from .counting import CorpusCounts, CountConfig, count_corpus
 from .documents import document_table
 from .reading import peek_columns
 from .schema import CORPUS_REQUIRED, DIACHRONIC_REQUIRED, YEARLY_COUNTS_REQUIRED, Params
+from .uptake import lemma_columns
 
 
 def _file(path: str | None, what: str) -> Path:
@@ -146,8 +147,18 @@ def count_documents(params: Params, diach: Diachronic, word_sets: dict[str, dict
     """
     if diach.unit != "tokens" or diach.path is None:
         return None
-    return document_table(diach.path, diach.config, word_sets, chunk_rows=params.chunk_rows,
-                          duplicate_rows=diach.duplicate_rows)
+    # one column per lemma (``ai.000``, ..., ``baseline.000``, ...: the two-way bootstrap resamples lemmas)
+    # and the set totals ``ai`` and ``baseline``
+    singletons = {lang: {col: [lemma] for name, lemmas in sets.items()
+                         for col, lemma in zip(lemma_columns(sets)[name], lemmas)}
+                  for lang, sets in word_sets.items()}
+    table = document_table(diach.path, diach.config, singletons, chunk_rows=params.chunk_rows,
+                           duplicate_rows=diach.duplicate_rows)
+    names = sorted({name for sets in word_sets.values() for name in sets} | {"ai", "baseline"})
+    for name in names:
+        cols = [c for c in table.columns if c.startswith(f"{name}.")]
+        table[name] = table[cols].sum(axis=1).astype(np.int64) if cols else np.zeros(len(table), np.int64)
+    return table
 
 
 def read_yearly_counts(path: str | Path, languages: list[str] | None = None) -> Diachronic:

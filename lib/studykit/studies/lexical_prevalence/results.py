@@ -141,6 +141,13 @@ class UptakeSummary(Result):
         (tokens treated as independent; kept for comparison).
     languages_did_tested : int
         Languages with a defined difference-in-differences test.
+    languages_increased_significant_documents : int
+        The same count with the document-only bootstrap (lemmas treated as fixed; before the two-way test).
+    languages_placebo_significant : int
+        Languages whose pre-trend placebo difference in differences has Holm p < alpha (either sign).
+    languages_placebo_tested : int
+    languages_paper_uptake_detectable : int
+        Languages whose minimum detectable effect (power 0.8) is at most the paper's +15.1 % (log 0.141).
     """
 
     languages_increased: int
@@ -152,6 +159,10 @@ class UptakeSummary(Result):
     unit: str = "tokens"
     languages_increased_significant_token_chi2: int = 0
     languages_did_tested: int = 0
+    languages_increased_significant_documents: int = 0
+    languages_placebo_significant: int = 0
+    languages_placebo_tested: int = 0
+    languages_paper_uptake_detectable: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,16 +177,24 @@ class UptakeResult(Result):
 
     def records(self, name: Namer = slug) -> dict[str, object]:
         """Per language: ``uptake.<language>.change_pct`` (AI set), ``.token_chi2_p`` (the paper's test),
-        ``.did_log``, ``.did_p`` and ``.did_p_holm`` (the document-level test); None where undefined
-        (the reason is in ``tables/uptake_did.csv`` and ``data_issues``)."""
+        ``.did_log``, ``.did_se``, ``.did_p`` and ``.did_p_holm`` (the two-way test over documents and
+        lemmas), ``.did_p_documents`` and ``.did_p_documents_holm`` (lemmas fixed; before), ``.mde_log`` and
+        ``.mde_pct`` (minimum detectable effect at power 0.8), ``.paper_uptake_detectable``,
+        ``.placebo_did_log``, ``.placebo_did_p``, ``.placebo_did_p_holm``; None where undefined (the reason is
+        in ``tables/uptake_did.csv`` and ``data_issues``)."""
         ai = self.table[self.table["word_set"] == "ai"].set_index("language")
         out: dict[str, object] = {}
+        fields = ("did_log", "did_se", "did_p", "did_p_holm", "did_p_documents", "did_p_documents_holm", "mde_log",
+                  "mde_pct", "placebo_did_log", "placebo_did_p", "placebo_did_p_holm")
         for row in self.did.itertuples(index=False):
             key = f"uptake.{name(row.language)}"
             values = {"change_pct": ai["change_pct"].get(row.language), "token_chi2_p": ai["p_value"].get(row.language),
-                      "did_log": row.did_log, "did_p": row.did_p, "did_p_holm": row.did_p_holm}
+                      **{f: getattr(row, f) for f in fields}}
             for field_name, value in values.items():
-                out[f"{key}.{field_name}"] = None if value is None or not math.isfinite(value) else float(value)
+                ok = value is not None and not pd.isna(value) and math.isfinite(value)
+                out[f"{key}.{field_name}"] = float(value) if ok else None
+            detectable = row.paper_uptake_detectable
+            out[f"{key}.paper_uptake_detectable"] = None if pd.isna(detectable) else bool(detectable)
         return out
 
 
@@ -187,7 +206,9 @@ class ExcessResult(Result):
     any year), ``excess.n_word_years``, ``excess.n_words_by_year.<year>``,
     ``excess.n_analysed``, and for the flags that hold at the sampling-noise
     floor ``excess.n_word_years_robust``, ``excess.n_words_robust`` and
-    ``excess.n_word_years_noisy`` (flagged by the point rule only).
+    ``excess.n_word_years_noisy`` (flagged by the point rule only), and for the flags whose
+    Benjamini-Hochberg q over all analysed word-years is below the level ``excess.n_word_years_fdr`` and
+    ``excess.n_words_fdr``.
     """
 
     analysed: pd.DataFrame = field(repr=False)
@@ -210,6 +231,9 @@ class ExcessResult(Result):
         out["excess.n_word_years_robust"] = int(len(robust))
         out["excess.n_words_robust"] = int(len(robust[["language", "lemma"]].drop_duplicates()))
         out["excess.n_word_years_noisy"] = int(len(words) - len(robust))
+        fdr = self.analysed[self.analysed["fdr_robust"].astype(bool)] if len(self.analysed) else words
+        out["excess.n_word_years_fdr"] = int(len(fdr))
+        out["excess.n_words_fdr"] = int(len(fdr[["language", "lemma"]].drop_duplicates()))
         return out
 
 
@@ -245,6 +269,8 @@ class ExcessRecovery(Result):
         Everything else flagged (false positives).
     planted_flagged_post_robust, topic_flagged_pre_robust, other_flagged_robust : int
         The same counts for the flags that hold at the sampling-noise floor.
+    planted_flagged_post_fdr, topic_flagged_pre_fdr, other_flagged_fdr : int
+        The same counts for the flags that hold under the false discovery rate control.
     """
 
     planted_flagged_post: int
@@ -255,3 +281,6 @@ class ExcessRecovery(Result):
     planted_flagged_post_robust: int = 0
     topic_flagged_pre_robust: int = 0
     other_flagged_robust: int = 0
+    planted_flagged_post_fdr: int = 0
+    topic_flagged_pre_fdr: int = 0
+    other_flagged_fdr: int = 0

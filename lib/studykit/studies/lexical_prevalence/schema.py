@@ -41,6 +41,10 @@ class Params(StudyParams):
     top_n: int = Field(20, ge=1, le=1000, description="N: AI-overused lemmas kept per language (the AI word set)")
     pre_years: list[int] = Field([2020, 2021], min_length=1, description="years of the pre period (uptake)")
     post_years: list[int] = Field([2023, 2024], min_length=1, description="years of the post period (uptake)")
+    placebo_pre_years: list[int] = Field([2018, 2019], description="pre-trend placebo: the earlier of two periods "
+                                                                   "before any release (empty: no placebo)")
+    placebo_post_years: list[int] = Field([2020, 2021], description="pre-trend placebo: the later period, tested "
+                                                                    "against placebo_pre_years like the uptake")
     seed: int = Field(20260, ge=0, description="seed of every random step (bootstraps, baseline draw)")
 
     content_filter: Literal["stopwords", "upos", "none"] = Field(
@@ -103,6 +107,11 @@ class Params(StudyParams):
         both = set(self.pre_years) & set(self.post_years)
         if both:
             raise ValueError(f"pre_years and post_years overlap in {sorted(both)}")
+        placebo = set(self.placebo_pre_years) & set(self.placebo_post_years)
+        if placebo:
+            raise ValueError(f"placebo_pre_years and placebo_post_years overlap in {sorted(placebo)}")
+        if bool(self.placebo_pre_years) != bool(self.placebo_post_years):
+            raise ValueError("placebo_pre_years and placebo_post_years: give both or leave both empty")
         return self
 
     def prepare(self) -> "Params":

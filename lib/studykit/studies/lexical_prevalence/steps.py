@@ -24,7 +24,8 @@ from .results import (ConvergenceResult, CorpusSummary, ExcessRecovery, ExcessRe
                       UptakeResult)
 from .schema import Params
 from .text import lemmatizer_language, stopwords
-from .uptake import did_table, document_bootstrap, excess_noise_floor, lemma_level_did
+from .uptake import (did_table, document_bootstrap, excess_noise_floor, lemma_columns, lemma_level_did, two_way_did,
+                     yearly_two_way_did)
 
 #: the rule applied for each check reported by the counting kernel and the steps
 RULES = {
@@ -162,10 +163,12 @@ def word_sets(diach, lpr: LprResult, params: Params) -> tuple[dict[str, dict[str
 def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame | None,
            params: Params) -> tuple[UptakeResult, Issues]:
     """Pre/post share of each word set per language (with the token-level chi-square of the paper) and the
-    difference in differences AI vs baseline with documents as the unit, Holm-corrected over languages.
+    difference in differences AI vs baseline, Holm-corrected over languages: the two-way bootstrap over
+    documents and lemmas (the call), the document-only bootstrap (before), the pre-trend placebo on
+    ``placebo_pre_years`` vs ``placebo_post_years`` and the minimum detectable effect (:mod:`.uptake`).
 
-    ``documents``: per-document set tokens (:func:`.load.count_documents`);
-    None for yearly-count input, where lemmas are the unit.
+    ``documents``: per-document tokens of each lemma (:func:`.load.count_documents`); None for yearly-count
+    input, where lemmas are resampled and the former Welch t is kept as the descriptive ``did_p_documents``.
     """
     found = []
     table = analysis.uptake_table(diach, sets, params.pre_years, params.post_years)
@@ -176,17 +179,46 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
                                ", ".join(undefined["language"])))
     rows = []
     by_language = analysis.split_by_language(documents) if documents is not None else {}
+    placebo = (params.placebo_pre_years, params.placebo_post_years) if params.placebo_pre_years else None
     for lang in sorted(sets):
+        seed = analysis.language_seed(params.seed, lang, 3)
         if documents is not None:
-            row = document_bootstrap(by_language.get(lang, documents.iloc[:0]), params.pre_years, params.post_years,
-                                     n_resamples=params.n_uptake_bootstrap, confidence=params.confidence,
-                                     seed=analysis.language_seed(params.seed, lang, 3))
-            method = "document-clustered bootstrap"
+            docs = by_language.get(lang, documents.iloc[:0])
+            columns = lemma_columns(sets[lang])
+
+            def test(pre, post, stream):
+                return two_way_did(docs, columns, pre, post, n_resamples=params.n_uptake_bootstrap,
+                                   confidence=params.confidence, seed=analysis.language_seed(params.seed, lang, stream))
+
+            before = document_bootstrap(docs, params.pre_years, params.post_years,
+                                        n_resamples=params.n_uptake_bootstrap, confidence=params.confidence, seed=seed)
+            method = "two-way bootstrap (documents x lemmas)"
         else:
-            row = lemma_level_did(diach.docs[diach.docs["language"] == lang],
-                                  diach.totals[diach.totals["language"] == lang], sets[lang],
-                                  params.pre_years, params.post_years, confidence=params.confidence)
-            method = "Welch t over lemmas"
+            counts = diach.docs[diach.docs["language"] == lang]
+            totals = diach.totals[diach.totals["language"] == lang]
+
+            def test(pre, post, stream):
+                return yearly_two_way_did(counts, totals, sets[lang], pre, post,
+                                          n_resamples=params.n_uptake_bootstrap, confidence=params.confidence,
+                                          seed=analysis.language_seed(params.seed, lang, stream))
+
+            before = lemma_level_did(counts, totals, sets[lang], params.pre_years, params.post_years,
+                                     confidence=params.confidence)
+            method = "lemma bootstrap (yearly counts; before: Welch t over lemmas, descriptive)"
+        row = test(params.pre_years, params.post_years, 4)
+        if "did_p" not in row and "did_p" in before and "cannot be resampled" in row["note"]:
+            # one lemma in a set: only documents can be resampled; the document-only test decides, labelled
+            row = {**row, **{k: before[k] for k in ("did_log", "did_se", "did_ci_low", "did_ci_high", "did_p")},
+                   "note": row["note"] + "; the document-only test (lemmas fixed) is used"}
+            method = "document-clustered bootstrap (lemmas fixed: fewer than two in a set)"
+        row.update({"change_ai_pct": before.get("change_ai_pct"), "change_baseline_pct": before.get("change_baseline_pct"),
+                    "did_se_documents": before.get("did_se"), "did_p_documents": before.get("did_p")})
+        if placebo is not None:
+            pl = test(*placebo, 5)
+            row.update({"placebo_did_log": pl.get("did_log"), "placebo_did_se": pl.get("did_se"),
+                        "placebo_did_p": pl.get("did_p")})
+            if pl["note"]:
+                row["note"] = "; ".join(filter(None, [row["note"], f"placebo: {pl['note']}"]))
         rows.append({"language": lang, "method": method, **row})
     did = did_table(rows, alpha=1 - params.confidence)
     undefined_did = did[did["did_p"].isna()]
@@ -194,7 +226,17 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
         found.append(DataIssue("uptake_did_undefined", len(undefined_did),
                                "language left out of the difference-in-differences count: " + "; ".join(
                                    sorted(set(undefined_did["note"]))), examples(undefined_did["language"])))
-    summary = analysis.summarise_uptake(table, unit=diach.unit, did=did)
+    fixed = did[did["method"].str.startswith("document-clustered")]
+    if len(fixed):
+        found.append(DataIssue("uptake_lemmas_fixed", len(fixed),
+                               "fewer than two lemmas in a word set: lemmas cannot be resampled, the document-only "
+                               "test (lemmas fixed) decides", examples(fixed["language"])))
+    undefined_placebo = did[did["placebo_did_p"].isna()] if placebo is not None else did.iloc[:0]
+    if len(undefined_placebo):
+        found.append(DataIssue("uptake_placebo_undefined", len(undefined_placebo),
+                               "pre-trend placebo not tested for the language (placebo years without documents, "
+                               "or too few lemmas)", examples(undefined_placebo["language"])))
+    summary = analysis.summarise_uptake(table, alpha=1 - params.confidence, unit=diach.unit, did=did)
     return UptakeResult(table, sets, summary, did), tuple(found)
 
 
@@ -299,8 +341,9 @@ def excess_recovery(params: Params, excess_result: ExcessResult) -> ExcessRecove
 
     planted_post, topic_pre, other = scored(ex["excess"])
     robust_post, robust_topic, robust_other = scored(ex["noise_robust"])
+    fdr_post, fdr_topic, fdr_other = scored(ex["fdr_robust"])
     return ExcessRecovery(planted_post, len(ai), topic_pre, len(topic), other, robust_post, robust_topic,
-                          robust_other)
+                          robust_other, fdr_post, fdr_topic, fdr_other)
 
 
 def planted_lemmas(params: Params) -> dict[str, set[str]] | None:
