@@ -27,6 +27,7 @@ The truth is written beside the data.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,77 +83,108 @@ def simulate_line_events(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Simulate a line-events table (columns of the miner's output) and its truth.
 
-    Returns ``(events, truth)``; ``truth`` holds every planted parameter.
+    Returns ``(events, truth)``; ``truth`` holds every planted parameter. Repositories are drawn one after the
+    other from one generator (:func:`_repository_events`), so the table is the same for the same seed.
     """
     rng = np.random.default_rng(seed)
-    beta_a = float(np.log(hr_agent))
-    lam0 = baseline_scale_days ** (-weibull_shape)
-    rows: list[pd.DataFrame] = []
+    model = _Hazard(float(np.log(hr_agent)), baseline_scale_days ** (-weibull_shape), weibull_shape, beta_size,
+                    gamma_fragile, fragile_share, frailty_var)
+    df = pd.concat([_repository_events(rng, r, units_per_repo, model) for r in range(n_repos)], ignore_index=True)
+    truth = _truth(df, seed=seed, n_repos=n_repos, units_per_repo=units_per_repo, hr_agent=hr_agent, model=model,
+                   baseline_scale_days=baseline_scale_days)
+    return df[list(LINE_EVENT_COLUMNS) + ["fragile"]], truth
+
+
+@dataclass(frozen=True)
+class _Hazard:
+    """The planted proportional-hazards model: log HR of agent lines, Weibull baseline (scale ``lam0``, shape),
+    log HR per log commit size, of fragile lines (and their share), and the repository frailty variance."""
+
+    beta_a: float
+    lam0: float
+    weibull_shape: float
+    beta_size: float
+    gamma_fragile: float
+    fragile_share: float
+    frailty_var: float
+
+
+def _repository_events(rng: np.random.Generator, r: int, units_per_repo: int, model: _Hazard) -> pd.DataFrame:
+    """The line events of repository ``r``: a gamma frailty, commits of agent or human authors within an
+    observation window, Weibull event times under :class:`_Hazard`, censored at the window's end."""
+    beta_a, lam0, weibull_shape = model.beta_a, model.lam0, model.weibull_shape
+    beta_size, gamma_fragile, fragile_share, frailty_var = (model.beta_size, model.gamma_fragile,
+                                                            model.fragile_share, model.frailty_var)
     t0 = pd.Timestamp("2024-01-01", tz="UTC")
-    for r in range(n_repos):
-        name = f"sim_{r + 1:03d}"
-        z = rng.gamma(1.0 / frailty_var, frailty_var)
-        p_agent = rng.beta(2.0, 5.0)
-        window = rng.uniform(240.0, 720.0)
-        n_units = max(20, int(rng.poisson(units_per_repo)))
-        sizes = []
-        while sum(sizes) < n_units:
-            sizes.append(1 + int(rng.poisson(np.exp(rng.normal(1.8, 0.8)))))
-        sizes[-1] -= sum(sizes) - n_units
-        n_c = len(sizes)
-        c_agent = rng.random(n_c) < p_agent
-        c_name = np.where(c_agent, np.array(AGENT_NAMES)[rng.choice(len(AGENT_NAMES), n_c, p=AGENT_P)], "")
-        c_time = np.sort(rng.uniform(0.0, window, n_c))
-        c_ext = np.array(EXTS)[rng.choice(len(EXTS), n_c, p=EXT_P)]
-        c_sha = [f"{r:04x}{k:08x}".ljust(40, "0") for k in range(n_c)]
-        idx = np.repeat(np.arange(n_c), sizes)
-        a = c_agent[idx]
-        ext = c_ext[idx]
-        size = np.asarray(sizes)[idx]
-        fragile = rng.random(n_units) < fragile_share
-        mult = np.array([AGENT_LOG_MULT.get(x, 0.0) for x in c_name[idx]])
-        eta = (beta_a * a + mult * a + np.array([EXT_BETA[e] for e in ext]) + beta_size * np.log(size)
-               + gamma_fragile * fragile)
-        u = rng.random(n_units)
-        t_event = (-np.log(u) / (lam0 * np.exp(eta) * z)) ** (1.0 / weibull_shape)
-        born = c_time[idx]
-        follow = window - born
-        event = t_event <= follow
-        dur = np.where(event, t_event, follow)
-        grp = np.where(a, "agent", "human")
-        intent = np.array([INTENTS[int(rng.choice(4, p=INTENT_P[g]))] for g in grp])
-        texts = [_line(rng, bool(aa), bool(f), e) for aa, f, e in zip(a, fragile, ext)]
-        born_ts = t0 + pd.to_timedelta(np.round(born * 86400), unit="s")
-        end_ts = t0 + pd.to_timedelta(np.round((born + dur) * 86400), unit="s")
-        obs = t0 + pd.to_timedelta(round(window * 86400), unit="s")
-        mods = [f"mod{int(k)}" for k in rng.integers(0, 12, n_c)]
-        paths = np.array([f"src/{mods[k]}{c_ext[k]}" for k in range(n_c)])[idx]
-        line_no = np.concatenate([np.arange(1, s + 1) for s in sizes])
-        rows.append(pd.DataFrame({
-            "unit_id": [f"{name}:{i}" for i in range(n_units)],
-            "repo": name,
-            "path": paths,
-            "commit": np.array(c_sha, dtype=object)[idx],
-            "author_type": grp,
-            "agent": c_name[idx],
-            "agent_rule": np.where(a, "author", ""),
-            "born_at": born_ts,
-            "ended_at": pd.Series(end_ts).where(event, pd.NaT).values,
-            "event": event.astype(np.int64),
-            "end_intent": np.where(event, intent, ""),
-            "end_commit": np.where(event, "e" * 40, ""),
-            "text": texts,
-            "line_no": line_no,
-            "file_ext": ext,
-            "commit_lines_added": size,
-            "commit_lines_deleted": 0,
-            "commit_files": 1,
-            "is_bot": False,
-            "observed_until": obs,
-            "duration_days": (end_ts.where(event, obs) - born_ts).total_seconds() / 86400.0,
-            "fragile": fragile.astype(np.int64),
-        }))
-    df = pd.concat(rows, ignore_index=True)
+    name = f"sim_{r + 1:03d}"
+    z = rng.gamma(1.0 / frailty_var, frailty_var)
+    p_agent = rng.beta(2.0, 5.0)
+    window = rng.uniform(240.0, 720.0)
+    n_units = max(20, int(rng.poisson(units_per_repo)))
+    sizes = []
+    while sum(sizes) < n_units:
+        sizes.append(1 + int(rng.poisson(np.exp(rng.normal(1.8, 0.8)))))
+    sizes[-1] -= sum(sizes) - n_units
+    n_c = len(sizes)
+    c_agent = rng.random(n_c) < p_agent
+    c_name = np.where(c_agent, np.array(AGENT_NAMES)[rng.choice(len(AGENT_NAMES), n_c, p=AGENT_P)], "")
+    c_time = np.sort(rng.uniform(0.0, window, n_c))
+    c_ext = np.array(EXTS)[rng.choice(len(EXTS), n_c, p=EXT_P)]
+    c_sha = [f"{r:04x}{k:08x}".ljust(40, "0") for k in range(n_c)]
+    idx = np.repeat(np.arange(n_c), sizes)
+    a = c_agent[idx]
+    ext = c_ext[idx]
+    size = np.asarray(sizes)[idx]
+    fragile = rng.random(n_units) < fragile_share
+    mult = np.array([AGENT_LOG_MULT.get(x, 0.0) for x in c_name[idx]])
+    eta = (beta_a * a + mult * a + np.array([EXT_BETA[e] for e in ext]) + beta_size * np.log(size)
+           + gamma_fragile * fragile)
+    u = rng.random(n_units)
+    t_event = (-np.log(u) / (lam0 * np.exp(eta) * z)) ** (1.0 / weibull_shape)
+    born = c_time[idx]
+    follow = window - born
+    event = t_event <= follow
+    dur = np.where(event, t_event, follow)
+    grp = np.where(a, "agent", "human")
+    intent = np.array([INTENTS[int(rng.choice(4, p=INTENT_P[g]))] for g in grp])
+    texts = [_line(rng, bool(aa), bool(f), e) for aa, f, e in zip(a, fragile, ext)]
+    born_ts = t0 + pd.to_timedelta(np.round(born * 86400), unit="s")
+    end_ts = t0 + pd.to_timedelta(np.round((born + dur) * 86400), unit="s")
+    obs = t0 + pd.to_timedelta(round(window * 86400), unit="s")
+    mods = [f"mod{int(k)}" for k in rng.integers(0, 12, n_c)]
+    paths = np.array([f"src/{mods[k]}{c_ext[k]}" for k in range(n_c)])[idx]
+    line_no = np.concatenate([np.arange(1, s + 1) for s in sizes])
+    return pd.DataFrame({
+        "unit_id": [f"{name}:{i}" for i in range(n_units)],
+        "repo": name,
+        "path": paths,
+        "commit": np.array(c_sha, dtype=object)[idx],
+        "author_type": grp,
+        "agent": c_name[idx],
+        "agent_rule": np.where(a, "author", ""),
+        "born_at": born_ts,
+        "ended_at": pd.Series(end_ts).where(event, pd.NaT).values,
+        "event": event.astype(np.int64),
+        "end_intent": np.where(event, intent, ""),
+        "end_commit": np.where(event, "e" * 40, ""),
+        "text": texts,
+        "line_no": line_no,
+        "file_ext": ext,
+        "commit_lines_added": size,
+        "commit_lines_deleted": 0,
+        "commit_files": 1,
+        "is_bot": False,
+        "observed_until": obs,
+        "duration_days": (end_ts.where(event, obs) - born_ts).total_seconds() / 86400.0,
+        "fragile": fragile.astype(np.int64),
+    })
+
+
+def _truth(df: pd.DataFrame, *, seed: int, n_repos: int, units_per_repo: int, hr_agent: float, model: _Hazard,
+           baseline_scale_days: float) -> dict[str, Any]:
+    """Every planted parameter of :func:`simulate_line_events`, and the estimand it recovers."""
+    beta_a, beta_size, gamma_fragile = model.beta_a, model.beta_size, model.gamma_fragile
+    fragile_share, frailty_var, weibull_shape = model.fragile_share, model.frailty_var, model.weibull_shape
     truth = {
         "simulator": "studykit.studies.code_survival.simulate.simulate_line_events",
         "version": SIM_VERSION, "seed": seed, "n_repos": n_repos, "units_per_repo": units_per_repo,
@@ -165,7 +197,7 @@ def simulate_line_events(
         "estimand": "conditional log hazard ratio of agent vs human lines given repository (frailty), "
                     "file type and commit size; recovered by a Cox model stratified by repository",
     }
-    return df[list(LINE_EVENT_COLUMNS) + ["fragile"]], truth
+    return truth
 
 
 def write_line_events_csv(df: pd.DataFrame, path: Path) -> Path:
