@@ -91,12 +91,25 @@ def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
                    ) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:
     """Check and normalise a line-events table; return (clean copy, issues). See the module rules.
 
-    ``now`` is the time of the run (default: the current time; tests pass a fixed one).
+    ``now`` is the time of the run (default: the current time; tests pass a fixed one). The rules run in
+    order: identifiers, column types, dates, censoring and durations, normalised columns, both author types.
     """
     require_columns(df, REQUIRED_COLUMNS, what)
     issues: list[DataIssue] = []
     if len(df) == 0:
         raise InputError(f"{what}: the table has no rows")
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    out = _with_unique_ids(df, what, issues)
+    out = _with_checked_types(out, what, issues)
+    out = _within_dates(out, what, now, issues)
+    out = _with_durations(out, what, now, issues)
+    out = _with_normalised_columns(out, issues)
+    _check_both_author_types(out, what, issues)
+    return out.reset_index(drop=True), tuple(issues)
+
+
+def _with_unique_ids(df: pd.DataFrame, what: str, issues: list[DataIssue]) -> pd.DataFrame:
+    """Rows without repo or unit_id dropped, exact duplicate rows dropped; an id shared by differing rows refused."""
     out = df.copy()
     noid = _blank(out["repo"]) | _blank(out["unit_id"])
     if noid.any():
@@ -117,6 +130,11 @@ def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
     if same_id.any():
         raise InputError(f"{what}: column 'unit_id' is not unique within a repository ({int(same_id.sum())} rows "
                          f"share an id but differ, e.g. {out.loc[same_id, 'unit_id'].iloc[0]!r})")
+    return out
+
+
+def _with_checked_types(out: pd.DataFrame, what: str, issues: list[DataIssue]) -> pd.DataFrame:
+    """author_type (agent/human), event (0/1) and the two times parsed; a recorded end without a time dropped."""
     at = out["author_type"].astype("string").str.strip().str.lower()
     bad = ~at.isin(["agent", "human"]).fillna(False).astype(bool)
     if bad.any():
@@ -137,7 +155,11 @@ def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
         issues.append(DataIssue("bad_end_time", int(badend.sum()), "rows with event=1 and no parseable ended_at dropped"))
         out = out[~badend].copy()
     out.loc[out["event"] == 0, "ended_at"] = pd.NaT
-    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    return out
+
+
+def _within_dates(out: pd.DataFrame, what: str, now: pd.Timestamp, issues: list[DataIssue]) -> pd.DataFrame:
+    """Rows dated after the time of the run or before :data:`DATE_FLOOR` dropped."""
     future = (out["born_at"] > now) | (out["ended_at"] > now)
     if future.any():
         issues.append(DataIssue("future_dates", int(future.sum()),
@@ -153,6 +175,11 @@ def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
     if len(out) == 0:
         raise InputError(f"{what}: no rows left after the date rules (see the data issues: every born_at or "
                          "ended_at is after the time of the run or before 1980)")
+    return out
+
+
+def _with_durations(out: pd.DataFrame, what: str, now: pd.Timestamp, issues: list[DataIssue]) -> pd.DataFrame:
+    """observed_until checked, capped or inferred per repository; ``duration_days`` from birth to end or censoring."""
     if "observed_until" in out.columns:
         out["observed_until"] = _parse_times(out["observed_until"])
     else:
@@ -191,6 +218,11 @@ def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
                                 "end before birth (clock skew): duration set to 0"))
         dur = dur.clip(lower=0.0)
     out["duration_days"] = dur.astype(float)
+    return out
+
+
+def _with_normalised_columns(out: pd.DataFrame, issues: list[DataIssue]) -> pd.DataFrame:
+    """Text columns as text, agents of human lines blank (unknown agent named), file_ext, process columns."""
     for c in ("agent", "end_intent", "text", "path"):
         out[c] = out[c].fillna("").astype(str)
     out.loc[out["author_type"] == "human", "agent"] = ""
@@ -206,6 +238,11 @@ def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
         if c not in out.columns:
             out[c] = default
         _process_column(out, c, default, issues)
+    return out
+
+
+def _check_both_author_types(out: pd.DataFrame, what: str, issues: list[DataIssue]) -> None:
+    """Refuse a table without agent or without human lines; note repositories with only one of them."""
     n_agent = int((out["author_type"] == "agent").sum())
     if n_agent == 0 or n_agent == len(out):
         missing = "agent" if n_agent == 0 else "human"
@@ -217,7 +254,6 @@ def prepare_events(df: pd.DataFrame, what: str = "line events", now: Any = None
         issues.append(DataIssue("repos_single_author_type", int(len(single)),
                                 "kept: they add to the baselines; the stratified Cox model uses only repositories "
                                 "with both", examples(single.index, k=10)))
-    return out.reset_index(drop=True), tuple(issues)
 
 
 def load_line_events(path: Any) -> tuple[pd.DataFrame, tuple[DataIssue, ...]]:

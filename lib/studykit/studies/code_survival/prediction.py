@@ -9,7 +9,7 @@ statistic.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -172,24 +172,14 @@ def predict_modification(df: pd.DataFrame, horizon_days: float, *, bins_days: Se
     :math:`[0, b_1), [b_1, b_2), \\dots, [b_k, h]`; macro-F1 next to the macro-F1
     of always predicting the majority bin.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import confusion_matrix, f1_score, roc_auc_score, roc_curve
-    from sklearn.model_selection import GroupKFold
+    from sklearn.metrics import roc_auc_score, roc_curve
 
     from studykit.stats import bootstrap_ci
 
     if features not in FEATURE_SETS:
         raise ValueError(f"features must be one of {FEATURE_SETS}")
     process = features == "text+process"
-    eligible, modified = horizon_labels(df, horizon_days)
-    d = df[eligible].copy()
-    if clusters is not None:
-        d["cluster"] = np.asarray(clusters)[eligible.to_numpy()]
-    d["y"] = modified[eligible].astype(int).to_numpy()
-    note = []
-    if len(d) > max_units:
-        d = d.sample(n=max_units, random_state=seed).sort_index()
-        note.append(f"random sample of {max_units} eligible units")
+    d, note = _eligible_units(df, horizon_days, clusters, max_units, seed)
     n_repos = int(d["repo"].nunique())
     groups = d["repo"].to_numpy()
     if n_repos < 2:  # one repository: folds grouped by the commit that wrote the line instead
@@ -203,10 +193,53 @@ def predict_modification(df: pd.DataFrame, horizon_days: float, *, bins_days: Se
                                 float(d["y"].mean()) if len(d) else None, 0, None, None, 0, (),
                                 note="; ".join([*note, reason]))
     k = min(folds, n_groups)
-    gkf = GroupKFold(n_splits=k)
+    score, fold_rows = _out_of_fold_scores(d, groups, k, max_features, process, seed)
+    y = d["y"].to_numpy()
+    auc = float(roc_auc_score(y, score))
+    bs = bootstrap_ci((y.astype(float), score), _auc_stat, n_resamples=n_bootstrap, method="percentile",
+                      paired=True, confidence=confidence, seed=seed, batch_size=max(1, int(2e7 // len(y))))
+    ci_low, ci_high, ci_method = float(bs.ci_low), float(bs.ci_high), "percentile bootstrap over units"
+    if clusters is not None:
+        ci_low, ci_high, used = cluster_bootstrap_auc(y, score, d["cluster"].to_numpy(), n_bootstrap, confidence,
+                                                      seed)
+        ci_method = f"percentile cluster bootstrap ({d['cluster'].nunique()} clusters, {used} resamples)"
+    fpr, tpr, _ = roc_curve(y, score)
+    sel = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))
+    roc = pd.DataFrame({"fpr": fpr[sel], "tpr": tpr[sel]})
+    timing = _timing(d, horizon_days, bins_days, folds, max_features, process, seed, n_repos)
+    return PredictionResult(features, auc, ci_low, ci_high, int(len(d)), n_repos, float(y.mean()), k,
+                            timing.macro_f1, timing.majority_f1, timing.n_modified, timing.classes, ci_method,
+                            float(bs.ci_low), float(bs.ci_high), "; ".join([*note, *timing.notes]),
+                            pd.DataFrame(fold_rows), roc, timing.confusion)
+
+
+def _eligible_units(df: pd.DataFrame, horizon_days: float, clusters: np.ndarray | None, max_units: int,
+                    seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """The units eligible at the horizon with their label ``y`` (and ``cluster``), at most ``max_units`` drawn
+    with ``seed`` (in their original order), and the note saying so."""
+    eligible, modified = horizon_labels(df, horizon_days)
+    d = df[eligible].copy()
+    if clusters is not None:
+        d["cluster"] = np.asarray(clusters)[eligible.to_numpy()]
+    d["y"] = modified[eligible].astype(int).to_numpy()
+    note = []
+    if len(d) > max_units:
+        d = d.sample(n=max_units, random_state=seed).sort_index()
+        note.append(f"random sample of {max_units} eligible units")
+    return d, note
+
+
+def _out_of_fold_scores(d: pd.DataFrame, groups: np.ndarray, k: int, max_features: int, process: bool,
+                        seed: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Out-of-fold predicted probabilities of modification (``GroupKFold`` by ``groups``, balanced logistic
+    regression) and one row per fold; a fold whose training part has one outcome predicts its mean."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
     score = np.full(len(d), np.nan)
     fold_rows = []
-    for f, (tr, te) in enumerate(gkf.split(d, d["y"], groups)):
+    for f, (tr, te) in enumerate(GroupKFold(n_splits=k).split(d, d["y"], groups)):
         A, B = _features(d.iloc[tr], d.iloc[te], max_features, process)
         ytr = d["y"].to_numpy()[tr]
         if len(np.unique(ytr)) < 2:
@@ -222,53 +255,55 @@ def predict_modification(df: pd.DataFrame, horizon_days: float, *, bins_days: Se
         fold_rows.append({"fold": f + 1, "test_repos": int(len(np.unique(groups[te]))), "test_units": int(len(te)),
                           "positive_share": float(yte.mean()),
                           "auc_roc": float(roc_auc_score(yte, score[te])) if len(np.unique(yte)) == 2 else None})
-    y = d["y"].to_numpy()
-    auc = float(roc_auc_score(y, score))
-    bs = bootstrap_ci((y.astype(float), score), _auc_stat, n_resamples=n_bootstrap, method="percentile",
-                      paired=True, confidence=confidence, seed=seed, batch_size=max(1, int(2e7 // len(y))))
-    ci_low, ci_high, ci_method = float(bs.ci_low), float(bs.ci_high), "percentile bootstrap over units"
-    if clusters is not None:
-        ci_low, ci_high, used = cluster_bootstrap_auc(y, score, d["cluster"].to_numpy(), n_bootstrap, confidence,
-                                                      seed)
-        ci_method = f"percentile cluster bootstrap ({d['cluster'].nunique()} clusters, {used} resamples)"
-    fpr, tpr, _ = roc_curve(y, score)
-    sel = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 400)).astype(int))
-    roc = pd.DataFrame({"fpr": fpr[sel], "tpr": tpr[sel]})
+    return score, fold_rows
 
-    # timing
+
+@dataclass(frozen=True)
+class _Timing:
+    """The timing model's outcome: bin names, macro-F1 (and of the majority bin), confusion table, notes."""
+
+    classes: tuple[str, ...]
+    n_modified: int
+    macro_f1: float | None = None
+    majority_f1: float | None = None
+    confusion: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
+    notes: tuple[str, ...] = ()
+
+
+def _timing(d: pd.DataFrame, horizon_days: float, bins_days: Sequence[float], folds: int, max_features: int,
+            process: bool, seed: int, n_repos: int) -> _Timing:
+    """Among units modified within the horizon, a multinomial model of the time bin
+    :math:`[0, b_1), \\dots, [b_k, h]` with folds by repository; macro-F1 beside always predicting the majority."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import confusion_matrix, f1_score
+    from sklearn.model_selection import GroupKFold
+
     edges = [0.0, *[b for b in bins_days if b < horizon_days], float(horizon_days)]
     names = tuple(f"[{a:g}, {b:g})" if i < len(edges) - 2 else f"[{a:g}, {b:g}]"
                   for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])))
     m = d[d["y"] == 1].copy()
-    tf1 = tmaj = None
-    conf = pd.DataFrame()
-    if len(m) and m["repo"].nunique() >= 2 and n_repos >= 2:
-        cls = np.clip(np.searchsorted(edges, m["duration_days"].to_numpy(), side="right") - 1, 0, len(names) - 1)
-        if len(np.unique(cls)) >= 2:
-            pred = np.zeros(len(m), dtype=int)
-            kk = min(folds, int(m["repo"].nunique()))
-            for tr, te in GroupKFold(n_splits=kk).split(m, cls, m["repo"].to_numpy()):
-                if len(np.unique(cls[tr])) < 2:
-                    pred[te] = cls[tr][0]
-                    continue
-                A, B = _features(m.iloc[tr], m.iloc[te], max_features, process)
-                clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", random_state=seed)
-                clf.fit(A, cls[tr])
-                pred[te] = clf.predict(B)
-            labels = list(range(len(names)))
-            tf1 = float(f1_score(cls, pred, average="macro", labels=labels, zero_division=0))
-            maj = np.bincount(cls, minlength=len(names)).argmax()
-            tmaj = float(f1_score(cls, np.full_like(cls, maj), average="macro", labels=labels, zero_division=0))
-            cm = confusion_matrix(cls, pred, labels=labels)
-            conf = pd.DataFrame(cm, columns=[f"pred {n}" for n in names])
-            conf.insert(0, "true", list(names))
-        else:
-            note.append("timing: all modifications fall in one bin")
-    else:
-        note.append("timing: too few modified units or repositories")
-    return PredictionResult(features, auc, ci_low, ci_high, int(len(d)), n_repos, float(y.mean()), k,
-                            tf1, tmaj, int(len(m)), names, ci_method, float(bs.ci_low), float(bs.ci_high),
-                            "; ".join(note), pd.DataFrame(fold_rows), roc, conf)
+    if not (len(m) and m["repo"].nunique() >= 2 and n_repos >= 2):
+        return _Timing(names, int(len(m)), notes=("timing: too few modified units or repositories",))
+    cls = np.clip(np.searchsorted(edges, m["duration_days"].to_numpy(), side="right") - 1, 0, len(names) - 1)
+    if len(np.unique(cls)) < 2:
+        return _Timing(names, int(len(m)), notes=("timing: all modifications fall in one bin",))
+    pred = np.zeros(len(m), dtype=int)
+    kk = min(folds, int(m["repo"].nunique()))
+    for tr, te in GroupKFold(n_splits=kk).split(m, cls, m["repo"].to_numpy()):
+        if len(np.unique(cls[tr])) < 2:
+            pred[te] = cls[tr][0]
+            continue
+        A, B = _features(m.iloc[tr], m.iloc[te], max_features, process)
+        clf = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced", random_state=seed)
+        clf.fit(A, cls[tr])
+        pred[te] = clf.predict(B)
+    labels = list(range(len(names)))
+    tf1 = float(f1_score(cls, pred, average="macro", labels=labels, zero_division=0))
+    maj = np.bincount(cls, minlength=len(names)).argmax()
+    tmaj = float(f1_score(cls, np.full_like(cls, maj), average="macro", labels=labels, zero_division=0))
+    conf = pd.DataFrame(confusion_matrix(cls, pred, labels=labels), columns=[f"pred {n}" for n in names])
+    conf.insert(0, "true", list(names))
+    return _Timing(names, int(len(m)), tf1, tmaj, conf)
 
 
 def prediction_table(*preds: PredictionResult) -> pd.DataFrame:
