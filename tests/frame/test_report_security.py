@@ -173,7 +173,7 @@ def test_unexpected_values_inside_well_typed_fields_do_not_crash_the_page(tmp_pa
     man = _manifest(inputs=[{"key": 1, "path": 5, "kind": None, "bytes": [1], "sha256": {"a": 1}}],
                     records={"x": {"execution_count": "nine", "source_cell": [1]}}, parameters={"a": {"b": [1]}},
                     git={"commit": 12, "dirty": "maybe"}, environment={"python": 3, "packages": {"n": 1}})
-    _run_folder(outputs / STUDY / "odd", man, {"x": {"nested": 1}, "y": None})
+    _run_folder(outputs / STUDY / "odd", man, {"x": "nested", "y": None})  # a nested value: MALFORMED
     index = report.build_report(outputs_root=outputs)
     page = (index.parent / STUDY / "odd" / "index.html").read_text()
     assert "nested" in page and static_problems(index.parent) == []
