@@ -470,8 +470,9 @@ class StudyParams(BaseModel):
         """
         from studykit.tables import header_columns
 
+        extras = self._input_extras()
         for key, kind, path in self.input_paths():
-            required = self._input_extras()[key].get("columns")
+            required = extras[key].get("columns")
             if kind != "file" or not required:
                 continue
             try:

@@ -76,13 +76,6 @@ def multiverse_grid(study: str) -> Path:
     return params_dir(study) / "multiverse.yaml"
 
 
-def study_doc(study: str) -> Path:
-    """A study's doc: ``docs/studies/<study>.md`` (outside the project: ``<folder>/README.md``)."""
-    if (f := _outside(study)) is not None:
-        return f / "README.md"
-    return project_root() / "docs" / "studies" / f"{study}.md"
-
-
 def workspace_root(start: str | os.PathLike | None = None) -> Path | None:
     """The participant workspace (``studykit workshop init DIR``) holding ``start`` (default: the
     current folder), recognised by its folder marker of kind ``workspace``, or None."""

@@ -24,7 +24,7 @@ import importlib.util
 import os
 import pkgutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -77,11 +77,10 @@ class Study:
     templates : ``templates(data_dir) -> {file name: DataFrame}`` (a :data:`Ref`), the own-data templates of the
         workshop kit cut from the embedded data (deterministically), or None; ``template_rule`` says how.
     commands : subcommands the study adds to ``studykit``.
-    folder : set by the registry for a study outside the project (its folder); None for the project's.
 
     Where its files are (notebook, profiles, embedded data, reference values, doc, multiverse grid) is one
     layout in :mod:`studykit.paths` (``notebook_path``, ``params_dir``, ``data_dir``, ``reference_dir``,
-    ``study_doc``, ``multiverse_grid``), which also knows the folder of a study outside the project.
+    ``multiverse_grid``), which also knows the folder of a study outside the project (:func:`folder_of`).
     """
 
     name: str
@@ -91,7 +90,6 @@ class Study:
     templates: Ref | None = None
     template_rule: str = ""
     commands: tuple[Command, ...] = ()
-    folder: Path | None = field(default=None, compare=False)
 
 
 def _study_path() -> tuple[tuple[Path, int], ...]:
@@ -167,7 +165,4 @@ def get(name: str) -> Study:
         raise ParamError(f"study '{name}' does not declare itself: its package has no STUDY = Study(...)")
     if study.name != name:
         raise ParamError(f"study folder '{name}' declares the name '{study.name}' (they must be the same)")
-    folder = folder_of(name)
-    if folder is not None and study.folder != folder:
-        object.__setattr__(study, "folder", folder)
     return study

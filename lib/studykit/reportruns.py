@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studykit.resultsfile import RESULTS_FILE, results_or_problem
+from studykit.resultsfile import RESULTS_FILE, json_or_problem, results_or_problem
 
 #: fields of manifest.json the report reads, with the JSON type each must have
 _MANIFEST_TYPES = {"outputs": list, "run": dict, "records": dict, "parameters": dict, "inputs": list,
@@ -172,20 +172,6 @@ def is_run_folder(folder: str | os.PathLike) -> bool:
     return (folder / "manifest.json").is_file() and (folder / "results.json").is_file()
 
 
-def _read_json(folder: Path, name: str) -> tuple[Any, str | None]:
-    path = folder / name
-    if path.is_symlink():
-        return None, f"{name} is a symbolic link (the report does not follow links)"
-    if not path.is_file():
-        return None, f"{name} is missing"
-    try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except UnicodeDecodeError:
-        return None, f"{name} is not UTF-8 text"
-    except (OSError, ValueError) as exc:
-        return None, f"{name} is not valid JSON ({str(exc).splitlines()[0][:80]})"
-
-
 def load_run(folder: Path, study: str | None = None, known: tuple[str, ...] | None = None) -> Run | Unreadable:
     """The run in ``folder``, or why it cannot be shown.
 
@@ -197,7 +183,7 @@ def load_run(folder: Path, study: str | None = None, known: tuple[str, ...] | No
     where = study or folder.parent.name
     if folder.is_symlink():
         return Unreadable(where, profile, folder, "a symbolic link (the report does not follow links)")
-    man, problem = _read_json(folder, "manifest.json")
+    man, problem = json_or_problem(folder, "manifest.json")
     if problem is None:
         problem = manifest_problem(man)
     if problem is not None:

@@ -15,24 +15,32 @@ from typing import Any
 
 from studykit.errors import ParamError
 
-__all__ = ["RESULTS_FILE", "read_results", "results_or_problem"]
+__all__ = ["RESULTS_FILE", "json_or_problem", "read_results", "results_or_problem"]
 
 RESULTS_FILE = "results.json"
 
 
+def json_or_problem(folder: str | Path, name: str) -> tuple[Any, str | None]:
+    """``(value, None)`` of the JSON file ``folder/name`` of a run, or ``(None, why)`` in one line: missing, a
+    symbolic link (never followed), not UTF-8, not JSON. Also the report's reader of ``manifest.json``."""
+    path = Path(folder) / name
+    if path.is_symlink():
+        return None, f"{name} is a symbolic link (not followed)"
+    if not path.is_file():
+        return None, f"{name} is missing"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except UnicodeDecodeError:
+        return None, f"{name} is not UTF-8 text"
+    except (OSError, ValueError) as exc:
+        return None, f"{name} is not valid JSON ({str(exc).splitlines()[0][:80]})"
+
+
 def results_or_problem(folder: str | Path) -> tuple[dict[str, Any] | None, str | None]:
     """``(results, None)``, or ``(None, why)`` when the folder's results file cannot be used (one line)."""
-    path = Path(folder) / RESULTS_FILE
-    if path.is_symlink():
-        return None, f"{RESULTS_FILE} is a symbolic link (not followed)"
-    if not path.is_file():
-        return None, f"{RESULTS_FILE} is missing"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        return None, f"{RESULTS_FILE} is not UTF-8 text"
-    except (OSError, ValueError) as exc:
-        return None, f"{RESULTS_FILE} is not valid JSON ({str(exc).splitlines()[0][:80]})"
+    data, problem = json_or_problem(folder, RESULTS_FILE)
+    if problem is not None:
+        return None, problem
     if not isinstance(data, dict):
         return None, f"{RESULTS_FILE} is not a JSON object of result keys (got {type(data).__name__})"
     bad = next((k for k, v in data.items() if not (v is None or isinstance(v, (bool, int, float, str)))), None)

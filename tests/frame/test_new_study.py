@@ -41,7 +41,7 @@ def _git_status() -> str:
 def test_a_study_folder_outside_the_project_runs_every_command(fixture_project, tmp_path):
     before = _git_status()
     folder = fixture_project.notebook.parent
-    assert registry.folder_of(NAME) == folder and registry.get(NAME).folder == folder
+    assert registry.folder_of(NAME) == folder and registry.get(NAME).name == NAME
     assert paths.notebook_path(NAME) == fixture_project.notebook and paths.multiverse_grid(NAME).is_file()
 
     listed = _studykit("list").stdout.splitlines()
