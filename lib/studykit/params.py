@@ -474,34 +474,19 @@ class StudyParams(BaseModel):
         no header and is checked when read). Called by the runner before a notebook executes, so a missing
         column is one line before a kernel starts (not a cached run's cost: a header read can import pyarrow).
         """
-        from studykit.tables import header_columns
+        from studykit.tables import declared_columns, header_columns, missing_columns_message
 
         extras = self._input_extras()
         for key, kind, path in self.input_paths():
-            required, why = self._required_columns(extras[key].get("columns"))
+            required, why = declared_columns(extras[key].get("columns"), self)
             if kind != "file" or not required:
                 continue
             try:
-                have = header_columns(path, f"parameter '{key}':")
+                problem = missing_columns_message(path, header_columns(path, f"parameter '{key}':"), required, why)
             except StudykitError as exc:
                 raise ParamError(str(exc)) from None
-            missing = [c for c in required if not set(c.split("|")) & set(have)] if have else []
-            if missing:
-                names = [" or ".join(f"'{a}'" for a in c.split("|")) for c in missing]
-                more = f" (and {len(missing) - 1} more: {', '.join(names[1:])})" if len(missing) > 1 else ""
-                raise ParamError(f"parameter '{key}': {path} has no column {names[0]}{more}{why}; its columns: "
-                                 f"{', '.join(have[:12])}{', ...' if len(have) > 12 else ''}")
-
-    def _required_columns(self, declared: Any) -> tuple[list[str], str]:
-        """The columns declared for an input under this parameter set, and the reason when they depend on
-        another parameter (``" (data_format: bbq)"``)."""
-        if not isinstance(declared, Mapping):
-            return list(declared or []), ""
-        for other, by_value in declared.items():
-            value = str(getattr(self, other))
-            if value in by_value:
-                return list(by_value[value]), f" ({other}: {value})"
-        return [], ""
+            if problem:
+                raise ParamError(f"parameter '{key}': {problem}")
 
     @classmethod
     def describe_fields(cls) -> list[dict[str, str]]:
