@@ -199,6 +199,22 @@ class Block:
     render: Callable[[Path], str]
 
 
+def real_data_run(study: str, profile: str, data: Path, overrides: Mapping[str, Any]) -> Callable:
+    """A docblocks ``run_folder`` for a study whose generated blocks also render ``profile``, which reads the
+    real data at ``data`` (under ``../shared``): that profile runs with ``overrides`` and its blocks are skipped
+    when the data are absent; every other profile is the session's shared run."""
+    def run_folder(study_run, wanted: str) -> Path:
+        if wanted != profile:
+            return study_run(study, wanted).out_dir
+        if not data.exists():
+            import pytest
+
+            pytest.skip(f"the {profile} data are not at {data} (../shared absent)")
+        return study_run(study, profile, overrides=dict(overrides)).out_dir
+
+    return run_folder
+
+
 def study_blocks(study: str):
     """The study's ``tests/studies/<study>/docblocks.py`` module (``BLOCKS``, optional ``run_folder``), or None."""
     path = ROOT / "tests" / "studies" / study / "docblocks.py"

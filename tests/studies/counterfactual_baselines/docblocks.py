@@ -13,10 +13,9 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from docnumbers import Block  # noqa: E402
+from docnumbers import Block, real_data_run  # noqa: E402
 
 from studykit.paths import resolve  # noqa: E402
 
@@ -208,10 +207,5 @@ BLOCKS = {
 }
 
 
-def run_folder(study_run, profile: str) -> Path:
-    """The session's run of ``profile``; medperturb reads ../shared and is skipped without it."""
-    if profile != "medperturb":
-        return study_run("counterfactual_baselines", profile).out_dir
-    if not MEDPERTURB.is_file():
-        pytest.skip(f"MedPerturb data are not at {MEDPERTURB} (../shared absent)")
-    return study_run("counterfactual_baselines", "medperturb", overrides={"data_path": str(MEDPERTURB)}).out_dir
+run_folder = real_data_run("counterfactual_baselines", "medperturb", MEDPERTURB,
+                           {"data_path": str(MEDPERTURB)})

@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from docnumbers import Block  # noqa: E402
+from docnumbers import Block, real_data_run  # noqa: E402
 
 from studykit.paths import resolve  # noqa: E402
 from studykit.studies.sycophancy_correlation import personality_illusion as pi  # noqa: E402
@@ -171,11 +170,5 @@ BLOCKS = {
 }
 
 
-def run_folder(study_run, profile: str) -> Path:
-    """The session's run of ``profile``; personality_illusion reads ../shared and is skipped without it."""
-    if profile != "personality_illusion":
-        return study_run("sycophancy_correlation", profile).out_dir
-    if not (SHARED / pi.BEHAVIOUR).is_file():
-        pytest.skip(f"the Personality Illusion data are not at {SHARED} (../shared absent)")
-    return study_run("sycophancy_correlation", "personality_illusion",
-                     overrides={"personality_illusion_dir": str(SHARED)}).out_dir
+run_folder = real_data_run("sycophancy_correlation", "personality_illusion", SHARED / pi.BEHAVIOUR,
+                           {"personality_illusion_dir": str(SHARED)})
