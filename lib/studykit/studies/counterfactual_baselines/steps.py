@@ -1,8 +1,8 @@
 """The analysis steps the notebook calls, one per section, each returning ``(result, issues)`` or a table.
 
 Each step takes the validated parameters (:class:`.schema.Params`) and the
-results of earlier steps, and is pure: the notebook saves what it returns
-(``out.save_table``, ``out.record_many``, ``out.note_issues``). Names taken
+results of earlier steps, and is pure; :mod:`.saves` wraps each as a result that declares its exhibits,
+which the notebook writes with one call (``out.save(step)``). Names taken
 from data become result keys through the ``name`` argument (the notebook
 passes ``out.name``, which records the mapping in ``manifest.json``).
 """
