@@ -421,3 +421,20 @@ def test_mine_out_keeps_a_file_that_appears_while_mining(tmp_path, merged, capsy
     assert len(err) == 1 and "studykit did not write it" in err[0] and "nothing was written" in err[0], err
     assert out.read_bytes() == b"the user's own table\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temporary file left"
+
+
+def test_saved_line_events_name_clones_relative_to_the_project():
+    """Unit: the line-events table as written (tables/line_events.parquet keeps the mining report in its
+    metadata): a clone under the project is named relative to it, so two checkouts write the same bytes (the
+    agent_repos table differed between checkouts by the absolute clone path)."""
+    import pandas as pd
+
+    from studykit.paths import project_root
+    from studykit.studies.code_survival.load import events_for_output
+
+    df = pd.DataFrame({"born_at": pd.to_datetime(["2024-01-01"], utc=True)})
+    df.attrs["mining_report"] = [{"repo": "a", "path": str(project_root() / ".cache" / "x" / "a")},
+                                 {"repo": "b", "path": "/elsewhere/b"}, {"repo": "c"}]
+    out, _ = events_for_output(df)
+    assert [r.get("path") for r in out.attrs["mining_report"]] == [".cache/x/a", "/elsewhere/b", None]
+    assert df.attrs["mining_report"][0]["path"].startswith("/")  # the input is not changed

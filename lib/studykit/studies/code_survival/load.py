@@ -330,8 +330,18 @@ def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, tuple
 
 
 def events_for_output(df: pd.DataFrame, parquet_above: int = 100_000) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The line-events table as written to ``tables/line_events``: ISO UTC times; CSV, or Parquet when large."""
+    """The line-events table as written to ``tables/line_events``: ISO UTC times; CSV, or Parquet when large.
+
+    The mining report kept with a Parquet table (``attrs["mining_report"]``) names each clone by its path
+    relative to the project (``.cache/code_survival/bundles/...``), not by this machine's absolute path, so
+    that the file is the same bytes in every checkout.
+    """
+    from studykit.kernelinfo import rel_to_project
+
     out = df.copy()
+    if out.attrs.get("mining_report"):
+        out.attrs = {**out.attrs, "mining_report": [{**r, "path": rel_to_project(r["path"])} if "path" in r else r
+                                                    for r in out.attrs["mining_report"]]}
     for c in ("born_at", "ended_at", "observed_until"):
         if c in out.columns:
             out[c] = pd.to_datetime(out[c], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
