@@ -25,7 +25,7 @@ from studykit.stats.reliability import cronbach_alpha
 from studykit.stats.regression import ols_slope, ols_slope_clustered
 from studykit.stats.survival import LogRankTest, logrank_test
 from studykit.stats.smallcluster import ClusterJackknife, WildScoreTest, cluster_jackknife_ci, wild_cluster_score_test
-from studykit.stats.crossed import pigeonhole_bootstrap, replicate_test, stratified_weights
+from studykit.stats.crossed import pigeonhole_bootstrap, replicate_test, stratified_weights, unit_bootstrap
 
 __all__ = [
     "Result", "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign",
@@ -40,5 +40,5 @@ __all__ = [
     "classify_conclusion", "exaggeration_ratio", "conclusion_label", "CONCLUSIONS",
     "cronbach_alpha", "ols_slope", "ols_slope_clustered", "LogRankTest", "logrank_test",
     "WildScoreTest", "wild_cluster_score_test", "ClusterJackknife", "cluster_jackknife_ci",
-    "pigeonhole_bootstrap", "replicate_test", "stratified_weights",
+    "pigeonhole_bootstrap", "replicate_test", "stratified_weights", "unit_bootstrap",
 ]
