@@ -32,6 +32,8 @@ from .encoding import AnnotationData
 FACTORS = ("model", "prompt", "temperature")
 # elements of the (replicates x hypotheses x configurations) arrays tested at once (memory of the temporaries)
 _CHUNK_ELEMENTS = 2_000_000
+# one joint block of level patterns when its cells are at most this share of the annotation rows
+JOINT_CELLS_PER_ROW = 0.5
 
 
 def _cell_matrix(cells: np.ndarray, items: np.ndarray, n_cells: int, n_items: int) -> sparse.csr_matrix:
@@ -59,7 +61,7 @@ class _Counts:
         used = sorted(set(h["col_idx"]))
         codes = np.stack([data.groups[cols[j]][0] for j in used], axis=1)
         patterns, pattern = np.unique(codes, axis=0, return_inverse=True)
-        if len(patterns) * C * K <= data.ann_item.size // 2:
+        if len(patterns) * C * K <= JOINT_CELLS_PER_ROW * data.ann_item.size:
             groupings = [(patterns, pattern.ravel(), list(enumerate(used)))]
         else:
             groupings = []
