@@ -102,16 +102,20 @@ def test_item_bootstrap_covers_the_expected_risk_where_the_hypothesis_bootstrap_
     truth = np.concatenate([item_bootstrap.wrong_pairs(counts, w[i:i + 200].astype(float), 0.05).mean(axis=(1, 2))
                             for i in range(0, len(w), 200)]).mean()
     hit_items = hit_hyps = 0
+    widths = {"items": [], "hypotheses": []}
     for r in range(reps):
         sample = _resampled(pop, rng.integers(0, pop.n_items, n))
         grid, _ = analysis.run_grid(sample, hyps, min_group_size=2)
         _, lo, hi = analysis._mean_ci(grid.wrong.mean(axis=1), 500, r)
         hit_hyps += lo <= truth <= hi
+        widths["hypotheses"].append(hi - lo)
         lo_i, hi_i = item_bootstrap.percentile_ci(
             item_bootstrap.risk_replicates(sample, grid, (), n_boot=200, seed=r)["all"][1])
         hit_items += lo_i[0] <= truth <= hi_i[0]
+        widths["items"].append(hi_i[0] - lo_i[0])
     cov_items, cov_hyps = hit_items / reps, hit_hyps / reps
     # Monte Carlo sd of a coverage near 0.95 over 200 replicates: 0.015
     assert 0.90 <= cov_items <= 0.99, cov_items
-    print(f"coverage: item bootstrap {cov_items:.3f}, hypothesis bootstrap {cov_hyps:.3f}, truth {truth:.4f}")
+    print(f"coverage: item bootstrap {cov_items:.3f}, hypothesis bootstrap {cov_hyps:.3f}, truth {truth:.4f}, "
+          f"mean widths {np.mean(widths['items']):.3f}, {np.mean(widths['hypotheses']):.3f}")
     assert cov_hyps <= 0.70, cov_hyps
