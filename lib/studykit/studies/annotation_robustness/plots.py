@@ -208,3 +208,10 @@ def mitigation_tex_columns(alpha: float = 0.05) -> TexColumns:
     return {"method": "Method", "human_labels": "Human labels", "n_human": "n human", "type_I_rate": "Type I rate",
             "type_II_rate": "Type II rate", "type_S_rate": "Type S rate", "risk": "Risk",
             "rmse_effect": "RMSE of effect", "ci_coverage": f"Coverage of {1 - alpha:.0%} CI"}
+
+
+def risk_tex_columns(factor: str) -> TexColumns:
+    """Columns of a risk-by-factor table a paper shows: the risk, its item-bootstrap CI and the error shares
+    (the CI over hypotheses and the counts stay in the CSV)."""
+    return {factor: factor.capitalize(), "n_pairs": "Pairs", "risk": "Risk", "ci_low": "95% CI low",
+            "ci_high": "95% CI high", "type_I": "Type I", "type_II": "Type II", "type_S": "Type S"}
