@@ -139,16 +139,18 @@ def _signed_conclusion(l_a, v_a, ok_a, l_b, v_b, ok_b, alpha: float) -> np.ndarr
     return np.where(sig, np.sign(lor), 0).astype(np.int8)
 
 
-def wrong_pairs(counts: _Counts, w: np.ndarray, alpha: float, chunk: int | None = None) -> np.ndarray:
-    """Wrong conclusions (b, H, C) under item weights ``w`` (b, N): the rule of
-    :func:`studykit.stats.classify_conclusion` (Type I, II or S) with the undefined-test rule."""
+def _wrong_chunks(counts: _Counts, w: np.ndarray, alpha: float, chunk: int):
+    """Wrong conclusions under item weights ``w`` (b, N), ``chunk`` replicates at a time: arrays (chunk, H, C)."""
     cells = counts.cells(w)
-    chunk = chunk or w.shape[0]
-    out = []
     for start in range(0, w.shape[0], chunk):
         g, s = counts.conclusions(cells, slice(start, start + chunk), alpha)
-        out.append(s != g[:, :, None])
-    return np.concatenate(out)
+        yield s != g[:, :, None]
+
+
+def wrong_pairs(counts: _Counts, w: np.ndarray, alpha: float) -> np.ndarray:
+    """Wrong conclusions (b, H, C) under item weights ``w`` (b, N): the rule of
+    :func:`studykit.stats.classify_conclusion` (Type I, II or S) with the undefined-test rule."""
+    return np.concatenate(list(_wrong_chunks(counts, w, alpha, w.shape[0])))
 
 
 def _level_codes(grid: Grid, factor: str) -> tuple[np.ndarray, np.ndarray]:
@@ -178,12 +180,8 @@ def risk_replicates(data: AnnotationData, grid: Grid, factors=FACTORS, *, n_boot
     chunk = max(1, _CHUNK_ELEMENTS // max(H * C, 1))
 
     def statistic(w: np.ndarray) -> np.ndarray:
-        cells = counts.cells(w)
-        out = []
-        for start in range(0, w.shape[0], chunk):
-            g, s = counts.conclusions(cells, slice(start, start + chunk), grid.alpha)
-            out.append(((s != g[:, :, None]).sum(axis=1) @ design) / denom)
-        return np.concatenate(out)
+        return np.concatenate([(wrong.sum(axis=1) @ design) / denom
+                               for wrong in _wrong_chunks(counts, w, grid.alpha, chunk)])
 
     reps = stats.unit_bootstrap(statistic, np.zeros(data.n_items, dtype=np.int8), n_resamples=n_boot,
                                 seed=np.random.default_rng([seed, 7]), batch_size=batch_size)
@@ -195,10 +193,9 @@ def risk_replicates(data: AnnotationData, grid: Grid, factors=FACTORS, *, n_boot
 
 
 def percentile_ci(replicates: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of replicates (n_boot, k), per column."""
-    a = 1.0 - confidence
-    lo, hi = np.quantile(replicates, [a / 2, 1 - a / 2], axis=0)
-    return lo, hi
+    """Percentile interval of replicates (n_boot, k), per column (:func:`studykit.stats.replicate_test`)."""
+    r = stats.replicate_test(replicates.mean(axis=0), replicates, confidence=confidence)
+    return r["ci_low"], r["ci_high"]
 
 
 def with_item_ci(table: pd.DataFrame, factor: str, replicates: dict, confidence: float = 0.95) -> pd.DataFrame:
