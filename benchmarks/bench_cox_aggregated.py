@@ -6,13 +6,14 @@ with ``studykit mine --out FILE --observation-end 2026-08-22T14:45:56Z`` on the 
 has ``--units`` units, or else the study's simulator. For the unadjusted and the adjusted (file type + log
 commit size) model it times
 
-(a) previous ("current" in the output): what ``cox.py`` did before it moved to :mod:`.coxfit`, lifelines
-    ``CoxPHFitter`` (Efron) on the unit rows, then the cluster-robust CR1 sandwich from the Breslow-form
-    unit score residuals (``cox.cluster_robust_cov``, clusters = commits); with ``--ph`` also lifelines'
+(a) previous ("current" in the output): what ``cox.py`` did before the aggregated-row fit
+    (:mod:`studykit.stats.coxph`), lifelines ``CoxPHFitter`` (Efron) on the unit rows, then the
+    cluster-robust CR1 sandwich (``stats.clustered.cluster_robust_cov``) of the Breslow-form unit score
+    residuals (``stats.survival.score_residuals``, clusters = commits); with ``--ph`` also lifelines'
     ``proportional_hazard_test`` (rank) on the units;
-(b) new, what ``cox.cox_agent`` now runs: ``aggregate_units`` on (duration, event, covariates, cluster) +
-    ``coxfit.fit_cox_rows`` + ``coxfit.cluster_robust_cov`` (Efron-form row residuals, CR1); with ``--ph``
-    the weighted ``coxfit.schoenfeld_test`` on all units.
+(b) new, what ``cox.cox_agent`` now runs: ``stats.coxph.aggregate_units`` on (duration, event, covariates,
+    cluster) + ``fit_cox_rows`` + ``CoxFit.robust_covariance`` (Efron-form row residuals, CR1); with ``--ph``
+    the weighted ``stats.coxph.schoenfeld_test`` on all units.
 
 Prints wall and CPU seconds, the ratio previous/new and the largest absolute differences of the
 coefficients, model-based SEs and CR1 SEs (the CR1 SEs differ slightly because (a) uses the Breslow
@@ -37,12 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.studies.code_survival.coxfit import aggregate_units, cluster_robust_cov, fit_cox_rows, schoenfeld_test
-
-try:  # the unit-level Breslow-form sandwich (re-exported by cox.py; analysis.py on older checkouts)
-    from studykit.studies.code_survival.cox import cluster_robust_cov as current_crv, design_matrix
-except ImportError:
-    from studykit.studies.code_survival.analysis import cluster_robust_cov as current_crv, design_matrix
+from studykit.stats.clustered import cluster_robust_cov
+from studykit.stats.coxph import aggregate_units, fit_cox_rows, schoenfeld_test
+from studykit.stats.survival import score_residuals
+from studykit.studies.code_survival.cox import design_matrix
 
 
 def load_table(path: Path | None, units: int) -> tuple[pd.DataFrame, str]:
@@ -81,10 +80,9 @@ def current(X: pd.DataFrame, labels: np.ndarray, ph: bool):
         warnings.simplefilter("ignore")
         cph.fit(X[cols], duration_col="duration_days", event_col="event")
     names = list(cph.params_.index)
-    V = current_crv(X["duration_days"].to_numpy(float), X["event"].to_numpy(int), X[names].to_numpy(float),
-                    cph.params_.to_numpy(), cph.variance_matrix_.to_numpy(), labels)
-    G = len(pd.unique(labels))
-    V = V * G / (G - 1)  # CR1
+    U = score_residuals(X["duration_days"].to_numpy(float), X["event"].to_numpy(int), X[names].to_numpy(float),
+                        cph.params_.to_numpy())
+    V = cluster_robust_cov(cph.variance_matrix_.to_numpy(), U, labels).covariance  # CR1, Breslow-form residuals
     p = None
     if ph:
         with warnings.catch_warnings():
@@ -98,7 +96,7 @@ def new(X: pd.DataFrame, labels: np.ndarray, ph: bool):
     units = X[["duration_days", "event", *names]].assign(cluster=pd.factorize(labels)[0])
     rows, _ = aggregate_units(units, "duration_days", "event", names, "cluster")
     fit = fit_cox_rows(rows, "duration_days", "event", names)
-    V, _ = cluster_robust_cov(fit, rows["cluster"].to_numpy())
+    V = fit.robust_covariance(rows["cluster"].to_numpy()).covariance
     p = None
     if ph:
         p = schoenfeld_test(fit, rows["duration_days"], rows["event"], rows["weight"])["p_value"].to_numpy()

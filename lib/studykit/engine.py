@@ -26,12 +26,15 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import nbformat
-import papermill as pm
-from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
-from papermill.exceptions import PapermillExecutionError
+from studykit.nbimport import notebook_stack
+
+with notebook_stack():  # without the IRI grammar nobody here uses (seconds of CPU per process)
+    import nbformat
+    import papermill as pm
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+    from papermill.exceptions import PapermillExecutionError
 
 from studykit.errors import InputError, NotebookError, ParamError, StudykitError
 from studykit.kernelinfo import (ADDED_CELL_TAGS, KERNEL_ENV, KERNEL_NAME, cell_timeout, kernel_env, last_line,

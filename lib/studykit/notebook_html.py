@@ -72,8 +72,11 @@ def offline_html(body: str) -> str:
 
 def notebook_to_html(nb_path: Path, title: str | None = None) -> str:
     """Executed notebook -> self-contained HTML page (no network, formulas as MathML)."""
-    import nbformat
-    from nbconvert import HTMLExporter
+    from studykit.nbimport import notebook_stack
+
+    with notebook_stack():
+        import nbformat
+        from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(nb_path), as_version=4)
     store: dict[str, str] = {}

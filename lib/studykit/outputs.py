@@ -369,6 +369,29 @@ class Outputs:
             self.names[safe] = str(raw)
         return safe
 
+    # ---- a step's exhibits ---------------------------------------------------------
+    def save(self, step: Any) -> Any:
+        """Write everything a step declares (:mod:`studykit.exhibits`: tables, figures, records, data issues,
+        in the order the step lists them) and return the step, for the notebook to show."""
+        from studykit.exhibits import Figure, Record, Table
+
+        if not hasattr(step, "exhibits"):
+            raise TypeError(f"save: {type(step).__name__} declares no exhibits (a step result has exhibits(name))")
+        for item in step.exhibits(self.name):
+            if isinstance(item, Table):
+                self.save_table(item.frame, item.name, item.caption, formats=item.formats,
+                                tex_columns=item.tex_columns)
+            elif isinstance(item, Figure):
+                self.save_figure(item.draw(), item.name, item.caption)
+            elif isinstance(item, Record):
+                for key, value in item.items().items():
+                    self.record(key, value)
+            elif isinstance(item, DataIssue):
+                self.note_issues(item)
+            else:
+                raise TypeError(f"save: {type(step).__name__} lists {type(item).__name__}, not an exhibit")
+        return step
+
     # ---- data problems ------------------------------------------------------------
     def note_issues(self, issues: Any) -> None:
         """Report every :class:`studykit.issues.DataIssue` of ``issues`` (an iterable, or one issue).

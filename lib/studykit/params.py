@@ -42,7 +42,8 @@ INPUT_SUFFIXES = tuple(sorted(READERS))
 
 
 def InputPath(default: Any = None, *, kind: str = "file", description: str = "", optional: bool | None = None,
-              suffixes: Iterable[str] | None = None, columns: Iterable[str] | None = None, **kw: Any) -> Any:
+              suffixes: Iterable[str] | None = None,
+              columns: Iterable[str] | Mapping[str, Mapping[str, Iterable[str]]] | None = None, **kw: Any) -> Any:
     """A parameter that names input data (a file, a folder or a git repository).
 
     Use on ``str | None`` fields (one path) or ``list[str]`` fields (several).
@@ -50,15 +51,20 @@ def InputPath(default: Any = None, *, kind: str = "file", description: str = "",
     checks existence and hashes content. ``optional`` (default: true only when
     ``default`` is None or empty) says whether null means "no such input";
     ``suffixes`` lists the accepted file name endings (default:
-    :data:`INPUT_SUFFIXES`); ``columns`` the columns a table input must have in every input format of the
-    study (checked from the file's header before a notebook executes: :meth:`StudyParams.check_columns`).
+    :data:`INPUT_SUFFIXES`); ``columns`` the columns a table input must have (checked from the file's header
+    before a notebook executes: :meth:`StudyParams.check_columns`): a list, where ``"text|tokens"`` asks for
+    one of the two, or, when the columns depend on another parameter, ``{parameter: {its value: list}}``
+    (e.g. ``{"data_format": {"long": [...], "bbq": [...]}}``; a value not listed is not checked).
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"InputPath kind must be one of {INPUT_KINDS}, got {kind!r}")
     extra: dict[str, Any] = {"input": kind, "optional": (not default) if optional is None else bool(optional)}
     if suffixes is not None:
         extra["suffixes"] = [str(x).lower() for x in suffixes]
-    if columns is not None:
+    if isinstance(columns, Mapping):
+        extra["columns"] = {str(k): {str(v): [str(c) for c in cols] for v, cols in by_value.items()}
+                            for k, by_value in columns.items()}
+    elif columns is not None:
         extra["columns"] = [str(c) for c in columns]
     return Field(default, description=description, json_schema_extra=extra, **kw)
 
@@ -468,22 +474,19 @@ class StudyParams(BaseModel):
         no header and is checked when read). Called by the runner before a notebook executes, so a missing
         column is one line before a kernel starts (not a cached run's cost: a header read can import pyarrow).
         """
-        from studykit.tables import header_columns
+        from studykit.tables import declared_columns, header_columns, missing_columns_message
 
         extras = self._input_extras()
         for key, kind, path in self.input_paths():
-            required = extras[key].get("columns")
+            required, why = declared_columns(extras[key].get("columns"), self)
             if kind != "file" or not required:
                 continue
             try:
-                have = header_columns(path, f"parameter '{key}':")
+                problem = missing_columns_message(path, header_columns(path, f"parameter '{key}':"), required, why)
             except StudykitError as exc:
                 raise ParamError(str(exc)) from None
-            missing = [c for c in required if c not in have] if have else []
-            if missing:
-                more = f" (and {len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-                raise ParamError(f"parameter '{key}': {path} has no column '{missing[0]}'{more}; its columns: "
-                                 f"{', '.join(have[:12])}{', ...' if len(have) > 12 else ''}")
+            if problem:
+                raise ParamError(f"parameter '{key}': {problem}")
 
     @classmethod
     def describe_fields(cls) -> list[dict[str, str]]:

@@ -47,7 +47,10 @@ def keep_failed(tmp: Path, final: Path, message: str) -> Path:
         check_run_folders(final)
         nb_path = tmp / "notebook.ipynb"
         if nb_path.is_file():
-            import nbformat  # here, not at the top: a cached run never reads a notebook
+            from studykit.nbimport import notebook_stack
+
+            with notebook_stack():  # here, not at the top: a cached run never reads a notebook
+                import nbformat
 
             try:
                 nb = nbformat.read(str(nb_path), as_version=4)
@@ -69,7 +72,10 @@ def keep_failed(tmp: Path, final: Path, message: str) -> Path:
 
 def note_output_dir(nb_path: Path, nb: Any, final: Path) -> None:
     """Say in the injected parameters cell where the temporary ``output_dir`` ended up (a comment)."""
-    import nbformat
+    from studykit.nbimport import notebook_stack
+
+    with notebook_stack():
+        import nbformat
 
     for cell in nb.cells:
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):

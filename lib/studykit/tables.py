@@ -14,7 +14,7 @@ import io
 import json
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from studykit.errors import InputError
 from studykit.paths import resolve
@@ -37,6 +37,31 @@ def _kind(path: Path) -> str:
 def _duplicate_error(p: Path, what: str, name: str, n: int, where: str) -> InputError:
     return InputError(f"{what} file {p}: column '{name}' appears {n} times in the {where} (each column name "
                       "once: rename or drop the copy)")
+
+
+def declared_columns(declared: Any, params: Any) -> tuple[list[str], str]:
+    """The columns an input declares (``InputPath(columns=...)``) under ``params``, and the reason when they
+    depend on another parameter (``{"data_format": {"bbq": [...]}}`` -> ``" (data_format: bbq)"``)."""
+    if not isinstance(declared, Mapping):
+        return list(declared or []), ""
+    for other, by_value in declared.items():
+        value = str(getattr(params, other))
+        if value in by_value:
+            return list(by_value[value]), f" ({other}: {value})"
+    return [], ""
+
+
+def missing_columns_message(path: str | Path, have: list[str], required: list[str], why: str = "") -> str:
+    """``"<path> has no column 'x' (and 2 more: ...); its columns: ..."`` for the ``required`` columns (an entry
+    ``"a|b"`` asks for one of the two) that ``have`` lacks; empty when none is missing (or ``have`` is empty:
+    JSONL has no header)."""
+    missing = [c for c in required if not set(c.split("|")) & set(have)] if have else []
+    if not missing:
+        return ""
+    names = [" or ".join(f"'{a}'" for a in c.split("|")) for c in missing]
+    more = f" (and {len(missing) - 1} more: {', '.join(names[1:])})" if len(missing) > 1 else ""
+    return (f"{path} has no column {names[0]}{more}{why}; its columns: "
+            f"{', '.join(have[:12])}{', ...' if len(have) > 12 else ''}")
 
 
 def header_columns(path: str | Path, what: str = "input") -> list[str]:

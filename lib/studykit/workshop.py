@@ -31,7 +31,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
+from studykit.nbimport import notebook_stack
+
+with notebook_stack():
+    import nbformat
 
 from studykit import paths
 from studykit.fileio import write_text_atomic

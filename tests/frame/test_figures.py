@@ -315,14 +315,16 @@ def test_per_model_tex_shows_the_paper_columns(tmp_path):
     assert row[header.index("r [95\\% CI]")] == f"{r[0]:.4g} [{r[1]:.4g}, {r[2]:.4g}]"
 
 
-def test_sycophancy_notebook_chooses_the_per_model_tex_columns():
-    """Unit: the sycophancy notebook's cell that saves per_model."""
-    import json
+def test_sycophancy_per_model_step_chooses_the_tex_columns_at_its_confidence():
+    """Unit: the sycophancy per-model step's table exhibit (what ``out.save`` writes as tables/per_model.tex)."""
+    import pandas as pd
 
-    nb = Path(__file__).resolve().parents[2] / "notebooks" / "sycophancy_correlation.ipynb"
-    cells = ["".join(c["source"]) for c in json.loads(nb.read_text())["cells"]]
-    cell = next(c for c in cells if 'out.save_table(per_model, "per_model"' in c)
-    assert "tex_columns=plots.per_model_tex_columns(params.confidence)" in cell
+    from studykit.exhibits import Table
+    from studykit.studies.sycophancy_correlation import plots as sp, steps
+
+    step = steps.PerModel(pd.DataFrame({"model": ["m"]}), pd.DataFrame(), pd.DataFrame(), (), {}, {}, "holm", 0.9)
+    table = next(x for x in step.exhibits(str) if isinstance(x, Table) and x.name == "per_model")
+    assert table.tex_columns == sp.per_model_tex_columns(0.9) != sp.per_model_tex_columns(0.95)
 
 
 def test_tex_columns_naming_a_missing_column_fails_in_one_line(tmp_path):

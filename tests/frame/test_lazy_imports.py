@@ -51,3 +51,47 @@ def test_engine_still_registers_and_reexports():
 
     assert engine.KERNEL_NAME is kernelinfo.KERNEL_NAME and engine.KERNEL_ENV is kernelinfo.KERNEL_ENV
     assert papermill_engines.get_engine(engine.ENGINE_NAME) is engine.StudykitEngine
+
+
+_STACK_PROBE = """
+import json, sys
+import studykit.engine, studykit.workshop
+import nbformat
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+nbformat.validate(nb)  # the validator works without the grammar
+bad = nbformat.from_dict(dict(nb, cells=[{"cell_type": "code", "source": 1}]))
+try:
+    nbformat.validate(bad)
+    caught = False
+except nbformat.ValidationError:
+    caught = True
+hidden = "rfc3987_syntax" not in sys.modules
+import rfc3987_syntax  # visible again after the stack's import: whoever imports it directly gets it
+print(json.dumps({"hidden": hidden, "caught": caught, "after": rfc3987_syntax.__name__}))
+"""
+
+
+def test_the_notebook_stack_imports_without_the_iri_grammar_and_still_validates():
+    """Unit: one fresh interpreter importing the engine and the workshop kit (studykit.nbimport). The grammar
+    jsonschema would compile for the ``iri`` format (seconds of CPU; benchmarks/bench_notebook_stack.py) is not
+    imported, nbformat still validates and rejects an invalid notebook, and the module is importable again
+    afterwards."""
+    pytest.importorskip("rfc3987_syntax")
+    proc = subprocess.run([sys.executable, "-c", _STACK_PROBE], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"hidden": True, "caught": True,
+                                                                 "after": "rfc3987_syntax"}
+
+
+def test_hiding_is_undone_when_the_import_fails():
+    from studykit.nbimport import notebook_stack
+
+    was = sys.modules.pop("rfc3987_syntax", None)
+    try:
+        with pytest.raises(ModuleNotFoundError):
+            with notebook_stack():
+                import studykit_no_such_module  # noqa: F401
+        assert "rfc3987_syntax" not in sys.modules
+    finally:
+        if was is not None:
+            sys.modules["rfc3987_syntax"] = was

@@ -174,6 +174,10 @@ def test_summary_line_says_when_sentiment_real_ran_without_embeddings(tmp_path, 
     ("sycophancy_correlation", "responses_path", "sycophancy_correlation/responses.csv", "prompt_id"),
     ("annotation_robustness", "items_path", "annotation_robustness/items.csv", "gold"),
     ("annotation_robustness", "annotations_path", "annotation_robustness/annotations.csv", "label"),
+    ("code_survival", "line_events_path", "code_survival/line_events.csv", "born_at"),
+    ("counterfactual_baselines", "data_path", "counterfactual_baselines/counterfactual.csv", "variant_kind"),
+    ("lexical_prevalence", "corpus_path", "lexical_prevalence/corpus.csv", "language"),
+    ("lexical_prevalence", "corpus_path", "lexical_prevalence/corpus.csv", "text"),  # "'text' or 'tokens'"
 ])
 def test_a_missing_column_is_one_line_naming_the_file_before_a_kernel_starts(study, key, template, drop, tmp_path,
                                                                               monkeypatch, capsys):
@@ -200,3 +204,19 @@ def test_a_missing_column_is_one_line_naming_the_file_before_a_kernel_starts(stu
                    + err[0].split(f"has no column '{drop}'", 1)[1]], err
     assert "its columns: " in err[0]
     assert not outputs.exists() or not any(outputs.rglob("*"))
+
+
+def test_columns_that_depend_on_the_input_format_are_checked_for_that_format(tmp_path, monkeypatch, capsys):
+    """Unit: one counterfactual run whose file has the long format's columns but says ``data_format: bbq``:
+    the error names the first BBQ column missing and the format whose columns were asked for, before a kernel."""
+    import studykit.engine as engine
+
+    src = Path(__file__).resolve().parents[2] / "workshop" / "templates" / "counterfactual_baselines" / \
+        "counterfactual.csv"
+    monkeypatch.setattr(engine, "execute_notebook", lambda *a, **k: pytest.fail("a kernel started"))
+    monkeypatch.setenv("STUDYKIT_OUTPUTS", str(tmp_path / "outputs"))
+    assert cli.main(["run", "counterfactual_baselines", "--profile", "workshop", "--set", f"data_path={src}",
+                     "--set", "data_format=bbq"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"parameter 'data_path': {src} has no column 'prompt_variant' (and " in err[0], err
+    assert "(data_format: bbq); its columns: item_id" in err[0], err

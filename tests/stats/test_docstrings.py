@@ -11,7 +11,8 @@ import pytest
 
 import studykit.stats as sk
 
-MODULES = ["results", "effects", "information", "tests", "multitest", "resampling", "design", "conclusions", "survival", "crossed"]
+MODULES = ["results", "effects", "information", "tests", "multitest", "resampling", "design", "conclusions", "survival", "coxph",
+           "clustered", "crossed"]
 
 
 @pytest.mark.parametrize("name", MODULES)

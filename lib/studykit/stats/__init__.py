@@ -2,7 +2,8 @@
 
 Modules (one per statistical family): ``results`` (frozen result types),
 ``effects``, ``information``, ``tests``, ``multitest``, ``resampling``,
-``design``, ``conclusions``, ``reliability``, ``regression``, ``survival``, ``smallcluster``, ``crossed``.  Every public name is re-exported here; the
+``design``, ``conclusions``, ``reliability``, ``regression``, ``survival``, ``coxph``, ``clustered``,
+``smallcluster``, ``crossed``.  Every public name is re-exported here; the
 contract is documented in ``docs/stats-api.md``.
 """
 from studykit.stats.results import Result, BootstrapResult, EffectSize, LogitTestResult, Retrodesign, TestResult
@@ -16,7 +17,8 @@ from studykit.stats.tests import (
     welch_t, wilcoxon,
 )
 from studykit.stats.multitest import adjust_pvalues
-from studykit.stats.resampling import MeanContrast, bootstrap_ci, mean, mean_diff, permutation_test
+from studykit.stats.resampling import (MeanContrast, bootstrap_ci, cluster_bootstrap_weights, mean, mean_diff,
+                                       permutation_test)
 from studykit.stats.design import (
     minimum_detectable_effect, power_two_means, power_two_proportions, retrodesign,
 )
@@ -24,6 +26,9 @@ from studykit.stats.conclusions import CONCLUSIONS, classify_conclusion, conclus
 from studykit.stats.reliability import cronbach_alpha
 from studykit.stats.regression import ols_slope, ols_slope_clustered
 from studykit.stats.survival import LogRankTest, logrank_test
+from studykit.stats.coxph import CoxFit, aggregate_units, fit_cox, fit_cox_rows, partial_loglik, schoenfeld_test
+from studykit.stats.clustered import (ClusterCovariance, ClusteredOLS, cluster_robust_cov, jackknife_cov,
+                                      ols_clustered)
 from studykit.stats.smallcluster import ClusterJackknife, WildScoreTest, cluster_jackknife_ci, wild_cluster_score_test
 from studykit.stats.crossed import pigeonhole_bootstrap, replicate_test, stratified_weights, unit_bootstrap
 
@@ -35,10 +40,12 @@ __all__ = [
     "welch_t", "mean_difference_t", "paired_t", "one_sample_t", "mann_whitney", "wilcoxon", "friedman", "chi2_independence",
     "mcnemar", "two_proportion_logit",
     "adjust_pvalues",
-    "bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff",
+    "bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff", "cluster_bootstrap_weights",
     "retrodesign", "power_two_proportions", "power_two_means", "minimum_detectable_effect",
     "classify_conclusion", "exaggeration_ratio", "conclusion_label", "CONCLUSIONS",
     "cronbach_alpha", "ols_slope", "ols_slope_clustered", "LogRankTest", "logrank_test",
+    "CoxFit", "aggregate_units", "fit_cox", "fit_cox_rows", "partial_loglik", "schoenfeld_test",
+    "ClusterCovariance", "cluster_robust_cov", "jackknife_cov", "ClusteredOLS", "ols_clustered",
     "WildScoreTest", "wild_cluster_score_test", "ClusterJackknife", "cluster_jackknife_ci",
     "pigeonhole_bootstrap", "replicate_test", "stratified_weights", "unit_bootstrap",
 ]

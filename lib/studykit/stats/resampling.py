@@ -24,12 +24,13 @@ from math import comb
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from studykit.stats import _validate as _v
 from studykit.stats.results import BootstrapResult, TestResult
 
-__all__ = ["bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff"]
+__all__ = ["bootstrap_ci", "permutation_test", "MeanContrast", "mean", "mean_diff", "cluster_bootstrap_weights"]
 
 _TARGET_ELEMENTS = 1 << 18   # values per batch array (2 MB of float64: stays in cache, fastest here)
 
@@ -419,3 +420,50 @@ def permutation_test(x, y, statistic="mean_diff", *, paired: bool = False, n_res
     note = (f"exact: all {null.size} rearrangements" if exact else f"Monte Carlo: {null.size} random rearrangements")
     return TestResult(observed, p, alternative, f"permutation test ({kind}, {getattr(stat, 'name', 'custom statistic')})",
                       None, None, note)
+
+
+def cluster_bootstrap_weights(labels, n_resamples: int, seed=0) -> tuple[np.ndarray, np.ndarray]:
+    r"""The cluster (block) bootstrap as multiplicities: whole clusters are drawn with replacement.
+
+    Replicate *b* draws :math:`G` of the :math:`G` clusters with replacement; the count of cluster *c*,
+    :math:`m_{bc}`, is a row of :math:`\mathrm{Multinomial}(G, (1/G, \dots, 1/G))`, drawn with
+    ``numpy.random.default_rng(seed).multinomial``. A unit's weight in replicate *b* is the count of its
+    cluster, so a weighted statistic (e.g. a ratio of weighted totals) of the replicate equals the statistic of
+    the resampled data set; percentile intervals follow from the replicates (Cameron, Gelbach & Miller 2008,
+    "pairs cluster bootstrap").
+
+    Parameters
+    ----------
+    labels : array (n,)
+        Cluster label of each unit or row.
+    n_resamples : int
+        Replicates :math:`B`.
+    seed : int or SeedSequence
+
+    Returns
+    -------
+    codes : ndarray of int (n,)
+        Cluster code of each row (clusters in order of first appearance).
+    counts : ndarray of float (n_resamples, G)
+        :math:`m_{bc}`; ``counts[:, codes]`` are the rows' weights.
+
+    References
+    ----------
+    Cameron, A. C., Gelbach, J. B. & Miller, D. L. (2008). Bootstrap-based improvements for inference with
+    clustered errors. Review of Economics and Statistics 90(3), 414-427.
+
+    Examples
+    --------
+    >>> codes, counts = cluster_bootstrap_weights(["a", "a", "b", "c"], 5, seed=1)
+    >>> codes.tolist(), counts.shape, counts.sum(axis=1).tolist()
+    ([0, 0, 1, 2], (5, 3), [3.0, 3.0, 3.0, 3.0, 3.0])
+    """
+    codes, uniq = pd.factorize(np.asarray(labels))
+    if (codes < 0).any():
+        raise ValueError(f"labels: {int((codes < 0).sum())} missing cluster label(s)")
+    if int(n_resamples) < 1:
+        raise ValueError(f"n_resamples: must be at least 1, got {n_resamples}")
+    G = len(uniq)
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(G, np.full(G, 1.0 / G), size=int(n_resamples)).astype(float)
+    return codes, counts

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.stats.clustered import cluster_sums
 from studykit.stats.results import Result
 
 __all__ = ["LogRankTest", "logrank_test", "score_residuals", "cluster_sums"]
@@ -82,14 +83,6 @@ def _strata_parts(n: int, strata: np.ndarray | None) -> list[np.ndarray]:
     codes, _ = pd.factorize(np.asarray(strata))
     order = np.argsort(codes, kind="mergesort")
     return np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
-
-
-def cluster_sums(U: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Sum the rows of ``U`` within each cluster (clusters in order of first appearance)."""
-    codes, _ = pd.factorize(np.asarray(labels))
-    Uc = np.zeros((codes.max() + 1, U.shape[1]))
-    np.add.at(Uc, codes, U)
-    return Uc
 
 
 def _hypergeometric_var(T: np.ndarray, E: np.ndarray, X: np.ndarray, strata: np.ndarray | None) -> np.ndarray:

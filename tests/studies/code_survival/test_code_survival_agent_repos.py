@@ -52,3 +52,29 @@ def test_doc_numbers_match_the_agent_repos_run(tmp_path):
 
     _doc_numbers_match("agent_repos", run_study("code_survival", profile="agent_repos",
                                                 out_dir=tmp_path / "out").out_dir)
+
+
+@pytest.mark.slow
+@needs_shared
+def test_real_slice_equals_statsmodels_efron(study_run):
+    """On a slice of the mined real table of ``agent_repos`` (two public repositories; commits of identical
+    lines) the row fit equals PHReg on the units. Unit: one line unit of the slice."""
+    import numpy as np
+    import pandas as pd
+    from statsmodels.duration.hazard_regression import PHReg
+
+    from studykit.stats.coxph import aggregate_units, fit_cox_rows
+
+    real = study_run("code_survival", "agent_repos").out_dir / "tables" / "line_events.parquet"
+    ev = pd.read_parquet(real, columns=["duration_days", "event", "author_type", "commit_lines_added",
+                                        "commit_lines_deleted", "repo", "commit"]).iloc[::20]
+    df = pd.DataFrame({"T": ev["duration_days"].to_numpy(), "E": ev["event"].to_numpy(),
+                       "agent": (ev["author_type"] == "agent").astype(int).to_numpy(),
+                       "size": np.log1p(ev["commit_lines_added"] + ev["commit_lines_deleted"]).to_numpy(),
+                       "cluster": (ev["repo"] + ":" + ev["commit"]).to_numpy()})
+    rows, _ = aggregate_units(df, "T", "E", ["agent", "size"], "cluster")
+    fit = fit_cox_rows(rows, "T", "E", ["agent", "size"])
+    sm = PHReg(df["T"].to_numpy(float), df[["agent", "size"]].to_numpy(float), status=df["E"].to_numpy(),
+               ties="efron").fit()
+    np.testing.assert_allclose(fit.coef, sm.params, rtol=1e-7)
+    np.testing.assert_allclose(fit.se, sm.bse, rtol=1e-7)

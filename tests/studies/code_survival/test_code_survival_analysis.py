@@ -10,6 +10,7 @@ import pytest
 
 from studykit.errors import InputError
 from studykit.paths import data_dir
+from studykit.stats.clustered import cluster_robust_cov
 from studykit.studies.code_survival import analysis as A
 from studykit.studies.code_survival.load import load_line_events, prepare_events, read_truth
 from studykit.studies.code_survival.simulate import simulate_line_events, write_embedded
@@ -221,12 +222,13 @@ def test_cluster_sandwich_matches_lifelines_cluster_col(small):
     ref = CoxPHFitter().fit(X, duration_col="duration_days", event_col="event", cluster_col="repo")
     names = list(ref.params_.index)
     plain = CoxPHFitter().fit(X.drop(columns="repo"), duration_col="duration_days", event_col="event")
-    args = (X.duration_days.to_numpy(), X.event.to_numpy(), X[names].to_numpy(float), plain.params_.to_numpy(),
-            plain.variance_matrix_.to_numpy(), X.repo.to_numpy())
-    V = A.cluster_robust_cov(*args)
+    U = A.score_residuals(X.duration_days.to_numpy(), X.event.to_numpy(), X[names].to_numpy(float),
+                          plain.params_.to_numpy())
+    bread, repos = plain.variance_matrix_.to_numpy(), X.repo.to_numpy()
+    V = cluster_robust_cov(bread, U, repos, small_sample=False).covariance
     assert np.sqrt(np.diag(V)) == pytest.approx(ref.standard_errors_[names].to_numpy(), rel=1e-5)
     G = X.repo.nunique()
-    assert A.cluster_robust_cov(*args, small_sample=True) == pytest.approx(V * G / (G - 1))
+    assert cluster_robust_cov(bread, U, repos).covariance == pytest.approx(V * G / (G - 1))
     res, _, _ = A.cox_agent(sub, adjusted=True, ph_test=False, clusters=A.choose_clusters(sub, 2))
     assert res.variance.startswith("robust, clustered by repository") and res.reference_df == G - 1
 
@@ -273,22 +275,23 @@ def test_piecewise_window_equals_left_truncated_fit(small):
 
 
 def test_cox_agent_on_aggregated_rows_equals_the_fit_on_units(small):
-    """Aggregating identical units is exact: HR, CR1 SE and Schoenfeld p equal coxfit on the unit rows.
+    """Aggregating identical units is exact: HR, CR1 SE and Schoenfeld p equal stats.coxph on the unit rows.
 
     Unit: a line unit; clusters are the commits that wrote the lines.
     """
-    from studykit.studies.code_survival import coxfit
+    from studykit.stats import coxph
 
     cl = A.choose_clusters(small, 10**6)
     res, _, ph = A.cox_agent(small, adjusted=True, clusters=cl)
     X = A.design_matrix(small, adjusted=True)
     names = [c for c in X.columns if c not in ("duration_days", "event", "repo")]
     T, E = X["duration_days"].to_numpy(float), X["event"].to_numpy(float)
-    fit = coxfit.fit_cox(T, E, X[names].to_numpy(float), names=names)
-    V, G = coxfit.cluster_robust_cov(fit, cl.labels)
+    fit = coxph.fit_cox(T, E, X[names].to_numpy(float), names=names)
+    robust = fit.robust_covariance(cl.labels)
+    V, G = robust.covariance, robust.n_clusters
     j = names.index("agent")
     assert np.log(res.hr) == pytest.approx(fit.coef[j], abs=1e-9)
     assert res.se_log_hr == pytest.approx(np.sqrt(V[j, j]), rel=1e-8) and res.reference_df == G - 1
-    ref = coxfit.schoenfeld_test(fit, T, E).set_index("term")
+    ref = coxph.schoenfeld_test(fit, T, E).set_index("term")
     assert ph.set_index("term")["p_value"].to_numpy() == pytest.approx(ref.loc[list(ph.term), "p_value"].to_numpy(),
                                                                         rel=1e-6)

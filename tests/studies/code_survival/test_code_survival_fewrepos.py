@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from studykit.stats import coxph
 from studykit.studies.code_survival import analysis as A
-from studykit.studies.code_survival import coxfit
 
 ALPHA = 0.05
 
@@ -73,10 +73,10 @@ def _cox_p(rows: dict[str, np.ndarray], strata: bool) -> float:
     CR1 sandwich clustered by commit, t(G-1) reference; G > 50 clusters), without its table handling."""
     from scipy.stats import t as t_dist
 
-    fit = coxfit.fit_cox(rows["duration"], rows["event"], rows["agent"][:, None], rows["weight"],
-                         rows["repo"] if strata else None, names=["agent"])
-    V, G = coxfit.cluster_robust_cov(fit, rows["commit"])
-    return float(2 * t_dist.sf(abs(fit.coef[0]) / np.sqrt(V[0, 0]), G - 1))
+    fit = coxph.fit_cox(rows["duration"], rows["event"], rows["agent"][:, None], rows["weight"],
+                        rows["repo"] if strata else None, names=["agent"])
+    robust = fit.robust_covariance(rows["commit"])
+    return float(2 * t_dist.sf(abs(fit.coef[0]) / robust.se[0], robust.n_clusters - 1))
 
 
 def _fast_rejections(reps: int, seed: int, **kw) -> dict[str, float]:

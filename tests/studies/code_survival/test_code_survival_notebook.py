@@ -1,4 +1,4 @@
-"""The notebook on the workshop profile, through the runner; the doc's numbers against the profiles' runs.
+"""The notebook on the workshop profile, through the runner (the doc's numbers: tests/frame/test_docnumbers.py).
 
 Unit: one run of the whole notebook (a profile).
 """
@@ -33,27 +33,6 @@ def workshop_run(study_run):
     return study_run("code_survival", "workshop")
 
 
-def _doc_numbers_match(profile: str, out_dir) -> None:
-    """Every number the doc quotes for ``profile`` equals (as shown) the run's results.json."""
-    from studykit.paths import project_root
-    from studykit.studies.code_survival.docnumbers import KEYS, fmt, parse_numbers
-
-    shown = parse_numbers((project_root() / "docs" / "studies" / "code_survival.md").read_text(encoding="utf-8"))
-    results = json.loads((out_dir / "results.json").read_text())
-    wrong = {k: (shown[profile].get(k), fmt(results.get(k))) for k, _ in KEYS
-             if shown[profile].get(k) != fmt(results.get(k))}
-    assert not wrong, f"doc vs {profile} run (regenerate with docnumbers): {wrong}"
-
-
-def test_doc_numbers_match_the_workshop_run(workshop_run):
-    _doc_numbers_match("workshop", workshop_run.out_dir)
-
-
-@pytest.mark.slow
-def test_doc_numbers_match_the_default_run(study_run):
-    _doc_numbers_match("default", study_run("code_survival", "default").out_dir)
-
-
 def test_a_horizon_beyond_follow_up_is_reported_as_not_estimable(tmp_path):
     """The workshop profile with horizon_days=400 (its lines are followed at most ~300 days): the notebook runs
     to its end and the run's last line lists the two results as not estimable (was KeyError 'fpr')."""
@@ -67,14 +46,6 @@ def test_a_horizon_beyond_follow_up_is_reported_as_not_estimable(tmp_path):
     assert found["modified_share.not_estimable"].startswith("not estimable: no agent units are followed for 400")
     assert found["prediction.not_estimable"].startswith("not estimable: 0 eligible units")
     assert (res.out_dir / "figures" / "roc.png").is_file()
-
-
-def test_doc_parameters_are_generated_from_the_schema():
-    from studykit.paths import project_root
-    from studykit.studies.code_survival.docnumbers import block, params_block
-
-    doc = (project_root() / "docs" / "studies" / "code_survival.md").read_text(encoding="utf-8")
-    assert block(doc, "params") == params_block()
 
 
 def test_notebook_workshop(workshop_run):

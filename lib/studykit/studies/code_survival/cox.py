@@ -2,10 +2,12 @@
 
 Input is a checked line-events table (:func:`studykit.studies.code_survival.load.prepare_events`).
 
-Every model is fitted exactly on aggregated rows (:mod:`.coxfit`): units with equal
+Every model is fitted exactly on aggregated rows (:mod:`studykit.stats.coxph`): units with equal
 ``(duration, event, covariates, cluster, stratum)`` collapse into one row weighted by their number,
 and the Efron partial likelihood, its information, the score residuals of the sandwich and the
-Schoenfeld test are those of the expanded units.
+Schoenfeld test are those of the expanded units. The general statistics (the fit, the sandwich and the
+delete-one-cluster jackknife of :mod:`studykit.stats.clustered`, the Schoenfeld test) live in
+:mod:`studykit.stats`; this module chooses the models, the clusters and the correction, and names the results.
 
 References
 ----------
@@ -13,9 +15,8 @@ Cox (1972) proportional hazards with Efron (1977) ties; Lin & Wei (1989)
 robust (sandwich) variance clustered by repository; Grambsch & Therneau (1994)
 scaled Schoenfeld residual test.
 
-Size: one module for the Cox family (design matrix, fit, cluster-robust variance, Schoenfeld test, piecewise
-and per-agent hazard ratios with profile intervals), which share the design and variance helpers. The
-unit-level score residuals of the clustered log-rank test live in :mod:`.scores`.
+Size: one module for the study's Cox models (design matrix, clustering rule, coefficient table, piecewise
+and per-agent hazard ratios with profile intervals), which share the design and variance helpers.
 """
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from studykit.stats import clustered, coxph
 from studykit.stats.results import Result
-from studykit.studies.code_survival import coxfit
-from studykit.studies.code_survival.scores import cluster_robust_cov, cluster_sums, score_residuals  # noqa: F401
+from studykit.stats.survival import score_residuals  # noqa: F401 (the study's namespace: analysis.score_residuals)
 
 AGENT = "agent"
 
@@ -85,7 +86,7 @@ class CoxFitError(ValueError):
 
 
 def _fit_cox(X: pd.DataFrame, strata: bool, clusters: "Clustering | None" = None
-             ) -> tuple[coxfit.CoxFit, pd.DataFrame]:
+             ) -> tuple[coxph.CoxFit, pd.DataFrame]:
     """Fit on aggregated rows; returns (fit, rows). ``X`` has ``duration_days``, ``event``, covariates (``repo``).
 
     With ``clusters`` (labels in the order of ``X``) the rows carry a ``cluster`` code, so no row spans two
@@ -95,9 +96,9 @@ def _fit_cox(X: pd.DataFrame, strata: bool, clusters: "Clustering | None" = None
     names = [c for c in X.columns if c not in ("duration_days", "event", "repo")]
     units = X if clusters is None else X.assign(cluster=pd.factorize(clusters.labels)[0])
     stratum = "repo" if strata else None
-    rows, _ = coxfit.aggregate_units(units, "duration_days", "event", names,
-                                     "cluster" if clusters is not None else None, strata_col=stratum)
-    fit = coxfit.fit_cox_rows(rows, "duration_days", "event", names, strata_col=stratum)
+    rows, _ = coxph.aggregate_units(units, "duration_days", "event", names,
+                                    "cluster" if clusters is not None else None, strata_col=stratum)
+    fit = coxph.fit_cox_rows(rows, "duration_days", "event", names, strata_col=stratum)
     if fit.note or not fit.converged or not np.all(np.isfinite(fit.se)):
         raise CoxFitError(fit.note or "no convergence")
     return fit, rows
@@ -176,33 +177,22 @@ def sub_clustering(clusters: Clustering, keep: np.ndarray) -> Clustering:
                       clusters.reason, labels)
 
 
-def jackknife_cov(beta: np.ndarray, labels: np.ndarray,
-                  refit: "Callable[[np.ndarray], coxfit.CoxFit]") -> np.ndarray:
-    r"""Delete-one-cluster jackknife covariance (CV3) of the coefficients ``beta``.
+def jackknife_cov(beta: np.ndarray, labels: np.ndarray, refit: "Callable[[np.ndarray], coxph.CoxFit]") -> np.ndarray:
+    r"""Delete-one-cluster jackknife covariance (CV3) of the Cox coefficients ``beta``.
 
-    :math:`V_{CV3} = \frac{G-1}{G} \sum_g (\hat\beta_{(g)} - \hat\beta)(\hat\beta_{(g)} - \hat\beta)^\top`,
-    where :math:`\hat\beta_{(g)}` is the fit without cluster *g* (``refit(mask of the units kept)``).
-    With few clusters it is closer to nominal than CR1 (MacKinnon, Nielsen & Webb 2023, "Cluster-robust
-    inference: A guide to empirical practice", J. Econometrics 232(2), 272-299). Raises
-    :class:`CoxFitError` when a refit fails or its coefficients differ in number (then CR1 is used).
+    :func:`studykit.stats.clustered.jackknife_cov` with ``refit(mask of the units kept)`` returning a
+    :class:`~studykit.stats.coxph.CoxFit`. Raises :class:`CoxFitError` when a refit fails, ValueError when its
+    coefficients differ in number (either way :func:`_coef_table` then uses CR1).
     """
-    groups = pd.unique(labels)
-    G = len(groups)
-    dev = np.empty((G, len(beta)))
-    for i, g in enumerate(groups):
-        fit = refit(labels != g)
-        if len(fit.coef) != len(beta):
-            raise CoxFitError(f"leaving out one cluster changes the model ({len(fit.coef)} coefficients)")
-        dev[i] = fit.coef - beta
-    return (G - 1) / G * dev.T @ dev
+    return clustered.jackknife_cov(beta, labels, lambda keep: refit(keep).coef).covariance
 
 
 
-def _coef_table(fit: coxfit.CoxFit, rows: pd.DataFrame, clusters: "Clustering | None", confidence: float,
-                refit: "Callable[[np.ndarray], coxfit.CoxFit] | None" = None) -> tuple[pd.DataFrame, str, float]:
+def _coef_table(fit: coxph.CoxFit, rows: pd.DataFrame, clusters: "Clustering | None", confidence: float,
+                refit: "Callable[[np.ndarray], coxph.CoxFit] | None" = None) -> tuple[pd.DataFrame, str, float]:
     """Coefficients with model-based or cluster-robust SEs; returns (table, variance label, reference df).
 
-    The CR1 covariance is :func:`.coxfit.cluster_robust_cov` on the rows of :func:`_fit_cox` (exact
+    The CR1 covariance is :meth:`~studykit.stats.coxph.CoxFit.robust_covariance` on the rows of :func:`_fit_cox` (exact
     Efron-form score residuals of the expanded units summed by cluster), times :math:`G/(G-1)`. With the
     CV3 correction (few clusters) and ``refit`` (the same model on a subset of the units) it is
     :func:`jackknife_cov`; when a leave-one-cluster-out fit fails, CR1, and the label says so.
@@ -219,7 +209,8 @@ def _coef_table(fit: coxfit.CoxFit, rows: pd.DataFrame, clusters: "Clustering | 
             except _fit_errors():
                 correction = CR1 + " (the jackknife was not possible: a leave-one-cluster-out fit failed)"
         if V is None:
-            V, G = coxfit.cluster_robust_cov(fit, rows["cluster"].to_numpy())
+            robust = fit.robust_covariance(rows["cluster"].to_numpy())
+            V, G = robust.covariance, robust.n_clusters
         se = np.sqrt(np.diag(V))
         ref_df = float(G - 1)
         variance = f"robust, clustered by {clusters.by} (G = {clusters.n_clusters}; {correction})"
@@ -313,16 +304,16 @@ def _z(confidence: float) -> float:
     return float(norm.ppf(0.5 + confidence / 2))
 
 
-def schoenfeld_test(fit: coxfit.CoxFit, rows: pd.DataFrame) -> pd.DataFrame:
+def schoenfeld_test(fit: coxph.CoxFit, rows: pd.DataFrame) -> pd.DataFrame:
     """Grambsch-Therneau test per covariate (scaled Schoenfeld residuals vs rank of time), on all units.
 
-    :func:`.coxfit.schoenfeld_test` on the weighted rows of :func:`_fit_cox`: exact for the expanded
+    :func:`studykit.stats.coxph.schoenfeld_test` on the weighted rows of :func:`_fit_cox`: exact for the expanded
     units (no subsample). Time enters as the rank of each event's time among the events; events with
     tied times share the mid-rank of their tie set (lifelines numbers them consecutively in row order,
     so with ties its p-value differs slightly and depends on the row order). A small p means the hazard
     ratio changes with time (non-proportional hazards); :func:`piecewise_hr` then shows how.
     """
-    return coxfit.schoenfeld_test(fit, rows["duration_days"], rows["event"], rows["weight"])
+    return coxph.schoenfeld_test(fit, rows["duration_days"], rows["event"], rows["weight"])
 
 
 def piecewise_hr(df: pd.DataFrame, splits: Sequence[float], confidence: float = 0.95,
@@ -374,7 +365,7 @@ def _profile_interval(T: np.ndarray, E: np.ndarray, x: np.ndarray, beta_hat: flo
 
     :math:`\\{b : 2(\\ell(\\hat\\beta) - \\ell(b)) \\le \\chi^2_{1, conf}\\}` for the
     one-covariate model of ``x`` (the agent's lines against human lines), with
-    :math:`\\ell` the Efron partial log-likelihood (:func:`.coxfit.partial_loglik` on the units aggregated
+    :math:`\\ell` the Efron partial log-likelihood (:func:`studykit.stats.coxph.partial_loglik` on the units aggregated
     into weighted rows; equal to statsmodels ``PHReg(ties="efron")``). It stays
     valid near separation (few events), where the Wald interval fails; a bound
     that the likelihood never reaches within 20 log-units is infinite.
@@ -382,11 +373,11 @@ def _profile_interval(T: np.ndarray, E: np.ndarray, x: np.ndarray, beta_hat: flo
     from scipy.optimize import brentq, minimize_scalar
     from scipy.stats import chi2
 
-    rows, _ = coxfit.aggregate_units(pd.DataFrame({"T": T, "E": E, "x": np.asarray(x, float)}), "T", "E", ["x"])
+    rows, _ = coxph.aggregate_units(pd.DataFrame({"T": T, "E": E, "x": np.asarray(x, float)}), "T", "E", ["x"])
     rT, rE, rx, rw = (rows[c].to_numpy(float) for c in ("T", "E", "x", "weight"))
 
     def loglike(b: float) -> float:
-        return float(coxfit.partial_loglik(rT, rE, rx, [b], weights=rw))
+        return float(coxph.partial_loglik(rT, rE, rx, [b], weights=rw))
 
     # the maximum of this two-group model (close to the multi-agent estimate, which starts the search)
     best = minimize_scalar(lambda b: -loglike(b), bracket=(beta_hat - 0.5, beta_hat + 0.5))

@@ -132,7 +132,7 @@ def cluster_bootstrap_auc(y: np.ndarray, score: np.ndarray, labels: np.ndarray, 
     with :math:`W^-_{<s}` the negatives' weight below score *s*. Returns
     (low, high, replicates used); replicates without both classes are skipped.
     """
-    from studykit.studies.code_survival.survival import cluster_bootstrap_weights
+    from studykit.stats.resampling import cluster_bootstrap_weights
 
     codes, counts = cluster_bootstrap_weights(labels, n_resamples, seed)
     levels, lvl = np.unique(score, return_inverse=True)

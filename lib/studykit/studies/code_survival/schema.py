@@ -33,7 +33,8 @@ class Params(StudyParams):
     repos: list[str] = InputPath([], kind="repo", description="git repositories to mine")
     bundles: list[str] = InputPath([], kind="file", suffixes=[".bundle"],
                                    description="git bundles, cloned once into .cache/ and mined with `repos`")
-    line_events_path: str | None = InputPath(None, kind="file", description="a mined line-events table")
+    line_events_path: str | None = InputPath(None, kind="file", columns=REQUIRED_COLUMNS,
+                                             description="a mined line-events table")
     simulate: Literal["repos", "line_events"] = Field(
         "repos", description="without an input: 'repos' builds small git repositories and mines them, "
         "'line_events' simulates a line-events table with a known hazard ratio (paper_scale)")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.stats.resampling import cluster_bootstrap_weights
 from studykit.stats.results import Result
 
 AGENT, HUMAN = "agent", "human"
@@ -182,19 +183,6 @@ class ModifiedShare(Result):
     table: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False, repr=False)
     diff_pp_ci_low_percentile: float | None = None
     diff_pp_ci_high_percentile: float | None = None
-
-
-def cluster_bootstrap_weights(labels: np.ndarray, n_resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster bootstrap as multiplicities: (codes per row, a ``n_resamples x G`` matrix of cluster counts).
-
-    Each replicate draws :math:`G` clusters with replacement; a row's weight in
-    a replicate is how often its cluster was drawn.
-    """
-    codes, uniq = pd.factorize(np.asarray(labels))
-    G = len(uniq)
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(G, np.full(G, 1.0 / G), size=n_resamples).astype(float)
-    return codes, counts
 
 
 def modified_share(df: pd.DataFrame, horizon_days: float, confidence: float = 0.95,

@@ -35,9 +35,8 @@ from studykit.issues import DataIssue
 from studykit.params import short_repr as _short_repr
 from studykit.tables import require_columns
 
-#: the columns the adapter reads
-BBQ_COLUMNS = ("model", "prompt_variant", "example_id", "question_index", "question_polarity",
-               "context_condition", "ans0", "ans1", "ans2", "ans0_group", "ans2_group", "context", "pred_index")
+from .schema import BBQ_COLUMNS
+
 #: the wording of the original and the target
 REFERENCE_WORDING = "1_lower"
 ROLES = ("unknown", "first", "second")

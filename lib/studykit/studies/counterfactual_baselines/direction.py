@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from studykit.issues import DataIssue
+from studykit.stats.clustered import ols_clustered
 from studykit.stats.results import Result
 
 from .design import Design, wide_answers
@@ -81,15 +82,6 @@ def directional_frame(design: Design, *, eps: float = 1e-4) -> tuple[pd.DataFram
     return out, tuple(issues)
 
 
-def _ols_cluster(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray, confidence: float):
-    import statsmodels.api as sm
-
-    _, g = np.unique(groups, return_inverse=True)
-    fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": g}, use_t=True)
-    ci = fit.conf_int(alpha=1 - confidence)
-    return fit, ci
-
-
 def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> tuple[pd.DataFrame, list[DataIssue]]:
     r"""OLS of the change under the edit on its direction, the baseline change as control.
 
@@ -97,7 +89,7 @@ def directional_regression(frame: pd.DataFrame, *, confidence: float = 0.95) -> 
 
     with :math:`d_i = \pm 1`, :math:`\alpha_c` one intercept per model x task
     x target cell in the pooled fit, standard errors clustered by item
-    (CR1, statsmodels ``cov_type="cluster"``; t reference with G-1 df).
+    (CR1, :func:`studykit.stats.clustered.ols_clustered`; t reference with G-1 df).
     :math:`\beta` is half the difference between the two directions' mean
     changes (e.g. male->female minus female->male, halved); the intercept
     absorbs a shift common to both directions. Cells whose model has no
@@ -208,9 +200,8 @@ def _fit_direction(df: pd.DataFrame, scope: str, model: str, task: str, target: 
     # s^o with the outcome, so the table shows both
     for label, design_matrix in (("with", X), ("without", X.drop(columns=["d_baseline"], errors="ignore"))):
         try:
-            fit, ci = _ols_cluster(y, design_matrix, items, confidence)
-            est = [fit.params["direction"], fit.bse["direction"], ci.loc["direction", 0],
-                   ci.loc["direction", 1], fit.pvalues["direction"]]
+            fit = ols_clustered(y, design_matrix, items, confidence=confidence)
+            est = list(fit.term("direction").values())
         except (np.linalg.LinAlgError, ValueError, ZeroDivisionError) as exc:
             notes.failed.append(f"{name} ({type(exc).__name__}: {exc})")
             return None
@@ -225,7 +216,7 @@ def _fit_direction(df: pd.DataFrame, scope: str, model: str, task: str, target: 
             "control": "baseline change" if use_ctrl else "none",
             "response": df["response"].iloc[0], "n_obs": len(df), "n_clusters": n_cl,
             "beta": beta, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p,
-            "gamma": float(fit.params["d_baseline"]) if use_ctrl else np.nan,
+            "gamma": fit.term("d_baseline")["coef"] if use_ctrl else np.nan,
             "beta_no_control": beta0, "se_no_control": se0, "ci_low_no_control": lo0,
             "ci_high_no_control": hi0, "p_value_no_control": p0}
 

@@ -22,7 +22,7 @@ from studykit.stats.results import Result
 from studykit.tables import read_table, require_columns
 
 from .bbq import BBQ_COLUMNS, REFERENCE_WORDING, bbq_long
-from .schema import ALL_TASKS, KINDS, OPTIONAL, REQUIRED
+from .schema import ALL_TASKS, KINDS, MEDPERTURB_COLUMNS, OPTIONAL, REQUIRED
 
 @dataclass(frozen=True, eq=False)
 class StudyData(Result):
@@ -279,8 +279,7 @@ def _checked_wide(wide: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
     Refused: a missing column, no ``<MODEL>_<TASK>`` column, a dataset_id outside 1-9.
     """
-    need = ["dataset", "dataset_id", "context_id", "original_patient_gender", "clinical_context"]
-    require_columns(wide, need, "MedPerturb data")
+    require_columns(wide, MEDPERTURB_COLUMNS, "MedPerturb data")
     models = [m for m in MEDPERTURB_MODELS if any(f"{m}_{t}" in wide.columns for t in MEDPERTURB_TASKS)]
     if not models:
         raise InputError("MedPerturb data: no answer column '<MODEL>_<TASK>' (e.g. 'LLAMA3_MANAGE')")

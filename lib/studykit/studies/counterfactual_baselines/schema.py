@@ -29,6 +29,11 @@ from studykit.params import InputPath, StudyParams
 NAME = "counterfactual_baselines"
 
 REQUIRED = ("item_id", "variant", "variant_kind", "model", "prediction")
+#: the columns the MedPerturb adapter needs besides the ``<MODEL>_<TASK>`` answer columns
+MEDPERTURB_COLUMNS = ("dataset", "dataset_id", "context_id", "original_patient_gender", "clinical_context")
+#: the columns the BBQ adapter reads
+BBQ_COLUMNS = ("model", "prompt_variant", "example_id", "question_index", "question_polarity",
+               "context_condition", "ans0", "ans1", "ans2", "ans0_group", "ans2_group", "context", "pred_index")
 OPTIONAL = ("task", "repeat", "p_positive", "direction", "group")
 KINDS = ("original", "target", "baseline")
 ALL_TASKS = "all"
@@ -55,6 +60,8 @@ class Params(StudyParams):
     study: ClassVar[str] = NAME
 
     data_path: str = InputPath("data/counterfactual_baselines/counterfactual.csv",
+                               columns={"data_format": {"long": REQUIRED, "medperturb": MEDPERTURB_COLUMNS,
+                                                        "bbq": BBQ_COLUMNS}},
                                description="raw data: long format, the MedPerturb wide CSV or the BBQ "
                                "predictions")
     data_format: Literal["long", "medperturb", "bbq"] = Field(

@@ -5,7 +5,8 @@ Reproduces Juzek (2026), "AI-Associated Lexical Shifts Across 34 Languages"
 uptake of the top items) with the excess-vocabulary method of Kobak et al.
 (2024/2025) alongside. Modules: ``schema`` (Params), ``text`` (tokeniser,
 lemmatiser, stop words), ``counting`` (streaming, parallel, Dask), ``load``,
-``analysis``, ``concepts``, ``simulate``, ``plots``.
+``analysis``, ``concepts``, ``simulate``, ``plots``; ``steps`` (the notebook's steps) and ``saves``
+(each step as a result that declares its exhibits, written with ``out.save``).
 """
 from pathlib import Path
 

@@ -29,7 +29,7 @@ class Params(StudyParams):
     study = NAME
 
     corpus_path: str | None = InputPath(
-        "data/lexical_prevalence/corpus.parquet",
+        "data/lexical_prevalence/corpus.parquet", columns=(*CORPUS_REQUIRED, "|".join(TEXT_COLUMNS)),
         description="comparison corpus (CSV/Parquet/JSONL): doc_id, language, source, text|tokens")
     diachronic_path: str | None = InputPath(
         "data/lexical_prevalence/diachronic.parquet", optional=True,

@@ -2,9 +2,8 @@
 
 A step returns ``(result, issues)``: a result of :mod:`.results` and a tuple
 of :class:`studykit.issues.DataIssue` (every data problem met, with the rule
-applied). Steps never write; the notebook saves each result with one call
-(``out.save_table``, ``out.record_result`` / ``out.record_many``,
-``out.note_issues``), so that a cell reads computation, save, display.
+applied). Steps never write; :mod:`.saves` wraps each as a result that declares
+its exhibits, which the notebook writes with one call (``out.save(step)``).
 """
 from __future__ import annotations
 

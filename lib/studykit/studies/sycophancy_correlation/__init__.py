@@ -10,7 +10,8 @@ baseline, trait-truthfulness zones), ``categories`` (per-category r, model size)
 ``pooled`` (mixed model across models), ``reliability`` (Cronbach's alpha),
 ``recovery`` (planted truth), ``plots``; for aggregated rates (``data_format: rates``)
 ``aggregated`` (reading, checks, persona means), ``aggregated_tests`` (per-model and pooled
-tests; the persona is the unit) and ``personality_illusion`` (Han et al.'s folder, adapted).
+tests; the persona is the unit) and ``personality_illusion`` (Han et al.'s folder, adapted); ``steps``
+(each notebook step as a result that declares its exhibits, saved with ``out.save``).
 Every step returns ``(result, issues)`` or a table/Result.
 """
 from __future__ import annotations

@@ -1,9 +1,8 @@
-r"""Exact Cox partial-likelihood fit on frequency-weighted rows (Efron ties), with row score residuals.
+r"""Exact Cox partial-likelihood fit on frequency-weighted rows (Efron ties), row score residuals, Schoenfeld test.
 
-Lines written by one commit share their birth time, covariates (author,
-file type, commit size), repository and often the commit that ends them, so a
-table of a few hundred thousand line units collapses to a few thousand
-distinct rows ``(duration, event, covariates, cluster, stratum)``.
+Units (e.g. lines written by one commit) that share their duration, event, covariates, cluster and stratum
+have identical contributions to the partial likelihood, so a table of a few hundred thousand units often
+collapses to a few thousand distinct rows ``(duration, event, covariates, cluster, stratum)``.
 :func:`aggregate_units` builds those rows with a weight :math:`w_i` = the number
 of identical units, and :func:`fit_cox` maximises the partial likelihood of the
 *expanded* data computed from the rows alone:
@@ -36,10 +35,11 @@ use Efron's weighting of the tied events: for pseudo-event :math:`l` of tie set
 1 otherwise. They sum to the score :math:`U(\beta)` (zero at :math:`\hat\beta`).
 Identical units have identical residuals, so the residual of an aggregated row
 is :math:`w_i U_i` and its sums by cluster are exactly the clusters' score sums
-of the expanded data: :func:`cluster_robust_cov` gives the expanded data's
-sandwich :math:`\mathcal I^{-1}(\sum_c U_c U_c^\top)\mathcal I^{-1}`. Without tied
+of the expanded data: :meth:`CoxFit.robust_covariance` (the sandwich of
+:func:`studykit.stats.clustered.cluster_robust_cov`) gives the expanded data's
+:math:`\mathcal I^{-1}(\sum_c U_c U_c^\top)\mathcal I^{-1}`. Without tied
 event times these are the Breslow-form residuals of lifelines and of
-:func:`studykit.studies.code_survival.cox.score_residuals`.
+:func:`studykit.stats.survival.score_residuals`.
 
 References
 ----------
@@ -58,10 +58,10 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
+from studykit.stats.clustered import ClusterCovariance, cluster_robust_cov
 from studykit.stats.results import Result
 
-__all__ = ["CoxFit", "aggregate_units", "fit_cox", "fit_cox_rows", "partial_loglik", "cluster_robust_cov",
-           "schoenfeld_test"]
+__all__ = ["CoxFit", "aggregate_units", "fit_cox", "fit_cox_rows", "partial_loglik", "schoenfeld_test"]
 
 WEIGHT = "weight"
 
@@ -72,7 +72,7 @@ def aggregate_units(df: pd.DataFrame, duration_col: str, event_col: str, covaria
     """Collapse identical units into weighted rows.
 
     Units with equal ``(duration, event, covariates, cluster, stratum)`` have
-    identical contributions to the partial likelihood, its derivatives and
+    identical contributions to the partial likelihood (Efron 1977), its derivatives and
     their score residuals, so one row with weight :math:`w` = their number
     carries them exactly.
 
@@ -94,6 +94,13 @@ def aggregate_units(df: pd.DataFrame, duration_col: str, event_col: str, covaria
         depend on the order of ``df``) with the integer column ``weight_col``.
     mapping : ndarray of int
         For each unit of ``df`` (in its order) the position of its row in ``rows``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"T": [2, 3, 3, 5, 6, 6, 8, 9], "E": [1, 1, 1, 0, 1, 1, 0, 1], "x": [1, 1, 1, 0, 1, 0, 0, 0]})
+    >>> rows, mapping = aggregate_units(df, "T", "E", ["x"])
+    >>> rows["weight"].tolist(), mapping.tolist()
+    ([1, 2, 1, 1, 1, 1, 1], [0, 1, 1, 2, 4, 3, 5, 6])
     """
     keys = [duration_col, event_col, *covariate_cols]
     keys += [c for c in (cluster_col, strata_col) if c is not None and c not in keys]
@@ -154,6 +161,21 @@ class CoxFit(Result):
     def table(self) -> pd.DataFrame:
         """Coefficients and model-based SEs, one row per term."""
         return pd.DataFrame({"term": list(self.names), "coef": self.coef, "se": self.se})
+
+    def robust_covariance(self, clusters, small_sample: bool = True) -> ClusterCovariance:
+        r"""Cluster-robust (sandwich) covariance from the row score residuals (Lin & Wei 1989).
+
+        :math:`V = \mathcal I^{-1}\big(\sum_c U_c U_c^\top\big)\mathcal I^{-1}`, :math:`U_c` the sum of
+        the row residuals of cluster *c* (``clusters``: one label per row; every unit of a row must belong to
+        the row's cluster, as :func:`aggregate_units` with ``cluster_col`` guarantees); with ``small_sample``
+        the CR1 factor :math:`G/(G-1)`. :func:`studykit.stats.clustered.cluster_robust_cov` with the bread
+        ``covariance`` and the scores ``score_residuals``.
+        """
+        clusters = np.asarray(clusters)
+        if len(clusters) != self.score_residuals.shape[0]:
+            raise InputError(f"robust_covariance: {len(clusters)} cluster labels for "
+                             f"{self.score_residuals.shape[0]} rows")
+        return cluster_robust_cov(self.covariance, self.score_residuals, clusters, small_sample=small_sample)
 
 
 @dataclass
@@ -280,10 +302,21 @@ def fit_cox(T: np.ndarray, E: np.ndarray, X: np.ndarray, weights: np.ndarray | N
     strata : array (n,), optional
         A separate baseline hazard per stratum.
     names : sequence of str, optional
+    max_iter, tol, step_tol, max_halvings
+        Newton iterations, the relative log-likelihood change of a stall, the step of convergence, and the
+        step halvings allowed per iteration.
 
     Returns
     -------
     CoxFit
+        Equal to lifelines' ``CoxPHFitter`` and statsmodels' ``PHReg(ties="efron")`` on the expanded units
+        (Cox 1972; Efron 1977).
+
+    Examples
+    --------
+    >>> fit = fit_cox([2, 3, 3, 5, 6, 6, 8, 9], [1, 1, 1, 0, 1, 1, 0, 1], [1, 1, 1, 0, 1, 0, 0, 0], names=["x"])
+    >>> round(float(fit.coef[0]), 4), round(float(fit.se[0]), 4), fit.n_events, fit.converged
+    (2.2208, 1.1482, 6, True)
     """
     T = np.asarray(T, float)
     E = np.asarray(E, float)
@@ -356,7 +389,18 @@ def partial_loglik(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray
     r"""Efron partial log-likelihood :math:`\ell(\beta)` of the expanded units at a given ``beta``.
 
     For profile-likelihood intervals (:math:`\{b: 2(\ell(\hat\beta) - \ell(b)) \le \chi^2_1\}`);
-    equals statsmodels ``PHReg(ties="efron").loglike`` on the expanded units.
+    equals statsmodels ``PHReg(ties="efron").loglike`` on the expanded units (Efron 1977).
+
+    Parameters
+    ----------
+    T, E, X, weights, strata
+        As in :func:`fit_cox`.
+    beta : array (p,)
+
+    Examples
+    --------
+    >>> round(partial_loglik([2, 3, 5, 6], [1, 1, 0, 1], [[1], [1], [0], [0]], [0.0], weights=[1, 2, 1, 1]), 4)
+    -4.0943
     """
     T = np.asarray(T, float)
     E = np.asarray(E, float)
@@ -368,7 +412,25 @@ def partial_loglik(T: np.ndarray, E: np.ndarray, X: np.ndarray, beta: np.ndarray
 
 def fit_cox_rows(rows: pd.DataFrame, duration_col: str, event_col: str, covariate_cols: Sequence[str],
                  weight_col: str | None = WEIGHT, strata_col: str | None = None, **kwargs) -> CoxFit:
-    """:func:`fit_cox` on a DataFrame of rows (e.g. from :func:`aggregate_units`)."""
+    """:func:`fit_cox` on a DataFrame of rows (e.g. from :func:`aggregate_units`).
+
+    Parameters
+    ----------
+    rows : DataFrame
+    duration_col, event_col, covariate_cols, strata_col
+        Its columns (as in :func:`aggregate_units`).
+    weight_col : str or None
+        The rows' numbers of identical units (None: one unit per row).
+    **kwargs
+        Passed to :func:`fit_cox` (Efron 1977).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"T": [2, 3, 3, 5, 6, 6, 8, 9], "E": [1, 1, 1, 0, 1, 1, 0, 1], "x": [1, 1, 1, 0, 1, 0, 0, 0]})
+    >>> fit = fit_cox_rows(aggregate_units(df, "T", "E", ["x"])[0], "T", "E", ["x"])
+    >>> fit.n_rows, fit.n_units, round(float(fit.coef[0]), 4)
+    (7, 8, 2.2208)
+    """
     missing = [c for c in (duration_col, event_col, *covariate_cols, weight_col, strata_col)
                if c is not None and c not in rows.columns]
     if missing:
@@ -377,24 +439,6 @@ def fit_cox_rows(rows: pd.DataFrame, duration_col: str, event_col: str, covariat
                    rows[list(covariate_cols)].to_numpy(float),
                    None if weight_col is None else rows[weight_col].to_numpy(float),
                    None if strata_col is None else rows[strata_col].to_numpy(), names=covariate_cols, **kwargs)
-
-
-def cluster_robust_cov(fit: CoxFit, clusters: np.ndarray, small_sample: bool = True) -> tuple[np.ndarray, int]:
-    r"""Cluster-robust (sandwich) covariance from the row score residuals (Lin & Wei 1989).
-
-    :math:`V = \mathcal I^{-1}\big(\sum_c U_c U_c^\top\big)\mathcal I^{-1}`, :math:`U_c` the sum of
-    the row residuals of cluster *c* (``clusters``: one label per row; every unit of a row must
-    belong to the row's cluster, as :func:`aggregate_units` guarantees). With ``small_sample`` the
-    CR1 factor :math:`G/(G-1)` (Cameron & Miller 2015). Returns ``(V, G)``.
-    """
-    codes, uniques = pd.factorize(np.asarray(clusters))
-    if len(codes) != fit.score_residuals.shape[0]:
-        raise InputError(f"cluster_robust_cov: {len(codes)} cluster labels for {fit.score_residuals.shape[0]} rows")
-    G = len(uniques)
-    Uc = np.zeros((G, fit.score_residuals.shape[1]))
-    np.add.at(Uc, codes, fit.score_residuals)
-    V = fit.covariance @ (Uc.T @ Uc) @ fit.covariance
-    return (V * (G / (G - 1)) if small_sample and G > 1 else V), G
 
 
 def schoenfeld_test(fit: CoxFit, T: np.ndarray, E: np.ndarray, weights: np.ndarray | None = None) -> pd.DataFrame:
@@ -412,6 +456,27 @@ def schoenfeld_test(fit: CoxFit, T: np.ndarray, E: np.ndarray, weights: np.ndarr
     (``time_transform="rank"``) uses; without tied event times the two are identical (lifelines
     numbers tied events consecutively in its row order instead of giving them the mid-rank).
     All sums run over the expanded units, computed from the rows with their weights.
+
+    Parameters
+    ----------
+    fit : CoxFit
+        The fit of the rows (its Schoenfeld residuals and model-based covariance).
+    T, E : array (n,)
+        The rows' durations and events.
+    weights : array (n,), optional
+        The rows' numbers of identical units.
+
+    Returns
+    -------
+    DataFrame
+        One row per covariate: term, statistic, p_value (:math:`\chi^2_1`).
+
+    Examples
+    --------
+    >>> T, E = [2, 3, 3, 5, 6, 6, 8, 9], [1, 1, 1, 0, 1, 1, 0, 1]
+    >>> fit = fit_cox(T, E, [1, 1, 1, 0, 1, 0, 0, 0], names=["x"])
+    >>> schoenfeld_test(fit, T, E).round(4).to_dict("records")
+    [{'term': 'x', 'statistic': 0.4346, 'p_value': 0.5098}]
     """
     from scipy.stats import chi2
 

@@ -1,7 +1,9 @@
-"""The aggregated-row Cox fit (coxfit.py) equals Efron's Cox fit of the expanded units.
+"""The aggregated-row Cox fit (studykit.stats.coxph) equals Efron's Cox fit of the expanded units (lifelines,
+statsmodels), its cluster-robust SE equals lifelines' ``cluster_col`` SE, its Schoenfeld test lifelines'
+``proportional_hazard_test``.
 
-Unit: a line unit (one row of the expanded table); an aggregated row stands for ``weight`` identical
-units, and clusters are groups of units (commits or repositories).
+Unit: a unit (one row of the expanded table, e.g. a line of code); an aggregated row stands for ``weight``
+identical units, and clusters are groups of units (e.g. commits or repositories).
 """
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from test_code_survival_agent_repos import needs_shared  # the one check that ../shared holds the bundles
 
 from studykit.errors import InputError
-from studykit.studies.code_survival.coxfit import (aggregate_units, cluster_robust_cov, fit_cox, fit_cox_rows,
-                                                   partial_loglik, schoenfeld_test)
+from studykit.stats import coxph
+from studykit.stats.clustered import cluster_robust_cov
+from studykit.stats.coxph import aggregate_units, fit_cox, fit_cox_rows, partial_loglik, schoenfeld_test
+from studykit.stats.survival import score_residuals
 
 TIGHT = dict(precision=1e-20, r_precision=1e-20)  # lifelines stops before its last Newton step otherwise
 
@@ -126,12 +129,10 @@ def test_row_score_residuals_sum_to_expanded_efron_residuals_by_cluster():
     fit = fit_cox_rows(rows, "T", "E", COV, strata_col="stratum")
     beta = fit.coef + np.array([0.1, -0.2, 0.05, 0.1])
     # the residuals at another beta: refit with max_iter=0 is not offered, so evaluate the module's terms
-    from studykit.studies.code_survival import coxfit
-
     X = rows[COV].to_numpy(float)
     w = rows["weight"].to_numpy(float)
-    layout = coxfit._layout(rows["T"].to_numpy(float), rows["E"].to_numpy(float), w, rows["stratum"].to_numpy())
-    _, grad, _, U, _ = coxfit._terms(layout, X, rows["E"].to_numpy(float), w, beta, residuals=True)
+    layout = coxph._layout(rows["T"].to_numpy(float), rows["E"].to_numpy(float), w, rows["stratum"].to_numpy())
+    _, grad, _, U, _ = coxph._terms(layout, X, rows["E"].to_numpy(float), w, beta, residuals=True)
     ref = _efron_score_residuals_reference(df["T"].to_numpy(float), df["E"].to_numpy(), df[COV].to_numpy(float),
                                            beta, df["stratum"].to_numpy())
     np.testing.assert_allclose(U.sum(0), grad, atol=1e-9)
@@ -147,20 +148,18 @@ def test_row_score_residuals_sum_to_expanded_efron_residuals_by_cluster():
 
 def test_information_is_the_negative_hessian():
     """Score and observed information match finite differences of the log-likelihood of the rows."""
-    from studykit.studies.code_survival import coxfit
-
     df = tied_units(n=600, seed=11)
     rows, _ = aggregate_units(df, "T", "E", COV)
     X, E, w = rows[COV].to_numpy(float), rows["E"].to_numpy(float), rows["weight"].to_numpy(float)
-    layout = coxfit._layout(rows["T"].to_numpy(float), E, w, np.zeros(len(rows)))
+    layout = coxph._layout(rows["T"].to_numpy(float), E, w, np.zeros(len(rows)))
     beta = np.array([0.3, -0.1, 0.2, 0.1])
-    _, grad, info, _, _ = coxfit._terms(layout, X, E, w, beta)
+    _, grad, info, _, _ = coxph._terms(layout, X, E, w, beta)
     h = 1e-5
     for j in range(4):
         e = np.zeros(4)
         e[j] = h
-        lp, gp = coxfit._terms(layout, X, E, w, beta + e)[:2]
-        lm, gm = coxfit._terms(layout, X, E, w, beta - e)[:2]
+        lp, gp = coxph._terms(layout, X, E, w, beta + e)[:2]
+        lm, gm = coxph._terms(layout, X, E, w, beta - e)[:2]
         assert grad[j] == pytest.approx((lp - lm) / (2 * h), rel=1e-6, abs=1e-6)
         np.testing.assert_allclose(-(gp - gm) / (2 * h), info[:, j], rtol=1e-6, atol=1e-6)
 
@@ -171,12 +170,14 @@ def test_cluster_robust_equals_lifelines_without_ties():
     df["T"] = df["T"] + np.random.default_rng(0).random(len(df))  # distinct times
     rows, _ = aggregate_units(df, "T", "E", COV, "cluster")
     fit = fit_cox_rows(rows, "T", "E", COV)
-    V, G = cluster_robust_cov(fit, rows["cluster"].to_numpy(), small_sample=False)
+    r0 = fit.robust_covariance(rows["cluster"].to_numpy(), small_sample=False)
     ref = _lifelines(df, COV, cluster="cluster")
-    np.testing.assert_allclose(np.sqrt(np.diag(V)), ref.standard_errors_.to_numpy(), rtol=1e-6)
-    V1, G1 = cluster_robust_cov(fit, rows["cluster"].to_numpy())
-    assert G == G1 == 20
-    np.testing.assert_allclose(V1, V * 20 / 19)
+    np.testing.assert_allclose(r0.se, ref.standard_errors_.to_numpy(), rtol=1e-6)
+    r1 = fit.robust_covariance(rows["cluster"].to_numpy())
+    assert r0.n_clusters == r1.n_clusters == 20 and (r0.correction, r1.correction) == ("CR0", "CR1")
+    np.testing.assert_allclose(r1.covariance, r0.covariance * 20 / 19)
+    with pytest.raises(InputError, match="cluster labels"):
+        fit.robust_covariance(rows["cluster"].to_numpy()[1:])
 
 
 def test_cluster_robust_with_ties_equals_expanded_efron_sandwich():
@@ -184,7 +185,8 @@ def test_cluster_robust_with_ties_equals_expanded_efron_sandwich():
     df = tied_units(n=400, seed=17, n_clusters=15)
     rows, _ = aggregate_units(df, "T", "E", COV, "cluster")
     fit = fit_cox_rows(rows, "T", "E", COV)
-    V, G = cluster_robust_cov(fit, rows["cluster"].to_numpy())
+    robust = fit.robust_covariance(rows["cluster"].to_numpy())
+    V, G = robust.covariance, robust.n_clusters
     U = _efron_score_residuals_reference(df["T"].to_numpy(float), df["E"].to_numpy(), df[COV].to_numpy(float),
                                          fit.coef, np.zeros(len(df)))
     Uc = pd.DataFrame(U).groupby(df["cluster"].to_numpy()).sum().to_numpy()
@@ -247,39 +249,15 @@ def test_aggregation_does_not_depend_on_unit_order():
     assert (m1[perm] == m2).all()
 
 
-@pytest.mark.slow
-@needs_shared
-def test_real_slice_equals_statsmodels_efron(study_run):
-    """On a slice of the mined real table of ``agent_repos`` (two public repositories; commits of identical
-    lines) the row fit equals PHReg on the units. Unit: one line unit of the slice."""
-    from statsmodels.duration.hazard_regression import PHReg
-
-    real = study_run("code_survival", "agent_repos").out_dir / "tables" / "line_events.parquet"
-    ev = pd.read_parquet(real, columns=["duration_days", "event", "author_type", "commit_lines_added",
-                                        "commit_lines_deleted", "repo", "commit"]).iloc[::20]
-    df = pd.DataFrame({"T": ev["duration_days"].to_numpy(), "E": ev["event"].to_numpy(),
-                       "agent": (ev["author_type"] == "agent").astype(int).to_numpy(),
-                       "size": np.log1p(ev["commit_lines_added"] + ev["commit_lines_deleted"]).to_numpy(),
-                       "cluster": (ev["repo"] + ":" + ev["commit"]).to_numpy()})
-    rows, _ = aggregate_units(df, "T", "E", ["agent", "size"], "cluster")
-    fit = fit_cox_rows(rows, "T", "E", ["agent", "size"])
-    sm = PHReg(df["T"].to_numpy(float), df[["agent", "size"]].to_numpy(float), status=df["E"].to_numpy(),
-               ties="efron").fit()
-    np.testing.assert_allclose(fit.coef, sm.params, rtol=1e-7)
-    np.testing.assert_allclose(fit.se, sm.bse, rtol=1e-7)
-
-
-def test_cluster_robust_equals_study_breslow_formula_without_ties():
-    """Without tied times the row sandwich equals the study's unit-level cluster_robust_cov (Breslow form)."""
-    try:
-        from studykit.studies.code_survival.cox import cluster_robust_cov as unit_crv
-    except ImportError:
-        from studykit.studies.code_survival.analysis import cluster_robust_cov as unit_crv
+def test_cluster_robust_equals_unit_breslow_sandwich_without_ties():
+    """Without tied times the row sandwich equals the sandwich of the units' Breslow-form score residuals
+    (studykit.stats.survival.score_residuals), the same cluster_robust_cov with other scores."""
     df = tied_units(n=600, seed=31, n_clusters=25)
     df["T"] = df["T"] + np.random.default_rng(4).random(len(df))
     rows, _ = aggregate_units(df, "T", "E", COV, "cluster")
     fit = fit_cox_rows(rows, "T", "E", COV)
-    V, _ = cluster_robust_cov(fit, rows["cluster"].to_numpy(), small_sample=False)
-    ref = unit_crv(df["T"].to_numpy(float), df["E"].to_numpy(), df[COV].to_numpy(float), fit.coef, fit.covariance,
-                   df["cluster"].to_numpy())
-    np.testing.assert_allclose(V, ref, rtol=1e-8)
+    V = fit.robust_covariance(rows["cluster"].to_numpy(), small_sample=False).covariance
+    U = score_residuals(df["T"].to_numpy(float), df["E"].to_numpy(), df[COV].to_numpy(float), fit.coef)
+    ref = cluster_robust_cov(fit.covariance, U, df["cluster"].to_numpy(), small_sample=False)
+    assert ref.n_clusters == 25
+    np.testing.assert_allclose(V, ref.covariance, rtol=1e-8)
