@@ -102,3 +102,21 @@ def test_two_way_bootstrap_holds_alpha_under_crossed_random_effects():
     rates = crossed_null_rejections(1000, n_resamples=399, seed=6)
     assert 0.03 <= rates["two_way"] <= 0.07, rates
     assert rates["rows_only"] >= 0.17, rates
+
+
+def test_unit_bootstrap_resamples_units_within_strata_and_ignores_the_batch_size():
+    """Each replicate's weights keep every stratum's size; replicates do not depend on batch_size; the SD of
+    a mean's replicates is the bootstrap SE sqrt((n-1)/n) * s / sqrt(n) of the plain bootstrap."""
+    x = np.random.default_rng(0).normal(size=40)
+    strata = np.r_[np.zeros(15), np.ones(25)]
+    seen = []
+    stat = lambda w: (seen.append(w) or np.c_[w @ x / w.sum(axis=1), w[:, :15].sum(axis=1), w[:, 15:].sum(axis=1)])
+    a = sk.unit_bootstrap(stat, strata, n_resamples=300, seed=5, batch_size=7)
+    b = sk.unit_bootstrap(stat, strata, n_resamples=300, seed=5, batch_size=300)
+    assert a.shape == (300, 3) and np.array_equal(a[:, 1:], b[:, 1:]) and np.allclose(a[:, 0], b[:, 0], rtol=1e-12)
+    assert np.array_equal(np.concatenate(seen[:43]), seen[43])  # the same weights, in batches of 7 or at once
+    assert (a[:, 1] == 15).all() and (a[:, 2] == 25).all()
+    plain = sk.unit_bootstrap(lambda w: w @ x / 40, [0] * 40, n_resamples=20000, seed=1)
+    assert plain.std() == pytest.approx(x.std() / np.sqrt(40), rel=0.03)
+    with pytest.raises(ValueError, match="n_resamples"):
+        sk.unit_bootstrap(stat, strata, n_resamples=0)

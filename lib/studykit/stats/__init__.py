@@ -30,7 +30,7 @@ from studykit.stats.coxph import CoxFit, aggregate_units, fit_cox, fit_cox_rows,
 from studykit.stats.clustered import (ClusterCovariance, ClusteredOLS, cluster_robust_cov, jackknife_cov,
                                       ols_clustered)
 from studykit.stats.smallcluster import ClusterJackknife, WildScoreTest, cluster_jackknife_ci, wild_cluster_score_test
-from studykit.stats.crossed import pigeonhole_bootstrap, replicate_test, stratified_weights
+from studykit.stats.crossed import pigeonhole_bootstrap, replicate_test, stratified_weights, unit_bootstrap
 
 __all__ = [
     "Result", "EffectSize", "TestResult", "BootstrapResult", "LogitTestResult", "Retrodesign",
@@ -47,5 +47,5 @@ __all__ = [
     "CoxFit", "aggregate_units", "fit_cox", "fit_cox_rows", "partial_loglik", "schoenfeld_test",
     "ClusterCovariance", "cluster_robust_cov", "jackknife_cov", "ClusteredOLS", "ols_clustered",
     "WildScoreTest", "wild_cluster_score_test", "ClusterJackknife", "cluster_jackknife_ci",
-    "pigeonhole_bootstrap", "replicate_test", "stratified_weights",
+    "pigeonhole_bootstrap", "replicate_test", "stratified_weights", "unit_bootstrap",
 ]

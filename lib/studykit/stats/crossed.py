@@ -31,7 +31,7 @@ from scipy import stats as sps
 
 from studykit.stats import _validate as _v
 
-__all__ = ["stratified_weights", "pigeonhole_bootstrap", "replicate_test"]
+__all__ = ["stratified_weights", "pigeonhole_bootstrap", "unit_bootstrap", "replicate_test"]
 
 
 def _strata(labels, name: str) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -151,6 +151,62 @@ def pigeonhole_bootstrap(statistic: Callable[[np.ndarray, np.ndarray], np.ndarra
         u = stratified_weights(col_strata, b, rng_cols)
         with np.errstate(all="ignore"):
             out.append(np.asarray(statistic(w, u), dtype=float))
+    return np.concatenate(out)
+
+
+def unit_bootstrap(statistic: Callable[[np.ndarray], np.ndarray], strata, *, n_resamples: int = 1000, seed=0,
+                   batch_size: int = 100) -> np.ndarray:
+    r"""Replicates of a statistic under the bootstrap of the units that many estimates share.
+
+    When many estimates (tests of many hypotheses, scores of many annotators) are computed on the *same*
+    units (items, texts), their errors are dependent through the units, and a bootstrap over the estimates
+    treats them as independent (its interval is too narrow when they move together). Resampling the units
+    keeps that dependence: a replicate draws unit weights :math:`w` (units resampled with replacement within
+    each stratum, :func:`stratified_weights`) and recomputes *every* estimate, and the statistic of them,
+    from the weighted data (the one-way case of :func:`pigeonhole_bootstrap`; Davison & Hinkley 1997,
+    sec. 3.8). A statistic of weighted sums :math:`\sum_i w_i x_i` over per-unit contributions (counts of
+    the labels of a unit) is recomputed from the weights alone, e.g. as ``W @ X`` with a sparse ``X``.
+
+    Parameters
+    ----------
+    statistic : callable
+        ``statistic(weights)`` with weights of shape (b, n); returns shape (b,) or (b, k).
+    strata : array_like, shape (n,)
+        Stratum label of each unit (one label = unstratified).
+    n_resamples : int
+    seed : int, SeedSequence or Generator
+        Seed of ``numpy.random.default_rng``; a replicate's weights do not depend on ``batch_size``.
+    batch_size : int
+        Replicates evaluated at once (memory: about ``batch_size * n`` weights and what the statistic needs).
+
+    Returns
+    -------
+    ndarray, shape (n_resamples,) or (n_resamples, k)
+
+    References
+    ----------
+    Davison, A. C. & Hinkley, D. V. (1997). *Bootstrap Methods and their Application.* Cambridge University
+    Press, sec. 3.8 (hierarchical data: resample the units that the observations share).
+
+    Examples
+    --------
+    >>> x = np.arange(10.0)
+    >>> reps = unit_bootstrap(lambda w: w @ x / w.sum(axis=1), [0] * 10, n_resamples=2000, seed=2)
+    >>> reps.shape, bool(abs(reps.std() - x.std() / np.sqrt(10)) < 0.1)
+    ((2000,), True)
+    """
+    _strata(strata, "strata")
+    b_total = int(n_resamples)
+    if b_total < 1:
+        raise ValueError(f"n_resamples: must be a positive integer, got {n_resamples}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size: must be a positive integer, got {batch_size}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    out = []
+    for start in range(0, b_total, int(batch_size)):
+        w = stratified_weights(strata, min(int(batch_size), b_total - start), rng)
+        with np.errstate(all="ignore"):
+            out.append(np.asarray(statistic(w), dtype=float))
     return np.concatenate(out)
 
 

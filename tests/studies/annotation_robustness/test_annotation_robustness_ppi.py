@@ -6,6 +6,7 @@ bias are shares and means over data sets.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as sps
 
@@ -108,3 +109,27 @@ def test_mitigation_without_human_single():
     grid, _ = analysis.run_grid(data2, None)
     summ, _ = ppi.mitigation(data2, grid, [300], 1)
     assert set(summ["human_labels"]) == {"none", "gold"}
+
+
+def test_single_rater_reference_is_the_other_raters_gold():
+    """With gold_without_single the human_single rows are scored against the conclusions of those labels;
+    equal to gold they give the rows without it, and the reference conclusions of gold are the grid's."""
+    import dataclasses
+
+    p = Params()
+    (data, hyps), _ = load.load(p)
+    grid, _ = analysis.run_grid(data, hyps, alpha=p.alpha, min_group_size=p.min_group_size)
+    concl, eff = ppi.reference_conclusions(data, grid.hypotheses, data.gold, p.alpha)
+    gold = pd.Categorical(grid.hypotheses["gold_conclusion"], categories=list(ppi.CONCLUSIONS)).codes
+    assert (concl == gold).all() and np.allclose(eff, grid.hypotheses["gold_effect"])
+    base, _ = ppi.mitigation(data, grid, [200], 2, seed=1)
+    same, _ = ppi.mitigation(dataclasses.replace(data, human_gold=data.gold.copy()), grid, [200], 2, seed=1)
+    pd.testing.assert_frame_equal(base, same)
+    # the other raters' gold: here the single rater's own labels where an item has one (a reference that
+    # agrees with the rater), so the human-only Type I rate of the rater's rows changes, the gold rows do not
+    own = np.where(data.human >= 0, data.human, data.gold).astype(np.int8)
+    moved, _ = ppi.mitigation(dataclasses.replace(data, human_gold=own), grid, [200], 2, seed=1)
+    key = ["method", "human_labels", "n_human"]
+    b, m = base.set_index(key), moved.set_index(key)
+    pd.testing.assert_frame_equal(b.xs("gold", level=1), m.xs("gold", level=1))
+    assert not np.allclose(b.xs("human_single", level=1)["type_II_rate"], m.xs("human_single", level=1)["type_II_rate"])

@@ -57,15 +57,33 @@ def test_single_rater_draw():
     items = pd.DataFrame({"item_id": ["x", "y", "z"], "n_raters": [3, 1, 2]})
     ratings = pd.DataFrame({"item_id": ["x"] * 3 + ["y"] + ["z"] * 2, "rater": [0, 1, 2, 0, 0, 1],
                             "rating": np.array([4, 4, 4, -2, 0, 0], dtype=np.int8)})
-    lab = sentiment_inputs.single_rater_labels(items, ratings, seed=0)
+    lab, rest = sentiment_inputs.single_rater_labels(items, ratings, seed=0)
     assert lab.tolist() == ["positive", "negative", "neutral"]
+    # the other raters' gold: x's two others rate 4, 4; y has no other rater; z's other rates 0
+    assert rest.tolist() == ["positive", None, "neutral"]
     # uniform over an item's raters, different across seeds
     items2 = pd.DataFrame({"item_id": ["x"], "n_raters": [2]})
     r2 = pd.DataFrame({"item_id": ["x", "x"], "rater": [0, 1], "rating": np.array([1, -1], dtype=np.int8)})
-    draws = [sentiment_inputs.single_rater_labels(items2, r2, seed=s)[0] for s in range(400)]
-    assert 0.4 < np.mean([d == "positive" for d in draws]) < 0.6
+    draws = [sentiment_inputs.single_rater_labels(items2, r2, seed=s) for s in range(400)]
+    assert 0.4 < np.mean([d[0][0] == "positive" for d in draws]) < 0.6
+    # leave-one-out: the other rater's label is always the opposite of the drawn one
+    assert all({d[0][0], d[1][0]} == {"positive", "negative"} for d in draws)
     with pytest.raises(InputError, match="rater counts"):
         sentiment_inputs.single_rater_labels(items, ratings.iloc[:5], seed=0)
+
+
+def test_single_rater_is_compared_with_the_other_raters_gold():
+    """agreement is against gold_without_single; agreement_full_gold against the gold that includes the rater."""
+    items = pd.DataFrame({"item_id": list("abcd"), "source": ["s1", "s1", "s2", "s2"],
+                          "gold": ["positive", "neutral", "negative", "neutral"],
+                          "human_single": ["positive", "positive", "negative", None],
+                          "gold_without_single": ["negative", "positive", None, "neutral"]})
+    t = sentiment_findings._human_vs_gold(items).set_index("source")
+    assert t.loc["all", "agreement"] == pytest.approx(1 / 2)  # items a, b (c has no other rater, d no single)
+    assert t.loc["all", "agreement_full_gold"] == pytest.approx(2 / 3)
+    assert t.loc["s2", "agreement_full_gold"] == 1.0 and np.isnan(t.loc["s2", "agreement"])
+    without = sentiment_findings._human_vs_gold(items.drop(columns="gold_without_single")).set_index("source")
+    assert without.loc["all", "agreement"] == without.loc["all", "agreement_full_gold"] == pytest.approx(2 / 3)
 
 
 def test_group_columns_rule():

@@ -5,7 +5,9 @@ Raw data (CSV, TSV, Parquet or JSONL; see ``docs/studies/annotation_robustness.m
 items
     ``item_id``, ``gold`` (the human label), covariate columns named in ``group_columns``;
     optional ``text`` and ``human_single`` (the label of one randomly chosen human rater,
-    a noisy human annotator used by the mitigation analysis).
+    a noisy human annotator used by the mitigation analysis), and ``gold_without_single`` (the gold
+    label of the other raters, when ``gold`` is a mean over raters that include that one: then the
+    comparisons of ``human_single`` use it as their reference, so the rater is not compared with itself).
 annotations
     one row per item x configuration: ``item_id``, ``model``, ``prompt``, ``temperature``,
     ``label``; optional ``seed``, ``confidence``. A configuration is the distinct

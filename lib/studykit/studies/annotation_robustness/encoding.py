@@ -34,6 +34,9 @@ class AnnotationData:
         Gold class code of each item.
     human : ndarray of int8 or None
         Class code of ``human_single`` (-1 where missing or not a gold class), or None.
+    human_gold : ndarray of int8 or None
+        Class code of ``gold_without_single`` (gold of the other raters, the reference of comparisons with
+        ``human_single``; -1 where missing or not a gold class), or None when the items do not carry it.
     groups : dict
         group column -> (codes int32 per item with NA coded as ``len(levels)``, levels tuple).
     configs : DataFrame
@@ -53,6 +56,7 @@ class AnnotationData:
     ann_item: np.ndarray
     ann_config: np.ndarray
     ann_label: np.ndarray
+    human_gold: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:
@@ -95,6 +99,14 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
         hs = str_values(items["human_single"])[keep].to_numpy()
         it["human_single"] = hs
         human = _human_codes(hs, class_index, fold_index, issues)
+    human_gold = None
+    if human is not None and "gold_without_single" in items.columns:
+        gw = str_values(items["gold_without_single"])[keep].to_numpy()
+        it["gold_without_single"] = gw
+        human_gold = class_index.get_indexer(pd.Series(gw, dtype="string").fillna("\0missing")).astype(np.int8)
+        issues.add("invalid_gold_other_raters", int(((human_gold < 0) & pd.notna(gw)).sum()),
+                   "gold_without_single values that are not gold classes are treated as missing (the item is "
+                   "left out of the single rater's reference)")
 
     for col in group_columns:
         it[col] = _numeric_levels_only(it[col], col, issues)
@@ -116,6 +128,7 @@ def encode(items: pd.DataFrame, annotations: pd.DataFrame, group_columns: list[s
     data = AnnotationData(
         items=it, classes=classes, gold=gold, human=human, groups=groups, configs=configs,
         ann_item=item_pos[valid], ann_config=conf_codes[valid], ann_label=label[valid].astype(np.int8),
+        human_gold=human_gold,
     )
     return data, issues.as_tuple()
 

@@ -23,6 +23,7 @@ group_column_single_level  a group column with fewer than two levels yields no h
 no_seed_column             without a ``seed`` column every configuration gets seed 0
 duplicate_hypotheses       a hypotheses row repeating an earlier one's label, column, levels: left out
 embeddings_not_run         sentiment_real without the embeddings extra: 3 of 5 annotator families run
+invalid_gold_other_raters  a gold_without_single value that is not a gold class is treated as missing
 =========================  =======================================================================
 
 Refused with an InputError: a missing column, an item_id repeated with different values, gold classes

@@ -152,7 +152,9 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     For each size n and replicate r, a simple random sample of n items (seeded by
     ``(seed, n, r)``) is "human-labelled". Human labels are ``gold`` and, when the items carry
     ``human_single``, also that single rater's labels (items without it are left out of that
-    variant). The reference is always the gold conclusion on all items.
+    variant). The reference is the gold conclusion on all items; for the single rater's variant, when the
+    items carry ``gold_without_single`` (gold of the other raters), the conclusion with those labels on all
+    items (:func:`reference_conclusions`), so that the rater is not compared with a gold it is part of.
 
     Returns ``(summary, per_replicate)``: rates averaged over replicates with their standard
     deviation, and the per-replicate rates. ``rmse_effect`` is the root mean squared difference of
@@ -168,6 +170,12 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
     references = [("gold", data.gold)]
     if data.human is not None:
         references.append(("human_single", data.human))
+    # the reference conclusions of each kind of human labels: gold's, or, for the single rater when the items
+    # carry gold_without_single, the other raters' (the rater is not compared with a gold that contains it)
+    targets = {"gold": (gold_concl, gold_eff)}
+    if data.human is not None:
+        targets["human_single"] = (gold_concl, gold_eff) if data.human_gold is None else \
+            reference_conclusions(data, hyps, data.human_gold, alpha)
     llm = {**_rates(grid.conclusion, gold_concl), "rmse_effect": _rmse(grid.effect - gold_eff[:, None]),
            "ci_coverage": _wald_coverage(grid.x_a, grid.n_a, grid.x_b, grid.n_b, gold_eff[:, None], alpha),
            "undefined_share": float((~grid.defined).mean())}
@@ -188,12 +196,31 @@ def mitigation(data: AnnotationData, grid: Grid, sizes: list[int], replicates: i
             for ref_name, ref in references:
                 human, ppi_parts = _subsample_counts(data, hyps, ref, ref_rows[ref_name][sel], in_s, cell_s,
                                                      in_s_counts, totals, grid.shape)
+                t_concl, t_eff = targets[ref_name]
                 rows.append({"method": "human_only", "human_labels": ref_name, **base,
-                             **_human_only_scores(human, gold_concl, gold_eff, alpha)})
+                             **_human_only_scores(human, t_concl, t_eff, alpha)})
                 rows.append({"method": "ppi", "human_labels": ref_name, **base,
-                             **_ppi_scores(ppi_parts, gold_concl, gold_eff, alpha)})
+                             **_ppi_scores(ppi_parts, t_concl, t_eff, alpha)})
     per_rep = pd.DataFrame(rows)
     return _summarise_replicates(per_rep, replicates), per_rep
+
+
+def reference_conclusions(data: AnnotationData, hyps: pd.DataFrame, labels: np.ndarray, alpha: float
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Conclusion codes and effects :math:`\\hat p_a - \\hat p_b` of every hypothesis tested with other reference
+    labels on all items (codes < 0 left out); a test whose logit MLE does not exist concludes ``none``."""
+    cols = list(data.groups)
+    col_idx, a, b, k = (hyps[c].to_numpy() for c in ("col_idx", "a", "b", "k"))
+    x_a, n_a, x_b, n_b = (np.zeros(len(hyps)) for _ in range(4))
+    for j, col in enumerate(cols):
+        m = np.flatnonzero(col_idx == j)
+        if len(m):
+            cnt = gold_level_counts(data, col, labels=labels)
+            tot = cnt.sum(axis=1)
+            x_a[m], n_a[m], x_b[m], n_b[m] = cnt[a[m], k[m]], tot[a[m]], cnt[b[m], k[m]], tot[b[m]]
+    res, _, p, _ = logit_tests(x_a, n_a, x_b, n_b, alpha)
+    eff = np.where((n_a > 0) & (n_b > 0), res.diff, np.nan)
+    return _conclusion(np.nan_to_num(eff), p, alpha), eff
 
 
 def _subsample_cells(data: AnnotationData, lvl_rows: dict[str, np.ndarray], sel: np.ndarray,

@@ -37,6 +37,9 @@ class Params(StudyParams):
                                           description="sizes of the human-labelled subsample (mitigation)")
     mitigation_replicates: int = Field(20, ge=1, le=10_000, description="random subsamples per size")
     n_bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for CIs over hypotheses")
+    n_item_bootstrap: int = Field(200, ge=20, le=10_000,
+                                  description="item-bootstrap resamples for the CIs of the risk shares "
+                                              "(items resampled, every test recomputed)")
     spec_curve_hypothesis: str | None = Field(None, description="hypothesis for the specification curve "
                                               "(None: the one whose configurations disagree most)")
     pairs_formats: list[Literal["csv", "parquet"]] = Field(["csv"], min_length=1,

@@ -170,15 +170,24 @@ def _risk_by_prompt(p: pd.DataFrame, src: pd.DataFrame) -> pd.DataFrame:
 
 
 def _human_vs_gold(items: pd.DataFrame) -> pd.DataFrame:
-    """How often one random rater agrees with the mean-of-raters gold, and the gold class shares, by source."""
-    human_vs_gold = pd.DataFrame(columns=["source", "n_items", "agreement", "gold_positive", "gold_neutral",
-                                          "gold_negative"])
+    """How often one random rater agrees with gold, and the gold class shares, by source.
+
+    ``agreement`` is against ``gold_without_single`` (the other raters' gold) when the items carry it, on the
+    items that have both; ``agreement_full_gold`` against the gold of all raters, that rater included (which
+    flatters the rater: it is part of that mean).
+    """
+    human_vs_gold = pd.DataFrame(columns=["source", "n_items", "agreement", "agreement_full_gold", "gold_positive",
+                                          "gold_neutral", "gold_negative"])
     if "human_single" in items.columns and "source" in items.columns:
+        ref = "gold_without_single" if "gold_without_single" in items.columns else "gold"
         rows = []
         for s, g in [("all", items), *sorted(items.groupby("source"), key=lambda kv: kv[0])]:
             ok = g["human_single"].notna()
+            both = ok & g[ref].notna()
+            human = g["human_single"].astype(str)
             rows.append({"source": s, "n_items": int(len(g)),
-                         "agreement": float((g.loc[ok, "human_single"].astype(str) == g.loc[ok, "gold"].astype(str)).mean()),
+                         "agreement": float((human[both] == g.loc[both, ref].astype(str)).mean()),
+                         "agreement_full_gold": float((human[ok] == g.loc[ok, "gold"].astype(str)).mean()),
                          **{f"gold_{c}": float((g["gold"].astype(str) == c).mean()) for c in LABELS}})
         human_vs_gold = pd.DataFrame(rows)
     return human_vs_gold
@@ -203,6 +212,7 @@ def _headline_numbers(p: pd.DataFrame, src: pd.DataFrame, source_flips: pd.DataF
     for model, g in p.groupby("model", sort=True):
         summary[f"risk_by_annotator.{model}"] = float(g["wrong"].mean())
     if len(human_vs_gold):
-        summary["single_rater_agreement"] = float(human_vs_gold.loc[human_vs_gold["source"] == "all",
-                                                                    "agreement"].iloc[0])
+        everyone = human_vs_gold["source"] == "all"
+        summary["single_rater_agreement"] = float(human_vs_gold.loc[everyone, "agreement"].iloc[0])
+        summary["single_rater_agreement_full_gold"] = float(human_vs_gold.loc[everyone, "agreement_full_gold"].iloc[0])
     return pd.DataFrame({"key": list(summary), "value": pd.Series(list(summary.values()), dtype=object)})

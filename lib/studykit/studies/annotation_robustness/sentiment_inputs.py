@@ -12,6 +12,7 @@ Items (one per text)
     ``words <= q1``, ``q1 < words <= q2``, ``words > q2``) and ``negation``
     (``negated`` when the text holds a negator of :data:`NEGATION_RE`, else
     ``plain``); ``human_single`` (the label of one rater drawn at random per item);
+    ``gold_without_single`` (gold from the other raters; see Single rater);
     and, for reference, ``rating_mean``, ``rating_sd``, ``n_raters``, ``n_words``.
 
 Gold
@@ -24,6 +25,10 @@ Single rater
     For every item of the corpus (in canonical order, so an item's draw does
     not depend on the slice) one position is drawn uniformly among its ratings
     with ``numpy.random.default_rng([seed, 1])``.
+    The single rater is one of the raters whose mean is ``gold``, so ``gold``
+    flatters it; comparisons of ``human_single`` use ``gold_without_single``
+    instead: the same rule applied to the mean of the item's *other* listed
+    ratings (leave that rater out; empty for an item with one rating).
 
 Slice (``sentiment_max_items``)
     A sample stratified by source: each source gets its proportional share
@@ -108,8 +113,9 @@ def has_negation(texts: pd.Series) -> np.ndarray:
     return texts.str.contains(NEGATION_RE, regex=True).to_numpy(dtype=bool)
 
 
-def single_rater_labels(items: pd.DataFrame, ratings: pd.DataFrame, seed: int) -> np.ndarray:
-    """Label of one rater per item, drawn uniformly with ``default_rng([seed, 1])`` in item order.
+def single_rater_labels(items: pd.DataFrame, ratings: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Label of one rater per item, drawn uniformly with ``default_rng([seed, 1])`` in item order, and the
+    gold label of the item's other raters (the mean of its other listed ratings; None with one rating).
 
     ``ratings`` is the long table of :class:`.hutto_data.HuttoData` (rows grouped by
     item in the order of ``items``).
@@ -120,8 +126,14 @@ def single_rater_labels(items: pd.DataFrame, ratings: pd.DataFrame, seed: int) -
     offsets = np.concatenate([[0], np.cumsum(n_raters)[:-1]])
     rng = np.random.default_rng([int(seed), 1])
     pick = np.floor(rng.random(len(items)) * n_raters).astype(np.int64)
-    r = ratings["rating"].to_numpy()[offsets + pick]
-    return gold_labels(r.astype(float), GOLD_THRESHOLD)
+    all_r = ratings["rating"].to_numpy(dtype=float)
+    r = all_r[offsets + pick]
+    others = n_raters > 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rest_mean = (np.add.reduceat(all_r, offsets) - r) / (n_raters - 1)
+    rest = gold_labels(np.where(others, rest_mean, 0.0), GOLD_THRESHOLD).astype(object)
+    rest[~others] = None
+    return gold_labels(r, GOLD_THRESHOLD), rest
 
 
 def corpus_items(corpus: hutto_data.HuttoData, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -129,6 +141,7 @@ def corpus_items(corpus: hutto_data.HuttoData, seed: int) -> tuple[pd.DataFrame,
     it = corpus.items
     n_words = word_counts(it["text"])
     cuts = length_cuts(n_words)
+    single, rest = single_rater_labels(it, corpus.ratings, seed)
     items = pd.DataFrame({
         "item_id": it["item_id"].to_numpy(),
         "gold": gold_labels(it["rating_mean"]),
@@ -136,7 +149,8 @@ def corpus_items(corpus: hutto_data.HuttoData, seed: int) -> tuple[pd.DataFrame,
         "source": it["source"].to_numpy(),
         "length": length_levels(n_words, cuts),
         "negation": np.where(has_negation(it["text"]), "negated", "plain").astype(object),
-        "human_single": single_rater_labels(it, corpus.ratings, seed),
+        "human_single": single,
+        "gold_without_single": rest,
         "rating_mean": it["rating_mean"].to_numpy(dtype=float),
         "rating_sd": it["rating_sd"].to_numpy(dtype=float),
         "n_raters": it["n_raters"].to_numpy(dtype=np.int64),
@@ -247,6 +261,7 @@ def build_inputs(params) -> dict[str, Any]:
                                   lambda folder: _write_scores(folder, items, use_emb))
 
     build_params = {**scores_params, "seed": seed, "max_items": max_items, "gold_threshold": GOLD_THRESHOLD,
+                    "single_rater_reference": "gold_without_single",
                     "thresholds": {k: list(v) for k, v in annotators.LEXICON_THRESHOLDS.items()},
                     "logreg": {"sizes": list(annotators.LOGREG_SIZES), "seeds": list(annotators.LOGREG_SEEDS)}}
 
