@@ -4,7 +4,8 @@ Reproduces the design of Rahman & Shihab (2026), "Will It Survive? Deciphering
 the Fate of AI-Generated Code in Open Source": mine line units from git
 histories (:mod:`.mining`), then Kaplan-Meier, log-rank and Cox models of time
 to modification, intent profiles of the ending changes and prediction of
-modification-prone lines (:mod:`.analysis`).
+modification-prone lines (:mod:`.analysis`); :mod:`.steps` holds the notebook's
+steps and :mod:`.saves` what each saves (``out.save(step)``).
 """
 from __future__ import annotations
 

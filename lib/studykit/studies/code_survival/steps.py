@@ -1,9 +1,9 @@
 """The notebook's analysis steps: each takes the line events and the parameters and returns one result.
 
-Every step is a pure function returning a :class:`studykit.stats.results.Result`
-(its scalar fields are recorded with ``out.record_result``; its DataFrame
-fields are saved with ``out.save_table``), so that a notebook cell reads as
-the method: one computation, the saving calls, the displayed table.
+Every step is a pure function returning a :class:`studykit.stats.results.Result`;
+:mod:`.saves` wraps each as a result that declares its exhibits (its tables,
+figures and recorded fields), which the notebook writes with one call
+(``out.save(step)``), so that a notebook cell reads as the method.
 """
 from __future__ import annotations
 
