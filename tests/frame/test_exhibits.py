@@ -49,7 +49,8 @@ def test_save_writes_every_exhibit_in_order_and_returns_the_step(tmp_path):
     assert len(slope_keys) == 1 and slope_keys[0] != "slope.gpt 4/x"  # the model's name went through out.name
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["names"][slope_keys[0].split(".", 1)[1]] == "gpt 4/x"
-    assert "90% CI" in {e["caption"] for e in manifest["outputs"] if e["name"] == "fit"}.pop()
+    captions = {e["kind"]: e["caption"] for e in manifest["outputs"] if e["name"] == "fit"}
+    assert captions == {"table": "Fit with its 90% CI", "figure": "The fit"}
 
 
 def test_save_refuses_what_is_not_a_step_or_not_an_exhibit(tmp_path):
