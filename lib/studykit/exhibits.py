@@ -16,7 +16,7 @@ step, so a notebook cell reads ``fit = out.save(steps.fit(data, params))`` and t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Union
+from typing import Any, Callable, Union
 
 from studykit.issues import DataIssue
 
@@ -45,17 +45,11 @@ class Figure:
 
 @dataclass(frozen=True)
 class Record:
-    """Numbers for ``results.json``: a Result recorded under ``prefix``, or a mapping recorded as it is
-    (keys prefixed with ``prefix.`` when ``prefix`` is not empty)."""
+    """Numbers for ``results.json``: a Result recorded under ``prefix`` (``Outputs.record_result``), or a mapping
+    recorded as it is, keys prefixed with ``prefix.`` when ``prefix`` is not empty (``Outputs.record_many``)."""
 
     prefix: str
     value: Any
-
-    def items(self) -> Mapping[str, Any]:
-        """The keys and values this record writes."""
-        if hasattr(self.value, "as_record"):
-            return self.value.as_record(self.prefix)
-        return {(f"{self.prefix}.{k}" if self.prefix else str(k)): v for k, v in self.value.items()}
 
 
 Exhibit = Union[Table, Figure, Record, DataIssue]

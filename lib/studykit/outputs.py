@@ -383,9 +383,10 @@ class Outputs:
                                 tex_columns=item.tex_columns)
             elif isinstance(item, Figure):
                 self.save_figure(item.draw(), item.name, item.caption)
+            elif isinstance(item, Record) and hasattr(item.value, "as_record"):
+                self.record_result(item.prefix, item.value)
             elif isinstance(item, Record):
-                for key, value in item.items().items():
-                    self.record(key, value)
+                self.record_many(item.value, item.prefix)
             elif isinstance(item, DataIssue):
                 self.note_issues(item)
             else:
