@@ -93,24 +93,31 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
 
 
-def _table_quotes(doc: str, body: str, profiles: set[str]) -> list[Quote]:
-    found, header = [], None
-    for line in body.splitlines():
+def _table_rows(body: str) -> Iterator[tuple[int, list[str], list[str], int | None]]:
+    """(line index, header, cells as written, index of the key column or None) of every data row of the tables
+    in a results block (a table starts at the first ``|`` line after a non-table line)."""
+    header = None
+    for i, line in enumerate(body.split("\n")):
         if not line.lstrip().startswith("|"):
             header = None
             continue
-        cells = [c.strip("`") for c in _cells(line)]
+        cells = _cells(line)
         if header is None:
-            header = cells
+            header = [c.strip("`") for c in cells]
             continue
         if set("".join(cells)) <= set("-: "):
             continue
-        key_col = next((i for i, h in enumerate(header) if h in _KEY_HEADERS), None)
+        yield i, header, cells, next((j for j, h in enumerate(header) if h in _KEY_HEADERS), None)
+
+
+def _table_quotes(doc: str, body: str, profiles: set[str]) -> list[Quote]:
+    found = []
+    for _, header, cells, key_col in _table_rows(body):
         if key_col is None:
             raise ValueError(f"{doc}: a table in a results block has no 'key' column: {header}")
-        for h, shown in zip(header, cells):
-            if h in profiles and shown not in ("", "-"):
-                found.append(Quote(doc, h, cells[key_col], shown))
+        shown = [c.strip("`") for c in cells]
+        found += [Quote(doc, h, shown[key_col], v) for h, v in zip(header, shown)
+                  if h in profiles and v not in ("", "-")]
     return found
 
 
@@ -281,17 +288,9 @@ def rewrite(study: str, runs: Mapping[str, Path]) -> None:
 
 
 def _rewrite_tables(body: str, results: Mapping[str, Mapping[str, Any]]) -> str:
-    lines, header = body.split("\n"), None
-    for i, line in enumerate(lines):
-        if not line.lstrip().startswith("|"):
-            header = None
-            continue
-        cells = _cells(line)
-        if header is None:
-            header = [c.strip("`") for c in cells]
-            continue
-        key_col = next((j for j, h in enumerate(header) if h in _KEY_HEADERS), None)
-        if key_col is None or set("".join(cells)) <= set("-: "):
+    lines = body.split("\n")
+    for i, header, cells, key_col in _table_rows(body):
+        if key_col is None:
             continue
         key, before = cells[key_col].strip("`"), list(cells)
         for j, h in enumerate(header):

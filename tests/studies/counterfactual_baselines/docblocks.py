@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +24,9 @@ if not MEDPERTURB.is_file():  # a git worktree elsewhere finds the shared folder
     MEDPERTURB = Path("/work/shared/data/medperturb/data_with_baselines.csv")
 
 
+@lru_cache(maxsize=4)
 def _outputs(out: Path) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """A run folder's results.json and tables, read once for all the blocks that render it (read only)."""
     res = json.loads((out / "results.json").read_text())
     return res, {p.stem: pd.read_csv(p) for p in (out / "tables").glob("*.csv")}
 
