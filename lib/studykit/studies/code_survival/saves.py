@@ -26,6 +26,7 @@ class Data:
     events: pd.DataFrame
     issues: tuple[DataIssue, ...]
     mining_report: Any
+    units: pd.DataFrame
     agents: pd.DataFrame
     clusters: Any
 
@@ -33,8 +34,7 @@ class Data:
         table, formats = load.events_for_output(self.events)
         return [*self.issues,
                 Table("line_events", table, "Line events the run used (one row per unit)", formats=formats),
-                Table("units_by_repo", load.units_summary(self.events),
-                      "Units, events and commits by repository and author type"),
+                Table("units_by_repo", self.units, "Units, events and commits by repository and author type"),
                 Record("data", steps.unit_counts(self.events)),
                 Table("agents_by_repo", self.agents, "Agent commits and line units by repository and agent "
                       "(marked_commits: every non-merge commit the agent rules marked)"),
@@ -42,13 +42,14 @@ class Data:
                 Record("clustering", self.clusters)]
 
     def _repr_html_(self) -> str:
-        return (self.clusters._repr_html_() + html_view(frame=load.units_summary(self.events))
+        return (self.clusters._repr_html_() + html_view(frame=self.units)
                 + html_view(frame=self.agents[self.agents.agent == byrepo.ALL_AGENTS]))
 
 
 def data(params) -> Data:
     events, issues, report = load.load_input(params)
-    return Data(events, tuple(issues), report, byrepo.agents_by_repo(events, report), steps.clustering(events, params))
+    return Data(events, tuple(issues), report, load.units_summary(events), byrepo.agents_by_repo(events, report),
+                steps.clustering(events, params))
 
 
 @dataclass(frozen=True)
@@ -217,14 +218,12 @@ class Prediction:
     """Prediction of modification within the horizon (text only; text + process features)."""
 
     pred: Any
+    summary: pd.DataFrame
     confidence: float
-
-    def summary(self) -> pd.DataFrame:
-        return analysis.prediction_table(self.pred.text, self.pred.full)
 
     def exhibits(self, name: Namer) -> list:
         full = self.pred.full
-        return [Table("prediction_summary", self.summary(), "Prediction of modification within the horizon: text "
+        return [Table("prediction_summary", self.summary, "Prediction of modification within the horizon: text "
                       "only and text + process features",
                       tex_columns=plots.prediction_summary_tex_columns(self.confidence)),
                 Table("prediction_folds", full.fold_table, "AUC-ROC per repository-grouped fold (text + process "
@@ -236,11 +235,12 @@ class Prediction:
                 Record("prediction", self.pred)]
 
     def _repr_html_(self) -> str:
-        return self.summary().T.to_html()
+        return self.summary.T.to_html()
 
 
 def prediction(d: Data, params) -> Prediction:
-    return Prediction(steps.predictions(d.events, params, d.clusters), params.confidence)
+    pred = steps.predictions(d.events, params, d.clusters)
+    return Prediction(pred, analysis.prediction_table(pred.text, pred.full), params.confidence)
 
 
 @dataclass(frozen=True)

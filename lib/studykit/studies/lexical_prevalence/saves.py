@@ -48,6 +48,7 @@ class Lpr:
     """Every lemma's LPR per language, the top-N per language with bootstrap CIs, and their figure."""
 
     result: Any
+    top: pd.DataFrame
     issues: tuple[DataIssue, ...]
     planted: Any
     top_n: int
@@ -58,7 +59,7 @@ class Lpr:
         out: list = [Table(f"lpr_{name(language)}", table, f"All lemmas, {language}: window prevalence, LAS, LPR, "
                            "guard, rank", formats=("csv",)) for language, table in self.result.tables.items()]
         out += [*self.issues, Record("", self.result.records(name)),
-                Table("top_lemmas", self.result.top_lemmas(),
+                Table("top_lemmas", self.top,
                       f"Top-{self.top_n} AI-overused lemmas per language, LPR with {self.confidence:.0%} bootstrap "
                       f"CI ({self.n_bootstrap} resamples)", tex_columns=plots.top_lemmas_tex_columns(self.confidence)),
                 Figure("top_lpr", lambda: plots.top_lpr(self.result.tops, planted=self.planted),
@@ -66,13 +67,13 @@ class Lpr:
         return out
 
     def _repr_html_(self) -> str:
-        return html_view(frame=self.result.top_lemmas().groupby("language").head(5))
+        return html_view(frame=self.top.groupby("language").head(5))
 
 
 def lpr(data: Corpus, params) -> Lpr:
     result, issues = steps.lpr_analysis(data.counts, data.summary.languages, params)
-    return Lpr(result, tuple(issues), steps.planted_lemmas(params), params.top_n, params.confidence,
-               params.n_bootstrap)
+    return Lpr(result, result.top_lemmas(), tuple(issues), steps.planted_lemmas(params), params.top_n,
+               params.confidence, params.n_bootstrap)
 
 
 @dataclass(frozen=True)
