@@ -41,3 +41,8 @@ def slug(name: object) -> str:
     base = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).replace("..", "_").strip("._-")
     base = base[: MAX_LEN - 9].rstrip("._-") or "x"
     return f"{base}-{digest}"
+
+
+def cut(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters (a name quoted in a message, e.g. a parameter or a file's column)."""
+    return text if len(text) <= width else text[: width - 1] + "…"

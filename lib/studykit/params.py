@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studykit.errors import ParamError, StudykitError
+from studykit.names import cut
 from studykit.paths import resolve
 from studykit.tables import READERS
 
@@ -85,7 +86,7 @@ def _check_file_type(key: str, path: Path, suffixes: Iterable[str]) -> None:
 def _format_validation_error(err: ValidationError, study: str, source: str | None,
                              fields: Iterable[str] = ()) -> str:
     first = err.errors()[0]
-    key = _cut(".".join(str(x) for x in first.get("loc", ())) or "?")
+    key = cut(".".join(str(x) for x in first.get("loc", ())) or "?")
     where = f" in {source}" if source else ""
     if first.get("type") == "extra_forbidden":
         return f"unknown parameter '{key}'{where} for study {study}{closest(key, fields)}"
@@ -123,11 +124,6 @@ def _range_text(metadata: Iterable[Any], annotation: Any) -> str:
                 parts.append(f"{op} {value}")
     return ", ".join(parts)
 
-
-
-def _cut(text: str, width: int = 60) -> str:
-    """``text`` cut to ``width`` characters (a name quoted in a message)."""
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def short_repr(value: Any, width: int = 60) -> str:
@@ -345,7 +341,7 @@ class StudyParams(BaseModel):
         if overrides:
             unknown = [k for k in overrides if k not in cls.model_fields]
             if unknown:
-                key = _cut(str(unknown[0]))
+                key = cut(str(unknown[0]))
                 raise ParamError(f"unknown parameter '{key}' in --set for study {cls.study}"
                                  f"{closest(key, cls.model_fields)}")
             values.update(cls.with_paths_from(overrides, overrides_base))

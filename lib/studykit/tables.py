@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from studykit.errors import InputError
+from studykit.names import cut
 from studykit.paths import resolve
 
 if TYPE_CHECKING:  # pandas is imported when a table is read, not by the parameter checks that import READERS
@@ -61,7 +62,7 @@ def missing_columns_message(path: str | Path, have: list[str], required: list[st
     names = [" or ".join(f"'{a}'" for a in c.split("|")) for c in missing]
     more = f" (and {len(missing) - 1} more: {', '.join(names[1:])})" if len(missing) > 1 else ""
     return (f"{path} has no column {names[0]}{more}{why}; its columns: "
-            f"{', '.join(have[:12])}{', ...' if len(have) > 12 else ''}")
+            f"{', '.join(cut(str(h)) for h in have[:12])}{', ...' if len(have) > 12 else ''}")
 
 
 def header_columns(path: str | Path, what: str = "input") -> list[str]:

@@ -220,3 +220,20 @@ def test_columns_that_depend_on_the_input_format_are_checked_for_that_format(tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"parameter 'data_path': {src} has no column 'prompt_variant' (and " in err[0], err
     assert "(data_format: bbq); its columns: item_id" in err[0], err
+
+
+def test_a_missing_column_message_cuts_the_files_long_column_names(tmp_path, capsys):
+    """Unit: one corpus whose header holds a 5,000-character, a unicode/'@' and a line-break column name and lacks
+    required columns: the refusal is one line, each listed name cut to 60 characters (it was 5,172 characters)."""
+    import csv
+
+    mine = tmp_path / "corpus.csv"
+    with open(mine, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["doc_id", "language", "sørce@x", "x" * 5000, "bad\nname"],
+                                  ["1", "en", "ai", "t", "u"]])
+    assert cli.main(["run", "lexical_prevalence", "--profile", "workshop", "--set", f"corpus_path={mine}",
+                     "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has no column 'source'" in err[0] and "sørce@x" in err[0], err
+    assert "x" * 59 + "…" in err[0] and "x" * 61 not in err[0] and len(err[0]) < 600, len(err[0])
+    assert not (tmp_path / "out").exists()
