@@ -92,3 +92,26 @@ def test_studykit_kernel_is_installed_in_this_environment():
     assert exe.resolve() == Path(sys.executable).resolve() or exe.parent.resolve() == Path(sys.executable).parent.resolve(), (
         f"the studykit kernel runs {exe}, not this environment's Python {sys.executable}: run `make setup`"
     )
+
+
+_SAVES = {"save", "close"}  # the only Outputs calls a study notebook makes: one step saved per cell, and the close
+
+
+@pytest.mark.parametrize("study", names())
+def test_notebook_cells_save_one_step_each_and_build_no_keys(study):
+    """The notebook shape of CONTRIBUTING.md: a code cell calls ``out.save(step)`` at most once and no other
+    writing method of ``out`` (``save_table``, ``record``, ... with keys or file names typed in the notebook);
+    the step's result declares its exhibits and keys itself."""
+    nb = _load(ROOT / "notebooks" / f"{study}.ipynb")
+    bad = []
+    for i, cell in enumerate(nb["cells"], 1):
+        if cell["cell_type"] != "code":
+            continue
+        calls = [n.func.attr for n in ast.walk(ast.parse("".join(cell["source"])))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                 and isinstance(n.func.value, ast.Name) and n.func.value.id == "out"]
+        if set(calls) - _SAVES:
+            bad.append(f"cell {i} calls out.{', out.'.join(sorted(set(calls) - _SAVES))}")
+        if calls.count("save") > 1:
+            bad.append(f"cell {i} saves {calls.count('save')} steps")
+    assert not bad, f"{study}: {'; '.join(bad)}"

@@ -326,6 +326,16 @@ def risk_vs_gold(grid: Grid, *, n_bins: int = 8, n_boot: int = 2000, seed: int =
     return by_effect, by_p
 
 
+def risk_near_threshold(by_p: pd.DataFrame, alpha: float) -> float | None:
+    """Risk of the hypotheses whose gold p-value lies within a factor 5 of ``alpha``: the mean of the
+    :func:`risk_vs_gold` p-value bins inside ``[alpha / 5, 5 alpha]``, weighted by their hypotheses;
+    None when no bin lies there."""
+    near = (by_p["gold_p_low"] >= alpha / 5) & (by_p["gold_p_high"] <= min(1.0, alpha * 5))
+    if not near.any():
+        return None
+    return float(np.average(by_p.loc[near, "risk"], weights=by_p.loc[near, "n_hypotheses"]))
+
+
 # ---- intentional hacking ------------------------------------------------------------------------------------
 def hacking_per_hypothesis(grid: Grid) -> pd.DataFrame:
     """For each hypothesis, how many configurations make a gold null significant, hide a gold
