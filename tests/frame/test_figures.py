@@ -248,7 +248,7 @@ def _lp(n: int):
     traj = pd.DataFrame([{"language": lang, "lemma": w, "year": y, "frequency": rng.uniform(1, 50),
                           "unit": "per_million_tokens"}
                          for lang in langs for w in lemmas[:3] for y in range(2018, 2025)])
-    ex = pd.DataFrame({"year": 2024, "p": 10 ** rng.uniform(-5, -1, 300), "ratio": 10 ** rng.uniform(-.3, 1, 300),
+    ex = pd.DataFrame({"year": 2024, "freq": 10 ** rng.uniform(-5, -1, 300), "ratio": 10 ** rng.uniform(-.3, 1, 300),
                        "lemma": [lemmas[i % 12] for i in range(300)],
                        "language": [langs[i % n] for i in range(300)]})
     ex["excess"] = ex["ratio"] > 5

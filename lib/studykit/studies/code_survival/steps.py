@@ -255,7 +255,7 @@ def per_agent(events: pd.DataFrame, params: Any, clusters: Clustering) -> tuple[
 
 
 def with_holm(table: pd.DataFrame, p_col: str = "p_value") -> pd.DataFrame:
-    """``table`` with ``p_holm``: Holm-adjusted ``p_col`` over the rows that have a p-value (one family).
+    """``table`` with ``p_value_corrected``: Holm-adjusted ``p_col`` over the rows that have a p-value (one family).
 
     :math:`\\tilde p_{(i)} = \\max_{j \\le i} \\min(1, (m - j + 1) p_{(j)})` over the :math:`m` tests of the
     family (Holm 1979; :func:`studykit.stats.adjust_pvalues`); rows without a p-value (not estimable) are not
@@ -268,7 +268,7 @@ def with_holm(table: pd.DataFrame, p_col: str = "p_value") -> pd.DataFrame:
     holm = np.full(len(p), np.nan)
     if np.isfinite(p).any():
         holm = adjust_pvalues(p, "holm", nan_policy="omit")
-    return table.assign(p_holm=[float(v) if np.isfinite(v) else None for v in holm])
+    return table.assign(p_value_corrected=[float(v) if np.isfinite(v) else None for v in holm])
 
 
 def _finite(v: Any) -> float | None:
@@ -278,16 +278,16 @@ def _finite(v: Any) -> float | None:
 def per_agent_records(table: pd.DataFrame, name: Any) -> dict[str, Any]:
     """``cox.hr_by_agent.<agent>``: each agent's HR, ``None`` for a not-estimable agent (its reason is in the
     table's ``note`` and in the ``agents_not_estimable`` data issue); ``name`` makes agent names key-safe.
-    With ``p_holm`` (:func:`with_holm`) also ``cox.hr_by_agent_p_value.<agent>``,
-    ``cox.hr_by_agent_p_holm.<agent>`` and ``cox.hr_by_agent_family`` (what the Holm family is)."""
+    With ``p_value_corrected`` (:func:`with_holm`) also ``cox.hr_by_agent_p_value.<agent>``,
+    ``cox.hr_by_agent_p_value_corrected.<agent>`` and ``cox.hr_by_agent_family`` (what the Holm family is)."""
     out: dict[str, Any] = {}
     for agent, hr in zip(table["agent"], table["hr_vs_human"]):
         out[f"cox.hr_by_agent.{name(agent)}"] = _finite(hr)
-    if "p_holm" in table.columns:
-        for agent, p, ph in zip(table["agent"], table["p_value"], table["p_holm"]):
+    if "p_value_corrected" in table.columns:
+        for agent, p, ph in zip(table["agent"], table["p_value"], table["p_value_corrected"]):
             out[f"cox.hr_by_agent_p_value.{name(agent)}"] = _finite(p)
-            out[f"cox.hr_by_agent_p_holm.{name(agent)}"] = _finite(ph)
-        m = int(table["p_holm"].notna().sum())
+            out[f"cox.hr_by_agent_p_value_corrected.{name(agent)}"] = _finite(ph)
+        m = int(table["p_value_corrected"].notna().sum())
         out["cox.hr_by_agent_family"] = (f"Holm over the {m} estimable agents (each agent's HR vs human lines, "
                                          "one Cox model)")
     return out
@@ -299,15 +299,15 @@ def window_key(label: str) -> str:
 
 
 def window_records(windows: pd.DataFrame) -> dict[str, Any]:
-    """``cox.hr_by_window.<window>``, ``cox.hr_by_window_p_value.<window>``, ``cox.hr_by_window_p_holm.<window>``
+    """``cox.hr_by_window.<window>``, ``cox.hr_by_window_p_value.<window>``, ``cox.hr_by_window_p_value_corrected.<window>``
     (Holm over the estimable windows, :func:`with_holm`) and ``cox.hr_by_window_family``."""
     out: dict[str, Any] = {}
     for _, r in windows.iterrows():
         key = window_key(str(r["window_days"]))
         out[f"cox.hr_by_window.{key}"] = _finite(r["hr"])
         out[f"cox.hr_by_window_p_value.{key}"] = _finite(r["p_value"])
-        out[f"cox.hr_by_window_p_holm.{key}"] = _finite(r.get("p_holm"))
-    m = int(windows["p_holm"].notna().sum()) if "p_holm" in windows.columns else 0
+        out[f"cox.hr_by_window_p_value_corrected.{key}"] = _finite(r.get("p_value_corrected"))
+    m = int(windows["p_value_corrected"].notna().sum()) if "p_value_corrected" in windows.columns else 0
     out["cox.hr_by_window_family"] = f"Holm over the {m} estimable time windows (the agent HR in each window)"
     return out
 

@@ -229,12 +229,12 @@ class PooledDirection(Result):
     beta: float
     ci_low: float
     ci_high: float
-    p: float
+    p_value: float
     n_obs: int
     beta_no_control: float
     ci_low_no_control: float
     ci_high_no_control: float
-    p_no_control: float
+    p_value_no_control: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,7 +258,7 @@ class DirectionalEffects(Result):
     _nested = ("pooled",)
 
     def records(self) -> dict[str, float | int]:
-        """``direction.beta``, ``.ci_low``, ``.ci_high``, ``.p``, ``.n_obs`` (nothing when not fitted)."""
+        """``direction.beta``, ``.ci_low``, ``.ci_high``, ``.p_value``, ``.n_obs`` (nothing when not fitted)."""
         return self.pooled.as_record("direction") if self.pooled is not None else {}
 
 
@@ -272,8 +272,8 @@ def directional_effects(design: Design, *, eps: float = 1e-4,
     if not table.empty and (table["scope"] == "pooled").any():
         p = table[table["scope"] == "pooled"].iloc[0]
         pooled = PooledDirection(beta=float(p.beta), ci_low=float(p.ci_low), ci_high=float(p.ci_high),
-                                 p=float(p.p_value), n_obs=int(p.n_obs), beta_no_control=float(p.beta_no_control),
+                                 p_value=float(p.p_value), n_obs=int(p.n_obs), beta_no_control=float(p.beta_no_control),
                                  ci_low_no_control=float(p.ci_low_no_control),
                                  ci_high_no_control=float(p.ci_high_no_control),
-                                 p_no_control=float(p.p_value_no_control))
+                                 p_value_no_control=float(p.p_value_no_control))
     return DirectionalEffects(rows=rows, table=table, pooled=pooled), tuple(issues)

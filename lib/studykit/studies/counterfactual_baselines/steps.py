@@ -79,7 +79,7 @@ def sensitivity_with_defective(params: Any, main: Comparisons,
     family, _ = compare(design, other_params)
     rates = flip_rates(design, other_params)
     keys = ["model", "task", "target"]
-    cols = ["n_items", "stat_target", "stat_baseline", "diff", "ci_low", "ci_high", "p_value", "p_adjusted",
+    cols = ["n_items", "stat_target", "stat_baseline", "diff", "ci_low", "ci_high", "p_value", "p_value_corrected",
             "significant"]
     a = main.table[main.table["metric"] == "flip_rate"].set_index(keys)[cols]
     b = family.table[family.table["metric"] == "flip_rate"].set_index(keys)[cols]

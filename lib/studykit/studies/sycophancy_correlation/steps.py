@@ -74,9 +74,9 @@ def scale_reliability_step(data: ResponseData, params) -> ScaleReliability:
     return ScaleReliability(table, tuple(issues))
 
 
-PER_MODEL_SHOWN = ["model", "n_personas", "pearson_r", "r_ci_low", "r_ci_high", "p_adjusted", "significant",
-                   "cohens_d", "slope", "n_tests_significant", "significant_paper_rule", "mean_shift", "shift_p",
-                   "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_p_adjusted",
+PER_MODEL_SHOWN = ["model", "n_personas", "pearson_r", "r_ci_low", "r_ci_high", "p_value_corrected", "significant",
+                   "cohens_d", "slope", "n_tests_significant", "significant_paper_rule", "mean_shift", "shift_p_value",
+                   "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_p_value_corrected",
                    "significant_crossed"]
 
 
@@ -296,8 +296,8 @@ def rate_data(params) -> RateData:
     return RateData(rows, aggregated.persona_table(rows), tuple(issues))
 
 
-RATES_SHOWN = ["model", "n_personas", "shift", "shift_p_adjusted", "manipulation", "manipulation_p_adjusted",
-               "persona_r", "slope", "slope_p_adjusted", "rows_r", "notes"]
+RATES_SHOWN = ["model", "n_personas", "shift", "shift_p_value_corrected", "manipulation", "manipulation_p_value_corrected",
+               "persona_r", "slope", "slope_p_value_corrected", "rows_r", "note"]
 
 
 @dataclass(frozen=True)
