@@ -322,7 +322,10 @@ def test_sycophancy_per_model_step_chooses_the_tex_columns_at_its_confidence():
     from studykit.exhibits import Table
     from studykit.studies.sycophancy_correlation import plots as sp, steps
 
-    step = steps.PerModel(pd.DataFrame({"model": ["m"]}), pd.DataFrame(), pd.DataFrame(), (), {}, {}, "holm", 0.9)
+    row = {"model": "m", "significant": True, "significant_paper_rule": False, "pearson_r": 0.3, "cohens_d": 0.5,
+           "slope": 0.1, "significant_crossed": True, "slope_crossed": 0.1, "slope_crossed_ci_low": 0.0,
+           "slope_crossed_ci_high": 0.2, "slope_crossed_p_value_corrected": 0.01}
+    step = steps.PerModel(pd.DataFrame([row]), pd.DataFrame(), pd.DataFrame(), (), 10, 5, "holm", 0.9)
     table = next(x for x in step.exhibits(str) if isinstance(x, Table) and x.name == "per_model")
     assert table.tex_columns == sp.per_model_tex_columns(0.9) != sp.per_model_tex_columns(0.95)
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from studykit.studies.code_survival import analysis as A
-from studykit.studies.code_survival import steps
+from studykit.studies.code_survival import saves, steps
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_code_survival_fewrepos import few_repo_lines  # noqa: E402
@@ -36,14 +36,14 @@ def test_holm_over_the_estimable_rows_equals_statsmodels():
 def test_per_agent_and_window_records_name_the_family():
     agents = steps.with_holm(pd.DataFrame({"agent": ["jules", "claude", "idle"], "hr_vs_human": [0.5, 1.2, None],
                                            "p_value": [0.018, 0.4, None]}))
-    rec = steps.per_agent_records(agents, str)
+    rec = saves.PerAgent(agents, (), cox=None).records(str)
     assert rec["cox.hr_by_agent_p_value_corrected.jules"] == pytest.approx(0.036)
     assert rec["cox.hr_by_agent_p_value_corrected.claude"] == pytest.approx(0.4)
     assert rec["cox.hr_by_agent_p_value.jules"] == 0.018 and rec["cox.hr_by_agent_p_value_corrected.idle"] is None
     assert rec["cox.hr_by_agent_family"].startswith("Holm over the 2 estimable agents")
     windows = steps.with_holm(pd.DataFrame({"window_days": ["[0, 30)", "[30, 180)", "[180, end)"],
                                             "hr": [0.7, None, 0.35], "p_value": [0.2, None, 0.0002]}))
-    wrec = steps.window_records(windows)
+    wrec = saves.Cox(SimpleNamespace(windows=windows), (), 0.95).records(str)
     assert wrec["cox.hr_by_window_p_value_corrected.180_end"] == pytest.approx(0.0004)
     assert wrec["cox.hr_by_window_p_value_corrected.0_30"] == pytest.approx(0.2)
     assert wrec["cox.hr_by_window.30_180"] is None and wrec["cox.hr_by_window_p_value_corrected.30_180"] is None

@@ -419,7 +419,7 @@ def test_positive_label_per_task_and_skipped_with_a_note_where_none():
     assert set(family.table["metric"]) == {"flip_rate", "mutual_information", "phi"}
     assert not any(i.check == "phi_not_defined" for i in issues)
     direction_fit, d_issues = steps.directional(design, params)
-    assert direction_fit.table.empty and direction_fit.records() == {}
+    assert direction_fit.table.empty and direction_fit.records(str) == {}
     assert [i.check for i in d_issues] == ["direction_without_positive_label"] and d_issues[0].count == 2
     _, p_issues = steps.power_curves(design, family, params.model_copy(update={"power_reps": 20}))
     assert [i.check for i in p_issues] == ["power_without_positive_label"]

@@ -86,7 +86,7 @@ def test_crossed_columns_are_corrected_across_models():
     assert np.allclose(holm["slope_crossed_p_value_corrected"], stats.adjust_pvalues(p, method="holm"))
     assert np.allclose(none["slope_crossed_p_value_corrected"], p)
     assert (holm["significant_crossed"] == (holm["slope_crossed_p_value_corrected"] < 0.05)).all()
-    rec = crossed.headline(holm)
+    rec = crossed.headline(holm, name=str)
     assert rec["n_models_significant_crossed"] == int(holm["significant_crossed"].sum())
     assert set(rec) >= {"slope_crossed.m0000", "slope_crossed_ci_low.m0003", "significant_crossed.m0002"}
 

@@ -19,7 +19,8 @@ from studykit import stats
 from studykit.errors import InputError, ParamError
 from studykit.paths import params_dir, resolve
 from studykit.runner import run_study
-from studykit.studies.sycophancy_correlation import Params, aggregated, aggregated_tests as at
+from studykit.names import slug
+from studykit.studies.sycophancy_correlation import Params, aggregated, aggregated_tests as at, steps
 from studykit.studies.sycophancy_correlation import personality_illusion as pi
 
 SHARED = resolve("../shared/data/sycophancy_personality_illusion")
@@ -119,7 +120,7 @@ def test_per_model_numbers_are_the_persona_level_ones(tmp_path):
     # persona rate = trial-weighted mean of its rows: p1 of m1 has rates 0.5 and 0.6, twice each
     assert persona.set_index(["model", "persona_id"]).loc[("m1", "p1"), "rate"] == pytest.approx(0.55)
     assert list(pm["shift_p_value_corrected"]) == pytest.approx(list(stats.adjust_pvalues(pm["shift_p_value"], "holm")))
-    head = at.rates_headline(pm)
+    head = steps.RatesPerModel(pm, (), 0.95).records(slug)
     assert head["n_models"] == 2 and head["n_rows"] == 24 and head["slope.m1"] == pytest.approx(pm["slope"][0])
     assert not any("@" in k for k in head) and sum(k.startswith("slope.m2") for k in head) == 1  # a safe key
 

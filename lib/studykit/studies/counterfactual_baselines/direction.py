@@ -13,6 +13,7 @@ Cameron, A. C., & Miller, D. L. (2015). A practitioner's guide to cluster-robust
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -257,8 +258,9 @@ class DirectionalEffects(Result):
 
     _nested = ("pooled",)
 
-    def records(self) -> dict[str, float | int]:
-        """``direction.beta``, ``.ci_low``, ``.ci_high``, ``.p_value``, ``.n_obs`` (nothing when not fitted)."""
+    def records(self, name: Callable[[Any], str]) -> dict[str, float | int]:
+        """``direction.beta``, ``.ci_low``, ``.ci_high``, ``.p_value``, ``.n_obs`` (nothing when not fitted; no name
+        from data, so ``name`` is not used)."""
         return self.pooled.as_record("direction") if self.pooled is not None else {}
 
 

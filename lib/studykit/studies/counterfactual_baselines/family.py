@@ -23,7 +23,6 @@ import pandas as pd
 
 from studykit import stats as sst
 from studykit.issues import DataIssue
-from studykit.names import slug
 from studykit.stats.results import Result
 
 from .design import Design, wide_answers
@@ -456,7 +455,7 @@ class Comparisons(Result):
     n_significant_one_sided: int = 0
     n_significant_primary_one_sided: int = 0
 
-    def records(self, name: Callable[[Any], str] = slug) -> dict[str, Any]:
+    def records(self, name: Callable[[Any], str]) -> dict[str, Any]:
         """``n_tests``, ``n_significant``, ``primary.*`` and ``diff.<model>.<task>.<target>`` (flip rates).
 
         ``name`` maps names taken from data to key-safe ones (the notebook passes ``out.name``).

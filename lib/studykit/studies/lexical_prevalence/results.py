@@ -24,13 +24,13 @@ from typing import Callable
 
 import pandas as pd
 
-from studykit.names import MAX_LEN, slug
+from studykit.names import MAX_LEN
 from studykit.stats.results import Result
 
 Namer = Callable[[object], str]
 
 
-def lemma_key(lemma: str, name: Namer = slug) -> str:
+def lemma_key(lemma: str, name: Namer) -> str:
     """``lemma`` when it is a Unicode word fit for a dotted key, else ``name(lemma)`` (module docstring)."""
     text = str(lemma)
     ok = (0 < len(text) <= MAX_LEN and text[0].isalnum()
@@ -51,7 +51,7 @@ class CorpusSummary(Result):
     n_docs_human: int
     n_tokens: int
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The flat ``results.json`` entries of this result."""
         return {"n_languages": self.n_languages, "n_docs.ai": self.n_docs_ai,
                 "n_docs.human": self.n_docs_human, "n_tokens": self.n_tokens}
@@ -81,7 +81,7 @@ class LprResult(Result):
         cols = list(self.TOP_COLUMNS)
         return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """``top.<language>`` and ``lpr.<language>.<lemma>`` (see the class docstring)."""
         out: dict[str, object] = {}
         for lang in sorted(self.tables):
@@ -106,7 +106,7 @@ class ConvergenceResult(Result):
     wide: pd.DataFrame = field(repr=False)
     shared: pd.DataFrame = field(repr=False)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The flat ``results.json`` entries of this result."""
         out: dict[str, object] = {}
         for concept, g in self.matrix.groupby("concept", sort=True):
@@ -175,7 +175,7 @@ class UptakeResult(Result):
     #: one row per language: difference in differences AI vs baseline (``tables/uptake_did.csv``)
     did: pd.DataFrame = field(repr=False, default=None)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """Per language: ``uptake.<language>.change_pct`` (AI set), ``.token_chi2_p_value`` (the paper's test),
         ``.did_log``, ``.did_se``, ``.did_p_value`` and ``.did_p_value_corrected`` (the two-way test over documents and
         lemmas), ``.did_p_value_documents`` and ``.did_p_value_corrected_documents`` (lemmas fixed; before), ``.mde_log`` and
@@ -218,7 +218,7 @@ class ExcessResult(Result):
         """The flagged rows (``tables/excess_words.csv``)."""
         return self.analysed[self.analysed["excess"].astype(bool)].reset_index(drop=True)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The flat ``results.json`` entries of this result."""
         words = self.words
         out: dict[str, object] = {
@@ -247,7 +247,7 @@ class TruthRecovery(Result):
     uptake_classified_correctly: int | None = None
     uptake_languages: int | None = None
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The defined fields as ``truth.<field>`` (a field is absent when it was not computed)."""
         keys = ("planted_in_top_k_share", "planted_in_top_n_share", "uptake_classified_correctly",
                 "uptake_languages")

@@ -30,7 +30,6 @@ import pandas as pd
 
 from studykit import stats
 from studykit.issues import DataIssue, examples
-from studykit.names import slug
 from studykit.stats.results import Result
 from studykit.studies.sycophancy_correlation.aggregated import RateRows, persona_table
 from studykit.studies.sycophancy_correlation.pooled import Pooled, pooled_slope
@@ -217,35 +216,3 @@ def between_models(data: RateRows, *, confidence: float = 0.95):
     if len(means) < 4 or _constant(means["agreeableness"].to_numpy(float)):
         return None
     return stats.pearson_r(means["agreeableness"], means["rate"], confidence=confidence)
-
-
-def rates_headline(per_model: pd.DataFrame, *, name=slug) -> dict:
-    """The per-model numbers the notebook records: counts and ``<number>.<model>`` keys (``name`` maps a model
-    name to its key; the notebook passes ``out.name``)."""
-    def f(v):
-        return None if pd.isna(v) else float(v)
-
-    tested = per_model["slope"].notna()
-    out = {
-        "n_models": int(len(per_model)),
-        "n_personas_max": int(per_model["n_personas"].max()) if len(per_model) else 0,
-        "n_rows": int(per_model["n_rows"].sum()),
-        "n_models_shift_significant": int(per_model["shift_significant"].sum()),
-        "n_models_shift_significant_up": int((per_model["shift_significant"] & (per_model["shift"] > 0)).sum()),
-        "n_models_manipulation_significant": int(per_model["manipulation_significant"].sum()),
-        "n_models_manipulation_significant_up": int((per_model["manipulation_significant"]
-                                                     & (per_model["manipulation"] > 0)).sum()),
-        "n_models_association_tested": int(tested.sum()),
-        "n_models_association_significant": int(per_model["slope_significant"].sum()),
-        "n_models_association_significant_positive": int((per_model["slope_significant"]
-                                                          & (per_model["slope"] > 0)).sum()),
-        "n_models_persona_r_positive": int((per_model["persona_r"] > 0).sum()),
-        "max_persona_r": f(per_model["persona_r"].max()),
-        "min_persona_r": f(per_model["persona_r"].min()),
-    }
-    for _, r in per_model.iterrows():
-        key = name(r["model"])
-        for col in ("shift", "shift_p_value_corrected", "manipulation", "manipulation_p_value_corrected", "persona_r", "slope",
-                    "slope_p_value_corrected", "rows_r"):
-            out[f"{col}.{key}"] = f(r[col])
-    return out

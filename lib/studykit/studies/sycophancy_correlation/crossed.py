@@ -19,6 +19,8 @@ key, so each kept response is its own cell; the computation runs on the integer 
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -106,7 +108,7 @@ def add_crossed_columns(per_model: pd.DataFrame, crossed: pd.DataFrame, *, alpha
     return out
 
 
-def headline(per_model: pd.DataFrame, *, name=str) -> dict:
+def headline(per_model: pd.DataFrame, *, name: Callable[[Any], str]) -> dict:
     """The crossed-design numbers the notebook records: ``n_models_significant_crossed`` and, per model,
     ``slope_crossed.<model>``, ``slope_crossed_ci_low.<model>``, ``slope_crossed_ci_high.<model>``,
     ``slope_crossed_p_value_corrected.<model>``, ``significant_crossed.<model>`` (None where not tested)."""

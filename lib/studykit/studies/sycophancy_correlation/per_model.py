@@ -20,12 +20,13 @@ Decision rules:
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import pandas as pd
 
 from studykit import stats
 from studykit.errors import InputError
-from studykit.names import slug
 from studykit.studies.sycophancy_correlation.rates import MIN_PERSONAS, Rates
 
 PAPER_TESTS = ("pearson_p_value", "spearman_p_value", "welch_p_value", "mwu_p_value", "perm_p_value", "slope_p_value")
@@ -145,12 +146,12 @@ def per_model_table(rates: Rates, *, alpha: float = 0.05, correction: str = "hol
     return out.reset_index(drop=True)
 
 
-def headline(per_model: pd.DataFrame, *, n_personas: int, n_prompts: int, name=slug) -> dict:
+def headline(per_model: pd.DataFrame, *, n_personas: int, n_prompts: int, name: Callable[[Any], str]) -> dict:
     """The per-model numbers the notebook records in ``results.json``.
 
     Counts, the largest r and d, and ``pearson_r.<model>``, ``cohens_d.<model>``,
     ``slope.<model>``, ``significant.<model>``; ``name`` maps a model name to its key
-    (the notebook passes ``out.name``, which also records the mapping in the manifest).
+    (``out.name``, which also records the mapping in the manifest; :meth:`.steps.PerModel.records`).
     """
     out = {
         "n_models": int(len(per_model)),
