@@ -274,13 +274,14 @@ def test_lexical_prevalence_figures(fig_name, n):
 # ---- LaTeX tables: the columns a paper shows --------------------------------------------------------------
 #: the columns of the sycophancy per_model table (header of its CSV, workshop profile)
 PER_MODEL_COLUMNS = (
-    "model,model_params_b,n_personas,pearson_r,r_ci_low,r_ci_high,pearson_p,spearman_rho,spearman_p,cohens_d,"
-    "d_ci_low,d_ci_high,hedges_g,welch_p,mwu_p,perm_p,slope,baseline_rate,mean_shift,p_adjusted,significant,"
-    "pearson_p_two_sided,spearman_p_two_sided,g_ci_low,g_ci_high,slope_ci_low,slope_ci_high,slope_p,"
-    "slope_crossed,slope_crossed_ci_low,slope_crossed_ci_high,slope_crossed_se,slope_crossed_df,slope_crossed_p,"
-    "slope_crossed_p_adjusted,significant_crossed,n_high,n_low,"
-    "rate_high,rate_low,shift_t,shift_p,shift_df,shift_ci_low,shift_ci_high,shift_t_given_baseline,"
-    "shift_p_given_baseline,n_tests_significant,significant_paper_rule,notes").split(",")
+    "model,model_params_b,n_personas,pearson_r,r_ci_low,r_ci_high,pearson_p_value,spearman_rho,"
+    "spearman_p_value,cohens_d,d_ci_low,d_ci_high,hedges_g,welch_p_value,mwu_p_value,perm_p_value,slope,"
+    "baseline_rate,mean_shift,p_value_corrected,significant,pearson_p_value_two_sided,"
+    "spearman_p_value_two_sided,g_ci_low,g_ci_high,slope_ci_low,slope_ci_high,slope_p_value,slope_crossed,"
+    "slope_crossed_ci_low,slope_crossed_ci_high,slope_crossed_se,slope_crossed_df,slope_crossed_p_value,"
+    "slope_crossed_p_value_corrected,significant_crossed,n_high,n_low,rate_high,rate_low,shift_t,"
+    "shift_p_value,shift_df,shift_ci_low,shift_ci_high,shift_t_given_baseline,shift_p_value_given_baseline,"
+    "n_tests_significant,significant_paper_rule,note").split(",")
 
 
 def _per_model_frame(n: int = 3) -> pd.DataFrame:
@@ -289,8 +290,8 @@ def _per_model_frame(n: int = 3) -> pd.DataFrame:
     df["model"] = names(n)
     df["n_personas"] = 275
     df["significant"] = [True, False, True][:n]
-    df["notes"] = ""
-    df["p_adjusted"] = [1.2e-40, 0.0169, 1.0][:n]
+    df["note"] = ""
+    df["p_value_corrected"] = [1.2e-40, 0.0169, 1.0][:n]
     return df
 
 

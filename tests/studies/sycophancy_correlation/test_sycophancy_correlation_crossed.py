@@ -59,7 +59,7 @@ def _p_values(reps: int, seed: int, slope_sd: float, **kw) -> tuple[np.ndarray, 
     fits = crossed.crossed_slopes(cells, rates)
     averaged = np.array([stats.ols_slope(s["agreeableness"], s["rate"]).p_value
                          for _, s in rates.personas.groupby("model", sort=True)])
-    return averaged, fits["slope_crossed_p_two_sided"].to_numpy(dtype=float)
+    return averaged, fits["slope_crossed_p_value_two_sided"].to_numpy(dtype=float)
 
 
 def test_crossed_slope_equals_the_persona_averaged_slope_and_adds_the_prompt_variance():

@@ -29,8 +29,8 @@ from .design import Design, wide_answers
 
 #: the columns every study of this kind reports first, in this order, then the extras
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
-                "ci_high", "p_value", "p_value_corrected", "significant", "p_value_one_sided", "p_value_corrected_one_sided",
-                "significant_one_sided", "level", "n_items", "test", "family"]
+                "ci_high", "p_value", "p_value_corrected", "significant", "p_value_one_sided",
+                "p_value_corrected_one_sided", "significant_one_sided", "level", "n_items", "test", "family"]
 METRICS = ("flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi")
 
 
@@ -116,7 +116,7 @@ def aggregate_randomization_p(o: np.ndarray, t: np.ndarray, b: np.ndarray, n_lab
 
     Returns
     -------
-    p_two_sided, p_value_one_sided : ndarray, shape (R,)
+    p_value_two_sided, p_value_one_sided : ndarray, shape (R,)
     """
     o, t, b = (np.atleast_2d(np.asarray(x)) for x in (o, t, b))
     reps, n = o.shape
@@ -390,7 +390,8 @@ def p_floor_check(tests: pd.DataFrame, *, n_boot: int, alpha: float) -> DataIssu
 
 def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float = 0.05,
                   primary_metric: str | None = None) -> pd.DataFrame:
-    """Add ``family``, ``p_value_corrected`` (corrected within each family) and ``significant`` = p_value_corrected < alpha.
+    """Add ``family``, ``p_value_corrected`` (corrected within each family) and ``significant`` =
+    ``p_value_corrected < alpha``.
 
     With ``primary_metric`` the rows of that metric form the *primary* family and every other
     row the *secondary* family, each corrected on its own: the secondary metrics (aggregate

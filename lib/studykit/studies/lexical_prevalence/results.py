@@ -177,18 +177,21 @@ class UptakeResult(Result):
 
     def records(self, name: Namer) -> dict[str, object]:
         """Per language: ``uptake.<language>.change_pct`` (AI set), ``.token_chi2_p_value`` (the paper's test),
-        ``.did_log``, ``.did_se``, ``.did_p_value`` and ``.did_p_value_corrected`` (the two-way test over documents and
-        lemmas), ``.did_p_value_documents`` and ``.did_p_value_corrected_documents`` (lemmas fixed; before), ``.mde_log`` and
-        ``.mde_pct`` (minimum detectable effect at power 0.8), ``.paper_uptake_detectable``,
-        ``.placebo_did_log``, ``.placebo_did_p_value``, ``.placebo_did_p_value_corrected``; None where undefined (the reason is
-        in ``tables/uptake_did.csv`` and ``data_issues``)."""
+        ``.did_log``, ``.did_se``, ``.did_p_value`` and ``.did_p_value_corrected`` (the two-way test over
+        documents and lemmas), ``.did_p_value_documents`` and ``.did_p_value_corrected_documents`` (lemmas fixed;
+        before), ``.mde_log`` and ``.mde_pct`` (minimum detectable effect at power 0.8),
+        ``.paper_uptake_detectable``, ``.placebo_did_log``, ``.placebo_did_p_value``,
+        ``.placebo_did_p_value_corrected``; None where undefined (the reason is in ``tables/uptake_did.csv`` and
+        ``data_issues``)."""
         ai = self.table[self.table["word_set"] == "ai"].set_index("language")
         out: dict[str, object] = {}
-        fields = ("did_log", "did_se", "did_p_value", "did_p_value_corrected", "did_p_value_documents", "did_p_value_corrected_documents", "mde_log",
-                  "mde_pct", "placebo_did_log", "placebo_did_p_value", "placebo_did_p_value_corrected")
+        fields = ("did_log", "did_se", "did_p_value", "did_p_value_corrected", "did_p_value_documents",
+                  "did_p_value_corrected_documents", "mde_log", "mde_pct", "placebo_did_log", "placebo_did_p_value",
+                  "placebo_did_p_value_corrected")
         for row in self.did.itertuples(index=False):
             key = f"uptake.{name(row.language)}"
-            values = {"change_pct": ai["change_pct"].get(row.language), "token_chi2_p_value": ai["p_value"].get(row.language),
+            values = {"change_pct": ai["change_pct"].get(row.language),
+                      "token_chi2_p_value": ai["p_value"].get(row.language),
                       **{f: getattr(row, f) for f in fields}}
             for field_name, value in values.items():
                 ok = value is not None and not pd.isna(value) and math.isfinite(value)

@@ -111,9 +111,11 @@ from studykit.stats import (adjust_pvalues, minimum_detectable_effect, pigeonhol
 
 DID_COLUMNS = ["language", "method", "n_docs_pre", "n_docs_post", "n_lemmas_ai", "n_lemmas_baseline",
                "change_ai_pct", "change_baseline_pct", "did_log", "did_se", "did_ci_low", "did_ci_high", "did_p_value",
-               "did_p_value_corrected", "significant_increase", "did_se_documents", "did_p_value_documents", "did_p_value_corrected_documents",
+               "did_p_value_corrected", "significant_increase", "did_se_documents", "did_p_value_documents",
+               "did_p_value_corrected_documents",
                "mde_log", "mde_pct", "paper_uptake_detectable", "placebo_did_log", "placebo_did_se",
-               "placebo_did_p_value", "placebo_did_p_value_corrected", "ai_change_p_value_doc", "baseline_change_p_value_doc", "note"]
+               "placebo_did_p_value", "placebo_did_p_value_corrected", "ai_change_p_value_doc",
+               "baseline_change_p_value_doc", "note"]
 
 #: the paper's mean uptake of the AI words (Juzek 2026: +15.1 %), on the log scale with a flat baseline
 PAPER_UPTAKE_LOG = math.log(1.151)
@@ -174,7 +176,8 @@ def document_bootstrap(docs: pd.DataFrame, pre_years, post_years, *, n_resamples
         change_pct = 100 * (raw["post"] / raw["pre"] - 1)
     return {**out, "change_ai_pct": float(change_pct[0]), "change_baseline_pct": float(change_pct[1]),
             "did_log": float(estimate[0]), "did_se": float(se[0]), "did_ci_low": float(lo), "did_ci_high": float(hi),
-            "did_p_value": float(p[0]), "ai_change_p_value_doc": float(p[1]), "baseline_change_p_value_doc": float(p[2])}
+            "did_p_value": float(p[0]), "ai_change_p_value_doc": float(p[1]),
+            "baseline_change_p_value_doc": float(p[2])}
 
 
 def lemma_level_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict[str, list[str]], pre_years,
@@ -223,7 +226,8 @@ def two_way_did(docs: pd.DataFrame, columns: dict[str, list[str]], pre_years, po
 
     ``docs``: one row per document with ``year``, ``n_content`` and the per-lemma token columns named in
     ``columns`` (``{"ai": [...], "baseline": [...]}``, :func:`lemma_columns`). Returns ``did_log``,
-    ``did_se``, ``did_ci_low``, ``did_ci_high``, ``did_p_value``, ``ai_change_p_value_doc``, ``baseline_change_p_value_doc``,
+    ``did_se``, ``did_ci_low``, ``did_ci_high``, ``did_p_value``, ``ai_change_p_value_doc``,
+    ``baseline_change_p_value_doc``,
     the sizes and a ``note`` (a reason when the test is undefined).
     """
     ai, base = list(columns.get("ai", [])), list(columns.get("baseline", []))
@@ -299,14 +303,16 @@ def yearly_two_way_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict
         p = np.where(se > 0, 2 * sps.t.sf(np.abs(estimate) / se, g - 1), np.where(estimate == 0, 1.0, 0.0))
     return {**out, "did_log": float(estimate[0]), "did_se": float(se[0]),
             "did_ci_low": float(res["ci_low"][0]), "did_ci_high": float(res["ci_high"][0]),
-            "did_p_value": float(p[0]), "ai_change_p_value_doc": float(p[1]), "baseline_change_p_value_doc": float(p[2])}
+            "did_p_value": float(p[0]), "ai_change_p_value_doc": float(p[1]),
+            "baseline_change_p_value_doc": float(p[2])}
 
 
 def did_table(rows: list[dict], alpha: float) -> pd.DataFrame:
     """One row per language: Holm over languages of the two-way test (the significance call), of the
     document-only test (before) and of the placebo; the minimum detectable effect at power 0.8."""
     table = pd.DataFrame(rows, columns=DID_COLUMNS)
-    for raw, adjusted in (("did_p_value", "did_p_value_corrected"), ("did_p_value_documents", "did_p_value_corrected_documents"),
+    for raw, adjusted in (("did_p_value", "did_p_value_corrected"),
+                          ("did_p_value_documents", "did_p_value_corrected_documents"),
                           ("placebo_did_p_value", "placebo_did_p_value_corrected")):
         p = table[raw].to_numpy(np.float64)
         table[adjusted] = adjust_pvalues(p, "holm", nan_policy="omit") if len(p) and np.isfinite(p).any() else p
@@ -365,6 +371,7 @@ def excess_noise_floor(analysed: pd.DataFrame, n_docs: pd.DataFrame, *, confiden
         p_ratio = sps.norm.sf((np.log(p / q) - threshold) / np.sqrt(v / p ** 2 + var_q / q ** 2))
         p_gap = sps.norm.sf((p - q - gap_threshold) / np.sqrt(v + var_q))
     out["excess_p_value"] = np.minimum(1.0, 2 * np.minimum(p_ratio, p_gap))
-    out["excess_p_value_corrected"] = adjust_pvalues(out["excess_p_value"].to_numpy(np.float64), "fdr_bh", nan_policy="omit")
+    out["excess_p_value_corrected"] = adjust_pvalues(out["excess_p_value"].to_numpy(np.float64), "fdr_bh",
+                                                     nan_policy="omit")
     out["fdr_robust"] = out["excess"].astype(bool) & (out["excess_p_value_corrected"] < 1 - confidence)
     return out

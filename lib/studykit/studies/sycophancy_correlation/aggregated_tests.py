@@ -37,7 +37,8 @@ from studykit.studies.sycophancy_correlation.pooled import Pooled, pooled_slope
 #: columns of :func:`per_model_rates`
 PER_MODEL_RATE_COLUMNS = [
     "model", "n_personas", "n_rows", "n_baseline_rows", "persona_rate", "baseline_rate",
-    "shift", "shift_ci_low", "shift_ci_high", "shift_df", "shift_p_value", "shift_p_value_corrected", "shift_significant",
+    "shift", "shift_ci_low", "shift_ci_high", "shift_df", "shift_p_value", "shift_p_value_corrected",
+    "shift_significant",
     "persona_agreeableness", "baseline_agreeableness", "manipulation", "manipulation_ci_low",
     "manipulation_ci_high", "manipulation_df", "manipulation_p_value", "manipulation_p_value_corrected",
     "manipulation_significant", "agreeableness_range", "persona_r", "slope", "slope_ci_low", "slope_ci_high",

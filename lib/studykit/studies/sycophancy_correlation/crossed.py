@@ -35,7 +35,8 @@ CROSSED_COLUMNS = ["model", "n_cells", "n_personas_crossed", "n_prompts_crossed"
                    "slope_crossed_df", "slope_crossed_p_value", "slope_crossed_p_value_two_sided", "crossed_note"]
 #: the columns :func:`add_crossed_columns` puts into the per-model table
 PER_MODEL_CROSSED = ["slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_se",
-                     "slope_crossed_df", "slope_crossed_p_value", "slope_crossed_p_value_corrected", "significant_crossed"]
+                     "slope_crossed_df", "slope_crossed_p_value", "slope_crossed_p_value_corrected",
+                     "significant_crossed"]
 
 
 def crossed_slopes(cells: ResponseCells, rates: Rates, *, confidence: float = 0.95) -> pd.DataFrame:

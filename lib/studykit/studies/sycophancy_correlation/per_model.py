@@ -32,7 +32,8 @@ from studykit.studies.sycophancy_correlation.rates import MIN_PERSONAS, Rates
 PAPER_TESTS = ("pearson_p_value", "spearman_p_value", "welch_p_value", "mwu_p_value", "perm_p_value", "slope_p_value")
 PER_MODEL_COLUMNS = [
     "model", "n_personas", "pearson_r", "r_ci_low", "r_ci_high", "pearson_p_value", "spearman_rho", "spearman_p_value",
-    "cohens_d", "d_ci_low", "d_ci_high", "hedges_g", "welch_p_value", "mwu_p_value", "perm_p_value", "slope", "baseline_rate",
+    "cohens_d", "d_ci_low", "d_ci_high", "hedges_g", "welch_p_value", "mwu_p_value", "perm_p_value", "slope",
+    "baseline_rate",
     "mean_shift", "p_value_corrected", "significant",
     # beyond the paper's table
     "pearson_p_value_two_sided", "spearman_p_value_two_sided", "g_ci_low", "g_ci_high", "slope_ci_low", "slope_ci_high",
@@ -40,7 +41,8 @@ PER_MODEL_COLUMNS = [
     # the crossed-design slope (persona x prompt clustered; :mod:`.crossed`), filled by crossed.add_crossed_columns
     "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_se", "slope_crossed_df",
     "slope_crossed_p_value", "slope_crossed_p_value_corrected", "significant_crossed",
-    "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p_value", "shift_p_value_corrected", "shift_df", "shift_ci_low",
+    "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p_value", "shift_p_value_corrected", "shift_df",
+    "shift_ci_low",
     "shift_ci_high", "shift_t_given_baseline", "shift_p_value_given_baseline", "n_tests_significant",
     "significant_paper_rule", "note",
 ]

@@ -301,7 +301,8 @@ def rate_data(params) -> RateData:
     return RateData(rows, aggregated.persona_table(rows), tuple(issues))
 
 
-RATES_SHOWN = ["model", "n_personas", "shift", "shift_p_value_corrected", "manipulation", "manipulation_p_value_corrected",
+RATES_SHOWN = ["model", "n_personas", "shift", "shift_p_value_corrected", "manipulation",
+               "manipulation_p_value_corrected",
                "persona_r", "slope", "slope_p_value_corrected", "rows_r", "note"]
 
 
