@@ -142,8 +142,8 @@ def excess_table(rng, n_null: int, n_true: int, n_docs: int) -> tuple[pd.DataFra
     p3, p2, p1, p = (counts + 1.0) / (n_docs + 1.0)
     q = kobak_projection(p3, p2)
     analysed = pd.DataFrame({"language": "xx", "year": 2024, "lemma": np.arange(n).astype(str),
-                             "docs": counts[3], "freq": p, "freq_prev": p1, "freq_minus2": p2, "freq_minus3": p3, "freq_expected": q,
-                             "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
+                             "docs": counts[3], "freq": p, "freq_prev": p1, "freq_minus2": p2, "freq_minus3": p3,
+                             "freq_expected": q, "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
     totals = pd.DataFrame({"language": "xx", "year": [2021, 2022, 2023, 2024], "n_docs": n_docs})
     return analysed, totals, np.arange(n) >= n_null
 
@@ -212,9 +212,11 @@ def test_excess_p_value_agrees_with_the_noise_floor():
     analysed, totals, _ = excess_table(np.random.default_rng(4), 2_900, 100, 2_500)
     floored = excess_noise_floor(analysed, totals, confidence=0.95, gap_threshold=0.01)
     excess = floored["excess"].to_numpy(bool)
-    assert np.array_equal(floored["noise_robust"].to_numpy(bool), excess & (floored["excess_p_value"].to_numpy() / 2 < 0.05))
+    assert np.array_equal(floored["noise_robust"].to_numpy(bool),
+                          excess & (floored["excess_p_value"].to_numpy() / 2 < 0.05))
     assert not (floored["fdr_robust"] & ~floored["noise_robust"]).any()
-    assert floored["excess_p_value_corrected"].between(0, 1).all() and (floored["excess_p_value_corrected"] >= floored["excess_p_value"] - 1e-15).all()
+    q = floored["excess_p_value_corrected"]
+    assert q.between(0, 1).all() and (q >= floored["excess_p_value"] - 1e-15).all()
 
 
 def test_a_set_of_one_lemma_falls_back_to_the_document_only_test_and_says_so(tmp_path):

@@ -79,8 +79,8 @@ def null_excess_words(rng, n_words: int, n_docs: int) -> tuple[pd.DataFrame, pd.
     p3, p2, p1, p = freq
     q = kobak_projection(p3, p2)
     analysed = pd.DataFrame({"language": "xx", "year": 2024, "lemma": np.arange(n_words).astype(str),
-                             "docs": counts[3], "freq": p, "freq_prev": p1, "freq_minus2": p2, "freq_minus3": p3, "freq_expected": q,
-                             "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
+                             "docs": counts[3], "freq": p, "freq_prev": p1, "freq_minus2": p2, "freq_minus3": p3,
+                             "freq_expected": q, "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
     totals = pd.DataFrame({"language": "xx", "year": [2021, 2022, 2023, 2024], "n_docs": n_docs})
     return analysed, totals
 
