@@ -118,7 +118,7 @@ def excess_scatter(ex: pd.DataFrame, year: int, gap_threshold: float = 0.01, lab
     ax.set_title(f"Excess vocabulary in {year} (Kobak et al. rule; gap > {gap_threshold})")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _place_labels(ax, [(f"{r.lemma} ({r.language})", r.p, r.ratio)
+    _place_labels(ax, [(f"{r.lemma} ({r.language})", r.freq, r.ratio)
                        for r in e.sort_values("ratio", ascending=False).head(label).itertuples(index=False)])
     return fig
 
