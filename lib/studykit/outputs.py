@@ -38,8 +38,8 @@ digits, cancellation noise in a table column written as 0 (the rule of
 table) are made from the same numbers and are for reading, so floats there are
 rounded by a rule per column (:mod:`studykit.tablefmt`):
 
-- p-values (column ``p``, ``q``, ``p_value``, ``*_p_value``, ``p_adjusted``,
-  ``p_holm``, ``*_p``, ...): 3 significant digits, scientific below 0.001
+- p-values (column ``p_value``, ``*_p_value``, ``p_value_corrected``, and the older ``p``, ``q``,
+  ``p_adjusted``, ``p_holm``, ``*_p``, ...): 3 significant digits, scientific below 0.001
   (``0.0123``, ``4.56e-05``);
 - counts (a float column whose values are all whole numbers): integers in full;
 - other floats: 4 significant digits.
@@ -54,7 +54,7 @@ column::
     out.save_table(per_model, "per_model", caption="...",
                    tex_columns={"model": "Model", "n_personas": "Personas",
                                 ("pearson_r", "r_ci_low", "r_ci_high"): "r [95% CI]",
-                                "p_adjusted": "p (adjusted)"})
+                                "p_value_corrected": "p (corrected)"})
 
 Determinism: CSV floats and ``results.json`` numbers follow :mod:`studykit.floats`
 (10 significant digits, noise snapped to 0), CSV lines end in ``\\n`` and
@@ -110,8 +110,8 @@ def paper_view(df: pd.DataFrame, columns: TexView, name: str = "") -> pd.DataFra
 
     ``columns`` maps a column to its header, or a triple ``(estimate, low, high)`` to the header of one
     column ``estimate [low, high]``. Floats are rounded by the rule of their source column
-    (:func:`studykit.tablefmt.column_formatter`, so ``p_adjusted`` keeps the p-value rule under the
-    header "p (adjusted)"); a missing number (NaN or None) is shown as ``--`` (an en dash), an estimate
+    (:func:`studykit.tablefmt.column_formatter`, so ``p_value_corrected`` keeps the p-value rule under the
+    header "p (corrected)"); a missing number (NaN or None) is shown as ``--`` (an en dash), an estimate
     without its interval alone; other cells are kept. The index is kept.
     """
     missing = [c for key in columns for c in (key if isinstance(key, tuple) else (key,)) if c not in df.columns]

@@ -248,7 +248,7 @@ def _lp(n: int):
     traj = pd.DataFrame([{"language": lang, "lemma": w, "year": y, "frequency": rng.uniform(1, 50),
                           "unit": "per_million_tokens"}
                          for lang in langs for w in lemmas[:3] for y in range(2018, 2025)])
-    ex = pd.DataFrame({"year": 2024, "p": 10 ** rng.uniform(-5, -1, 300), "ratio": 10 ** rng.uniform(-.3, 1, 300),
+    ex = pd.DataFrame({"year": 2024, "freq": 10 ** rng.uniform(-5, -1, 300), "ratio": 10 ** rng.uniform(-.3, 1, 300),
                        "lemma": [lemmas[i % 12] for i in range(300)],
                        "language": [langs[i % n] for i in range(300)]})
     ex["excess"] = ex["ratio"] > 5
@@ -274,13 +274,14 @@ def test_lexical_prevalence_figures(fig_name, n):
 # ---- LaTeX tables: the columns a paper shows --------------------------------------------------------------
 #: the columns of the sycophancy per_model table (header of its CSV, workshop profile)
 PER_MODEL_COLUMNS = (
-    "model,model_params_b,n_personas,pearson_r,r_ci_low,r_ci_high,pearson_p,spearman_rho,spearman_p,cohens_d,"
-    "d_ci_low,d_ci_high,hedges_g,welch_p,mwu_p,perm_p,slope,baseline_rate,mean_shift,p_adjusted,significant,"
-    "pearson_p_two_sided,spearman_p_two_sided,g_ci_low,g_ci_high,slope_ci_low,slope_ci_high,slope_p,"
-    "slope_crossed,slope_crossed_ci_low,slope_crossed_ci_high,slope_crossed_se,slope_crossed_df,slope_crossed_p,"
-    "slope_crossed_p_adjusted,significant_crossed,n_high,n_low,"
-    "rate_high,rate_low,shift_t,shift_p,shift_df,shift_ci_low,shift_ci_high,shift_t_given_baseline,"
-    "shift_p_given_baseline,n_tests_significant,significant_paper_rule,notes").split(",")
+    "model,model_params_b,n_personas,pearson_r,r_ci_low,r_ci_high,pearson_p_value,spearman_rho,"
+    "spearman_p_value,cohens_d,d_ci_low,d_ci_high,hedges_g,welch_p_value,mwu_p_value,perm_p_value,slope,"
+    "baseline_rate,mean_shift,p_value_corrected,significant,pearson_p_value_two_sided,"
+    "spearman_p_value_two_sided,g_ci_low,g_ci_high,slope_ci_low,slope_ci_high,slope_p_value,slope_crossed,"
+    "slope_crossed_ci_low,slope_crossed_ci_high,slope_crossed_se,slope_crossed_df,slope_crossed_p_value,"
+    "slope_crossed_p_value_corrected,significant_crossed,n_high,n_low,rate_high,rate_low,shift_t,"
+    "shift_p_value,shift_df,shift_ci_low,shift_ci_high,shift_t_given_baseline,shift_p_value_given_baseline,"
+    "n_tests_significant,significant_paper_rule,note").split(",")
 
 
 def _per_model_frame(n: int = 3) -> pd.DataFrame:
@@ -289,8 +290,8 @@ def _per_model_frame(n: int = 3) -> pd.DataFrame:
     df["model"] = names(n)
     df["n_personas"] = 275
     df["significant"] = [True, False, True][:n]
-    df["notes"] = ""
-    df["p_adjusted"] = [1.2e-40, 0.0169, 1.0][:n]
+    df["note"] = ""
+    df["p_value_corrected"] = [1.2e-40, 0.0169, 1.0][:n]
     return df
 
 
@@ -322,7 +323,10 @@ def test_sycophancy_per_model_step_chooses_the_tex_columns_at_its_confidence():
     from studykit.exhibits import Table
     from studykit.studies.sycophancy_correlation import plots as sp, steps
 
-    step = steps.PerModel(pd.DataFrame({"model": ["m"]}), pd.DataFrame(), pd.DataFrame(), (), {}, {}, "holm", 0.9)
+    row = {"model": "m", "significant": True, "significant_paper_rule": False, "pearson_r": 0.3, "cohens_d": 0.5,
+           "slope": 0.1, "significant_crossed": True, "slope_crossed": 0.1, "slope_crossed_ci_low": 0.0,
+           "slope_crossed_ci_high": 0.2, "slope_crossed_p_value_corrected": 0.01}
+    step = steps.PerModel(pd.DataFrame([row]), pd.DataFrame(), pd.DataFrame(), (), 10, 5, "holm", 0.9)
     table = next(x for x in step.exhibits(str) if isinstance(x, Table) and x.name == "per_model")
     assert table.tex_columns == sp.per_model_tex_columns(0.9) != sp.per_model_tex_columns(0.95)
 

@@ -38,13 +38,14 @@ def test_counts_are_integers_and_other_floats_have_four_significant_digits():
 
 @pytest.mark.parametrize("name", ["p", "q", "p_value", "gold_p_value", "pvalue", "P-value", "p_adjusted",
                                   "p_holm", "p_one_sided", "spearman_p", "slope_p", "q_value", "did_p_holm",
-                                  "ai_change_p_doc"])
+                                  "ai_change_p_doc", "p_value_corrected", "did_p_value_corrected_documents",
+                                  "shift_p_value_given_baseline", "excess_p_value_corrected", "pearson_p_value_log10"])
 def test_p_value_column_names(name):
     assert P_VALUE_NAME.search(name)
 
 
 @pytest.mark.parametrize("name", ["p_positive", "true_p_a", "p_a", "prevalence", "pearson_r", "gap", "prompt",
-                                  "persona_id", "n_pairs"])
+                                  "persona_id", "n_pairs", "freq", "freq_prev", "freq_expected"])
 def test_columns_that_are_not_p_values(name):
     assert not P_VALUE_NAME.search(name)
 

@@ -10,7 +10,7 @@ A grid file is YAML (``params/<study>/multiverse.yaml`` for the shipped ones)::
       estimate: pooled.slope         # result keys of results.json
       ci_low: pooled.slope_ci_low
       ci_high: pooled.slope_ci_high
-      p: pooled.slope_p              # or  significant: KEY  (a true/false result)
+      p: pooled.slope_p_value        # or  significant: KEY  (a true/false result)
       alpha: alpha                   # a number, or the parameter that holds it (default 0.05)
       no_effect: 0                   # the value of no effect (1 for a ratio)
       above: more agreeable personas are more sycophantic   # the conclusion above the null

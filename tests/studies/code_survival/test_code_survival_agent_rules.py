@@ -16,7 +16,7 @@ import pytest
 from studykit import cli
 from studykit.errors import ParamError
 from studykit.profiles import resolve_params
-from studykit.studies.code_survival import byrepo
+from studykit.studies.code_survival import byrepo, saves
 from studykit.studies.code_survival.parallel import mine_many
 from studykit.studies.code_survival.rules import AgentClassifier, load_agent_rules
 
@@ -196,7 +196,7 @@ def test_agent_tables_by_repository(repos):
     assert tot.loc["elsewhere", "units"] == 0 and tot.loc["workers-oauth-provider", "commits"] == 1
     oh = table[(table["repo"] == "openhands")].set_index("agent")
     assert oh.loc["copilot", "marked_commits"] == 2 and oh.loc["openhands", "units"] == 4
-    rec = byrepo.agent_records(table, str)
+    rec = saves.Data(events, (), None, None, table, None).records(str)
     assert rec["data.agent_units.roo-code"] == 2 and rec["data.agent_marked_commits.elsewhere"] == 0
     # without a mining report (a table read from a file) the column is absent, not guessed
     assert "marked_commits" not in byrepo.agents_by_repo(events, []).columns
@@ -215,4 +215,5 @@ def test_hr_by_repo_says_why_a_repository_has_no_estimate():
     both, none = table.set_index("repo").loc["both"], table.set_index("repo").loc["humans_only"]
     assert 0 < both.ci_low < both.hr < both.ci_high and both.hr < 1  # agent lines last longer here
     assert pd.isna(none.hr) and none.note == "not estimable: no agent lines"
-    assert byrepo.hr_records(table, str) == {"cox.hr_by_repo.both": float(both.hr), "cox.hr_by_repo.humans_only": None}
+    assert saves.ByRepo(table).records(str) == {"cox.hr_by_repo.both": float(both.hr),
+                                               "cox.hr_by_repo.humans_only": None}

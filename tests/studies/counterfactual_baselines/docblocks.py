@@ -75,8 +75,8 @@ def families_cell(out: Path) -> str:
                                       res["primary.n_tests"])
     tests = t["tests"]
     fr = tests[(tests["metric"] == "flip_rate") & tests["significant"]].set_index("task")
-    return (f"{p_sig} of {p_tests} in the primary family (p_adj {fr.loc['triage', 'p_adjusted']:.2g} triage, "
-            f"{fr.loc['referral', 'p_adjusted']:.2g} referral); secondary {n_sig - p_sig} of {n_tests - p_tests}")
+    return (f"{p_sig} of {p_tests} in the primary family (p_adj {fr.loc['triage', 'p_value_corrected']:.2g} triage, "
+            f"{fr.loc['referral', 'p_value_corrected']:.2g} referral); secondary {n_sig - p_sig} of {n_tests - p_tests}")
 
 
 def aggregate_cell(out: Path) -> str:

@@ -208,7 +208,7 @@ def bbq_claims(res: dict, t: dict[str, pd.DataFrame]) -> list[str]:
         claims.append(
             f"| {model} | {a.accuracy:.3f} ({a.min_wording:.3f}-{a.max_wording:.3f}) | {d.top_letter_share:.2f} | "
             f"{ft.stat_target:.3f} | {ft.stat_baseline:.3f} ({others.min():.3f}-{others.max():.3f}) | "
-            f"{100 * ft['diff']:.1f} [{100 * ft.ci_low:.1f}, {100 * ft.ci_high:.1f}] | {ft.p_adjusted:.2g} | "
+            f"{100 * ft['diff']:.1f} [{100 * ft.ci_low:.1f}, {100 * ft.ci_high:.1f}] | {ft.p_value_corrected:.2g} | "
             f"{d.same_letter_target:.2f} | {d.flip_target_same_order:.2f} vs {d.flip_baseline_same_order:.2f} |")
     claims.append(f"{int(diag['n_same_order'].iloc[0])} of the {int(diag['n_pairs'].iloc[0])} pairs")
     claims.append(f"{len(raw):,} rows")

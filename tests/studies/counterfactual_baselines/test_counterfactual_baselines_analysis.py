@@ -102,7 +102,7 @@ def test_paired_bootstrap_and_mcnemar_match_direct_computation():
     bb, cc = int(((ft == 1) & (fb == 0)).sum()), int(((ft == 0) & (fb == 1)).sum())
     ref = sm_mcnemar([[0, bb], [cc, 0]], exact=True).pvalue
     assert row["p_value"] == pytest.approx(ref)
-    assert row["p_one_sided"] == pytest.approx(sps.binomtest(bb, bb + cc, 0.5, alternative="greater").pvalue)
+    assert row["p_value_one_sided"] == pytest.approx(sps.binomtest(bb, bb + cc, 0.5, alternative="greater").pvalue)
 
 
 def test_mi_and_phi_match_stats_helpers():
@@ -183,7 +183,7 @@ def test_family_correction_and_significance():
     tab = pd.DataFrame({"model": "m", "task": "all", "target": list("abcd"), "metric": "flip_rate",
                         "test": "McNemar", "p_value": [0.001, 0.02, 0.03, 0.5]})
     out = F.adjust_family(tab, correction="holm", alpha=0.05)
-    np.testing.assert_allclose(out["p_adjusted"], sst.adjust_pvalues(tab["p_value"], "holm"))
+    np.testing.assert_allclose(out["p_value_corrected"], sst.adjust_pvalues(tab["p_value"], "holm"))
     assert out["significant"].tolist() == [True, False, False, False]
 
 
@@ -419,7 +419,7 @@ def test_positive_label_per_task_and_skipped_with_a_note_where_none():
     assert set(family.table["metric"]) == {"flip_rate", "mutual_information", "phi"}
     assert not any(i.check == "phi_not_defined" for i in issues)
     direction_fit, d_issues = steps.directional(design, params)
-    assert direction_fit.table.empty and direction_fit.records() == {}
+    assert direction_fit.table.empty and direction_fit.records(str) == {}
     assert [i.check for i in d_issues] == ["direction_without_positive_label"] and d_issues[0].count == 2
     _, p_issues = steps.power_curves(design, family, params.model_copy(update={"power_reps": 20}))
     assert [i.check for i in p_issues] == ["power_without_positive_label"]

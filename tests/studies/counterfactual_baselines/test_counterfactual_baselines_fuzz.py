@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from studykit.errors import InputError
 from studykit.issues import DataIssue
-from studykit.studies.counterfactual_baselines import Params, steps
+from studykit.studies.counterfactual_baselines import Params, saves, steps
 from studykit.studies.counterfactual_baselines.family import TEST_COLUMNS
 from studykit.studies.counterfactual_baselines.load import StudyData, validate_long
 
@@ -182,8 +182,8 @@ def check_outcome(outcome):
         cols = ["beta", "se", "ci_low", "ci_high", "p_value"]
         assert np.isfinite(direction.table[cols].to_numpy(float)).all()
     assert not power[["power", "ci_low", "ci_high"]].isna().any().any()
-    records = {**steps.flip_rate_records(design, rates), **family.records(), **direction.records(),
-               **steps.power_records(power)}
+    records = {**saves.FlipRates(rates, design, PARAMS.confidence).records(str), **family.records(str),
+               **direction.records(str), **saves.Power(power, ()).records(str)}
     assert _finite(records.values())
     assert design.n_items >= 2
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from texcheck import tex_problems  # noqa: E402
 
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
-                "ci_high", "p_value", "p_adjusted", "significant"]
+                "ci_high", "p_value", "p_value_corrected", "significant"]
 
 
 def _check_common(out: Path) -> dict:
@@ -52,7 +52,7 @@ def workshop_run(study_run) -> Path:
 def test_notebook_workshop_profile(workshop_run):
     res = _check_common(workshop_run)
     assert res["n_items"] == 500 and res["n_models"] == 3 and res["n_tests"] == 105
-    for k in ("direction.beta", "direction.ci_low", "direction.ci_high", "direction.p"):
+    for k in ("direction.beta", "direction.ci_low", "direction.ci_high", "direction.p_value"):
         assert k in res
     assert res["direction.ci_low"] < 0.3 < res["direction.ci_high"]  # planted pooled coefficient
     # the primary family (flip rate) finds the planted extra flips; the tone change's one-way shift shows in the

@@ -58,7 +58,7 @@ def test_directional_coefficients_recovered(embedded_results):
         # without the baseline control the interval is wider but still covers the planted coefficient
         assert got["ci_low_no_control"] <= r.beta <= got["ci_high_no_control"], (r.scope, r.model)
     assert res["direction.beta"] == pytest.approx(0.3, abs=0.06)
-    assert res["direction.p"] < 1e-6
+    assert res["direction.p_value"] < 1e-6
     assert d.loc[("cell", "model_c"), "p_value"] > 0.05  # planted 0
 
 

@@ -94,7 +94,7 @@ def test_primary_family_is_corrected_on_its_own():
                         "test": "x", "p_value": [0.02, 0.5, 0.9, 0.9, 0.9, 0.9]})
     out = F.adjust_family(tab, correction="holm", alpha=ALPHA, primary_metric="flip_rate").set_index(
         ["metric", "target"])
-    assert out.loc[("flip_rate", "a"), "p_adjusted"] == pytest.approx(0.04)  # 2 primary tests, not 6
+    assert out.loc[("flip_rate", "a"), "p_value_corrected"] == pytest.approx(0.04)  # 2 primary tests, not 6
     assert out.loc[("flip_rate", "a"), "significant"] and out.loc[("flip_rate", "a"), "family"] == "primary"
     assert (out.xs("phi")["family"] == "secondary").all()
     one = F.adjust_family(tab, correction="holm", alpha=ALPHA)
@@ -105,12 +105,12 @@ def test_one_sided_p_values_are_corrected_in_their_own_family():
     """Unit: a hand-made table of two- and one-sided p-values; Holm on the one-sided ones within each family."""
     tab = pd.DataFrame({"model": "m", "task": "t", "target": ["a", "b", "a", "b"],
                         "metric": ["flip_rate", "flip_rate", "phi", "phi"], "test": "x",
-                        "p_value": [0.04, 0.5, 0.9, 0.9], "p_one_sided": [0.02, 0.75, 0.01, 0.6]})
+                        "p_value": [0.04, 0.5, 0.9, 0.9], "p_value_one_sided": [0.02, 0.75, 0.01, 0.6]})
     out = F.adjust_family(tab, correction="holm", alpha=ALPHA, primary_metric="flip_rate").set_index(
         ["metric", "target"])
-    assert out.loc[("flip_rate", "a"), "p_adjusted_one_sided"] == pytest.approx(0.04)
+    assert out.loc[("flip_rate", "a"), "p_value_corrected_one_sided"] == pytest.approx(0.04)
     assert out.loc[("flip_rate", "a"), "significant_one_sided"] and not out.loc[("flip_rate", "a"), "significant"]
-    assert out.loc[("phi", "a"), "p_adjusted_one_sided"] == pytest.approx(0.02)  # the secondary family's own Holm
+    assert out.loc[("phi", "a"), "p_value_corrected_one_sided"] == pytest.approx(0.02)  # the secondary family's own Holm
 
 
 # ---- directional coefficient with and without the baseline control ----------------------------------------

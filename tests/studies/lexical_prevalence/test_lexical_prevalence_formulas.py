@@ -102,7 +102,7 @@ def test_excess_vocabulary_table_by_hand():
     totals = pd.DataFrame({"language": "en", "year": [2018, 2019, 2020, 2021], "n_docs": n})
     ex = A.excess_vocabulary(docs, totals, min_freq=1e-4, min_docs=0).set_index("lemma")
     assert list(ex["year"]) == [2021, 2021]
-    assert ex.loc["delve", "q"] == pytest.approx(0.04)
+    assert ex.loc["delve", "freq_expected"] == pytest.approx(0.04)
     assert ex.loc["delve", "delta"] == pytest.approx(0.02)
     assert ex.loc["delve", "ratio"] == pytest.approx(1.5)
     assert ex.loc["delve", "excess"] and not ex.loc["the", "excess"]

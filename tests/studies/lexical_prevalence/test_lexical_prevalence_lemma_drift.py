@@ -54,12 +54,12 @@ def drift_rejections(replicates: int, n_docs: int = 200, n_resamples: int = 199,
             docs, cols = drifting_documents(rng, n_docs, drift_sd)
             before = document_bootstrap(docs, PRE, POST, n_resamples=n_resamples, confidence=0.95, seed=[r, lang])
             after = two_way_did(docs, cols, PRE, POST, n_resamples=n_resamples, confidence=0.95, seed=[r, lang, 1])
-            rows.append({"language": str(lang), **after, "did_p_documents": before["did_p"]})
+            rows.append({"language": str(lang), **after, "did_p_value_documents": before["did_p_value"]})
         table = did_table(rows, alpha=0.05)
-        old += int((table["did_p_documents"] < 0.05).sum())
-        new += int((table["did_p"] < 0.05).sum())
-        old_family += bool((table["did_p_documents_holm"] < 0.05).any())
-        new_family += bool((table["did_p_holm"] < 0.05).any())
+        old += int((table["did_p_value_documents"] < 0.05).sum())
+        new += int((table["did_p_value"] < 0.05).sum())
+        old_family += bool((table["did_p_value_corrected_documents"] < 0.05).any())
+        new_family += bool((table["did_p_value_corrected"] < 0.05).any())
     tests = replicates * languages
     return {"documents": old / tests, "two_way": new / tests, "documents_family": old_family / replicates,
             "two_way_family": new_family / replicates}
@@ -108,9 +108,9 @@ def yearly_rejections(replicates: int, n_pre: int = 1000, n_post: int = 300, n_r
     welch = new = 0
     for r in range(replicates):
         docs, totals, sets = yearly_counts(rng, n_pre, n_post, drift_sd)
-        welch += lemma_level_did(docs, totals, sets, PRE, POST)["did_p"] < 0.05
+        welch += lemma_level_did(docs, totals, sets, PRE, POST)["did_p_value"] < 0.05
         new += yearly_two_way_did(docs, totals, sets, PRE, POST, n_resamples=n_resamples, confidence=0.95,
-                                  seed=[r])["did_p"] < 0.05
+                                  seed=[r])["did_p_value"] < 0.05
     return {"welch": welch / replicates, "two_way": new / replicates}
 
 
@@ -142,8 +142,8 @@ def excess_table(rng, n_null: int, n_true: int, n_docs: int) -> tuple[pd.DataFra
     p3, p2, p1, p = (counts + 1.0) / (n_docs + 1.0)
     q = kobak_projection(p3, p2)
     analysed = pd.DataFrame({"language": "xx", "year": 2024, "lemma": np.arange(n).astype(str),
-                             "docs": counts[3], "p": p, "p_prev": p1, "p_minus2": p2, "p_minus3": p3, "q": q,
-                             "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
+                             "docs": counts[3], "freq": p, "freq_prev": p1, "freq_minus2": p2, "freq_minus3": p3,
+                             "freq_expected": q, "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
     totals = pd.DataFrame({"language": "xx", "year": [2021, 2022, 2023, 2024], "n_docs": n_docs})
     return analysed, totals, np.arange(n) >= n_null
 
@@ -203,18 +203,20 @@ def test_two_way_and_document_only_tests_share_the_estimate():
     assert after["did_se"] > before["did_se"]
     short = two_way_did(docs, {"ai": cols["ai"][:1], "baseline": cols["baseline"]}, PRE, POST, n_resamples=100,
                         confidence=0.95, seed=1)
-    assert "did_p" not in short and "cannot be resampled" in short["note"]
+    assert "did_p_value" not in short and "cannot be resampled" in short["note"]
 
 
 def test_excess_p_value_agrees_with_the_noise_floor():
     """Unit: one table of 3,000 words. The per-flag noise floor is the excess p-value at level a before the
-    Bonferroni factor of the two rules: noise_robust == excess & (p_excess / 2 < a); FDR flags are a subset."""
+    Bonferroni factor of the two rules: noise_robust == excess & (excess_p_value / 2 < a); FDR flags are a subset."""
     analysed, totals, _ = excess_table(np.random.default_rng(4), 2_900, 100, 2_500)
     floored = excess_noise_floor(analysed, totals, confidence=0.95, gap_threshold=0.01)
     excess = floored["excess"].to_numpy(bool)
-    assert np.array_equal(floored["noise_robust"].to_numpy(bool), excess & (floored["p_excess"].to_numpy() / 2 < 0.05))
+    assert np.array_equal(floored["noise_robust"].to_numpy(bool),
+                          excess & (floored["excess_p_value"].to_numpy() / 2 < 0.05))
     assert not (floored["fdr_robust"] & ~floored["noise_robust"]).any()
-    assert floored["q_excess"].between(0, 1).all() and (floored["q_excess"] >= floored["p_excess"] - 1e-15).all()
+    q = floored["excess_p_value_corrected"]
+    assert q.between(0, 1).all() and (q >= floored["excess_p_value"] - 1e-15).all()
 
 
 def test_a_set_of_one_lemma_falls_back_to_the_document_only_test_and_says_so(tmp_path):
@@ -232,10 +234,10 @@ def test_a_set_of_one_lemma_falls_back_to_the_document_only_test_and_says_so(tmp
     one = {"en": {"ai": ["emphasize"], "baseline": ["issue", "number"]}}
     result, issues = steps.uptake(diach, one, load.count_documents(params, diach, one), params)
     row = result.did.iloc[0]
-    assert row["method"].startswith("document-clustered") and row["did_p"] == row["did_p_documents"]
+    assert row["method"].startswith("document-clustered") and row["did_p_value"] == row["did_p_value_documents"]
     assert "cannot be resampled" in row["note"] and "uptake_lemmas_fixed" in {i.check for i in issues}
     three = {"en": {"ai": ["emphasize", "enhance", "crucial"], "baseline": ["issue", "number", "plan"]}}
     result, issues = steps.uptake(diach, three, load.count_documents(params, diach, three), params)
     row = result.did.iloc[0]
-    assert row["method"].startswith("two-way") and row["did_p"] > row["did_p_documents"]
-    assert np.isfinite(row["placebo_did_p"]) and np.isfinite(row["mde_log"])
+    assert row["method"].startswith("two-way") and row["did_p_value"] > row["did_p_value_documents"]
+    assert np.isfinite(row["placebo_did_p_value"]) and np.isfinite(row["mde_log"])

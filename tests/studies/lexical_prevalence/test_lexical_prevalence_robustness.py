@@ -36,9 +36,9 @@ def _records(params: Params) -> tuple[dict, tuple]:
     sets, set_issues = steps.word_sets(diach, lpr, params)
     uptake, up_issues = steps.uptake(diach, sets, load.count_documents(params, diach, sets), params)
     excess, excess_issues = steps.excess(diach, params)
-    records = {**corpus.records(), **lpr.records(), **excess.records()}
+    records = {**corpus.records(slug), **lpr.records(slug), **excess.records(slug)}
     records.update(uptake.summary_over_languages.as_record("uptake"))
-    records.update(uptake.records())  # the document-level test: the document pass skips the same copies
+    records.update(uptake.records(slug))  # the document-level test: the document pass skips the same copies
     return records, found + more + steps.diachronic_issues(diach, params) + set_issues + up_issues + excess_issues
 
 
@@ -110,9 +110,9 @@ def test_names_from_data_become_safe_keys_and_table_names():
     """A language code with non-ASCII characters and lemmas that are not words get slugs; words stay."""
     from studykit.studies.lexical_prevalence.results import lemma_key
 
-    assert lemma_key("améliorer") == "améliorer" and lemma_key("x-ray") == "x-ray"
+    assert lemma_key("améliorer", slug) == "améliorer" and lemma_key("x-ray", slug) == "x-ray"
     for odd in ("a.b", "<script>", "w" * 100, ""):
-        assert lemma_key(odd) == slug(odd)
+        assert lemma_key(odd, slug) == slug(odd)
 
 
 def test_whole_notebook_on_odd_inputs(tmp_path):

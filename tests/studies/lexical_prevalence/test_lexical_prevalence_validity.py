@@ -48,8 +48,8 @@ def null_rejections(replicates: int, n_docs: int, n_resamples: int, languages: i
             o1, e1, o2, e2 = pre["ai"].sum(), pre["n_content"].sum(), post["ai"].sum(), post["n_content"].sum()
             chi_rejects += chi2_independence([[o1, e1 - o1], [o2, e2 - o2]]).p_value < 0.05
         table = did_table(rows, alpha=0.05)
-        did_rejects += int((table["did_p"] < 0.05).sum())
-        family_rejects += bool((table["did_p_holm"] < 0.05).any())
+        did_rejects += int((table["did_p_value"] < 0.05).sum())
+        family_rejects += bool((table["did_p_value_corrected"] < 0.05).any())
         tests += languages
     return {"did": did_rejects / tests, "chi2": chi_rejects / tests, "family": family_rejects / replicates}
 
@@ -79,8 +79,8 @@ def null_excess_words(rng, n_words: int, n_docs: int) -> tuple[pd.DataFrame, pd.
     p3, p2, p1, p = freq
     q = kobak_projection(p3, p2)
     analysed = pd.DataFrame({"language": "xx", "year": 2024, "lemma": np.arange(n_words).astype(str),
-                             "docs": counts[3], "p": p, "p_prev": p1, "p_minus2": p2, "p_minus3": p3, "q": q,
-                             "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
+                             "docs": counts[3], "freq": p, "freq_prev": p1, "freq_minus2": p2, "freq_minus3": p3,
+                             "freq_expected": q, "delta": p - q, "ratio": p / q, "excess": kobak_is_excess(p, q, 0.01)})
     totals = pd.DataFrame({"language": "xx", "year": [2021, 2022, 2023, 2024], "n_docs": n_docs})
     return analysed, totals
 

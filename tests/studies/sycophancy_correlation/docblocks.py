@@ -54,14 +54,14 @@ def render_shift(out: Path) -> str:
     n_old_deceptive = int((gap["gap_high"] > 0).sum())
     lines = [
         f"Before (one-sample t of the persona rates against the baseline rate as a constant, now "
-        f"`shift_p_given_baseline`): p from {res['baseline_shift.shift_p_given_baseline_max']:.1e} to "
-        f"{res['baseline_shift.shift_p_given_baseline_min']:.1e}, {int((pm['shift_p_given_baseline'] < 0.05).sum())} "
+        f"`shift_p_value_given_baseline`): p from {res['baseline_shift.shift_p_value_given_baseline_max']:.1e} to "
+        f"{res['baseline_shift.shift_p_value_given_baseline_min']:.1e}, {int((pm['shift_p_value_given_baseline'] < 0.05).sum())} "
         f"of {len(pm)} models significant. After (paired over "
-        f"prompts, df = {int(pm['shift_df'].max())}): p from {res['baseline_shift.shift_p_min']:.1e} to "
-        f"{res['baseline_shift.shift_p_max']:.2f}; {res['baseline_shift.n_shift_tested'] - res['baseline_shift.n_shift_significant']} "
+        f"prompts, df = {int(pm['shift_df'].max())}): p from {res['baseline_shift.shift_p_value_min']:.1e} to "
+        f"{res['baseline_shift.shift_p_value_max']:.2f}; {res['baseline_shift.n_shift_tested'] - res['baseline_shift.n_shift_significant']} "
         f"of {res['baseline_shift.n_shift_tested']} models not significant at alpha 0.05 "
         f"({res['baseline_shift.n_shift_significant']} significant); after the Holm correction across the models "
-        f"(`shift_p_adjusted`, issue 21.5) {res['baseline_shift.n_shift_significant_adjusted']} significant. The "
+        f"(`shift_p_value_corrected`, issue 21.5) {res['baseline_shift.n_shift_significant_adjusted']} significant. The "
         f"zones are per-model 95% intervals, descriptive, not corrected across models. Zones: before (point estimate "
         f"G_high > 0) {n_old_deceptive} deceptive; after (paired CI) {res['baseline_shift.n_deceptive']} deceptive, "
         f"{res['baseline_shift.n_truthful']} truthful, {res['baseline_shift.n_undetermined']} undetermined.",
@@ -71,8 +71,8 @@ def render_shift(out: Path) -> str:
     ]
     for r in pm.itertuples():
         g = gap.loc[r.model]
-        lines.append(f"| {r.model} | {r.mean_shift:.3f} [{r.shift_ci_low:.3f}, {r.shift_ci_high:.3f}] | {r.shift_p:.1e} "
-                     f"| {r.shift_p_adjusted:.1e} | {r.shift_p_given_baseline:.1e} | {g.gap_high:.3f} [{g.gap_high_ci_low:.3f}, "
+        lines.append(f"| {r.model} | {r.mean_shift:.3f} [{r.shift_ci_low:.3f}, {r.shift_ci_high:.3f}] | {r.shift_p_value:.1e} "
+                     f"| {r.shift_p_value_corrected:.1e} | {r.shift_p_value_given_baseline:.1e} | {g.gap_high:.3f} [{g.gap_high_ci_low:.3f}, "
                      f"{g.gap_high_ci_high:.3f}] | {g.zone} |")
     return "\n".join(lines) + "\n"
 
@@ -94,7 +94,7 @@ def render_crossed(out: Path) -> str:
         f"{width.max():.2f} times as wide as the persona-averaged one (median {width.median():.2f}). Pooled "
         f"mixed-model slope {b:.4f}: before (normal reference) [{b - z * se:.4f}, {b + z * se:.4f}], after "
         f"(t on {int(df)} df) [{res['pooled.slope_ci_low']:.4f}, {res['pooled.slope_ci_high']:.4f}], p "
-        f"{res['pooled.slope_p']:.1e}.",
+        f"{res['pooled.slope_p_value']:.1e}.",
         "",
         "| model | slope | persona-averaged 95% CI | p | crossed 95% CI | p crossed | p crossed (Holm) | "
         "significant: persona-averaged / crossed |",
@@ -102,9 +102,9 @@ def render_crossed(out: Path) -> str:
     ]
     for r in pm.itertuples():
         yes = {True: "yes", False: "no"}
-        lines.append(f"| {r.model} | {r.slope:.4f} | [{r.slope_ci_low:.4f}, {r.slope_ci_high:.4f}] | {r.slope_p:.1e} "
-                     f"| [{r.slope_crossed_ci_low:.4f}, {r.slope_crossed_ci_high:.4f}] | {r.slope_crossed_p:.1e} "
-                     f"| {r.slope_crossed_p_adjusted:.1e} | {yes[bool(r.significant)]} / "
+        lines.append(f"| {r.model} | {r.slope:.4f} | [{r.slope_ci_low:.4f}, {r.slope_ci_high:.4f}] | {r.slope_p_value:.1e} "
+                     f"| [{r.slope_crossed_ci_low:.4f}, {r.slope_crossed_ci_high:.4f}] | {r.slope_crossed_p_value:.1e} "
+                     f"| {r.slope_crossed_p_value_corrected:.1e} | {yes[bool(r.significant)]} / "
                      f"{yes[bool(r.significant_crossed)]} |")
     return "\n".join(lines) + "\n"
 
@@ -131,17 +131,17 @@ def render_personality_illusion(out: Path) -> str:
         f"({r['n_models_manipulation_significant_up']} significant, Holm), by "
         f"{_ci(r['across_models.manipulation'], r['across_models.manipulation_ci_low'], r['across_models.manipulation_ci_high'], '.2f')} "
         f"points on the 1-5 scale (mean over models, t on {int(r['across_models.df'])} df, p "
-        f"{_p(r['across_models.manipulation_p'])}). **Shift:** the persona changed the sycophancy rate significantly "
+        f"{_p(r['across_models.manipulation_p_value'])}). **Shift:** the persona changed the sycophancy rate significantly "
         f"in {r['n_models_shift_significant']} of {r['n_models']} models ({up} up, {down} down, Holm); mean over "
         f"models {_ci(r['across_models.shift'], r['across_models.shift_ci_low'], r['across_models.shift_ci_high'])}, "
-        f"p {_p(r['across_models.shift_p'])}. **Association** (persona = unit, t on 1 df): testable in "
+        f"p {_p(r['across_models.shift_p_value'])}. **Association** (persona = unit, t on 1 df): testable in "
         f"{r['n_models_association_tested']} of {r['n_models']} models, significant in "
         f"{r['n_models_association_significant']} ({r['n_models_association_significant_positive']} positive, Holm); "
         f"persona-level r from {r['min_persona_r']:.2f} to {r['max_persona_r']:.2f}, positive in "
         f"{r['n_models_persona_r_positive']}. **Pooled** within-model slope (`{r['pooled.method']}`, agreeableness "
         f"centred within model, {r['pooled.n_models']} models, t on {int(r['pooled.df'])} df): "
         f"{_ci(r['pooled.slope'], r['pooled.slope_ci_low'], r['pooled.slope_ci_high'])} rate per agreeableness "
-        f"point, p {_p(r['pooled.slope_p'])}. **Between models** (one point per model): r = "
+        f"point, p {_p(r['pooled.slope_p_value'])}. **Between models** (one point per model): r = "
         f"{_ci(r['between_models.statistic'], r['between_models.effect_ci_low'], r['between_models.effect_ci_high'], '.2f')}, "
         f"p {_p(r['between_models.p_value'])}. **Row-level r** (descriptive): {r['across_models.rows_r']:.3f} over "
         f"the persona rows of all models, {r['across_models.rows_r_with_baseline']:.3f} with the baseline rows, "
@@ -154,10 +154,10 @@ def render_personality_illusion(out: Path) -> str:
     for x in pm.itertuples():
         lines.append(
             f"| {x.model} | {x.baseline_rate:.3f} | {_ci(x.shift, x.shift_ci_low, x.shift_ci_high)} | "
-            f"{_p(x.shift_p_adjusted)} | {_ci(x.manipulation, x.manipulation_ci_low, x.manipulation_ci_high, '.2f')} | "
-            f"{_p(x.manipulation_p_adjusted)} | {x.agreeableness_range:.3f} | "
+            f"{_p(x.shift_p_value_corrected)} | {_ci(x.manipulation, x.manipulation_ci_low, x.manipulation_ci_high, '.2f')} | "
+            f"{_p(x.manipulation_p_value_corrected)} | {x.agreeableness_range:.3f} | "
             f"{'-' if pd.isna(x.persona_r) else f'{x.persona_r:.2f}'} | "
-            f"{_ci(x.slope, x.slope_ci_low, x.slope_ci_high, '.2f')} | {_p(x.slope_p_adjusted)} | "
+            f"{_ci(x.slope, x.slope_ci_low, x.slope_ci_high, '.2f')} | {_p(x.slope_p_value_corrected)} | "
             f"{'-' if pd.isna(x.rows_r) else f'{x.rows_r:.2f}'} |")
     return "\n".join(lines) + "\n"
 

@@ -28,16 +28,16 @@ def test_model_tests_against_scipy_and_statsmodels():
     a, r = _toy()
     row = pmt.model_tests(a, r, 0.45, n_perm=4000, seed=7)
     assert row["pearson_r"] == pytest.approx(sps.pearsonr(a, r).statistic, abs=1e-12)
-    assert row["pearson_p"] == pytest.approx(sps.pearsonr(a, r, alternative="greater").pvalue, rel=1e-9)
-    assert row["pearson_p_two_sided"] == pytest.approx(sps.pearsonr(a, r).pvalue, rel=1e-9)
+    assert row["pearson_p_value"] == pytest.approx(sps.pearsonr(a, r, alternative="greater").pvalue, rel=1e-9)
+    assert row["pearson_p_value_two_sided"] == pytest.approx(sps.pearsonr(a, r).pvalue, rel=1e-9)
     z, h = np.arctanh(row["pearson_r"]), 1.959963984540054 / np.sqrt(len(a) - 3)
     assert (row["r_ci_low"], row["r_ci_high"]) == pytest.approx((np.tanh(z - h), np.tanh(z + h)), abs=1e-9)
     assert row["spearman_rho"] == pytest.approx(sps.spearmanr(a, r).statistic, abs=1e-12)
-    assert row["spearman_p"] == pytest.approx(sps.spearmanr(a, r, alternative="greater").pvalue, rel=1e-9)
+    assert row["spearman_p_value"] == pytest.approx(sps.spearmanr(a, r, alternative="greater").pvalue, rel=1e-9)
     hi, lo = a > np.median(a), a < np.median(a)
-    assert row["welch_p"] == pytest.approx(
+    assert row["welch_p_value"] == pytest.approx(
         sps.ttest_ind(r[hi], r[lo], equal_var=False, alternative="greater").pvalue, rel=1e-9)
-    assert row["mwu_p"] == pytest.approx(
+    assert row["mwu_p_value"] == pytest.approx(
         sps.mannwhitneyu(r[hi], r[lo], alternative="greater").pvalue, rel=1e-6)
     sp = np.sqrt(((hi.sum() - 1) * r[hi].var(ddof=1) + (lo.sum() - 1) * r[lo].var(ddof=1)) / (hi.sum() + lo.sum() - 2))
     d = (r[hi].mean() - r[lo].mean()) / sp
@@ -47,13 +47,13 @@ def test_model_tests_against_scipy_and_statsmodels():
     assert row["d_ci_low"] < row["cohens_d"] < row["d_ci_high"]
     lr = sps.linregress(a, r)
     assert row["slope"] == pytest.approx(lr.slope, rel=1e-9)
-    assert row["slope_p"] == pytest.approx(row["pearson_p"], rel=1e-6)  # same t test
+    assert row["slope_p_value"] == pytest.approx(row["pearson_p_value"], rel=1e-6)  # same t test
     ols = sm.OLS(r, sm.add_constant(a)).fit()
     assert (row["slope_ci_low"], row["slope_ci_high"]) == pytest.approx(tuple(ols.conf_int()[1]), rel=1e-9)
     assert row["baseline_rate"] == 0.45
     ref = sps.permutation_test((r[hi], r[lo]), lambda x, y, axis: x.mean(axis) - y.mean(axis),
                                n_resamples=4000, alternative="greater", random_state=0, vectorized=True)
-    assert row["perm_p"] == pytest.approx(ref.pvalue, abs=0.03)
+    assert row["perm_p_value"] == pytest.approx(ref.pvalue, abs=0.03)
 
 
 def _rates_from(df: pd.DataFrame, baseline: dict[str, float] | None = None):
@@ -79,16 +79,16 @@ def _toy_models(n_models=4, n=30, seed=0):
 def test_correction_and_both_decision_rules():
     rates, issues = _rates_from(_toy_models(), {f"m{k}": 0.4 for k in range(4)})
     pm = pmt.per_model_table(rates, alpha=0.05, correction="holm", n_perm=500)
-    holm = multipletests(pm["pearson_p"], method="holm")[1]
-    np.testing.assert_allclose(pm["p_adjusted"], holm)
+    holm = multipletests(pm["pearson_p_value"], method="holm")[1]
+    np.testing.assert_allclose(pm["p_value_corrected"], holm)
     assert (pm["significant"] == (holm < 0.05)).all()
     counts = (pm[list(pmt.PAPER_TESTS)] < 0.05).sum(axis=1)
     assert (pm["n_tests_significant"] == counts).all()
     assert (pm["significant_paper_rule"] == (counts >= 3)).all()
     none = pmt.per_model_table(rates, correction="none", n_perm=500)
-    np.testing.assert_allclose(none["p_adjusted"], none["pearson_p"])
+    np.testing.assert_allclose(none["p_value_corrected"], none["pearson_p_value"])
     bonf = pmt.per_model_table(rates, correction="bonferroni", n_perm=500)
-    np.testing.assert_allclose(bonf["p_adjusted"], np.minimum(1, 4 * bonf["pearson_p"]))
+    np.testing.assert_allclose(bonf["p_value_corrected"], np.minimum(1, 4 * bonf["pearson_p_value"]))
     assert list(pm.columns[:20]) == pmt.PER_MODEL_COLUMNS[:20]
 
 
@@ -99,8 +99,8 @@ def test_model_without_baseline_keeps_correlations_and_explains_gaps():
     pm = pmt.per_model_table(rates, n_perm=500).set_index("model")
     assert np.isfinite(pm.loc["m3", "pearson_r"])
     assert np.isnan(pm.loc["m3", "baseline_rate"])
-    assert "no baseline rows" in pm.loc["m3", "notes"]
-    assert pm.loc["m0", "notes"] == ""
+    assert "no baseline rows" in pm.loc["m3", "note"]
+    assert pm.loc["m0", "note"] == ""
     gap = bg.trait_truthfulness_gap(pm.reset_index(), pd.DataFrame()).set_index("model")
     assert gap.loc["m3", "zone"] == "no baseline"
 
@@ -127,7 +127,7 @@ def test_constant_agreeableness_and_constant_rate():
     assert checks["constant_rate"].detail == "m3"
     pm = pmt.per_model_table(rates, n_perm=500)
     assert list(pm["model"]) == ["m0", "m1"]
-    assert pm[["pearson_r", "pearson_p", "p_adjusted"]].notna().all().all()
+    assert pm[["pearson_r", "pearson_p_value", "p_value_corrected"]].notna().all().all()
 
 
 def test_personas_without_score_or_responses_are_reported():
@@ -175,7 +175,7 @@ def test_mixed_model_matches_a_direct_statsmodels_fit():
     h = sps.t.ppf(0.975, 5) * pooled.slope_se
     assert pooled.df == 5
     assert (pooled.slope_ci_low, pooled.slope_ci_high) == pytest.approx((pooled.slope - h, pooled.slope + h), rel=1e-12)
-    assert pooled.slope_p == pytest.approx(2 * sps.t.sf(abs(pooled.slope / pooled.slope_se), 5), rel=1e-12)
+    assert pooled.slope_p_value == pytest.approx(2 * sps.t.sf(abs(pooled.slope / pooled.slope_se), 5), rel=1e-12)
 
 
 def test_mixed_model_fallback_is_two_stage_and_reported():
@@ -240,7 +240,7 @@ def test_vectorised_category_correlations_equal_stats_pearson_r():
         sub = rates.categories[(rates.categories["model"] == row.model) & (rates.categories["category"] == row.category)]
         ref = stats.pearson_r(sub["agreeableness"], sub["rate"], confidence=0.9)
         assert row.r == pytest.approx(ref.statistic, abs=1e-12)
-        assert row.p_two_sided == pytest.approx(ref.p_value, rel=1e-8)
+        assert row.p_value_two_sided == pytest.approx(ref.p_value, rel=1e-8)
         assert (row.r_ci_low, row.r_ci_high) == pytest.approx((ref.effect.ci_low, ref.effect.ci_high), abs=1e-12)
 
 

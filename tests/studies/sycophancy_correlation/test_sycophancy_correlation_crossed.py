@@ -59,7 +59,7 @@ def _p_values(reps: int, seed: int, slope_sd: float, **kw) -> tuple[np.ndarray, 
     fits = crossed.crossed_slopes(cells, rates)
     averaged = np.array([stats.ols_slope(s["agreeableness"], s["rate"]).p_value
                          for _, s in rates.personas.groupby("model", sort=True)])
-    return averaged, fits["slope_crossed_p_two_sided"].to_numpy(dtype=float)
+    return averaged, fits["slope_crossed_p_value_two_sided"].to_numpy(dtype=float)
 
 
 def test_crossed_slope_equals_the_persona_averaged_slope_and_adds_the_prompt_variance():
@@ -79,14 +79,14 @@ def test_crossed_columns_are_corrected_across_models():
     """The per-model family's correction applies to the crossed p-values as to the Pearson p-values."""
     cells, rates = _null_models(4, n_personas=40, n_prompts=20, seed=9, slope_sd=0.0, slope=0.03)
     fits = crossed.crossed_slopes(cells, rates)
-    table = pd.DataFrame({"model": fits["model"], "notes": ""})
+    table = pd.DataFrame({"model": fits["model"], "note": ""})
     holm = crossed.add_crossed_columns(table, fits, alpha=0.05, correction="holm")
     none = crossed.add_crossed_columns(table, fits, alpha=0.05, correction="none")
-    p = fits["slope_crossed_p"].to_numpy()
-    assert np.allclose(holm["slope_crossed_p_adjusted"], stats.adjust_pvalues(p, method="holm"))
-    assert np.allclose(none["slope_crossed_p_adjusted"], p)
-    assert (holm["significant_crossed"] == (holm["slope_crossed_p_adjusted"] < 0.05)).all()
-    rec = crossed.headline(holm)
+    p = fits["slope_crossed_p_value"].to_numpy()
+    assert np.allclose(holm["slope_crossed_p_value_corrected"], stats.adjust_pvalues(p, method="holm"))
+    assert np.allclose(none["slope_crossed_p_value_corrected"], p)
+    assert (holm["significant_crossed"] == (holm["slope_crossed_p_value_corrected"] < 0.05)).all()
+    rec = crossed.headline(holm, name=str)
     assert rec["n_models_significant_crossed"] == int(holm["significant_crossed"].sum())
     assert set(rec) >= {"slope_crossed.m0000", "slope_crossed_ci_low.m0003", "significant_crossed.m0002"}
 

@@ -113,7 +113,7 @@ def test_gap_tex_view_fits_the_gap_table():
                               "rate_high": [0.4, 0.2], "mean_shift": [0.15, float("nan")]})
     shifts = pd.DataFrame({"model": ["a"], "gap_low": [0.1], "gap_low_ci_low": [0.05], "gap_low_ci_high": [0.15],
                            "gap_high": [0.2], "gap_high_ci_low": [0.1], "gap_high_ci_high": [0.3],
-                           "gap_high_p": [0.001]})
+                           "gap_high_p_value": [0.001]})
     for sh in (shifts, shifts.iloc[:0]):
         gap = baseline_gap.trait_truthfulness_gap(per_model, sh)
         shown = paper_view(gap, plots.trait_truthfulness_gap_tex_columns(0.95), "trait_truthfulness_gap")
@@ -159,7 +159,7 @@ def test_notebook_survives_bad_input_and_reports_it(tmp_path):
     issues = pd.read_csv(out / "tables" / "data_issues.csv")
     assert "'maybe': 7" in issues.set_index("check").loc["unknown_stance", "detail"]
     pm = pd.read_csv(out / "tables" / "per_model.csv").set_index("model")
-    assert "no baseline rows" in pm.loc[models[1], "notes"] and pd.isna(pm.loc[models[1], "baseline_rate"])
+    assert "no baseline rows" in pm.loc[models[1], "note"] and pd.isna(pm.loc[models[1], "baseline_rate"])
     assert pm.loc[models[0], "n_personas"] == 28
     assert results["pooled.method"] in ("mixedlm", "two_stage")
 

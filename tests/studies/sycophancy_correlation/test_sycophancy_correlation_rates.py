@@ -19,7 +19,8 @@ from studykit import stats
 from studykit.errors import InputError, ParamError
 from studykit.paths import params_dir, resolve
 from studykit.runner import run_study
-from studykit.studies.sycophancy_correlation import Params, aggregated, aggregated_tests as at
+from studykit.names import slug
+from studykit.studies.sycophancy_correlation import Params, aggregated, aggregated_tests as at, steps
 from studykit.studies.sycophancy_correlation import personality_illusion as pi
 
 SHARED = resolve("../shared/data/sycophancy_personality_illusion")
@@ -95,7 +96,7 @@ def test_documented_rules_are_reported(tmp_path):
     assert len(rows.rows) == len(table()) - 4 - 1
     pm, _ = at.per_model_rates(rows)
     m2 = pm.set_index("model").loc["m2@v2"]
-    assert np.isnan(m2["shift"]) and np.isnan(m2["manipulation"]) and "0 baseline rows" in m2["notes"]
+    assert np.isnan(m2["shift"]) and np.isnan(m2["manipulation"]) and "0 baseline rows" in m2["note"]
     assert not m2["shift_significant"] and np.isfinite(m2["slope"])
 
 
@@ -111,15 +112,15 @@ def test_per_model_numbers_are_the_persona_level_ones(tmp_path):
         got = pm.set_index("model").loc[model]
         shift = stats.mean_difference_t(sub["rate"], base["rate"])
         assert got["shift"] == pytest.approx(sub["rate"].mean() - base["rate"].mean())
-        assert (got["shift_ci_low"], got["shift_p"]) == pytest.approx((shift.effect.ci_low, shift.p_value))
+        assert (got["shift_ci_low"], got["shift_p_value"]) == pytest.approx((shift.effect.ci_low, shift.p_value))
         manip = stats.mean_difference_t(sub["agreeableness"], base["agreeableness"])
-        assert got["manipulation_p"] == pytest.approx(manip.p_value)
+        assert got["manipulation_p_value"] == pytest.approx(manip.p_value)
         fit = stats.ols_slope(sub["agreeableness"], sub["rate"])
-        assert (got["slope"], got["slope_p"], got["slope_df"]) == pytest.approx((fit.estimate, fit.p_value, 1.0))
+        assert (got["slope"], got["slope_p_value"], got["slope_df"]) == pytest.approx((fit.estimate, fit.p_value, 1.0))
     # persona rate = trial-weighted mean of its rows: p1 of m1 has rates 0.5 and 0.6, twice each
     assert persona.set_index(["model", "persona_id"]).loc[("m1", "p1"), "rate"] == pytest.approx(0.55)
-    assert list(pm["shift_p_adjusted"]) == pytest.approx(list(stats.adjust_pvalues(pm["shift_p"], "holm")))
-    head = at.rates_headline(pm)
+    assert list(pm["shift_p_value_corrected"]) == pytest.approx(list(stats.adjust_pvalues(pm["shift_p_value"], "holm")))
+    head = steps.RatesPerModel(pm, (), 0.95).records(slug)
     assert head["n_models"] == 2 and head["n_rows"] == 24 and head["slope.m1"] == pytest.approx(pm["slope"][0])
     assert not any("@" in k for k in head) and sum(k.startswith("slope.m2") for k in head) == 1  # a safe key
 
@@ -216,7 +217,7 @@ def test_profile_on_a_slice(tmp_path):
     for key in ("n_models", "n_rows", "n_models_shift_significant", "n_models_manipulation_significant",
                 "n_models_association_tested", "n_models_association_significant", "max_persona_r",
                 "pooled.slope", "pooled.slope_ci_low", "pooled.slope_ci_high", "pooled.df", "pooled.method",
-                "across_models.shift", "across_models.manipulation_p", "across_models.rows_r",
+                "across_models.shift", "across_models.manipulation_p_value", "across_models.rows_r",
                 "across_models.rows_r_with_baseline", "between_models.statistic", "between_models.p_value",
                 "shift.gpt-4o", "slope.gpt-4o", "data_issues.rate_not_whole_count"):
         assert key in r, key
@@ -266,14 +267,14 @@ def rejection_rates(reps: int, seed: int, pooled: bool = True) -> dict[str, floa
     for _ in range(reps):
         data = simulate(rng)
         pm, _ = at.per_model_rates(data)
-        hits["slope"] += list(pm["slope_p"] < 0.05)
-        hits["shift"] += list(pm["shift_p"] < 0.05)
+        hits["slope"] += list(pm["slope_p_value"] < 0.05)
+        hits["shift"] += list(pm["shift_p_value"] < 0.05)
         for _, g in data.personas.groupby("model"):  # what a row-level test would claim
             hits["rows_pearson"].append(stats.pearson_r(g["agreeableness"], g["rate"]).p_value < 0.05)
         if pooled:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                hits["pooled"].append(at.pooled_rates(data, pm)[1].slope_p < 0.05)
+                hits["pooled"].append(at.pooled_rates(data, pm)[1].slope_p_value < 0.05)
     return {k: float(np.mean(v)) for k, v in hits.items() if v}
 
 
@@ -295,7 +296,7 @@ def test_the_tests_find_a_planted_effect():
         warnings.simplefilter("ignore")
         summary, pooled = at.pooled_rates(data, pm)
     assert 0 < pooled.slope_ci_low < 0.5 < pooled.slope_ci_high and pooled.df == 11
-    assert summary.shift_ci_low < 0.15 < summary.shift_ci_high and summary.shift_p < 1e-4
+    assert summary.shift_ci_low < 0.15 < summary.shift_ci_high and summary.shift_p_value < 1e-4
 
 
 @pytest.mark.slow

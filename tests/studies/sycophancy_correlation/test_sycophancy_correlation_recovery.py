@@ -89,7 +89,7 @@ def _rejection_rates(n_reps: int) -> pd.Series:
 def test_null_model_rejects_at_about_the_nominal_rate_fast():
     rej = _rejection_rates(150)
     # binomial(150, 0.05): mean 7.5, sd 2.7; [1, 16] rejections is beyond 3 sd on both sides
-    assert 1 / 150 <= rej["pearson_p"] <= 16 / 150
+    assert 1 / 150 <= rej["pearson_p_value"] <= 16 / 150
     assert (rej[list(pmt.PAPER_TESTS)] <= 16 / 150).all()
 
 

@@ -85,7 +85,7 @@ def _write(tmp_path, personas: np.ndarray, baseline: np.ndarray, agreeableness: 
 
 
 def test_paired_shifts_pins_the_issue_definition(tmp_path):
-    """per_model's mean_shift, shift_t, shift_p, shift_df, shift_ci_* are the paired t over prompts,
+    """per_model's mean_shift, shift_t, shift_p_value, shift_df, shift_ci_* are the paired t over prompts,
     computed by hand from the score matrix (prompts missing for some personas included)."""
     rng = np.random.default_rng(7)
     personas, baseline = rng.uniform(0, 1, (9, 12)), rng.uniform(0, 1, 12)
@@ -101,13 +101,13 @@ def test_paired_shifts_pins_the_issue_definition(tmp_path):
     row = table.iloc[0]
     assert row["mean_shift"] == pytest.approx(d.mean(), rel=1e-12)
     assert row["shift_t"] == pytest.approx(ref.statistic, rel=1e-10)
-    assert row["shift_p"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert row["shift_p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert row["shift_df"] == 11
     ci = ref.confidence_interval(0.95)
     assert (row["shift_ci_low"], row["shift_ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-10)
     # the conditional test: persona rates against the baseline rate as a constant
     cond = sps.ttest_1samp(personas.mean(axis=1), baseline.mean())
-    assert row["shift_p_given_baseline"] == pytest.approx(cond.pvalue, rel=1e-9)
+    assert row["shift_p_value_given_baseline"] == pytest.approx(cond.pvalue, rel=1e-9)
     # gaps: the same pairing within the median-split groups
     hi = agree > np.median(agree)
     gap = baseline_gap.trait_truthfulness_gap(table, shifts).iloc[0]
@@ -151,16 +151,16 @@ def test_shift_p_values_are_corrected_across_models():
 
     from studykit import stats
 
-    table = pd.DataFrame({"model": list("abcd"), "shift_p": [0.01, 0.02, 0.04, float("nan")]})
+    table = pd.DataFrame({"model": list("abcd"), "shift_p_value": [0.01, 0.02, 0.04, float("nan")]})
     fake = type("S", (), {})()
-    shifts = pd.DataFrame({"model": list("abcd"), "shift": 0.0, "shift_t": 0.0, "shift_p": table["shift_p"],
+    shifts = pd.DataFrame({"model": list("abcd"), "shift": 0.0, "shift_t": 0.0, "shift_p_value": table["shift_p_value"],
                            "shift_df": 10.0, "shift_ci_low": 0.0, "shift_ci_high": 0.0})
     fake.personas = pd.DataFrame({"model": list("abcd"), "rate": 0.5})
-    base = table.assign(baseline_rate=float("nan"), notes="")
+    base = table.assign(baseline_rate=float("nan"), note="")
     out = baseline_gap.add_shift_columns(base, shifts, fake, correction="holm")
     expected = stats.adjust_pvalues([0.01, 0.02, 0.04], method="holm")
-    assert out["shift_p_adjusted"].iloc[:3].tolist() == pytest.approx(list(expected))
-    assert np.isnan(out["shift_p_adjusted"].iloc[3])
+    assert out["shift_p_value_corrected"].iloc[:3].tolist() == pytest.approx(list(expected))
+    assert np.isnan(out["shift_p_value_corrected"].iloc[3])
     gap = pd.DataFrame({"zone": ["undetermined"] * 4})
     counts = baseline_gap.zone_counts(gap, out, alpha=0.05)
     assert (counts.n_shift_significant, counts.n_shift_significant_adjusted) == (3, int((expected < 0.05).sum()))

@@ -9,9 +9,8 @@ repository without agent or human lines, or without modified lines, is reported 
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from studykit.studies.code_survival import cox as cx
@@ -44,19 +43,6 @@ def agents_by_repo(events: pd.DataFrame, report: list[dict[str, Any]] | None = N
     return pd.DataFrame(rows, columns=cols)
 
 
-def agent_records(table: pd.DataFrame, name: Callable[[Any], str]) -> dict[str, Any]:
-    """``data.agent_units.<repo>``, ``data.agent_commits.<repo>`` (commits with units) and, when mined,
-    ``data.agent_marked_commits.<repo>``: the ``(all agents)`` rows of :func:`agents_by_repo`."""
-    out: dict[str, Any] = {}
-    for _, r in table[table["agent"] == ALL_AGENTS].iterrows():
-        key = name(r["repo"])
-        out[f"data.agent_units.{key}"] = int(r["units"])
-        out[f"data.agent_commits.{key}"] = int(r["commits"])
-        if "marked_commits" in table.columns:
-            out[f"data.agent_marked_commits.{key}"] = int(r["marked_commits"])
-    return out
-
-
 def hr_by_repo(events: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Unadjusted agent-vs-human HR within each repository, clustered by commit (see the module docstring)."""
     rows = []
@@ -74,12 +60,4 @@ def hr_by_repo(events: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def hr_records(table: pd.DataFrame, name: Callable[[Any], str]) -> dict[str, Any]:
-    """``cox.hr_by_repo.<repo>``: each repository's HR, None when not estimable (the reason is in the table)."""
-    out: dict[str, Any] = {}
-    for repo, hr in zip(table["repo"], table["hr"]):
-        out[f"cox.hr_by_repo.{name(repo)}"] = float(hr) if pd.notna(hr) and np.isfinite(hr) else None
-    return out
-
-
-__all__ = ["agents_by_repo", "agent_records", "hr_by_repo", "hr_records", "ALL_AGENTS"]
+__all__ = ["agents_by_repo", "hr_by_repo", "ALL_AGENTS"]

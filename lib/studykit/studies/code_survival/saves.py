@@ -38,8 +38,21 @@ class Data:
                 Record("data", steps.unit_counts(self.events)),
                 Table("agents_by_repo", self.agents, "Agent commits and line units by repository and agent "
                       "(marked_commits: every non-merge commit the agent rules marked)"),
-                Record("", byrepo.agent_records(self.agents, name)),
+                Record("", self.records(name)),
                 Record("clustering", self.clusters)]
+
+    def records(self, name: Namer) -> dict[str, Any]:
+        """``data.agent_units.<repo>``, ``data.agent_commits.<repo>`` (commits with units) and, when mined,
+        ``data.agent_marked_commits.<repo>``: the ``(all agents)`` rows of :func:`.byrepo.agents_by_repo`."""
+        table = self.agents
+        out: dict[str, Any] = {}
+        for _, r in table[table["agent"] == byrepo.ALL_AGENTS].iterrows():
+            key = name(r["repo"])
+            out[f"data.agent_units.{key}"] = int(r["units"])
+            out[f"data.agent_commits.{key}"] = int(r["commits"])
+            if "marked_commits" in table.columns:
+                out[f"data.agent_marked_commits.{key}"] = int(r["marked_commits"])
+        return out
 
     def _repr_html_(self) -> str:
         return (self.clusters._repr_html_() + html_view(frame=self.units)
@@ -116,7 +129,23 @@ class Cox:
                 Table("cox_coefficients", cox.coefficients, "All Cox coefficients"),
                 Table("ph_test", cox.ph_table, "Grambsch-Therneau test of proportional hazards (rank time)"),
                 Table("hr_by_time_window", cox.windows, "Agent HR within time windows"),
-                Record("cox", cox), Record("", steps.window_records(cox.windows))]
+                Record("cox", cox), Record("", self.records(name))]
+
+    def records(self, name: Namer) -> dict[str, Any]:
+        """``cox.hr_by_window.<window>``, ``cox.hr_by_window_p_value.<window>``,
+        ``cox.hr_by_window_p_value_corrected.<window>`` (Holm over the estimable windows,
+        :func:`.steps.with_holm`) and ``cox.hr_by_window_family``. Window keys are built from the
+        ``ph_split_days`` parameter (:func:`.steps.window_key`), not from data, so ``name`` is not needed."""
+        windows = self.cox.windows
+        out: dict[str, Any] = {}
+        for _, r in windows.iterrows():
+            key = steps.window_key(str(r["window_days"]))
+            out[f"cox.hr_by_window.{key}"] = steps.finite(r["hr"])
+            out[f"cox.hr_by_window_p_value.{key}"] = steps.finite(r["p_value"])
+            out[f"cox.hr_by_window_p_value_corrected.{key}"] = steps.finite(r.get("p_value_corrected"))
+        m = int(windows["p_value_corrected"].notna().sum()) if "p_value_corrected" in windows.columns else 0
+        out["cox.hr_by_window_family"] = f"Holm over the {m} estimable time windows (the agent HR in each window)"
+        return out
 
     def _repr_html_(self) -> str:
         return html_view(frame=self.cox.table)
@@ -141,7 +170,25 @@ class PerAgent:
                       "estimable below min_agent_events)"),
                 Figure("hr_forest", lambda: plots.hr_forest(self.table, self.cox.unadjusted, self.cox.adjusted),
                        "Per-agent hazard ratios next to the agent-vs-human gap"),
-                Record("", steps.per_agent_records(self.table, name))]
+                Record("", self.records(name))]
+
+    def records(self, name: Namer) -> dict[str, Any]:
+        """``cox.hr_by_agent.<agent>``: each agent's HR, ``None`` for a not-estimable agent (its reason is in the
+        table's ``note`` and in the ``agents_not_estimable`` data issue); ``name`` makes agent names key-safe.
+        With ``p_value_corrected`` (:func:`.steps.with_holm`) also ``cox.hr_by_agent_p_value.<agent>``,
+        ``cox.hr_by_agent_p_value_corrected.<agent>`` and ``cox.hr_by_agent_family`` (what the Holm family is)."""
+        table = self.table
+        out: dict[str, Any] = {}
+        for agent, hr in zip(table["agent"], table["hr_vs_human"]):
+            out[f"cox.hr_by_agent.{name(agent)}"] = steps.finite(hr)
+        if "p_value_corrected" in table.columns:
+            for agent, p, ph in zip(table["agent"], table["p_value"], table["p_value_corrected"]):
+                out[f"cox.hr_by_agent_p_value.{name(agent)}"] = steps.finite(p)
+                out[f"cox.hr_by_agent_p_value_corrected.{name(agent)}"] = steps.finite(ph)
+            m = int(table["p_value_corrected"].notna().sum())
+            out["cox.hr_by_agent_family"] = (f"Holm over the {m} estimable agents (each agent's HR vs human lines, "
+                                             "one Cox model)")
+        return out
 
     def _repr_html_(self) -> str:
         return html_view(frame=self.table)
@@ -161,7 +208,12 @@ class ByRepo:
     def exhibits(self, name: Namer) -> list:
         return [Table("hr_by_repo", self.table, "Agent vs human hazard ratio within each repository (unadjusted, "
                       "clustered by commit)"),
-                Record("", byrepo.hr_records(self.table, name))]
+                Record("", self.records(name))]
+
+    def records(self, name: Namer) -> dict[str, Any]:
+        """``cox.hr_by_repo.<repo>``: each repository's HR, None when not estimable (the reason is in the table)."""
+        return {f"cox.hr_by_repo.{name(repo)}": steps.finite(hr)
+                for repo, hr in zip(self.table["repo"], self.table["hr"])}
 
     def _repr_html_(self) -> str:
         return html_view(frame=self.table)

@@ -255,7 +255,7 @@ def per_agent(events: pd.DataFrame, params: Any, clusters: Clustering) -> tuple[
 
 
 def with_holm(table: pd.DataFrame, p_col: str = "p_value") -> pd.DataFrame:
-    """``table`` with ``p_holm``: Holm-adjusted ``p_col`` over the rows that have a p-value (one family).
+    """``table`` with ``p_value_corrected``: Holm-adjusted ``p_col`` over the rows that have a p-value (one family).
 
     :math:`\\tilde p_{(i)} = \\max_{j \\le i} \\min(1, (m - j + 1) p_{(j)})` over the :math:`m` tests of the
     family (Holm 1979; :func:`studykit.stats.adjust_pvalues`); rows without a p-value (not estimable) are not
@@ -268,48 +268,17 @@ def with_holm(table: pd.DataFrame, p_col: str = "p_value") -> pd.DataFrame:
     holm = np.full(len(p), np.nan)
     if np.isfinite(p).any():
         holm = adjust_pvalues(p, "holm", nan_policy="omit")
-    return table.assign(p_holm=[float(v) if np.isfinite(v) else None for v in holm])
+    return table.assign(p_value_corrected=[float(v) if np.isfinite(v) else None for v in holm])
 
 
-def _finite(v: Any) -> float | None:
+def finite(v: Any) -> float | None:
+    """``v`` as a float, ``None`` when it is missing or not finite (a key of ``results.json``)."""
     return float(v) if v is not None and pd.notna(v) and np.isfinite(v) else None
-
-
-def per_agent_records(table: pd.DataFrame, name: Any) -> dict[str, Any]:
-    """``cox.hr_by_agent.<agent>``: each agent's HR, ``None`` for a not-estimable agent (its reason is in the
-    table's ``note`` and in the ``agents_not_estimable`` data issue); ``name`` makes agent names key-safe.
-    With ``p_holm`` (:func:`with_holm`) also ``cox.hr_by_agent_p_value.<agent>``,
-    ``cox.hr_by_agent_p_holm.<agent>`` and ``cox.hr_by_agent_family`` (what the Holm family is)."""
-    out: dict[str, Any] = {}
-    for agent, hr in zip(table["agent"], table["hr_vs_human"]):
-        out[f"cox.hr_by_agent.{name(agent)}"] = _finite(hr)
-    if "p_holm" in table.columns:
-        for agent, p, ph in zip(table["agent"], table["p_value"], table["p_holm"]):
-            out[f"cox.hr_by_agent_p_value.{name(agent)}"] = _finite(p)
-            out[f"cox.hr_by_agent_p_holm.{name(agent)}"] = _finite(ph)
-        m = int(table["p_holm"].notna().sum())
-        out["cox.hr_by_agent_family"] = (f"Holm over the {m} estimable agents (each agent's HR vs human lines, "
-                                         "one Cox model)")
-    return out
 
 
 def window_key(label: str) -> str:
     """A key-safe name of a time window: ``[0, 30)`` -> ``0_30``, ``[180, end)`` -> ``180_end``."""
     return label.strip("[)").replace(", ", "_").replace(".", "p")
-
-
-def window_records(windows: pd.DataFrame) -> dict[str, Any]:
-    """``cox.hr_by_window.<window>``, ``cox.hr_by_window_p_value.<window>``, ``cox.hr_by_window_p_holm.<window>``
-    (Holm over the estimable windows, :func:`with_holm`) and ``cox.hr_by_window_family``."""
-    out: dict[str, Any] = {}
-    for _, r in windows.iterrows():
-        key = window_key(str(r["window_days"]))
-        out[f"cox.hr_by_window.{key}"] = _finite(r["hr"])
-        out[f"cox.hr_by_window_p_value.{key}"] = _finite(r["p_value"])
-        out[f"cox.hr_by_window_p_holm.{key}"] = _finite(r.get("p_holm"))
-    m = int(windows["p_holm"].notna().sum()) if "p_holm" in windows.columns else 0
-    out["cox.hr_by_window_family"] = f"Holm over the {m} estimable time windows (the agent HR in each window)"
-    return out
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ Yang, Levy, Goldberg, Wallace (2026). Compared to What? Baselines and Metrics fo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
@@ -99,8 +99,8 @@ class Design(Result):
         """Every model in the answers (the human reference included), sorted."""
         return sorted(self.answers["model"].unique())
 
-    def records(self) -> dict[str, int]:
-        """``n_items`` and ``n_models`` for ``results.json``."""
+    def records(self, name: Callable[[Any], str]) -> dict[str, int]:
+        """``n_items`` and ``n_models`` for ``results.json`` (no name from data: ``name`` is not used)."""
         return {"n_items": self.n_items, "n_models": self.n_models}
 
 

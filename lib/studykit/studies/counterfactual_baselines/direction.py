@@ -13,6 +13,7 @@ Cameron, A. C., & Miller, D. L. (2015). A practitioner's guide to cluster-robust
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -229,12 +230,12 @@ class PooledDirection(Result):
     beta: float
     ci_low: float
     ci_high: float
-    p: float
+    p_value: float
     n_obs: int
     beta_no_control: float
     ci_low_no_control: float
     ci_high_no_control: float
-    p_no_control: float
+    p_value_no_control: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -257,8 +258,9 @@ class DirectionalEffects(Result):
 
     _nested = ("pooled",)
 
-    def records(self) -> dict[str, float | int]:
-        """``direction.beta``, ``.ci_low``, ``.ci_high``, ``.p``, ``.n_obs`` (nothing when not fitted)."""
+    def records(self, name: Callable[[Any], str]) -> dict[str, float | int]:
+        """``direction.beta``, ``.ci_low``, ``.ci_high``, ``.p_value``, ``.n_obs`` (nothing when not fitted; no name
+        from data, so ``name`` is not used)."""
         return self.pooled.as_record("direction") if self.pooled is not None else {}
 
 
@@ -272,8 +274,8 @@ def directional_effects(design: Design, *, eps: float = 1e-4,
     if not table.empty and (table["scope"] == "pooled").any():
         p = table[table["scope"] == "pooled"].iloc[0]
         pooled = PooledDirection(beta=float(p.beta), ci_low=float(p.ci_low), ci_high=float(p.ci_high),
-                                 p=float(p.p_value), n_obs=int(p.n_obs), beta_no_control=float(p.beta_no_control),
+                                 p_value=float(p.p_value), n_obs=int(p.n_obs), beta_no_control=float(p.beta_no_control),
                                  ci_low_no_control=float(p.ci_low_no_control),
                                  ci_high_no_control=float(p.ci_high_no_control),
-                                 p_no_control=float(p.p_value_no_control))
+                                 p_value_no_control=float(p.p_value_no_control))
     return DirectionalEffects(rows=rows, table=table, pooled=pooled), tuple(issues)

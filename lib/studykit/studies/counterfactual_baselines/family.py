@@ -23,15 +23,14 @@ import pandas as pd
 
 from studykit import stats as sst
 from studykit.issues import DataIssue
-from studykit.names import slug
 from studykit.stats.results import Result
 
 from .design import Design, wide_answers
 
 #: the columns every study of this kind reports first, in this order, then the extras
 TEST_COLUMNS = ["model", "task", "target", "baseline", "metric", "stat_target", "stat_baseline", "diff", "ci_low",
-                "ci_high", "p_value", "p_adjusted", "significant", "p_one_sided", "p_adjusted_one_sided",
-                "significant_one_sided", "level", "n_items", "test", "family"]
+                "ci_high", "p_value", "p_value_corrected", "significant", "p_value_one_sided",
+                "p_value_corrected_one_sided", "significant_one_sided", "level", "n_items", "test", "family"]
 METRICS = ("flip_rate", "js_divergence", "kl_divergence", "mutual_information", "phi")
 
 
@@ -117,7 +116,7 @@ def aggregate_randomization_p(o: np.ndarray, t: np.ndarray, b: np.ndarray, n_lab
 
     Returns
     -------
-    p_two_sided, p_one_sided : ndarray, shape (R,)
+    p_value_two_sided, p_value_one_sided : ndarray, shape (R,)
     """
     o, t, b = (np.atleast_2d(np.asarray(x)) for x in (o, t, b))
     reps, n = o.shape
@@ -185,13 +184,13 @@ def _paired_row(x: np.ndarray, y: np.ndarray, statistic, *, n_boot: int, seed: i
     fn = _mean_diff if statistic == "mean_diff" else statistic
     est = float(fn(x[None, :], y[None, :], axis=-1)[0])
     if np.array_equal(x, y):
-        return {"diff": est, "ci_low": est, "ci_high": est, "p_value": 1.0, "p_one_sided": 1.0,
+        return {"diff": est, "ci_low": est, "ci_high": est, "p_value": 1.0, "p_value_one_sided": 1.0,
                 "note": "target and baseline identical on every item"}
     boot = sst.bootstrap_ci((x, y), statistic, n_resamples=n_boot, method="percentile", paired=True,
                             confidence=confidence, seed=seed)
     out = {"diff": est, "ci_low": float(boot.ci_low), "ci_high": float(boot.ci_high), "note": ""}
     if randomization:
-        for key, alt in (("p_value", "two-sided"), ("p_one_sided", "greater")):
+        for key, alt in (("p_value", "two-sided"), ("p_value_one_sided", "greater")):
             out[key] = float(sst.permutation_test(x, y, statistic=statistic, paired=True, n_resamples=n_boot,
                                                   alternative=alt, seed=seed + 1).p_value)
     return out
@@ -228,7 +227,7 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
     * ``flip_rate`` (per-sample): :math:`\bar f^t - \bar f^b`; CI by paired
       bootstrap over items (percentile);
       ``p_value``: exact McNemar on the discordant items
-      (:math:`f^t_i \ne f^b_i`), ``p_one_sided``: the exact binomial test that
+      (:math:`f^t_i \ne f^b_i`), ``p_value_one_sided``: the exact binomial test that
       more discordant items flip under the target (target > baseline).
     * ``js_divergence``, ``kl_divergence`` (per-sample, when probabilities
       exist): mean over items of :math:`JS(\pi^o_i, \pi^v_i)` and
@@ -287,7 +286,7 @@ def compare_targets(design: Design, *, n_boot: int = 10_000, seed: int = 0, conf
                                     "no model x task has answers to both a target and its baseline: no test is "
                                     "run, flip rates are still shown (check 'pairs' and 'baseline_models')"))
         return pd.DataFrame(columns=[c for c in TEST_COLUMNS if c not in (
-            "p_adjusted", "significant", "p_adjusted_one_sided", "significant_one_sided")]), issues
+            "p_value_corrected", "significant", "p_value_corrected_one_sided", "significant_one_sided")]), issues
     notes = tab.pop("note")
     if (notes != "").any():
         issues.append(DataIssue("identical_target_and_baseline", int((notes != "").sum()),
@@ -302,7 +301,7 @@ def _flip_rate_row(base: dict, o: np.ndarray, t: np.ndarray, b: np.ndarray, *, n
     r = _paired_row(ft, fb, "mean_diff", n_boot=n_boot, seed=seed, confidence=confidence, randomization=False)
     p2, p1 = _mcnemar_p(ft, fb)
     return {**base, "metric": "flip_rate", "level": "per-sample", "stat_target": ft.mean(),
-            "stat_baseline": fb.mean(), **r, "p_value": p2, "p_one_sided": p1,
+            "stat_baseline": fb.mean(), **r, "p_value": p2, "p_value_one_sided": p1,
             "test": "paired bootstrap CI; exact McNemar p (one-sided: exact binomial)"}
 
 
@@ -340,11 +339,11 @@ def _aggregate_rows(base: dict, o: np.ndarray, t: np.ndarray, b: np.ndarray, lab
         r = aggregate_bootstrap(co, ct, cb, n_labels, metric, n_boot=n_boot, seed=_seed(seed, k),
                                 confidence=confidence)
         if r["note"]:
-            r.update(p_value=1.0, p_one_sided=1.0)
+            r.update(p_value=1.0, p_value_one_sided=1.0)
         else:
             p2, p1 = aggregate_randomization_p(co, ct, cb, n_labels, metric, n_perm=n_boot,
                                                rng=np.random.default_rng(_seed(seed, k) + 1))
-            r.update(p_value=float(p2[0]), p_one_sided=float(p1[0]))
+            r.update(p_value=float(p2[0]), p_value_one_sided=float(p1[0]))
         rows.append({**base, "metric": metric, "level": "aggregate", **r,
                      "test": "paired bootstrap CI (multinomial over answer patterns); paired "
                              "randomization p"})
@@ -391,7 +390,8 @@ def p_floor_check(tests: pd.DataFrame, *, n_boot: int, alpha: float) -> DataIssu
 
 def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float = 0.05,
                   primary_metric: str | None = None) -> pd.DataFrame:
-    """Add ``family``, ``p_adjusted`` (corrected within each family) and ``significant`` = p_adjusted < alpha.
+    """Add ``family``, ``p_value_corrected`` (corrected within each family) and ``significant`` =
+    ``p_value_corrected < alpha``.
 
     With ``primary_metric`` the rows of that metric form the *primary* family and every other
     row the *secondary* family, each corrected on its own: the secondary metrics (aggregate
@@ -400,7 +400,7 @@ def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float
 
     The paper's question is one-sided (is the model *more* sensitive to the edit than to a
     rewording?), so each family is also corrected on its one-sided p-values on their own:
-    ``p_adjusted_one_sided`` and ``significant_one_sided`` answer that question with a one-sided
+    ``p_value_corrected_one_sided`` and ``significant_one_sided`` answer that question with a one-sided
     family (two-sided and one-sided p-values are never mixed in one correction).
     """
     out = tests.copy()
@@ -408,8 +408,8 @@ def adjust_family(tests: pd.DataFrame, *, correction: str = "holm", alpha: float
         out["family"] = "all"
     else:
         out["family"] = np.where(out["metric"] == primary_metric, "primary", "secondary")
-    for raw, adjusted, flag in (("p_value", "p_adjusted", "significant"),
-                                ("p_one_sided", "p_adjusted_one_sided", "significant_one_sided")):
+    for raw, adjusted, flag in (("p_value", "p_value_corrected", "significant"),
+                                ("p_value_one_sided", "p_value_corrected_one_sided", "significant_one_sided")):
         if raw not in out.columns:  # a table without one-sided p-values gets the two-sided correction only
             continue
         out[adjusted] = np.nan
@@ -433,7 +433,7 @@ class Comparisons(Result):
     correction : str
         The multiple-testing method, applied within each family.
     alpha : float
-        ``significant`` = ``p_adjusted < alpha``.
+        ``significant`` = ``p_value_corrected < alpha``.
     primary_metric : str
         The metric of the primary family (the others form the secondary family).
     n_tests, n_significant : int
@@ -456,7 +456,7 @@ class Comparisons(Result):
     n_significant_one_sided: int = 0
     n_significant_primary_one_sided: int = 0
 
-    def records(self, name: Callable[[Any], str] = slug) -> dict[str, Any]:
+    def records(self, name: Callable[[Any], str]) -> dict[str, Any]:
         """``n_tests``, ``n_significant``, ``primary.*`` and ``diff.<model>.<task>.<target>`` (flip rates).
 
         ``name`` maps names taken from data to key-safe ones (the notebook passes ``out.name``).

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from studykit.errors import InputError
-from studykit.names import slug
 
 from .design import wide_answers
 
@@ -62,7 +61,7 @@ def flip_rates(answers: pd.DataFrame, pairs: Mapping[str, str], *, confidence: f
 
 
 
-def flip_rate_records(rates: pd.DataFrame, name: Callable[[Any], str] = slug) -> dict[str, float]:
+def flip_rate_records(rates: pd.DataFrame, name: Callable[[Any], str]) -> dict[str, float]:
     """``flip_rate.<model>.<task>.<variant>`` for every row of :func:`flip_rates`.
 
     ``name`` maps a name taken from data to a key-safe one (the notebook passes ``out.name``,

@@ -142,18 +142,18 @@ def tests_tex_columns(confidence: float = 0.95, correction: str = "holm") -> Tex
     return {"model": "Model", "task": "Task", "target": "Target", "metric": "Metric", "n_items": "n",
             "stat_target": "Target value", "stat_baseline": "Baseline value",
             ("diff", "ci_low", "ci_high"): f"Difference {ci_label(confidence)}",
-            "p_adjusted": f"p ({CORRECTION_LABEL.get(correction, correction)})", "significant": "Significant"}
+            "p_value_corrected": f"p ({CORRECTION_LABEL.get(correction, correction)})", "significant": "Significant"}
 
 
 def tests_with_defective_tex_columns(confidence: float = 0.95, correction: str = "holm") -> TexColumns:
     """The flip-rate tests without and with the defective baselines side by side: n, difference [CI], adjusted p."""
     p = f"p ({CORRECTION_LABEL.get(correction, correction)})"
     return {"model": "Model", "task": "Task", "target": "Target", "n_items": "n",
-            ("diff", "ci_low", "ci_high"): f"Difference {ci_label(confidence)}", "p_adjusted": p,
+            ("diff", "ci_low", "ci_high"): f"Difference {ci_label(confidence)}", "p_value_corrected": p,
             "n_items_with_defective": "n, with defective",
             ("diff_with_defective", "ci_low_with_defective", "ci_high_with_defective"):
                 f"Difference, with defective {ci_label(confidence)}",
-            "p_adjusted_with_defective": f"{p}, with defective"}
+            "p_value_corrected_with_defective": f"{p}, with defective"}
 
 
 def direction_tex_columns(confidence: float = 0.95) -> TexColumns:

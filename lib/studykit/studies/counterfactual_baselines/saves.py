@@ -14,7 +14,7 @@ import pandas as pd
 from studykit.exhibits import Figure, Record, Table, html_view
 from studykit.issues import DataIssue
 
-from . import plots, steps
+from . import flips, plots, steps
 
 Namer = Callable[[Any], str]
 
@@ -56,7 +56,14 @@ class Defects:
         if not len(self.data.defects):
             return []
         return [Table("defective_baselines", self.data.defects, "Baseline rows audited for being paraphrases"),
-                Record("", steps.defect_records(self.data))]
+                Record("", self.records(name))]
+
+    def records(self, name: Namer) -> dict[str, int]:
+        """``defective.n_flagged`` and ``defective.n_baseline_rows`` (MedPerturb; nothing otherwise)."""
+        defects = self.data.defects
+        if defects.empty:
+            return {}
+        return {"defective.n_flagged": int(defects["defective"].sum()), "defective.n_baseline_rows": len(defects)}
 
     def _repr_html_(self) -> str:
         d = self.data.defects
@@ -78,7 +85,11 @@ class FlipRates:
                       "(Wilson CI)"),
                 Figure("flip_rates", lambda: plots.flip_rate_dots(self.rates), "Flip rates of each target (red) "
                        f"and its paraphrase baseline (grey), Wilson {self.confidence:.0%} CI"),
-                Record("", steps.flip_rate_records(self.design, self.rates, name))]
+                Record("", self.records(name))]
+
+    def records(self, name: Namer) -> dict[str, Any]:
+        """``n_items``, ``n_models`` and ``flip_rate.<model>.<task>.<variant>``."""
+        return {**self.design.records(name), **flips.flip_rate_records(self.rates, name)}
 
     def _repr_html_(self) -> str:
         return html_view(frame=self.rates.head(12))
@@ -128,7 +139,8 @@ class Sensitivity:
     """MedPerturb: the flip-rate tests again with the defective baselines kept (None otherwise)."""
 
     table: pd.DataFrame | None
-    records: dict
+    family: Any
+    rates: pd.DataFrame | None
     correction: str
     confidence: float
 
@@ -138,7 +150,16 @@ class Sensitivity:
         return [Table("tests_with_defective", self.table, "Flip-rate tests with defective baselines excluded (main) "
                       "and included (suffix _with_defective)",
                       tex_columns=plots.tests_with_defective_tex_columns(self.confidence, self.correction)),
-                Record("", self.records)]
+                Record("", self.records(name))]
+
+    def records(self, name: Namer) -> dict[str, Any]:
+        """The second run's ``sensitivity.diff.*``, ``sensitivity.n_tests``, ``sensitivity.n_significant`` (and the
+        other counts of :meth:`.family.Comparisons.records`) and ``sensitivity.flip_rate.*`` of the baselines."""
+        if self.table is None:
+            return {}
+        rec = self.family.records(name)
+        rec.update({k: v for k, v in flips.flip_rate_records(self.rates, name).items() if k.endswith("_baseline")})
+        return {f"sensitivity.{k}": v for k, v in rec.items()}
 
     def _repr_html_(self) -> str:
         if self.table is None:
@@ -146,11 +167,10 @@ class Sensitivity:
         return html_view(frame=self.table)
 
 
-def sensitivity(d: Data, t: Tests, params, name: Namer) -> Sensitivity:
+def sensitivity(d: Data, t: Tests, params) -> Sensitivity:
     if not (d.data.source == "medperturb" and params.exclude_defective):
-        return Sensitivity(None, {}, params.correction, params.confidence)
-    table, records = steps.sensitivity_with_defective(params, t.family, name)
-    return Sensitivity(table, records, params.correction, params.confidence)
+        return Sensitivity(None, None, None, params.correction, params.confidence)
+    return Sensitivity(*steps.sensitivity_with_defective(params, t.family), params.correction, params.confidence)
 
 
 @dataclass(frozen=True)
@@ -170,7 +190,7 @@ class Direction:
                           tex_columns=plots.direction_tex_columns(self.confidence)),
                     Figure("direction", lambda: plots.direction_plot(table), "Directional coefficient with "
                            f"cluster-robust {self.confidence:.0%} CI (pooled first)"),
-                    Record("", self.effects.records())]
+                    Record("", self.effects.records(name))]
         return out
 
     def _repr_html_(self) -> str:
@@ -197,7 +217,16 @@ class Power:
         if len(self.table):
             out.append(Figure("power_curves", lambda: plots.power_plot(self.table), "Power of aggregate, per-sample "
                               "and regression metrics against a planted attribute effect"))
-        return out + [Record("", steps.power_records(self.table))]
+        return out + [Record("", self.records(name))]
+
+    def records(self, name: Namer) -> dict[str, float]:
+        """``power.<scenario>.<metric>.d<effect>`` for every simulated point (names from the parameters, not the
+        data), and ``power.concordance`` (the concordance of target and baseline flips it assumed)."""
+        power = self.table
+        out = {f"power.{r.scenario}.{r.metric}.d{r.effect:g}": float(r.power) for r in power.itertuples()}
+        if len(power) and "concordance" in power.columns:
+            out["power.concordance"] = float(power["concordance"].iloc[0])
+        return out
 
     def _repr_html_(self) -> str:
         p = self.table

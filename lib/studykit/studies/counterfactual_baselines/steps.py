@@ -3,17 +3,17 @@
 Each step takes the validated parameters (:class:`.schema.Params`) and the
 results of earlier steps, and is pure; :mod:`.saves` wraps each as a result that declares its exhibits,
 which the notebook writes with one call (``out.save(step)``). Names taken
-from data become result keys through the ``name`` argument (the notebook
-passes ``out.name``, which records the mapping in ``manifest.json``).
+from data become result keys only in those results' ``records(name)``, with
+the ``name`` that ``Outputs.save`` passes (``out.name``, which records the
+mapping in ``manifest.json``).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
 from studykit.issues import DataIssue
-from studykit.names import slug
 
 from . import flips
 from . import power as power_sim
@@ -38,22 +38,9 @@ def check_design(data: StudyData, params: Any) -> tuple[Design, Issues]:
                         positive_label=params.positive_label)
 
 
-def defect_records(data: StudyData) -> dict[str, int]:
-    """Section 1 (MedPerturb): ``defective.n_flagged`` and ``defective.n_baseline_rows``."""
-    if data.defects.empty:
-        return {}
-    return {"defective.n_flagged": int(data.defects["defective"].sum()),
-            "defective.n_baseline_rows": len(data.defects)}
-
-
 def flip_rates(design: Design, params: Any) -> pd.DataFrame:
     """Section 2: flip rate of every variant against the original, with a Wilson CI."""
     return flips.flip_rates(design.answers, design.pairs, confidence=params.confidence)
-
-
-def flip_rate_records(design: Design, rates: pd.DataFrame, name: Callable[[Any], str] = slug) -> dict[str, Any]:
-    """Section 2: ``n_items``, ``n_models`` and ``flip_rate.<model>.<task>.<variant>``."""
-    return {**design.records(), **flips.flip_rate_records(rates, name)}
 
 
 def compare(design: Design, params: Any) -> tuple[Comparisons, Issues]:
@@ -64,13 +51,12 @@ def compare(design: Design, params: Any) -> tuple[Comparisons, Issues]:
                      primary_metric=params.primary_metric)
 
 
-def sensitivity_with_defective(params: Any, main: Comparisons,
-                               name: Callable[[Any], str] = slug) -> tuple[pd.DataFrame, dict[str, Any]]:
+def sensitivity_with_defective(params: Any, main: Comparisons) -> tuple[pd.DataFrame, Comparisons, pd.DataFrame]:
     """Section 3b (MedPerturb): the flip-rate tests again with the defective baselines kept.
 
-    Returns the main and the sensitivity rows side by side (suffix ``_with_defective``) and the
-    records ``sensitivity.diff.*``, ``sensitivity.n_tests``, ``sensitivity.n_significant`` and
-    ``sensitivity.flip_rate.*`` of the baselines. The issues of the second run are those of the
+    Returns the main and the sensitivity rows side by side (suffix ``_with_defective``), and the
+    second run's family of tests and flip rates (its records, ``sensitivity.*``, are
+    :meth:`.saves.Sensitivity.records`). The issues of the second run are those of the
     main run (the defective rows are reported there), so they are not returned again.
     """
     other_params = params.model_copy(update={"exclude_defective": False})
@@ -79,14 +65,12 @@ def sensitivity_with_defective(params: Any, main: Comparisons,
     family, _ = compare(design, other_params)
     rates = flip_rates(design, other_params)
     keys = ["model", "task", "target"]
-    cols = ["n_items", "stat_target", "stat_baseline", "diff", "ci_low", "ci_high", "p_value", "p_adjusted",
+    cols = ["n_items", "stat_target", "stat_baseline", "diff", "ci_low", "ci_high", "p_value", "p_value_corrected",
             "significant"]
     a = main.table[main.table["metric"] == "flip_rate"].set_index(keys)[cols]
     b = family.table[family.table["metric"] == "flip_rate"].set_index(keys)[cols]
     table = a.join(b, rsuffix="_with_defective", how="outer").reset_index()
-    rec = family.records(name)
-    rec.update({k: v for k, v in flips.flip_rate_records(rates, name).items() if k.endswith("_baseline")})
-    return table, {f"sensitivity.{k}": v for k, v in rec.items()}
+    return table, family, rates
 
 
 def directional(design: Design, params: Any) -> tuple[DirectionalEffects, Issues]:
@@ -117,15 +101,6 @@ def power_curves(design: Design, family: Comparisons, params: Any) -> tuple[pd.D
                                    reps=params.power_reps, alpha=params.alpha, seed=params.seed,
                                    concordance=concordance)
     return table, issues
-
-
-def power_records(power: pd.DataFrame) -> dict[str, float]:
-    """Section 5: ``power.<scenario>.<metric>.d<effect>`` for every simulated point, and ``power.concordance``
-    (the concordance of target and baseline flips it assumed)."""
-    out = {f"power.{r.scenario}.{r.metric}.d{r.effect:g}": float(r.power) for r in power.itertuples()}
-    if len(power) and "concordance" in power.columns:
-        out["power.concordance"] = float(power["concordance"].iloc[0])
-    return out
 
 
 def recovery(family: Comparisons, direction: DirectionalEffects,

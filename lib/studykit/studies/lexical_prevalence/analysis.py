@@ -342,13 +342,13 @@ def summarise_uptake(table: pd.DataFrame, alpha: float = 0.05, unit: str = "toke
     base_ok = base["change_pct"].dropna()
     sig = ai[(ai["change_pct"] > 0) & (ai["p_value"] < alpha)]
     significant = int(did["significant_increase"].sum()) if did is not None else int(len(sig))
-    tested = int(did["did_p"].notna().sum()) if did is not None else 0
+    tested = int(did["did_p_value"].notna().sum()) if did is not None else 0
     extra = {}
     if did is not None:
         extra = {"languages_increased_significant_documents":
-                 int(((did["did_log"] > 0) & (did["did_p_documents_holm"] < alpha)).sum()),
-                 "languages_placebo_significant": int((did["placebo_did_p_holm"] < alpha).sum()),
-                 "languages_placebo_tested": int(did["placebo_did_p"].notna().sum()),
+                 int(((did["did_log"] > 0) & (did["did_p_value_corrected_documents"] < alpha)).sum()),
+                 "languages_placebo_significant": int((did["placebo_did_p_value_corrected"] < alpha).sum()),
+                 "languages_placebo_tested": int(did["placebo_did_p_value"].notna().sum()),
                  "languages_paper_uptake_detectable": int(did["paper_uptake_detectable"].fillna(False).sum())}
     return UptakeSummary(int((ai_ok > 0).sum()), int(len(ai)),
                          float(ai_ok.mean()) if len(ai_ok) else None,
@@ -384,8 +384,8 @@ def excess_vocabulary(docs: pd.DataFrame, totals: pd.DataFrame, *, min_freq: flo
     ``docs``: language, year, lemma, docs (documents containing the lemma);
     ``totals``: language, year, n_docs. Analyses every year Y whose Y-1, Y-2
     and Y-3 are present (or the given ``years``). Returns one row per analysed
-    (language, year, lemma) with p, p_prev, p_minus2, p_minus3, q, delta,
-    ratio, excess.
+    (language, year, lemma) with freq (Kobak et al.'s p), freq_prev, freq_minus2, freq_minus3,
+    freq_expected (their q), delta, ratio, excess.
     """
     out = []
     for lang, d in docs.groupby("language", sort=True):
@@ -410,10 +410,11 @@ def excess_vocabulary(docs: pd.DataFrame, totals: pd.DataFrame, *, min_freq: flo
             sel = np.flatnonzero(keep)
             out.append(pd.DataFrame({
                 "language": lang, "year": np.int64(y), "lemma": wide.index.to_numpy()[sel],
-                "docs": counts[sel, col[y]].astype(np.int64), "p": p[sel], "p_prev": pp[sel],
-                "p_minus2": p2[sel], "p_minus3": p3[sel], "q": q[sel], "delta": p[sel] - q[sel],
+                "docs": counts[sel, col[y]].astype(np.int64), "freq": p[sel], "freq_prev": pp[sel],
+                "freq_minus2": p2[sel], "freq_minus3": p3[sel], "freq_expected": q[sel], "delta": p[sel] - q[sel],
                 "ratio": p[sel] / q[sel], "excess": kobak_is_excess(p[sel], q[sel], gap_threshold)}))
-    cols = ["language", "year", "lemma", "docs", "p", "p_prev", "p_minus2", "p_minus3", "q", "delta", "ratio", "excess"]
+    cols = ["language", "year", "lemma", "docs", "freq", "freq_prev", "freq_minus2", "freq_minus3", "freq_expected",
+            "delta", "ratio", "excess"]
     if not out:
         return pd.DataFrame(columns=cols)
     return pd.concat(out, ignore_index=True)[cols].sort_values(["language", "year", "lemma"]).reset_index(drop=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -115,7 +116,7 @@ class JaComparisons(Result):
     cutoff: float
     n_models: int
 
-    def records(self, name) -> dict[str, object]:
+    def records(self, name: Callable[[object], str]) -> dict[str, object]:
         shared = self.agreement[self.agreement["n_models"] == self.n_models]["lemma"]
         out: dict[str, object] = {"ja.cutoff": self.cutoff, "ja.n_models": self.n_models,
                                   "ja.top_shared_by_all_models": ",".join(shared)}

@@ -105,11 +105,11 @@ def excess_scatter(ex: pd.DataFrame, year: int, gap_threshold: float = 0.01, lab
     with Kobak et al.'s ratio threshold curve."""
     d = ex[ex["year"] == year]
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.scatter(d["p"], d["ratio"], s=5, color="0.7", label="words")
+    ax.scatter(d["freq"], d["ratio"], s=5, color="0.7", label="words")
     e = d[d["excess"]]
-    ax.scatter(e["p"], e["ratio"], s=14, color="C3", label="excess words")
+    ax.scatter(e["freq"], e["ratio"], s=14, color="C3", label="excess words")
     if len(d):
-        ps = np.logspace(np.log10(d["p"].min()), 0, 100)
+        ps = np.logspace(np.log10(d["freq"].min()), 0, 100)
         ax.plot(ps, 10 ** (-(math.log10(2) / 4) * np.log10(ps)), "k--", lw=0.8, label="ratio threshold")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -118,7 +118,7 @@ def excess_scatter(ex: pd.DataFrame, year: int, gap_threshold: float = 0.01, lab
     ax.set_title(f"Excess vocabulary in {year} (Kobak et al. rule; gap > {gap_threshold})")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _place_labels(ax, [(f"{r.lemma} ({r.language})", r.p, r.ratio)
+    _place_labels(ax, [(f"{r.lemma} ({r.language})", r.freq, r.ratio)
                        for r in e.sort_values("ratio", ascending=False).head(label).itertuples(index=False)])
     return fig
 
@@ -202,11 +202,11 @@ def uptake_did_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, st
     """The columns of the difference-in-differences table a paper shows (method, SE and notes stay in the CSV)."""
     return {"language": "Language", "n_docs_pre": "Docs pre", "n_docs_post": "Docs post",
             "change_ai_pct": "AI change (%)", "change_baseline_pct": "Baseline change (%)",
-            ("did_log", "did_ci_low", "did_ci_high"): f"DiD (log) {ci_label(confidence)}", "did_p": "p",
-            "did_p_holm": "p (Holm)", "significant_increase": "Increase"}
+            ("did_log", "did_ci_low", "did_ci_high"): f"DiD (log) {ci_label(confidence)}", "did_p_value": "p",
+            "did_p_value_corrected": "p (Holm)", "significant_increase": "Increase"}
 
 
 #: The columns of the excess-words table a paper shows (the projection's inputs and lower bounds stay in the CSV).
 EXCESS_WORDS_TEX_COLUMNS: dict[str, str] = {
-    "language": "Language", "year": "Year", "lemma": "Lemma", "docs": "Docs", "p": "Frequency p",
-    "q": "Expected q", "delta": "Gap p - q", "ratio": "Ratio p/q", "noise_robust": "Noise-robust"}
+    "language": "Language", "year": "Year", "lemma": "Lemma", "docs": "Docs", "freq": "Frequency p",
+    "freq_expected": "Expected q", "delta": "Gap p - q", "ratio": "Ratio p/q", "noise_robust": "Noise-robust"}

@@ -24,13 +24,13 @@ from typing import Callable
 
 import pandas as pd
 
-from studykit.names import MAX_LEN, slug
+from studykit.names import MAX_LEN
 from studykit.stats.results import Result
 
 Namer = Callable[[object], str]
 
 
-def lemma_key(lemma: str, name: Namer = slug) -> str:
+def lemma_key(lemma: str, name: Namer) -> str:
     """``lemma`` when it is a Unicode word fit for a dotted key, else ``name(lemma)`` (module docstring)."""
     text = str(lemma)
     ok = (0 < len(text) <= MAX_LEN and text[0].isalnum()
@@ -51,7 +51,7 @@ class CorpusSummary(Result):
     n_docs_human: int
     n_tokens: int
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The flat ``results.json`` entries of this result."""
         return {"n_languages": self.n_languages, "n_docs.ai": self.n_docs_ai,
                 "n_docs.human": self.n_docs_human, "n_tokens": self.n_tokens}
@@ -81,7 +81,7 @@ class LprResult(Result):
         cols = list(self.TOP_COLUMNS)
         return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """``top.<language>`` and ``lpr.<language>.<lemma>`` (see the class docstring)."""
         out: dict[str, object] = {}
         for lang in sorted(self.tables):
@@ -106,7 +106,7 @@ class ConvergenceResult(Result):
     wide: pd.DataFrame = field(repr=False)
     shared: pd.DataFrame = field(repr=False)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The flat ``results.json`` entries of this result."""
         out: dict[str, object] = {}
         for concept, g in self.matrix.groupby("concept", sort=True):
@@ -175,20 +175,23 @@ class UptakeResult(Result):
     #: one row per language: difference in differences AI vs baseline (``tables/uptake_did.csv``)
     did: pd.DataFrame = field(repr=False, default=None)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
-        """Per language: ``uptake.<language>.change_pct`` (AI set), ``.token_chi2_p`` (the paper's test),
-        ``.did_log``, ``.did_se``, ``.did_p`` and ``.did_p_holm`` (the two-way test over documents and
-        lemmas), ``.did_p_documents`` and ``.did_p_documents_holm`` (lemmas fixed; before), ``.mde_log`` and
-        ``.mde_pct`` (minimum detectable effect at power 0.8), ``.paper_uptake_detectable``,
-        ``.placebo_did_log``, ``.placebo_did_p``, ``.placebo_did_p_holm``; None where undefined (the reason is
-        in ``tables/uptake_did.csv`` and ``data_issues``)."""
+    def records(self, name: Namer) -> dict[str, object]:
+        """Per language: ``uptake.<language>.change_pct`` (AI set), ``.token_chi2_p_value`` (the paper's test),
+        ``.did_log``, ``.did_se``, ``.did_p_value`` and ``.did_p_value_corrected`` (the two-way test over
+        documents and lemmas), ``.did_p_value_documents`` and ``.did_p_value_corrected_documents`` (lemmas fixed;
+        before), ``.mde_log`` and ``.mde_pct`` (minimum detectable effect at power 0.8),
+        ``.paper_uptake_detectable``, ``.placebo_did_log``, ``.placebo_did_p_value``,
+        ``.placebo_did_p_value_corrected``; None where undefined (the reason is in ``tables/uptake_did.csv`` and
+        ``data_issues``)."""
         ai = self.table[self.table["word_set"] == "ai"].set_index("language")
         out: dict[str, object] = {}
-        fields = ("did_log", "did_se", "did_p", "did_p_holm", "did_p_documents", "did_p_documents_holm", "mde_log",
-                  "mde_pct", "placebo_did_log", "placebo_did_p", "placebo_did_p_holm")
+        fields = ("did_log", "did_se", "did_p_value", "did_p_value_corrected", "did_p_value_documents",
+                  "did_p_value_corrected_documents", "mde_log", "mde_pct", "placebo_did_log", "placebo_did_p_value",
+                  "placebo_did_p_value_corrected")
         for row in self.did.itertuples(index=False):
             key = f"uptake.{name(row.language)}"
-            values = {"change_pct": ai["change_pct"].get(row.language), "token_chi2_p": ai["p_value"].get(row.language),
+            values = {"change_pct": ai["change_pct"].get(row.language),
+                      "token_chi2_p_value": ai["p_value"].get(row.language),
                       **{f: getattr(row, f) for f in fields}}
             for field_name, value in values.items():
                 ok = value is not None and not pd.isna(value) and math.isfinite(value)
@@ -218,7 +221,7 @@ class ExcessResult(Result):
         """The flagged rows (``tables/excess_words.csv``)."""
         return self.analysed[self.analysed["excess"].astype(bool)].reset_index(drop=True)
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The flat ``results.json`` entries of this result."""
         words = self.words
         out: dict[str, object] = {
@@ -247,7 +250,7 @@ class TruthRecovery(Result):
     uptake_classified_correctly: int | None = None
     uptake_languages: int | None = None
 
-    def records(self, name: Namer = slug) -> dict[str, object]:
+    def records(self, name: Namer) -> dict[str, object]:
         """The defined fields as ``truth.<field>`` (a field is absent when it was not computed)."""
         keys = ("planted_in_top_k_share", "planted_in_top_n_share", "uptake_classified_correctly",
                 "uptake_languages")

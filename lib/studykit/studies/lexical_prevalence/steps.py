@@ -167,7 +167,7 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
     ``placebo_pre_years`` vs ``placebo_post_years`` and the minimum detectable effect (:mod:`.uptake`).
 
     ``documents``: per-document tokens of each lemma (:func:`.load.count_documents`); None for yearly-count
-    input, where lemmas are resampled and the former Welch t is kept as the descriptive ``did_p_documents``.
+    input, where lemmas are resampled and the former Welch t is kept as the descriptive ``did_p_value_documents``.
     """
     found = []
     table = analysis.uptake_table(diach, sets, params.pre_years, params.post_years)
@@ -205,22 +205,22 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
                                      confidence=params.confidence)
             method = "lemma bootstrap (yearly counts; before: Welch t over lemmas, descriptive)"
         row = test(params.pre_years, params.post_years, 4)
-        if "did_p" not in row and "did_p" in before and "cannot be resampled" in row["note"]:
+        if "did_p_value" not in row and "did_p_value" in before and "cannot be resampled" in row["note"]:
             # one lemma in a set: only documents can be resampled; the document-only test decides, labelled
-            row = {**row, **{k: before[k] for k in ("did_log", "did_se", "did_ci_low", "did_ci_high", "did_p")},
+            row = {**row, **{k: before[k] for k in ("did_log", "did_se", "did_ci_low", "did_ci_high", "did_p_value")},
                    "note": row["note"] + "; the document-only test (lemmas fixed) is used"}
             method = "document-clustered bootstrap (lemmas fixed: fewer than two in a set)"
         row.update({"change_ai_pct": before.get("change_ai_pct"), "change_baseline_pct": before.get("change_baseline_pct"),
-                    "did_se_documents": before.get("did_se"), "did_p_documents": before.get("did_p")})
+                    "did_se_documents": before.get("did_se"), "did_p_value_documents": before.get("did_p_value")})
         if placebo is not None:
             pl = test(*placebo, 5)
             row.update({"placebo_did_log": pl.get("did_log"), "placebo_did_se": pl.get("did_se"),
-                        "placebo_did_p": pl.get("did_p")})
+                        "placebo_did_p_value": pl.get("did_p_value")})
             if pl["note"]:
                 row["note"] = "; ".join(filter(None, [row["note"], f"placebo: {pl['note']}"]))
         rows.append({"language": lang, "method": method, **row})
     did = did_table(rows, alpha=1 - params.confidence)
-    undefined_did = did[did["did_p"].isna()]
+    undefined_did = did[did["did_p_value"].isna()]
     if len(undefined_did):
         found.append(DataIssue("uptake_did_undefined", len(undefined_did),
                                "language left out of the difference-in-differences count: " + "; ".join(
@@ -230,7 +230,7 @@ def uptake(diach, sets: dict[str, dict[str, list[str]]], documents: pd.DataFrame
         found.append(DataIssue("uptake_lemmas_fixed", len(fixed),
                                "fewer than two lemmas in a word set: lemmas cannot be resampled, the document-only "
                                "test (lemmas fixed) decides", examples(fixed["language"])))
-    undefined_placebo = did[did["placebo_did_p"].isna()] if placebo is not None else did.iloc[:0]
+    undefined_placebo = did[did["placebo_did_p_value"].isna()] if placebo is not None else did.iloc[:0]
     if len(undefined_placebo):
         found.append(DataIssue("uptake_placebo_undefined", len(undefined_placebo),
                                "pre-trend placebo not tested for the language (placebo years without documents, "
@@ -300,13 +300,13 @@ def truth_recovery(params: Params, lpr: LprResult, uptake_result: UptakeResult |
         rec["planted_uptake"] = rec["language"].map(planted_uptake)
         rec["change_pct"] = rec["language"].map(ai["change_pct"])
         rec["p_value"] = rec["language"].map(ai["p_value"])
-        rec["did_p_holm"] = rec["language"].map(did["did_p_holm"])
+        rec["did_p_value_corrected"] = rec["language"].map(did["did_p_value_corrected"])
         rec["significant_increase"] = rec["language"].map(did["significant_increase"])
     if len(rec):
         fields["planted_in_top_k_share"] = float(rec["in_top_k"].sum() / rec["n_planted"].sum())
         fields["planted_in_top_n_share"] = float(rec["in_top_n"].sum() / rec["n_planted"].sum())
         if "planted_uptake" in rec:
-            defined = rec.dropna(subset=["change_pct", "did_p_holm"])
+            defined = rec.dropna(subset=["change_pct", "did_p_value_corrected"])
             detected = defined["significant_increase"] == True  # noqa: E712 (object column after map)
             agree = (defined["planted_uptake"] == True) == detected  # noqa: E712 (column of bools or objects)
             fields["uptake_classified_correctly"] = int(agree.sum())

@@ -10,7 +10,7 @@ Difference in differences (token input)
     :math:`D = \Delta_{ai} - \Delta_{baseline}` (the AI words' change beyond
     the change of frequency-matched words with LPR near 0).
 
-Document-clustered bootstrap (kept as the "before": ``did_p_documents``)
+Document-clustered bootstrap (kept as the "before": ``did_p_value_documents``)
     Words are bursty: a document that uses a word often uses it again, and
     documents differ in their rates, so tokens are not independent and a
     token-level chi-square is far too small. Documents are resampled with
@@ -68,7 +68,7 @@ Yearly-count input (no documents)
     p-value referred to :math:`t_{g-1}` (few units, as for few clusters). It
     ignores that one document can hold several lemmas of a set. The former test, Welch's t on
     per-lemma log changes, is kept as a labelled, descriptive
-    ``did_p_documents`` column ("Welch t over lemmas, descriptive"): it weighs
+    ``did_p_value_documents`` column ("Welch t over lemmas, descriptive"): it weighs
     a rare lemma's noisy log change like a frequent one's and tests a mean of
     per-lemma changes, not the share the table reports (a review measured 14 %
     null rejection for it).
@@ -96,7 +96,7 @@ False discovery rate of excess words
     :math:`p_\delta = 1 - \Phi((\delta - 0.01)/SE(\delta))` (the gap rule),
     combined by Bonferroni over the two rules, :math:`p = \min(1, 2\min(p_r, p_\delta))`.
     Benjamini-Hochberg over all analysed word-years of the run (one family)
-    gives ``q_excess``; a flag with :math:`q < a` is ``fdr_robust``.
+    gives ``excess_p_value_corrected``; a flag with :math:`q < a` is ``fdr_robust``.
 """
 from __future__ import annotations
 
@@ -110,10 +110,12 @@ from studykit.stats import (adjust_pvalues, minimum_detectable_effect, pigeonhol
                             stratified_weights, welch_t)
 
 DID_COLUMNS = ["language", "method", "n_docs_pre", "n_docs_post", "n_lemmas_ai", "n_lemmas_baseline",
-               "change_ai_pct", "change_baseline_pct", "did_log", "did_se", "did_ci_low", "did_ci_high", "did_p",
-               "did_p_holm", "significant_increase", "did_se_documents", "did_p_documents", "did_p_documents_holm",
+               "change_ai_pct", "change_baseline_pct", "did_log", "did_se", "did_ci_low", "did_ci_high", "did_p_value",
+               "did_p_value_corrected", "significant_increase", "did_se_documents", "did_p_value_documents",
+               "did_p_value_corrected_documents",
                "mde_log", "mde_pct", "paper_uptake_detectable", "placebo_did_log", "placebo_did_se",
-               "placebo_did_p", "placebo_did_p_holm", "ai_change_p_doc", "baseline_change_p_doc", "note"]
+               "placebo_did_p_value", "placebo_did_p_value_corrected", "ai_change_p_value_doc",
+               "baseline_change_p_value_doc", "note"]
 
 #: the paper's mean uptake of the AI words (Juzek 2026: +15.1 %), on the log scale with a flat baseline
 PAPER_UPTAKE_LOG = math.log(1.151)
@@ -174,7 +176,8 @@ def document_bootstrap(docs: pd.DataFrame, pre_years, post_years, *, n_resamples
         change_pct = 100 * (raw["post"] / raw["pre"] - 1)
     return {**out, "change_ai_pct": float(change_pct[0]), "change_baseline_pct": float(change_pct[1]),
             "did_log": float(estimate[0]), "did_se": float(se[0]), "did_ci_low": float(lo), "did_ci_high": float(hi),
-            "did_p": float(p[0]), "ai_change_p_doc": float(p[1]), "baseline_change_p_doc": float(p[2])}
+            "did_p_value": float(p[0]), "ai_change_p_value_doc": float(p[1]),
+            "baseline_change_p_value_doc": float(p[2])}
 
 
 def lemma_level_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict[str, list[str]], pre_years,
@@ -201,7 +204,7 @@ def lemma_level_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict[st
     se = math.sqrt(ai.var(ddof=1) / len(ai) + base.var(ddof=1) / len(base))
     tq = sps.t.ppf(0.5 + confidence / 2, test.df) if test.df and se > 0 else math.nan
     return {**out, "did_log": diff, "did_se": se, "did_ci_low": diff - tq * se, "did_ci_high": diff + tq * se,
-            "did_p": float(test.p_value) if se > 0 else (1.0 if diff == 0 else 0.0)}
+            "did_p_value": float(test.p_value) if se > 0 else (1.0 if diff == 0 else 0.0)}
 
 
 def lemma_columns(word_sets: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -223,7 +226,8 @@ def two_way_did(docs: pd.DataFrame, columns: dict[str, list[str]], pre_years, po
 
     ``docs``: one row per document with ``year``, ``n_content`` and the per-lemma token columns named in
     ``columns`` (``{"ai": [...], "baseline": [...]}``, :func:`lemma_columns`). Returns ``did_log``,
-    ``did_se``, ``did_ci_low``, ``did_ci_high``, ``did_p``, ``ai_change_p_doc``, ``baseline_change_p_doc``,
+    ``did_se``, ``did_ci_low``, ``did_ci_high``, ``did_p_value``, ``ai_change_p_value_doc``,
+    ``baseline_change_p_value_doc``,
     the sizes and a ``note`` (a reason when the test is undefined).
     """
     ai, base = list(columns.get("ai", [])), list(columns.get("baseline", []))
@@ -255,8 +259,8 @@ def two_way_did(docs: pd.DataFrame, columns: dict[str, list[str]], pre_years, po
     res = replicate_test(estimate, reps, confidence=confidence)
     return {**out, "did_log": float(estimate[0]), "did_se": float(res["se"][0]),
             "did_ci_low": float(res["ci_low"][0]), "did_ci_high": float(res["ci_high"][0]),
-            "did_p": float(res["p_value"][0]), "ai_change_p_doc": float(res["p_value"][1]),
-            "baseline_change_p_doc": float(res["p_value"][2])}
+            "did_p_value": float(res["p_value"][0]), "ai_change_p_value_doc": float(res["p_value"][1]),
+            "baseline_change_p_value_doc": float(res["p_value"][2])}
 
 
 def yearly_two_way_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict[str, list[str]], pre_years,
@@ -299,18 +303,20 @@ def yearly_two_way_did(docs: pd.DataFrame, totals: pd.DataFrame, word_sets: dict
         p = np.where(se > 0, 2 * sps.t.sf(np.abs(estimate) / se, g - 1), np.where(estimate == 0, 1.0, 0.0))
     return {**out, "did_log": float(estimate[0]), "did_se": float(se[0]),
             "did_ci_low": float(res["ci_low"][0]), "did_ci_high": float(res["ci_high"][0]),
-            "did_p": float(p[0]), "ai_change_p_doc": float(p[1]), "baseline_change_p_doc": float(p[2])}
+            "did_p_value": float(p[0]), "ai_change_p_value_doc": float(p[1]),
+            "baseline_change_p_value_doc": float(p[2])}
 
 
 def did_table(rows: list[dict], alpha: float) -> pd.DataFrame:
     """One row per language: Holm over languages of the two-way test (the significance call), of the
     document-only test (before) and of the placebo; the minimum detectable effect at power 0.8."""
     table = pd.DataFrame(rows, columns=DID_COLUMNS)
-    for raw, adjusted in (("did_p", "did_p_holm"), ("did_p_documents", "did_p_documents_holm"),
-                          ("placebo_did_p", "placebo_did_p_holm")):
+    for raw, adjusted in (("did_p_value", "did_p_value_corrected"),
+                          ("did_p_value_documents", "did_p_value_corrected_documents"),
+                          ("placebo_did_p_value", "placebo_did_p_value_corrected")):
         p = table[raw].to_numpy(np.float64)
         table[adjusted] = adjust_pvalues(p, "holm", nan_policy="omit") if len(p) and np.isfinite(p).any() else p
-    table["significant_increase"] = (table["did_log"] > 0) & (table["did_p_holm"] < alpha)
+    table["significant_increase"] = (table["did_log"] > 0) & (table["did_p_value_corrected"] < alpha)
     se = table["did_se"].to_numpy(np.float64)
     mde = np.array([minimum_detectable_effect(v, alpha=alpha, power=MDE_POWER) if np.isfinite(v) and v > 0
                     else np.nan for v in se])
@@ -318,15 +324,15 @@ def did_table(rows: list[dict], alpha: float) -> pd.DataFrame:
     table["mde_pct"] = 100 * np.expm1(mde)
     table["paper_uptake_detectable"] = pd.array([None if not np.isfinite(m) else bool(PAPER_UPTAKE_LOG >= m)
                                                  for m in mde], dtype="boolean")
-    missing = table["did_p"].isna() & (table["note"].fillna("") == "")
+    missing = table["did_p_value"].isna() & (table["note"].fillna("") == "")
     table.loc[missing, "note"] = "difference in differences undefined"
     return table
 
 
 def excess_noise_floor(analysed: pd.DataFrame, n_docs: pd.DataFrame, *, confidence: float,
                        gap_threshold: float) -> pd.DataFrame:
-    """Add ``ratio_low``, ``delta_low``, ``noise_robust``, ``p_excess``, ``q_excess`` and ``fdr_robust`` to
-    Kobak et al.'s table (module docstring).
+    """Add ``ratio_low``, ``delta_low``, ``noise_robust``, ``excess_p_value``, ``excess_p_value_corrected`` and
+    ``fdr_robust`` to Kobak et al.'s table (module docstring).
 
     ``n_docs``: language, year, n_docs. ``noise_robust`` is True when the rule
     holds at the lower bounds; ``excess & ~noise_robust`` are the flagged but
@@ -335,7 +341,7 @@ def excess_noise_floor(analysed: pd.DataFrame, n_docs: pd.DataFrame, *, confiden
     """
     out = analysed.copy()
     if out.empty:
-        for c in ("ratio_low", "delta_low", "p_excess", "q_excess"):
+        for c in ("ratio_low", "delta_low", "excess_p_value", "excess_p_value_corrected"):
             out[c] = pd.Series(dtype=float)
         out["noise_robust"] = pd.Series(dtype=bool)
         out["fdr_robust"] = pd.Series(dtype=bool)
@@ -349,10 +355,10 @@ def excess_noise_floor(analysed: pd.DataFrame, n_docs: pd.DataFrame, *, confiden
     def var(p: np.ndarray, n: np.ndarray) -> np.ndarray:
         return p * (1 - p) / np.maximum(n, 1)
 
-    p, p2, p3 = (out[c].to_numpy(np.float64) for c in ("p", "p_minus2", "p_minus3"))
+    p, p2, p3 = (out[c].to_numpy(np.float64) for c in ("freq", "freq_minus2", "freq_minus3"))
     v, v2, v3 = var(p, docs_in(0)), var(p2, docs_in(2)), var(p3, docs_in(3))
     var_q = np.where(p2 > p3, 9 * v2 + 4 * v3, v2)
-    q = out["q"].to_numpy(np.float64)
+    q = out["freq_expected"].to_numpy(np.float64)
     z = sps.norm.ppf(confidence)
     log_r_low = np.log(p / q) - z * np.sqrt(v / p ** 2 + var_q / q ** 2)
     delta_low = (p - q) - z * np.sqrt(v + var_q)
@@ -364,7 +370,8 @@ def excess_noise_floor(analysed: pd.DataFrame, n_docs: pd.DataFrame, *, confiden
     with np.errstate(divide="ignore", invalid="ignore"):
         p_ratio = sps.norm.sf((np.log(p / q) - threshold) / np.sqrt(v / p ** 2 + var_q / q ** 2))
         p_gap = sps.norm.sf((p - q - gap_threshold) / np.sqrt(v + var_q))
-    out["p_excess"] = np.minimum(1.0, 2 * np.minimum(p_ratio, p_gap))
-    out["q_excess"] = adjust_pvalues(out["p_excess"].to_numpy(np.float64), "fdr_bh", nan_policy="omit")
-    out["fdr_robust"] = out["excess"].astype(bool) & (out["q_excess"] < 1 - confidence)
+    out["excess_p_value"] = np.minimum(1.0, 2 * np.minimum(p_ratio, p_gap))
+    out["excess_p_value_corrected"] = adjust_pvalues(out["excess_p_value"].to_numpy(np.float64), "fdr_bh",
+                                                     nan_policy="omit")
+    out["fdr_robust"] = out["excess"].astype(bool) & (out["excess_p_value_corrected"] < 1 - confidence)
     return out

@@ -30,7 +30,6 @@ import pandas as pd
 
 from studykit import stats
 from studykit.issues import DataIssue, examples
-from studykit.names import slug
 from studykit.stats.results import Result
 from studykit.studies.sycophancy_correlation.aggregated import RateRows, persona_table
 from studykit.studies.sycophancy_correlation.pooled import Pooled, pooled_slope
@@ -38,11 +37,12 @@ from studykit.studies.sycophancy_correlation.pooled import Pooled, pooled_slope
 #: columns of :func:`per_model_rates`
 PER_MODEL_RATE_COLUMNS = [
     "model", "n_personas", "n_rows", "n_baseline_rows", "persona_rate", "baseline_rate",
-    "shift", "shift_ci_low", "shift_ci_high", "shift_df", "shift_p", "shift_p_adjusted", "shift_significant",
+    "shift", "shift_ci_low", "shift_ci_high", "shift_df", "shift_p_value", "shift_p_value_corrected",
+    "shift_significant",
     "persona_agreeableness", "baseline_agreeableness", "manipulation", "manipulation_ci_low",
-    "manipulation_ci_high", "manipulation_df", "manipulation_p", "manipulation_p_adjusted",
+    "manipulation_ci_high", "manipulation_df", "manipulation_p_value", "manipulation_p_value_corrected",
     "manipulation_significant", "agreeableness_range", "persona_r", "slope", "slope_ci_low", "slope_ci_high",
-    "slope_df", "slope_p", "slope_p_adjusted", "slope_significant", "rows_r", "notes",
+    "slope_df", "slope_p_value", "slope_p_value_corrected", "slope_significant", "rows_r", "note",
 ]
 MIN_PERSONAS = 3
 
@@ -109,27 +109,27 @@ def per_model_rates(data: RateRows, *, alpha: float = 0.05, correction: str = "h
             "persona_rate": float(p["rate"].mean()), "baseline_rate": float(b["rate"].mean()) if len(b) else nan,
             "shift": shift.get("diff", nan), "shift_ci_low": shift.get("ci_low", nan),
             "shift_ci_high": shift.get("ci_high", nan), "shift_df": shift.get("df", nan),
-            "shift_p": shift.get("p", nan),
+            "shift_p_value": shift.get("p", nan),
             "persona_agreeableness": float(scored["agreeableness"].mean()) if len(scored) else nan,
             "baseline_agreeableness": float(b["agreeableness"].mean()) if b["agreeableness"].notna().any() else nan,
             "manipulation": manip.get("diff", nan), "manipulation_ci_low": manip.get("ci_low", nan),
             "manipulation_ci_high": manip.get("ci_high", nan), "manipulation_df": manip.get("df", nan),
-            "manipulation_p": manip.get("p", nan),
+            "manipulation_p_value": manip.get("p", nan),
             "agreeableness_range": float(np.ptp(a)) if len(a) else nan,
             "persona_r": assoc.get("r", nan), "slope": assoc.get("slope", nan),
             "slope_ci_low": assoc.get("ci_low", nan), "slope_ci_high": assoc.get("ci_high", nan),
-            "slope_df": assoc.get("df", nan), "slope_p": assoc.get("p", nan),
+            "slope_df": assoc.get("df", nan), "slope_p_value": assoc.get("p", nan),
             "rows_r": _corr(r["agreeableness"].to_numpy(float), r["rate"].to_numpy(float)),
-            "notes": "; ".join(notes),
+            "note": "; ".join(notes),
         })
     table = pd.DataFrame(out)
     for name in ("shift", "manipulation", "slope"):
         if not len(table):
-            table[f"{name}_p_adjusted"], table[f"{name}_significant"] = [], []
+            table[f"{name}_p_value_corrected"], table[f"{name}_significant"] = [], []
             continue
-        p = table[f"{name}_p"].to_numpy(float)
+        p = table[f"{name}_p_value"].to_numpy(float)
         adj = stats.adjust_pvalues(p, correction, nan_policy="omit")
-        table[f"{name}_p_adjusted"] = adj
+        table[f"{name}_p_value_corrected"] = adj
         table[f"{name}_significant"] = np.where(np.isfinite(adj), adj < alpha, False).astype(bool)
     table = table.reindex(columns=PER_MODEL_RATE_COLUMNS)
     issues = []
@@ -154,12 +154,12 @@ class RatesPooled(Result):
     shift: float
     shift_ci_low: float
     shift_ci_high: float
-    shift_p: float
+    shift_p_value: float
     n_models_shift_up: int
     manipulation: float
     manipulation_ci_low: float
     manipulation_ci_high: float
-    manipulation_p: float
+    manipulation_p_value: float
     n_models_manipulation_up: int
     rows_r: float
     rows_r_with_baseline: float
@@ -217,35 +217,3 @@ def between_models(data: RateRows, *, confidence: float = 0.95):
     if len(means) < 4 or _constant(means["agreeableness"].to_numpy(float)):
         return None
     return stats.pearson_r(means["agreeableness"], means["rate"], confidence=confidence)
-
-
-def rates_headline(per_model: pd.DataFrame, *, name=slug) -> dict:
-    """The per-model numbers the notebook records: counts and ``<number>.<model>`` keys (``name`` maps a model
-    name to its key; the notebook passes ``out.name``)."""
-    def f(v):
-        return None if pd.isna(v) else float(v)
-
-    tested = per_model["slope"].notna()
-    out = {
-        "n_models": int(len(per_model)),
-        "n_personas_max": int(per_model["n_personas"].max()) if len(per_model) else 0,
-        "n_rows": int(per_model["n_rows"].sum()),
-        "n_models_shift_significant": int(per_model["shift_significant"].sum()),
-        "n_models_shift_significant_up": int((per_model["shift_significant"] & (per_model["shift"] > 0)).sum()),
-        "n_models_manipulation_significant": int(per_model["manipulation_significant"].sum()),
-        "n_models_manipulation_significant_up": int((per_model["manipulation_significant"]
-                                                     & (per_model["manipulation"] > 0)).sum()),
-        "n_models_association_tested": int(tested.sum()),
-        "n_models_association_significant": int(per_model["slope_significant"].sum()),
-        "n_models_association_significant_positive": int((per_model["slope_significant"]
-                                                          & (per_model["slope"] > 0)).sum()),
-        "n_models_persona_r_positive": int((per_model["persona_r"] > 0).sum()),
-        "max_persona_r": f(per_model["persona_r"].max()),
-        "min_persona_r": f(per_model["persona_r"].min()),
-    }
-    for _, r in per_model.iterrows():
-        key = name(r["model"])
-        for col in ("shift", "shift_p_adjusted", "manipulation", "manipulation_p_adjusted", "persona_r", "slope",
-                    "slope_p_adjusted", "rows_r"):
-            out[f"{col}.{key}"] = f(r[col])
-    return out

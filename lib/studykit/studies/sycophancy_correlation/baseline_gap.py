@@ -18,7 +18,7 @@ personas use the same pairing, with :math:`P_{mj}` restricted to the group.
 
 The test that treats :math:`B_m` as a known constant (one-sample t of the persona rates
 against :math:`B_m`, df = personas - 1) is kept as ``shift_t_given_baseline`` and
-``shift_p_given_baseline``: it is conditional on the observed baseline and ignores
+``shift_p_value_given_baseline``: it is conditional on the observed baseline and ignores
 that personas and baseline share prompts, so it is far too liberal for the question
 "do personas shift the model?".
 """
@@ -76,11 +76,11 @@ def paired_shifts(cells: ResponseCells, rates: Rates, *,
 
     Returns ``(table, issues)``; the table has one row per analysable model with a baseline:
     model, n_prompts_paired, and for ``shift``, ``gap_high`` and ``gap_low``: the mean,
-    ``_t``, ``_p``, ``_df``, ``_ci_low``, ``_ci_high``; ``note``.
+    ``_t``, ``_p_value``, ``_df``, ``_ci_low``, ``_ci_high``; ``note``.
     """
     personas = split_groups(rates.analysable())
     cols = ["model", "n_prompts_paired", "note"] + [f"{k}{s}" for k in _PAIRED
-                                                    for s in ("", "_t", "_p", "_df", "_ci_low", "_ci_high")]
+                                                    for s in ("", "_t", "_p_value", "_df", "_ci_low", "_ci_high")]
     with_baseline = set(rates.baseline["model"])
     personas = personas[personas["model"].isin(with_baseline)]
     if personas.empty:
@@ -112,12 +112,12 @@ def paired_shifts(cells: ResponseCells, rates: Rates, *,
             unpaired.append(f"{model}: {n_unpaired}")
         for key in _PAIRED:
             res = paired_t(d[key].dropna().to_numpy(), confidence)
-            row.update({key: res["mean"], f"{key}_t": res["t"], f"{key}_p": res["p"], f"{key}_df": res["df"],
+            row.update({key: res["mean"], f"{key}_t": res["t"], f"{key}_p_value": res["p"], f"{key}_df": res["df"],
                         f"{key}_ci_low": res["ci_low"], f"{key}_ci_high": res["ci_high"]})
             if res["note"]:
                 notes.append(f"{key}: {res['note']}")
         row["note"] = "; ".join(notes)
-        if np.isnan(row["shift_p"]):
+        if np.isnan(row["shift_p_value"]):
             untested.append(model)
         rows.append(row)
     issues = []
@@ -130,25 +130,25 @@ def paired_shifts(cells: ResponseCells, rates: Rates, *,
         issues.append(DataIssue(
             "shift_not_testable", len(untested),
             "model with fewer than 2 paired prompts, or paired differences without variation: paired shift "
-            "test left empty (reason in per_model.notes)", examples(untested)))
+            "test left empty (reason in per_model.note)", examples(untested)))
     return pd.DataFrame(rows, columns=cols), tuple(issues)
 
 
 def add_shift_columns(per_model: pd.DataFrame, shifts: pd.DataFrame, rates: Rates, *,
                       correction: str = "holm") -> pd.DataFrame:
-    """``per_model`` with the paired shift in ``mean_shift``, ``shift_t``, ``shift_p``, ``shift_df``,
-    ``shift_ci_low``, ``shift_ci_high``, ``shift_p_adjusted`` (``shift_p`` corrected across the
+    """``per_model`` with the paired shift in ``mean_shift``, ``shift_t``, ``shift_p_value``, ``shift_df``,
+    ``shift_ci_low``, ``shift_ci_high``, ``shift_p_value_corrected`` (``shift_p_value`` corrected across the
     models with ``correction``: the family is "does this model's persona set move it from its
     baseline?", one test per model), and the test conditional on the baseline in
-    ``shift_t_given_baseline``, ``shift_p_given_baseline`` (one-sample t of the persona rates
+    ``shift_t_given_baseline``, ``shift_p_value_given_baseline`` (one-sample t of the persona rates
     against the observed baseline rate, df = personas - 1)."""
     out = per_model.copy()
     s = shifts.set_index("model") if len(shifts) else pd.DataFrame(index=pd.Index([], name="model"))
-    for col, src in (("mean_shift", "shift"), ("shift_t", "shift_t"), ("shift_p", "shift_p"),
+    for col, src in (("mean_shift", "shift"), ("shift_t", "shift_t"), ("shift_p_value", "shift_p_value"),
                      ("shift_df", "shift_df"), ("shift_ci_low", "shift_ci_low"), ("shift_ci_high", "shift_ci_high")):
         out[col] = out["model"].map(s[src]).astype(float) if src in s else np.nan
-    p = out["shift_p"].to_numpy(dtype=float)
-    out["shift_p_adjusted"] = (stats.adjust_pvalues(p, correction, nan_policy="omit") if np.isfinite(p).any()
+    p = out["shift_p_value"].to_numpy(dtype=float)
+    out["shift_p_value_corrected"] = (stats.adjust_pvalues(p, correction, nan_policy="omit") if np.isfinite(p).any()
                                else np.full(p.shape, np.nan))
     t_cond, p_cond = [], []
     for m, b in zip(out["model"], out["baseline_rate"]):
@@ -160,9 +160,9 @@ def add_shift_columns(per_model: pd.DataFrame, shifts: pd.DataFrame, rates: Rate
         res = stats.one_sample_t(r, mu=float(b)) if np.ptp(r) > 0 else None
         t_cond.append(res.statistic if res else np.nan)
         p_cond.append(res.p_value if res else np.nan)
-    out["shift_t_given_baseline"], out["shift_p_given_baseline"] = t_cond, p_cond
+    out["shift_t_given_baseline"], out["shift_p_value_given_baseline"] = t_cond, p_cond
     notes = out["model"].map(s["note"]) if "note" in s else pd.Series("", index=out.index)
-    out["notes"] = [("; ".join(x for x in (a, b) if isinstance(x, str) and x)) for a, b in zip(out["notes"], notes)]
+    out["note"] = [("; ".join(x for x in (a, b) if isinstance(x, str) and x)) for a, b in zip(out["note"], notes)]
     return out
 
 
@@ -180,7 +180,7 @@ def trait_truthfulness_gap(per_model: pd.DataFrame, shifts: pd.DataFrame) -> pd.
     s = shifts.set_index("model") if len(shifts) else pd.DataFrame(index=pd.Index([], name="model"))
     df = per_model[["model", "baseline_rate", "rate_low", "rate_high", "mean_shift"]].copy()
     for col in ("gap_low", "gap_low_ci_low", "gap_low_ci_high", "gap_high", "gap_high_ci_low", "gap_high_ci_high",
-                "gap_high_p"):
+                "gap_high_p_value"):
         df[col] = df["model"].map(s[col]).astype(float) if col in s else np.nan
     df["zone"] = np.where(df["baseline_rate"].isna(), "no baseline",
                           np.where(df["gap_high_ci_low"] > 0, "deceptive",
@@ -194,9 +194,9 @@ class ZoneCounts(Result):
 
     ``n_shift_significant``: models whose paired shift p < ``alpha`` (unadjusted, per model);
     ``n_shift_significant_adjusted``: the same after the correction across models
-    (``shift_p_adjusted``; the zones are per-model 95% intervals, descriptive, not corrected);
-    ``shift_p_min``/``shift_p_max``: range of the paired shift p-values;
-    ``shift_p_given_baseline_min``/``_max``: the same for the test conditional on the baseline.
+    (``shift_p_value_corrected``; the zones are per-model 95% intervals, descriptive, not corrected);
+    ``shift_p_value_min``/``shift_p_value_max``: range of the paired shift p-values;
+    ``shift_p_value_given_baseline_min``/``_max``: the same for the test conditional on the baseline.
     """
 
     n_deceptive: int
@@ -205,10 +205,10 @@ class ZoneCounts(Result):
     n_shift_tested: int
     n_shift_significant: int
     n_shift_significant_adjusted: int
-    shift_p_min: float
-    shift_p_max: float
-    shift_p_given_baseline_min: float
-    shift_p_given_baseline_max: float
+    shift_p_value_min: float
+    shift_p_value_max: float
+    shift_p_value_given_baseline_min: float
+    shift_p_value_given_baseline_max: float
 
 
 def zone_counts(gap: pd.DataFrame, per_model: pd.DataFrame, *, alpha: float = 0.05) -> ZoneCounts:
@@ -218,9 +218,9 @@ def zone_counts(gap: pd.DataFrame, per_model: pd.DataFrame, *, alpha: float = 0.
         p = p[np.isfinite(p)]
         return (float(p.min()), float(p.max())) if p.size else (float("nan"), float("nan"))
 
-    p = per_model["shift_p"].to_numpy(dtype=float)
-    adj = per_model["shift_p_adjusted"].to_numpy(dtype=float) if "shift_p_adjusted" in per_model else p
+    p = per_model["shift_p_value"].to_numpy(dtype=float)
+    adj = per_model["shift_p_value_corrected"].to_numpy(dtype=float) if "shift_p_value_corrected" in per_model else p
     return ZoneCounts(int((gap["zone"] == "deceptive").sum()), int((gap["zone"] == "truthful").sum()),
                       int((gap["zone"] == "undetermined").sum()), int(np.isfinite(p).sum()),
                       int((p[np.isfinite(p)] < alpha).sum()), int((adj[np.isfinite(adj)] < alpha).sum()),
-                      *_range("shift_p"), *_range("shift_p_given_baseline"))
+                      *_range("shift_p_value"), *_range("shift_p_value_given_baseline"))

@@ -50,7 +50,7 @@ def category_correlations(rates: Rates, *, confidence: float = 0.95,
     table = sums.index.to_frame(index=False)
     table["n_personas"] = n.astype(int)
     table["mean_rate"] = mean_rate.to_numpy()
-    table["r"], table["r_ci_low"], table["r_ci_high"], table["p_two_sided"] = r, lo, hi, p
+    table["r"], table["r_ci_low"], table["r_ci_high"], table["p_value_two_sided"] = r, lo, hi, p
     table["note"] = np.where(defined, "", f"fewer than {min_personas} personas or constant values: r undefined")
     issues = ()
     if (~defined).any():
@@ -82,19 +82,19 @@ def size_association(per_model: pd.DataFrame, sizes: pd.Series | None) -> pd.Dat
     says why in ``note`` and the statistics are empty.
     """
     if sizes is None:
-        return pd.DataFrame(columns=["statistic", "n_models", "spearman_rho", "spearman_p", "pearson_r_log10",
-                                     "pearson_p_log10", "note"])
+        return pd.DataFrame(columns=["statistic", "n_models", "spearman_rho", "spearman_p_value", "pearson_r_log10",
+                                     "pearson_p_value_log10", "note"])
     df = per_model.assign(size=per_model["model"].map(sizes).astype(float)).dropna(subset=["size"])
     rows = []
     for col in ("pearson_r", "cohens_d", "slope", "mean_shift"):
         sub = df.dropna(subset=[col])
-        row = {"statistic": col, "n_models": len(sub), "spearman_rho": np.nan, "spearman_p": np.nan,
-               "pearson_r_log10": np.nan, "pearson_p_log10": np.nan, "note": ""}
+        row = {"statistic": col, "n_models": len(sub), "spearman_rho": np.nan, "spearman_p_value": np.nan,
+               "pearson_r_log10": np.nan, "pearson_p_value_log10": np.nan, "note": ""}
         if len(sub) >= 4 and np.ptp(sub["size"]) > 0 and np.ptp(sub[col]) > 0:
             s = stats.spearman_rho(sub["size"], sub[col])
             p = stats.pearson_r(np.log10(sub["size"]), sub[col])
             row.update(spearman_rho=s.estimate,
-                       spearman_p=s.p_value, pearson_r_log10=p.estimate, pearson_p_log10=p.p_value)
+                       spearman_p_value=s.p_value, pearson_r_log10=p.estimate, pearson_p_value_log10=p.p_value)
         else:
             row["note"] = "fewer than 4 models with a size, or constant values: not computed"
         rows.append(row)
@@ -106,11 +106,11 @@ class SizeSummary(Result):
     """Spearman rho (and its p) between model size and the per-model Pearson r (``size.*`` keys)."""
 
     spearman_rho_r: float
-    spearman_p_r: float
+    spearman_p_value_r: float
 
 
 def size_summary(size: pd.DataFrame) -> SizeSummary | None:
     """The size-vs-r association, or None when it was not computed (fewer than 4 models with a size)."""
     if not len(size) or pd.isna(size["spearman_rho"].iloc[0]):
         return None
-    return SizeSummary(float(size["spearman_rho"].iloc[0]), float(size["spearman_p"].iloc[0]))
+    return SizeSummary(float(size["spearman_rho"].iloc[0]), float(size["spearman_p_value"].iloc[0]))

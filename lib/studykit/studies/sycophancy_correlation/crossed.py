@@ -19,6 +19,8 @@ key, so each kept response is its own cell; the computation runs on the integer 
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -30,18 +32,19 @@ from studykit.studies.sycophancy_correlation.responses import ResponseCells
 
 CROSSED_COLUMNS = ["model", "n_cells", "n_personas_crossed", "n_prompts_crossed", "slope_crossed",
                    "slope_crossed_se", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_t",
-                   "slope_crossed_df", "slope_crossed_p", "slope_crossed_p_two_sided", "crossed_note"]
+                   "slope_crossed_df", "slope_crossed_p_value", "slope_crossed_p_value_two_sided", "crossed_note"]
 #: the columns :func:`add_crossed_columns` puts into the per-model table
 PER_MODEL_CROSSED = ["slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_se",
-                     "slope_crossed_df", "slope_crossed_p", "slope_crossed_p_adjusted", "significant_crossed"]
+                     "slope_crossed_df", "slope_crossed_p_value", "slope_crossed_p_value_corrected",
+                     "significant_crossed"]
 
 
 def crossed_slopes(cells: ResponseCells, rates: Rates, *, confidence: float = 0.95) -> pd.DataFrame:
     """Per analysable model, the slope of the cell score on agreeableness, clustered by persona and prompt.
 
     Cells: the scored responses of the model's analysable personas (baseline rows and personas
-    without a score are not used). ``slope_crossed_p`` is one-sided (positive association, as the
-    other association tests), ``slope_crossed_p_two_sided`` beside it. Returns the columns
+    without a score are not used). ``slope_crossed_p_value`` is one-sided (positive association, as the
+    other association tests), ``slope_crossed_p_value_two_sided`` beside it. Returns the columns
     :data:`CROSSED_COLUMNS`, one row per model in name order.
     """
     rows = cells.rows
@@ -76,8 +79,8 @@ def crossed_slopes(cells: ResponseCells, rates: Rates, *, confidence: float = 0.
         one = stats.ols_slope_clustered(x, y, groups, confidence=confidence, alternative="greater")
         row.update(slope_crossed=one.estimate, slope_crossed_se=slope_se(one),
                    slope_crossed_ci_low=one.ci_low, slope_crossed_ci_high=one.ci_high,
-                   slope_crossed_t=one.statistic, slope_crossed_df=one.df, slope_crossed_p=one.p_value,
-                   slope_crossed_p_two_sided=float(min(1.0, 2 * sps.t.sf(abs(one.statistic), one.df))),
+                   slope_crossed_t=one.statistic, slope_crossed_df=one.df, slope_crossed_p_value=one.p_value,
+                   slope_crossed_p_value_two_sided=float(min(1.0, 2 * sps.t.sf(abs(one.statistic), one.df))),
                    crossed_note=one.note)
         out.append(row)
     return pd.DataFrame(out, columns=CROSSED_COLUMNS)
@@ -87,36 +90,36 @@ def add_crossed_columns(per_model: pd.DataFrame, crossed: pd.DataFrame, *, alpha
                         correction: str = "holm") -> pd.DataFrame:
     """The per-model table with the crossed-design columns (:data:`PER_MODEL_CROSSED`) filled in.
 
-    ``slope_crossed_p_adjusted`` adjusts the one-sided crossed p-values across the models that have
+    ``slope_crossed_p_value_corrected`` adjusts the one-sided crossed p-values across the models that have
     one with ``correction`` (the study's parameter, as for the Pearson p-values; "none" leaves them);
-    ``significant_crossed`` is ``slope_crossed_p_adjusted < alpha`` (False without a test).
+    ``significant_crossed`` is ``slope_crossed_p_value_corrected < alpha`` (False without a test).
     """
     out = per_model.copy()
     by_model = crossed.set_index("model")
     for c in ("slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_se",
-              "slope_crossed_df", "slope_crossed_p"):
+              "slope_crossed_df", "slope_crossed_p_value"):
         out[c] = out["model"].map(by_model[c]).astype(float)
-    p = out["slope_crossed_p"].to_numpy(dtype=float)
+    p = out["slope_crossed_p_value"].to_numpy(dtype=float)
     adjusted = (stats.adjust_pvalues(p, correction, nan_policy="omit") if (~np.isnan(p)).any()
                 else np.full(p.shape, np.nan))
-    out["slope_crossed_p_adjusted"] = adjusted
+    out["slope_crossed_p_value_corrected"] = adjusted
     out["significant_crossed"] = np.nan_to_num(adjusted, nan=1.0) < alpha
     notes = out["model"].map(by_model["crossed_note"]).fillna("")
-    out["notes"] = [("; ".join(filter(None, [a, f"crossed: {b}" if b else ""]))) for a, b in zip(out["notes"], notes)]
+    out["note"] = [("; ".join(filter(None, [a, f"crossed: {b}" if b else ""]))) for a, b in zip(out["note"], notes)]
     return out
 
 
-def headline(per_model: pd.DataFrame, *, name=str) -> dict:
+def headline(per_model: pd.DataFrame, *, name: Callable[[Any], str]) -> dict:
     """The crossed-design numbers the notebook records: ``n_models_significant_crossed`` and, per model,
     ``slope_crossed.<model>``, ``slope_crossed_ci_low.<model>``, ``slope_crossed_ci_high.<model>``,
-    ``slope_crossed_p_adjusted.<model>``, ``significant_crossed.<model>`` (None where not tested)."""
+    ``slope_crossed_p_value_corrected.<model>``, ``significant_crossed.<model>`` (None where not tested)."""
     def num(v):
         return None if pd.isna(v) else float(v)
 
     out: dict = {"n_models_significant_crossed": int(per_model["significant_crossed"].sum())}
     for _, r in per_model.iterrows():
         key = name(r["model"])
-        for c in ("slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_p_adjusted"):
+        for c in ("slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_p_value_corrected"):
             out[f"{c}.{key}"] = num(r[c])
         out[f"significant_crossed.{key}"] = bool(r["significant_crossed"])
     return out

@@ -20,28 +20,31 @@ Decision rules:
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import pandas as pd
 
 from studykit import stats
 from studykit.errors import InputError
-from studykit.names import slug
 from studykit.studies.sycophancy_correlation.rates import MIN_PERSONAS, Rates
 
-PAPER_TESTS = ("pearson_p", "spearman_p", "welch_p", "mwu_p", "perm_p", "slope_p")
+PAPER_TESTS = ("pearson_p_value", "spearman_p_value", "welch_p_value", "mwu_p_value", "perm_p_value", "slope_p_value")
 PER_MODEL_COLUMNS = [
-    "model", "n_personas", "pearson_r", "r_ci_low", "r_ci_high", "pearson_p", "spearman_rho", "spearman_p",
-    "cohens_d", "d_ci_low", "d_ci_high", "hedges_g", "welch_p", "mwu_p", "perm_p", "slope", "baseline_rate",
-    "mean_shift", "p_adjusted", "significant",
+    "model", "n_personas", "pearson_r", "r_ci_low", "r_ci_high", "pearson_p_value", "spearman_rho", "spearman_p_value",
+    "cohens_d", "d_ci_low", "d_ci_high", "hedges_g", "welch_p_value", "mwu_p_value", "perm_p_value", "slope",
+    "baseline_rate",
+    "mean_shift", "p_value_corrected", "significant",
     # beyond the paper's table
-    "pearson_p_two_sided", "spearman_p_two_sided", "g_ci_low", "g_ci_high", "slope_ci_low", "slope_ci_high",
-    "slope_p",
+    "pearson_p_value_two_sided", "spearman_p_value_two_sided", "g_ci_low", "g_ci_high", "slope_ci_low", "slope_ci_high",
+    "slope_p_value",
     # the crossed-design slope (persona x prompt clustered; :mod:`.crossed`), filled by crossed.add_crossed_columns
     "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_se", "slope_crossed_df",
-    "slope_crossed_p", "slope_crossed_p_adjusted", "significant_crossed",
-    "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p", "shift_p_adjusted", "shift_df", "shift_ci_low",
-    "shift_ci_high", "shift_t_given_baseline", "shift_p_given_baseline", "n_tests_significant",
-    "significant_paper_rule", "notes",
+    "slope_crossed_p_value", "slope_crossed_p_value_corrected", "significant_crossed",
+    "n_high", "n_low", "rate_high", "rate_low", "shift_t", "shift_p_value", "shift_p_value_corrected", "shift_df",
+    "shift_ci_low",
+    "shift_ci_high", "shift_t_given_baseline", "shift_p_value_given_baseline", "n_tests_significant",
+    "significant_paper_rule", "note",
 ]
 
 
@@ -74,12 +77,12 @@ def model_tests(agreeableness, rates, baseline_rate: float | None, *, n_perm: in
         "n_personas": int(len(a)),
         "pearson_r": pearson_two_sided.estimate, "r_ci_low": pearson_two_sided.ci_low,
         "r_ci_high": pearson_two_sided.ci_high,
-        "pearson_p": pearson_one_sided.p_value, "pearson_p_two_sided": pearson_two_sided.p_value,
+        "pearson_p_value": pearson_one_sided.p_value, "pearson_p_value_two_sided": pearson_two_sided.p_value,
         "spearman_rho": spearman_two_sided.estimate,
-        "spearman_p": spearman_one_sided.p_value, "spearman_p_two_sided": spearman_two_sided.p_value,
+        "spearman_p_value": spearman_one_sided.p_value, "spearman_p_value_two_sided": spearman_two_sided.p_value,
         "n_high": int(hi.sum()), "n_low": int(lo.sum()),
         "slope": slope.estimate, "slope_ci_low": slope.ci_low, "slope_ci_high": slope.ci_high,
-        "slope_p": slope.p_value,
+        "slope_p_value": slope.p_value,
     }
     x_hi, x_lo = r[hi], r[lo]
     # d, g and Welch need variation within the groups (a pooled SD above 0), not only between them
@@ -88,9 +91,9 @@ def model_tests(agreeableness, rates, baseline_rate: float | None, *, n_perm: in
         g = stats.hedges_g(x_hi, x_lo, confidence=confidence)
         row.update(cohens_d=d.estimate, d_ci_low=d.ci_low, d_ci_high=d.ci_high,
                    hedges_g=g.estimate, g_ci_low=g.ci_low, g_ci_high=g.ci_high,
-                   welch_p=stats.welch_t(x_hi, x_lo, alternative="greater").p_value,
-                   mwu_p=stats.mann_whitney(x_hi, x_lo, alternative="greater").p_value,
-                   perm_p=stats.permutation_test(x_hi, x_lo, "mean_diff", n_resamples=n_perm,
+                   welch_p_value=stats.welch_t(x_hi, x_lo, alternative="greater").p_value,
+                   mwu_p_value=stats.mann_whitney(x_hi, x_lo, alternative="greater").p_value,
+                   perm_p_value=stats.permutation_test(x_hi, x_lo, "mean_diff", n_resamples=n_perm,
                                                  alternative="greater", seed=seed).p_value,
                    rate_high=float(x_hi.mean()), rate_low=float(x_lo.mean()))
     else:
@@ -100,7 +103,7 @@ def model_tests(agreeableness, rates, baseline_rate: float | None, *, n_perm: in
         row["baseline_rate"] = float(baseline_rate)
     else:
         notes.append("no baseline rows: baseline_rate and the paired shift test not computed")
-    row["notes"] = "; ".join(notes)
+    row["note"] = "; ".join(notes)
     return row
 
 
@@ -110,8 +113,8 @@ def per_model_table(rates: Rates, *, alpha: float = 0.05, correction: str = "hol
 
     The permutation test of the ``i``-th model (models sorted by name) uses seed ``seed + i``.
     Rows are ordered by model size when ``sizes`` is given, else by name.
-    ``p_adjusted`` adjusts the one-sided Pearson p-values across the models in the table
-    (``correction`` "none" leaves them as they are); ``significant`` is ``p_adjusted < alpha``.
+    ``p_value_corrected`` adjusts the one-sided Pearson p-values across the models in the table
+    (``correction`` "none" leaves them as they are); ``significant`` is ``p_value_corrected < alpha``.
     ``n_tests_significant`` counts the paper's six tests with unadjusted p < ``alpha``;
     ``significant_paper_rule`` is ``n_tests_significant >= 3``.
     """
@@ -129,11 +132,11 @@ def per_model_table(rates: Rates, *, alpha: float = 0.05, correction: str = "hol
     df = pd.DataFrame(rows)
     for c in PER_MODEL_COLUMNS:
         if c not in df.columns:
-            df[c] = np.nan if c != "notes" else ""
+            df[c] = np.nan if c != "note" else ""
     if len(df):
-        p = df["pearson_p"].to_numpy(dtype=float)
-        df["p_adjusted"] = p if correction == "none" else stats.adjust_pvalues(p, method=correction)
-        df["significant"] = df["p_adjusted"] < alpha
+        p = df["pearson_p_value"].to_numpy(dtype=float)
+        df["p_value_corrected"] = p if correction == "none" else stats.adjust_pvalues(p, method=correction)
+        df["significant"] = df["p_value_corrected"] < alpha
         tests = df[list(PAPER_TESTS)].to_numpy(dtype=float)
         # a test that could not be computed (NaN) counts as not significant
         df["n_tests_significant"] = np.sum(np.nan_to_num(tests, nan=1.0) < alpha, axis=1).astype(int)
@@ -145,12 +148,12 @@ def per_model_table(rates: Rates, *, alpha: float = 0.05, correction: str = "hol
     return out.reset_index(drop=True)
 
 
-def headline(per_model: pd.DataFrame, *, n_personas: int, n_prompts: int, name=slug) -> dict:
+def headline(per_model: pd.DataFrame, *, n_personas: int, n_prompts: int, name: Callable[[Any], str]) -> dict:
     """The per-model numbers the notebook records in ``results.json``.
 
     Counts, the largest r and d, and ``pearson_r.<model>``, ``cohens_d.<model>``,
     ``slope.<model>``, ``significant.<model>``; ``name`` maps a model name to its key
-    (the notebook passes ``out.name``, which also records the mapping in the manifest).
+    (``out.name``, which also records the mapping in the manifest; :meth:`.steps.PerModel.records`).
     """
     out = {
         "n_models": int(len(per_model)),

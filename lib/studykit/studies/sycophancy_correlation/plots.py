@@ -189,7 +189,7 @@ def per_model_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str
             "spearman_rho": "Spearman rho", ("cohens_d", "d_ci_low", "d_ci_high"): f"Cohen's d {ci}",
             ("slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high"): f"Slope, crossed {ci}",
             ("mean_shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}",
-            "p_adjusted": "p (adjusted)", "significant": "Significant",
+            "p_value_corrected": "p (adjusted)", "significant": "Significant",
             "significant_crossed": "Significant (crossed)"}
 
 
@@ -197,7 +197,7 @@ def pooled_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, s
     """The columns of the pooled-slope table a paper shows (the SE and ``converged``, implied by the method,
     stay in the CSV)."""
     return {"method": "Method", "n_models": "Models", "n_obs": "Observations",
-            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope {ci_label(confidence)}", "slope_p": "p",
+            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope {ci_label(confidence)}", "slope_p_value": "p",
             "slope_sd_between": "SD of slopes between models", "attempt": "Fitting attempt"}
 
 
@@ -209,7 +209,7 @@ def trait_truthfulness_gap_tex_columns(confidence: float = 0.95) -> dict[str | t
             "rate_high": "Rate, high A", "mean_shift": "Mean shift",
             ("gap_low", "gap_low_ci_low", "gap_low_ci_high"): f"Gap, low A {ci}",
             ("gap_high", "gap_high_ci_low", "gap_high_ci_high"): f"Gap, high A {ci}",
-            "gap_high_p": "p (gap, high A)", "zone": "Zone"}
+            "gap_high_p_value": "p (gap, high A)", "zone": "Zone"}
 
 
 def per_model_rates_tex_columns(confidence: float = 0.95) -> dict[str | tuple[str, str, str], str]:
@@ -217,8 +217,8 @@ def per_model_rates_tex_columns(confidence: float = 0.95) -> dict[str | tuple[st
     the manipulation check against the baseline, and the persona-level association, each with its corrected p."""
     ci = ci_label(confidence)
     return {"model": "Model", "n_personas": "Personas",
-            ("shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}", "shift_p_adjusted": "p shift",
+            ("shift", "shift_ci_low", "shift_ci_high"): f"Shift vs baseline {ci}", "shift_p_value_corrected": "p shift",
             ("manipulation", "manipulation_ci_low", "manipulation_ci_high"): f"Agreeableness vs baseline {ci}",
-            "manipulation_p_adjusted": "p agreeableness", "persona_r": "r (personas)",
-            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope {ci}", "slope_p_adjusted": "p slope",
+            "manipulation_p_value_corrected": "p agreeableness", "persona_r": "r (personas)",
+            ("slope", "slope_ci_low", "slope_ci_high"): f"Slope {ci}", "slope_p_value_corrected": "p slope",
             "rows_r": "r (rows, descriptive)"}

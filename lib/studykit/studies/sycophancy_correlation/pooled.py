@@ -30,7 +30,7 @@ class Pooled(Result):
     slope_se: float
     slope_ci_low: float
     slope_ci_high: float
-    slope_p: float
+    slope_p_value: float
     method: str
     converged: bool
     n_models: int

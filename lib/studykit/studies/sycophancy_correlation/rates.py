@@ -119,7 +119,7 @@ def compute_rates(cells: ResponseCells | pd.DataFrame, personas: PersonaData | p
         issues.append(DataIssue(
             "model_without_baseline", len(nob),
             f"no '{BASELINE_ID}' rows: baseline rate, shift and the paired shift test are left empty for the "
-            "model (noted in per_model.notes); its correlation tests still run", examples(nob["model"])))
+            "model (noted in per_model.note); its correlation tests still run", examples(nob["model"])))
     rates = Rates(both, base, cats_p.sort_values(["model", "persona_id", "category"]).reset_index(drop=True),
                   models)
     return rates, tuple(issues)

@@ -74,9 +74,9 @@ def scale_reliability_step(data: ResponseData, params) -> ScaleReliability:
     return ScaleReliability(table, tuple(issues))
 
 
-PER_MODEL_SHOWN = ["model", "n_personas", "pearson_r", "r_ci_low", "r_ci_high", "p_adjusted", "significant",
-                   "cohens_d", "slope", "n_tests_significant", "significant_paper_rule", "mean_shift", "shift_p",
-                   "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_p_adjusted",
+PER_MODEL_SHOWN = ["model", "n_personas", "pearson_r", "r_ci_low", "r_ci_high", "p_value_corrected", "significant",
+                   "cohens_d", "slope", "n_tests_significant", "significant_paper_rule", "mean_shift", "shift_p_value",
+                   "slope_crossed", "slope_crossed_ci_low", "slope_crossed_ci_high", "slope_crossed_p_value_corrected",
                    "significant_crossed"]
 
 
@@ -89,8 +89,8 @@ class PerModel:
     crossed_fits: pd.DataFrame
     shifts: pd.DataFrame
     issues: tuple[DataIssue, ...]
-    headline: dict
-    crossed_headline: dict
+    n_personas: int
+    n_prompts: int
     correction: str
     confidence: float
 
@@ -98,24 +98,31 @@ class PerModel:
         return [*self.issues,
                 Table("per_model", self.table, "Per-model agreeableness-sycophancy statistics",
                       tex_columns=plots.per_model_tex_columns(self.confidence)),
-                Record("", self.headline), Record("", self.crossed_headline)]
+                Record("", self.records(name))]
+
+    def records(self, name: Callable[[Any], str]) -> dict:
+        """The headline counts and the per-model numbers of both designs (:func:`.per_model.headline`,
+        :func:`.crossed.headline`); ``name`` maps a model name to its key (``out.name``)."""
+        return {**per_model_tests.headline(self.table, n_personas=self.n_personas, n_prompts=self.n_prompts,
+                                           name=name),
+                **crossed.headline(self.table, name=name)}
 
     def lines(self) -> list[str]:
-        h = self.headline
+        h = self.records(str)
         max_d = "undefined" if h["max_cohens_d"] is None else f"{h['max_cohens_d']:.3f}"
         return [f"significant (persona-averaged, given these prompts; {self.correction} across models): "
                 f"{h['n_models_significant']} of {h['n_models']}; paper's 3-of-6 rule: "
                 f"{h['n_models_significant_paper_rule']}",
                 f"significant (crossed design, primary; {self.correction} across models): "
-                f"{self.crossed_headline['n_models_significant_crossed']} of {h['n_models']}",
+                f"{h['n_models_significant_crossed']} of {h['n_models']}",
                 f"max r = {h['max_pearson_r']:.3f}, max d = {max_d}"]
 
     def _repr_html_(self) -> str:
         return html_view(self.lines(), self.table[[c for c in PER_MODEL_SHOWN if c in self.table.columns]])
 
 
-def per_model_step(data: ResponseData, params, name: Callable[[Any], str] = str) -> PerModel:
-    """Every per-model test (sections 3-4 of the notebook); ``name`` is ``out.name`` (model names in keys)."""
+def per_model_step(data: ResponseData, params) -> PerModel:
+    """Every per-model test (sections 3-4 of the notebook)."""
     rates, cells = data.rates, data.cells
     fits = crossed.crossed_slopes(cells, rates, confidence=params.confidence)
     table = per_model_tests.per_model_table(rates, alpha=params.alpha, correction=params.correction,
@@ -124,10 +131,8 @@ def per_model_step(data: ResponseData, params, name: Callable[[Any], str] = str)
     shifts, shift_issues = baseline_gap.paired_shifts(cells, rates, confidence=params.confidence)
     table = baseline_gap.add_shift_columns(table, shifts, rates, correction=params.correction)
     table = crossed.add_crossed_columns(table, fits, alpha=params.alpha, correction=params.correction)
-    head = per_model_tests.headline(table, n_personas=rates.analysable()["persona_id"].nunique(),
-                                    n_prompts=cells.n_prompts, name=name)
-    return PerModel(table, fits, shifts, tuple(shift_issues), head, crossed.headline(table, name=name),
-                    params.correction, params.confidence)
+    return PerModel(table, fits, shifts, tuple(shift_issues), int(rates.analysable()["persona_id"].nunique()),
+                    int(cells.n_prompts), params.correction, params.confidence)
 
 
 @dataclass(frozen=True)
@@ -296,8 +301,9 @@ def rate_data(params) -> RateData:
     return RateData(rows, aggregated.persona_table(rows), tuple(issues))
 
 
-RATES_SHOWN = ["model", "n_personas", "shift", "shift_p_adjusted", "manipulation", "manipulation_p_adjusted",
-               "persona_r", "slope", "slope_p_adjusted", "rows_r", "notes"]
+RATES_SHOWN = ["model", "n_personas", "shift", "shift_p_value_corrected", "manipulation",
+               "manipulation_p_value_corrected",
+               "persona_r", "slope", "slope_p_value_corrected", "rows_r", "note"]
 
 
 @dataclass(frozen=True)
@@ -313,7 +319,40 @@ class RatesPerModel:
                 Table("per_model_rates", self.table, "Per model: shift and manipulation check against the baseline, "
                       "persona-level association (persona = unit)",
                       tex_columns=plots.per_model_rates_tex_columns(self.confidence)),
-                Record("", aggregated_tests.rates_headline(self.table, name=name))]
+                Record("", self.records(name))]
+
+    def records(self, name: Callable[[Any], str]) -> dict:
+        """The per-model numbers of ``results.json``: counts and ``<number>.<model>`` keys (``name`` maps a model
+        name to its key: ``out.name``, which keeps the mapping in the manifest)."""
+        per_model = self.table
+
+        def f(v):
+            return None if pd.isna(v) else float(v)
+
+        tested = per_model["slope"].notna()
+        out = {
+            "n_models": int(len(per_model)),
+            "n_personas_max": int(per_model["n_personas"].max()) if len(per_model) else 0,
+            "n_rows": int(per_model["n_rows"].sum()),
+            "n_models_shift_significant": int(per_model["shift_significant"].sum()),
+            "n_models_shift_significant_up": int((per_model["shift_significant"] & (per_model["shift"] > 0)).sum()),
+            "n_models_manipulation_significant": int(per_model["manipulation_significant"].sum()),
+            "n_models_manipulation_significant_up": int((per_model["manipulation_significant"]
+                                                         & (per_model["manipulation"] > 0)).sum()),
+            "n_models_association_tested": int(tested.sum()),
+            "n_models_association_significant": int(per_model["slope_significant"].sum()),
+            "n_models_association_significant_positive": int((per_model["slope_significant"]
+                                                              & (per_model["slope"] > 0)).sum()),
+            "n_models_persona_r_positive": int((per_model["persona_r"] > 0).sum()),
+            "max_persona_r": f(per_model["persona_r"].max()),
+            "min_persona_r": f(per_model["persona_r"].min()),
+        }
+        for _, r in per_model.iterrows():
+            key = name(r["model"])
+            for col in ("shift", "shift_p_value_corrected", "manipulation", "manipulation_p_value_corrected",
+                        "persona_r", "slope", "slope_p_value_corrected", "rows_r"):
+                out[f"{col}.{key}"] = f(r[col])
+        return out
 
     def _repr_html_(self) -> str:
         return html_view(frame=self.table[RATES_SHOWN])
