@@ -99,10 +99,10 @@ def _ar(n: int):
     bins = np.arange(5)
     by_effect = pd.DataFrame({"abs_gold_effect_median": 0.02 + 0.05 * bins, "risk": 0.4 - 0.07 * bins,
                               "ci_low": 0.35 - 0.07 * bins, "ci_high": 0.45 - 0.07 * bins})
-    by_p = pd.DataFrame({"gold_p_median": 10.0 ** -bins, "risk": 0.1 + 0.05 * bins,
+    by_p = pd.DataFrame({"gold_p_value_median": 10.0 ** -bins, "risk": 0.1 + 0.05 * bins,
                          "ci_low": 0.05 + 0.05 * bins, "ci_high": 0.15 + 0.05 * bins})
     k = np.array([1, 2, 5, 10, 20, 50])
-    curve = pd.concat([pd.DataFrame({"goal": g, "k_configurations": k, "p_success": 1 - (1 - p) ** k})
+    curve = pd.concat([pd.DataFrame({"goal": g, "k_configurations": k, "prob_success": 1 - (1 - p) ** k})
                        for g, p in (("significant effect", .1), ("no effect", .05), ("reversed", .01))])
     rows = [{"rank": 0, "effect": 0.05, "ci_low": 0.01, "ci_high": 0.09, "conclusion": "a_larger", "model": "gold"}]
     for i, (m, eff) in enumerate(sorted(((m, rng.normal(0.04, 0.05)) for m in models for _ in range(8)),

@@ -130,8 +130,8 @@ def test_hacking_curve_matches_brute_force(embedded):
     fp = feas.set_index("key").loc["false_positive_possible"]
     assert fp.share_possible == pytest.approx((m > 0).mean())
     c1 = curve[(curve["key"] == "false_positive_possible")]
-    assert np.all(np.diff(c1["p_success"]) >= -1e-12)  # more tries never hurt
-    assert c1["p_success"].iloc[-1] == pytest.approx(fp.share_possible)
+    assert np.all(np.diff(c1["prob_success"]) >= -1e-12)  # more tries never hurt
+    assert c1["prob_success"].iloc[-1] == pytest.approx(fp.share_possible)
 
 
 def test_spec_curve(embedded):

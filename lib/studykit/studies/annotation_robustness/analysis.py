@@ -321,8 +321,8 @@ def risk_vs_gold(grid: Grid, *, n_bins: int = 8, n_boot: int = 2000, seed: int =
     p = grid.hypotheses["gold_p_value"].to_numpy()
     edges = np.array(sorted(set(P_EDGES) | {grid.alpha}))
     edges[-1] = np.nextafter(1.0, np.inf)
-    by_p = _binned(per_hyp, p, edges, n_boot, seed + 100, "gold_p")
-    by_p["gold_p_high"] = by_p["gold_p_high"].clip(upper=1.0)
+    by_p = _binned(per_hyp, p, edges, n_boot, seed + 100, "gold_p_value")
+    by_p["gold_p_value_high"] = by_p["gold_p_value_high"].clip(upper=1.0)
     return by_effect, by_p
 
 
@@ -330,7 +330,7 @@ def risk_near_threshold(by_p: pd.DataFrame, alpha: float) -> float | None:
     """Risk of the hypotheses whose gold p-value lies within a factor 5 of ``alpha``: the mean of the
     :func:`risk_vs_gold` p-value bins inside ``[alpha / 5, 5 alpha]``, weighted by their hypotheses;
     None when no bin lies there."""
-    near = (by_p["gold_p_low"] >= alpha / 5) & (by_p["gold_p_high"] <= min(1.0, alpha * 5))
+    near = (by_p["gold_p_value_low"] >= alpha / 5) & (by_p["gold_p_value_high"] <= min(1.0, alpha * 5))
     if not near.any():
         return None
     return float(np.average(by_p.loc[near, "risk"], weights=by_p.loc[near, "n_hypotheses"]))
@@ -394,9 +394,9 @@ def hacking_feasibility(grid: Grid) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows.append({"goal": goal, "key": key, "n_eligible_hypotheses": n_el,
                      "share_possible": float((m > 0).mean()) if n_el else np.nan,
                      "median_share_of_configurations": float(np.median(m / C)) if n_el else np.nan,
-                     "p_one_random_configuration": float(probs[0]) if n_el else np.nan,
+                     "prob_one_random_configuration": float(probs[0]) if n_el else np.nan,
                      "k_for_50pct": k50, "k_for_90pct": k90})
-        curve.append(pd.DataFrame({"goal": goal, "key": key, "k_configurations": ks, "p_success": probs}))
+        curve.append(pd.DataFrame({"goal": goal, "key": key, "k_configurations": ks, "prob_success": probs}))
     return pd.DataFrame(rows), pd.concat(curve, ignore_index=True)
 
 

@@ -87,7 +87,7 @@ def risk_vs_gold(by_effect: pd.DataFrame, by_p: pd.DataFrame, alpha: float):
     ax.set_title("Risk against the gold effect size")
     ax.set_ylim(bottom=0)
     ax = axes[1]
-    x = by_p["gold_p_median"].clip(lower=1e-16).to_numpy(dtype=float)
+    x = by_p["gold_p_value_median"].clip(lower=1e-16).to_numpy(dtype=float)
     r, lo, hi = (by_p[c].to_numpy(dtype=float) for c in ("risk", "ci_low", "ci_high"))
     ax.errorbar(x, r, yerr=[r - lo, hi - r], marker="o", capsize=3)
     ax.axvline(alpha, color="k", ls="--", lw=1, label=f"alpha = {alpha:g}")
@@ -132,7 +132,7 @@ def hacking_curve(curve: pd.DataFrame):
     """Chance that at least one of k random configurations gives the wanted conclusion."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for goal, g in curve.groupby("goal", sort=False):
-        ax.plot(g["k_configurations"], g["p_success"], marker=".", label=goal)
+        ax.plot(g["k_configurations"], g["prob_success"], marker=".", label=goal)
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("configurations tried (k)")

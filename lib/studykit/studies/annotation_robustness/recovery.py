@@ -12,6 +12,9 @@ from studykit.paths import resolve
 from .analysis import Grid, NONE
 from .columns import ERROR_TYPES
 
+#: the truth file's planted population shares, named as shares in the recovery table (a bare ``p`` is a p-value)
+TRUTH_SHARES = {"true_p_a": "true_share_a", "true_p_b": "true_share_b"}
+
 
 def truth_dir_for(items_path: str | None) -> Path | None:
     """The folder holding ``truth_hypotheses.csv`` beside the items file, or None (real data)."""
@@ -33,7 +36,8 @@ def truth_recovery(grid: Grid, quality: pd.DataFrame, truth_dir: Path, *, big_ef
     """
     th = pd.read_csv(truth_dir / "truth_hypotheses.csv", dtype={"group_a": str, "group_b": str})
     h = grid.hypotheses[["hypothesis_id", "gold_effect", "gold_p_value", "gold_conclusion"]].merge(
-        th[["hypothesis_id", "true_p_a", "true_p_b", "true_diff", "true_null"]], on="hypothesis_id", how="inner")
+        th[["hypothesis_id", "true_p_a", "true_p_b", "true_diff", "true_null"]].rename(columns=TRUTH_SHARES),
+        on="hypothesis_id", how="inner")
     big = ~h["true_null"] & (h["true_diff"].abs() >= big_effect)
     right = np.where(h["true_diff"] > 0, "a_larger", "b_larger")
     found = (h["gold_conclusion"] == right) & big
