@@ -35,7 +35,7 @@ def _breakdown(cache: Path) -> None:
 
     import yaml
 
-    from studykit.paths import resolve
+    from studykit.files.paths import resolve
     from studykit.studies.code_survival.bundles import clone_bundles
     from studykit.studies.code_survival.parallel import repository_names
     from studykit.studies.code_survival.rules import load_agent_rules

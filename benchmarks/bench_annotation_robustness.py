@@ -96,7 +96,7 @@ def bench_counting(data) -> list[tuple]:
 def paper_run() -> None:
     """Child process: the paper-scale analysis, stage times and peak RSS as JSON on stdout."""
     from studykit.studies.annotation_robustness import Params, analysis, load
-    from studykit.outputs import open_outputs
+    from studykit.contract.outputs import open_outputs
 
     p = Params.load(Path("params/annotation_robustness/paper_scale.yaml"))
     times, cpu = {}, {}

@@ -2,8 +2,8 @@
 
 A cached run validates the parameters, hashes the notebook, lib/, the inputs and the locks, and finds the
 output folder complete; it imports nothing that executes notebooks (papermill, nbclient, jupyter_client,
-nbformat: :mod:`studykit.engine` is imported only when a notebook executes). The obvious alternative is the
-eager import this replaced: the same command with :mod:`studykit.engine` imported first (what every cached run
+nbformat: :mod:`studykit.runs.engine` is imported only when a notebook executes). The obvious alternative is the
+eager import this replaced: the same command with :mod:`studykit.runs.engine` imported first (what every cached run
 paid before). Also timed: interpreter start, ``import studykit.cli``, and importing the execution stack alone.
 
 Each row is the median (and minimum) wall time of ``--repeat`` fresh processes, with their mean user+sys CPU
@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from studykit.registry import names  # noqa: E402 (after the standard library)
+from studykit.contract.registry import names  # noqa: E402 (after the standard library)
 
 STUDIES = names()
 
@@ -44,7 +44,7 @@ def _timed(code: str, args: list[str], env: dict[str, str], repeat: int) -> tupl
 
 
 RUN = "import sys; from studykit.cli import main; sys.exit(main(sys.argv[1:]))"
-EAGER = "import sys, studykit.engine; from studykit.cli import main; sys.exit(main(sys.argv[1:]))"
+EAGER = "import sys, studykit.runs.engine; from studykit.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def main() -> int:
@@ -62,8 +62,8 @@ def main() -> int:
     rows = []
     for label, code in (("python -c pass (interpreter start)", "pass"),
                         ("import studykit.cli", "import studykit.cli"),
-                        ("import studykit.runner", "import studykit.runner"),
-                        ("import studykit.engine (the execution stack)", "import studykit.engine")):
+                        ("import studykit.runs.runner", "import studykit.runs.runner"),
+                        ("import studykit.runs.engine (the execution stack)", "import studykit.runs.engine")):
         med, lo, cpu, _ = _timed(code, [], env, args.repeat)
         rows.append((label, med, lo, cpu, ""))
 

@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from studykit.paths import cache_dir
+from studykit.files.paths import cache_dir
 from studykit.studies.code_survival.mining import mine_repositories
 from studykit.studies.code_survival.reposim import RepoSimConfig, build_stream, write_repo
 

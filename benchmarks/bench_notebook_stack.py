@@ -1,11 +1,11 @@
-"""Benchmark: importing what executes notebooks (``studykit.engine``), with and without the IRI grammar.
+"""Benchmark: importing what executes notebooks (``studykit.runs.engine``), with and without the IRI grammar.
 
 Every process that executes a notebook (``studykit run``, each sweep worker, each test worker) imports
 nbformat, papermill, nbclient and jupyter_client. jsonschema, under nbformat, imports ``rfc3987_syntax`` when it
-is installed and compiles a Lark grammar for an ``iri`` format studykit never checks; ``studykit.nbimport``
+is installed and compiles a Lark grammar for an ``iri`` format studykit never checks; ``studykit.runs.nbimport``
 hides it during that import. Compared, each in a fresh interpreter (CPU time of the import, user + sys):
 
-* studykit  -- ``import studykit.engine`` (the grammar hidden)
+* studykit  -- ``import studykit.runs.engine`` (the grammar hidden)
 * plain     -- ``import nbformat, papermill`` as any other program does (the obvious alternative)
 
 Usage: .venv/bin/python benchmarks/bench_notebook_stack.py [--repeat 5]
@@ -23,7 +23,7 @@ CHILD = r'''
 import resource, sys
 r0 = resource.getrusage(resource.RUSAGE_SELF)
 if sys.argv[1] == "studykit":
-    import studykit.engine
+    import studykit.runs.engine
 else:
     import nbformat, papermill, nbclient, jupyter_client
 r1 = resource.getrusage(resource.RUSAGE_SELF)

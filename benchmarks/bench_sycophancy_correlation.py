@@ -87,7 +87,7 @@ def run(kind: str, parquet: Path, csv: Path) -> dict:
 
 def notebook_run() -> dict:
     """Run the paper-scale notebook in a fresh process; peak RSS is that of its largest descendant (the kernel)."""
-    code = ("import json, pathlib, resource, sys, time; from studykit.runner import run_study; "
+    code = ("import json, pathlib, resource, sys, time; from studykit.runs.runner import run_study; "
             "t = time.perf_counter(); "
             "run_study('sycophancy_correlation', profile='paper_scale', out_dir=pathlib.Path(sys.argv[1]), force=True); "
             "print(json.dumps({'wall': time.perf_counter() - t, "

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="parse the data again even if it was extracted before")
     args = ap.parse_args(argv)
 
-    from studykit.errors import StudykitError
+    from studykit.contract.errors import StudykitError
     from studykit.studies.annotation_robustness import hutto_data
 
     try:

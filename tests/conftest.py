@@ -89,17 +89,17 @@ def study_run(shared_runs_root) -> Callable[..., Any]:
 
     Every test of the session (and every xdist worker) that asks for the same study, profile and overrides gets
     the same folder, ``<session temp>/shared-runs/<study>/<run name>``: the first call executes the notebook
-    through :func:`studykit.runner.run_study`; later calls, here or in another worker (which waits on the
+    through :func:`studykit.runs.runner.run_study`; later calls, here or in another worker (which waits on the
     runner's folder lock), find it in the runner's own cache. The returned ``RunResult`` always names a
-    complete run (:func:`studykit.cachekey.cached_run_valid`); its ``status`` says whether this call executed it.
+    complete run (:func:`studykit.runs.cachekey.cached_run_valid`); its ``status`` says whether this call executed it.
 
     Tests only read a shared run: its files are made read-only, and when the session ends every shared run used
     by this process must still hold exactly the files it had (same bytes, nothing added or removed), else the
     session fails naming the folder and the files. A test that needs a changed run makes its own
     (``run_study(..., out_dir=tmp_path / ...)``).
     """
-    from studykit.cachekey import cached_run_valid
-    from studykit.runner import run_study
+    from studykit.runs.cachekey import cached_run_valid
+    from studykit.runs.runner import run_study
 
     root = shared_runs_root
     seen: dict[Path, dict[str, str]] = {}

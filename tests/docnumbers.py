@@ -252,8 +252,7 @@ def rewrite(study: str, runs: Mapping[str, Path]) -> None:
     """Rewrite the study's docs: parameter tables, quotes of the profiles in ``runs`` (profile -> run folder),
     and the generated blocks whose profile is in ``runs``."""
     sys.path.insert(0, str(ROOT / "lib"))
-    from studykit import registry
-
+    from studykit.contract import registry
     params_cls = registry.get(study).params
     module = study_blocks(study)
     results = {p: json.loads((Path(f) / "results.json").read_text(encoding="utf-8")) for p, f in runs.items()}

@@ -1,7 +1,7 @@
 """Checks of the LaTeX tables a run wrote, for the study notebook tests.
 
 A paper table fits a page: at most ``max_columns`` columns (estimates and their
-CIs merged into one column, see ``tex_columns`` in :mod:`studykit.outputs`) and
+CIs merged into one column, see ``tex_columns`` in :mod:`studykit.contract.outputs`) and
 readable headers (no snake_case: ``save_table`` turns underscores into spaces
 unless a notebook names the headers). :func:`tex_problems` returns readable
 problem descriptions, empty when every table is fine, so a test writes

@@ -2,9 +2,9 @@
 
 Public entry points used by the notebooks:
 
-- :func:`studykit.outputs.open_outputs` -- the only way a notebook writes a
+- :func:`studykit.contract.outputs.open_outputs` -- the only way a notebook writes a
   table, a figure or a recorded number (it keeps the manifest).
-- :class:`studykit.issues.DataIssue` -- the one type for a data problem and the rule
+- :class:`studykit.contract.issues.DataIssue` -- the one type for a data problem and the rule
   applied to it; steps return ``(result, issues)`` and the notebook calls
   ``out.record_result(prefix, result)`` and ``out.note_issues(issues)``.
 - :mod:`studykit.stats` -- effect sizes, tests, corrections, resampling and
@@ -12,9 +12,9 @@ Public entry points used by the notebooks:
 - :mod:`studykit.studies` -- one subpackage per study (schema, load, simulate,
   analysis, plots).
 """
-from studykit.errors import StudykitError, ParamError, InputError
-from studykit.issues import DataIssue
-from studykit.names import slug
+from studykit.contract.errors import StudykitError, ParamError, InputError
+from studykit.contract.issues import DataIssue
+from studykit.contract.names import slug
 
 __all__ = ["StudykitError", "ParamError", "InputError", "DataIssue", "slug", "Outputs", "open_outputs"]
 __version__ = "0.1.0"
@@ -24,7 +24,6 @@ def __getattr__(name: str):
     """``Outputs`` and ``open_outputs`` on first use: they import pandas and matplotlib, which the
     command line's light paths (a cached run, ``studykit list``) never need."""
     if name in ("Outputs", "open_outputs"):
-        from studykit import outputs
-
+        from studykit.contract import outputs
         return getattr(outputs, name)
     raise AttributeError(f"module 'studykit' has no attribute '{name}'")

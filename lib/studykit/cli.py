@@ -8,16 +8,16 @@
     studykit report [RUN_FOLDER] [--out DIR] [--outputs DIR]
     studykit simulate STUDY|all [--out DIR]
     studykit sweep STUDY [--grid FILE] [--profile P] [--jobs N | --dask ADDRESS] [--out DIR] [--force] [--yes]
-    studykit doctor | check STUDY|all | workshop init DIR     (see studykit.cli_workshop)
+    studykit doctor | check STUDY|all | workshop init DIR     (see studykit.teaching.cli_workshop)
 
-Every :class:`~studykit.errors.StudykitError` is printed as one line on
+Every :class:`~studykit.contract.errors.StudykitError` is printed as one line on
 stderr and the process exits with its ``exit_code`` (2 for bad parameters or
 input data, 1 for a failing notebook); no traceback.
 
 Each subcommand is one ``cmd_<name>(args) -> exit code`` function with its
 arguments declared in one ``add_<name>(subparsers)`` function; both are listed
 in :data:`COMMANDS`. Studies add their own subcommands (code_survival's ``studykit mine``) in their
-descriptor (:attr:`studykit.registry.Study.commands`); ``studykit --help`` lists them with the others.
+descriptor (:attr:`studykit.contract.registry.Study.commands`); ``studykit --help`` lists them with the others.
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ import os
 import sys
 from typing import Sequence
 
-from studykit import cli_workshop
-from studykit.errors import ParamError, StudykitError
+from studykit.teaching import cli_workshop
+from studykit.contract.errors import ParamError, StudykitError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,8 +48,7 @@ def _user_path(value: str | None):
 
 
 def _studies_arg(value: str) -> list[str]:
-    from studykit import registry
-
+    from studykit.contract import registry
     if value == "all":
         return list(registry.names())
     registry.module(value)  # one-line error for an unknown study
@@ -109,7 +108,7 @@ def build_parser(study_commands_too: bool = True) -> argparse.ArgumentParser:
     sub.required = True
     for add, _ in COMMANDS.values():
         add(sub)
-    from studykit.registry import resolve
+    from studykit.contract.registry import resolve
 
     for command in (study_commands().values() if study_commands_too else ()):
         resolve(command.add)(sub)
@@ -117,9 +116,8 @@ def build_parser(study_commands_too: bool = True) -> argparse.ArgumentParser:
 
 
 def study_commands() -> dict:
-    """The subcommands studies add (:attr:`studykit.registry.Study.commands`), by name."""
-    from studykit import registry
-
+    """The subcommands studies add (:attr:`studykit.contract.registry.Study.commands`), by name."""
+    from studykit.contract import registry
     found = {}
     for name in registry.names():
         for command in registry.get(name).commands:
@@ -132,7 +130,7 @@ def study_commands() -> dict:
 # ------------------------------------------------------------------------------------------
 def _jobs(requested: int, what: str = "--jobs") -> int:
     """``--jobs N`` checked (at least 1) and capped by the machine's cores and memory, with a note when capped."""
-    from studykit.workers import cap_workers
+    from studykit.runs.workers import cap_workers
 
     if requested < 1:
         raise ParamError(f"{what} must be at least 1, got {requested}")
@@ -147,9 +145,9 @@ def _notes(notes) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from studykit import paths
-    from studykit.profiles import list_profiles
-    from studykit.registry import names
+    from studykit.files import paths
+    from studykit.contract.profiles import list_profiles
+    from studykit.contract.registry import names
 
     if args.names:
         print("\n".join(names()))
@@ -172,8 +170,8 @@ def cmd_params(args: argparse.Namespace) -> int:
     import shutil
     import textwrap
 
-    from studykit.params import _value_text
-    from studykit.profiles import list_profiles, params_class
+    from studykit.contract.params import _value_text
+    from studykit.contract.profiles import list_profiles, params_class
 
     cls = params_class(args.study)
     rows = cls.describe_fields()
@@ -183,8 +181,7 @@ def cmd_params(args: argparse.Namespace) -> int:
         if args.profile not in list_profiles(args.study):
             raise ParamError(f"unknown profile '{args.profile}' of {args.study} (known: "
                              f"{', '.join(list_profiles(args.study))})")
-        from studykit import paths
-
+        from studykit.files import paths
         file = paths.params_dir(args.study) / f"{args.profile}.yaml"
         values = cls.read_profile(file) if file.is_file() else {}
         head["profile"] = args.profile
@@ -207,7 +204,7 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from studykit.runner import RunAllError, run_all, run_study
+    from studykit.runs.runner import RunAllError, run_all, run_study
 
     studies = _studies_arg(args.study)
     progress = not args.quiet
@@ -241,7 +238,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from studykit.report import build_report
+    from studykit.site.report import build_report
 
     if args.run and args.outputs:
         raise ParamError("report: give a RUN_FOLDER or --outputs, not both")
@@ -252,7 +249,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from studykit.simdata import simulate_into, target_claims
+    from studykit.runs.simdata import simulate_into, target_claims
 
     for study, claim in target_claims(_studies_arg(args.study), _user_path(args.out), args.study == "all").items():
         written = simulate_into(study, claim)
@@ -289,7 +286,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return sys.stdin.readline().strip().lower() in ("y", "yes")
 
     if args.grid is None:
-        from studykit.paths import multiverse_grid
+        from studykit.files.paths import multiverse_grid
 
         grid = multiverse_grid(args.study)
         if not grid.is_file():
@@ -324,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         first = next((a for a in argv if not a.startswith("-")), None)
         args = build_parser(study_commands_too=first not in COMMANDS).parse_args(argv)
-        from studykit.registry import resolve
+        from studykit.contract.registry import resolve
 
         run = COMMANDS[args.command][1] if args.command in COMMANDS else resolve(study_commands()[args.command].run)
         return run(args)
@@ -342,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 0
     except OSError as exc:  # a write no writer mapped (disk full, read-only file system): still one line
-        from studykit.folders import os_error_text
+        from studykit.files.folders import os_error_text
 
         sys.stdout.flush()
         print(f"studykit: error: {os_error_text(exc)}", file=sys.stderr, flush=True)

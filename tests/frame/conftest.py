@@ -2,7 +2,7 @@
 
 ``fixture_project`` copies the study folder ``tests/frame/fixtures/frame_fixture`` (package, notebook, data)
 into a temporary folder, adds ``default`` and ``small`` profiles pointing at that copy's data, and registers it
-by naming the folder's parent in ``STUDYKIT_STUDY_PATH`` (:mod:`studykit.registry`). It also points
+by naming the folder's parent in ``STUDYKIT_STUDY_PATH`` (:mod:`studykit.contract.registry`). It also points
 ``paths.lib_dir`` at a small ``lib/`` stand-in and ``STUDYKIT_OUTPUTS`` at the project's own outputs: the real
 ``lib/`` is hashed by its own test; the stand-in keeps the cache tests independent of other people editing
 the library while the suite runs.
@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from studykit import registry
-
+from studykit.contract import registry
 FIXTURES = Path(__file__).parent / "fixtures"
 NAME = "frame_fixture"
 
@@ -43,7 +42,7 @@ class FixtureProject:
 
 
 def _setup(root: Path, monkeypatch) -> FixtureProject:
-    import studykit.paths as paths
+    import studykit.files.paths as paths
 
     studies = root / "studies"
     folder = studies / NAME

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from studykit import cli
-from studykit.registry import names
+from studykit.contract.registry import names
 
 from .sitecheck import static_problems
 
@@ -203,7 +203,7 @@ def test_output_piped_to_a_reader_that_stops_early_is_not_an_error():
 
 def test_a_message_naming_the_program_is_not_prefixed_twice(capsys, monkeypatch):
     from studykit import cli as cli_module
-    from studykit.errors import ParamError
+    from studykit.contract.errors import ParamError
 
     def boom(args):
         raise ParamError("studykit: error: nothing to do")
@@ -215,7 +215,7 @@ def test_a_message_naming_the_program_is_not_prefixed_twice(capsys, monkeypatch)
 
 def test_the_run_line_shows_list_overrides_on_one_line():
     """Unit: one resolved run specification with a list and a mapping overridden (was multi-line JSON)."""
-    from studykit.profiles import RunSpec
+    from studykit.contract.profiles import RunSpec
 
     spec = RunSpec(params=None, name="workshop+x", profile="workshop",
                    overrides={"km_times_days": [7.0, 30.0], "pairs": {"a": "b"}, "alpha": 0.01})

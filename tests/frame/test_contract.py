@@ -15,10 +15,10 @@ import pytest
 
 import studykit
 from studykit import stats
-from studykit.registry import names
-from studykit.issues import DataIssue, examples
-from studykit.names import is_safe, slug
-from studykit.outputs import Outputs
+from studykit.contract.registry import names
+from studykit.contract.issues import DataIssue, examples
+from studykit.contract.names import is_safe, slug
+from studykit.contract.outputs import Outputs
 
 LIB = Path(studykit.__file__).resolve().parent
 

@@ -5,7 +5,7 @@ numpy picks its SIMD code paths (exp, log, tanh, sums ...) at start-up from the 
 CPU does. OpenBLAS and OpenMP split work by ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` /
 ``MKL_NUM_THREADS``. Under such an environment every study's embedded data must regenerate to
 the committed bytes, and a study run must write the same ``tables/*.csv`` and ``results.json``
-bytes as a run in the machine's own environment (``studykit.floats`` is the rule that makes
+bytes as a run in the machine's own environment (``studykit.files.floats`` is the rule that makes
 this hold). The kernel that papermill starts inherits the environment; each run's manifest
 (``environment.numerics``, written inside the kernel) shows that it did.
 
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from studykit import paths
-from studykit.registry import names
+from studykit.files import paths
+from studykit.contract.registry import names
 
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PROBE = """

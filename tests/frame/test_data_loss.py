@@ -17,8 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studykit import cli, engine, folders
-from studykit.folders import MARKER
+from studykit import cli
+
+from studykit.files import folders
+
+from studykit.runs import engine
+from studykit.files.folders import MARKER
 
 from .test_folders import make_precious, snapshot
 
@@ -196,8 +200,8 @@ def test_report_refuses_its_own_site_once_a_user_file_is_in_it(fixture_project, 
 
 
 def test_docs_site_refuses_a_users_folder(tmp_path):
-    from studykit.docsite import build_docs_site
-    from studykit.errors import ParamError
+    from studykit.site.docsite import build_docs_site
+    from studykit.contract.errors import ParamError
 
     precious = tmp_path / "docs"
     before = make_precious(precious)
@@ -340,7 +344,7 @@ def test_workshop_init_refuses_a_file_a_link_and_a_path_through_a_file(capsys, t
 
 
 def test_offline_bundle_refuses_a_copied_marker_and_uses_the_shared_rule(tmp_path):
-    """The bundle script checks its folder with studykit.folders without importing the studykit package (it
+    """The bundle script checks its folder with studykit.files.folders without importing the studykit package (it
     runs before studykit is installed; it needs only pip, whose vendored packaging it uses)."""
     users = tmp_path / "mine"
     users.mkdir()

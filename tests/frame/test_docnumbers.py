@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import docnumbers as dn  # noqa: E402
 
 from studykit import cli  # noqa: E402
-from studykit.profiles import list_profiles  # noqa: E402
-from studykit.registry import get, names  # noqa: E402
+from studykit.contract.profiles import list_profiles  # noqa: E402
+from studykit.contract.registry import get, names  # noqa: E402
 
 STUDIES = names()
 RUN_IN_SESSION = ("default", "workshop")  # profiles the suite runs anyway (shared runs)

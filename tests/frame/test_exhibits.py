@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from studykit.exhibits import Figure, Record, Table, ci_label, html_view
-from studykit.issues import DataIssue
-from studykit.outputs import Outputs
+from studykit.contract.exhibits import Figure, Record, Table, ci_label, html_view
+from studykit.contract.issues import DataIssue
+from studykit.contract.outputs import Outputs
 from studykit.stats.results import TestResult
 
 

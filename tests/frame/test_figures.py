@@ -299,7 +299,7 @@ def test_per_model_tex_shows_the_paper_columns(tmp_path):
     """Unit: the per_model table written through Outputs with the notebook's tex_columns; the CSV keeps
     every column, the .tex file at most 10 readable (not snake_case) headers, numbers rounded by the
     rule of their source column."""
-    from studykit.outputs import Outputs
+    from studykit.contract.outputs import Outputs
 
     out = Outputs("sycophancy_correlation", None, tmp_path / "run")
     df = _per_model_frame()
@@ -320,7 +320,7 @@ def test_sycophancy_per_model_step_chooses_the_tex_columns_at_its_confidence():
     """Unit: the sycophancy per-model step's table exhibit (what ``out.save`` writes as tables/per_model.tex)."""
     import pandas as pd
 
-    from studykit.exhibits import Table
+    from studykit.contract.exhibits import Table
     from studykit.studies.sycophancy_correlation import plots as sp, steps
 
     row = {"model": "m", "significant": True, "significant_paper_rule": False, "pearson_r": 0.3, "cohens_d": 0.5,
@@ -333,7 +333,7 @@ def test_sycophancy_per_model_step_chooses_the_tex_columns_at_its_confidence():
 
 def test_tex_columns_naming_a_missing_column_fails_in_one_line(tmp_path):
     """Unit: one save_table call whose tex_columns names a column the table lacks."""
-    from studykit.outputs import Outputs
+    from studykit.contract.outputs import Outputs
 
     out = Outputs("x", None, tmp_path / "run")
     with pytest.raises(KeyError, match="per_model.*not_there"):
@@ -377,7 +377,7 @@ def test_figcheck_reports_the_layout_faults_it_is_for():
 def test_tables_without_a_view_get_readable_tex_headers(tmp_path):
     """Unit: one save_table call without tex_columns; the .tex headers lose their underscores, the CSV
     keeps the names, and a p-value column keeps the p-value rule under its readable header."""
-    from studykit.outputs import Outputs
+    from studykit.contract.outputs import Outputs
 
     out = Outputs("sycophancy_correlation", None, tmp_path / "run")
     df = pd.DataFrame({"model": ["a_b"], "n_obs": [12], "p_value": [1.234e-7], "type_I_rate": [0.12345]})

@@ -1,4 +1,4 @@
-"""The float rule of every byte-identical output (studykit.floats) and where it is applied.
+"""The float rule of every byte-identical output (studykit.files.floats) and where it is applied.
 
 Unit: one column, one JSON document or one saved table under the rule.
 """
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.floats import (NOISE_RATIO, SIG_DIGITS, csv_text, dumps_stable_json, round_sig, snapped_cells,
+from studykit.files.floats import (NOISE_RATIO, SIG_DIGITS, csv_text, dumps_stable_json, round_sig, snapped_cells,
                              stable_array, stable_frame, stable_json)
-from studykit.outputs import Outputs
+from studykit.contract.outputs import Outputs
 
 
 def test_round_sig_is_the_number_percent_10g_prints():

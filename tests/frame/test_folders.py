@@ -1,6 +1,6 @@
 """studykit's one folder rule: listed markers, refusal, the swap re-check, stale siblings, lock files.
 
-Unit: one folder operation of :mod:`studykit.folders` on a temporary tree (no notebook is executed here).
+Unit: one folder operation of :mod:`studykit.files.folders` on a temporary tree (no notebook is executed here).
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from studykit import folders
-from studykit.errors import ParamError
-from studykit.folders import MARKER, FolderRefused, check_folder
+from studykit.files import folders
+from studykit.contract.errors import ParamError
+from studykit.files.folders import MARKER, FolderRefused, check_folder
 
 PRECIOUS = {"notebook.ipynb": b'{"cells": []}', "important.txt": b"do not lose me\n",
             "sub/thesis.tex": b"\\chapter{Years of work}\n", "index.html": b"<p>mine</p>"}
@@ -280,7 +280,7 @@ def test_building_dir_refuses_a_folder_it_did_not_write_and_replaces_its_own(tmp
 
 def test_keeping_a_failed_run_never_replaces_a_users_file_and_leaves_no_temp(tmp_path):
     """Unit: one failed run whose ``.failed`` sibling became a user's file after the run started."""
-    from studykit.runfolder import keep_failed
+    from studykit.runs.runfolder import keep_failed
 
     final = tmp_path / "default"
     tmp = folders.temp_dir_beside(final, "run")

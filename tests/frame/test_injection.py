@@ -30,11 +30,11 @@ import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from studykit import report  # noqa: E402
-from studykit.issues import DataIssue  # noqa: E402
-from studykit.outputs import Outputs  # noqa: E402
-from studykit.paths import project_root  # noqa: E402
-from studykit.tablefmt import latex_escape  # noqa: E402
+from studykit.site import report  # noqa: E402
+from studykit.contract.issues import DataIssue  # noqa: E402
+from studykit.contract.outputs import Outputs  # noqa: E402
+from studykit.files.paths import project_root  # noqa: E402
+from studykit.files.tablefmt import latex_escape  # noqa: E402
 
 from .sitecheck import SENTINEL, browser_problems, find_chromium, static_problems  # noqa: E402
 
@@ -243,8 +243,8 @@ STUDY_CASES = {
 @pytest.fixture(scope="module")
 def study_site(tmp_path_factory):
     """Both studies run (workshop profile) on their malicious copies, and the report of the two runs."""
-    from studykit.errors import NotebookError
-    from studykit.runner import run_study
+    from studykit.contract.errors import NotebookError
+    from studykit.runs.runner import run_study
 
     root = tmp_path_factory.mktemp("inject_studies")
     outputs = root / "outputs"

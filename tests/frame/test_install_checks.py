@@ -15,8 +15,7 @@ import textwrap
 
 import pytest
 
-from studykit import paths
-
+from studykit.files import paths
 ROOT = paths.project_root()
 sys.path.insert(0, str(ROOT / "scripts"))
 import check_install  # noqa: E402

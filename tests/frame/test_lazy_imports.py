@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from studykit.kernelinfo import EXECUTION_MODULES
-from studykit.registry import names
+from studykit.runs.kernelinfo import EXECUTION_MODULES
+from studykit.contract.registry import names
 
 #: besides the execution stack, what a cached run of a default or workshop profile does not need either
 HEAVY = (*EXECUTION_MODULES, "pandas", "matplotlib", "scipy", "statsmodels")
@@ -47,15 +47,14 @@ def test_engine_still_registers_and_reexports():
     """The light constants are the engine's own (one definition), and the engine registers itself when imported."""
     from papermill.engines import papermill_engines
 
-    from studykit import engine, kernelinfo
-
+    from studykit.runs import engine, kernelinfo
     assert engine.KERNEL_NAME is kernelinfo.KERNEL_NAME and engine.KERNEL_ENV is kernelinfo.KERNEL_ENV
     assert papermill_engines.get_engine(engine.ENGINE_NAME) is engine.StudykitEngine
 
 
 _STACK_PROBE = """
 import json, sys
-import studykit.engine, studykit.workshop
+import studykit.runs.engine, studykit.teaching.workshop
 import nbformat
 nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
 nbformat.validate(nb)  # the validator works without the grammar
@@ -72,7 +71,7 @@ print(json.dumps({"hidden": hidden, "caught": caught, "after": rfc3987_syntax.__
 
 
 def test_the_notebook_stack_imports_without_the_iri_grammar_and_still_validates():
-    """Unit: one fresh interpreter importing the engine and the workshop kit (studykit.nbimport). The grammar
+    """Unit: one fresh interpreter importing the engine and the workshop kit (studykit.runs.nbimport). The grammar
     jsonschema would compile for the ``iri`` format (seconds of CPU; benchmarks/bench_notebook_stack.py) is not
     imported, nbformat still validates and rejects an invalid notebook, and the module is importable again
     afterwards."""
@@ -84,7 +83,7 @@ def test_the_notebook_stack_imports_without_the_iri_grammar_and_still_validates(
 
 
 def test_hiding_is_undone_when_the_import_fails():
-    from studykit.nbimport import notebook_stack
+    from studykit.runs.nbimport import notebook_stack
 
     was = sys.modules.pop("rfc3987_syntax", None)
     try:

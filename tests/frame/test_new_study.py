@@ -2,7 +2,7 @@
 
 The frame's fixture study (``tests/frame/fixtures/frame_fixture``: package with ``STUDY``, notebook, embedded
 data, multiverse grid, doc) is copied outside the project and registered only by naming its parent folder in
-``STUDYKIT_STUDY_PATH`` (:mod:`studykit.registry`). Every command then runs in a fresh ``studykit`` process (no
+``STUDYKIT_STUDY_PATH`` (:mod:`studykit.contract.registry`). Every command then runs in a fresh ``studykit`` process (no
 monkeypatch reaches it): ``list``, ``params``, ``run``, ``check --update`` and ``check``, ``sweep``,
 ``simulate``, ``workshop init`` and ``report``. The project's tracked and untracked files are the same before
 and after (``git status``), so none of this needed an edit to shared code.
@@ -17,8 +17,10 @@ import sys
 
 import pytest
 
-from studykit import paths, registry
-from studykit.paths import project_root
+from studykit.contract import registry
+
+from studykit.files import paths
+from studykit.files.paths import project_root
 
 from .conftest import NAME
 
@@ -89,11 +91,11 @@ def test_a_study_folder_outside_the_project_runs_every_command(fixture_project, 
 def test_a_bad_study_folder_is_one_line_naming_it(tmp_path, monkeypatch, case, message):
     """Unit: one study folder on STUDYKIT_STUDY_PATH. A folder that does not declare itself, declares another
     name, or reuses a project study's name is refused in one line naming it; a path that is not a folder too."""
-    from studykit.errors import ParamError
+    from studykit.contract.errors import ParamError
 
     name = {"no_study": "plain", "wrong_name": "renamed", "duplicate": "code_survival"}[case]
     body = {"no_study": "X = 1\n",
-            "wrong_name": "from studykit.registry import Study\nfrom studykit.params import StudyParams\n"
+            "wrong_name": "from studykit.contract.registry import Study\nfrom studykit.contract.params import StudyParams\n"
                           "class Params(StudyParams):\n    study = 'other'\n"
                           "STUDY = Study(name='other', title='t', params=Params)\n",
             "duplicate": "X = 1\n"}[case]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from studykit import paths
-from studykit.registry import names
+from studykit.files import paths
+from studykit.contract.registry import names
 
 ROOT = paths.project_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + [Path(__file__).parent / "fixtures" / "frame_fixture" / "frame_fixture.ipynb"]
@@ -63,7 +63,7 @@ def test_parameters_cell_matches_the_study_schema(study):
     nb_path = ROOT / "notebooks" / f"{study}.ipynb"
     if not nb_path.is_file():
         pytest.fail(f"notebooks/{study}.ipynb is missing")
-    from studykit.registry import get
+    from studykit.contract.registry import get
 
     params_cls = get(study).params
     names = _parameter_names(_load(nb_path))

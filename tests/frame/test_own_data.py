@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from studykit import cli
-from studykit.profiles import params_file_name, resolve_run, run_name
-from studykit.runsummary import summary_line
+from studykit.contract.profiles import params_file_name, resolve_run, run_name
+from studykit.runs.runsummary import summary_line
 
 NAME = "frame_fixture"
 
@@ -118,7 +118,7 @@ def test_bad_input_paths_are_refused_before_a_kernel_starts(study, setting, word
 
 
 def test_an_optional_input_may_be_null(sk_outputs):
-    from studykit.registry import get
+    from studykit.contract.registry import get
 
     lex = get("lexical_prevalence").params
     assert lex.load(overrides={"diachronic_path": None}).diachronic_path is None
@@ -148,7 +148,7 @@ def test_summary_line_says_when_sentiment_real_ran_without_embeddings(tmp_path, 
 
     import pandas as pd
 
-    from studykit import paths
+    from studykit.files import paths
     from studykit.studies.annotation_robustness import annotators, sentiment_inputs
 
     monkeypatch.setattr(annotators, "embeddings_available", lambda: False)
@@ -186,7 +186,7 @@ def test_a_missing_column_is_one_line_naming_the_file_before_a_kernel_starts(stu
     after a 10-60 s kernel start and named only "personas", and its .failed folder showed in the report)."""
     import csv
 
-    import studykit.engine as engine
+    import studykit.runs.engine as engine
 
     src = Path(__file__).resolve().parents[2] / "workshop" / "templates" / template
     with open(src, newline="", encoding="utf-8") as fh:
@@ -209,7 +209,7 @@ def test_a_missing_column_is_one_line_naming_the_file_before_a_kernel_starts(stu
 def test_columns_that_depend_on_the_input_format_are_checked_for_that_format(tmp_path, monkeypatch, capsys):
     """Unit: one counterfactual run whose file has the long format's columns but says ``data_format: bbq``:
     the error names the first BBQ column missing and the format whose columns were asked for, before a kernel."""
-    import studykit.engine as engine
+    import studykit.runs.engine as engine
 
     src = Path(__file__).resolve().parents[2] / "workshop" / "templates" / "counterfactual_baselines" / \
         "counterfactual.csv"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from studykit.registry import names
+from studykit.contract.registry import names
 
 from .sitecheck import static_problems
 

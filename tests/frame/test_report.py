@@ -10,8 +10,10 @@ import re
 
 import pytest
 
-from studykit import cli, report
-from studykit.runner import run_study
+from studykit import cli
+
+from studykit.site import report
+from studykit.runs.runner import run_study
 
 from .sitecheck import browser_problems, find_chromium, static_problems
 
@@ -143,7 +145,7 @@ def test_output_files_and_folders_are_readable_by_others(site):
 
 
 def test_notebook_title_is_the_first_markdown_heading(tmp_path):
-    from studykit.report import notebook_title
+    from studykit.site.report import notebook_title
 
     nb = {"cells": [{"cell_type": "code", "source": "# not a heading\n"},
                     {"cell_type": "markdown", "source": ["Intro\n", "# The question?\n"]}]}
@@ -201,7 +203,7 @@ def test_report_of_an_interactive_run_folder(fixture_project_module, tmp_path):
     """
     import pandas as pd
 
-    from studykit.outputs import Outputs
+    from studykit.contract.outputs import Outputs
 
     out = Outputs("frame_fixture", {"n_boot": 10}, tmp_path / "interactive")
     out.save_table(pd.DataFrame({"group": ["a", "b"], "mean": [1.5, 2.25]}), "means", caption="Group means")

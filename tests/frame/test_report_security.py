@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from studykit import cli, report
-from studykit.errors import ParamError
+from studykit import cli
+
+from studykit.site import report
+from studykit.contract.errors import ParamError
 
 from .sitecheck import static_problems
 from .test_folders import snapshot

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
-from studykit.errors import ParamError
-from studykit.resultsfile import read_results, results_or_problem
+from studykit.contract.errors import ParamError
+from studykit.runs.resultsfile import read_results, results_or_problem
 
 
 def test_a_flat_object_of_scalars_is_read_as_is(tmp_path):

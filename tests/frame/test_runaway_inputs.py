@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studykit import cli, workers
-from studykit.errors import ParamError
-from studykit.params import MAX_YAML_VALUES, load_yaml, short_repr
+from studykit import cli
+
+from studykit.runs import workers
+from studykit.contract.errors import ParamError
+from studykit.contract.params import MAX_YAML_VALUES, load_yaml, short_repr
 
 NAME = "frame_fixture"
 
@@ -83,7 +85,7 @@ def test_a_huge_value_in_an_error_message_is_cut_before_it_is_formatted():
 @pytest.mark.parametrize("overrides", [{"x" * 1_000_000: 1}, {"alpha": list(range(100_000))},
                                        ["alpha=" + "[" * 60 + "]" * 60]])
 def test_a_huge_key_or_value_is_quoted_short(overrides):
-    from studykit.profiles import resolve_run
+    from studykit.contract.profiles import resolve_run
 
     t0 = time.process_time()
     with pytest.raises(ParamError) as info:
@@ -135,7 +137,7 @@ def test_a_latin1_file_is_one_line_naming_the_file_and_the_encoding(fixture_proj
 
 
 def test_a_utf8_file_with_a_byte_order_mark_is_read(fixture_project, tmp_path):
-    from studykit.params import read_yaml
+    from studykit.contract.params import read_yaml
 
     f = tmp_path / "p.yaml"
     f.write_bytes(b"\xef\xbb\xbfalpha: 0.01\n")
@@ -227,7 +229,7 @@ def test_cap_workers_by_cores_and_memory(small_machine, monkeypatch):
 
 
 def test_a_worker_parameter_above_the_machine_is_capped_with_a_note(small_machine):
-    from studykit.profiles import resolve_run, run_name
+    from studykit.contract.profiles import resolve_run, run_name
 
     spec = resolve_run("lexical_prevalence", overrides={"n_workers": 16})
     assert spec.params.n_workers == 2

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from studykit import cachekey, paths, progress, runner
-from studykit.errors import ParamError
-from studykit.fileio import sha256_file
-from studykit.profiles import resolve_params
-from studykit.runner import run_all, run_study
+from studykit.files import paths
+
+from studykit.runs import cachekey, progress, runner
+from studykit.contract.errors import ParamError
+from studykit.files.fileio import sha256_file
+from studykit.contract.profiles import resolve_params
+from studykit.runs.runner import run_all, run_study
 
 NAME = "frame_fixture"
 
@@ -152,7 +154,7 @@ def test_real_lib_fingerprint_covers_every_file(tmp_path):
     (lib / "studykit" / "__pycache__").mkdir(exist_ok=True)
     (lib / "studykit" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"junk")
     assert cachekey.lib_fingerprint(lib) == base, "bytecode caches must not invalidate runs"
-    target = lib / "studykit" / "fileio.py"
+    target = lib / "studykit" / "files" / "fileio.py"
     target.write_text(target.read_text() + "\n# a comment\n")
     changed = cachekey.lib_fingerprint(lib)
     assert changed != base

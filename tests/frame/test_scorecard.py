@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from studykit.check import reference_path
-from studykit.errors import ParamError
-from studykit.scorecard import Headline, load_headlines, score, scorecard_path
-from studykit.registry import names
+from studykit.runs.check import reference_path
+from studykit.contract.errors import ParamError
+from studykit.site.scorecard import Headline, load_headlines, score, scorecard_path
+from studykit.contract.registry import names
 
 
 def _cell(rule, results, keys=None, **kw):
@@ -71,7 +71,7 @@ def test_cells_without_a_run_a_key_or_a_number_say_so():
 def test_a_bad_scorecard_file_is_one_line_naming_the_file_and_key(tmp_path, monkeypatch, text, needle):
     f = tmp_path / "scorecard.yaml"
     f.write_text(text + "\n")
-    monkeypatch.setattr("studykit.scorecard.scorecard_path", lambda study: f)
+    monkeypatch.setattr("studykit.site.scorecard.scorecard_path", lambda study: f)
     with pytest.raises(ParamError) as err:
         load_headlines(["s"])
     assert needle in str(err.value) and str(f) in str(err.value) and "\n" not in str(err.value)

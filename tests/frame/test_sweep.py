@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studykit.errors import ParamError
-from studykit.registry import names
+from studykit.contract.errors import ParamError
+from studykit.contract.registry import names
 from studykit.sweep import grid as gridmod
 from studykit.sweep import load_grid, parse_grid, point_name, run_sweep, sweep_pages
 from studykit.sweep.table import conclusion, significance
@@ -83,8 +83,8 @@ def test_bad_grid_files_are_one_line_errors_naming_the_file(data, message):
 @pytest.mark.parametrize("study", STUDIES)
 def test_shipped_multiverse_files_use_only_parameters_of_the_study(study):
     """Unit: one study's multiverse.yaml. Its choices and fixed values are Params fields; the values validate."""
-    from studykit.paths import multiverse_grid
-    from studykit.registry import get
+    from studykit.files.paths import multiverse_grid
+    from studykit.contract.registry import get
     from studykit.sweep import study_param_names
 
     g = load_grid(multiverse_grid(study), param_names=study_param_names(study))
@@ -208,7 +208,7 @@ def test_sweep_pages_lists_every_sweep_and_refuses_foreign_folders(fixture_proje
     assert sweep_pages(fixture_project.outputs) == [(NAME, "tiny", f"{NAME}/sweeps/tiny/index.html")]
 
     # the report copies the sweep's page, table, figure and point notebooks and links them from its index
-    from studykit.report import build_report
+    from studykit.site.report import build_report
 
     from .sitecheck import static_problems
 
@@ -219,8 +219,7 @@ def test_sweep_pages_lists_every_sweep_and_refuses_foreign_folders(fixture_proje
 
     # a sweep killed before its first point finished leaves its marker, the runner's lock file and
     # temporary folder: resumable
-    from studykit import folders
-
+    from studykit.files import folders
     killed = tmp_path / "killed"
     killed.mkdir()
     folders.seal(killed, "sweep", files=["sweep.csv", "index.html"])

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.outputs import Outputs
-from studykit.tablefmt import (
+from studykit.contract.outputs import Outputs
+from studykit.files.tablefmt import (
     P_VALUE_NAME,
     column_formatter,
     format_count,

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from studykit.errors import InputError
-from studykit.tables import check_unique_columns, header_columns, read_table
+from studykit.contract.errors import InputError
+from studykit.files.tables import check_unique_columns, header_columns, read_table
 
 
 def _write(path, names, rows):

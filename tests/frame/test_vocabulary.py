@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from studykit.check import reference_path
-from studykit.paths import project_root
-from studykit.registry import names
+from studykit.runs.check import reference_path
+from studykit.files.paths import project_root
+from studykit.contract.registry import names
 
 #: words the vocabulary replaces: a p-value is ``p_value`` (never ``p``, ``pval``), an interval ``ci_low``/``ci_high``
 #: (never ``lower``/``upper``/``lo``/``hi``), the reason for a missing number ``note`` (never ``notes``)

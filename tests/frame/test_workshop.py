@@ -12,13 +12,17 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from studykit import cli, doctor, folders, paths
-from studykit.check import compare, snapshot
-from studykit.docsite import build_docs_site, sources
-from studykit.errors import ParamError
-from studykit.registry import names
-from studykit.extras import require
-from studykit.workshop import YOUR_TURN, init_workspace, participant_copy
+from studykit import cli
+
+from studykit.files import folders, paths
+
+from studykit.runs import doctor
+from studykit.runs.check import compare, snapshot
+from studykit.site.docsite import build_docs_site, sources
+from studykit.contract.errors import ParamError
+from studykit.contract.registry import names
+from studykit.contract.extras import require
+from studykit.teaching.workshop import YOUR_TURN, init_workspace, participant_copy
 
 from .sitecheck import browser_problems, find_chromium, static_problems
 
@@ -39,12 +43,12 @@ def test_doctor_passes_here_and_names_the_fix_for_a_missing_package(monkeypatch,
 
 
 def test_doctor_workshop_run_is_timed_against_its_budget(monkeypatch):
-    from studykit.runner import RunResult
+    from studykit.runs.runner import RunResult
 
     def fake_run(study, **kw):
         return RunResult(study=study, profile="workshop", status="executed", out_dir=kw["out_dir"], seconds=0.0)
 
-    monkeypatch.setattr("studykit.runner.run_study", fake_run)
+    monkeypatch.setattr("studykit.runs.runner.run_study", fake_run)
     fast = doctor._check_run("sycophancy_correlation", budget_seconds=30)
     assert fast.ok and not fast.warn
     slow = doctor._check_run("sycophancy_correlation", budget_seconds=-1)  # any run is slower than this
@@ -82,7 +86,7 @@ def test_check_tolerances_and_statuses(tmp_path):
 
 
 def test_check_cli_exit_codes_and_update(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("studykit.check.reference_path", lambda s, p: tmp_path / "reference" / s / f"{p}.json")
+    monkeypatch.setattr("studykit.runs.check.reference_path", lambda s, p: tmp_path / "reference" / s / f"{p}.json")
     run = _fake_run(tmp_path / "run", {"n": 1, "x": 0.5})
     assert cli.main(["check", "sycophancy_correlation", "--profile", "workshop", "--run", str(run), "--update"]) == 0
     assert cli.main(["check", "sycophancy_correlation", "--profile", "workshop", "--run", str(run)]) == 0
@@ -117,7 +121,7 @@ def test_check_all_without_profile_covers_every_reference_and_says_why_it_skippe
     """Unit: `studykit check all` with no --profile: every (study, profile) with reference values is checked
     when its run is here; a real-data profile whose input file is absent is skipped naming the parameter and
     path, any other missing run is skipped as not run; exit 1 when a checked run differs."""
-    from studykit.check import reference_path, reference_profiles
+    from studykit.runs.check import reference_path, reference_profiles
 
     assert {"sentiment_real", "default", "workshop"} <= set(reference_profiles("annotation_robustness"))
     assert {"medperturb", "bbq_gender"} <= set(reference_profiles("counterfactual_baselines"))
@@ -280,7 +284,7 @@ def test_lessons_site_opens_in_headless_chromium(docs_site):
 
 # ---------------------------------------------------------------------------------------------- extras, offline
 def test_missing_extra_is_one_line_with_the_install_command(monkeypatch):
-    monkeypatch.setattr("studykit.extras.installed", lambda extra: False)
+    monkeypatch.setattr("studykit.contract.extras.installed", lambda extra: False)
     with pytest.raises(ParamError) as info:
         require("japanese", "profile ja_tech_blogs")
     msg = str(info.value)
@@ -358,7 +362,7 @@ def test_studykit_lab_puts_this_installation_first_on_the_path(tmp_path):
     this installation's bin folder first, so `studykit` and `jupyter` resolve there in its terminal."""
     import shutil
 
-    from studykit.cli_workshop import lab_command
+    from studykit.teaching.cli_workshop import lab_command
 
     exe = Path(sys.executable).parent / "studykit"
     proc = subprocess.run([str(exe), "lab", str(tmp_path), "--dry-run"], capture_output=True, text=True,
@@ -376,7 +380,7 @@ def test_studykit_lab_puts_this_installation_first_on_the_path(tmp_path):
 def test_workspace_init_copies_the_lessons_and_keeps_a_participants_edit(tmp_path):
     """Unit: one workspace. ``init`` puts every lesson page (episodes, own data, setup) under ``lessons/`` so that
     JupyterLab opened on the workspace opens them; a re-init keeps an edited page and restores a deleted one."""
-    from studykit.workshop import LESSONS
+    from studykit.teaching.workshop import LESSONS
 
     ws = tmp_path / "ws"
     init_workspace(ws)

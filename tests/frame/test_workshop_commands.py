@@ -28,8 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from studykit import paths
-
+from studykit.files import paths
 ROOT = paths.project_root()
 BIN = Path(sys.executable).parent
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from studykit import cli, paths
-from studykit.registry import names
-from studykit.workshop import write_templates
+from studykit import cli
+
+from studykit.files import paths
+from studykit.contract.registry import names
+from studykit.teaching.workshop import write_templates
 
 ROOT = paths.project_root()
 EXERCISES = sorted((ROOT / "workshop" / "exercises").glob("*.ipynb"))
@@ -81,7 +83,7 @@ def test_a_check_run_before_answering_says_not_yet(exercise, tmp_path, study_run
 
 def test_answers_rounded_to_a_few_digits_are_correct():
     """Unit: one answer compared with the expected value (rounded answers were rejected)."""
-    from studykit.exercises import matches
+    from studykit.teaching.exercises import matches
 
     assert matches(0.8717, 0.871734) and matches(0.872, 0.871734) and not matches(0.85, 0.871734)
     assert matches(0.0, 0.0001) and matches(12, 12) and not matches(11, 12)
@@ -192,7 +194,7 @@ def test_episode_expected_numbers_are_the_reference_values(episode):
 
 def test_instructor_notes_say_where_the_solutions_are_and_how_init_strips_them():
     """Unit: workshop/instructor-notes.md and the tags the code uses (imported, so a renamed tag fails here)."""
-    from studykit.workshop import CHECK_TAG, SOLUTION_TAG, participant_copy
+    from studykit.teaching.workshop import CHECK_TAG, SOLUTION_TAG, participant_copy
 
     notes = (ROOT / "workshop" / "instructor-notes.md").read_text(encoding="utf-8")
     section = notes[notes.index("## Exercise solutions"):]
@@ -231,7 +233,7 @@ def test_own_data_page_options_validate_against_the_studys_params(study, monkeyp
     showed no `group_columns`)."""
     import csv
 
-    from studykit.profiles import resolve_run
+    from studykit.contract.profiles import resolve_run
 
     rows = _own_data_rows()
     assert study in rows, f"own-data.md has no --set options for {study}"
@@ -266,7 +268,7 @@ def test_display_mask_hides_a_listed_word_on_screen_and_never_in_the_saved_table
     English rank-10 lemma of the reference values (the profanity episode 4 warns about), not typed here."""
     import pandas as pd
 
-    from studykit.tablefmt import mask_word, mask_words
+    from studykit.files.tablefmt import mask_word, mask_words
 
     ref = json.loads((ROOT / "reference" / "lexical_prevalence" / "workshop.json").read_text(encoding="utf-8"))
     word = ref["results"]["top.en"].split(",")[9]

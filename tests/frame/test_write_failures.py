@@ -18,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from studykit import cli, engine, folders
+from studykit import cli
 
+from studykit.files import folders
+
+from studykit.runs import engine
 from .test_folders import snapshot
 
 NAME = "frame_fixture"
@@ -172,8 +175,7 @@ def test_a_failing_write_of_the_report_is_one_line_and_keeps_the_old_site(fixtur
     assert cli.main(["report", "--out", str(site)]) == 0
     capsys.readouterr()
     before = snapshot(site)
-    from studykit import report
-
+    from studykit.site import report
     def failing(*args, **kwargs):
         raise OSError(code, os.strerror(code), str(site / "x.html"))
 
@@ -193,8 +195,7 @@ def test_a_full_disk_in_simulate_and_workshop_init_is_one_line(fixture_project, 
     root; the real tmpfs cases above need root) is one line and leaves nothing half written."""
     import shutil
 
-    from studykit import fileio
-
+    from studykit.files import fileio
     def full(*args, **kwargs):
         raise OSError(code, "fails", str(tmp_path / "w" / "out" / "x"))
 

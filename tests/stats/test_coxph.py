@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats import coxph
 from studykit.stats.clustered import cluster_robust_cov
 from studykit.stats.coxph import aggregate_units, fit_cox, fit_cox_rows, partial_loglik, schoenfeld_test

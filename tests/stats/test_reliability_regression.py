@@ -112,7 +112,7 @@ def test_results_can_be_recorded(tmp_path):
     """Both results pass through Outputs.record_result, including the NaN case."""
     import json
 
-    from studykit.outputs import Outputs
+    from studykit.contract.outputs import Outputs
 
     out = Outputs("fixture", None, tmp_path / "run")
     out.record_result("alpha_nan", stats.cronbach_alpha(np.full((4, 3), 1.0)))

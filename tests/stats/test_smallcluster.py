@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats import cluster_jackknife_ci, logrank_test, wild_cluster_score_test
 from studykit.stats.smallcluster import wild_weights
 from studykit.stats.survival import score_residuals

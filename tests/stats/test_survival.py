@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats import logrank_test
 
 

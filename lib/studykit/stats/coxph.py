@@ -57,7 +57,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats.clustered import ClusterCovariance, cluster_robust_cov
 from studykit.stats.results import Result
 

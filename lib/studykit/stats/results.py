@@ -6,7 +6,7 @@ Every result is a frozen dataclass deriving from :class:`Result`, which gives
   to ``<field>_<key>``, arrays to lists);
 - ``as_record(prefix)``: the scalar fields as ``{"<prefix>.<field>": value}``
   with NaN and infinities mapped to ``None``, so that it can always be passed
-  to :meth:`studykit.outputs.Outputs.record_result` (the reason for a NaN is in
+  to :meth:`studykit.contract.outputs.Outputs.record_result` (the reason for a NaN is in
   the result's ``note``, which is recorded too);
 - ``summary()``: a one-row DataFrame of the scalar fields;
 - ``_repr_html_()``: that row as HTML, for JupyterLab.
@@ -55,7 +55,7 @@ class Result:
     but not in ``as_record()`` or ``summary()``: use the result's own
     ``to_frame()`` and ``Outputs.save_table`` for those.
 
-    The model-fallback channel (:mod:`studykit.runsummary` lists both keys at the end of a run):
+    The model-fallback channel (:mod:`studykit.runs.runsummary` lists both keys at the end of a run):
     a subclass that sets ``_record_not_estimable = True`` also records
     ``<prefix>.not_estimable`` = its note when the note starts with "not
     estimable"; a subclass whose :meth:`fallback` returns a text (the model used
@@ -88,7 +88,7 @@ class Result:
     def as_record(self, prefix: str = "") -> dict[str, Any]:
         """``{"<prefix>.<field>": value}`` for every scalar field, NaN and infinities as ``None``.
 
-        Always accepted by :meth:`studykit.outputs.Outputs.record`; a ``None``
+        Always accepted by :meth:`studykit.contract.outputs.Outputs.record`; a ``None``
         value means "not defined", and the result's ``note`` (recorded with it)
         says why.
         """

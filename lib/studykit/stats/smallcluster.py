@@ -60,7 +60,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats.results import Result
 
 __all__ = ["WildScoreTest", "wild_cluster_score_test", "wild_weights", "ClusterJackknife", "cluster_jackknife_ci"]

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats.clustered import cluster_sums
 from studykit.stats.results import Result
 

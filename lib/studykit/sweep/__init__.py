@@ -14,7 +14,7 @@ The sweep then writes, beside the point folders:
     further result keys, ``ok``/``failed`` and the one-line error);
     byte-identical however the points were run (:mod:`studykit.sweep.table`).
 ``speccurve.png``
-    the specification curve (:mod:`studykit.speccurve`).
+    the specification curve (:mod:`studykit.sweep.speccurve`).
 ``sweep.json``
     the grid as run and the share of specifications reaching each conclusion.
 ``index.html``
@@ -23,7 +23,7 @@ The sweep then writes, beside the point folders:
     how each point ran this time (executed, cached or failed, seconds); the
     only file that changes between identical sweeps.
 
-The sweep folder follows studykit's one folder rule (:mod:`studykit.folders`):
+The sweep folder follows studykit's one folder rule (:mod:`studykit.files.folders`):
 it must be new, empty, or a sweep folder whose marker lists the sweep's files,
 holding nothing else but its point run folders (each under the same rule).
 A user's folder (one holding ``sweep.json``, ``index.html``, a sub-folder named
@@ -41,11 +41,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from studykit import paths
-from studykit.errors import ParamError
-from studykit.fileio import dumps_json, write_text_atomic
-from studykit.floats import dumps_stable_json
-from studykit.folders import check_folder, seal, writing
+from studykit.files import paths
+from studykit.contract.errors import ParamError
+from studykit.files.fileio import dumps_json, write_text_atomic
+from studykit.files.floats import dumps_stable_json
+from studykit.files.folders import check_folder, seal, writing
 from studykit.sweep.execute import PointRun, Progress, describe_runs, run_points
 from studykit.sweep.grid import SWEEP_FILES, Grid, Headline, Point, load_grid, parse_grid, point_name
 from studykit.sweep.page import render_page, sweep_pages
@@ -86,7 +86,7 @@ def default_out_dir(study: str, name: str) -> Path:
 
 
 def study_param_names(study: str) -> set[str]:
-    from studykit.profiles import params_class
+    from studykit.contract.profiles import params_class
 
     return set(params_class(study).model_fields)
 
@@ -169,7 +169,7 @@ def run_sweep(
 
 
 def curve_rows(grid: Grid, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The table rows in the form :func:`studykit.speccurve.specification_curve` draws."""
+    """The table rows in the form :func:`studykit.sweep.speccurve.specification_curve` draws."""
     head = grid.headline
     out = []
     for r in rows:
@@ -187,7 +187,7 @@ def curve_rows(grid: Grid, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any
 def write_outputs(study: str, grid: Grid, out: Path, rows: Sequence[dict[str, Any]], summary: dict[str, Any],
                   duplicates: dict[str, str] | None = None) -> None:
     """Write sweep.csv, sweep.json, speccurve.png and index.html into the sweep folder."""
-    from studykit.speccurve import save_png, specification_curve
+    from studykit.sweep.speccurve import save_png, specification_curve
 
     head = grid.headline
     write_text_atomic(out / "sweep.csv", table_csv(grid, rows))

@@ -1,6 +1,6 @@
 """Running the points of a sweep: one at a time, in local processes, or on a Dask cluster.
 
-Every point is an ordinary :func:`studykit.runner.run_study` call into its own
+Every point is an ordinary :func:`studykit.runs.runner.run_study` call into its own
 folder, so the runner's cache makes a repeated sweep instant and an
 interrupted one resume where it stopped. A point that fails (bad parameter
 value, failing cell) is recorded with its one-line error; the sweep goes on.
@@ -40,8 +40,8 @@ def one_line(text: str) -> str:
 
 def run_point(task: dict[str, Any]) -> PointRun:
     """Run one point (picklable: used by process pools and Dask workers); never raises for a failed run."""
-    from studykit.errors import StudykitError
-    from studykit.runner import run_study
+    from studykit.contract.errors import StudykitError
+    from studykit.runs.runner import run_study
 
     t0 = time.perf_counter()
     name = task["point"]
@@ -145,7 +145,7 @@ def _run_dask(tasks: Sequence[dict[str, Any]], dask: Any, finish: Callable[[Poin
               on_workers: Callable[[int], None] | None = None) -> None:
     from distributed import as_completed
 
-    from studykit.daskutil import connect
+    from studykit.runs.daskutil import connect
 
     with connect(dask) as client:
         if on_workers:

@@ -28,7 +28,7 @@ study's ``Params``; values are validated by the runner when the point runs.
 
 Point names are deterministic: a named specification keeps its name; a grid
 point is named ``key-value_key-value`` over its parameters in sorted key
-order (list items joined by ``.``), passed through :func:`studykit.names.slug`
+order (list items joined by ``.``), passed through :func:`studykit.contract.names.slug`
 (so an unusual value gets a short hash instead of an unsafe character), e.g.
 ``alpha-0.01_correction-holm`` or ``min_count_guard-10_post_years-2023.2024``.
 """
@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
-from studykit.errors import ParamError
-from studykit.names import slug
-from studykit.params import read_yaml, short_repr
+from studykit.contract.errors import ParamError
+from studykit.contract.names import slug
+from studykit.contract.params import read_yaml, short_repr
 
 #: the files a sweep writes beside its point folders (no point may be named like one)
 SWEEP_FILES = ("sweep.csv", "sweep.json", "speccurve.png", "index.html", "runs.json")

@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from studykit.speccurve import share_text
+from studykit.sweep.speccurve import share_text
 from studykit.sweep.grid import Grid
 from studykit.sweep.table import cell_text, columns
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from studykit import paths
-from studykit.fileio import dumps_json
+from studykit.files import paths
+from studykit.files.fileio import dumps_json
 from studykit.sweep.grid import Grid, Point
 
 #: a sweep of more points than this asks before it starts (or needs --yes)
@@ -31,7 +31,7 @@ MAX_POINTS_UNASKED = 200
 
 def dedupe(study: str, grid: Grid) -> tuple[Grid, dict[str, str]]:
     """``grid`` without points that validate to the same parameters as an earlier one, and dropped -> kept."""
-    from studykit.profiles import params_class
+    from studykit.contract.profiles import params_class
 
     cls = params_class(study)
     pf = paths.profile_file(study, grid.profile)
@@ -95,7 +95,7 @@ def check_size(study: str, grid: Grid, out: Path, points: list[Point], workers: 
                confirm: Any = None) -> None:
     """Refuse (ParamError) a sweep of more than :data:`MAX_POINTS_UNASKED` points unless ``yes`` or ``confirm``
     (a function asking the question on a terminal) says yes."""
-    from studykit.errors import ParamError
+    from studykit.contract.errors import ParamError
 
     if len(points) <= MAX_POINTS_UNASKED or yes:
         return

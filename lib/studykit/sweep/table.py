@@ -24,8 +24,8 @@ import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from studykit.floats import round_sig
-from studykit.resultsfile import results_or_problem
+from studykit.files.floats import round_sig
+from studykit.runs.resultsfile import results_or_problem
 from studykit.sweep.grid import Grid, Headline, value_text
 
 CONCLUSIONS = ("above", "below", "not significant")
@@ -117,7 +117,7 @@ def build_rows(grid: Grid, sweep_dir: Path, failures: Mapping[str, str]) -> list
 
 def cell_text(value: Any) -> str:
     """Canonical text of a table cell: floats by repr of their 10-significant-digit value
-    (:mod:`studykit.floats`), true/false, empty for missing."""
+    (:mod:`studykit.files.floats`), true/false, empty for missing."""
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -144,7 +144,7 @@ def test_spec_curve(embedded):
     assert ((body["ci_low"] <= body["effect"]) & (body["effect"] <= body["ci_high"])).all()
     hid = grid.hypotheses["hypothesis_id"].iloc[5]
     assert analysis.choose_spec_hypothesis(grid, hid) == 5
-    from studykit.errors import ParamError
+    from studykit.contract.errors import ParamError
     with pytest.raises(ParamError, match="spec_curve_hypothesis"):
         analysis.choose_spec_hypothesis(grid, "no such hypothesis")
 
@@ -251,7 +251,7 @@ def test_no_gold_significant_hypothesis_is_handled():
 @pytest.mark.slow
 def test_paper_scale_profile_prepares_and_analyses():
     """paper_scale: 13M labels generated into the cache on first use, about 2,400 hypotheses."""
-    from studykit.paths import params_dir
+    from studykit.files.paths import params_dir
 
     p = Params.load(params_dir("annotation_robustness") / "paper_scale.yaml")
     assert p.items_path.endswith("items.parquet") and ".cache" in p.annotations_path

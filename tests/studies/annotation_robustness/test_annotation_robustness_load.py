@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 from studykit.studies.annotation_robustness import Params, analysis, load
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.studies.annotation_robustness import annotators, minilm
 
 REF = Path(__file__).resolve().parent / "minilm_reference"

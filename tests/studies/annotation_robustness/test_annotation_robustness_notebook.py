@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.fileio import sha256_file
-from studykit.paths import data_dir
+from studykit.files.fileio import sha256_file
+from studykit.files.paths import data_dir
 from studykit.studies.annotation_robustness import plots, write_embedded
 from studykit.studies.annotation_robustness.columns import PAIR_COLUMNS
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue
 from studykit.studies.annotation_robustness import analysis, effect_sizes, load, ppi, summaries
 
 
@@ -275,7 +275,7 @@ def test_fuzzed_inputs_end_in_a_clean_result_or_a_one_line_error(tmp_path, case)
 def test_notebook_on_odd_inputs(tmp_path):
     """Unit: one run of the notebook. Unicode and key-unsafe model names, a non-numeric year, a constant
     group column, three configurations, and a hypotheses file with one row and a repeated one."""
-    from studykit.runner import run_study
+    from studykit.runs.runner import run_study
 
     rng = np.random.default_rng(3)
     n = 300

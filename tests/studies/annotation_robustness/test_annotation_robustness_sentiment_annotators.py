@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import ParamError
+from studykit.contract.errors import ParamError
 from studykit.studies.annotation_robustness import annotators, minilm
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.studies.annotation_robustness import hutto_data
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 from studykit.studies.annotation_robustness import annotators
 from studykit.studies.annotation_robustness import hutto_data, plots
 from studykit.studies.annotation_robustness import sentiment_findings
@@ -239,7 +239,7 @@ def test_embeddings_on_without_extra_is_a_param_error(monkeypatch):
 
 
 def test_profile_with_foreign_group_column_is_one_line_param_error():
-    from studykit.paths import params_dir
+    from studykit.files.paths import params_dir
     from studykit.studies.annotation_robustness import Params
 
     with pytest.raises(ParamError, match="'party' is not a covariate") as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.runner import run_study
+from studykit.runs.runner import run_study
 from studykit.studies.annotation_robustness import annotators
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from studykit.errors import InputError, ParamError
-from studykit.profiles import resolve_params
-from studykit.runner import run_study
+from studykit.contract.errors import InputError, ParamError
+from studykit.contract.profiles import resolve_params
+from studykit.runs.runner import run_study
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "code_survival"
 needs_shared = pytest.mark.skipif(not (SHARED / "claude-code-action.bundle").is_file(),

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studykit.errors import InputError, ParamError
-from studykit.profiles import resolve_params
-from studykit.runner import run_study
+from studykit.contract.errors import InputError, ParamError
+from studykit.contract.profiles import resolve_params
+from studykit.runs.runner import run_study
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_code_survival_agent_repos import SHARED, needs_shared  # noqa: E402  (the one check for ../shared)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from studykit import cli
-from studykit.errors import ParamError
-from studykit.profiles import resolve_params
+from studykit.contract.errors import ParamError
+from studykit.contract.profiles import resolve_params
 from studykit.studies.code_survival import byrepo, saves
 from studykit.studies.code_survival.parallel import mine_many
 from studykit.studies.code_survival.rules import AgentClassifier, load_agent_rules

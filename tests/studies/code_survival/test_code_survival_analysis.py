@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError
-from studykit.paths import data_dir
+from studykit.contract.errors import InputError
+from studykit.files.paths import data_dir
 from studykit.stats.clustered import cluster_robust_cov
 from studykit.studies.code_survival import analysis as A
 from studykit.studies.code_survival.load import load_line_events, prepare_events, read_truth

@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from cs_gitutil import BASE, DAY, Repo  # noqa: E402
 
-from studykit.errors import ParamError
+from studykit.contract.errors import ParamError
 from studykit.studies.code_survival import Params
 from studykit.studies.code_survival.load import mining_issues, prepare_events
 from studykit.studies.code_survival.minetable import DATE_FLOOR, parse_observation_end, repair_commit_times
@@ -123,7 +123,7 @@ def test_repair_rules_on_time_sequences():
     # a root before 1980 takes the earliest valid time; nothing valid at all: one-line error
     ct, counts, _ = repair_commit_times(["12", "1000000000"], [[], [0]], now)
     assert counts["dates_before_floor"] == 1 and ct.tolist() == [1_000_000_000, 1_000_000_000]
-    from studykit.errors import InputError
+    from studykit.contract.errors import InputError
 
     with pytest.raises(InputError, match="no commit has a valid timestamp"):
         repair_commit_times(["x", str(Y2099)], [[], [0]], now)

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cs_gitutil import Repo, git_env  # noqa: E402
 from cs_hostile import build_hostile, give_away  # noqa: E402
 
-from studykit import gitsafe
-from studykit.errors import InputError
+from studykit.files import gitsafe
+from studykit.contract.errors import InputError
 from studykit.studies.code_survival.mining import blame_counts, mine_repositories
 
 COMPARE = ["path", "commit", "author_type", "agent", "born_at", "ended_at", "event", "end_intent", "end_commit",
@@ -68,8 +68,8 @@ def test_mining_blame_and_cache_key_run_nothing(hostile):
     assert len(df) == 10 and (df.author_type == "agent").sum() == 2
     blame = blame_counts(path)
     assert markers(marker) == [] and sum(blame.values()) == int((df.event == 0).sum())
-    from studykit.cachekey import cache_components
-    from studykit.provenance import describe_inputs
+    from studykit.runs.cachekey import cache_components
+    from studykit.runs.provenance import describe_inputs
     from studykit.studies.code_survival import Params
 
     params = Params(repos=[str(path)])
@@ -91,7 +91,7 @@ def test_cli_mine_runs_nothing(hostile, tmp_path):
 
 
 def test_run_code_survival_on_the_repository_runs_nothing(hostile, tmp_path):
-    from studykit.runner import run_study
+    from studykit.runs.runner import run_study
 
     path, marker, _, _ = hostile
     res = run_study("code_survival", profile="workshop", overrides={"repos": [str(path)]}, out_dir=tmp_path / "out")

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from cs_gitutil import BASE, DAY, Repo  # noqa: E402
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 from studykit.studies.code_survival.mining import LINE_EVENT_COLUMNS, blame_counts, mine_repositories
 from studykit.studies.code_survival.rules import (AgentClassifier, IntentClassifier, PathFilter, glob_to_regex)
 
@@ -429,7 +429,7 @@ def test_saved_line_events_name_clones_relative_to_the_project():
     agent_repos table differed between checkouts by the absolute clone path)."""
     import pandas as pd
 
-    from studykit.paths import project_root
+    from studykit.files.paths import project_root
     from studykit.studies.code_survival.load import events_for_output
 
     df = pd.DataFrame({"born_at": pd.to_datetime(["2024-01-01"], utc=True)})

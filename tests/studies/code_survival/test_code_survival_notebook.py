@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.errors import ParamError
+from studykit.contract.errors import ParamError
 from studykit.studies.code_survival import Params, plots
-from studykit.tablefmt import latex_escape
+from studykit.files.tablefmt import latex_escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from texcheck import tex_header, tex_problems  # noqa: E402
@@ -36,8 +36,8 @@ def workshop_run(study_run):
 def test_a_horizon_beyond_follow_up_is_reported_as_not_estimable(tmp_path):
     """The workshop profile with horizon_days=400 (its lines are followed at most ~300 days): the notebook runs
     to its end and the run's last line lists the two results as not estimable (was KeyError 'fpr')."""
-    from studykit.runner import run_study
-    from studykit.runsummary import fallbacks
+    from studykit.runs.runner import run_study
+    from studykit.runs.runsummary import fallbacks
 
     res = run_study("code_survival", profile="workshop", overrides={"horizon_days": 400},
                     out_dir=tmp_path / "out")

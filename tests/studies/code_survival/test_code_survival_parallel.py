@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from studykit import cli
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.studies.code_survival.bundles import clone_bundles, head_time
 from studykit.studies.code_survival.parallel import mine_many, repository_names
 

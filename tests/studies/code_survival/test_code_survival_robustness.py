@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studykit.errors import InputError
-from studykit.outputs import Outputs
+from studykit.contract.errors import InputError
+from studykit.contract.outputs import Outputs
 from studykit.stats.results import Result
 from studykit.studies.code_survival import Params, analysis, steps
 from studykit.studies.code_survival.load import prepare_events
@@ -267,7 +267,7 @@ def test_fuzz_load_and_analysis_slow(df):
 
 def test_notebook_on_odd_input(tmp_path):
     """Unit: one whole run. Required columns only, unsafe agent names, duplicated rows, a 2099 date, 'many'."""
-    from studykit.runner import run_study
+    from studykit.runs.runner import run_study
 
     df = table(n_repos=3, units=120, agents=("claude@bot", "copilot"), required_only=False)
     df = df.drop(columns=["commit_lines_deleted"]).astype(object)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from studykit.paths import resolve
+from studykit.files.paths import resolve
 
 # the medperturb profile reads ../shared/ from the project root; a git worktree elsewhere finds it at /work/shared
 MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")

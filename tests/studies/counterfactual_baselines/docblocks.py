@@ -17,7 +17,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from docnumbers import Block, real_data_run  # noqa: E402
 
-from studykit.paths import resolve  # noqa: E402
+from studykit.files.paths import resolve  # noqa: E402
 
 MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
 if not MEDPERTURB.is_file():  # a git worktree elsewhere finds the shared folder at /work/shared

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError, ParamError
-from studykit.paths import params_dir, project_root, resolve
-from studykit.runner import run_study
+from studykit.contract.errors import InputError, ParamError
+from studykit.files.paths import params_dir, project_root, resolve
+from studykit.runs.runner import run_study
 from studykit.studies.counterfactual_baselines import Params, bbq, load as L
 from studykit.studies.counterfactual_baselines.design import build_design
 
@@ -120,9 +120,9 @@ def test_profile_without_the_shared_data_fails_in_one_line(tmp_path, monkeypatch
     assert values["data_format"] == "bbq" and values["pairs"] == {"gender_swap": "paraphrase_2_lower"}
     root = tmp_path / "project"
     root.mkdir()
-    import studykit.paths
+    import studykit.files.paths
 
-    monkeypatch.setattr(studykit.paths, "project_root", lambda: root)  # the function is cached; replace it
+    monkeypatch.setattr(studykit.files.paths, "project_root", lambda: root)  # the function is cached; replace it
     p = Params.validate_mapping(values, "bbq_gender")
     with pytest.raises(ParamError) as err:
         p.check_inputs()

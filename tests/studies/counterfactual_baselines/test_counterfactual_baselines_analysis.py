@@ -12,7 +12,7 @@ from scipy import stats as sps
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
 import studykit.stats as sst
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.studies.counterfactual_baselines import direction as DR, family as F, flips, load as L, power as P
 from studykit.studies.counterfactual_baselines.design import build_design
 

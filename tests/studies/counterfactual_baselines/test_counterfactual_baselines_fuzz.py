@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue
 from studykit.studies.counterfactual_baselines import Params, saves, steps
 from studykit.studies.counterfactual_baselines.family import TEST_COLUMNS
 from studykit.studies.counterfactual_baselines.load import StudyData, validate_long

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 from studykit.studies.counterfactual_baselines import Params, flips, load as L
 from studykit.studies.counterfactual_baselines.design import build_design
 from studykit.studies.counterfactual_baselines.schema import MEDPERTURB_PAIRS
 
 MEDPERTURB = Path("/work/shared/data/medperturb/data_with_baselines.csv")
 if not MEDPERTURB.is_file():
-    from studykit.paths import resolve
+    from studykit.files.paths import resolve
 
     MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
 needs_medperturb = pytest.mark.skipif(not MEDPERTURB.is_file(), reason="MedPerturb file not available")
@@ -203,7 +203,7 @@ def test_real_medperturb_defects_and_readme_sanity_numbers():
 
 @pytest.mark.parametrize("profile", ["default", "workshop", "medperturb"])
 def test_profiles_validate(profile):
-    from studykit.paths import params_dir
+    from studykit.files.paths import params_dir
 
     values = Params.read_profile(params_dir("counterfactual_baselines") / f"{profile}.yaml")
     p = Params.validate_mapping(values, profile)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.runner import run_study
+from studykit.runs.runner import run_study
 from studykit.studies.counterfactual_baselines import plots
 from studykit.studies.counterfactual_baselines.schema import Params
 from studykit.studies.counterfactual_baselines.steps import power_curves

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.paths import data_dir
-from studykit.fileio import sha256_file
+from studykit.files.paths import data_dir
+from studykit.files.fileio import sha256_file
 from studykit.studies.counterfactual_baselines import family as F, load as L, simulate as S
 from studykit.studies.counterfactual_baselines.design import build_design
 

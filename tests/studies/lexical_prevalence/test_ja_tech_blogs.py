@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError, ParamError
-from studykit.runner import run_study
+from studykit.contract.errors import InputError, ParamError
+from studykit.runs.runner import run_study
 from studykit.studies.lexical_prevalence import plots
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -80,7 +80,7 @@ def test_profile_runs_on_a_slice_of_the_real_corpus(tmp_path, monkeypatch):
 
 
 def test_missing_corpus_is_one_line_saying_where_the_data_comes_from(tmp_path):
-    from studykit.profiles import resolve_params
+    from studykit.contract.profiles import resolve_params
 
     with pytest.raises((InputError, ParamError)) as info:
         resolve_params("lexical_prevalence", "ja_tech_blogs", overrides={"ja_corpus_dir": str(tmp_path / "nowhere")})
@@ -89,8 +89,8 @@ def test_missing_corpus_is_one_line_saying_where_the_data_comes_from(tmp_path):
 
 
 def test_missing_japanese_extra_is_refused_before_a_kernel_starts(monkeypatch, tmp_path):
-    monkeypatch.setattr("studykit.extras.installed", lambda extra: False)
-    from studykit.profiles import resolve_params
+    monkeypatch.setattr("studykit.contract.extras.installed", lambda extra: False)
+    from studykit.contract.profiles import resolve_params
 
     with pytest.raises(ParamError, match="'japanese' extra"):
         resolve_params("lexical_prevalence", "ja_tech_blogs", overrides={"ja_corpus_dir": str(tmp_path)})

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.studies.lexical_prevalence import ja_comparisons, ja_corpus
 from studykit.studies.lexical_prevalence.japanese import analyse, strip_markdown
 

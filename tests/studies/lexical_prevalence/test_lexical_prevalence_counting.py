@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 from studykit.studies.lexical_prevalence import Params, load
 from studykit.studies.lexical_prevalence.counting import CountConfig, count_batch, count_corpus
 

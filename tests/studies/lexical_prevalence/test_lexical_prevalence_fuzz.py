@@ -3,7 +3,7 @@
 Unit: one generated input (a comparison corpus, optionally a diachronic corpus or
 yearly counts, and parameters). The property: the run ends with a clean result
 whose data problems are all in ``data_issues``, or with a one-line
-:class:`~studykit.errors.InputError`; never another exception, never a NaN or
+:class:`~studykit.contract.errors.InputError`; never another exception, never a NaN or
 missing number in the results without a data issue that explains it.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-from studykit.errors import InputError, StudykitError
-from studykit.outputs import Outputs
+from studykit.contract.errors import InputError, StudykitError
+from studykit.contract.outputs import Outputs
 from studykit.studies.lexical_prevalence import Params, analysis, load, steps
 
 WORDS = ["crucial", "emphasize", "data", "river", "house", "city", "significant", "enhance", "delve",

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError
-from studykit.names import slug
-from studykit.runner import run_study
+from studykit.contract.errors import InputError
+from studykit.contract.names import slug
+from studykit.runs.runner import run_study
 from studykit.studies.lexical_prevalence import Params, load, steps
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -15,7 +15,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from docnumbers import Block, real_data_run  # noqa: E402
 
-from studykit.paths import resolve  # noqa: E402
+from studykit.files.paths import resolve  # noqa: E402
 from studykit.studies.sycophancy_correlation import personality_illusion as pi  # noqa: E402
 
 SHARED = resolve("../shared/data/sycophancy_personality_illusion")

@@ -245,7 +245,7 @@ def test_vectorised_category_correlations_equal_stats_pearson_r():
 
 
 def test_no_or_one_analysable_model():
-    from studykit.errors import InputError
+    from studykit.contract.errors import InputError
 
     df = _toy_models(n_models=2)
     df.loc[df["model"] == "m1", "agreeableness"] = 2.0

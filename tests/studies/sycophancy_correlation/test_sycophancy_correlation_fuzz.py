@@ -2,7 +2,7 @@
 
 Unit: one generated pair of input files (personas, responses) per example; the whole
 analysis (load, rates, reliability, per-model tests, paired shift, gap, categories, size,
-pooled model) runs through a real :class:`~studykit.outputs.Outputs`, which refuses
+pooled model) runs through a real :class:`~studykit.contract.outputs.Outputs`, which refuses
 NaN values and unsafe keys, so a silent NaN or a bad key fails the example.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
-from studykit.errors import InputError
-from studykit.outputs import Outputs
+from studykit.contract.errors import InputError
+from studykit.contract.outputs import Outputs
 from studykit.studies.sycophancy_correlation import (
     NAME, baseline_gap, categories, load, per_model, pooled, rates as rate_tables, reliability)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 from studykit.studies.sycophancy_correlation import Params, load
 from studykit.studies.sycophancy_correlation.reliability import reliability_table
 from studykit.studies.sycophancy_correlation.schema import DEFAULT_REVERSE_KEYED
@@ -200,7 +200,7 @@ def test_numeric_looking_ids_match_between_tables(tmp_path):
 
 @pytest.mark.parametrize("profile", ["default", "workshop", "paper_scale"])
 def test_profiles_validate_and_list_only_changed_keys(profile):
-    from studykit.paths import params_dir
+    from studykit.files.paths import params_dir
 
     values = Params.read_profile(params_dir("sycophancy_correlation") / f"{profile}.yaml")
     params = Params.validate_mapping(values, profile)  # no prepare(): paper_scale would generate 17.8M rows

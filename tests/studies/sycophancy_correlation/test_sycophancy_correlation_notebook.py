@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from studykit.outputs import paper_view
-from studykit.runner import run_study
+from studykit.contract.outputs import paper_view
+from studykit.runs.runner import run_study
 from studykit.studies.sycophancy_correlation import baseline_gap, plots, pooled
 from studykit.studies.sycophancy_correlation.per_model import PER_MODEL_COLUMNS
 

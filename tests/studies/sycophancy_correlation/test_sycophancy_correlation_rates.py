@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from studykit import stats
-from studykit.errors import InputError, ParamError
-from studykit.paths import params_dir, resolve
-from studykit.runner import run_study
-from studykit.names import slug
+from studykit.contract.errors import InputError, ParamError
+from studykit.files.paths import params_dir, resolve
+from studykit.runs.runner import run_study
+from studykit.contract.names import slug
 from studykit.studies.sycophancy_correlation import Params, aggregated, aggregated_tests as at, steps
 from studykit.studies.sycophancy_correlation import personality_illusion as pi
 
@@ -189,9 +189,9 @@ def test_profile_without_the_shared_data_fails_in_one_line(tmp_path, monkeypatch
     assert values["data_format"] == "personality_illusion"
     root = tmp_path / "project"
     root.mkdir()
-    import studykit.paths
+    import studykit.files.paths
 
-    monkeypatch.setattr(studykit.paths, "project_root", lambda: root)  # the function is cached; replace it
+    monkeypatch.setattr(studykit.files.paths, "project_root", lambda: root)  # the function is cached; replace it
     p = Params.validate_mapping(values, "personality_illusion")
     with pytest.raises(ParamError) as err:
         p.check_inputs()

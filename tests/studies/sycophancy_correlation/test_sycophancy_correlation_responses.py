@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.studies.sycophancy_correlation import load, responses
 from studykit.studies.sycophancy_correlation.schema import STANCE_SCORES
 

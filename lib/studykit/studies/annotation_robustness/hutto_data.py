@@ -19,7 +19,7 @@ anything but the ordinary package client):
 2. the sdist's SHA-256 is checked against :data:`VADER_SDIST_SHA256`,
 3. the inner archive is extracted (regular files only) into
    ``<cache>/sentiment_real/hutto_ICWSM_2014/``, where ``<cache>`` is
-   :func:`studykit.paths.cache_dir` (``.cache/``, git-ignored).
+   :func:`studykit.files.paths.cache_dir` (``.cache/``, git-ignored).
 
 Parsing rules (each counted and returned in :class:`HuttoData.issues`):
 
@@ -55,10 +55,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studykit.errors import InputError
-from studykit.fileio import building_dir, sha256_file
-from studykit.folders import folder_lock
-from studykit.paths import cache_dir
+from studykit.contract.errors import InputError
+from studykit.files.fileio import building_dir, sha256_file
+from studykit.files.folders import folder_lock
+from studykit.files.paths import cache_dir
 
 if TYPE_CHECKING:  # numpy and pandas when the corpus is parsed: fetching and checking it stays light
     import pandas as pd

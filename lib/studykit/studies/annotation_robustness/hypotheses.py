@@ -10,7 +10,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 
 from .load import AnnotationData
 from .columns import HYPOTHESIS_COLUMNS

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import examples
+from studykit.contract.errors import InputError
+from studykit.contract.issues import examples
 
 
 def fold(label: str) -> str:

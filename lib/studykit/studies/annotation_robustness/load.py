@@ -1,8 +1,8 @@
 """Read and check the raw data; encode it as integer arrays for the counting hot path.
 
-Every problem in the raw data is either a one-line :class:`~studykit.errors.InputError`
+Every problem in the raw data is either a one-line :class:`~studykit.contract.errors.InputError`
 (a missing column, a duplicated item, an unknown group column) or a
-:class:`~studykit.issues.DataIssue` with a documented rule, returned beside the data
+:class:`~studykit.contract.issues.DataIssue` with a documented rule, returned beside the data
 (:func:`.encoding.encode` and ``load`` return ``(result, issues)``) for ``out.note_issues``:
 
 =========================  =======================================================================
@@ -41,10 +41,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import Issues, examples
-from studykit.paths import resolve
-from studykit.tables import check_unique_columns, read_table, require_columns
+from studykit.contract.errors import InputError
+from studykit.contract.issues import Issues, examples
+from studykit.files.paths import resolve
+from studykit.files.tables import check_unique_columns, read_table, require_columns
 
 from .coding import str_values
 from .columns import ANNOTATION_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS

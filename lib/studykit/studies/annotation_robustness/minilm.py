@@ -62,7 +62,7 @@ from typing import Sequence
 
 import numpy as np
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 
 #: bump when the computation changes in a way that can change a bit of the output (part of cache keys)
 IMPLEMENTATION_VERSION = "1"

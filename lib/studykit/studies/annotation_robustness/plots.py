@@ -10,7 +10,7 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from studykit.outputs import TexColumns, ci_label  # noqa: E402
+from studykit.contract.outputs import TexColumns, ci_label  # noqa: E402
 
 ERROR_COLORS = {"type_I": "#d95f02", "type_II": "#7570b3", "type_S": "#e7298a", "correct": "#cccccc"}
 CONCLUSION_COLORS = {"a_larger": "#1b9e77", "b_larger": "#d95f02", "none": "#999999"}

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from studykit import stats
-from studykit.paths import resolve
+from studykit.files.paths import resolve
 
 from .analysis import Grid, NONE
 from .columns import ERROR_TYPES

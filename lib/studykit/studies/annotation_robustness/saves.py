@@ -1,7 +1,7 @@
 """What each notebook step saves: the analyses of :mod:`.analysis`, :mod:`.ppi` and friends as results that
 declare their exhibits.
 
-The notebook runs one step per cell and writes it with ``out.save(step)`` (:mod:`studykit.exhibits`); each
+The notebook runs one step per cell and writes it with ``out.save(step)`` (:mod:`studykit.contract.exhibits`); each
 class lists its tables, figures, numbers and data issues in the order they are written. A number that is
 undefined on the data (no eligible hypothesis, pair or configuration) is recorded as ``null`` with one
 ``not_estimable`` data issue naming it (:func:`.summaries.recordable`), never dropped.
@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from studykit.exhibits import Figure, Record, Table, html_view
-from studykit.issues import DataIssue
+from studykit.contract.exhibits import Figure, Record, Table, html_view
+from studykit.contract.issues import DataIssue
 
 from . import analysis, effect_sizes, item_bootstrap, load, plots, ppi, recovery as truth
 from .summaries import recordable

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from studykit.params import InputPath, StudyParams
+from studykit.contract.params import InputPath, StudyParams
 
 from .columns import ANNOTATION_COLUMNS, HYPOTHESIS_COLUMNS, ITEM_COLUMNS
 

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 
 from .annotators import LABELS
 from .hypotheses import generate_hypotheses

@@ -38,7 +38,7 @@ Slice (``sentiment_max_items``)
 Caching
     Scores and embeddings are cached per text set and annotator versions
     (``sentiment_real-scores``), items and annotations per (scores, seed, slice,
-    embeddings) (``sentiment_real``), both via :func:`studykit.simcache.ensure_generated`
+    embeddings) (``sentiment_real``), both via :func:`studykit.runs.simcache.ensure_generated`
     under ``.cache/simulated/annotation_robustness/`` (git-ignored); the files are
     then read like any other raw data. ``sentiment_real.json`` beside them holds
     the versions, the corpus checks and their rules. Finding those folders again
@@ -58,10 +58,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError, ParamError
-from studykit.fileio import write_json_atomic
-from studykit.issues import DataIssue, Issues
-from studykit.simcache import ensure_generated
+from studykit.contract.errors import InputError, ParamError
+from studykit.files.fileio import write_json_atomic
+from studykit.contract.issues import DataIssue, Issues
+from studykit.runs.simcache import ensure_generated
 
 from . import annotators
 from . import hutto_data
@@ -292,8 +292,8 @@ def build_inputs(params) -> dict[str, Any]:
 
 def _memo_path(corpus_folder: Path, settings: dict[str, Any]) -> Path:
     """Where :func:`build_inputs` remembers its answer for these corpus files, settings and ``lib/``."""
-    from studykit.cachekey import lib_fingerprint
-    from studykit.paths import cache_dir
+    from studykit.runs.cachekey import lib_fingerprint
+    from studykit.files.paths import cache_dir
 
     files = sorted(p for p in Path(corpus_folder).iterdir() if p.is_file())
     stats = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in files]
@@ -328,7 +328,7 @@ def corpus_checks(params) -> tuple[pd.DataFrame, Issues]:
     """The corpus parsing rules of :mod:`.hutto_data` and how often each applied.
 
     Returns ``(checks, issues)``: the table (check, count, rule) of every rule, and one
-    :class:`~studykit.issues.DataIssue` per rule that applied to at least one text.
+    :class:`~studykit.contract.issues.DataIssue` per rule that applied to at least one text.
     """
     try:
         checks = pd.DataFrame(build_info(params)["corpus_checks"], columns=["check", "count", "rule"])
@@ -345,7 +345,7 @@ def embeddings_left_out(params) -> Issues:
         return ()
     if annotators.embeddings_available():
         return ()
-    from studykit.extras import install_hint
+    from studykit.contract.extras import install_hint
 
     return (DataIssue("embeddings_not_run", 2,
                       "the embeddings extra is not installed, so the two embedding annotator families "

@@ -34,9 +34,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from studykit.fileio import sha256_file, write_text_atomic
-from studykit.floats import csv_text, stable_array, stable_frame
-from studykit.simcache import ensure_generated
+from studykit.files.fileio import sha256_file, write_text_atomic
+from studykit.files.floats import csv_text, stable_array, stable_frame
+from studykit.runs.simcache import ensure_generated
 
 from .hypotheses import generate_hypotheses
 

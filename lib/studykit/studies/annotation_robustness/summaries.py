@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from studykit.issues import DataIssue, Issues, examples
+from studykit.contract.issues import DataIssue, Issues, examples
 
 NOT_ESTIMABLE_RULE = ("undefined on these data (no eligible hypothesis, pair or configuration); recorded as "
                       "null in results.json")

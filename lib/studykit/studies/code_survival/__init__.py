@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studykit.registry import Command, Study
+from studykit.contract.registry import Command, Study
 from studykit.studies.code_survival.schema import NAME, Params
 
 

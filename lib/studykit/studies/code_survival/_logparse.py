@@ -36,8 +36,8 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 from typing import Iterator
 
-from studykit.errors import InputError
-from studykit.gitsafe import RepoView
+from studykit.contract.errors import InputError
+from studykit.files.gitsafe import RepoView
 from studykit.studies.code_survival.gitio import (
     GIT_CONFIG, HUNK_RE, FileDiff, _is_hex, _split_diff_git, decode_path, unquote_path,
 )

@@ -9,16 +9,16 @@ the bundle's file name without ``.bundle``) the first time, through a
 temporary folder renamed into place, and reuses the clone afterwards; the
 bundle itself is only read. A clone is checked out at the bundle's HEAD, so
 mining it gives the same table on every run. Every git call goes through
-:mod:`studykit.gitsafe` (a bundle carries no configuration, but the clone and the later reads use the same
+:mod:`studykit.files.gitsafe` (a bundle carries no configuration, but the clone and the later reads use the same
 hardened command line as any repository).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from studykit.errors import InputError
-from studykit.fileio import sha256_file
-from studykit.gitsafe import git_argv, hardened_env, run
+from studykit.contract.errors import InputError
+from studykit.files.fileio import sha256_file
+from studykit.files.gitsafe import git_argv, hardened_env, run
 
 SOURCE_HINT = ("the bundles of agent_repos (anthropics/claude-code-action, MIT; simonw/sqlite-utils, Apache-2.0) "
                "and agent_repos_all (those two and ten filtered histories of MIT/Apache-2.0 repositories; "
@@ -32,7 +32,7 @@ def _git(*args: str, cwd: Path | None = None, config: tuple[str, ...] = ()) -> s
 
 def clone_bundle(bundle: str | Path, cache: Path) -> Path:
     """The cached clone of one bundle (made on first use); see the module docstring."""
-    from studykit.folders import building_dir
+    from studykit.files.folders import building_dir
 
     bundle = Path(bundle)
     if not bundle.is_file():
@@ -55,7 +55,7 @@ def clone_bundle(bundle: str | Path, cache: Path) -> Path:
 def clone_bundles(bundles: list[str | Path], cache: Path | None = None, jobs: int = 1) -> list[Path]:
     """Clone every bundle into the cache (see the module docstring), ``jobs`` clones at a time (each is one git
     process; the first error is raised); the clones' paths, in the order of ``bundles``."""
-    from studykit.paths import cache_dir
+    from studykit.files.paths import cache_dir
 
     cache = cache or (cache_dir() / "code_survival" / "bundles")
     if jobs <= 1 or len(bundles) <= 1:
@@ -66,7 +66,7 @@ def clone_bundles(bundles: list[str | Path], cache: Path | None = None, jobs: in
     from concurrent.futures import ThreadPoolExecutor
 
     cache.mkdir(parents=True, exist_ok=True)
-    from studykit.fileio import sha256_file as digest
+    from studykit.files.fileio import sha256_file as digest
 
     # bundles with the same content share one clone folder: each is cloned once, by one thread
     first: dict[str, str | Path] = {}

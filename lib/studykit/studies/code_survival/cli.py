@@ -1,4 +1,4 @@
-"""``studykit mine``: the command code_survival adds to studykit (:attr:`studykit.registry.Study.commands`).
+"""``studykit mine``: the command code_survival adds to studykit (:attr:`studykit.contract.registry.Study.commands`).
 
 ``studykit mine REPO... --out FILE [--observation-end ISO] [--exclude GLOB ...] [--agent-rules FILE]`` mines
 local git repositories into the line-survival table the study reads (:mod:`.mining`, :mod:`.parallel`).
@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from studykit.cli import _jobs, _user_path
-from studykit.errors import ParamError
+from studykit.contract.errors import ParamError
 
 __all__ = ["add_mine", "cmd_mine"]
 
@@ -44,7 +44,7 @@ def _parse_iso(value: str | None):
 
 
 def cmd_mine(args: argparse.Namespace) -> int:
-    from studykit.fileio import check_owned_file, owned_file_path
+    from studykit.files.fileio import check_owned_file, owned_file_path
     from studykit.studies.code_survival.mining import PARQUET_MARK, written_by_mine
 
     out = _user_path(args.out)
@@ -74,7 +74,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     df = mine_many(repos, jobs=jobs, dask=args.dask, observation_end=end, exclude_globs=args.exclude or None,
                    agent_rules=rules,
                    progress=not args.no_progress and jobs == 1 and args.dask is None)
-    from studykit.floats import FLOAT_FORMAT, stable_frame
+    from studykit.files.floats import FLOAT_FORMAT, stable_frame
 
     df = stable_frame(df)
     with owned_file_path(out, written_by_mine, "--out") as tmp:

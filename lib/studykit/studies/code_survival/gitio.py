@@ -2,9 +2,9 @@
 
 The diff streams themselves are parsed by :mod:`._logparse`.
 
-Every command goes through :mod:`studykit.gitsafe` (hardened against a repository's configuration: no hook,
+Every command goes through :mod:`studykit.files.gitsafe` (hardened against a repository's configuration: no hook,
 fsmonitor, pager, external diff, textconv, filter or transport command runs; the repository is read through
-a :class:`~studykit.gitsafe.RepoView` of its objects, never its working tree or index) and, on top, pins the
+a :class:`~studykit.files.gitsafe.RepoView` of its objects, never its working tree or index) and, on top, pins the
 settings that would change the output format (:data:`GIT_CONFIG`): ``core.quotepath=off``,
 ``diff.algorithm=myers``, ``diff.indentHeuristic=true``, ``diff.interHunkContext=0`` (a repository setting
 would otherwise put context lines into ``--unified=0`` hunks), ``diff.renameLimit=4000``,
@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studykit.errors import InputError
-from studykit.gitsafe import Discovered, RepoView, discover, git_argv, hardened_env, run
+from studykit.contract.errors import InputError
+from studykit.files.gitsafe import Discovered, RepoView, discover, git_argv, hardened_env, run
 
 GIT_CONFIG = ("core.quotepath=off", "diff.algorithm=myers", "diff.indentHeuristic=true", "diff.interHunkContext=0",
               "diff.renameLimit=4000", "diff.submodule=short", "log.showRoot=true", "core.bigFileThreshold=512m",

@@ -1,6 +1,6 @@
 """Reading and checking line-events tables (mined or simulated).
 
-Rules (each problem is reported as a :class:`studykit.issues.DataIssue` for
+Rules (each problem is reported as a :class:`studykit.contract.issues.DataIssue` for
 ``out.note_issues``, or raises a one-line :class:`InputError` naming the column):
 
 - a required column missing, an empty table, or ``author_type`` / ``event``
@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue, examples
-from studykit.tables import read_table, require_columns
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue, examples
+from studykit.files.tables import read_table, require_columns
 from studykit.studies.code_survival.minetable import DATE_FLOOR
 from studykit.studies.code_survival.schema import REQUIRED_COLUMNS
 
@@ -317,7 +317,7 @@ def load_input(params: Any, progress: bool = False) -> tuple[pd.DataFrame, tuple
         return df, issues, []
     if not params.repos:
         raise InputError("no input: give line_events_path or repos")
-    from studykit.paths import resolve
+    from studykit.files.paths import resolve
     from studykit.studies.code_survival.parallel import mine_many
     from studykit.studies.code_survival.rules import load_agent_rules
 
@@ -336,7 +336,7 @@ def events_for_output(df: pd.DataFrame, parquet_above: int = 100_000) -> tuple[p
     relative to the project (``.cache/code_survival/bundles/...``), not by this machine's absolute path, so
     that the file is the same bytes in every checkout.
     """
-    from studykit.kernelinfo import rel_to_project
+    from studykit.runs.kernelinfo import rel_to_project
 
     out = df.copy()
     if out.attrs.get("mining_report"):
@@ -359,7 +359,7 @@ def read_truth(path: Any) -> dict[str, Any]:
     """The truth JSON written beside simulated line events."""
     import json
 
-    from studykit.paths import resolve
+    from studykit.files.paths import resolve
 
     p = resolve(path)
     if not p.is_file():
@@ -374,7 +374,7 @@ def truth_beside(path: Any) -> dict[str, Any] | None:
     """The ``truth.json`` next to a simulated line-events file, or None (real data has none)."""
     if not path:
         return None
-    from studykit.paths import resolve
+    from studykit.files.paths import resolve
 
     p = resolve(path).with_name("truth.json")
     return read_truth(p) if p.is_file() else None

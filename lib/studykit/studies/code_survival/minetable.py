@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 
 #: Commit dates before this are invalid (rule 2 of the module docstring).
 DATE_FLOOR = pd.Timestamp("1980-01-01", tz="UTC")

@@ -74,7 +74,7 @@ counted in the mining report, ``DataFrame.attrs["mining_report"]``):
   (``born_after_observation_end``) and ends after it are censored.
 
 The mined repository is never written to and its configuration runs nothing:
-every git call goes through :mod:`studykit.gitsafe` (a view of the objects;
+every git call goes through :mod:`studykit.files.gitsafe` (a view of the objects;
 ``rev-parse``, ``rev-list``, ``log``, ``diff-tree``, ``ls-tree``,
 ``cat-file`` only). Commit dates, censoring and the HEAD invariant are applied
 by :mod:`.minetable`.
@@ -89,8 +89,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.gitsafe import RepoView
+from studykit.contract.errors import InputError
+from studykit.files.gitsafe import RepoView
 from studykit.studies.code_survival.gitio import (
     DIFF_OPTS, FileDiff, RepoInfo, _is_hex, check_repository, run_git,
 )

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from studykit.errors import InputError, ParamError
+from studykit.contract.errors import InputError, ParamError
 
 __all__ = ["repository_names", "mine_many"]
 
@@ -92,7 +92,7 @@ def mine_many(repos: Sequence[str | os.PathLike], *, jobs: int = 1, dask: Any = 
 
 
 def _on_dask(tasks: list, dask: Any) -> list:
-    from studykit.daskutil import connect
+    from studykit.runs.daskutil import connect
 
     with connect(dask) as client:
         return client.gather(client.map(_mine_one, tasks, pure=False))

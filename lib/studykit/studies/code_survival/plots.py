@@ -9,7 +9,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from studykit.outputs import TexColumns, ci_label, present_columns  # noqa: E402
+from studykit.contract.outputs import TexColumns, ci_label, present_columns  # noqa: E402
 
 COLORS = {"agent": "#c0392b", "human": "#2c3e50"}
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studykit.gitsafe import hardened_env
+from studykit.files.gitsafe import hardened_env
 
 HUMANS = (("Ana Souza", "ana.souza@example.org"), ("Bram de Vries", "bram@example.org"),
           ("Chen Wei", "chen.wei@example.org"), ("Dana Okafor", "dana.okafor@example.org"))

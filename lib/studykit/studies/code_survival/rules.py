@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
-from studykit.errors import ParamError
+from studykit.contract.errors import ParamError
 
 AGENT_FIELDS = ("author", "committer", "trailer", "message")
 INTENTS = ("corrective", "adaptive", "perfective", "other")
@@ -188,7 +188,7 @@ def load_agent_rules(value: Any, what: str = "agent_rules") -> tuple[AgentRule, 
     if value is None:
         return None
     if isinstance(value, (str, os.PathLike)):
-        from studykit.paths import resolve
+        from studykit.files.paths import resolve
 
         path = resolve(value)
         if path.suffix.lower() not in (".yaml", ".yml", ".json"):

@@ -1,6 +1,6 @@
 """What each notebook step saves: the steps of :mod:`.steps` wrapped as results that declare their exhibits.
 
-The notebook runs one step per cell and writes it with ``out.save(step)`` (:mod:`studykit.exhibits`); each
+The notebook runs one step per cell and writes it with ``out.save(step)`` (:mod:`studykit.contract.exhibits`); each
 class lists its tables, figures, numbers and data issues in the order they are written, with captions built
 from the run's parameters (the horizon, the confidence level).
 """
@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from studykit.exhibits import Figure, Record, Table, html_view
-from studykit.issues import DataIssue
+from studykit.contract.exhibits import Figure, Record, Table, html_view
+from studykit.contract.issues import DataIssue
 
 from . import analysis, byrepo, load, plots, steps
 

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from studykit.params import InputPath, StudyParams
+from studykit.contract.params import InputPath, StudyParams
 
 NAME = "code_survival"
 
@@ -102,7 +102,7 @@ class Params(StudyParams):
     @classmethod
     def _rules(cls, v: Any) -> Any:
         """Rules are checked now (one line naming agent_rules[i] and the key); a file is read with safe loaders."""
-        from studykit.errors import ParamError
+        from studykit.contract.errors import ParamError
         from studykit.studies.code_survival.rules import load_agent_rules
 
         if v is not None and not (isinstance(v, str) and not v.strip()):
@@ -132,7 +132,7 @@ class Params(StudyParams):
                 ts = pd.NaT
             if ts is pd.NaT:
                 raise ValueError("must be an ISO 8601 date or datetime, e.g. 2025-12-31 or 2025-12-31T23:59:59Z")
-            from studykit.errors import ParamError
+            from studykit.contract.errors import ParamError
             from studykit.studies.code_survival.minetable import parse_observation_end
 
             try:  # not after the time of the run, not before 1980 (lines cannot be followed into the future)
@@ -154,14 +154,14 @@ class Params(StudyParams):
                       if k != "repos" or v} for r in load_agent_rules(self.agent_rules)]
             return self.model_copy(update={"agent_rules": rules}).prepare()
         if self.bundles:
-            from studykit.paths import resolve
+            from studykit.files.paths import resolve
             from studykit.studies.code_survival.bundles import clone_bundles
 
             clones = [str(p) for p in clone_bundles([resolve(b) for b in self.bundles], jobs=self.mine_jobs)]
             return self.model_copy(update={"repos": list(self.repos) + clones, "bundles": []}).prepare()
         if self.agent_rules and any(r.get("repos") for r in self.agent_rules) and self.repos \
                 and not self.line_events_path:
-            from studykit.paths import resolve
+            from studykit.files.paths import resolve
             from studykit.studies.code_survival.parallel import repository_names
             from studykit.studies.code_survival.rules import check_rule_repos, load_agent_rules
 
@@ -170,7 +170,7 @@ class Params(StudyParams):
             check_rule_repos(load_agent_rules(self.agent_rules), names)
         if self.line_events_path or self.repos:
             return self
-        from studykit.simcache import ensure_generated
+        from studykit.runs.simcache import ensure_generated
         from studykit.studies.code_survival.simversions import REPO_SIM_VERSION, SIM_VERSION
 
         def sim():  # the simulator (numpy, pandas) only when an input is generated, not when it is cached

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.fileio import sha256_file, write_text_atomic
-from studykit.floats import csv_text, dumps_stable_json
+from studykit.files.fileio import sha256_file, write_text_atomic
+from studykit.files.floats import csv_text, dumps_stable_json
 from studykit.studies.code_survival.mining import LINE_EVENT_COLUMNS
 from studykit.studies.code_survival.simversions import REPO_SIM_VERSION, SIM_VERSION
 EXTS = (".py", ".js", ".ts", ".go", ".md")
@@ -201,7 +201,7 @@ def _truth(df: pd.DataFrame, *, seed: int, n_repos: int, units_per_repo: int, hr
 
 
 def write_line_events_csv(df: pd.DataFrame, path: Path) -> Path:
-    """Deterministic CSV (ISO UTC timestamps, floats by :mod:`studykit.floats`, \\n line ends)."""
+    """Deterministic CSV (ISO UTC timestamps, floats by :mod:`studykit.files.floats`, \\n line ends)."""
     out = df.copy()
     for c in ("born_at", "ended_at", "observed_until"):
         out[c] = pd.to_datetime(out[c], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
@@ -222,14 +222,14 @@ def write_embedded(out_dir: Path) -> list[Path]:
 
 def write_paper_scale(folder: Path, n_repos: int = 200, units_per_repo: int = 1100, seed: int = 20260,
                       hr_agent: float = 0.842) -> None:
-    """Writer for :func:`studykit.simcache.ensure_generated`: a 200,000+ unit table and its truth."""
+    """Writer for :func:`studykit.runs.simcache.ensure_generated`: a 200,000+ unit table and its truth."""
     df, truth = simulate_line_events(n_repos=n_repos, units_per_repo=units_per_repo, hr_agent=hr_agent, seed=seed)
     df.to_parquet(folder / "line_events.parquet", index=False)
     (folder / "truth.json").write_text(dumps_stable_json(truth))
 
 
 def write_repos(folder: Path, n_repos: int = 4, n_commits: int = 150, seed: int = 20260) -> None:
-    """Writer for :func:`studykit.simcache.ensure_generated`: simulated git repositories."""
+    """Writer for :func:`studykit.runs.simcache.ensure_generated`: simulated git repositories."""
     from studykit.studies.code_survival.reposim import write_sim_repos
 
     write_sim_repos(folder, n_repos=n_repos, n_commits=n_commits, seed=seed)

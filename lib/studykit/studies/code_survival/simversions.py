@@ -1,4 +1,4 @@
-"""Versions of code_survival's simulators, part of their inputs' cache keys (:mod:`studykit.simcache`).
+"""Versions of code_survival's simulators, part of their inputs' cache keys (:mod:`studykit.runs.simcache`).
 
 Kept apart from :mod:`.simulate` so that ``Params.prepare()`` finds an input generated earlier without
 importing the simulator (numpy, pandas): a cached ``studykit run code_survival`` stays light.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.issues import DataIssue
+from studykit.contract.issues import DataIssue
 from studykit.stats.results import Result
 from studykit.studies.code_survival import cox as cx
 from studykit.studies.code_survival import load

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats.resampling import cluster_bootstrap_weights
 from studykit.stats.results import Result
 

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue
-from studykit.params import short_repr as _short_repr
-from studykit.tables import require_columns
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue
+from studykit.contract.params import short_repr as _short_repr
+from studykit.files.tables import require_columns
 
 from .schema import BBQ_COLUMNS
 

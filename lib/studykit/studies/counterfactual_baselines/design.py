@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue
 from studykit.stats.results import Result
 
 from .load import CLINICIANS, shown

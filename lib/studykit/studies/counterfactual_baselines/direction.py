@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from studykit.issues import DataIssue
+from studykit.contract.issues import DataIssue
 from studykit.stats.clustered import ols_clustered
 from studykit.stats.results import Result
 

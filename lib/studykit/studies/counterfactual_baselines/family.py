@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from studykit import stats as sst
-from studykit.issues import DataIssue
+from studykit.contract.issues import DataIssue
 from studykit.stats.results import Result
 
 from .design import Design, wide_answers

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 
 from .design import wide_answers
 

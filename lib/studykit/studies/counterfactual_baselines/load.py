@@ -1,8 +1,8 @@
 """Reading the raw data: the long format, and the MedPerturb adapter (BBQ: :mod:`.bbq`).
 
 Every function returns the data plus the data issues found
-(:class:`studykit.issues.DataIssue`: the problem and the documented rule applied),
-which the notebook reports through :meth:`studykit.outputs.Outputs.note_issues`;
+(:class:`studykit.contract.issues.DataIssue`: the problem and the documented rule applied),
+which the notebook reports through :meth:`studykit.contract.outputs.Outputs.note_issues`;
 nothing is dropped silently and the raw file is only read.
 """
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue
-from studykit.paths import resolve
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue
+from studykit.files.paths import resolve
 from studykit.stats.results import Result
-from studykit.tables import read_table, require_columns
+from studykit.files.tables import read_table, require_columns
 
 from .bbq import BBQ_COLUMNS, REFERENCE_WORDING, bbq_long
 from .schema import ALL_TASKS, KINDS, MEDPERTURB_COLUMNS, OPTIONAL, REQUIRED

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from studykit.outputs import TexColumns, ci_label, present_columns
+from studykit.contract.outputs import TexColumns, ci_label, present_columns
 
 KIND_STYLE = {"target": ("#c0392b", "o"), "baseline": ("#7f8c8d", "s")}
 METRIC_STYLE = {"aggregate": ("#2471a3", "s", "--"), "per-sample": ("#c0392b", "o", "-"),

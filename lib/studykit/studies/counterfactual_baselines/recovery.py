@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from studykit.paths import resolve
+from studykit.files.paths import resolve
 from studykit.stats.results import Result
 
 

@@ -24,7 +24,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from studykit.params import InputPath, StudyParams
+from studykit.contract.params import InputPath, StudyParams
 
 NAME = "counterfactual_baselines"
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.fileio import sha256_file, write_text_atomic
-from studykit.floats import csv_text
+from studykit.files.fileio import sha256_file, write_text_atomic
+from studykit.files.floats import csv_text
 
 SIM_VERSION = "1"
 
@@ -181,7 +181,7 @@ def write_embedded(out_dir: Path, cfg: SimConfig = SimConfig(), seed: int = 2026
     out_dir.mkdir(parents=True, exist_ok=True)
     data, truth, dtruth = simulate(cfg, seed)
     files = {
-        # 6 significant digits (fewer than studykit.floats' 10, as a model's logged probabilities have)
+        # 6 significant digits (fewer than studykit.files.floats' 10, as a model's logged probabilities have)
         "counterfactual.csv": csv_text(data, digits=6),
         "truth_flip_rates.csv": csv_text(truth, digits=6),
         "truth_direction.csv": csv_text(dtruth, digits=6),

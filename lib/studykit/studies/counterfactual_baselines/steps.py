@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from studykit.issues import DataIssue
+from studykit.contract.issues import DataIssue
 
 from . import flips
 from . import power as power_sim

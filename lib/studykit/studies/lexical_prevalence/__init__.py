@@ -10,7 +10,7 @@ lemmatiser, stop words), ``counting`` (streaming, parallel, Dask), ``load``,
 """
 from pathlib import Path
 
-from studykit.registry import Study
+from studykit.contract.registry import Study
 from .schema import NAME, Params
 
 

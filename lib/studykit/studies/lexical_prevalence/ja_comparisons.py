@@ -132,11 +132,11 @@ def compare(params, config, pooled_top: pd.DataFrame) -> tuple[JaComparisons | N
     file, written by :func:`.ja_corpus.ensure_tokenised`) over :func:`glossary`.
     """
     import json
-    from studykit.issues import DataIssue
+    from studykit.contract.issues import DataIssue
 
     if not params.comparisons_path:
         return None, ()
-    from studykit.paths import resolve
+    from studykit.files.paths import resolve
 
     import dataclasses
 

@@ -42,8 +42,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.paths import cache_dir
+from studykit.contract.errors import InputError
+from studykit.files.paths import cache_dir
 
 TOKENISER_VERSION = "3"
 SOURCE_HINT = ("the excess-vocabulary-ja corpus (kenimo49/excess-vocabulary-ja, MIT) is read from "
@@ -66,7 +66,7 @@ def _json(path: Path) -> list | dict:
 def read_documents(root: str | Path) -> pd.DataFrame:
     """One row per article (no text): doc_id (path under ``data/``), subset, source and metadata.
 
-    Raises a one-line :class:`~studykit.errors.InputError` when ``root`` (the
+    Raises a one-line :class:`~studykit.contract.errors.InputError` when ``root`` (the
     folder holding ``data/``) is missing or a metadata file names an absent article.
     """
     root = Path(root)
@@ -218,8 +218,8 @@ def check_utf8(path: Path, raw: bytes) -> None:
 
 def ensure_tokenised(root: str | Path, *, n_workers: int = 2) -> Path:
     """The cache folder with the tokenised corpus files (see the module docstring), made once."""
-    from studykit.fileio import write_text_atomic
-    from studykit.folders import building_dir
+    from studykit.files.fileio import write_text_atomic
+    from studykit.files.folders import building_dir
 
     docs = read_documents(root)
     target = cache_dir() / "lexical_prevalence" / "ja_tech_blogs" / corpus_key(root, docs)

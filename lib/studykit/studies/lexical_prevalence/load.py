@@ -3,7 +3,7 @@
 Rules for bad input (every one reported, none a crash):
 
 - missing file or required column, no text column, ``content_filter: upos``
-  without an ``upos`` column: one-line :class:`~studykit.errors.InputError`;
+  without an ``upos`` column: one-line :class:`~studykit.contract.errors.InputError`;
 - a requested language absent from the corpus: InputError naming it;
 - rows with an empty or missing language, a source other than ai/human, or
   an unreadable year: excluded and counted (``missing_language``,
@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.paths import resolve
-from studykit.tables import read_table, require_columns
+from studykit.contract.errors import InputError
+from studykit.files.paths import resolve
+from studykit.files.tables import read_table, require_columns
 
 from .counting import CorpusCounts, CountConfig, count_corpus
 from .documents import document_table

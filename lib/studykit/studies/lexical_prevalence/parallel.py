@@ -6,7 +6,7 @@ the order of arrival never changes a count.
 """
 from __future__ import annotations
 
-from studykit.errors import ParamError
+from studykit.contract.errors import ParamError
 
 from .kernel import n_rows
 

@@ -7,7 +7,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from studykit.outputs import ci_label
+from studykit.contract.outputs import ci_label
 
 
 def _grid(n: int, ncols: int = 4, w: float = 3.4, h: float = 3.0):

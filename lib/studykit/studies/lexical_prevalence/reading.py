@@ -9,8 +9,8 @@ from typing import Iterator
 import pandas as pd
 import pyarrow as pa
 
-from studykit.errors import InputError
-from studykit.tables import _kind, check_unique_columns, header_columns, json_loads_unique
+from studykit.contract.errors import InputError
+from studykit.files.tables import _kind, check_unique_columns, header_columns, json_loads_unique
 
 
 def peek_columns(path: Path) -> list[str]:

@@ -1,7 +1,7 @@
 """Result objects of the lexical_prevalence steps and the names they are recorded under.
 
 Every step of :mod:`.steps` returns one of these frozen results together with
-a tuple of :class:`studykit.issues.DataIssue`. Results whose keys in
+a tuple of :class:`studykit.contract.issues.DataIssue`. Results whose keys in
 ``results.json`` are fixed are recorded with ``out.record_result(prefix,
 result)``; results whose keys contain names taken from the data (a language,
 a lemma, a year) give their flat record through ``records(name)``, where
@@ -24,7 +24,7 @@ from typing import Callable
 
 import pandas as pd
 
-from studykit.names import MAX_LEN
+from studykit.contract.names import MAX_LEN
 from studykit.stats.results import Result
 
 Namer = Callable[[object], str]

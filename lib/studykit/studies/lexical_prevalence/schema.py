@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from studykit.params import InputPath, StudyParams
+from studykit.contract.params import InputPath, StudyParams
 
 NAME = "lexical_prevalence"
 
@@ -129,9 +129,9 @@ class Params(StudyParams):
                                        "diachronic_path": str(folder / "diachronic.parquet")})
 
     def _prepare_ja(self) -> "Params":
-        from studykit.errors import InputError
-        from studykit.extras import require
-        from studykit.paths import resolve
+        from studykit.contract.errors import InputError
+        from studykit.contract.extras import require
+        from studykit.files.paths import resolve
 
         from .ja_corpus import SOURCE_HINT, ensure_tokenised
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.floats import stable_json, write_csv
+from studykit.files.floats import stable_json, write_csv
 
 from .concepts import CONCEPTS
 from .text import TOKEN_RE, LemmaMemo, stopwords
@@ -242,7 +242,7 @@ def _write_parquet(df: pd.DataFrame, path: Path, schema: dict[str, str], row_gro
 
 def write_embedded(out_dir: Path, cfg: SimConfig | None = None) -> list[Path]:
     """Write the embedded corpora, the truth files and SHA256SUMS into ``out_dir`` (byte-identical)."""
-    from studykit.fileio import sha256_file, write_text_atomic
+    from studykit.files.fileio import sha256_file, write_text_atomic
 
     cfg = cfg or SimConfig()
     out_dir = Path(out_dir)
@@ -339,8 +339,8 @@ def paper_scale_config(n_languages: int, n_pairs: int, docs_per_year: int, seed:
 
 def ensure_paper_scale(n_languages: int, n_pairs: int, docs_per_year: int, seed: int, *,
                        n_workers: int = 2, progress: bool = False) -> Path:
-    """The cached paper-scale folder, generated on first use (``studykit.simcache``)."""
-    from studykit.simcache import ensure_generated
+    """The cached paper-scale folder, generated on first use (``studykit.runs.simcache``)."""
+    from studykit.runs.simcache import ensure_generated
 
     cfg = paper_scale_config(n_languages, n_pairs, docs_per_year, seed)
     key = asdict(cfg)

@@ -1,7 +1,7 @@
 """Notebook steps: each is a pure function of counts, tables and parameters.
 
 A step returns ``(result, issues)``: a result of :mod:`.results` and a tuple
-of :class:`studykit.issues.DataIssue` (every data problem met, with the rule
+of :class:`studykit.contract.issues.DataIssue` (every data problem met, with the rule
 applied). Steps never write; :mod:`.saves` wraps each as a result that declares
 its exhibits, which the notebook writes with one call (``out.save(step)``).
 """
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue, Issues, examples
-from studykit.names import slug
-from studykit.paths import resolve
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue, Issues, examples
+from studykit.contract.names import slug
+from studykit.files.paths import resolve
 
 from . import analysis
 from .counting import CorpusCounts

@@ -1,4 +1,4 @@
-"""Own-data templates of the workshop kit (:attr:`studykit.registry.Study.templates`).
+"""Own-data templates of the workshop kit (:attr:`studykit.contract.registry.Study.templates`).
 
 Cut deterministically from the embedded data, so the committed
 ``workshop/templates/lexical_prevalence/`` can be checked

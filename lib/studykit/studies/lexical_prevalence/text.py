@@ -93,7 +93,7 @@ def lemmatizer_language(language: str) -> str | None:
 def _lemma_cache_file(code: str) -> Path:
     import simplemma
 
-    from studykit.paths import cache_dir
+    from studykit.files.paths import cache_dir
 
     return cache_dir() / "lexical_prevalence" / "lemmas" / f"simplemma-{simplemma.__version__}" / f"{code}.json"
 
@@ -110,7 +110,7 @@ def _load_lemma_cache(code: str) -> dict[str, str]:
 
 def save_lemma_cache(updates: dict[str, dict[str, str]]) -> None:
     """Merge new raw look-ups (simplemma code -> {form: lemma}) into the on-disk cache."""
-    from studykit.fileio import write_text_atomic
+    from studykit.files.fileio import write_text_atomic
 
     for code, new in updates.items():
         if not new:

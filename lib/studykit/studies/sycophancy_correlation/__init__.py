@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studykit.registry import Study
+from studykit.contract.registry import Study
 from studykit.studies.sycophancy_correlation.schema import NAME, Params
 
 

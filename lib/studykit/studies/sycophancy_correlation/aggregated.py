@@ -7,10 +7,10 @@ answers) and the number of trials behind it (``n_trials``). Rows with ``persona_
 model without a persona. The columns named in ``rates_condition_columns`` (prompt strategy, temperature, run
 ...) identify, with ``model`` and ``persona_id``, one row.
 
-Schema violations raise a one-line :class:`~studykit.errors.InputError` naming the column and the file:
+Schema violations raise a one-line :class:`~studykit.contract.errors.InputError` naming the column and the file:
 a missing column; a non-numeric, infinite or negative number; ``rate`` outside [0, 1]; ``count`` outside
 0..``n_trials``; ``n_trials`` not positive; an empty id; two rows with the same key and different values.
-Documented rules (returned as :class:`~studykit.issues.DataIssue`): exact duplicate rows (one kept,
+Documented rules (returned as :class:`~studykit.contract.issues.DataIssue`): exact duplicate rows (one kept,
 ``duplicate_rate_rows``), a missing rate (row left out, ``rows_without_rate``), a missing score (row kept
 for the rates, left out of the agreeableness means, ``rows_without_score``), a model without baseline rows
 (``model_without_baseline``: shift and manipulation check empty).
@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue, examples
-from studykit.paths import resolve
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue, examples
+from studykit.files.paths import resolve
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID
-from studykit.tables import numeric_column, read_table, require_columns
+from studykit.files.tables import numeric_column, read_table, require_columns
 
 KEY_COLUMNS = ("model", "persona_id")
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from studykit import stats
-from studykit.issues import DataIssue, examples
+from studykit.contract.issues import DataIssue, examples
 from studykit.stats.results import Result
 from studykit.studies.sycophancy_correlation.aggregated import RateRows, persona_table
 from studykit.studies.sycophancy_correlation.pooled import Pooled, pooled_slope

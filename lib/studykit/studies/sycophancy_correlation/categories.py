@@ -8,7 +8,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from studykit import stats
-from studykit.issues import DataIssue, examples
+from studykit.contract.issues import DataIssue, examples
 from studykit.stats.results import Result
 from studykit.studies.sycophancy_correlation.rates import MIN_PERSONAS, Rates
 

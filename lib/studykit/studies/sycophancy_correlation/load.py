@@ -2,9 +2,9 @@
 
 Bad input never reaches a statistics call silently. Schema violations (missing
 column, non-numeric score, item answer out of range, duplicate persona rows)
-raise a one-line :class:`~studykit.errors.InputError`; data problems that have
+raise a one-line :class:`~studykit.contract.errors.InputError`; data problems that have
 a sensible rule (unknown stance strings, personas without a score, ...) are
-returned as :class:`~studykit.issues.DataIssue` records (each reader returns
+returned as :class:`~studykit.contract.issues.DataIssue` records (each reader returns
 ``(data, issues)``; the notebook writes them with ``out.note_issues``) and handled
 by the rule named in the record.
 
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue, examples
-from studykit.paths import resolve
-from studykit.tables import numeric_column, read_table, require_columns
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue, examples
+from studykit.files.paths import resolve
+from studykit.files.tables import numeric_column, read_table, require_columns
 from studykit.studies.sycophancy_correlation.names import MAX_NAME_CHARS, check_name_length
 from studykit.studies.sycophancy_correlation.responses import (
     ResponseCells, aggregate_responses, connect, prompt_scores)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 
 #: Longest name (model, persona, prompt or category id) accepted; longer ones are refused, since a
 #: name becomes a key, a figure label and a table cell (a 100,000-character name is a data error).

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from studykit import stats
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.studies.sycophancy_correlation.rates import MIN_PERSONAS, Rates
 
 PAPER_TESTS = ("pearson_p_value", "spearman_p_value", "welch_p_value", "mwu_p_value", "perm_p_value", "slope_p_value")

@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue
-from studykit.paths import resolve
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue
+from studykit.files.paths import resolve
 from studykit.studies.sycophancy_correlation.aggregated import RateRows, validate_rates
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID
-from studykit.tables import read_table, require_columns
+from studykit.files.tables import read_table, require_columns
 
 N_DILEMMAS = 52
 STRATEGIES = (1, 2, 3)

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from studykit import stats
-from studykit.errors import InputError
+from studykit.contract.errors import InputError
 from studykit.stats.regression import slope_se
 from studykit.stats.results import Result
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from studykit.issues import DataIssue, examples
+from studykit.contract.issues import DataIssue, examples
 from studykit.studies.sycophancy_correlation.load import PersonaData, ResponseCells
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from studykit import stats
-from studykit.issues import DataIssue, examples
+from studykit.contract.issues import DataIssue, examples
 from studykit.stats.results import Result
 
 RELIABILITY_COLUMNS = ["model", "n", "k", "alpha", "ci_low", "ci_high", "note"]

@@ -38,10 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studykit.errors import InputError
-from studykit.issues import DataIssue
-from studykit.paths import resolve
-from studykit.tables import check_unique_columns
+from studykit.contract.errors import InputError
+from studykit.contract.issues import DataIssue
+from studykit.files.paths import resolve
+from studykit.files.tables import check_unique_columns
 from studykit.studies.sycophancy_correlation.names import MAX_NAME_CHARS
 from studykit.studies.sycophancy_correlation.schema import BASELINE_ID, RESPONSE_KEYS, STANCE_SCORES
 

@@ -28,8 +28,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from studykit.errors import ParamError
-from studykit.params import InputPath, StudyParams
+from studykit.contract.errors import ParamError
+from studykit.contract.params import InputPath, StudyParams
 
 NAME = "sycophancy_correlation"
 
@@ -132,7 +132,7 @@ class Params(StudyParams):
         """For ``simulate: paper_scale``, generate (once, cached) and point the inputs at it."""
         if self.simulate != "paper_scale":
             return self
-        from studykit.simcache import ensure_generated
+        from studykit.runs.simcache import ensure_generated
         from studykit.studies.sycophancy_correlation.simulate import (
             PAPER_SCALE, SIM_VERSION, write_dataset)
 

@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from studykit.fileio import sha256_file, write_text_atomic
-from studykit.floats import csv_text, dumps_stable_json, stable_frame
+from studykit.files.fileio import sha256_file, write_text_atomic
+from studykit.files.floats import csv_text, dumps_stable_json, stable_frame
 
 SIM_VERSION = "1"
 FACETS = ("A1", "A3", "A4", "A6")
@@ -219,7 +219,7 @@ def load_truth(folder: str | Path) -> dict:
 
 def find_truth(responses_path: str | Path) -> dict | None:
     """The truth.json beside a responses file, if the data came from this simulator (else None)."""
-    from studykit.paths import resolve
+    from studykit.files.paths import resolve
 
     f = resolve(responses_path).parent / "truth.json"
     if not f.is_file():

@@ -1,4 +1,4 @@
-"""The notebook's steps, each a frozen result that declares what it saves (:mod:`studykit.exhibits`).
+"""The notebook's steps, each a frozen result that declares what it saves (:mod:`studykit.contract.exhibits`).
 
 Each function is pure (tables and parameters in, a result out); the notebook writes a step's tables, figures,
 numbers and data issues with one call, ``out.save(step)``, and shows the step (``_repr_html_``). The statistics
@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from studykit.exhibits import Figure, Record, Table, html_view
-from studykit.issues import DataIssue
+from studykit.contract.exhibits import Figure, Record, Table, html_view
+from studykit.contract.issues import DataIssue
 
 from . import aggregated, aggregated_tests, baseline_gap, categories, crossed, load, per_model as per_model_tests
 from . import plots, pooled as pooled_model, rates as rate_tables, recovery, reliability as scale_reliability
