@@ -123,7 +123,7 @@ def _auc_stat(y: np.ndarray, s: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def auc_by_level(n_levels: int, chunk_elements: int = 1 << 22):
-    """The statistic of :func:`_auc_stat` on score *levels* (``np.unique(score, return_inverse=True)[1]``), by
+    r"""The statistic of :func:`_auc_stat` on score *levels* (``np.unique(score, return_inverse=True)[1]``), by
     counting instead of sorting: the bootstrap of the AUC over units in seconds instead of minutes.
 
     Ranks depend on the scores only through their order and ties, so the levels give the same ranks; with
