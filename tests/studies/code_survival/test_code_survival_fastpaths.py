@@ -178,3 +178,15 @@ def test_prepare_events_still_drops_exact_duplicates_and_refuses_conflicting_ids
     clash.loc[len(df), "text"] = "changed"
     with pytest.raises(Exception, match="not unique within a repository"):
         load.prepare_events(clash, now=pd.Timestamp("2026-01-01", tz="UTC"))
+
+
+def test_iso_times_equal_strftime():
+    times = pd.Series(pd.to_datetime(["1969-12-31 23:59:59.7", "2024-02-29 12:00:00.999999999", None,
+                                      "1980-01-01", "2262-04-11", "2025-07-01T10:00:00+02:00"],
+                                     utc=True, format="ISO8601"))
+    got = load.iso_utc_seconds(times)
+    pd.testing.assert_series_equal(got, times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna(""), check_exact=True)
+    assert got.tolist()[-1] == "2025-07-01T08:00:00Z"
+    df = pd.DataFrame({"born_at": times, "x": range(len(times))})
+    table, _ = load.events_for_output(df)
+    assert table["born_at"].tolist() == got.tolist() and df["born_at"].dtype != object  # the input is untouched
