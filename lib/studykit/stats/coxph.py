@@ -274,6 +274,7 @@ class _Stratum:
     frac: np.ndarray  # for every expanded event: l / d_j, l = 0..d_j-1
     ev_starts: np.ndarray  # first position of each event time in rep/frac
     frac2: np.ndarray  # frac ** 2
+    d_int: np.ndarray  # d as integers (rep repeats each event time d_int times)
 
 
 def _layout(T: np.ndarray, E: np.ndarray, w: np.ndarray, strata: np.ndarray) -> list[_Stratum]:
@@ -295,7 +296,7 @@ def _layout(T: np.ndarray, E: np.ndarray, w: np.ndarray, strata: np.ndarray) -> 
         rep = np.repeat(np.arange(len(ev)), di)
         ev_starts = np.r_[0, np.cumsum(di)[:-1]]
         frac = (np.arange(len(rep)) - ev_starts[rep]) / d[rep]
-        out.append(_Stratum(rows, starts, group, ev, d, rep, frac, ev_starts, frac ** 2))
+        out.append(_Stratum(rows, starts, group, ev, d, rep, frac, ev_starts, frac ** 2, di))
     return out
 
 
@@ -321,7 +322,8 @@ def _terms(strata: list[_Stratum], X: np.ndarray, E: np.ndarray, w: np.ndarray, 
         wrd = wr * e
         A0 = np.add.reduceat(wrd, st.starts)[st.ev]
         A1 = np.add.reduceat(wrd[:, None] * x, st.starts, axis=0)[st.ev]
-        den = S0[st.rep] - st.frac * A0[st.rep]
+        den = np.repeat(S0, st.d_int) - st.frac * np.repeat(A0, st.d_int)  # = S0[rep] - frac * A0[rep], copied
+        # sequentially instead of gathered
         inv = 1.0 / den
         inv2 = inv * inv
 
