@@ -21,6 +21,10 @@ data (Efron 1977). This is exactly Efron's likelihood of the expanded units
 different likelihood). The sums over :math:`l` are evaluated vectorised over all
 events (their total length is the number of events).
 
+Size: one module for the exact fit on aggregated rows; the grouping of units into rows (and of any subset of
+them, for the jackknife), the likelihood terms, Newton's method, the residuals and the Schoenfeld test share the
+rows' layout.
+
 Score residuals (Lin & Wei 1989; Therneau & Grambsch 2000, sec. 4.6 and 7.2)
 use Efron's weighting of the tied events: for pseudo-event :math:`l` of tie set
 :math:`j` a tied unit is at risk with weight :math:`1 - l/d_j`; with
