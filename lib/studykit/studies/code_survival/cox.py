@@ -67,18 +67,32 @@ def design_matrix(df: pd.DataFrame, adjusted: bool, max_ext: int = 6, min_ext_un
         ext = df["file_ext"].fillna("").astype(str)
         counts = ext.value_counts()
         keep = [e for e in counts.index[:max_ext] if counts[e] >= min_ext_units]
-        ext = ext.where(ext.isin(keep), "other")
-        levels = sorted(ext.unique(), key=lambda e: (-int((ext == e).sum()), e))
-        for e in levels[1:]:
-            X[f"ext[{e}]"] = (ext == e).to_numpy(int)
+        # the extensions by their codes (one pass over the units instead of one comparison per level)
+        codes, uniques = pd.factorize(ext.to_numpy())
+        kept = set(keep)
+        merged = np.array([u if u in kept else "other" for u in uniques], dtype=object)
+        names_, inverse = np.unique(merged, return_inverse=True)
+        level_code = inverse.reshape(-1)[codes]
+        sizes = np.bincount(level_code, minlength=len(names_))
+        levels = sorted(range(len(names_)), key=lambda k: (-int(sizes[k]), names_[k]))
+        for k in levels[1:]:
+            X[f"ext[{names_[k]}]"] = (level_code == k).astype(int)
         X["log_commit_size"] = np.log1p(df["commit_lines_added"].to_numpy(float)
                                         + df["commit_lines_deleted"].to_numpy(float))
     # a covariate with one value carries no information and makes the information matrix singular
     covariates = [c for c in X.columns if c not in ("duration_days", "event", "agent", "repo")]
-    constant = [c for c in covariates if X[c].nunique() < 2]
+    constant = [c for c in covariates if _constant(X[c])]
     X = X.drop(columns=constant)
     X.attrs["dropped_constant"] = constant
     return X
+
+
+def _constant(col: pd.Series) -> bool:
+    """``col.nunique() < 2`` (missing values ignored), with one comparison when nothing is missing."""
+    v = col.to_numpy()
+    if v.dtype.kind in "biu" or (v.dtype.kind == "f" and not np.isnan(v).any()):
+        return bool(len(v) == 0 or (v == v[0]).all())
+    return col.nunique() < 2
 
 
 class CoxFitError(ValueError):
@@ -93,15 +107,42 @@ def _fit_cox(X: pd.DataFrame, strata: bool, clusters: "Clustering | None" = None
     clusters and the row score residuals sum to the clusters' score sums. Raises :class:`CoxFitError` when
     the fit has a note (separation, singular information), did not converge or has a non-finite SE.
     """
-    names = [c for c in X.columns if c not in ("duration_days", "event", "repo")]
+    names = _covariates(X)
     units = X if clusters is None else X.assign(cluster=pd.factorize(clusters.labels)[0])
     stratum = "repo" if strata else None
     rows, _ = coxph.aggregate_units(units, "duration_days", "event", names,
                                     "cluster" if clusters is not None else None, strata_col=stratum)
-    fit = coxph.fit_cox_rows(rows, "duration_days", "event", names, strata_col=stratum)
+    return _fit_rows(rows, names, stratum), rows
+
+
+def _covariates(X: pd.DataFrame) -> list[str]:
+    return [c for c in X.columns if c not in ("duration_days", "event", "repo")]
+
+
+def _fit_rows(rows: pd.DataFrame, names: list[str], stratum: str | None, residuals: bool = True) -> coxph.CoxFit:
+    fit = coxph.fit_cox_rows(rows, "duration_days", "event", names, strata_col=stratum, residuals=residuals)
     if fit.note or not fit.converged or not np.all(np.isfinite(fit.se)):
         raise CoxFitError(fit.note or "no convergence")
-    return fit, rows
+    return fit
+
+
+class _Refit:
+    """``refit(keep)``: :func:`_fit_cox` of ``X[keep]`` without clusters (the jackknife's leave-one-cluster-out fits).
+
+    The units are aggregated once (:func:`studykit.stats.coxph.aggregate_units`, without clusters) and the rows of
+    each subset come from :func:`studykit.stats.coxph.subset_rows`, which equals aggregating ``X[keep]`` again
+    (the same rows, order and weights, so the same fit) at the cost of a count instead of a grouping.
+    """
+
+    def __init__(self, X: pd.DataFrame, strata: bool):
+        self.names = _covariates(X)
+        self.stratum = "repo" if strata else None
+        self.rows, self.mapping = coxph.aggregate_units(X, "duration_days", "event", self.names,
+                                                        strata_col=self.stratum)
+
+    def __call__(self, keep: np.ndarray) -> coxph.CoxFit:
+        return _fit_rows(coxph.subset_rows(self.rows, self.mapping, np.asarray(keep, bool)), self.names,
+                         self.stratum, residuals=False)  # the jackknife uses the coefficients only
 
 
 @dataclass(frozen=True)
@@ -138,6 +179,9 @@ CV3 = "CV3 (delete-one-cluster jackknife) with a t(G-1) reference"
 #: up to this many clusters the variance is the jackknife (one refit per cluster); above, CR1, which is then
 #: close to nominal (simulation tests in tests/studies/code_survival/test_code_survival_validity.py)
 JACKKNIFE_MAX_CLUSTERS = 50
+#: leave-one-cluster-out refits run at once (threads: numpy's array loops release the GIL); any number gives the
+#: same covariance
+JACKKNIFE_THREADS = 2
 
 
 def correction_for(n_clusters: int) -> str:
@@ -184,8 +228,20 @@ def jackknife_cov(beta: np.ndarray, labels: np.ndarray, refit: "Callable[[np.nda
     :class:`~studykit.stats.coxph.CoxFit`. Raises :class:`CoxFitError` when a refit fails, ValueError when its
     coefficients differ in number (either way :func:`_coef_table` then uses CR1).
     """
-    return clustered.jackknife_cov(beta, labels, lambda keep: refit(keep).coef).covariance
+    return clustered.jackknife_cov(beta, labels, lambda keep: refit(keep).coef, threads=JACKKNIFE_THREADS).covariance
 
+
+
+def _lazy_refit(X: pd.DataFrame, strata: bool) -> "Callable[[np.ndarray], coxph.CoxFit]":
+    """A :class:`_Refit` of ``X``, built on its first call (only the jackknife calls it)."""
+    made: list[_Refit] = []
+
+    def refit(keep: np.ndarray) -> coxph.CoxFit:
+        if not made:
+            made.append(_Refit(X, strata))
+        return made[0](keep)
+
+    return refit
 
 
 def _coef_table(fit: coxph.CoxFit, rows: pd.DataFrame, clusters: "Clustering | None", confidence: float,
@@ -270,8 +326,7 @@ def cox_agent(df: pd.DataFrame, *, adjusted: bool = False, adjust: str = "cluste
         return not_estimable(name, "no events (no line was modified)", len(X), 0), empty, ph
     try:
         fit, rows = _fit_cox(X, strata, clusters)
-        tab, variance, ref_df = _coef_table(fit, rows, clusters, confidence,
-                                            refit=lambda keep: _fit_cox(X[keep], strata)[0])
+        tab, variance, ref_df = _coef_table(fit, rows, clusters, confidence, refit=_lazy_refit(X, strata))
     except _fit_errors() as exc:
         return not_estimable(name, f"the fit failed ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
                              len(X), n_events), empty, ph
@@ -329,7 +384,7 @@ def piecewise_hr(df: pd.DataFrame, splits: Sequence[float], confidence: float = 
     rows = []
     for a, b in zip(edges[:-1], edges[1:]):
         at = df["duration_days"] > a if a > 0 else pd.Series(True, index=df.index)
-        sub = df[at]
+        sub = df.loc[at, ["duration_days", "event", "author_type"]]  # not a copy of every column (the line text)
         # every unit of window k enters at the same time a, so left truncation at a equals shifting the
         # time origin to a (risk sets are identical)
         d = pd.DataFrame({"duration_days": (np.minimum(sub["duration_days"], b) - a).to_numpy(float),
@@ -344,8 +399,7 @@ def piecewise_hr(df: pd.DataFrame, splits: Sequence[float], confidence: float = 
         try:
             dw = d.rename(columns={"E": "event"})
             fit, rows_w = _fit_cox(dw, False, sub_clusters)
-            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence,
-                                    refit=lambda keep, dw=dw: _fit_cox(dw[keep], False)[0])
+            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence, refit=_lazy_refit(dw, False))
             t = tab.iloc[0]
         except _fit_errors():
             t = None
@@ -447,7 +501,7 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
             rows[a]["note"] = "not estimable: no human line was modified (no reference hazard)"
         fit_levels = []
     if fit_levels:
-        sub, sub_ag = df[keep], ag[keep]
+        sub, sub_ag = df.loc[keep, ["duration_days", "event", "repo"]], ag[keep]
         X = pd.DataFrame({"duration_days": sub["duration_days"].to_numpy(float), "event": sub["event"].to_numpy(int),
                           "repo": sub["repo"].astype(str).to_numpy()})
         for a in fit_levels:
@@ -455,8 +509,7 @@ def per_agent_hr(df: pd.DataFrame, min_units: int = 30, confidence: float = 0.95
         sub_clusters = None if clusters is None else sub_clustering(clusters, keep.to_numpy())
         try:
             fit, rows_w = _fit_cox(X, False, sub_clusters)
-            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence,
-                                    refit=lambda kept: _fit_cox(X[kept], False)[0])
+            tab, _, _ = _coef_table(fit, rows_w, sub_clusters, confidence, refit=_lazy_refit(X, False))
         except _fit_errors() as exc:
             for a in fit_levels:
                 rows[a]["note"] = f"not estimable: the fit failed ({type(exc).__name__})"

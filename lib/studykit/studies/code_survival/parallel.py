@@ -40,6 +40,18 @@ def repository_names(repos: Sequence[str | os.PathLike]) -> list[str]:
     return names
 
 
+def commit_count(repo: str | os.PathLike) -> int:
+    """Commits reachable from HEAD (``git rev-list --count``), the scheduling estimate of a repository's mining
+    time; 0 when it cannot be read (mining it then raises the one-line error)."""
+    from .gitio import check_repository, run_git
+
+    try:
+        with check_repository(repo).view() as view:
+            return int(run_git(view, "rev-list", "--count", "HEAD").strip() or 0)
+    except Exception:  # noqa: BLE001 - only an estimate; the miner reports the problem
+        return 0
+
+
 def _mine_one(task: tuple[str, str, dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, Any]]:
     from .mining import mine_repository
 
@@ -76,8 +88,12 @@ def mine_many(repos: Sequence[str | os.PathLike], *, jobs: int = 1, dask: Any = 
     if dask is not None:
         parts = _on_dask(tasks, dask)
     elif jobs > 1 and len(tasks) > 1:
+        # the longest histories first (longest-processing-time scheduling: a large repository started last would
+        # leave the other processes idle while it runs); the table keeps the given order
+        first = sorted(range(len(tasks)), key=lambda i: -commit_count(tasks[i][0]))
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            parts = list(pool.map(_mine_one, tasks))
+            futures = {i: pool.submit(_mine_one, tasks[i]) for i in first}
+            parts = [futures[i].result() for i in range(len(tasks))]
     else:
         if progress:
             from .mining import mine_repository

@@ -122,6 +122,40 @@ def _auc_stat(y: np.ndarray, s: np.ndarray, axis: int = -1) -> np.ndarray:
         return ((r * y).sum(axis=axis) - n1 * (n1 + 1) / 2) / (n1 * n0)
 
 
+def auc_by_level(n_levels: int, chunk_elements: int = 1 << 22):
+    r"""The statistic of :func:`_auc_stat` on score *levels* (``np.unique(score, return_inverse=True)[1]``), by
+    counting instead of sorting: the bootstrap of the AUC over units in seconds instead of minutes.
+
+    Ranks depend on the scores only through their order and ties, so the levels give the same ranks; with
+    :math:`c_l` units and :math:`p_l` positives at level *l* and :math:`b_l` units below it, the positives' rank
+    sum is :math:`R = \sum_l p_l (b_l + (c_l + 1)/2)`, computed in integers. :func:`_auc_stat`'s float sum of
+    average ranks is exact too (half-integers far below :math:`2^{53}`), and both end with the same float
+    operations, so the two give the same bits.
+    """
+
+    def stat(y: np.ndarray, level: np.ndarray, axis: int = -1) -> np.ndarray:
+        y2 = np.atleast_2d(np.asarray(y, float))
+        l2 = np.atleast_2d(np.asarray(level)).astype(np.int64)
+        rows, n = y2.shape
+        out = np.empty(rows)
+        step = max(1, chunk_elements // max(n_levels, 1))
+        for a in range(0, rows, step):
+            yy, ll = y2[a:a + step], l2[a:a + step]
+            b = len(yy)
+            flat = (np.arange(b, dtype=np.int64)[:, None] * n_levels + ll).ravel()
+            cnt = np.bincount(flat, minlength=b * n_levels).reshape(b, n_levels)
+            pos = np.bincount(flat, weights=yy.ravel(), minlength=b * n_levels).reshape(b, n_levels)
+            below = np.cumsum(cnt, axis=1) - cnt
+            rank_sum = (pos.astype(np.int64) * (2 * below + cnt + 1)).sum(axis=1) / 2
+            n1 = yy.sum(axis=-1)
+            n0 = yy.shape[-1] - n1
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[a:a + b] = (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
+        return out[0] if np.ndim(y) == 1 else out
+
+    return stat
+
+
 def cluster_bootstrap_auc(y: np.ndarray, score: np.ndarray, labels: np.ndarray, n_resamples: int,
                           confidence: float, seed: int, batch: int = 64) -> tuple[float, float, int]:
     """Percentile cluster-bootstrap interval of the AUC: whole clusters are resampled.
@@ -140,8 +174,10 @@ def cluster_bootstrap_auc(y: np.ndarray, score: np.ndarray, labels: np.ndarray, 
     stats = []
     for start in range(0, n_resamples, batch):
         w = counts[start:start + batch][:, codes]  # replicate x unit weights
-        neg_at = np.zeros((w.shape[0], len(levels)))
-        np.add.at(neg_at.T, lvl[neg], w[:, neg].T)
+        b, n_lv = w.shape[0], len(levels)
+        flat = (np.arange(b, dtype=np.int64)[:, None] * n_lv + lvl[neg][None, :]).ravel()
+        # counts of drawn clusters: integer-valued sums, exact in any order
+        neg_at = np.bincount(flat, weights=w[:, neg].ravel(), minlength=b * n_lv).reshape(b, n_lv)
         below = np.cumsum(neg_at, axis=1) - neg_at
         wp = w[:, pos]
         num = (wp * (below[:, lvl[pos]] + 0.5 * neg_at[:, lvl[pos]])).sum(axis=1)
@@ -196,7 +232,9 @@ def predict_modification(df: pd.DataFrame, horizon_days: float, *, bins_days: Se
     score, fold_rows = _out_of_fold_scores(d, groups, k, max_features, process, seed)
     y = d["y"].to_numpy()
     auc = float(roc_auc_score(y, score))
-    bs = bootstrap_ci((y.astype(float), score), _auc_stat, n_resamples=n_bootstrap, method="percentile",
+    _, level = np.unique(score, return_inverse=True)
+    bs = bootstrap_ci((y.astype(float), level.astype(float)), auc_by_level(int(level.max()) + 1),
+                      n_resamples=n_bootstrap, method="percentile",
                       paired=True, confidence=confidence, seed=seed, batch_size=max(1, int(2e7 // len(y))))
     ci_low, ci_high, ci_method = float(bs.ci_low), float(bs.ci_high), "percentile bootstrap over units"
     if clusters is not None:
@@ -218,14 +256,17 @@ def _eligible_units(df: pd.DataFrame, horizon_days: float, clusters: np.ndarray 
     """The units eligible at the horizon with their label ``y`` (and ``cluster``), at most ``max_units`` drawn
     with ``seed`` (in their original order), and the note saying so."""
     eligible, modified = horizon_labels(df, horizon_days)
-    d = df[eligible].copy()
-    if clusters is not None:
-        d["cluster"] = np.asarray(clusters)[eligible.to_numpy()]
-    d["y"] = modified[eligible].astype(int).to_numpy()
+    pick = np.flatnonzero(eligible.to_numpy())
     note = []
-    if len(d) > max_units:
-        d = d.sample(n=max_units, random_state=seed).sort_index()
+    if len(pick) > max_units:
+        # the draw of ``df[eligible].sample(n=max_units, random_state=seed)`` (it depends on the number of rows
+        # and the seed only), made on the positions, so that only the sampled units are copied
+        pick = pd.Series(pick, index=df.index[pick]).sample(n=max_units, random_state=seed).sort_index().to_numpy()
         note.append(f"random sample of {max_units} eligible units")
+    d = df.iloc[pick].copy()
+    if clusters is not None:
+        d["cluster"] = np.asarray(clusters)[pick]
+    d["y"] = modified.to_numpy()[pick].astype(int)
     return d, note
 
 

@@ -22,6 +22,8 @@ from studykit.studies.code_survival.prediction import PredictionResult, predict_
 from studykit.studies.code_survival.survival import LogRank, ModifiedShare, km_fits, km_table, logrank, modified_share
 
 AGENT, HUMAN = "agent", "human"
+#: the columns Kaplan-Meier curves and log-rank tests read
+SURVIVAL_COLUMNS = ("duration_days", "event")
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,12 @@ def unit_counts(events: pd.DataFrame) -> UnitCounts:
     return UnitCounts(int(len(events)), n_agent, int(len(events) - n_agent), int(events["repo"].nunique()))
 
 
-def agent_groups(events: pd.DataFrame) -> pd.DataFrame:
-    """The events with a ``group`` column: the agent's name for agent lines, ``human`` otherwise."""
-    return events.assign(group=events["agent"].where(events["agent"] != "", HUMAN))
+def agent_groups(events: pd.DataFrame, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The events with a ``group`` column: the agent's name for agent lines, ``human`` otherwise (only
+    ``columns`` of the events beside it when given: the survival steps need ``duration_days`` and ``event``, and a
+    copy of every column of millions of lines costs seconds)."""
+    sub = events if columns is None else events[list(columns)]
+    return sub.assign(group=events["agent"].where(events["agent"] != "", HUMAN))
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class KaplanMeier(Result):
 def kaplan_meier(events: pd.DataFrame, params: Any) -> KaplanMeier:
     """Kaplan-Meier curves by author type and by agent (agents with ``min_agent_units`` units or more)."""
     fits_author = km_fits(events, "author_type", confidence=params.confidence)
-    fits_agent = km_fits(agent_groups(events), "group", confidence=params.confidence,
+    fits_agent = km_fits(agent_groups(events, SURVIVAL_COLUMNS), "group", confidence=params.confidence,
                          min_units=params.min_agent_units)
     return KaplanMeier(fits_author, fits_agent, km_table(fits_author, params.km_times_days),
                        km_table(fits_agent, params.km_times_days))
@@ -112,7 +117,7 @@ def logrank_tests(events: pd.DataFrame, params: Any, clusters: Clustering) -> Lo
     (:func:`.survival.logrank`; the ``F`` reference's p-value is in ``p_value_f_reference``)."""
     kw = dict(clusters=clusters.labels, seed=params.seed)
     author = logrank(events, "author_type", **kw)
-    by_agent = logrank(agent_groups(events), "group", **kw)
+    by_agent = logrank(agent_groups(events, SURVIVAL_COLUMNS), "group", **kw)
     plain = logrank(events, "author_type")
     strat = logrank(events, "author_type", strata=events["repo"].astype(str).to_numpy(), **kw)
     within = stratified_primary(clusters)

@@ -34,7 +34,8 @@ def km_fits(df: pd.DataFrame, by: str = "author_type", confidence: float = 0.95,
     from lifelines import KaplanMeierFitter
 
     fits = {}
-    for g, sub in df.groupby(by, sort=True):
+    for g, sub in df[[by, "duration_days", "event"]].groupby(by, sort=True):  # only the columns used: not a copy
+        # of every column (the line text) per group
         label = str(g) if g != "" else HUMAN
         if len(sub) < min_units:
             continue
