@@ -24,7 +24,7 @@ REPRODUCE_EXTRAS := embeddings japanese $(EXTRAS)
 
 help:
 	@echo "make reproduce   set up .venv, run every study (cached), build outputs/site/index.html"
-	@echo "make reproduce-all  reproduce plus the large real-data profile agent_repos_all (about 30 min, 10 GB, once)"
+	@echo "make reproduce-all  reproduce plus the large real-data profile agent_repos_all (about 5 min, 7 GB, once)"
 	@echo "make test        set up .venv, make sure chromium is there, run the test suite"
 	@echo "make lab         JupyterLab on the notebooks with the 'studykit' kernel"
 	@echo "make report      rebuild the report from outputs/"
@@ -59,7 +59,7 @@ reproduce: setup
 	-$(BIN)/studykit run lexical_prevalence --profile ja_tech_blogs
 	$(BIN)/studykit report
 
-# reproduce, plus the twelve-repository code_survival profile: 4.3M line units, about 27 min and 10 GB of memory on
+# reproduce, plus the twelve-repository code_survival profile: 4.3M line units, about 5 min and 7 GB of memory on
 # its first run on the 2-core machine (cached afterwards), so it is not part of the main command
 reproduce-all: reproduce
 	-$(BIN)/studykit run code_survival --profile agent_repos_all

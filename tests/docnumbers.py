@@ -255,7 +255,9 @@ def rewrite(study: str, runs: Mapping[str, Path]) -> None:
     from studykit.contract import registry
     params_cls = registry.get(study).params
     module = study_blocks(study)
-    results = {p: json.loads((Path(f) / "results.json").read_text(encoding="utf-8")) for p, f in runs.items()}
+    from studykit.runs.resultsfile import read_results
+
+    results = {p: read_results(f) for p, f in runs.items()}
 
     def requote(text: str, profile: str) -> str:
         res = results[profile]

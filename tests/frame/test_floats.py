@@ -84,3 +84,19 @@ def test_rounding_hides_last_bit_differences(values):
     except at a rounding boundary: in 1,000 values none does."""
     up = np.nextafter(values, np.inf)
     assert np.array_equal(stable_array(values), stable_array(up))
+
+
+def test_text_columns_skip_the_per_cell_float_check_and_mixed_columns_still_round():
+    """Unit: one object column. An all-text column is returned as it is (the fast path of ``stable_frame``);
+    a text column with one float cell, or with a missing value among text, still goes through the cell check."""
+    import pandas as pd
+
+    from studykit.files.floats import _may_hold_floats, stable_frame
+
+    text = pd.Series(["a", "b", "c"], dtype=object)
+    mixed = pd.Series(["a", 0.123456789012345, "c"], dtype=object)
+    holes = pd.Series(["a", None, "c"], dtype=object)
+    assert not _may_hold_floats(text) and _may_hold_floats(mixed) and _may_hold_floats(holes)
+    out = stable_frame(pd.DataFrame({"text": text, "mixed": mixed, "holes": holes}))
+    assert out["text"].tolist() == ["a", "b", "c"] and out["holes"].tolist() == ["a", None, "c"]
+    assert out["mixed"].tolist() == ["a", 0.1234567890, "c"]

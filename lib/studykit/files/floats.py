@@ -97,6 +97,14 @@ def _is_float(v: Any) -> bool:
     return isinstance(v, (float, np.floating)) and not isinstance(v, bool)
 
 
+def _may_hold_floats(col: "pd.Series") -> bool:
+    """False for an object column that holds only strings (pandas' C-level type inference; a column of
+    text answers it in one pass instead of a Python call per cell), True otherwise."""
+    import pandas as pd
+
+    return pd.api.types.infer_dtype(col, skipna=False) != "string"
+
+
 def stable_frame(df: "pd.DataFrame", digits: int = SIG_DIGITS) -> "pd.DataFrame":
     """A copy of ``df`` whose float columns follow the rule (object columns: their float cells are
     rounded; a column of floats and missing values counts as a float column). Other cells are kept."""
@@ -108,7 +116,7 @@ def stable_frame(df: "pd.DataFrame", digits: int = SIG_DIGITS) -> "pd.DataFrame"
         if pd.api.types.is_float_dtype(col.dtype):
             arr = stable_array(col.to_numpy(dtype=float, na_value=np.nan), digits)
             out.isetitem(i, pd.Series(arr, index=col.index, name=col.name).astype(col.dtype))
-        elif col.dtype == object and col.map(_is_float).any():
+        elif col.dtype == object and _may_hold_floats(col) and col.map(_is_float).any():
             floats = col.map(_is_float)
             if (floats | col.isna()).all():  # numbers and missing values: a float column
                 arr = stable_array(pd.to_numeric(col.where(floats), errors="coerce").to_numpy(dtype=float), digits)

@@ -7,7 +7,6 @@ Regenerate: ``python tests/docnumbers.py counterfactual_baselines default=RUN me
 """
 from __future__ import annotations
 
-import json
 import sys
 from functools import lru_cache, partial
 from pathlib import Path
@@ -18,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from docnumbers import Block, real_data_run  # noqa: E402
 
 from studykit.files.paths import resolve  # noqa: E402
+from studykit.runs.resultsfile import read_results  # noqa: E402
 
 MEDPERTURB = resolve("../shared/data/medperturb/data_with_baselines.csv")
 if not MEDPERTURB.is_file():  # a git worktree elsewhere finds the shared folder at /work/shared
@@ -27,7 +27,7 @@ if not MEDPERTURB.is_file():  # a git worktree elsewhere finds the shared folder
 @lru_cache(maxsize=4)
 def _outputs(out: Path) -> tuple[dict, dict[str, pd.DataFrame]]:
     """A run folder's results.json and tables, read once for all the blocks that render it (read only)."""
-    res = json.loads((out / "results.json").read_text())
+    res = read_results(out)
     return res, {p.stem: pd.read_csv(p) for p in (out / "tables").glob("*.csv")}
 
 

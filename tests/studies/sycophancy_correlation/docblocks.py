@@ -6,7 +6,6 @@ Regenerate: ``python tests/docnumbers.py sycophancy_correlation workshop=RUN per
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from docnumbers import Block, real_data_run  # noqa: E402
 
 from studykit.files.paths import resolve  # noqa: E402
 from studykit.studies.sycophancy_correlation import personality_illusion as pi  # noqa: E402
+from studykit.runs.resultsfile import read_results  # noqa: E402
 
 SHARED = resolve("../shared/data/sycophancy_personality_illusion")
 if not SHARED.is_dir():  # a git worktree elsewhere finds the shared folder at /work/shared
@@ -25,7 +25,7 @@ if not SHARED.is_dir():  # a git worktree elsewhere finds the shared folder at /
 
 def render_results(out: Path) -> str:
     """The doc's results block from a run folder (results.json and tables)."""
-    res = json.loads((out / "results.json").read_text())
+    res = read_results(out)
     rec = pd.read_csv(out / "tables" / "recovery.csv")
     lines = [
         f"{res['n_models_significant']} of {res['n_models']} models significant under Holm (also "
@@ -48,7 +48,7 @@ def render_results(out: Path) -> str:
 
 def render_shift(out: Path) -> str:
     """The doc's before/after block of the shift test and the zones."""
-    res = json.loads((out / "results.json").read_text())
+    res = read_results(out)
     pm = pd.read_csv(out / "tables" / "per_model.csv")
     gap = pd.read_csv(out / "tables" / "trait_truthfulness_gap.csv").set_index("model")
     n_old_deceptive = int((gap["gap_high"] > 0).sum())
@@ -81,7 +81,7 @@ def render_crossed(out: Path) -> str:
     """The doc's before/after block of the crossed-design slope and the pooled interval (workshop run, 95%)."""
     from scipy import stats as sps
 
-    res = json.loads((out / "results.json").read_text())
+    res = read_results(out)
     pm = pd.read_csv(out / "tables" / "per_model.csv")
     width = ((pm["slope_crossed_ci_high"] - pm["slope_crossed_ci_low"]) / (pm["slope_ci_high"] - pm["slope_ci_low"]))
     b, se, df = res["pooled.slope"], res["pooled.slope_se"], res["pooled.df"]
@@ -119,7 +119,7 @@ def _p(v) -> str:
 
 def render_personality_illusion(out: Path) -> str:
     """The doc's block of the personality_illusion profile from its run folder (results.json and tables)."""
-    r = json.loads((out / "results.json").read_text())
+    r = read_results(out)
     pm = pd.read_csv(out / "tables" / "per_model_rates.csv")
     up = int((pm["shift_significant"] & (pm["shift"] > 0)).sum())
     down = int((pm["shift_significant"] & (pm["shift"] < 0)).sum())
