@@ -115,3 +115,21 @@ def test_notebook_cells_save_one_step_each_and_build_no_keys(study):
         if calls.count("save") > 1:
             bad.append(f"cell {i} saves {calls.count('save')} steps")
     assert not bad, f"{study}: {'; '.join(bad)}"
+
+
+def test_contributing_worked_example_is_the_code():
+    """Unit: CONTRIBUTING.md's worked example. Its step class and its notebook cell are copied from the code
+    (``sycophancy_correlation``'s ``steps.py`` and notebook), so every line of them, without the margin
+    comments, must be found there: the example cannot drift from the code it shows."""
+    import re
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text[text.index("### Worked example"):text.index("## Rules")]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "the worked example shows the step (steps.py) and its notebook cell"
+    sources = [(ROOT / "lib/studykit/studies/sycophancy_correlation/steps.py").read_text(encoding="utf-8"),
+               (ROOT / "notebooks/sycophancy_correlation.ipynb").read_text(encoding="utf-8")]
+    for block, source in zip(blocks, sources):
+        for line in block.splitlines():
+            code = re.sub(r"\s+#.*$", "", line).strip()
+            assert code in source, f"CONTRIBUTING.md's worked example shows {code!r}, which the code does not have"
