@@ -24,9 +24,6 @@ BANNED_WORDS = {"pval": "p_value", "pvalue": "p_value", "pvals": "p_value", "pva
 #: method (the method is the study's ``correction`` parameter or said in the doc)
 CORRECTION_WORDS = {"adjusted", "adj", "holm", "bh", "fdr", "bonferroni", "hochberg"}
 
-#: studies whose names still break the rule, and why (an xfail that starts passing fails: remove the entry then)
-NOT_YET: dict[str, str] = {}
-
 #: names from data that happen to contain a banned word, per study (a data name is not a field name)
 DATA_NAMES = {
     # BBQ's prompt wordings (1_lower ... 4_upper: lower- and upper-case templates) name the paraphrase baselines
@@ -63,8 +60,7 @@ def _reference_files():
     out = []
     for study in names():
         for path in sorted((root / study).glob("*.json")) if (root / study).is_dir() else []:
-            marks = [pytest.mark.xfail(reason=NOT_YET[study], strict=True)] if study in NOT_YET else []
-            out.append(pytest.param(study, path.stem, marks=marks, id=f"{study}-{path.stem}"))
+            out.append(pytest.param(study, path.stem, id=f"{study}-{path.stem}"))
     return out
 
 
